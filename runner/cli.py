@@ -1,0 +1,116 @@
+"""The ``dockdojo`` command. ``main(argv) -> int`` so tests can call it in-process."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .engine import Engine
+from .errors import DockdojoError
+from .progress import PullProgress, human_bytes
+from .sandbox import Sandbox, default_state_dir
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    box = Sandbox(args.state, args.registry_port)
+    if args.action == "start":
+        status = box.start()
+        print(status.describe(), file=sys.stderr)
+        print(f"export DOCKER_HOST={shlex.quote(status.docker_host)}")
+        return 0
+    if args.action == "stop":
+        print(box.stop().describe(), file=sys.stderr)
+        return 0
+    status = box.status()
+    print(status.describe())
+    if status.running:
+        print(f"export DOCKER_HOST={shlex.quote(status.docker_host)}")
+    return 0 if status.running else 3
+
+
+def _doctor(_: argparse.Namespace) -> int:
+    info = Engine().ping()
+    print(f"engine: Docker {info.version} (API {info.api_version}, {info.os}/{info.arch}) "
+          f"at {info.host}")
+    if info.mirrors:
+        print("registry mirrors: " + ", ".join(info.mirrors))
+    return 0
+
+
+def _pull(args: argparse.Namespace) -> int:
+    engine = Engine()
+    tty = sys.stderr.isatty()
+
+    def show(progress: PullProgress) -> None:
+        line = f"{progress.ref}: {progress.describe()}"
+        print(("\r" + line.ljust(78)) if tty else line, end="" if tty else "\n",
+              file=sys.stderr, flush=True)
+
+    for image in args.images:
+        info = engine.pull(image, show if not args.quiet else None)
+        if tty and not args.quiet:
+            print(file=sys.stderr)
+        print(f"{info.name}  {info.short_id}  {human_bytes(info.size)}")
+    return 0
+
+
+def _images(_: argparse.Namespace) -> int:
+    rows = Engine().images()
+    print(f"{'NAME':<32} {'TAG':<14} {'IMAGE ID':<13} {'CREATED':<17} {'SIZE':>9}  IN USE")
+    for r in rows:
+        print(f"{r.repository:<32} {r.tag:<14} {r.short_id:<13} "
+              f"{r.created:%Y-%m-%d %H:%M} {human_bytes(r.size):>9}  "
+              f"{'yes (' + str(r.containers) + ')' if r.in_use else 'no'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dockdojo",
+        description="Docker's getting-started guides as hands-on Jupyter lessons.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    box = sub.add_parser("sandbox", help="start, stop or inspect a private Docker Engine "
+                                         "with a local registry mirror")
+    box.add_argument("action", choices=["start", "stop", "status"])
+    box.add_argument("--state", type=Path, default=None,
+                     help=f"state folder (default: {default_state_dir()})")
+    box.add_argument("--registry-port", type=int, default=None,
+                     help="port of the registry mirror on 127.0.0.1 (default: 5000)")
+    box.set_defaults(func=_sandbox)
+
+    doctor = sub.add_parser("doctor", help="say which Docker Engine dockdojo uses, if any")
+    doctor.set_defaults(func=_doctor)
+
+    pull = sub.add_parser("pull", help="pull images with progress")
+    pull.add_argument("images", nargs="+", metavar="IMAGE")
+    pull.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    pull.set_defaults(func=_pull)
+
+    images = sub.add_parser("images", help="list local images as the Images tab does")
+    images.set_defaults(func=_images)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except DockdojoError as exc:
+        print(f"error: {exc.what}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Every error dockdojo raises, in one hierarchy.
+
+Each error carries two sentences for people: ``what`` (what happened) and ``hint``
+(what to do next). ``str(error)`` joins them, so a CLI, a widget or a grading report can
+show an error without knowing its type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class DockdojoError(Exception):
+    """Base class: ``what`` happened, and a ``hint`` on what to do next."""
+
+    def __init__(self, what: str, hint: str = "") -> None:
+        self.what = what
+        self.hint = hint
+        super().__init__(what if not hint else f"{what}\n{hint}")
+
+
+class EngineUnavailable(DockdojoError):
+    """No Docker Engine answered where dockdojo looked for one."""
+
+
+class EngineError(DockdojoError):
+    """The engine answered with an error dockdojo has no more specific name for."""
+
+
+class InvalidReference(DockdojoError):
+    """An image reference that Docker would reject (``UPPER:case``, ``nginx;rm -rf /``)."""
+
+
+class ImageNotFound(DockdojoError):
+    """The image is neither on the engine nor in any registry the engine can reach."""
+
+
+class PullFailed(DockdojoError):
+    """A pull started but the engine reported an error part-way through."""
+
+
+class ContainerNotFound(DockdojoError):
+    """No container has that name or id (it may have been deleted meanwhile)."""
+
+
+class ContainerNotRunning(DockdojoError):
+    """The operation needs a running container and this one is stopped."""
+
+
+class NameInUse(DockdojoError):
+    """Another container already has the requested name."""
+
+
+class PortInUse(DockdojoError):
+    """The requested host port is taken by another program or container."""
+
+
+class ExecTimeout(DockdojoError):
+    """A command inside a container did not finish in time."""
+
+
+@dataclass(frozen=True)
+class ContainerUse:
+    """A container that keeps an image from being removed."""
+
+    id: str
+    """Full container id."""
+    name: str
+    """Container name without the leading slash."""
+    status: str
+    """Engine status word: ``running``, ``exited``, ``created``..."""
+
+
+class ImageInUse(DockdojoError):
+    """Removing the image failed because containers (running or stopped) use it."""
+
+    def __init__(self, what: str, hint: str, containers: Sequence[ContainerUse]) -> None:
+        super().__init__(what, hint)
+        self.containers = tuple(containers)
+
+
+class SandboxError(DockdojoError):
+    """The private engine or its registry could not be started, stopped or inspected."""

@@ -1,0 +1,135 @@
+"""Plain data the engine layer returns: what Docker Desktop's tabs show, as typed values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+LABEL_LESSON = "dockdojo.lesson"
+LABEL_STEP = "dockdojo.step"
+LABEL_LEARNER = "dockdojo.learner"
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """The engine that answered a ping."""
+
+    host: str
+    """Where it was reached (``unix:///var/run/docker.sock``, ``tcp://...``)."""
+    version: str
+    """Engine version, e.g. ``20.10.24``."""
+    api_version: str
+    """API version both sides speak."""
+    os: str
+    """Operating system of the engine (Docker Desktop runs Linux in a VM)."""
+    arch: str
+    """CPU architecture of the engine."""
+    mirrors: tuple[str, ...] = ()
+    """Registry mirrors the engine pulls through, if any."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """One row of the Images tab: a tag of a local image."""
+
+    repository: str
+    """``nginx``, ``me/app``; ``<none>`` for an untagged image."""
+    tag: str
+    """``latest``; ``<none>`` for an untagged image."""
+    id: str
+    """Full image id, ``sha256:...``."""
+    created: datetime
+    """When the image was built."""
+    size: int
+    """Size on disk in bytes."""
+    in_use: bool
+    """Whether any container, running or stopped, was created from it."""
+    containers: int = 0
+    """How many containers use it."""
+
+    @property
+    def name(self) -> str:
+        return f"{self.repository}:{self.tag}" if self.tag != "<none>" else self.repository
+
+    @property
+    def short_id(self) -> str:
+        return self.id.removeprefix("sha256:")[:12]
+
+
+@dataclass(frozen=True)
+class PortLink:
+    """A published port and the link that opens it."""
+
+    container_port: str
+    """``80/tcp``."""
+    host_ip: str
+    """Address the port listens on, ``127.0.0.1`` by default."""
+    host_port: int
+    """Port on the host (the random one when 0 was asked for)."""
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.host_port}/"
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """One row of the Containers tab."""
+
+    id: str
+    """Full container id."""
+    name: str
+    """Name without the leading slash."""
+    image: str
+    """The image as the container was created from it (``nginx`` or ``nginx:latest``)."""
+    image_id: str
+    """Id of that image, ``sha256:...``."""
+    state: str
+    """``running``, ``exited``, ``created``, ``paused``..."""
+    status: str
+    """Human status, e.g. ``Up 3 seconds``, when the engine gives one."""
+    ports: tuple[PortLink, ...] = ()
+    """Published ports."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """All labels, including ``dockdojo.*``."""
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    @property
+    def links(self) -> tuple[str, ...]:
+        return tuple(p.url for p in self.ports)
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """What a one-shot command inside a container did."""
+
+    argv: tuple[str, ...]
+    """The command as run."""
+    exit_code: int
+    """Its exit status."""
+    output: str
+    """stdout and stderr as the program interleaved them."""
+    seconds: float
+    """Wall time."""
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+@dataclass(frozen=True)
+class Removed:
+    """What a cleanup removed."""
+
+    containers: tuple[str, ...] = ()
+    """Names of removed containers."""
+    images: tuple[str, ...] = ()
+    """Ids of removed images."""

@@ -1,0 +1,331 @@
+"""A private Docker Engine and a local registry for machines without a usable Docker.
+
+The sandbox runs ``dockerd`` with its own data root, exec root, pidfile and socket under
+one state folder, and a Distribution registry on ``127.0.0.1:PORT`` that the engine
+uses as its registry mirror, so a plain ``docker pull nginx`` is served from it. It
+never touches the system engine's ``/var/run/docker.sock``. It installs nothing: when a
+binary is missing it says which package provides it.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from .errors import SandboxError
+
+DEFAULT_REGISTRY_PORT = 5000
+_START_TIMEOUT = 30.0
+_STOP_TIMEOUT = 30.0
+
+
+def default_state_dir() -> Path:
+    """Where the sandbox keeps its engine and registry when no ``--state`` is given."""
+    return Path(platformdirs.user_cache_dir("dockdojo")) / "sandbox"
+
+
+@dataclass(frozen=True)
+class SandboxStatus:
+    """What runs in a sandbox and where."""
+
+    state_dir: Path
+    """The folder holding the engine's data, sockets, logs and the registry's storage."""
+    docker_host: str
+    """The ``DOCKER_HOST`` value that reaches the sandbox engine."""
+    registry_url: str
+    """Base URL of the registry mirror."""
+    engine_pid: int | None
+    """Process id of ``dockerd`` when it runs."""
+    engine_ready: bool
+    """Whether the engine answers on its socket."""
+    registry_pid: int | None
+    """Process id of the registry when it runs."""
+    registry_ready: bool
+    """Whether the registry answers HTTP."""
+
+    @property
+    def running(self) -> bool:
+        return self.engine_ready and self.registry_ready
+
+    def describe(self) -> str:
+        def line(name: str, pid: int | None, ready: bool, where: str) -> str:
+            if pid is None:
+                return f"{name}: stopped"
+            state = "running" if ready else "started but not answering"
+            return f"{name}: {state} (pid {pid}) at {where}"
+
+        return "\n".join(
+            [
+                f"sandbox state: {self.state_dir}",
+                line("engine", self.engine_pid, self.engine_ready, self.docker_host),
+                line("registry mirror", self.registry_pid, self.registry_ready, self.registry_url),
+            ]
+        )
+
+
+class Sandbox:
+    """One private engine plus registry, identified by its state folder."""
+
+    def __init__(self, state_dir: Path | None = None, registry_port: int | None = None) -> None:
+        self.state_dir = (state_dir or default_state_dir()).resolve()
+        self._port_file = self.state_dir / "registry.port"
+        if registry_port is None and self._port_file.exists():
+            registry_port = int(self._port_file.read_text().strip())
+        self.registry_port = registry_port or DEFAULT_REGISTRY_PORT
+
+    # paths -------------------------------------------------------------------------
+    @property
+    def socket_path(self) -> Path:
+        return self.state_dir / "docker.sock"
+
+    @property
+    def docker_host(self) -> str:
+        return f"unix://{self.socket_path}"
+
+    @property
+    def registry_url(self) -> str:
+        return f"http://127.0.0.1:{self.registry_port}"
+
+    @property
+    def registry_address(self) -> str:
+        """``host:port`` under which images are pushed to the mirror."""
+        return f"127.0.0.1:{self.registry_port}"
+
+    def _path(self, name: str) -> Path:
+        return self.state_dir / name
+
+    # lifecycle ---------------------------------------------------------------------
+    def status(self) -> SandboxStatus:
+        engine_pid = _alive(_read_pid(self._path("dockerd.pid")))
+        registry_pid = _alive(_read_pid(self._path("registry.pid")))
+        return SandboxStatus(
+            state_dir=self.state_dir,
+            docker_host=self.docker_host,
+            registry_url=self.registry_url,
+            engine_pid=engine_pid,
+            engine_ready=engine_pid is not None and _engine_answers(self.socket_path),
+            registry_pid=registry_pid,
+            registry_ready=registry_pid is not None and _registry_answers(self.registry_url),
+        )
+
+    def start(self) -> SandboxStatus:
+        """Start whatever is not running yet; safe to call when all of it runs."""
+        dockerd, registry = check_can_run()
+        current = self.status()
+        if current.running:
+            return current
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if current.registry_pid is None:
+            self._start_registry(registry)
+        _wait_for(lambda: _registry_answers(self.registry_url), "the registry mirror",
+                  self._path("registry.log"))
+        if current.engine_pid is None:
+            self._start_engine(dockerd)
+        _wait_for(lambda: _engine_answers(self.socket_path), "the Docker Engine",
+                  self._path("dockerd.log"))
+        return self.status()
+
+    def stop(self) -> SandboxStatus:
+        """Stop the engine (and its containers) and the registry; unmount what they left."""
+        _terminate(_read_pid(self._path("dockerd.pid")), "dockerd")
+        # dockerd stops its containerd itself; a crashed engine can leave it behind.
+        _terminate(_read_pid(self._path("exec/containerd/containerd.pid")), "containerd")
+        _terminate(_read_pid(self._path("registry.pid")), "registry")
+        for name in ("dockerd.pid", "registry.pid"):
+            self._path(name).unlink(missing_ok=True)
+        _unmount_under(self.state_dir)
+        return self.status()
+
+    def _start_registry(self, binary: str) -> None:
+        if _port_taken(self.registry_port):
+            raise SandboxError(
+                f"Port {self.registry_port} on 127.0.0.1 is taken by another program, "
+                "so the sandbox registry cannot listen there.",
+                "Stop that program or choose another port: "
+                "dockdojo sandbox start --registry-port PORT",
+            )
+        config = self._path("registry.yml")
+        storage = self._path("registry")
+        storage.mkdir(exist_ok=True)
+        config.write_text(
+            "version: 0.1\n"
+            "log:\n  level: warn\n"
+            "storage:\n"
+            f"  filesystem:\n    rootdirectory: {storage}\n"
+            "  delete:\n    enabled: true\n"
+            f"http:\n  addr: 127.0.0.1:{self.registry_port}\n"
+        )
+        self._port_file.write_text(f"{self.registry_port}\n")
+        pid = _spawn([binary, "serve", str(config)], self._path("registry.log"))
+        self._path("registry.pid").write_text(f"{pid}\n")
+
+    def _start_engine(self, binary: str) -> None:
+        self._path("data").mkdir(exist_ok=True)
+        self._path("exec").mkdir(exist_ok=True)
+        self.socket_path.unlink(missing_ok=True)
+        _spawn(
+            [
+                binary,
+                "--data-root", str(self._path("data")),
+                "--exec-root", str(self._path("exec")),
+                "--pidfile", str(self._path("dockerd.pid")),
+                "--host", self.docker_host,
+                "--registry-mirror", self.registry_url,
+                "--shutdown-timeout", "5",
+            ],
+            self._path("dockerd.log"),
+        )
+
+
+def check_can_run() -> tuple[str, str]:
+    """Return the paths of dockerd and the registry, or say why the sandbox cannot run."""
+    if platform.system() != "Linux":
+        raise SandboxError(
+            f"The sandbox needs Linux; this is {platform.system()}.",
+            "Use Docker Desktop here: dockdojo finds it on its own once it is running.",
+        )
+    if os.geteuid() != 0:
+        raise SandboxError(
+            "The sandbox engine needs root (dockerd manages mounts and networks).",
+            "Run it as root (sudo dockdojo sandbox start), or use Docker Engine / Docker Desktop.",
+        )
+    dockerd = shutil.which("dockerd")
+    registry = shutil.which("docker-registry") or shutil.which("registry")
+    missing = []
+    if dockerd is None:
+        missing.append("dockerd (Debian/Ubuntu package docker.io)")
+    if registry is None:
+        missing.append("docker-registry (Debian/Ubuntu package docker-registry)")
+    if shutil.which("iptables") is None:
+        missing.append("iptables (Debian/Ubuntu package iptables)")
+    if missing:
+        raise SandboxError(
+            "The sandbox cannot start: not installed: " + ", ".join(missing) + ".",
+            "Install them, e.g. apt-get install -y docker.io docker-registry iptables, "
+            "then run dockdojo sandbox start again.",
+        )
+    assert dockerd is not None
+    assert registry is not None
+    return dockerd, registry
+
+
+def _spawn(argv: list[str], log: Path) -> int:
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True, close_fds=True,
+        )
+    return proc.pid
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int | None) -> int | None:
+    if pid is None:
+        return None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # A zombie (state Z) has exited; its parent has not collected it yet.
+    return None if stat.rsplit(")", 1)[-1].split()[0] == "Z" else pid
+
+
+def _engine_answers(sock: Path) -> bool:
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(2.0)
+            s.connect(str(sock))
+            s.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            return s.recv(64).startswith(b"HTTP/1.0 200") or False
+    except OSError:
+        return False
+
+
+def _registry_answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/v2/", timeout=2.0) as resp:
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(1.0)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _wait_for(ready: Callable[[], bool], what: str, log: Path) -> None:
+    deadline = time.monotonic() + _START_TIMEOUT
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        time.sleep(0.1)
+    tail = ""
+    if log.exists():
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-8:])
+    raise SandboxError(
+        f"{what} did not come up within {_START_TIMEOUT:.0f} s. Last lines of {log}:\n{tail}",
+        "Fix what the log says, then run dockdojo sandbox stop and dockdojo sandbox start.",
+    )
+
+
+def _terminate(pid: int | None, what: str) -> None:
+    if _alive(pid) is None:
+        return
+    assert pid is not None
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + _STOP_TIMEOUT
+    while time.monotonic() < deadline:
+        if _alive(pid) is None:
+            return
+        time.sleep(0.1)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    time.sleep(0.2)
+    if _alive(pid) is not None:
+        raise SandboxError(f"{what} (pid {pid}) would not stop.", f"Kill it by hand: kill -9 {pid}")
+
+
+def _unmount_under(root: Path) -> None:
+    """Unmount everything the engine mounted below ``root`` (deepest first)."""
+    prefix = str(root) + "/"
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return
+    points = [
+        line.split()[4].encode().decode("unicode_escape")
+        for line in lines
+        if line.split()[4].startswith(prefix)
+    ]
+    for point in sorted(set(points), key=len, reverse=True):
+        result = subprocess.run(["umount", "-l", point], capture_output=True, text=True)
+        if result.returncode != 0 and Path(point).is_mount():
+            raise SandboxError(
+                f"Could not unmount {point}: {result.stderr.strip()}",
+                f"Unmount it by hand: umount -l {point}",
+            )
