@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from .engine import Engine
-from .errors import DockdojoError
+from .errors import DockdojoError, EngineUnavailable, SandboxError
 from .progress import PullProgress, human_bytes
 from .sandbox import Sandbox, default_state_dir
 
@@ -67,6 +68,37 @@ def _images(_: argparse.Namespace) -> int:
     return 0
 
 
+def choose_engine() -> str:
+    """Find an engine for the lessons; start the sandbox when none answers and it can run.
+
+    Returns what was chosen, as a sentence; sets ``DOCKER_HOST`` when it starts the sandbox.
+    """
+    try:
+        info = Engine().ping()
+        return f"Using the Docker Engine at {info.host} (Docker {info.version})."
+    except EngineUnavailable as unavailable:
+        try:
+            status = Sandbox().start()
+        except SandboxError as exc:
+            return (f"{unavailable.what} The sandbox cannot start either: {exc.what} "
+                    f"{unavailable.hint} The lessons will say so until an engine answers.")
+        os.environ["DOCKER_HOST"] = status.docker_host
+        return (f"{unavailable.what} Started dockdojo's private sandbox engine instead "
+                f"(DOCKER_HOST={status.docker_host}, registry mirror {status.registry_url}). "
+                "Stop it with: dockdojo sandbox stop")
+
+
+def _lab(args: argparse.Namespace) -> int:
+    jupyter = Path(sys.executable).parent / "jupyter"
+    if not jupyter.exists():
+        raise DockdojoError("JupyterLab is not installed next to dockdojo.",
+                            "Install it: pip install 'dockdojo[lab]' (make lab does this).")
+    print(choose_engine(), file=sys.stderr, flush=True)
+    argv = [str(jupyter), "lab", f"--notebook-dir={args.lessons}", *args.jupyter_args]
+    os.execv(argv[0], argv)
+    return 0  # pragma: no cover - execv does not return
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dockdojo",
@@ -93,6 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     images = sub.add_parser("images", help="list local images as the Images tab does")
     images.set_defaults(func=_images)
+
+    lab = sub.add_parser("lab", help="find (or start) an engine, then open the lessons in "
+                                     "JupyterLab")
+    lab.add_argument("--lessons", type=Path, default=Path("lessons"),
+                     help="folder of lesson notebooks (default: lessons)")
+    lab.add_argument("jupyter_args", nargs=argparse.REMAINDER,
+                     help="further arguments for jupyter lab")
+    lab.set_defaults(func=_lab)
     return parser
 
 

@@ -19,10 +19,12 @@ from typing import Any, NoReturn
 
 import docker
 import requests
+from docker.constants import MINIMUM_DOCKER_API_VERSION
 from docker.context import ContextAPI
 from docker.errors import APIError, DockerException, NotFound
 from docker.utils import kwargs_from_env
 
+from .console import ExecSession
 from .errors import (
     ContainerNotFound,
     ContainerNotRunning,
@@ -118,16 +120,24 @@ class Engine:
         return client
 
     def _connect(self, timeout: float) -> docker.DockerClient:
-        version = self._api_version
-        try:
-            if version is None:
-                probe = self._new_client(min(timeout, PING_TIMEOUT), "auto")
-                version = str(probe.api.api_version)
+        host = self.host
+        if host.startswith("unix://") and not os.path.exists(host.removeprefix("unix://")):
+            # Checked here because the SDK leaks a socket when a connect fails.
+            raise EngineUnavailable(f"No Docker Engine answered at {host} (there is no socket "
+                                    "file there).", _START_DOCKER)
+        if self._api_version is None:
+            probe = self._new_client(min(timeout, PING_TIMEOUT), MINIMUM_DOCKER_API_VERSION)
+            try:
+                version = str(probe.api.version(api_version=False)["ApiVersion"])
+            except (DockerException, requests.RequestException, KeyError) as exc:
+                raise self._unavailable(exc) from exc
+            finally:
                 probe.close()
-                with self._lock:
-                    self._api_version = version
-            return self._new_client(timeout, version)
-        except (DockerException, requests.RequestException) as exc:
+            with self._lock:
+                self._api_version = version
+        try:
+            return self._new_client(timeout, self._api_version)
+        except DockerException as exc:
             raise self._unavailable(exc) from exc
 
     def _new_client(self, timeout: float, version: str) -> docker.DockerClient:
@@ -521,6 +531,24 @@ class Engine:
     def api_client(self, timeout: float | None = None) -> docker.APIClient:
         """This thread's low-level SDK client, for the interactive console."""
         return self._client(timeout).api
+
+    def session(
+        self,
+        container: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        plain: bool = True,
+    ) -> ExecSession:
+        """Start an interactive program (``redis-cli``, ``mongosh``, ``sh``) in a container."""
+        argv = _check_argv(argv)
+        try:
+            session: ExecSession = self._call(
+                lambda: ExecSession(self, container, argv, env=env, plain=plain),
+                f"starting {argv[0]}")
+        except APIError as exc:
+            raise _exec_error(exc, container, argv) from exc
+        return session
 
 
 # helpers ----------------------------------------------------------------------------

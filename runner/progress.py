@@ -11,11 +11,13 @@ of a layer's work, and never goes backwards.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 _DOWNLOAD_SHARE = 0.8
+_RATE_WINDOW = 2.0
 _DONE_STATES = {"pull complete", "already exists"}
 _DOWNLOADED_STATES = {"download complete", "verifying checksum"}
 
@@ -37,7 +39,7 @@ class PullProgress:
     layers_total: int
     """Layers the image has, as far as the engine has said."""
     rate: float
-    """Download rate in bytes per second since the pull started."""
+    """Download rate in bytes per second over the last few seconds."""
     status: str
     """The engine's last overall status line (e.g. ``Digest: sha256:...``)."""
     finished: bool = False
@@ -80,12 +82,10 @@ class PullTracker:
     _layers: dict[str, _Layer] = field(default_factory=dict)
     _fraction: float = 0.0
     _status: str = ""
-    _started: float = -1.0
+    _window: deque[tuple[float, int]] = field(default_factory=deque)
 
     def feed(self, event: Mapping[str, Any]) -> PullProgress:
         """Take one decoded event from the engine and return the new snapshot."""
-        if self._started < 0:
-            self._started = self.clock()
         status = str(event.get("status") or "")
         layer_id = event.get("id")
         detail = event.get("progressDetail") or {}
@@ -127,7 +127,11 @@ class PullTracker:
             fraction = 0.0
         self._fraction = max(self._fraction, min(fraction, 1.0))
         bytes_done = sum(la.downloaded for la in layers)
-        elapsed = self.clock() - self._started if self._started >= 0 else 0.0
+        now = self.clock()
+        self._window.append((now, bytes_done))
+        while len(self._window) > 2 and now - self._window[1][0] >= _RATE_WINDOW:
+            self._window.popleft()
+        then, before = self._window[0]
         return PullProgress(
             ref=self.ref,
             fraction=self._fraction,
@@ -135,7 +139,7 @@ class PullTracker:
             bytes_total=sum(known),
             layers_done=sum(1 for la in layers if la.done),
             layers_total=len(layers),
-            rate=bytes_done / elapsed if elapsed > 0 else 0.0,
+            rate=(bytes_done - before) / (now - then) if now > then else 0.0,
             status=self._status,
             finished=finished,
         )

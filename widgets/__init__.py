@@ -1,0 +1,1 @@
+"""dockdojo's notebook UI: ipywidgets over :mod:`dockdojo.runner`."""

@@ -1,0 +1,20 @@
+"""Shared test setup.
+
+Unit tests never reach an engine: the Docker client variables are cleared for every
+test (the way httpx clears proxy variables), so a stray DOCKER_HOST cannot leak in.
+Engine tests get the sandbox's address from DOCKDOJO_TEST_DOCKER_HOST, which
+``make test`` sets after starting the sandbox.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+CLIENT_VARIABLES = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH",
+                    "DOCKER_CONFIG")
+
+
+@pytest.fixture(autouse=True)
+def _no_docker_client_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CLIENT_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
