@@ -73,8 +73,9 @@ class ExecSession:
         exec_id = self._api.exec_create(self.container, list(self.argv), stdin=True, tty=True,
                                         environment=environment)["Id"]
         self.exec_id: str = str(exec_id)
-        response: Any = self._api.exec_start(self.exec_id, socket=True, tty=True)
-        self._sock: socket.socket = getattr(response, "_sock", response)
+        # The SDK hands over the hijacked connection as a SocketIO around the socket.
+        self._stream: Any = self._api.exec_start(self.exec_id, socket=True, tty=True)
+        self._sock: socket.socket = getattr(self._stream, "_sock", self._stream)
         self._closed = False
         # Resizing is cosmetic; a program that already exited shows in `alive`.
         with contextlib.suppress(DockerException):
@@ -194,6 +195,8 @@ class ExecSession:
             self._closed = True
             with contextlib.suppress(OSError):
                 self._sock.shutdown(socket.SHUT_RDWR)
+        # Both must be closed: the socket stays open while its SocketIO is.
+        self._stream.close()
         self._sock.close()
 
     def __enter__(self) -> ExecSession:

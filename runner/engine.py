@@ -65,6 +65,8 @@ _START_DOCKER = (
     "Start Docker Desktop (or Docker Engine: sudo systemctl start docker) and try again. "
     'On Linux without Docker, start dockdojo\'s private engine: eval "$(dockdojo sandbox start)".'
 )
+_NETWORK_WORDS = ("dial tcp", "no such host", "i/o timeout", "connection refused",
+                  "tls handshake", "network is unreachable", "context deadline exceeded")
 _NOT_FOUND_WORDS = ("not found", "manifest unknown", "does not exist", "pull access denied",
                     "repository name not known", "unauthorized")
 
@@ -230,17 +232,31 @@ class Engine:
 
     def _pull_error(self, ref: ImageRef, message: str) -> NoReturn:
         lowered = message.lower()
+        detail = message.strip()
+        registry = "Docker Hub" if ref.domain == "docker.io" else ref.domain
         if any(word in lowered for word in _NOT_FOUND_WORDS):
             raise ImageNotFound(
-                f"Could not pull {ref.familiar}: no registry this engine can reach has it "
-                f"({message.strip()}).",
-                "Check the name and tag (the official nginx image is simply 'nginx'). "
-                "Offline, only images held by your registry mirror can be pulled.",
+                f"Could not pull {ref.familiar}: {registry} has no such image ({detail}).",
+                "Check the name and tag (the official nginx image is simply 'nginx').",
+            )
+        if any(word in lowered for word in _NETWORK_WORDS):
+            mirrors = self.ping().mirrors if ref.domain == "docker.io" else ()
+            if mirrors:
+                raise ImageNotFound(
+                    f"Could not pull {ref.familiar}: the registry mirror ({', '.join(mirrors)}) "
+                    f"does not have it, and {registry} cannot be reached ({detail}).",
+                    "Check the name and tag. Offline, only images the mirror holds can be "
+                    "pulled: ask whoever runs it to add this one.",
+                )
+            raise PullFailed(
+                f"Could not reach {registry} to pull {ref.familiar} ({detail}).",
+                "Check the network connection (and any proxy settings of Docker), then pull "
+                "again.",
             )
         raise PullFailed(
-            f"Pulling {ref.familiar} failed: {message.strip()}",
-            "Check the network or the registry mirror, then pull again; layers already "
-            "downloaded are kept.",
+            f"Pulling {ref.familiar} failed: {detail}",
+            "Pull again; layers already downloaded are kept. If it keeps failing, check the "
+            "disk space and the engine's log.",
         )
 
     def image(self, image: str) -> ImageInfo | None:

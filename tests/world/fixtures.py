@@ -14,7 +14,8 @@ then pulls them as it would pull from Docker Hub.
   an image whose recipe is unchanged is not rebuilt. After a push, the local tag is
   removed so that the tests really pull through the mirror.
 
-Usage: python tests/world/fixtures.py --docker-host unix:///.../docker.sock --registry 127.0.0.1:5000
+Usage: python tests/world/fixtures.py --docker-host unix:///.../docker.sock \
+           --registry 127.0.0.1:5000
 """
 
 from __future__ import annotations
@@ -174,7 +175,7 @@ class Stage:
                         ignore=shutil.ignore_patterns(*exclude))
         for f in dst.rglob("*.so*"):
             if f.is_file() and not f.is_symlink() and _is_elf(f):
-                for lib in self.libraries("/" + str((Path(rel) / f.relative_to(dst)))):
+                for lib in self.libraries("/" + str(Path(rel) / f.relative_to(dst))):
                     self.add(lib, with_libs=False)
 
     def write(self, path: str, text: str, mode: int = 0o644) -> None:

@@ -15,6 +15,7 @@ without the real ``mongo`` image; never use it for anything else.
 
 Usage: python mongod_fixture.py [--bind 0.0.0.0] [--port 27017]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,9 +29,10 @@ import socketserver
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import bson
 import mongomock
@@ -46,12 +48,31 @@ MAX_BSON_SIZE, MAX_MESSAGE_SIZE, MAX_WRITE_BATCH = 16 * 1024 * 1024, 48_000_000,
 VERSION = "7.0.0"
 # Fields describing the session or transport rather than the command itself.
 IGNORED_FIELDS = {
-    "$db", "lsid", "$clusterTime", "$readPreference", "txnNumber", "autocommit",
-    "startTransaction", "apiVersion", "apiStrict", "apiDeprecationErrors",
-    "readConcern", "writeConcern", "maxTimeMS", "comment", "$client",
+    "$db",
+    "lsid",
+    "$clusterTime",
+    "$readPreference",
+    "txnNumber",
+    "autocommit",
+    "startTransaction",
+    "apiVersion",
+    "apiStrict",
+    "apiDeprecationErrors",
+    "readConcern",
+    "writeConcern",
+    "maxTimeMS",
+    "comment",
+    "$client",
 }
-CODE_NAMES = {1: "InternalError", 2: "BadValue", 26: "NamespaceNotFound",
-              48: "NamespaceExists", 59: "CommandNotFound", 72: "InvalidOptions", 11000: "DuplicateKey"}
+CODE_NAMES = {
+    1: "InternalError",
+    2: "BadValue",
+    26: "NamespaceNotFound",
+    48: "NamespaceExists",
+    59: "CommandNotFound",
+    72: "InvalidOptions",
+    11000: "DuplicateKey",
+}
 # Real servers always list these; shown with typical fresh-install sizes.
 SYSTEM_DATABASES = {"admin": 40960, "config": 12288, "local": 40960}
 
@@ -100,6 +121,7 @@ def command(*names: str) -> Callable:
     def register(fn: Callable[[Request], Doc]) -> Callable[[Request], Doc]:
         COMMANDS.update((name, fn) for name in names)
         return fn
+
     return register
 
 
@@ -118,8 +140,12 @@ def cursor(ns: str, docs: list[Doc], batch: str = "firstBatch") -> Doc:
 
 def error(exc: Exception) -> Doc:
     code = getattr(exc, "code", None) or (2 if isinstance(exc, mongomock.OperationFailure) else 1)
-    return {"ok": 0.0, "errmsg": str(exc), "code": code,
-            "codeName": CODE_NAMES.get(code, f"Location{code}")}
+    return {
+        "ok": 0.0,
+        "errmsg": str(exc),
+        "code": code,
+        "codeName": CODE_NAMES.get(code, f"Location{code}"),
+    }
 
 
 def as_sort(spec: Doc | None) -> list[tuple[str, Any]] | None:
@@ -142,21 +168,38 @@ def strip(cmd: Doc) -> Doc:
 
 # -- handshake and server information ------------------------------------------------
 
+
 @command("hello", "isMaster", "ismaster")
 def hello(req: Request) -> Doc:
-    return ok(helloOk=True, ismaster=True, isWritablePrimary=True,
-              maxBsonObjectSize=MAX_BSON_SIZE, maxMessageSizeBytes=MAX_MESSAGE_SIZE,
-              maxWriteBatchSize=MAX_WRITE_BATCH, localTime=datetime.now(timezone.utc),
-              logicalSessionTimeoutMinutes=30, connectionId=req.conn_id,
-              minWireVersion=0, maxWireVersion=17, readOnly=False)
+    return ok(
+        helloOk=True,
+        ismaster=True,
+        isWritablePrimary=True,
+        maxBsonObjectSize=MAX_BSON_SIZE,
+        maxMessageSizeBytes=MAX_MESSAGE_SIZE,
+        maxWriteBatchSize=MAX_WRITE_BATCH,
+        localTime=datetime.now(UTC),
+        logicalSessionTimeoutMinutes=30,
+        connectionId=req.conn_id,
+        minWireVersion=0,
+        maxWireVersion=17,
+        readOnly=False,
+    )
 
 
 @command("buildInfo", "buildinfo")
 def build_info(req: Request) -> Doc:
-    return ok(version=VERSION, gitVersion="dockdojo-test-fixture",
-              versionArray=[int(part) for part in VERSION.split(".")] + [0],
-              bits=64, debug=False, maxBsonObjectSize=MAX_BSON_SIZE, modules=[],
-              javascriptEngine="mozjs", storageEngines=["devnull", "wiredTiger"])
+    return ok(
+        version=VERSION,
+        gitVersion="dockdojo-test-fixture",
+        versionArray=[int(part) for part in VERSION.split(".")] + [0],
+        bits=64,
+        debug=False,
+        maxBsonObjectSize=MAX_BSON_SIZE,
+        modules=[],
+        javascriptEngine="mozjs",
+        storageEngines=["devnull", "wiredTiger"],
+    )
 
 
 @command("getParameter")
@@ -171,22 +214,37 @@ def get_parameter(req: Request) -> Doc:
 @command("serverStatus")
 def server_status(req: Request) -> Doc:
     uptime = time.monotonic() - STARTED
-    return ok(host=socket.gethostname(), version=VERSION, process="mongod", pid=Int64(os.getpid()),
-              uptime=float(int(uptime)), uptimeMillis=Int64(int(uptime * 1000)),
-              uptimeEstimate=Int64(int(uptime)), localTime=datetime.now(timezone.utc))
+    return ok(
+        host=socket.gethostname(),
+        version=VERSION,
+        process="mongod",
+        pid=Int64(os.getpid()),
+        uptime=float(int(uptime)),
+        uptimeMillis=Int64(int(uptime * 1000)),
+        uptimeEstimate=Int64(int(uptime)),
+        localTime=datetime.now(UTC),
+    )
 
 
 @command("hostInfo")
 def host_info(req: Request) -> Doc:
-    return ok(system={"currentTime": datetime.now(timezone.utc), "hostname": socket.gethostname(),
-                      "cpuAddrSize": 64, "numCores": os.cpu_count() or 1, "cpuArch": platform.machine()},
-              os={"type": platform.system(), "name": platform.system(), "version": platform.release()},
-              extra={})
+    return ok(
+        system={
+            "currentTime": datetime.now(UTC),
+            "hostname": socket.gethostname(),
+            "cpuAddrSize": 64,
+            "numCores": os.cpu_count() or 1,
+            "cpuArch": platform.machine(),
+        },
+        os={"type": platform.system(), "name": platform.system(), "version": platform.release()},
+        extra={},
+    )
 
 
 # Commands whose reply never changes.
 STATIC_REPLIES: dict[str, Doc] = {
-    "ping": {}, "endSessions": {},
+    "ping": {},
+    "endSessions": {},
     "getLog": {"totalLinesWritten": 0, "log": []},
     "getCmdLineOpts": {"argv": ["mongod", "--bind_ip_all"], "parsed": {"net": {"bindIp": "*"}}},
     "connectionStatus": {"authInfo": {"authenticatedUsers": [], "authenticatedUserRoles": []}},
@@ -205,13 +263,16 @@ def whatsmyuri(req: Request) -> Doc:
 
 # -- databases, collections and indexes ----------------------------------------------
 
+
 @command("listDatabases")
 def list_databases(req: Request) -> Doc:
     sizes = dict(SYSTEM_DATABASES)
     for name in CLIENT.list_database_names():
         sizes[name] = 40960 * max(1, len(CLIENT[name].list_collection_names()))
-    databases: list[Doc] = [{"name": name, "sizeOnDisk": Int64(size), "empty": False}
-                               for name, size in sorted(sizes.items())]
+    databases: list[Doc] = [
+        {"name": name, "sizeOnDisk": Int64(size), "empty": False}
+        for name, size in sorted(sizes.items())
+    ]
     databases = [db for db in databases if filter_applies(req.cmd.get("filter") or {}, db)]
     if req.cmd.get("nameOnly"):
         return ok(databases=[{"name": db["name"]} for db in databases])
@@ -220,9 +281,16 @@ def list_databases(req: Request) -> Doc:
 
 @command("listCollections")
 def list_collections(req: Request) -> Doc:
-    infos = [{"name": name, "type": "collection", "options": {}, "info": {"readOnly": False},
-              "idIndex": {"v": 2, "key": {"_id": 1}, "name": "_id_"}}
-             for name in sorted(CLIENT[req.db].list_collection_names())]
+    infos = [
+        {
+            "name": name,
+            "type": "collection",
+            "options": {},
+            "info": {"readOnly": False},
+            "idIndex": {"v": 2, "key": {"_id": 1}, "name": "_id_"},
+        }
+        for name in sorted(CLIENT[req.db].list_collection_names())
+    ]
     infos = [info for info in infos if filter_applies(req.cmd.get("filter") or {}, info)]
     if req.cmd.get("nameOnly"):
         infos = [{"name": info["name"], "type": info["type"]} for info in infos]
@@ -257,8 +325,11 @@ def create_indexes(req: Request) -> Doc:
     for spec in req.cmd.get("indexes", []):
         options = {k: v for k, v in spec.items() if k not in ("key", "v")}
         req.coll.create_index(list(spec["key"].items()), **options)
-    return ok(numIndexesBefore=before, numIndexesAfter=len(req.coll.index_information()),
-              createdCollectionAutomatically=not existed)
+    return ok(
+        numIndexesBefore=before,
+        numIndexesAfter=len(req.coll.index_information()),
+        createdCollectionAutomatically=not existed,
+    )
 
 
 @command("listIndexes")
@@ -274,11 +345,16 @@ def list_indexes(req: Request) -> Doc:
 
 # -- reads ---------------------------------------------------------------------------
 
+
 @command("find")
 def find(req: Request) -> Doc:
-    docs = req.coll.find(req.cmd.get("filter") or {}, req.cmd.get("projection") or None,
-                         skip=req.cmd.get("skip", 0), limit=abs(req.cmd.get("limit", 0)),
-                         sort=as_sort(req.cmd.get("sort")))
+    docs = req.coll.find(
+        req.cmd.get("filter") or {},
+        req.cmd.get("projection") or None,
+        skip=req.cmd.get("skip", 0),
+        limit=abs(req.cmd.get("limit", 0)),
+        sort=as_sort(req.cmd.get("sort")),
+    )
     return cursor(req.ns, list(docs))
 
 
@@ -289,8 +365,12 @@ def get_more(req: Request) -> Doc:
 
 @command("killCursors")
 def kill_cursors(req: Request) -> Doc:
-    return ok(cursorsKilled=[], cursorsNotFound=req.cmd.get("cursors", []),
-              cursorsAlive=[], cursorsUnknown=[])
+    return ok(
+        cursorsKilled=[],
+        cursorsNotFound=req.cmd.get("cursors", []),
+        cursorsAlive=[],
+        cursorsUnknown=[],
+    )
 
 
 @command("aggregate")
@@ -313,14 +393,17 @@ def distinct(req: Request) -> Doc:
 
 # -- writes --------------------------------------------------------------------------
 
-def run_writes(req: Request, key: str, apply: Callable[[int, Doc, Doc], None], **totals: Any) -> Doc:
+
+def run_writes(
+    req: Request, key: str, apply: Callable[[int, Doc, Doc], None], **totals: Any
+) -> Doc:
     """Apply each op of a write batch; failures become writeErrors like a real server's."""
     reply: Doc = {"n": 0, **totals}
     errors = []
     for index, op in enumerate(req.cmd.get(key, [])):
         try:
             apply(index, op, reply)
-        except Exception as exc:  # noqa: BLE001 - reported to the client, never fatal
+        except Exception as exc:
             errors.append({"index": index, "code": error(exc)["code"], "errmsg": str(exc)})
             if req.cmd.get("ordered", True):
                 break
@@ -334,6 +417,7 @@ def insert(req: Request) -> Doc:
     def apply(index: int, doc: Doc, reply: Doc) -> None:
         req.coll.insert_one(doc)
         reply["n"] += 1
+
     ensure_collection(req)
     return run_writes(req, "documents", apply)
 
@@ -354,6 +438,7 @@ def update(req: Request) -> Doc:
         if result.upserted_id is not None:
             reply["n"] += 1
             reply.setdefault("upserted", []).append({"index": index, "_id": result.upserted_id})
+
     return run_writes(req, "updates", apply, nModified=0)
 
 
@@ -362,12 +447,17 @@ def delete(req: Request) -> Doc:
     def apply(index: int, op: Doc, reply: Doc) -> None:
         remove = req.coll.delete_one if op.get("limit") == 1 else req.coll.delete_many
         reply["n"] += remove(op["q"]).deleted_count
+
     return run_writes(req, "deletes", apply)
 
 
 @command("findAndModify", "findandmodify")
 def find_and_modify(req: Request) -> Doc:
-    query, sort, fields = req.cmd.get("query") or {}, as_sort(req.cmd.get("sort")), req.cmd.get("fields")
+    query, sort, fields = (
+        req.cmd.get("query") or {},
+        as_sort(req.cmd.get("sort")),
+        req.cmd.get("fields"),
+    )
     if req.cmd.get("remove"):
         value = req.coll.find_one_and_delete(query, projection=fields, sort=sort)
         return ok(lastErrorObject={"n": int(value is not None)}, value=id_first(value))
@@ -375,14 +465,25 @@ def find_and_modify(req: Request) -> Doc:
     change, upsert = req.cmd["update"], req.cmd.get("upsert", False)
     if upsert:
         ensure_collection(req)
-    modify = req.coll.find_one_and_replace if is_replacement(change) else req.coll.find_one_and_update
-    value = modify(query, change, projection=fields, sort=sort, upsert=upsert,
-                   return_document=bool(req.cmd.get("new")))
+    modify = (
+        req.coll.find_one_and_replace if is_replacement(change) else req.coll.find_one_and_update
+    )
+    value = modify(
+        query,
+        change,
+        projection=fields,
+        sort=sort,
+        upsert=upsert,
+        return_document=bool(req.cmd.get("new")),
+    )
     found = existing is not None
-    return ok(lastErrorObject={"n": int(found or upsert), "updatedExisting": found}, value=id_first(value))
+    return ok(
+        lastErrorObject={"n": int(found or upsert), "updatedExisting": found}, value=id_first(value)
+    )
 
 
 # -- wire protocol -------------------------------------------------------------------
+
 
 def execute(req: Request) -> bytes:
     """Run one command and return the encoded reply document; errors become ok: 0 replies."""
@@ -393,7 +494,7 @@ def execute(req: Request) -> bytes:
             raise CommandError(59, f"no such command: '{req.name}'")
         with LOCK:
             return bson.encode(handler(req))
-    except Exception as exc:  # noqa: BLE001 - the connection must survive any command
+    except Exception as exc:
         log.info("[conn%d] %s failed: %s", req.conn_id, req.name, exc)
         return bson.encode(error(exc))
 
@@ -407,9 +508,9 @@ def parse_op_msg(payload: bytes) -> tuple[int, Doc]:
     while pos < end:
         kind, (size,) = payload[pos], struct.unpack_from("<i", payload, pos + 1)
         if kind == 0:
-            body = bson.decode(payload[pos + 1:pos + 1 + size])
+            body = bson.decode(payload[pos + 1 : pos + 1 + size])
         elif kind == 1:
-            name, _, docs = payload[pos + 5:pos + 1 + size].partition(b"\0")
+            name, _, docs = payload[pos + 5 : pos + 1 + size].partition(b"\0")
             sequences[name.decode()] = bson.decode_all(docs)
         else:
             raise ValueError(f"unknown OP_MSG section kind {kind}")
@@ -426,7 +527,8 @@ def parse_op_query(payload: bytes) -> tuple[str, Doc]:
 
 class Connection(socketserver.BaseRequestHandler):
     def handle(self) -> None:
-        conn_id, peer = next(connection_ids), "%s:%d" % self.client_address[:2]
+        host, port = self.client_address[:2]
+        conn_id, peer = next(connection_ids), f"{host}:{port}"
         log.info("[conn%d] connection accepted from %s", conn_id, peer)
         try:
             while header := self.recv_exact(16):
@@ -474,9 +576,13 @@ class Server(socketserver.ThreadingTCPServer):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="MongoDB stand-in for dockdojo tests (NOT MongoDB).")
+    parser = argparse.ArgumentParser(
+        description="MongoDB stand-in for dockdojo tests (NOT MongoDB)."
+    )
     parser.add_argument("--bind", default="0.0.0.0", help="address to listen on (default: 0.0.0.0)")
-    parser.add_argument("--port", type=int, default=27017, help="port to listen on (default: 27017)")
+    parser.add_argument(
+        "--port", type=int, default=27017, help="port to listen on (default: 27017)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
@@ -487,7 +593,11 @@ def main() -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     with Server((args.bind, args.port), Connection) as server:
-        log.info("mongod test fixture (not MongoDB) waiting for connections on %s:%d", args.bind, args.port)
+        log.info(
+            "mongod test fixture (not MongoDB) waiting for connections on %s:%d",
+            args.bind,
+            args.port,
+        )
         server.serve_forever(poll_interval=0.2)
 
 

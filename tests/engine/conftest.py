@@ -1,0 +1,81 @@
+"""Engine tests: a real Docker Engine (the sandbox) and the fixture images in its mirror.
+
+``make test`` starts the sandbox, pushes the fixture images and sets
+``DOCKDOJO_TEST_DOCKER_HOST``. When the engine cannot be reached these tests fail;
+they never skip. Each test removes what it creates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from dockdojo.runner import ContainerNotFound, Engine, ImageNotFound
+
+pytestmark = pytest.mark.engine
+
+
+def _host() -> str:
+    host = os.environ.get("DOCKDOJO_TEST_DOCKER_HOST")
+    if not host:
+        pytest.fail("DOCKDOJO_TEST_DOCKER_HOST is not set. Engine tests run against the "
+                    "sandbox that `make test` starts; run them through make test.")
+    return host
+
+
+@pytest.fixture(scope="session")
+def docker_host() -> str:
+    return _host()
+
+
+@pytest.fixture(scope="session")
+def engine(docker_host: str) -> Engine:
+    engine = Engine(docker_host, lesson="engine-tests", learner="pytest")
+    engine.ping()  # raises EngineUnavailable (a failure, not a skip) when it is not there
+    return engine
+
+
+@pytest.fixture(scope="session")
+def images(engine: Engine) -> Engine:
+    """The engine with nginx, redis and mongo pulled (through the mirror) once."""
+    for name in ("nginx", "redis", "mongo"):
+        if engine.image(name) is None:
+            engine.pull(name)
+    return engine
+
+
+@pytest.fixture
+def name() -> Callable[[str], str]:
+    """Unique container names, so tests never collide with each other's leftovers."""
+    return lambda base: f"{base}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def cleanup(engine: Engine) -> Iterator[list[str]]:
+    """Container names or ids a test created; removed when the test ends."""
+    created: list[str] = []
+    yield created
+    for ref in created:
+        with contextlib.suppress(ContainerNotFound):
+            engine.remove_container(ref, force=True)
+
+
+@pytest.fixture
+def drop_image(engine: Engine) -> Callable[[str], None]:
+    """Remove an image and any container of it (the sandbox holds only test resources)."""
+
+    def drop(image: str) -> None:
+        info = engine.image(image)
+        if info is None:
+            return
+        for container in engine.containers():
+            if container.image_id == info.id:
+                engine.remove_container(container.id, force=True)
+        with contextlib.suppress(ImageNotFound):
+            engine.remove_image(image, force=True)
+
+    return drop
