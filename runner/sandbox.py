@@ -143,7 +143,7 @@ class Sandbox:
         # dockerd stops its containerd itself; a crashed engine can leave it behind.
         _terminate(_read_pid(self._path("exec/containerd/containerd.pid")), "containerd")
         _terminate(_read_pid(self._path("registry.pid")), "registry")
-        for name in ("dockerd.pid", "registry.pid"):
+        for name in ("dockerd.pid", "registry.pid", "docker.sock"):
             self._path(name).unlink(missing_ok=True)
         _unmount_under(self.state_dir)
         return self.status()

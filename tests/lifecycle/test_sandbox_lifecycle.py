@@ -1,0 +1,82 @@
+"""The sandbox itself: idempotent start, and a stop that leaves nothing behind.
+
+This module stops and restarts the test sandbox, so ``make test`` runs it on its own,
+after the engine tests. It needs the sandbox state folder in DOCKDOJO_TEST_SANDBOX_STATE.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from dockdojo.runner import Engine, EngineUnavailable, Sandbox
+from dockdojo.runner.cli import main
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Sandbox:
+    state = os.environ.get("DOCKDOJO_TEST_SANDBOX_STATE")
+    if not state:
+        pytest.fail("DOCKDOJO_TEST_SANDBOX_STATE is not set: run this through make test.")
+    box = Sandbox(Path(state))
+    assert box.status().running, "make test starts the sandbox before these tests"
+    return box
+
+
+def _mounts_under(path: Path) -> list[str]:
+    prefix = str(path.resolve()) + "/"
+    return [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()
+            if line.split()[4].startswith(prefix)]
+
+
+def test_start_again_is_idempotent_and_prints_docker_host(
+        sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    before = sandbox.status()
+    assert main(["sandbox", "start", "--state", str(sandbox.state_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out == f"export DOCKER_HOST=unix://{sandbox.state_dir}/docker.sock\n"
+    after = sandbox.status()
+    assert (after.engine_pid, after.registry_pid) == (before.engine_pid, before.registry_pid)
+
+
+def test_engine_is_private_and_pulls_through_its_mirror(sandbox: Sandbox) -> None:
+    info = Engine(sandbox.docker_host).ping()
+    assert info.host == f"unix://{sandbox.state_dir}/docker.sock"
+    assert info.mirrors == (f"{sandbox.registry_url}/",)
+
+
+def test_stop_leaves_no_process_and_no_mount_then_engine_down_is_clear(
+        sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    running = sandbox.status()
+    containerd = sandbox.state_dir / "exec/containerd/containerd.pid"
+    containerd_pid = int(containerd.read_text()) if containerd.exists() else None
+    assert _mounts_under(sandbox.state_dir), "a running engine has mounts (at least its netns)"
+    assert main(["sandbox", "stop", "--state", str(sandbox.state_dir)]) == 0
+    for pid in (running.engine_pid, running.registry_pid, containerd_pid):
+        if pid is not None:
+            assert not Path(f"/proc/{pid}").exists(), f"process {pid} survived the stop"
+    assert _mounts_under(sandbox.state_dir) == []
+    assert main(["sandbox", "status", "--state", str(sandbox.state_dir)]) == 3
+    assert "engine: stopped" in capsys.readouterr().out
+
+    engine = Engine(sandbox.docker_host)
+    started = time.monotonic()
+    with pytest.raises(EngineUnavailable) as err:
+        engine.images()
+    assert time.monotonic() - started < 5
+    assert f"No Docker Engine answered at unix://{sandbox.state_dir}/docker.sock" in str(err.value)
+    assert "dockdojo sandbox start" in err.value.hint
+
+
+def test_start_after_stop_brings_back_engine_images_and_mirror(sandbox: Sandbox) -> None:
+    status = sandbox.start()
+    assert status.running
+    engine = Engine(sandbox.docker_host)
+    # the engine's data and the registry's storage survive a restart
+    assert engine.image("nginx") is not None
+    if engine.image("redis") is not None:
+        engine.remove_image("redis", force=True)
+    assert engine.pull("redis").name == "redis:latest"

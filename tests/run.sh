@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# What `make test` (and, with --bench, `make bench`) does, in order:
+#   1. ruff and mypy (strict on runner/);
+#   2. the test world: Debian packages, the sandbox engine and registry, fixture images;
+#   3. every test: unit, engine, sandbox lifecycle (in that order, one pytest run);
+#   4. the sandbox is stopped on exit, whatever happened, so no process or mount stays.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+STATE=${DOCKDOJO_TEST_STATE:-$HOME/.cache/dockdojo/test-sandbox}
+PORT=${DOCKDOJO_TEST_REGISTRY_PORT:-5055}
+MODE=${1:-test}
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+if [ "$MODE" = test ]; then
+  step "lint and types"
+  $BIN/ruff check .
+  $BIN/mypy runner widgets
+fi
+
+step "test world: packages, sandbox engine and registry, fixture images"
+bash tests/world/install.sh
+trap '$BIN/dockdojo sandbox stop --state "$STATE" >/dev/null 2>&1 || true' EXIT
+eval "$($BIN/dockdojo sandbox start --state "$STATE" --registry-port "$PORT")"
+$BIN/python tests/world/fixtures.py --docker-host "$DOCKER_HOST" --registry "127.0.0.1:$PORT"
+export DOCKDOJO_TEST_DOCKER_HOST=$DOCKER_HOST DOCKDOJO_TEST_SANDBOX_STATE=$STATE
+export DOCKDOJO_TEST_REGISTRY=127.0.0.1:$PORT
+unset DOCKER_HOST
+
+if [ "$MODE" = bench ]; then
+  step "benchmarks"
+  for bench in tests/bench/bench_*.py; do $BIN/python "$bench"; done
+else
+  step "tests"
+  $BIN/pytest tests/unit tests/engine tests/lifecycle
+fi
