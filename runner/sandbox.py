@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -221,13 +222,23 @@ def check_can_run() -> tuple[str, str]:
     return dockerd, registry
 
 
+_DAEMONIZE = """
+import subprocess, sys
+log = open(sys.argv[1], "ab")
+proc = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=log,
+                        stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+print(proc.pid)
+"""
+
+
 def _spawn(argv: list[str], log: Path) -> int:
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True, close_fds=True,
-        )
-    return proc.pid
+    """Start a daemon that is not our child: it outlives us and never becomes our zombie."""
+    result = subprocess.run([sys.executable, "-c", _DAEMONIZE, str(log), *argv],
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SandboxError(f"Could not start {argv[0]}: {result.stderr.strip()}",
+                           "Check that the binary runs: " + f"{argv[0]} --version")
+    return int(result.stdout.strip())
 
 
 def _read_pid(path: Path) -> int | None:

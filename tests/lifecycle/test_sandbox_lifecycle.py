@@ -26,6 +26,15 @@ def sandbox() -> Sandbox:
     return box
 
 
+def _running(pid: int) -> bool:
+    """Whether the process exists and has not exited (a zombie has exited)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
 def _mounts_under(path: Path) -> list[str]:
     prefix = str(path.resolve()) + "/"
     return [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()
@@ -57,7 +66,7 @@ def test_stop_leaves_no_process_and_no_mount_then_engine_down_is_clear(
     assert main(["sandbox", "stop", "--state", str(sandbox.state_dir)]) == 0
     for pid in (running.engine_pid, running.registry_pid, containerd_pid):
         if pid is not None:
-            assert not Path(f"/proc/{pid}").exists(), f"process {pid} survived the stop"
+            assert not _running(pid), f"process {pid} survived the stop"
     assert _mounts_under(sandbox.state_dir) == []
     assert main(["sandbox", "status", "--state", str(sandbox.state_dir)]) == 3
     assert "engine: stopped" in capsys.readouterr().out
