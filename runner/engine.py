@@ -156,6 +156,12 @@ class Engine:
         for client in self._local.__dict__.pop("clients", {}).values():
             client.close()
 
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     def ping(self) -> EngineInfo:
         """Check that the engine answers within 5 s and say which engine it is."""
         client = self._client(PING_TIMEOUT)
@@ -177,7 +183,7 @@ class Engine:
         )
 
     def _drop_clients(self) -> None:
-        self._local.__dict__.pop("clients", None)
+        self.close()
         self._api_version = None
 
     def _call(self, fn: Callable[[], Any], context: str) -> Any:

@@ -144,6 +144,9 @@ class Sandbox:
         # dockerd stops its containerd itself; a crashed engine can leave it behind.
         _terminate(_read_pid(self._path("exec/containerd/containerd.pid")), "containerd")
         _terminate(_read_pid(self._path("registry.pid")), "registry")
+        # Whatever else still names the state folder (container shims) goes too.
+        for pid in processes_using(self.state_dir):
+            _terminate(pid, f"process {pid}")
         for name in ("dockerd.pid", "registry.pid", "docker.sock"):
             self._path(name).unlink(missing_ok=True)
         _unmount_under(self.state_dir)
@@ -239,6 +242,22 @@ def _spawn(argv: list[str], log: Path) -> int:
         raise SandboxError(f"Could not start {argv[0]}: {result.stderr.strip()}",
                            "Check that the binary runs: " + f"{argv[0]} --version")
     return int(result.stdout.strip())
+
+
+def processes_using(folder: Path) -> list[int]:
+    """Live processes whose command line names ``folder`` (the sandbox's own)."""
+    needle = str(folder).encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if needle in cmdline and _alive(int(entry.name)) is not None:
+            found.append(int(entry.name))
+    return found
 
 
 def _read_pid(path: Path) -> int | None:

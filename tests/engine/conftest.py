@@ -33,10 +33,10 @@ def docker_host() -> str:
 
 
 @pytest.fixture(scope="session")
-def engine(docker_host: str) -> Engine:
-    engine = Engine(docker_host, lesson="engine-tests", learner="pytest")
-    engine.ping()  # raises EngineUnavailable (a failure, not a skip) when it is not there
-    return engine
+def engine(docker_host: str) -> Iterator[Engine]:
+    with Engine(docker_host, lesson="engine-tests", learner="pytest") as engine:
+        engine.ping()  # raises EngineUnavailable (a failure, not a skip) when it is not there
+        yield engine
 
 
 @pytest.fixture(scope="session")

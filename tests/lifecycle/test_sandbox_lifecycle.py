@@ -14,6 +14,7 @@ import pytest
 
 from dockdojo.runner import Engine, EngineUnavailable, Sandbox
 from dockdojo.runner.cli import main
+from dockdojo.runner.sandbox import processes_using
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,8 @@ def test_start_again_is_idempotent_and_prints_docker_host(
 
 
 def test_engine_is_private_and_pulls_through_its_mirror(sandbox: Sandbox) -> None:
-    info = Engine(sandbox.docker_host).ping()
+    with Engine(sandbox.docker_host) as engine:
+        info = engine.ping()
     assert info.host == f"unix://{sandbox.state_dir}/docker.sock"
     assert info.mirrors == (f"{sandbox.registry_url}/",)
 
@@ -60,6 +62,10 @@ def test_engine_is_private_and_pulls_through_its_mirror(sandbox: Sandbox) -> Non
 def test_stop_leaves_no_process_and_no_mount_then_engine_down_is_clear(
         sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
     running = sandbox.status()
+    with Engine(sandbox.docker_host) as engine:
+        web = engine.run("nginx", name="lifecycle-web", ports={80: 0})  # a shim must go too
+        assert web.running
+    assert len(processes_using(sandbox.state_dir)) >= 3
     containerd = sandbox.state_dir / "exec/containerd/containerd.pid"
     containerd_pid = int(containerd.read_text()) if containerd.exists() else None
     assert _mounts_under(sandbox.state_dir), "a running engine has mounts (at least its netns)"
@@ -67,13 +73,13 @@ def test_stop_leaves_no_process_and_no_mount_then_engine_down_is_clear(
     for pid in (running.engine_pid, running.registry_pid, containerd_pid):
         if pid is not None:
             assert not _running(pid), f"process {pid} survived the stop"
+    assert processes_using(sandbox.state_dir) == []
     assert _mounts_under(sandbox.state_dir) == []
     assert main(["sandbox", "status", "--state", str(sandbox.state_dir)]) == 3
     assert "engine: stopped" in capsys.readouterr().out
 
-    engine = Engine(sandbox.docker_host)
     started = time.monotonic()
-    with pytest.raises(EngineUnavailable) as err:
+    with Engine(sandbox.docker_host) as engine, pytest.raises(EngineUnavailable) as err:
         engine.images()
     assert time.monotonic() - started < 5
     assert f"No Docker Engine answered at unix://{sandbox.state_dir}/docker.sock" in str(err.value)
@@ -83,9 +89,16 @@ def test_stop_leaves_no_process_and_no_mount_then_engine_down_is_clear(
 def test_start_after_stop_brings_back_engine_images_and_mirror(sandbox: Sandbox) -> None:
     status = sandbox.start()
     assert status.running
-    engine = Engine(sandbox.docker_host)
+    with Engine(sandbox.docker_host) as engine:
+        _check_restart(engine)
+
+
+def _check_restart(engine: Engine) -> None:
     # the engine's data and the registry's storage survive a restart
     assert engine.image("nginx") is not None
     if engine.image("redis") is not None:
         engine.remove_image("redis", force=True)
     assert engine.pull("redis").name == "redis:latest"
+    # the container stopped with the engine; dockerd does not restart it by itself
+    assert engine.container("lifecycle-web").state == "exited"
+    engine.remove_container("lifecycle-web")
