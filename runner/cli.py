@@ -95,6 +95,8 @@ def _lab(args: argparse.Namespace) -> int:
                             "Install it: pip install 'dockdojo[lab]' (make lab does this).")
     print(choose_engine(), file=sys.stderr, flush=True)
     argv = [str(jupyter), "lab", f"--notebook-dir={args.lessons}", *args.jupyter_args]
+    if os.geteuid() == 0 and "--allow-root" not in argv:
+        argv.append("--allow-root")  # the sandbox engine needs root, so lessons may run as root
     os.execv(argv[0], argv)
     return 0  # pragma: no cover - execv does not return
 
