@@ -1,0 +1,155 @@
+"""The lesson model: what a guide becomes once its steps are declared.
+
+A :class:`Lesson` is the guide's prose in order, cut into :class:`Section` s at its
+headings; among the prose stand :class:`Step` s, each with the :class:`Action` its
+widget offers (and that ``run --solve`` performs) and the :class:`CheckSpec` s that
+decide whether it is done. Everything carries the source line it came from, so any
+later error can say ``file:line``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA = "dockdojo.lesson/v1"
+"""Version of the notebook metadata the builder writes (see ``schemas/``)."""
+
+
+@dataclass(frozen=True)
+class Action:
+    """What a step's widget offers, and what ``run --solve`` performs."""
+
+    kind: str
+    """Registered action name: ``pull``, ``images``, ``run``, ``exec``, ``remove-image``..."""
+    args: Mapping[str, Any]
+    """The action's arguments as declared (validated against the action's schema)."""
+    line: int
+    """1-based source line of the declaration."""
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One declared check of a step."""
+
+    kind: str
+    """Registered check name: ``image_present``, ``http_ok``, ``command_output``..."""
+    args: Mapping[str, Any]
+    """The check's arguments (validated against the check's schema)."""
+    hint: str
+    """What to tell a learner whose check fails."""
+    points: int
+    """Points this check is worth when it passes."""
+    line: int
+    """1-based source line of the declaration."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing a learner does, with the checks that prove it was done."""
+
+    id: str
+    """Unique within the lesson, e.g. ``pull-images``; also the ``dockdojo.step`` label."""
+    title: str
+    """Short title shown above the step's widget."""
+    action: Action | None
+    """The widget's action; None for an exercise the learner solves on their own."""
+    checks: tuple[CheckSpec, ...]
+    """Checks that decide whether the step is done; at least one."""
+    solve: tuple[Action, ...] = ()
+    """What ``run --solve`` performs instead of ``action`` (required for exercises)."""
+    exercise: bool = False
+    """Whether the step is a graded exercise (no widget does it for the learner)."""
+    task: str = ""
+    """For an exercise: what the learner must do, in Markdown."""
+    line: int = 0
+    """1-based source line of the step's declaration."""
+
+    @property
+    def points(self) -> int:
+        return sum(c.points for c in self.checks)
+
+    @property
+    def solution(self) -> tuple[Action, ...]:
+        """The actions that complete this step programmatically."""
+        if self.solve:
+            return self.solve
+        return (self.action,) if self.action is not None else ()
+
+
+@dataclass(frozen=True)
+class Prose:
+    """Guide text kept as written (after Hugo constructs were translated)."""
+
+    markdown: str
+    """Markdown as a notebook cell shows it."""
+    line: int
+    """1-based source line where it starts."""
+
+
+Block = Prose | Step
+
+
+@dataclass(frozen=True)
+class Section:
+    """The content under one heading (or before the first)."""
+
+    title: str
+    """Heading text; empty for the content before the first heading."""
+    level: int
+    """Heading level (2 for ``##``); 0 before the first heading."""
+    blocks: tuple[Block, ...]
+    """Prose and steps in source order, the heading itself included as prose."""
+
+
+@dataclass(frozen=True)
+class Warning_:
+    """Something the builder translated approximately or could not translate."""
+
+    line: int
+    """1-based source line."""
+    message: str
+    """What happened, in a sentence."""
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """A guide made executable."""
+
+    id: str
+    """The file's stem, e.g. ``what-is-an-image``; also the ``dockdojo.lesson`` label."""
+    title: str
+    """From the front matter's ``title`` (else the first heading, else the id)."""
+    description: str
+    """From the front matter's ``description``."""
+    keywords: tuple[str, ...]
+    """From the front matter's ``keywords`` (a comma-separated string or a list)."""
+    source: Path
+    """The Markdown file the lesson was built from."""
+    sections: tuple[Section, ...]
+    """The guide in order."""
+    warnings: tuple[Warning_, ...] = ()
+    """What the builder could only approximate, with lines."""
+    front_matter: Mapping[str, Any] = field(default_factory=dict)
+    """The whole front matter, for anything else a tool wants from it."""
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return tuple(b for s in self.sections for b in s.blocks if isinstance(b, Step))
+
+    def step(self, step_id: str) -> Step:
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        known = ", ".join(s.id for s in self.steps)
+        raise KeyError(f"lesson {self.id!r} has no step {step_id!r} (steps: {known})")
+
+    @property
+    def points(self) -> int:
+        return sum(s.points for s in self.steps)
+
+    def blocks(self) -> Iterator[Block]:
+        for section in self.sections:
+            yield from section.blocks
