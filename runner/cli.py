@@ -101,6 +101,45 @@ def _lab(args: argparse.Namespace) -> int:
     return 0  # pragma: no cover - execv does not return
 
 
+def _build(args: argparse.Namespace) -> int:
+    from .builder import LessonError, lesson_sources
+    from .notebook import build, stale
+
+    content = Path("content")
+    sources = [Path(p) for p in args.paths] or lesson_sources(content)
+    if not sources:
+        raise DockdojoError("There are no lessons to build.",
+                            "Run this in a folder with content/NAME.md, or name the files.")
+    out_dir = Path(args.out)
+    try:
+        planned = build(sources, out_dir)
+    except LessonError as exc:
+        for found in exc.problems:
+            print(found, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s); nothing was written.", file=sys.stderr)
+        return 1
+    for lesson, _ in planned.values():
+        for warning in lesson.warnings:
+            print(f"{lesson.source}:{warning.line}: warning: {warning.message}", file=sys.stderr)
+    if args.check:
+        problems = stale(planned, out_dir) if not args.paths else [
+            p for p in stale(planned, out_dir) if "has no lesson source" not in p]
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            print("lessons/ does not match content/: run dockdojo build", file=sys.stderr)
+            return 1
+        print(f"{len(planned)} lesson notebook(s) up to date")
+        return 0
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for target, (_, text) in planned.items():
+        tmp = target.with_suffix(".ipynb.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+        print(f"wrote {target}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dockdojo",
@@ -127,6 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     images = sub.add_parser("images", help="list local images as the Images tab does")
     images.set_defaults(func=_images)
+
+    build = sub.add_parser("build", help="build lesson notebooks (lessons/) from content/")
+    build.add_argument("paths", nargs="*", metavar="PATH",
+                       help="lesson sources (default: every content/*.md)")
+    build.add_argument("--out", default="lessons", help="output folder (default: lessons)")
+    build.add_argument("--check", action="store_true",
+                       help="write nothing; exit 1 and name the files when lessons/ is stale")
+    build.set_defaults(func=_build)
 
     lab = sub.add_parser("lab", help="find (or start) an engine, then open the lessons in "
                                      "JupyterLab")

@@ -1,0 +1,1 @@
+"""Lesson sources, installed with dockdojo so lessons load by name anywhere."""

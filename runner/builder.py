@@ -1,0 +1,457 @@
+"""content/NAME.md -> :class:`~dockdojo.runner.lesson.Lesson`.
+
+The guide is parsed with markdown-it-py. Top-level blocks are read from the tokens and
+the prose is sliced from the source by each token's line map, so it stays as the guide
+wrote it; Hugo constructs are translated (:mod:`.hugo`). Steps are MyST-style fenced
+directives::
+
+    ```{step} pull-images
+    title: Pull nginx, redis and mongo
+    action: pull
+    images: [nginx, redis, mongo]
+    checks:
+      - check: image_present
+        image: nginx
+        hint: Pull nginx with the Pull button, or run docker pull nginx.
+    ```
+
+Every problem is collected and reported as ``file:line: what is wrong``; nothing is
+written unless the whole lesson is sound.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.front_matter import front_matter_plugin
+
+from .errors import DockdojoError
+from .hugo import Context, translate_callout, translate_iframes, translate_inline
+from .lesson import Action, Block, CheckSpec, Lesson, Prose, Section, Step, Warning_
+from .mdplugins import directive_plugin, shortcode_plugin
+from .specs import ACTIONS, CHECK_FIELDS, CHECKS, problems
+
+_STEP_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,47}\Z")
+_STEP_KEYS = {"title", "action", "checks", "solve"}
+_EXERCISE_KEYS = {"title", "task", "checks", "solve"}
+_MOJIBAKE = re.compile("[ÃÂâð][\u0080-\u00bf\u0152-\u0178\u2018-\u203a\u20ac\u2122]")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a lesson source."""
+
+    path: str
+    """The source file, as given (relative paths stay relative)."""
+    line: int
+    """1-based line."""
+    message: str
+    """What is wrong, in a sentence."""
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class LessonError(DockdojoError):
+    """A lesson source that cannot be built; ``problems`` lists every ``file:line``."""
+
+    def __init__(self, found: Sequence[Problem]) -> None:
+        self.problems = tuple(found)
+        super().__init__("\n".join(str(p) for p in self.problems),
+                         "Fix the lesson source at those lines, then build again.")
+
+
+def markdown() -> MarkdownIt:
+    return (MarkdownIt("commonmark")
+            .enable(["table", "strikethrough"])
+            .use(front_matter_plugin)
+            .use(directive_plugin)
+            .use(shortcode_plugin))
+
+
+def content_dirs() -> list[Path]:
+    """Where lessons are looked up by name: ./content, then the installed lessons."""
+    dirs = [Path.cwd() / "content"]
+    try:
+        packaged = Path(str(resources.files("dockdojo.content")))
+        dirs.append(packaged)
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return [d for d in dirs if d.is_dir()]
+
+
+def find_lesson(ref: str | Path) -> Path:
+    """A lesson source from a name (``what-is-an-image``) or a path."""
+    path = Path(ref)
+    if path.suffix == ".md" or path.exists() or os.sep in str(ref):
+        if not path.is_file():
+            raise DockdojoError(f"There is no lesson file {path}.", "Check the path.")
+        return path
+    for folder in content_dirs():
+        candidate = folder / f"{ref}.md"
+        if candidate.is_file():
+            return candidate
+    known = sorted({p.stem for d in content_dirs() for p in lesson_sources(d)})
+    raise DockdojoError(f"There is no lesson named {ref!r}.",
+                        f"Known lessons: {', '.join(known) or 'none'}.")
+
+
+def lesson_sources(folder: Path) -> list[Path]:
+    """The lesson files of a content folder (``_includes`` and READMEs are not lessons)."""
+    return sorted(p for p in folder.glob("*.md")
+                  if not p.name.startswith(("_", ".")) and p.stem.lower() != "readme")
+
+
+def load_lesson(ref: str | Path) -> Lesson:
+    """Find and parse a lesson; raises :class:`LessonError` with every problem."""
+    path = find_lesson(ref)
+    siblings = frozenset(p.stem for p in lesson_sources(path.parent))
+    return parse_lesson(path, lessons=siblings)
+
+
+def parse_lesson(path: Path, *, lessons: frozenset[str] = frozenset(),
+                 text: str | None = None) -> Lesson:
+    return _Parser(path, lessons, text).parse()
+
+
+class _Parser:
+    def __init__(self, path: Path, lessons: frozenset[str], text: str | None) -> None:
+        self.path = path
+        self.shown = _shown(path)
+        self.text = path.read_text(encoding="utf-8") if text is None else text
+        self.lines = self.text.split("\n")
+        self.problems: list[Problem] = []
+        self.warnings: list[Warning_] = []
+        self.front: dict[str, Any] = {}
+        self.lessons = lessons
+        self.sections: list[Section] = []
+        self._title, self._level = "", 0
+        self._blocks: list[Block] = []
+        self._prose: list[str] = []
+        self._prose_line = 0
+        self._prev_end = 0
+
+    # reporting ----------------------------------------------------------------------
+    def problem(self, line: int, message: str) -> None:
+        self.problems.append(Problem(self.shown, line, message))
+
+    def warn(self, line: int, message: str) -> None:
+        self.warnings.append(Warning_(line, message))
+
+    # structure -----------------------------------------------------------------------
+    def parse(self) -> Lesson:
+        tokens = markdown().parse(self.text)
+        for number, line in enumerate(self.lines, 1):
+            if _MOJIBAKE.search(line):
+                self.warn(number, "text looks like mis-decoded UTF-8 (e.g. 'ðŸŽ‰' for '🎉'); "
+                                  "save the file as UTF-8")
+        if tokens and tokens[0].type == "front_matter":
+            self.read_front_matter(tokens[0])
+        ctx = self.context()
+        index = 0
+        while index < len(tokens):
+            token = tokens[index]
+            end = _close_index(tokens, index)
+            if token.map is not None and token.type != "front_matter":
+                self.block(token, tokens[index:end + 1], ctx)
+            index = end + 1
+        self.flush()
+        self.close_section()
+        steps = [b for s in self.sections for b in s.blocks if isinstance(b, Step)]
+        self.check_references(steps)
+        if not steps:
+            self.warn(1, "the lesson declares no steps, so it has nothing to check: add "
+                         "```{step} blocks where the learner acts")
+        if self.problems:
+            raise LessonError(sorted(self.problems, key=lambda p: p.line))
+        keywords = self.front.get("keywords") or ()
+        if isinstance(keywords, str):
+            keywords = [k.strip() for k in keywords.split(",") if k.strip()]
+        return Lesson(
+            id=self.path.stem,
+            title=str(self.front.get("title") or self.first_heading() or self.path.stem),
+            description=str(self.front.get("description") or ""),
+            keywords=tuple(str(k) for k in keywords),
+            source=self.path,
+            sections=tuple(self.sections),
+            warnings=tuple(sorted(self.warnings, key=lambda w: w.line)),
+            front_matter=self.front,
+        )
+
+    def first_heading(self) -> str:
+        return next((s.title for s in self.sections if s.level == 1), "")
+
+    def context(self) -> Context:
+        options = self.front.get("dockdojo") or {}
+        includes = {}
+        folder = self.path.parent / "_includes"
+        if folder.is_dir():
+            includes = {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*.md")}
+        return Context(lesson_id=self.path.stem,
+                       docs_url=options.get("docs_url") if isinstance(options, dict) else None,
+                       lessons=self.lessons, includes=includes)
+
+    def read_front_matter(self, token: Token) -> None:
+        try:
+            data = yaml.safe_load(token.content)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = 2 + (mark.line if mark else 0)
+            self.problem(line, f"malformed YAML in the front matter: {_yaml_reason(exc)}")
+            return
+        if data is not None and not isinstance(data, dict):
+            self.problem(1, "the front matter must be a mapping (key: value lines)")
+            return
+        self.front = data or {}
+
+    def block(self, token: Token, group: list[Token], ctx: Context) -> None:
+        assert token.map is not None
+        start, end = token.map
+        source = "\n".join(self.lines[start:end])
+        line = start + 1
+        if token.type == "heading_open":
+            self.flush()
+            self.close_section()
+            self._title = group[1].content if len(group) > 1 else ""
+            self._level = int(token.tag[1:])
+            self.add_prose(source, start, end)
+        elif token.type == "directive":
+            self.flush()
+            step = self.directive(token)
+            if step is not None:
+                self._blocks.append(step)
+            self._prev_end = end
+        elif token.type in ("fence", "code_block"):
+            self.add_prose(source, start, end)  # code stays exactly as written
+        elif token.type == "html_block":
+            self.add_prose(translate_iframes(source, line, self.warn), start, end)
+        elif token.type == "blockquote_open":
+            self.add_prose(self.inline(translate_callout(source), line, ctx), start, end)
+        else:
+            self.add_prose(self.inline(source, line, ctx), start, end)
+
+    def inline(self, source: str, line: int, ctx: Context) -> str:
+        return translate_inline(source, line, ctx, self.warn, self.include)
+
+    def include(self, name: str, line: int) -> str:
+        ctx = self.context()
+        text = ctx.includes.get(name)
+        if text is None:
+            self.warn(line, f"included page {name!r} is not in {self.path.parent / '_includes'}; "
+                            "a note stands in for it")
+            return (f"*This part of the guide is shared with other pages ({name}) and is not "
+                    "included in this lesson.*")
+        return translate_inline(translate_callout(text.strip()), line, ctx, self.warn,
+                                self.include)
+
+    def add_prose(self, text: str, start: int, end: int) -> None:
+        if not self._prose:
+            self._prose_line = start + 1
+        elif start > self._prev_end:
+            self._prose += [""] * (start - self._prev_end)
+        self._prose.append(text)
+        self._prev_end = end
+
+    def flush(self) -> None:
+        text = "\n".join(self._prose).strip("\n")
+        if text.strip():
+            self._blocks.append(Prose(text, self._prose_line))
+        self._prose = []
+
+    def close_section(self) -> None:
+        if self._blocks:
+            self.sections.append(Section(self._title, self._level, tuple(self._blocks)))
+        self._blocks = []
+
+    # directives ------------------------------------------------------------------------
+    def directive(self, token: Token) -> Step | None:
+        assert token.map is not None
+        line = token.map[0] + 1
+        name, arg = token.meta["name"], token.meta["arg"]
+        if name not in ("step", "exercise"):
+            self.problem(line, f"unknown directive {{{name}}}: use {{step}} or {{exercise}}")
+            return None
+        if not _STEP_ID.match(arg):
+            self.problem(line, f"{{{name}}} needs an id after it, in lowercase letters, digits "
+                               f"and '-', e.g. ```{{{name}}} pull-images (got {arg!r})")
+            return None
+        body = line + 1
+        try:
+            node = yaml.compose(token.content)
+            data = yaml.safe_load(token.content)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            self.problem(body + (mark.line if mark else 0),
+                         f"malformed YAML in step {arg!r}: {_yaml_reason(exc)}")
+            return None
+        if not isinstance(data, dict) or node is None:
+            self.problem(line, f"step {arg!r} must be a YAML mapping (title:, action:, checks:)")
+            return None
+        lines = _key_lines(node, body)
+        exercise = name == "exercise"
+        action = None
+        if exercise:
+            allowed = _EXERCISE_KEYS
+            if "action" in data:
+                self.problem(lines.get("action", line), f"exercise {arg!r} has no action: the "
+                                                        "learner solves it on their own")
+        else:
+            kind = data.get("action")
+            if kind is None:
+                self.problem(line, f"step {arg!r} needs 'action:' (one of {', '.join(ACTIONS)})")
+                return None
+            allowed = _STEP_KEYS | ({p.name for p in ACTIONS[kind].params}
+                                    if kind in ACTIONS else set())
+            args = {k: v for k, v in data.items() if k not in _STEP_KEYS}
+            action = self.action(str(kind), args, lines.get("action", line), arg)
+        for key in data:
+            if key not in allowed and (exercise or data.get("action") in ACTIONS):
+                self.problem(lines.get(key, line), f"step {arg!r} has an unknown key {key!r} "
+                                                   f"(allowed: {', '.join(sorted(allowed))})")
+        checks = self.checks(arg, data.get("checks"), node, lines.get("checks", line), body)
+        solve = self.solve(arg, data.get("solve"), node, lines.get("solve", line), body)
+        if exercise and not solve:
+            self.problem(line, f"exercise {arg!r} needs 'solve:' (the actions that complete it), "
+                               "so that run --solve can prove it")
+        task = str(data.get("task") or "")
+        if exercise and not task.strip():
+            self.problem(line, f"exercise {arg!r} needs 'task:' (what the learner must do)")
+        return Step(id=arg, title=str(data.get("title") or arg), action=action,
+                    checks=tuple(checks), solve=tuple(solve), exercise=exercise,
+                    task=task.strip(), line=line)
+
+    def action(self, kind: str, args: Mapping[str, Any], line: int, step: str) -> Action | None:
+        spec = ACTIONS.get(kind)
+        if spec is None:
+            self.problem(line, f"step {step!r}: unknown action {kind!r} "
+                               f"(known: {', '.join(ACTIONS)})")
+            return None
+        for message in problems(spec, args):
+            self.problem(line, f"step {step!r}: {message}")
+        return Action(kind, dict(args), line)
+
+    def checks(self, step: str, raw: Any, node: yaml.Node, line: int,
+               body: int) -> list[CheckSpec]:
+        if not raw:
+            self.problem(line, f"step {step!r} has no checks: add 'checks:' with at least one "
+                               "check, so the lesson knows when the step is done")
+            return []
+        if not isinstance(raw, list):
+            self.problem(line, f"step {step!r}: 'checks' must be a list of checks")
+            return []
+        item_lines = _item_lines(node, "checks", body)
+        out = []
+        for number, item in enumerate(raw):
+            at = item_lines[number] if number < len(item_lines) else line
+            if not isinstance(item, dict) or "check" not in item:
+                self.problem(at, f"step {step!r}: each check needs 'check: KIND' "
+                                 f"(one of {', '.join(CHECKS)})")
+                continue
+            kind = str(item["check"])
+            spec = CHECKS.get(kind)
+            if spec is None:
+                self.problem(at, f"step {step!r}: unknown check {kind!r} "
+                                 f"(known: {', '.join(CHECKS)})")
+                continue
+            args = {k: v for k, v in item.items() if k not in CHECK_FIELDS}
+            for message in problems(spec, args):
+                self.problem(at, f"step {step!r}: {message}")
+            hint = item.get("hint")
+            if not isinstance(hint, str) or not hint.strip():
+                self.problem(at, f"step {step!r}: check {kind!r} needs a 'hint:' that tells a "
+                                 "learner what to do when it fails")
+                hint = ""
+            points = item.get("points", 1)
+            if not isinstance(points, int) or isinstance(points, bool) or points < 0:
+                self.problem(at, f"step {step!r}: 'points' must be a whole number >= 0")
+                points = 0
+            out.append(CheckSpec(kind, args, hint.strip(), points, at))
+        return out
+
+    def solve(self, step: str, raw: Any, node: yaml.Node, line: int, body: int) -> list[Action]:
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            self.problem(line, f"step {step!r}: 'solve' must be a list of actions")
+            return []
+        item_lines = _item_lines(node, "solve", body)
+        out = []
+        for number, item in enumerate(raw):
+            at = item_lines[number] if number < len(item_lines) else line
+            if not isinstance(item, dict) or len(item) != 1:
+                self.problem(at, f"step {step!r}: each solve item is one action, e.g. "
+                                 "'- run: {image: redis, name: cache}'")
+                continue
+            ((kind, args),) = item.items()
+            action = self.action(str(kind), args or {}, at, step)
+            if action is not None:
+                out.append(action)
+        return out
+
+    def check_references(self, steps: list[Step]) -> None:
+        seen: dict[str, int] = {}
+        for step in steps:
+            if step.id in seen:
+                self.problem(step.line, f"duplicate step id {step.id!r} (first used on line "
+                                        f"{seen[step.id]})")
+            seen.setdefault(step.id, step.line)
+        for step in steps:
+            for check in step.checks:
+                if check.kind != "step_done":
+                    continue
+                target = check.args.get("step")
+                if target == step.id:
+                    self.problem(check.line, f"step {step.id!r}: step_done cannot name its own "
+                                             "step")
+                elif target not in seen:
+                    self.problem(check.line, f"step {step.id!r}: step_done names step "
+                                             f"{target!r}, which does not exist (steps: "
+                                             f"{', '.join(seen)})")
+
+
+def _close_index(tokens: list[Token], index: int) -> int:
+    token = tokens[index]
+    if token.nesting != 1:
+        return index
+    depth = 0
+    for j in range(index, len(tokens)):
+        depth += tokens[j].nesting
+        if depth == 0:
+            return j
+    return len(tokens) - 1
+
+
+def _key_lines(node: yaml.Node, body: int) -> dict[str, int]:
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(k.value): body + k.start_mark.line for k, _ in node.value}
+
+
+def _item_lines(node: yaml.Node, key: str, body: int) -> list[int]:
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    for k, value in node.value:
+        if k.value == key and isinstance(value, yaml.SequenceNode):
+            return [body + item.start_mark.line for item in value.value]
+    return []
+
+
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None)
+    return str(problem or exc).strip()
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
