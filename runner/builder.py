@@ -206,7 +206,7 @@ class _Parser:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = 2 + (mark.line if mark else 0)
-            self.problem(line, f"malformed YAML in the front matter: {_yaml_reason(exc)}")
+            self.problem(line, f"malformed YAML in the front matter: {_yaml_reason(exc, 2)}")
             return
         if data is not None and not isinstance(data, dict):
             self.problem(1, "the front matter must be a mapping (key: value lines)")
@@ -246,18 +246,21 @@ class _Parser:
         ctx = self.context()
         text = ctx.includes.get(name)
         if text is None:
-            self.warn(line, f"included page {name!r} is not in {self.path.parent / '_includes'}; "
-                            "a note stands in for it")
+            folder = Path(self.shown).parent / "_includes"
+            self.warn(line, f"included page {name!r} is not in {folder}; a note stands in for it")
             return (f"*This part of the guide is shared with other pages ({name}) and is not "
                     "included in this lesson.*")
         return translate_inline(translate_callout(text.strip()), line, ctx, self.warn,
                                 self.include)
 
     def add_prose(self, text: str, start: int, end: int) -> None:
+        text = text.rstrip()
+        if not text.strip():  # e.g. {{< /tabs >}}: nothing to show
+            return
         if not self._prose:
             self._prose_line = start + 1
-        elif start > self._prev_end:
-            self._prose += [""] * (start - self._prev_end)
+        elif start > self._prev_end or text.startswith(("**▸", "▶️")):
+            self._prose.append("")  # one blank line separates blocks
         self._prose.append(text)
         self._prev_end = end
 
@@ -291,7 +294,7 @@ class _Parser:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             self.problem(body + (mark.line if mark else 0),
-                         f"malformed YAML in step {arg!r}: {_yaml_reason(exc)}")
+                         f"malformed YAML in step {arg!r}: {_yaml_reason(exc, body)}")
             return None
         if not isinstance(data, dict) or node is None:
             self.problem(line, f"step {arg!r} must be a YAML mapping (title:, action:, checks:)")
@@ -313,8 +316,8 @@ class _Parser:
                                     if kind in ACTIONS else set())
             args = {k: v for k, v in data.items() if k not in _STEP_KEYS}
             action = self.action(str(kind), args, lines.get("action", line), arg)
-        for key in data:
-            if key not in allowed and (exercise or data.get("action") in ACTIONS):
+        for key in data:  # a step's other keys are its action's arguments, checked there
+            if exercise and key not in allowed:
                 self.problem(lines.get(key, line), f"step {arg!r} has an unknown key {key!r} "
                                                    f"(allowed: {', '.join(sorted(allowed))})")
         checks = self.checks(arg, data.get("checks"), node, lines.get("checks", line), body)
@@ -445,9 +448,14 @@ def _item_lines(node: yaml.Node, key: str, body: int) -> list[int]:
     return []
 
 
-def _yaml_reason(exc: yaml.YAMLError) -> str:
-    problem = getattr(exc, "problem", None)
-    return str(problem or exc).strip()
+def _yaml_reason(exc: yaml.YAMLError, first_line: int) -> str:
+    """PyYAML's reason, with the line where the broken construct began when that differs."""
+    problem = str(getattr(exc, "problem", None) or exc).strip()
+    context, mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    problem_mark = getattr(exc, "problem_mark", None)
+    if context and mark is not None and (problem_mark is None or mark.line != problem_mark.line):
+        problem += f" ({context.strip()} that started on line {first_line + mark.line})"
+    return problem
 
 
 def _shown(path: Path) -> str:

@@ -108,6 +108,8 @@ def link_target(url: str, ctx: Context, line: int, warn: Warn) -> str:
         return f"{stem}.ipynb" + (f"#{parsed.fragment}" if parsed.fragment else "")
     if ctx.docs_url:
         page = parsed.path[:-3] + "/" if parsed.path.endswith(".md") else parsed.path
+        if page.startswith("/") and page.endswith("/_index/"):
+            page = page[: -len("_index/")]
         if page.startswith("./") or not page.startswith("/"):
             page = "../" + page.removeprefix("./")  # a page's URL is a folder: siblings are ../
         return urljoin(ctx.docs_url, page) + (f"#{parsed.fragment}" if parsed.fragment else "")
@@ -146,6 +148,7 @@ def translate_shortcode(code: Shortcode, ctx: Context, line: int, warn: Warn,
 def translate_inline(text: str, start_line: int, ctx: Context, warn: Warn,
                      render_include: Callable[[str, int], str]) -> str:
     """Every construct above, inside one block of prose."""
+    text = translate_links(text, start_line, ctx, warn)
     out, last = [], 0
     for code in find_shortcodes(text):
         line = start_line + text.count("\n", 0, code.start)
@@ -153,5 +156,20 @@ def translate_inline(text: str, start_line: int, ctx: Context, warn: Warn,
         last = code.end
     text = "".join([*out, text[last:]])
     text = translate_iframes(text, start_line, warn)
-    text = translate_images(text, start_line, warn)
-    return text
+    return translate_images(text, start_line, warn)
+
+
+_LINK = re.compile(r"(?<!!)\[([^\]]+)\]\(\s*([^)\s]+)\s*\)")
+
+
+def translate_links(text: str, start_line: int, ctx: Context, warn: Warn) -> str:
+    """Links to other guide pages (``/reference/...``, ``./next.md``) -> lessons or the site."""
+
+    def one(match: re.Match[str]) -> str:
+        url = match.group(2)
+        if urlparse(url).scheme or url.startswith(("#", "mailto:")):
+            return match.group(0)
+        line = start_line + text.count("\n", 0, match.start())
+        return f"[{match.group(1)}]({link_target(url, ctx, line, warn)})"
+
+    return _LINK.sub(one, text)

@@ -1,0 +1,89 @@
+"""The first lesson: every step of Docker's guide is there, its prose is kept as written,
+and lessons/ is what content/ builds to."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import nbformat
+import pytest
+
+from dockdojo.runner.builder import load_lesson
+from dockdojo.runner.cli import main
+from dockdojo.runner.notebook import schema
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = ROOT.parent / "shared" / "seeds" / "what-is-an-image.md"
+NOTEBOOK = ROOT / "lessons" / "what-is-an-image.ipynb"
+
+
+@pytest.fixture(autouse=True)
+def _at_repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+
+def test_every_step_of_the_guide_has_an_action_and_checks() -> None:
+    lesson = load_lesson("what-is-an-image")
+    kinds = {s.id: (s.action.kind if s.action else None, [c.kind for c in s.checks])
+             for s in lesson.steps}
+    assert kinds["pull-images"] == ("pull", ["image_present"] * 3)
+    assert kinds["view-images"] == ("images", ["step_done"])
+    assert kinds["run-nginx"] == ("run", ["container_running", "port_published", "http_ok"])
+    assert lesson.step("run-nginx").action.args["ports"] == {80: 0}  # type: ignore[union-attr]
+    assert kinds["run-redis"] == ("run", ["container_running"])
+    assert kinds["redis-cli"] == ("exec", ["command_output"])
+    assert lesson.step("redis-cli").action.args["suggest"] == [  # type: ignore[union-attr]
+        "SET test 1", "GET test"]
+    assert kinds["run-mongo"] == ("run", ["container_running"])
+    assert kinds["mongosh"] == ("exec", ["mongo_document"])
+    assert kinds["remove-nginx"] == ("remove-image", ["no_container_uses", "image_absent"])
+    exercises = [s for s in lesson.steps if s.exercise]
+    assert len(exercises) >= 3
+    assert all(s.points > 0 and s.solve and s.task for s in exercises)
+    assert all(c.hint for s in lesson.steps for c in s.checks)
+    assert lesson.points == sum(s.points for s in lesson.steps) > 0
+
+
+def test_guide_prose_is_kept_as_written_with_the_emoji_repaired() -> None:
+    seed = SEED.read_text(encoding="utf-8")
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    shown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    body = seed.split("---", 2)[2]
+    skipped = ("<iframe", "{{<", "![")
+    for line in body.splitlines():
+        text = line.strip()
+        if not text or text.startswith(skipped) or "![" in text:
+            continue
+        text = text.replace("ðŸŽ‰", "🎉")
+        assert text in shown, f"guide line lost: {text!r}"
+    assert "🎉" in shown
+    assert "ðŸŽ‰" not in shown
+    assert "youtube.com/watch?v=nsWWQ1xoEy0" in shown
+
+
+def test_notebook_metadata_follows_the_versioned_schema() -> None:
+    nb = json.loads(NOTEBOOK.read_text())
+    defs = schema()
+    jsonschema.validate(nb["metadata"]["dockdojo"], {**defs, "$ref": "#/$defs/notebook"})
+    roles = []
+    for cell in nb["cells"]:
+        meta = cell["metadata"].get("dockdojo")
+        if meta:
+            jsonschema.validate(meta, {**defs, "$ref": "#/$defs/cell"})
+            roles.append(meta["role"])
+    assert roles.count("step") == len(nb["metadata"]["dockdojo"]["steps"])
+    assert nb["metadata"]["dockdojo"]["source"] == "content/what-is-an-image.md"
+
+
+def test_step_cells_are_one_short_call() -> None:
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("dockdojo", {}).get("role") == "step":
+            assert re.fullmatch(r"lesson\.step\('[a-z0-9-]+'\)", cell.source)
+
+
+def test_lessons_folder_is_in_sync_with_content() -> None:
+    assert main(["build", "--check"]) == 0
