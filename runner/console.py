@@ -120,7 +120,11 @@ class ExecSession:
         """Read one chunk if it arrives within ``timeout``; False when none came."""
         if self._closed:
             return False
-        ready, _, _ = select.select([self._sock], [], [], timeout)
+        try:
+            ready, _, _ = select.select([self._sock], [], [], timeout)
+        except (OSError, ValueError):  # closed by another thread meanwhile
+            self._closed = True
+            return False
         if not ready:
             return False
         try:
@@ -165,6 +169,11 @@ class ExecSession:
         return body[: max(end, 0)]
 
     # lifecycle --------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        """Whether the session has ended (hung up, or the program's output closed)."""
+        return self._closed
+
     @property
     def alive(self) -> bool:
         if self._closed:

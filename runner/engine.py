@@ -9,10 +9,12 @@ Each thread gets its own SDK client (the SDK's client is not thread-safe).
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import re
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn
@@ -49,6 +51,7 @@ from .models import (
     ImageInfo,
     PortLink,
     Removed,
+    SearchResult,
 )
 from .progress import PullProgress, PullTracker, Throttle
 from .refs import ImageRef, parse_ref
@@ -320,6 +323,51 @@ class Engine:
         except NotFound as exc:
             raise self._missing_image(ref) from exc
         return sorted((data.get("Config") or {}).get("ExposedPorts") or {})
+
+    def search(self, term: str, *, limit: int = 10) -> list[SearchResult]:
+        """Search Docker Hub; offline, the engine's registry mirrors' catalogs.
+
+        Raises :class:`DockdojoError` when neither can be asked: pulling by name still works.
+        """
+        term = term.strip().lower()
+        if not term:
+            raise DockdojoError("Type a name to search for, e.g. nginx.", "")
+        client = self._client(PING_TIMEOUT * 2)
+        try:
+            hits = self._call(lambda: client.api.search(term, limit=limit), "searching")
+            return [SearchResult(str(h.get("name", "")), str(h.get("description") or ""),
+                                 bool(h.get("is_official")), "Docker Hub") for h in hits]
+        except (APIError, EngineError):
+            pass  # offline: ask the mirrors
+        found: list[SearchResult] = []
+        mirrors = self.ping().mirrors
+        for mirror in mirrors:
+            try:
+                with urllib.request.urlopen(f"{mirror.rstrip('/')}/v2/_catalog?n=1000",
+                                            timeout=PING_TIMEOUT) as resp:
+                    names = json.load(resp).get("repositories") or []
+            except (OSError, ValueError):
+                continue
+            for name in names:
+                short = str(name).removeprefix("library/")
+                if term in short and all(r.name != short for r in found):
+                    found.append(SearchResult(short, "", False, mirror))
+        if not found and not mirrors:
+            raise DockdojoError(
+                "Search is unavailable: Docker Hub cannot be reached and the engine has no "
+                "registry mirror to ask.",
+                "Pulling by name still works: type the exact name (e.g. nginx) and select Pull.")
+        return found[:limit]
+
+    def logs(self, container: str, *, tail: int = 20) -> str:
+        """The container's last ``tail`` log lines (stdout and stderr)."""
+        client = self._client()
+        try:
+            raw = self._call(lambda: client.api.logs(container, tail=tail), "reading logs")
+        except NotFound as exc:
+            raise ContainerNotFound(f"There is no container {container!r}: it may have been "
+                                    "deleted.", "Run a new container.") from exc
+        return raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)
 
     def remove_image(self, image: str, *, force: bool = False) -> None:
         """Remove a local image; :class:`ImageInUse` lists the containers that block it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -70,7 +71,30 @@ class PortLink:
 
     @property
     def url(self) -> str:
-        return f"http://localhost:{self.host_port}/"
+        """The link a learner opens: local, or through JupyterHub's server proxy."""
+        return port_url(self.host_port)
+
+
+def port_url(port: int) -> str:
+    """``http://localhost:PORT/``; under JupyterHub (jupyter-server-proxy), the proxy path."""
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
+    if prefix:
+        return f"{prefix.rstrip('/')}/proxy/{port}/"
+    return f"http://localhost:{port}/"
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """One hit of an image search."""
+
+    name: str
+    """Image name to pull, e.g. ``nginx``."""
+    description: str
+    """The registry's one-line description (empty when a mirror lists it)."""
+    official: bool
+    """Whether Docker Hub marks it as an official image."""
+    source: str
+    """Where it was found: ``Docker Hub`` or the mirror's URL."""
 
 
 @dataclass(frozen=True)

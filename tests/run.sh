@@ -16,7 +16,7 @@ step() { printf '\n== %s\n' "$*" >&2; }
 if [ "$MODE" = test ]; then
   step "lint and types"
   $BIN/ruff check .
-  $BIN/mypy runner widgets
+  $BIN/mypy -p dockdojo.runner -p dockdojo.widgets
 fi
 
 step "test world: packages, sandbox engine and registry, fixture images"

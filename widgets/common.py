@@ -1,0 +1,113 @@
+"""What every dockdojo widget shares: escaping, status notes, and background work.
+
+Slow work (pulls, runs, checks) never runs in a widget callback itself: a callback that
+blocks also blocks the kernel. :class:`Worker` runs it in a thread, disables the
+widget's buttons meanwhile (so a second click cannot start a second pull), and turns
+any failure into a sentence with a next step; no traceback reaches the learner.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ipywidgets as w
+
+from dockdojo.runner import DockdojoError
+
+STYLE = """
+<style>
+.dojo-note{padding:6px 10px;border-radius:4px;margin:4px 0;line-height:1.4}
+.dojo-ok{background:#e8f5e9;border-left:4px solid #2e7d32}
+.dojo-error{background:#fdecea;border-left:4px solid #c62828}
+.dojo-info{background:#e8f0fe;border-left:4px solid #1a73e8}
+.dojo-busy{background:#fff8e1;border-left:4px solid #f9a825}
+.dojo-hint{color:#555;font-size:0.95em;margin-top:2px}
+.dojo-table{border-collapse:collapse}
+.dojo-table td,.dojo-table th{padding:2px 10px;text-align:left;border-bottom:1px solid #ddd}
+.dojo-term{background:#1e1e1e;color:#e0e0e0;padding:8px;border-radius:4px;max-height:320px;
+ overflow-y:auto;white-space:pre-wrap;font-family:monospace;font-size:13px;margin:0}
+</style>
+"""
+
+
+def esc(value: object) -> str:
+    """Text from images, containers and learners, made safe to show as HTML."""
+    return html.escape(str(value), quote=True)
+
+
+def note(kind: str, what: str, hint: str = "") -> str:
+    """A status box: ``kind`` is ``ok``, ``error``, ``info`` or ``busy``; text is escaped."""
+    icon = {"ok": "✅", "error": "❌", "info": "💬", "busy": "⏳"}.get(kind, "")
+    body = f"{icon} {esc(what)}"
+    if hint:
+        body += f'<div class="dojo-hint">{esc(hint)}</div>'
+    return f'{STYLE}<div class="dojo-note dojo-{kind}">{body}</div>'
+
+
+def error_note(exc: BaseException) -> str:
+    if isinstance(exc, DockdojoError):
+        return note("error", exc.what, exc.hint)
+    return note("error", f"Something unexpected went wrong ({type(exc).__name__}: {exc}).",
+                "Try again. If it keeps happening, restart the kernel and tell your instructor.")
+
+
+def synchronous() -> bool:
+    """Run widget work inline instead of in threads (headless runs and grading)."""
+    return os.environ.get("DOCKDOJO_WIDGETS_SYNC") == "1"
+
+
+class Worker:
+    """Runs one job at a time off the kernel's main thread, for one widget."""
+
+    def __init__(self, status: w.HTML, buttons: Sequence[w.Button] = (),
+                 sync: bool | None = None) -> None:
+        self.status = status
+        self.buttons = list(buttons)
+        self.sync = synchronous() if sync is None else sync
+        self._thread: threading.Thread | None = None
+        self.last_error: BaseException | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, job: Callable[[], Any], busy_text: str = "") -> bool:
+        """Start ``job``; False (and nothing started) while a job still runs."""
+        if self.busy:
+            return False
+        for button in self.buttons:
+            button.disabled = True
+        if busy_text:
+            self.status.value = note("busy", busy_text)
+        self.last_error = None
+        if self.sync:
+            self._run(job)
+        else:
+            self._thread = threading.Thread(target=self._run, args=(job,), daemon=True)
+            self._thread.start()
+        return True
+
+    def _run(self, job: Callable[[], Any]) -> None:
+        try:
+            job()
+        except Exception as exc:  # every failure becomes a sentence for the learner
+            self.last_error = exc
+            self.status.value = error_note(exc)
+        finally:
+            for button in self.buttons:
+                button.disabled = False
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the current job ends (tests and headless runs)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+def button(description: str, style: str = "", icon: str = "", tooltip: str = "") -> w.Button:
+    return w.Button(description=description, button_style=style, icon=icon,
+                    tooltip=tooltip or description,
+                    layout=w.Layout(width="auto"))

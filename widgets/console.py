@@ -1,0 +1,155 @@
+"""Exec console: the Exec tab, in a notebook.
+
+A persistent interactive session (a shell by default) in a running container: type
+``redis-cli`` or ``mongosh`` and their prompt and state stay from one line to the next,
+as in Docker Desktop's terminal. Output is plain text (programs are asked for it) and
+escaped before it is shown.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+import ipywidgets as w
+
+from dockdojo.runner import DockdojoError, Engine, ExecSession
+
+from .common import Worker, button, error_note, esc, note
+
+_MAX_SHOWN = 20_000
+
+
+class ExecConsole(w.VBox):
+    """Pick a running container, type lines, see what the program prints."""
+
+    def __init__(self, engine: Engine, *, image: str | None = None, name: str | None = None,
+                 command: Sequence[str] = ("sh",), suggest: Sequence[str] = ()) -> None:
+        self.engine = engine
+        self.image = image
+        self.command = list(command)
+        self.session: ExecSession | None = None
+        self.history: list[str] = []
+        self._reader: threading.Thread | None = None
+        self.container = w.Dropdown(description="Container", options=[],
+                                    style={"description_width": "initial"})
+        self.preferred = name
+        self.connect_button = button("Connect", "primary", "terminal")
+        self.refresh_button = button("↻", tooltip="Refresh the list of running containers")
+        self.screen = w.HTML(f'<pre class="dojo-term">{esc("(not connected)")}</pre>')
+        self.input = w.Text(placeholder="Type a command and press Enter",
+                            layout=w.Layout(width="420px"), continuous_update=False)
+        self.send_button = button("Send", icon="paper-plane")
+        self.suggestions = [button(line, tooltip="Fill the input with this command")
+                            for line in suggest]
+        self.recent = w.Dropdown(description="History", options=[""],
+                                 layout=w.Layout(width="260px"))
+        self.status = w.HTML()
+        self.worker = Worker(self.status, [self.connect_button, self.refresh_button])
+        self.connect_button.on_click(lambda _: self.connect())
+        self.refresh_button.on_click(lambda _: self.refresh())
+        self.input.on_submit(lambda _: self.send(self.input.value))
+        self.send_button.on_click(lambda _: self.send(self.input.value))
+        self.recent.observe(self._recall, names="value")
+        for suggestion, line in zip(self.suggestions, suggest, strict=True):
+            suggestion.on_click(lambda _, text=line: self._fill(text))
+        super().__init__([
+            w.HBox([self.container, self.refresh_button, self.connect_button]),
+            self.screen,
+            w.HBox([self.input, self.send_button, self.recent]),
+            w.HBox([w.HTML("Try:"), *self.suggestions]) if self.suggestions else w.HBox(),
+            self.status,
+        ])
+        self.refresh()
+
+    # containers -----------------------------------------------------------------------
+    def refresh(self) -> bool:
+        def job() -> None:
+            running = self.engine.containers(running_only=True)
+            if self.image is not None:
+                wanted = self.engine.image(self.image)
+                mine = [c for c in running if wanted is not None and c.image_id == wanted.id]
+                running = mine + [c for c in running if c not in mine]
+            self.container.options = [(f"{c.name} ({c.image})", c.name) for c in running]
+            if self.preferred in {c.name for c in running}:
+                self.container.value = self.preferred
+            self.status.value = "" if running else note(
+                "info", "No container is running.",
+                f"Run one first{' from ' + self.image if self.image else ''}, then select ↻.")
+
+        return self.worker.start(job)
+
+    def connect(self) -> bool:
+        target = self.container.value
+
+        def job() -> None:
+            if not target:
+                raise DockdojoError("Choose a running container first.",
+                                    "Select ↻ to list the running containers.")
+            self.close()
+            self.session = self.engine.session(target, self.command)
+            self._reader = threading.Thread(target=self._read_loop, args=(self.session,),
+                                            daemon=True)
+            self._reader.start()
+            self.status.value = note("ok", f"Connected to {target}.")
+
+        return self.worker.start(job, f"Connecting to {target}…")
+
+    # input and output -----------------------------------------------------------------
+    def _fill(self, text: str) -> None:
+        self.input.value = text
+
+    def _recall(self, change: dict[str, object]) -> None:
+        if change["new"]:
+            self.input.value = str(change["new"])
+
+    def send(self, line: str) -> bool:
+        """Type ``line`` into the session and press Enter; False when not connected."""
+        if self.session is None or self.session.closed:
+            self.status.value = note("error", "The console is not connected.",
+                                     "Choose a running container and select Connect.")
+            return False
+        try:
+            self.session.send_line(line)
+        except DockdojoError as exc:
+            self.status.value = error_note(exc)
+            return False
+        if line.strip():
+            self.history.append(line)
+            self.recent.options = ["", *reversed(self.history[-20:])]
+        self.input.value = ""
+        return True
+
+    @property
+    def text(self) -> str:
+        """What the console shows, as plain text."""
+        return self.session.text if self.session is not None else ""
+
+    def _read_loop(self, session: ExecSession) -> None:
+        last_draw = 0.0
+        while True:
+            try:
+                session.read(0.1)
+            except (OSError, DockdojoError) as exc:
+                self.status.value = error_note(exc)
+                break
+            now = time.monotonic()
+            if now - last_draw >= 0.1:
+                self._draw(session)
+                last_draw = now
+            if session is not self.session or session.closed:
+                break
+        self._draw(session)
+        if session is self.session:
+            self.status.value = note("info", "The session ended.",
+                                     "Select Connect to start a new one.")
+
+    def _draw(self, session: ExecSession) -> None:
+        shown = session.text[-_MAX_SHOWN:]
+        self.screen.value = f'<pre class="dojo-term">{esc(shown)}</pre>'
+
+    def close(self) -> None:
+        if self.session is not None:
+            session, self.session = self.session, None
+            session.close()

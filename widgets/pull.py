@@ -1,0 +1,90 @@
+"""Pull: the guide's search menu and Pull button, with a progress bar."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import ipywidgets as w
+
+from dockdojo.runner import Engine, ImageInfo, PullProgress
+from dockdojo.runner.progress import human_bytes
+
+from .common import Worker, button, esc, note
+
+
+class PullWidget(w.VBox):
+    """Search for an image, pull it, and watch the layers arrive."""
+
+    def __init__(self, engine: Engine, images: Sequence[str] = (), *,
+                 on_pulled: Callable[[ImageInfo], object] | None = None) -> None:
+        self.engine = engine
+        self.on_pulled = on_pulled
+        self.query = w.Text(placeholder="Search images, e.g. nginx", value=images[0] if images
+                            else "", layout=w.Layout(width="280px"))
+        self.search_button = button("Search", icon="search")
+        self.pull_button = button("Pull", "primary", "download")
+        self.quick = [button(f"Pull {name}", icon="download") for name in images]
+        self.results = w.VBox()
+        self.bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="",
+                                   layout=w.Layout(width="280px", visibility="hidden"))
+        self.detail = w.HTML()
+        self.status = w.HTML()
+        self.worker = Worker(self.status, [self.search_button, self.pull_button, *self.quick])
+        self.search_button.on_click(lambda _: self.search())
+        self.pull_button.on_click(lambda _: self.pull(self.query.value))
+        self.query.on_submit(lambda _: self.search())
+        for name, quick in zip(images, self.quick, strict=True):
+            quick.on_click(lambda _, n=name: self.pull(n))
+        super().__init__([
+            w.HBox([self.query, self.search_button, self.pull_button]),
+            w.HBox(self.quick),
+            self.results,
+            w.HBox([self.bar, self.detail]),
+            self.status,
+        ])
+
+    def search(self) -> bool:
+        term = self.query.value
+
+        def job() -> None:
+            hits = self.engine.search(term)
+            rows = []
+            for hit in hits:
+                pull = button("Pull", icon="download")
+                pull.on_click(lambda _, n=hit.name: self.pull(n))
+                label = f"<b>{esc(hit.name)}</b>" + (" ✔ official" if hit.official else "")
+                if hit.description:
+                    label += f" — {esc(hit.description)}"
+                rows.append(w.HBox([pull, w.HTML(label)]))
+            self.results.children = rows
+            source = hits[0].source if hits else ""
+            self.status.value = (note("info", f"{len(hits)} result(s) from {source}.")
+                                 if hits else note("info", f"Nothing found for {term!r}.",
+                                                   "Pulling by exact name still works."))
+
+        return self.worker.start(job, f"Searching for {term!r}…")
+
+    def pull(self, image: str) -> bool:
+        """Pull ``image`` in the background; False when a pull is already running."""
+        self.query.value = image
+
+        def show(progress: PullProgress) -> None:
+            self.bar.value = progress.fraction
+            self.detail.value = esc(progress.describe())
+
+        def job() -> None:
+            self.bar.value = 0.0
+            self.bar.layout.visibility = "visible"
+            self.bar.bar_style = ""
+            try:
+                info = self.engine.pull(image, show)
+            except Exception:
+                self.bar.bar_style = "danger"
+                raise
+            self.bar.bar_style = "success"
+            self.status.value = note("ok", f"Pulled {info.name}: image id {info.short_id}, "
+                                           f"{human_bytes(info.size)}.")
+            if self.on_pulled is not None:
+                self.on_pulled(info)
+
+        return self.worker.start(job, f"Pulling {image}…")
