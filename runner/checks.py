@@ -43,6 +43,9 @@ HTTP_TIMEOUT = 3.0
 """Seconds an HTTP request to a port link may take."""
 EPHEMERAL_PORT_MIN = 32768
 """Lowest host port Docker hands out when asked for a random one (Linux's default)."""
+BACKSTOP = 0.5
+"""Seconds a worker is awaited beyond its check's time limit: HTTP and engine calls have
+limits of their own, whose messages say more, so they should end it first."""
 MAX_PARALLEL = 16
 """Checks run at the same time, at most."""
 MAX_TARGETS = 5
@@ -96,7 +99,7 @@ class _Call:
 
     def left(self) -> float:
         """Seconds left for this check (at least a little, so calls can fail cleanly)."""
-        return max(0.5, self.deadline - time.monotonic())
+        return round(max(0.5, self.deadline - time.monotonic()), 1)
 
 
 Checker = Callable[[_Call], Seen]
@@ -205,8 +208,8 @@ def _run_plain(ctx: _Context, items: list[tuple[Step, CheckSpec]]) -> None:
         batch = items[start:start + MAX_PARALLEL]
         jobs = [_job(ctx, step, spec) for step, spec in batch]
         begun = time.monotonic()
-        for (step, spec), outcome in zip(batch, _bounded(ctx.engine, jobs, ctx.timeout),
-                                         strict=True):
+        outcomes = _bounded(ctx.engine, jobs, ctx.timeout + BACKSTOP)
+        for (step, spec), outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, CheckResult):
                 ctx.results[id(spec)] = outcome
             elif isinstance(outcome, _TimedOut):
@@ -421,7 +424,7 @@ def _command_output(call: _Call) -> Seen:
     message = ""
     for container in running[:MAX_TARGETS]:
         try:
-            result = call.ctx.engine.exec(container.id, argv, timeout=call.left())
+            result = call.ctx.engine.exec(container.name, argv, timeout=call.left())
         except DockdojoError as exc:
             runs.append({"container": container.name, "error": exc.what})
             message = message or f"`{shown}` could not run in {container.name}: {exc.what}"
@@ -469,7 +472,7 @@ def _mongo_document(call: _Call) -> Seen:
     message = ""
     for container in running[:MAX_TARGETS]:
         try:
-            result = call.ctx.engine.exec(container.id, argv, timeout=call.left())
+            result = call.ctx.engine.exec(container.name, argv, timeout=call.left())
         except DockdojoError as exc:
             runs.append({"container": container.name, "error": exc.what})
             message = message or f"mongosh could not run in {container.name}: {exc.what}"
