@@ -21,7 +21,6 @@ from dockdojo.runner.checks import (
     run_check,
     run_step_checks,
 )
-from dockdojo.runner.lesson import Lesson
 from dockdojo.runner.report import CheckResult
 from dockdojo.runner.snapshot import Snapshot
 from dockdojo.runner.solve import solve_lesson

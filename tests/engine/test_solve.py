@@ -173,5 +173,6 @@ def test_actions_that_cannot_work_are_reported_per_step(
     (missing,) = report.step("run-missing").errors
     assert "The image dockdojo-never-pulled:latest is not on this engine yet." in missing
     (bad,) = report.step("bad").errors
-    assert "exec needs 'command'" in bad and "exec needs 'prompt'" in bad
+    assert "exec needs 'command'" in bad
+    assert "exec needs 'prompt'" in bad
     assert report.steps_passed == 0
