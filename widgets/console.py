@@ -49,7 +49,8 @@ class ExecConsole(w.VBox):
         self.worker = Worker(self.status, [self.connect_button, self.refresh_button])
         self.connect_button.on_click(lambda _: self.connect())
         self.refresh_button.on_click(lambda _: self.refresh())
-        self.input.on_submit(lambda _: self.send(self.input.value))
+        self._setting = False
+        self.input.observe(self._entered, names="value")  # Enter sends the line
         self.send_button.on_click(lambda _: self.send(self.input.value))
         self.recent.observe(self._recall, names="value")
         for suggestion, line in zip(self.suggestions, suggest, strict=True):
@@ -97,12 +98,23 @@ class ExecConsole(w.VBox):
         return self.worker.start(job, f"Connecting to {target}…")
 
     # input and output -----------------------------------------------------------------
+    def _set_input(self, text: str) -> None:
+        self._setting = True
+        try:
+            self.input.value = text
+        finally:
+            self._setting = False
+
+    def _entered(self, change: dict[str, object]) -> None:
+        if not self._setting and str(change["new"]):
+            self.send(str(change["new"]))
+
     def _fill(self, text: str) -> None:
-        self.input.value = text
+        self._set_input(text)
 
     def _recall(self, change: dict[str, object]) -> None:
         if change["new"]:
-            self.input.value = str(change["new"])
+            self._set_input(str(change["new"]))
 
     def send(self, line: str) -> bool:
         """Type ``line`` into the session and press Enter; False when not connected."""
@@ -117,8 +129,8 @@ class ExecConsole(w.VBox):
             return False
         if line.strip():
             self.history.append(line)
-            self.recent.options = ["", *reversed(self.history[-20:])]
-        self.input.value = ""
+            self.recent.options = ["", *dict.fromkeys(reversed(self.history[-20:]))]
+        self._set_input("")
         return True
 
     @property
