@@ -16,6 +16,7 @@ each in its own worker thread with its own SDK client and a time limit.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import threading
@@ -31,7 +32,7 @@ from docker.errors import DockerException
 from .engine import Engine
 from .errors import DockdojoError, EngineUnavailable, InvalidReference
 from .lesson import CheckSpec, Lesson, Step
-from .models import ContainerInfo, PortLink
+from .models import ContainerInfo, ExecResult, PortLink
 from .refs import normalize
 from .report import CheckResult, LessonReport, StepReport
 from .snapshot import Snapshot, prefer_lesson
@@ -422,12 +423,11 @@ def _command_output(call: _Call) -> Seen:
                     {"command": argv, "containers": _records(_targets(call))})
     runs: list[dict[str, Any]] = []
     message = ""
-    for container in running[:MAX_TARGETS]:
-        try:
-            result = call.ctx.engine.exec(container.name, argv, timeout=call.left())
-        except DockdojoError as exc:
-            runs.append({"container": container.name, "error": exc.what})
-            message = message or f"`{shown}` could not run in {container.name}: {exc.what}"
+    for container, result in _run_in(call, running[:MAX_TARGETS], argv,
+                                     lambda r: _output_ok(r.output, expect, contains)):
+        if isinstance(result, str):
+            runs.append({"container": container.name, "error": result})
+            message = message or f"`{shown}` could not run in {container.name}: {result}"
             continue
         out = result.output.strip()
         runs.append({"container": container.name, "exit_code": result.exit_code,
@@ -442,6 +442,12 @@ def _command_output(call: _Call) -> Seen:
             return Seen(True, f"`{shown}` in {container.name} printed {_snippet(out)!r}.",
                         {"command": argv, "runs": runs})
     return Seen(False, message, {"command": argv, "runs": runs})
+
+
+def _output_ok(output: str, expect: object, contains: object) -> bool:
+    out = output.strip()
+    return ((expect is None or out == str(expect).strip())
+            and (contains is None or str(contains) in out))
 
 
 def mongo_script(collection: str, filter_: Mapping[str, Any], db: str = "test") -> str:
@@ -470,12 +476,11 @@ def _mongo_document(call: _Call) -> Seen:
     argv = ["mongosh", "--quiet", "--eval", mongo_script(collection, filter_, db)]
     runs: list[dict[str, Any]] = []
     message = ""
-    for container in running[:MAX_TARGETS]:
-        try:
-            result = call.ctx.engine.exec(container.name, argv, timeout=call.left())
-        except DockdojoError as exc:
-            runs.append({"container": container.name, "error": exc.what})
-            message = message or f"mongosh could not run in {container.name}: {exc.what}"
+    for container, result in _run_in(call, running[:MAX_TARGETS], argv,
+                                     lambda r: parse_mongo_output(r.output)[0] is not None):
+        if isinstance(result, str):
+            runs.append({"container": container.name, "error": result})
+            message = message or f"mongosh could not run in {container.name}: {result}"
             continue
         document, said = parse_mongo_output(result.output)
         runs.append({"container": container.name, "exit_code": result.exit_code,
@@ -580,7 +585,13 @@ def _targets(call: _Call) -> list[ContainerInfo]:
     image, name = call.args.get("image"), call.args.get("name")
     found = call.ctx.snapshot.matching(image=str(image) if image is not None else None,
                                        name=str(name) if name is not None else None)
-    return prefer_lesson(found, call.ctx.lesson.id)
+    return prefer_lesson(found, call.ctx.lesson.id, _steps_until(call.ctx.lesson, call.step))
+
+
+def _steps_until(lesson: Lesson, step: Step) -> list[str]:
+    """Ids of the lesson's steps up to and including ``step``."""
+    ids = [s.id for s in lesson.steps]
+    return ids[:ids.index(step.id) + 1] if step.id in ids else [step.id]
 
 
 def _running_targets(call: _Call) -> list[ContainerInfo]:
@@ -620,6 +631,36 @@ def _links(call: _Call, port: str) -> tuple[list[tuple[ContainerInfo, PortLink]]
     more = f" nor do {len(running) - 1} other matching containers" if len(running) > 1 else ""
     return [], Seen(False, f"{c.name} runs but does not publish {port} on the host{also}"
                     f"{more}.", {"port": port, "containers": _records(running)})
+
+
+def _run_in(call: _Call, containers: Sequence[ContainerInfo], argv: list[str],
+            accept: Callable[[ExecResult], bool]) -> list[tuple[ContainerInfo, ExecResult | str]]:
+    """``argv`` run in the likeliest container, then, unless ``accept`` takes its result,
+    in the others at once: each result, or why it could not run, in container order."""
+
+    def one(container: ContainerInfo) -> ExecResult | str:
+        try:
+            return call.ctx.engine.exec(container.name, argv, timeout=call.left())
+        except DockdojoError as exc:
+            return exc.what
+
+    if not containers:
+        return []
+    first = [(containers[0], one(containers[0]))]
+    if len(containers) == 1 or (not isinstance(first[0][1], str) and accept(first[0][1])):
+        return first
+    rest = containers[1:]
+    jobs = [functools.partial(one, c) for c in rest]
+    out: list[tuple[ContainerInfo, ExecResult | str]] = first
+    for container, outcome in zip(rest, _bounded(call.ctx.engine, jobs, call.left()),
+                                  strict=True):
+        if isinstance(outcome, _TimedOut):
+            out.append((container, f"{argv[0]} did not finish in time."))
+        elif isinstance(outcome, BaseException):
+            out.append((container, _as_error(outcome, "").what))
+        else:
+            out.append((container, outcome))
+    return out
 
 
 def _port(value: Any) -> str:

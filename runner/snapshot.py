@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .engine import Engine
 from .errors import InvalidReference
-from .models import LABEL_LESSON, ContainerInfo, ImageInfo
+from .models import LABEL_LESSON, LABEL_STEP, ContainerInfo, ImageInfo
 from .refs import parse_ref
 
 _IMAGE_ID = re.compile(r"(?:sha256:)?([0-9a-f]{12,64})\Z")
@@ -110,10 +110,23 @@ def uses_image(container: ContainerInfo, ref: str, local: ImageInfo | None) -> b
     return configured is not None and configured == wanted
 
 
-def prefer_lesson(containers: Iterable[ContainerInfo], lesson: str) -> list[ContainerInfo]:
-    """``containers`` with those labelled for ``lesson`` first, order otherwise kept."""
-    rows = list(containers)
-    return sorted(rows, key=lambda c: c.labels.get(LABEL_LESSON) != lesson)
+def prefer_lesson(containers: Iterable[ContainerInfo], lesson: str,
+                  steps: Sequence[str] = ()) -> list[ContainerInfo]:
+    """``containers``, the likeliest target of a lesson's step first.
+
+    ``steps`` are the lesson's step ids up to the current one, in order. First come the
+    containers a step among them made (the latest step first), then other containers of
+    the lesson, then the rest; the engine's order (newest first) is kept within each.
+    """
+    rank = {step: len(steps) - i for i, step in enumerate(steps)}
+
+    def key(container: ContainerInfo) -> tuple[int, int]:
+        if container.labels.get(LABEL_LESSON) != lesson:
+            return (2, 0)
+        step = container.labels.get(LABEL_STEP, "")
+        return (0, rank[step]) if step in rank else (1, 0)
+
+    return sorted(containers, key=key)
 
 
 def _familiar(text: str) -> str | None:

@@ -164,11 +164,11 @@ def _run(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) ->
     return f"Started {info.name} from {normalize(image)}{links}."
 
 
-def _exec(engine: Engine, lesson: Lesson, _step: Step, args: Mapping[str, Any]) -> str:
+def _exec(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) -> str:
     command = [str(a) for a in args["command"]]
     prompt = str(args["prompt"])
     lines = [str(line) for line in args.get("suggest") or ()]
-    target = exec_target(engine, lesson, name=args.get("name"), image=args.get("image"),
+    target = exec_target(engine, lesson, step, name=args.get("name"), image=args.get("image"),
                          program=command[0])
     deadline = time.monotonic() + SESSION_TIMEOUT
     while True:
@@ -188,10 +188,11 @@ def _exec(engine: Engine, lesson: Lesson, _step: Step, args: Mapping[str, Any]) 
                    f"line{'s' if len(lines) != 1 else ''}."
 
 
-def exec_target(engine: Engine, lesson: Lesson, *, name: object = None, image: object = None,
-                program: str = "the command") -> str:
+def exec_target(engine: Engine, lesson: Lesson, step: Step, *, name: object = None,
+                image: object = None, program: str = "the command") -> str:
     """The container an exec action runs in: the named one, else a running container from
-    the image, preferring one labelled for this lesson (newest first)."""
+    the image, preferring one an earlier step of this lesson made (see
+    :func:`~dockdojo.runner.snapshot.prefer_lesson`)."""
     if name:
         return str(name)
     snapshot = Snapshot.take(engine)
@@ -202,7 +203,9 @@ def exec_target(engine: Engine, lesson: Lesson, *, name: object = None, image: o
             "nowhere to run.",
             f"Run one first (the step that runs {normalize(str(image))}), then solve this "
             "step again.")
-    return prefer_lesson(running, lesson.id)[0].name
+    ids = [s.id for s in lesson.steps]
+    until = ids[:ids.index(step.id) + 1] if step.id in ids else [step.id]
+    return prefer_lesson(running, lesson.id, until)[0].name
 
 
 def _remove_image(engine: Engine, _lesson: Lesson, _step: Step,

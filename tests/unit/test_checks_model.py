@@ -54,8 +54,11 @@ def _image(repository: str, image_id: str, tag: str = "latest") -> ImageInfo:
 
 
 def _container(name: str, image: str, image_id: str, state: str = "running",
-               ports: tuple[PortLink, ...] = (), lesson_id: str | None = None) -> ContainerInfo:
+               ports: tuple[PortLink, ...] = (), lesson_id: str | None = None,
+               step_id: str | None = None) -> ContainerInfo:
     labels = {"dockdojo.lesson": lesson_id} if lesson_id else {}
+    if step_id:
+        labels["dockdojo.step"] = step_id
     return ContainerInfo(id=name.encode().hex().ljust(64, "0"), name=name, image=image,
                          image_id=image_id, state=state, status=state, ports=ports,
                          labels=labels)
@@ -119,6 +122,16 @@ def test_containers_of_the_lesson_come_first() -> None:
     b = _container("b", "nginx", NGINX_ID, lesson_id="mine")
     c = _container("c", "nginx", NGINX_ID, lesson_id="other")
     assert [x.name for x in prefer_lesson([a, b, c], "mine")] == ["b", "a", "c"]
+
+
+def test_containers_an_earlier_step_made_come_before_later_steps_ones() -> None:
+    # newest first, as the engine lists them
+    later = _container("later", "redis", REDIS_ID, lesson_id="mine", step_id="exercise")
+    own = _container("own", "redis", REDIS_ID)
+    run = _container("run", "redis", REDIS_ID, lesson_id="mine", step_id="run-redis")
+    first = _container("first", "redis", REDIS_ID, lesson_id="mine", step_id="pull")
+    ranked = prefer_lesson([later, own, run, first], "mine", ["pull", "run-redis", "cli"])
+    assert [x.name for x in ranked] == ["run", "first", "later", "own"]
 
 
 # checks over a snapshot -------------------------------------------------------------
