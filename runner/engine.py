@@ -525,11 +525,23 @@ class Engine:
             raise ContainerNotFound(f"There is no container {ref!r} to remove.",
                                     "It may have been removed already.") from exc
         except APIError as exc:
+            if exc.status_code == 409 and "already in progress" in _explanation(exc):
+                self._wait_gone(ref)  # someone else is removing it: the goal is reached
+                return
             if exc.status_code == 409:
                 raise ContainerNotRunning(
                     f"{ref} is running, so it was not removed.",
                     "Stop it first, or remove it with force.") from exc
             raise _engine_error(exc, f"removing {ref}") from exc
+
+    def _wait_gone(self, ref: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self._inspect_container(ref)
+            except ContainerNotFound:
+                return
+            time.sleep(0.1)
 
     def remove_labelled(self, labels: Mapping[str, str]) -> Removed:
         """Remove the containers and images carrying all ``labels`` (``dockdojo.*`` only)."""

@@ -8,6 +8,8 @@ Engine tests get the sandbox's address from DOCKDOJO_TEST_DOCKER_HOST, which
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 CLIENT_VARIABLES = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH",
@@ -18,3 +20,13 @@ CLIENT_VARIABLES = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKE
 def _no_docker_client_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in CLIENT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def docker_host() -> str:
+    """The sandbox engine's address; a failure (never a skip) when it is not set."""
+    host = os.environ.get("DOCKDOJO_TEST_DOCKER_HOST")
+    if not host:
+        pytest.fail("DOCKDOJO_TEST_DOCKER_HOST is not set. Engine and browser tests run "
+                    "against the sandbox that `make test` starts; run them through make test.")
+    return host

@@ -40,6 +40,7 @@ class ExecConsole(w.VBox):
         self.screen = w.HTML(f'<pre class="dojo-term">{esc("(not connected)")}</pre>')
         self.input = w.Text(placeholder="Type a command and press Enter",
                             layout=w.Layout(width="420px"), continuous_update=False)
+        self.input.add_class("dojo-input")
         self.send_button = button("Send", icon="paper-plane")
         self.suggestions = [button(line, tooltip="Fill the input with this command")
                             for line in suggest]

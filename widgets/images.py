@@ -21,8 +21,10 @@ class DeleteWidget(w.VBox):
         self.on_deleted = on_deleted
         self.image = w.Text(value=image, description="Image")
         self.delete_button = button("Delete", "danger", "trash")
+        self.delete_button.add_class("dojo-delete")
         self.in_use_button = w.ToggleButton(description="In use", icon="link",
                                             layout=w.Layout(width="auto", display="none"))
+        self.in_use_button.add_class("dojo-in-use")
         self.users = w.VBox(layout=w.Layout(display="none"))
         self.status = w.HTML()
         self.worker = Worker(self.status, [self.delete_button])
@@ -59,6 +61,8 @@ class DeleteWidget(w.VBox):
         for user in users:
             stop = button("Stop", icon="stop")
             remove = button("Delete", "danger", "trash")
+            stop.add_class("dojo-stop")
+            remove.add_class("dojo-delete-container")
             stop.disabled = user.status != "running"
             stop.on_click(lambda _, u=user: self._container_action(u, stop=True))
             remove.on_click(lambda _, u=user: self._container_action(u, stop=False))

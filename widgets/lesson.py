@@ -85,6 +85,7 @@ class ProgressPanel(w.VBox):
         self.worker = Worker(self.status, [self.refresh_button])
         self.refresh_button.on_click(lambda _: self.refresh())
         super().__init__([w.HBox([self.bar, self.label, self.refresh_button]), self.status])
+        self.add_class("dojo-progress")
         self.show()
 
     def show(self) -> None:
@@ -138,6 +139,8 @@ class Lesson:
         action = self.action_widget(step, panel)
         children = [header] + ([action] if action is not None else []) + [panel]
         box = w.VBox(children, layout=w.Layout(border="1px solid #ddd", padding="6px"))
+        box.add_class("dojo-step")
+        box.add_class(f"dojo-step-{step.id}")
         panel.run()
         return box
 

@@ -8,7 +8,6 @@ they never skip. Each test removes what it creates.
 from __future__ import annotations
 
 import contextlib
-import os
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -17,19 +16,6 @@ import pytest
 from dockdojo.runner import ContainerNotFound, Engine, ImageNotFound
 
 pytestmark = pytest.mark.engine
-
-
-def _host() -> str:
-    host = os.environ.get("DOCKDOJO_TEST_DOCKER_HOST")
-    if not host:
-        pytest.fail("DOCKDOJO_TEST_DOCKER_HOST is not set. Engine tests run against the "
-                    "sandbox that `make test` starts; run them through make test.")
-    return host
-
-
-@pytest.fixture(scope="session")
-def docker_host() -> str:
-    return _host()
 
 
 @pytest.fixture(scope="session")

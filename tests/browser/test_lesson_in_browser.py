@@ -1,0 +1,206 @@
+"""A learner clicks through the first lesson in JupyterLab, in Chromium.
+
+Every step of the guide, as its widget offers it: pull nginx, redis and mongo (the
+progress bar moves), the Images table, run nginx on a random port and follow the port
+link, redis-cli and mongosh in the exec console, and deleting nginx through the
+"in use" flow. After each step its check mark shows. A screenshot per step is saved in
+build/screenshots/ (or $DOCKDOJO_SCREENSHOTS).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+from labserver import ROOT, Lab
+from playwright.sync_api import Locator, Page, expect
+
+from dockdojo.runner import Engine
+
+SHOTS = Path(os.environ.get("DOCKDOJO_SCREENSHOTS", ROOT / "build" / "screenshots"))
+INSERT = 'db.test.insertOne({ active: true, email: "moby@docker.com" });'
+FIND = 'db.test.findOne({ email: "moby@docker.com" })'
+
+
+@pytest.fixture
+def fresh_world(docker_host: str) -> None:
+    """No images, no containers: the learner starts from scratch."""
+    with Engine(docker_host) as engine:
+        for container in engine.containers():
+            engine.remove_container(container.id, force=True)
+        for image in ("nginx", "redis", "mongo"):
+            if engine.image(image) is not None:
+                engine.remove_image(image, force=True)
+
+
+def button(scope: Locator, name: str) -> Locator:
+    return scope.get_by_role("button", name=name, exact=True)
+
+
+def done(step: Locator) -> None:
+    expect(step.get_by_text("✅ Done")).to_be_visible(timeout=60_000)
+
+
+def test_a_learner_clicks_through_the_first_lesson(
+        lab: Lab, page: Page, fresh_world: None, capsys: pytest.CaptureFixture[str]) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    timings: list[str] = []
+
+    def shot(name: str, target: Page | Locator) -> None:
+        target.screenshot(path=str(SHOTS / f"{name}.png"))
+        timings.append(f"{name}: {time.monotonic() - started:.1f} s")
+
+    page.goto(lab.notebook_url("what-is-an-image.ipynb"))
+    expect(page.locator(".jp-Notebook")).to_be_visible()
+    select_kernel = page.get_by_role("dialog").get_by_role("button", name="Select Kernel")
+    news = page.get_by_role("alert").get_by_role("button", name="No", exact=True)
+    kernel_idle = page.get_by_text(re.compile(r"Python 3 \(ipykernel\) \| Idle"))
+    deadline = time.monotonic() + 60
+    while not kernel_idle.count() or select_kernel.count():
+        assert time.monotonic() < deadline, "the kernel did not start"
+        if select_kernel.count():
+            select_kernel.click()  # the kernel the notebook names (Python 3)
+        if news.count():
+            news.click()
+        time.sleep(0.2)
+    page.locator("li.lm-MenuBar-item", has_text="Run").click()
+    page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
+    progress = page.locator(".dojo-progress")
+    expect(progress).to_be_visible(timeout=60_000)
+    expect(progress.get_by_text("0 of 11 steps done")).to_be_visible()
+    shot("01-lesson-opened", page)
+    if os.environ.get("DEBUG_DOM"):
+        time.sleep(15)
+        Path("/tmp/dom.html").write_text(page.content())
+
+    # Step 1: pull nginx, redis and mongo; the progress bar moves
+    step = page.locator(".dojo-step-pull-images")
+    step.scroll_into_view_if_needed()
+    for image in ("nginx", "redis", "mongo"):
+        button(step, f"Pull {image}").click()
+        widths = watch_progress(step, until=f"Pulled {image}:latest")
+        assert widths[-1] == 100.0, widths
+        if image == "mongo":  # big enough to be seen moving
+            assert len(set(widths)) >= 2, widths
+    done(step)
+    shot("02-pulled-images", step)
+
+    # Step 2: the Images table
+    step = page.locator(".dojo-step-view-images")
+    step.scroll_into_view_if_needed()
+    button(step, "Refresh").click()
+    expect(step.get_by_text("3 image(s) on")).to_be_visible()
+    for image in ("nginx", "redis", "mongo"):
+        cell = step.locator(".widget-html-content", has_text=re.compile(f"^{image}$"))
+        expect(cell).to_have_count(1)
+    button(step, "Check").click()
+    done(step)
+    shot("03-images", step)
+
+    # Step 3: run nginx on a random port, follow the port link
+    step = page.locator(".dojo-step-run-nginx")
+    step.scroll_into_view_if_needed()
+    expect(step.get_by_label("Host port for 80/tcp")).to_have_value("0")
+    button(step, "Run").click()
+    link = step.locator("a.dojo-link")
+    expect(link).to_be_visible()
+    href = link.get_attribute("href") or ""
+    assert re.fullmatch(r"http://localhost:\d+/", href), href
+    with page.expect_popup() as popup:
+        link.click()
+    site = popup.value
+    site.wait_for_load_state()
+    expect(site.locator("h1")).to_have_text("Welcome to nginx!")
+    shot("04-nginx-welcome-page", site)
+    site.close()
+    done(step)
+    shot("05-nginx-running", step)
+
+    # Step 3 (redis): run it, then redis-cli in the exec console
+    step = page.locator(".dojo-step-run-redis")
+    step.scroll_into_view_if_needed()
+    button(step, "Run").click()
+    done(step)
+    step = page.locator(".dojo-step-redis-cli")
+    console_session(step, ["redis-cli", "SET test 1", "GET test"],
+                    waits=["6379>", "OK", '"1"'])
+    button(step, "Check").click()
+    done(step)
+    shot("06-redis-cli", step)
+
+    # Step 4: run mongo, then mongosh
+    step = page.locator(".dojo-step-run-mongo")
+    step.scroll_into_view_if_needed()
+    button(step, "Run").click()
+    done(step)
+    step = page.locator(".dojo-step-mongosh")
+    console_session(step, ["mongosh", INSERT, FIND],
+                    waits=["test>", "acknowledged: true", "email: 'moby@docker.com'"])
+    button(step, "Check").click()
+    done(step)
+    shot("07-mongosh", step)
+
+    # Step 5: delete nginx, meet "in use", delete its container, delete the image
+    step = page.locator(".dojo-step-remove-nginx")
+    step.scroll_into_view_if_needed()
+    step.locator(".dojo-delete").click()
+    expect(step.get_by_text("nginx:latest is in use by 1 container")).to_be_visible()
+    shot("08-nginx-in-use", step)
+    step.locator(".dojo-in-use").click()
+    step.locator(".dojo-delete-container").click()
+    expect(step.get_by_text("Select Delete again")).to_be_visible()
+    step.locator(".dojo-delete").click()
+    expect(step.get_by_text("Deleted nginx")).to_be_visible()
+    done(step)
+    shot("09-nginx-deleted", step)
+
+    progress.scroll_into_view_if_needed()
+    button(progress, "Recheck all").click()
+    expect(progress.get_by_text("8 of 11 steps done")).to_be_visible()
+    shot("10-progress", progress)
+    with capsys.disabled():
+        print(f"\nbrowser walkthrough: {time.monotonic() - started:.0f} s; "
+              f"screenshots in {SHOTS}:\n  " + "\n  ".join(timings))
+
+
+def watch_progress(step: Locator, until: str) -> list[float]:
+    """The progress bar's width (percent) as it changes, until ``until`` shows."""
+    bar = step.locator(".widget-progress .progress-bar").first
+    message = step.get_by_text(until)
+    widths: list[float] = []
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        style = bar.get_attribute("style") or ""
+        match = re.search(r"width:\s*([\d.]+)%", style)
+        if match and (not widths or float(match.group(1)) != widths[-1]):
+            widths.append(float(match.group(1)))
+        if message.count() and widths and widths[-1] == 100.0:
+            return widths
+        time.sleep(0.05)
+    raise AssertionError(f"{until!r} never showed; widths seen: {widths}")
+
+
+def console_session(step: Locator, lines: list[str], waits: list[str]) -> None:
+    """Connect the exec console, then send each line: by suggestion + Send, or typed."""
+    step.scroll_into_view_if_needed()
+    button(step, "↻").click()
+    expect(step.locator("select").first).not_to_have_value("", timeout=30_000)
+    button(step, "Connect").click()
+    expect(step.get_by_text(re.compile("Connected to"))).to_be_visible()
+    screen = step.locator("pre.dojo-term")
+    for number, (line, wait) in enumerate(zip(lines, waits, strict=True)):
+        if number % 2 == 0:  # one-click suggestion fills the input, Send sends it
+            button(step, line).click()
+            expect(step.locator(".dojo-input input")).to_have_value(line)
+            button(step, "Send").click()
+        else:  # typed, then Enter
+            field = step.locator(".dojo-input input")
+            field.fill(line)
+            field.press("Enter")
+        expect(screen).to_contain_text(wait, timeout=60_000)
+
+

@@ -1,0 +1,260 @@
+"""The widgets, driven as a learner drives them (set values, click), on the real engine.
+
+Widget work normally runs in threads; these tests also run it inline
+(DOCKDOJO_WIDGETS_SYNC=1) where they assert what a finished action shows.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from dockdojo.runner import Engine
+from dockdojo.widgets import (
+    ContainerCard,
+    DeleteWidget,
+    ExecConsole,
+    ImagesWidget,
+    Lesson,
+    PullWidget,
+    RunWidget,
+)
+
+Namer = Callable[[str], str]
+
+
+@pytest.fixture
+def sync(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKDOJO_WIDGETS_SYNC", "1")
+
+
+@pytest.fixture
+def lesson_engine(docker_host: str) -> Iterator[Engine]:
+    with Engine(docker_host, lesson="widget-tests", learner="pytest") as engine:
+        yield engine
+
+
+def text(html: str) -> str:
+    html = re.sub(r"<style>.*?</style>", "", html, flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_pull_shows_progress_and_the_result(images: Engine, sync: None,
+                                            drop_image: Callable[[str], None]) -> None:
+    drop_image("redis")
+    widget = PullWidget(images, ["nginx", "redis", "mongo"])
+    seen: list[float] = []
+    widget.bar.observe(lambda change: seen.append(change["new"]), names="value")
+    widget.quick[1].click()  # "Pull redis"
+    assert widget.query.value == "redis"
+    assert widget.bar.value == 1.0
+    assert widget.bar.bar_style == "success"
+    assert seen == sorted(seen)
+    assert len(seen) >= 2
+    assert "Pulled redis:latest: image id" in text(widget.status.value)
+    assert "layers 1/1" in widget.detail.value
+
+
+def test_a_second_click_does_not_start_a_second_pull(images: Engine) -> None:
+    widget = PullWidget(images, ["mongo"])  # threaded, as in a notebook
+    assert widget.pull("mongo")
+    assert widget.pull_button.disabled
+    assert not widget.pull("mongo")
+    widget.worker.wait(120)
+    assert not widget.pull_button.disabled
+    assert "Pulled mongo:latest" in text(widget.status.value)
+
+
+def test_pull_of_a_missing_image_reads_as_a_sentence(images: Engine, sync: None) -> None:
+    widget = PullWidget(images)
+    widget.pull("dockdojo-nope")
+    shown = text(widget.status.value)
+    assert "Could not pull dockdojo-nope:latest" in shown
+    assert "Check the name and tag" in shown
+    assert widget.bar.bar_style == "danger"
+    assert "Traceback" not in widget.status.value
+
+
+def test_search_falls_back_to_the_mirror_catalog_offline(images: Engine, sync: None) -> None:
+    widget = PullWidget(images)
+    widget.query.value = "ngi"  # Enter
+    assert "result(s) from http://127.0.0.1:" in text(widget.status.value)
+    assert [text(row.children[1].value) for row in widget.results.children] == ["nginx"]
+    widget.results.children[0].children[0].click()  # its Pull button
+    assert "Pulled nginx:latest" in text(widget.status.value)
+
+
+def test_images_table_lists_the_images_with_run_and_delete(images: Engine, sync: None) -> None:
+    widget = ImagesWidget(images)
+    cells = [text(c.value) if hasattr(c, "value") else c.description
+             for c in widget.table.children]
+    assert cells[:6] == ["Name", "Tag", "Image ID", "Created", "Size", "In use"]
+    row = cells.index("nginx")
+    assert cells[row + 1] == "latest"
+    assert cells[row + 6:row + 8] == ["Run", "Delete"]
+    widget.table.children[row + 6].click()
+    (run,) = widget.panel.children
+    assert isinstance(run, RunWidget)
+    assert run.image.value == "nginx:latest"
+
+
+def test_run_with_host_port_zero_shows_a_card_with_the_port_link(
+        lesson_engine: Engine, images: Engine, sync: None, cleanup: list[str],
+        name: Namer) -> None:
+    widget = RunWidget(lesson_engine, "nginx", ports={80: 0}, step=name("step"))
+    assert [f.description for f in widget.ports_box.children] == ["Host port for 80/tcp"]
+    assert widget.ports_box.children[0].value == "0"
+    widget.name.value = name("web")
+    widget.run_button.click()
+    (card,) = widget.cards.children
+    assert isinstance(card, ContainerCard)
+    cleanup.append(card.info.id)
+    (link,) = card.info.ports
+    assert f'href="http://localhost:{link.host_port}/" target="_blank"' in card.html.value
+    assert f"Started {widget.name.value} from nginx." in text(widget.status.value)
+    # after a kernel restart the same step's cell shows that container again
+    again = RunWidget(lesson_engine, "nginx", ports={80: 0}, step=widget.step)
+    assert [c.info.id for c in again.cards.children] == [card.info.id]
+    assert "already has 1 container(s)" in text(again.status.value)
+
+
+def test_bad_settings_and_taken_names_read_as_sentences(
+        lesson_engine: Engine, images: Engine, sync: None, cleanup: list[str],
+        name: Namer) -> None:
+    taken = name("taken")
+    cleanup.append(lesson_engine.run("redis", name=taken).id)
+    widget = RunWidget(lesson_engine, "redis")
+    widget.name.value = taken
+    widget.run()
+    assert f"The name '{taken}' is already used" in text(widget.status.value)
+    widget.name.value = ""
+    widget.env.value = "NOT A VARIABLE"
+    widget.run()
+    assert "is not KEY=value" in text(widget.status.value)
+
+
+def test_container_logs_are_escaped(images: Engine, sync: None, cleanup: list[str],
+                                    name: Namer) -> None:
+    info = images.run("redis", name=name("logs"),
+                      command=["sh", "-c", "echo '<script>alert(1)</script>'; sleep 60"])
+    cleanup.append(info.id)
+    card = ContainerCard(images, info)
+    deadline = time.monotonic() + 10
+    while "alert" not in card.html.value and time.monotonic() < deadline:
+        card.refresh()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in card.html.value
+    assert "<script>" not in card.html.value
+
+
+def test_exec_console_keeps_redis_cli_state_between_lines(
+        images: Engine, sync: None, cleanup: list[str], name: Namer) -> None:
+    info = images.run("redis", name=name("redis"))
+    cleanup.append(info.id)
+    console = ExecConsole(images, image="redis", suggest=["redis-cli", "SET test 1", "GET test"])
+    assert info.name in [value for _, value in console.container.options]
+    console.container.value = info.name
+    console.connect_button.click()
+    try:
+        for suggestion in console.suggestions:
+            suggestion.click()  # fills the input
+            assert console.input.value == suggestion.description
+            console.input.value = console.input.value  # unchanged: nothing is sent
+            assert console.send(console.input.value)
+            time.sleep(0.3)
+        deadline = time.monotonic() + 10
+        while '"1"' not in console.text and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "127.0.0.1:6379> GET test" in console.text
+        assert '"1"' in console.text
+        assert console.recent.options[1] == "GET test"
+        time.sleep(0.3)
+        assert '&quot;1&quot;' in console.screen.value
+    finally:
+        console.close()
+
+
+def test_exec_console_without_a_running_container_says_what_to_do(
+        images: Engine, sync: None) -> None:
+    console = ExecConsole(images, image="dockdojo-none")
+    console.container.options = []
+    console.connect()
+    assert "Choose a running container first." in text(console.status.value)
+    assert not console.send("ls")
+    assert "not connected" in text(console.status.value)
+
+
+def test_delete_meets_in_use_then_deletes_containers_then_the_image(
+        images: Engine, sync: None, cleanup: list[str], name: Namer) -> None:
+    source = images.run("redis", name=name("src"))
+    cleanup.append(source.id)
+    api = images.api_client()
+    tag = name("dojo-delete-me")
+    api.commit(source.id, repository=tag, tag="latest")
+    user = images.run(tag, name=name("user"))
+    cleanup.append(user.id)
+    widget = DeleteWidget(images, tag)
+    widget.delete_button.click()
+    assert f"{tag}:latest is in use by 1 container" in text(widget.status.value)
+    assert widget.in_use_button.description == "In use (1)"
+    assert widget.users.layout.display == "none"
+    widget.in_use_button.value = True
+    assert widget.users.layout.display == ""
+    (row,) = widget.users.children
+    assert user.name in text(row.children[0].value)
+    stop, delete = row.children[1], row.children[2]
+    stop.click()
+    (row,) = widget.users.children
+    assert "(exited)" in text(row.children[0].value)
+    row.children[2].click()
+    assert widget.users.children == ()
+    assert "Select Delete again" in text(widget.status.value)
+    assert delete is not None
+    widget.delete_button.click()
+    assert f"Deleted {tag}" in text(widget.status.value)
+    assert images.image(tag) is None
+
+
+def test_engine_down_is_a_sentence_in_every_widget_and_retry_works(
+        tmp_path: Path, sync: None, docker_host: str) -> None:
+    down = Engine(f"unix://{tmp_path}/docker.sock")
+    pull = PullWidget(down, ["nginx"])
+    pull.pull("nginx")
+    table = ImagesWidget(down)
+    for widget in (pull, table):
+        shown = text(widget.status.value)
+        assert "No Docker Engine answered at unix://" in shown
+        assert "dockdojo sandbox start" in shown
+    # the engine comes back (here: the socket appears), and the same widget works
+    (tmp_path / "docker.sock").symlink_to(docker_host.removeprefix("unix://"))
+    table.refresh()
+    assert "image(s) on unix://" in text(table.status.value)
+    down.close()
+
+
+def test_lesson_steps_check_and_progress_follow_the_engine(
+        docker_host: str, images: Engine, sync: None) -> None:
+    with Engine(docker_host, lesson="what-is-an-image") as engine:
+        lesson = Lesson("what-is-an-image", engine=engine)
+        progress = lesson.progress()
+        assert progress.bar.max == len(lesson.model.steps)
+        box = lesson.step("pull-images")
+        panel = lesson.panels["pull-images"]
+        assert panel.passed is True
+        assert "✅ Done" in panel.mark.value
+        assert "nginx:latest is on the engine" in text(panel.results.value)
+        assert lesson.done["pull-images"]
+        assert progress.bar.value >= 2  # pull-images and view-images
+        assert len(box.children) == 3
+        exercise = lesson.step("redis-cache")
+        panel = lesson.panels["redis-cache"]
+        assert panel.passed is False
+        assert "❌ Not yet" in panel.mark.value
+        shown = text(panel.results.value)
+        assert "There is no container named cache" in shown
+        assert "docker run -d --name cache redis" in shown  # the hint
+        assert "Solve this one on your own" in text(exercise.children[1].value)
+        assert not lesson.done["redis-cache"]
