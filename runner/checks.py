@@ -216,7 +216,8 @@ def _run_plain(ctx: _Context, items: list[tuple[Step, CheckSpec]]) -> None:
             elif isinstance(outcome, _TimedOut):
                 ctx.results[id(spec)] = _failed(
                     step, spec, f"The {spec.kind} check did not finish within "
-                    f"{ctx.timeout:g} s.", spec.hint, time.monotonic() - begun,
+                    f"{ctx.timeout:g} s: the engine, or a command inside a container, is "
+                    "slow or stuck.", spec.hint, time.monotonic() - begun,
                     {"timeout": ctx.timeout})
             else:
                 raise outcome
@@ -235,8 +236,9 @@ def _bounded(engine: Engine, jobs: Sequence[Callable[[], T]],
     """Run ``jobs`` at once, one daemon thread each; wait at most ``timeout`` for each.
 
     A worker closes its own SDK clients when it ends (the engine keeps one per thread).
-    A worker that overruns is left to finish on its own: its engine calls have time
-    limits too.
+    A worker that overruns is left to finish on its own and its result is dropped: a
+    thread cannot be stopped, and a command read from ``docker exec`` has no time limit
+    of its own in the SDK.
     """
     slots: list[T | BaseException | _TimedOut] = [_TimedOut() for _ in jobs]
 
@@ -408,8 +410,9 @@ def _http_ok(call: _Call) -> Seen:
                                   f"not contain {str(contains)!r}.")
         else:
             found = f" and contains {str(contains)!r}" if contains is not None else ""
+            more = {"tried": tried} if len(tried) > 1 else {}
             return Seen(True, f"{url} ({container.name}) answered {got}{found}.",
-                        {"port": port, **record, "tried": tried})
+                        {"port": port, **record, **more})
     return Seen(False, message, {"port": port, "tried": tried})
 
 
