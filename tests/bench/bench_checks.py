@@ -16,6 +16,7 @@ Run by `make bench` against the test sandbox.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import statistics
@@ -29,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lesson_kit import build_image, drop_image, seed_lesson
 
-from dockdojo.runner import LABEL_LESSON, LABEL_STEP, Engine
+from dockdojo.runner import LABEL_LESSON, LABEL_STEP, DockdojoError, Engine
 from dockdojo.runner.checks import check_lesson
 from dockdojo.runner.solve import solve_lesson
 
@@ -120,9 +121,11 @@ def main() -> int:
                 print(f"{label:<14} {count:>3} {ma * 1000:>9.1f} {mb * 1000:>8.1f} "
                       f"{mb / ma:>8.1f}x")
         finally:
-            engine.remove_labelled({LABEL_LESSON: LESSON})
+            with contextlib.suppress(DockdojoError):  # e.g. removed by someone else already
+                engine.remove_labelled({LABEL_LESSON: LESSON})
             for tag in own.values():
-                drop_image(engine, tag)
+                with contextlib.suppress(DockdojoError):
+                    drop_image(engine, tag)
     return 0
 
 
