@@ -129,8 +129,8 @@ def _pull(engine: Engine, _lesson: Lesson, _step: Step, args: Mapping[str, Any])
 
 def _images(engine: Engine, _lesson: Lesson, _step: Step, _args: Mapping[str, Any]) -> str:
     names = sorted({row.name for row in engine.images()})
-    return f"The engine has {len(names)} image{'s' if len(names) != 1 else ''}: " \
-           f"{', '.join(names) or 'none'}."
+    return (f"The engine has {len(names)} image{'s' if len(names) != 1 else ''}: "
+            f"{', '.join(names) or 'none'}.")
 
 
 def _run(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) -> str:
@@ -184,8 +184,8 @@ def _exec(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) -
                 continue
             for line in lines:
                 session.run(line, prompt, timeout=PROMPT_TIMEOUT)
-            return f"Ran {' '.join(command)} in {target} and typed {len(lines)} " \
-                   f"line{'s' if len(lines) != 1 else ''}."
+            return (f"Ran {' '.join(command)} in {target} and typed {len(lines)} "
+                    f"line{'s' if len(lines) != 1 else ''}.")
 
 
 def exec_target(engine: Engine, lesson: Lesson, step: Step, *, name: object = None,
