@@ -41,8 +41,8 @@ from .mdplugins import directive_plugin, shortcode_plugin
 from .specs import ACTIONS, CHECK_FIELDS, CHECKS, problems
 
 _STEP_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,47}\Z")
-_STEP_KEYS = {"title", "action", "checks", "solve"}
-_EXERCISE_KEYS = {"title", "task", "checks", "solve"}
+_STEP_KEYS = {"title", "action", "checks", "solve", "undone_by"}
+_EXERCISE_KEYS = {"title", "task", "checks", "solve", "undone_by"}
 _MOJIBAKE = re.compile("[ÃÂâð][\u0080-\u00bf\u0152-\u0178\u2018-\u203a\u20ac\u2122]")
 
 
@@ -328,9 +328,14 @@ class _Parser:
         task = str(data.get("task") or "")
         if exercise and not task.strip():
             self.problem(line, f"exercise {arg!r} needs 'task:' (what the learner must do)")
+        undone_by = data.get("undone_by") or ""
+        if not isinstance(undone_by, str):
+            self.problem(lines.get("undone_by", line), f"step {arg!r}: 'undone_by' names one "
+                                                       "later step by its id")
+            undone_by = ""
         return Step(id=arg, title=str(data.get("title") or arg), action=action,
                     checks=tuple(checks), solve=tuple(solve), exercise=exercise,
-                    task=task.strip(), line=line)
+                    task=task.strip(), line=line, undone_by=undone_by)
 
     def action(self, kind: str, args: Mapping[str, Any], line: int, step: str) -> Action | None:
         spec = ACTIONS.get(kind)
@@ -407,6 +412,11 @@ class _Parser:
                 self.problem(step.line, f"duplicate step id {step.id!r} (first used on line "
                                         f"{seen[step.id]})")
             seen.setdefault(step.id, step.line)
+        order = {step.id: number for number, step in enumerate(steps)}
+        for step in steps:
+            if step.undone_by and order.get(step.undone_by, -1) <= order[step.id]:
+                self.problem(step.line, f"step {step.id!r}: undone_by names "
+                                        f"{step.undone_by!r}, which is not a later step")
         for step in steps:
             for check in step.checks:
                 if check.kind != "step_done":

@@ -22,7 +22,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
@@ -129,15 +129,32 @@ def check_lesson(engine: Engine, lesson: Lesson, step_ids: Sequence[str] | None 
     """
     started = time.monotonic()
     steps = select_steps(lesson, step_ids)
-    items = [(s, c) for s in steps for c in s.checks]
+    chosen = {s.id for s in steps}
+    extra = [lesson.step(i) for i in dict.fromkeys(s.undone_by for s in steps if s.undone_by)
+             if i not in chosen]
+    items = [(s, c) for s in [*steps, *extra] for c in s.checks]
     results = run_checks(engine, lesson, items, timeout=timeout)
+    by_step: dict[str, list[CheckResult]] = {}
+    for (step, _), result in zip(items, results, strict=True):
+        by_step.setdefault(step.id, []).append(result)
     reports = []
     for step in steps:
-        mine = tuple(r for (s, _), r in zip(items, results, strict=True) if s is step)
-        reports.append(StepReport(step.id, step.title, mine, seconds=max(
+        mine = by_step.get(step.id, [])
+        undoer = by_step.get(step.undone_by, []) if step.undone_by else []
+        if undoer and all(r.passed for r in undoer):
+            mine = [r if r.passed else _undone(r, step.undone_by) for r in mine]
+        reports.append(StepReport(step.id, step.title, tuple(mine), seconds=max(
             (r.seconds for r in mine), default=0.0)))
     return LessonReport(lesson.id, lesson.title, tuple(reports), mode="check",
                         engine=engine.host, seconds=time.monotonic() - started)
+
+
+def _undone(result: CheckResult, by: str) -> CheckResult:
+    """A check a later step made fail on purpose: done, with what was seen and why."""
+    return replace(result, passed=True, points=result.max_points,
+                   message=f"Done earlier; step {by} has since undone it, as the guide asks "
+                           f"(now: {result.message})",
+                   evidence={**result.evidence, "undone_by": by})
 
 
 def run_checks(engine: Engine, lesson: Lesson, items: Sequence[tuple[Step, CheckSpec]], *,
@@ -329,6 +346,21 @@ def _image_absent(call: _Call) -> Seen:
     return Seen(False, f"{_familiar(ref)} is still on the engine (image {image.short_id}"
                 f"{used}).", {"image": _familiar(ref), "id": image.short_id,
                               "containers": _records(users)})
+
+
+def _image_removed(call: _Call) -> Seen:
+    absent = _image_absent(call)
+    if not absent.passed:
+        return absent
+    ref = _familiar(str(call.args["image"]))
+    arrivals = [name for _, name in call.ctx.engine.image_arrivals()
+                if name and _familiar(name) == ref]
+    if not arrivals:
+        return Seen(False, f"{ref} is not on the engine, but the engine did not see it removed: "
+                           "it was never pulled here (or the engine restarted since).",
+                    {"image": ref, "removed": False})
+    return Seen(True, f"{ref} was removed and is not on the engine.",
+                {"image": ref, "removed": True})
 
 
 def _container_running(call: _Call) -> Seen:
@@ -570,6 +602,7 @@ def _dependency(call: _Call, step: Step, spec: CheckSpec, chain: tuple[str, ...]
 CHECKERS: dict[str, Checker] = {
     "image_present": _image_present,
     "image_absent": _image_absent,
+    "image_removed": _image_removed,
     "container_running": _container_running,
     "port_published": _port_published,
     "http_ok": _http_ok,

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .cli_lessons import add_commands
 from .engine import Engine
 from .errors import DockdojoError, EngineUnavailable, SandboxError
 from .progress import PullProgress, human_bytes
@@ -174,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--check", action="store_true",
                        help="write nothing; exit 1 and name the files when lessons/ is stale")
     build.set_defaults(func=_build)
+
+    add_commands(sub)
 
     lab = sub.add_parser("lab", help="find (or start) an engine, then open the lessons in "
                                      "JupyterLab")

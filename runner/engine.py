@@ -359,6 +359,28 @@ class Engine:
                 "Pulling by name still works: type the exact name (e.g. nginx) and select Pull.")
         return found[:limit]
 
+    def image_arrivals(self, since: float = 0.0) -> list[tuple[float, str]]:
+        """(time, image name) of every pull, tag and load the engine still remembers.
+
+        The engine keeps its last few hundred events in memory, since it started. An image
+        that arrived and is gone now was removed (by the CLI, Desktop or dockdojo): the
+        engine's delete events name only ids, so arrivals are what can be matched by name.
+        """
+        client = self._client()
+        until = time.time()
+        events = self._call(lambda: list(client.api.events(
+            since=int(since), until=int(until) + 1, filters={"type": "image"}, decode=True)),
+            "reading the engine's events")
+        out = []
+        for event in events:
+            action = event.get("Action") or event.get("status")
+            if action not in ("pull", "tag", "load"):
+                continue
+            actor = event.get("Actor") or {}
+            name = actor.get("ID") or (actor.get("Attributes") or {}).get("name") or ""
+            out.append((float(event.get("time") or 0), str(name)))
+        return out
+
     def logs(self, container: str, *, tail: int = 20) -> str:
         """The container's last ``tail`` log lines (stdout and stderr)."""
         client = self._client()
@@ -484,7 +506,7 @@ class Engine:
                 name=name or None,
                 environment=env_list or None,
                 labels=all_labels,
-                ports=list(bindings),
+                ports=[(int(p.split("/")[0]), p.split("/")[1]) for p in bindings],
                 host_config=client.api.create_host_config(port_bindings=bindings),
                 detach=True,
             ), f"creating a container from {ref.familiar}")

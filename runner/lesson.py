@@ -66,6 +66,9 @@ class Step:
     """For an exercise: what the learner must do, in Markdown."""
     line: int = 0
     """1-based source line of the step's declaration."""
+    undone_by: str = ""
+    """A later step that, as the guide asks, undoes what this one made (removing the image
+    this step pulled). Once that step passes, this one counts as done."""
 
     @property
     def points(self) -> int:

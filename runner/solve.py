@@ -159,6 +159,7 @@ def _run(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) ->
         image, name=name, step=step.id, labels={LABEL_LESSON: lesson.id},
         ports=dict(ports) if ports else None,
         env={str(k): str(v) for k, v in env.items()} if env else None,
+        command=[str(a) for a in args["command"]] if args.get("command") else None,
     )
     links = f" ({', '.join(info.links)})" if info.links else ""
     return f"Started {info.name} from {normalize(image)}{links}."

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What `make test` (and, with --bench, `make bench`) does, in order:
-#   1. ruff and mypy (strict on runner/);
+#   1. ruff, mypy (strict on runner/), and `dockdojo build --check` (lessons/ matches content/);
 #   2. the test world: Debian packages, the sandbox engine and registry, fixture images;
-#   3. every test: unit, engine, sandbox lifecycle (in that order, one pytest run);
+#   3. every test: unit, engine (every lesson solved end to end), browser (JupyterLab in
+#      Chromium), sandbox lifecycle: in that order, one pytest run;
 #   4. the sandbox is stopped on exit, whatever happened, so no process or mount stays.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ if [ "$MODE" = test ]; then
   step "lint and types"
   $BIN/ruff check .
   $BIN/mypy -p dockdojo.runner -p dockdojo.widgets
+  $BIN/dockdojo build --check
 fi
 
 step "test world: packages, sandbox engine and registry, fixture images"
@@ -33,5 +35,5 @@ if [ "$MODE" = bench ]; then
   for bench in tests/bench/bench_*.py; do $BIN/python "$bench"; done
 else
   step "tests"
-  $BIN/pytest tests/unit tests/engine tests/lifecycle
+  $BIN/pytest tests/unit tests/engine tests/browser tests/lifecycle
 fi

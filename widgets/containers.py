@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import shlex
+from collections.abc import Callable, Mapping, Sequence
 
 import ipywidgets as w
 
@@ -58,7 +59,8 @@ class RunWidget(w.VBox):
 
     def __init__(self, engine: Engine, image: str = "", *, name: str = "",
                  ports: Mapping[str | int, int | str | None] | None = None,
-                 env: Mapping[str, str] | None = None, step: str | None = None,
+                 env: Mapping[str, str] | None = None, command: Sequence[str] | None = None,
+                 step: str | None = None,
                  on_run: Callable[[ContainerInfo], object] | None = None) -> None:
         self.engine = engine
         self.step = step
@@ -69,9 +71,11 @@ class RunWidget(w.VBox):
         self.name = w.Text(value=name, description="Name",
                            placeholder="empty: Docker picks a name")
         self.ports_box = w.VBox()
+        self.command = w.Text(value=shlex.join(command) if command else "", description="Command",
+                              placeholder="empty: the image's default")
         self.env = w.Textarea(value="\n".join(f"{k}={v}" for k, v in (env or {}).items()),
                               description="Env", placeholder="KEY=value, one per line")
-        settings = w.VBox([self.name, self.ports_box, self.env])
+        settings = w.VBox([self.name, self.ports_box, self.env, self.command])
         self.settings = w.Accordion(children=[settings], selected_index=0 if ports else None)
         self.settings.set_title(0, "Optional settings")
         self.run_button = button("Run", "primary", "play")
@@ -140,8 +144,9 @@ class RunWidget(w.VBox):
             if not self._port_fields:
                 self.load_ports()
             ports, env = self.settings_values()
+            command = shlex.split(self.command.value) if self.command.value.strip() else None
             info = self.engine.run(image, name=self.name.value.strip() or None, ports=ports,
-                                   env=env, step=self.step)
+                                   env=env, command=command, step=self.step)
             self.cards.children = [ContainerCard(self.engine, info), *self.cards.children]
             links = ", ".join(info.links)
             self.status.value = note("ok", f"Started {info.name} from {image}." +

@@ -157,7 +157,8 @@ class Lesson:
             return ImagesWidget(self.engine)
         if kind == "run":
             return RunWidget(self.engine, str(args["image"]), name=str(args.get("name") or ""),
-                             ports=args.get("ports"), env=args.get("env"), step=step.id,
+                             ports=args.get("ports"), env=args.get("env"),
+                             command=args.get("command"), step=step.id,
                              on_run=lambda _: panel.run())
         if kind == "exec":
             suggest = [" ".join(args["command"]), *args.get("suggest", [])]

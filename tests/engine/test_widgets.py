@@ -6,6 +6,7 @@ Widget work normally runs in threads; these tests also run it inline
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -38,9 +39,10 @@ def lesson_engine(docker_host: str) -> Iterator[Engine]:
         yield engine
 
 
-def text(html: str) -> str:
-    html = re.sub(r"<style>.*?</style>", "", html, flags=re.S)
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+def text(markup: str) -> str:
+    """What a person reads in an HTML widget."""
+    markup = re.sub(r"<style>.*?</style>", "", markup, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
 
 
 def test_pull_shows_progress_and_the_result(images: Engine, sync: None,

@@ -16,6 +16,8 @@ from dockdojo.runner import Engine, EngineUnavailable, Sandbox
 from dockdojo.runner.cli import main
 from dockdojo.runner.sandbox import processes_using
 
+BEFORE_STOP: set[str] = set()  # image names seen before the stop, compared after the restart
+
 
 @pytest.fixture(scope="module")
 def sandbox() -> Sandbox:
@@ -63,8 +65,11 @@ def test_stop_leaves_no_process_and_no_mount_then_engine_down_is_clear(
         sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
     running = sandbox.status()
     with Engine(sandbox.docker_host) as engine:
+        if engine.image("nginx") is None:
+            engine.pull("nginx")
         web = engine.run("nginx", name="lifecycle-web", ports={80: 0})  # a shim must go too
         assert web.running
+        BEFORE_STOP.update(i.name for i in engine.images())
     assert len(processes_using(sandbox.state_dir)) >= 3
     containerd = sandbox.state_dir / "exec/containerd/containerd.pid"
     containerd_pid = int(containerd.read_text()) if containerd.exists() else None
@@ -95,7 +100,8 @@ def test_start_after_stop_brings_back_engine_images_and_mirror(sandbox: Sandbox)
 
 def _check_restart(engine: Engine) -> None:
     # the engine's data and the registry's storage survive a restart
-    assert engine.image("nginx") is not None
+    assert BEFORE_STOP
+    assert {i.name for i in engine.images()} == BEFORE_STOP
     if engine.image("redis") is not None:
         engine.remove_image("redis", force=True)
     assert engine.pull("redis").name == "redis:latest"

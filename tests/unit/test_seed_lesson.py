@@ -39,7 +39,7 @@ def test_every_step_of_the_guide_has_an_action_and_checks() -> None:
         "SET test 1", "GET test"]
     assert kinds["run-mongo"] == ("run", ["container_running"])
     assert kinds["mongosh"] == ("exec", ["mongo_document"])
-    assert kinds["remove-nginx"] == ("remove-image", ["no_container_uses", "image_absent"])
+    assert kinds["remove-nginx"] == ("remove-image", ["no_container_uses", "image_removed"])
     exercises = [s for s in lesson.steps if s.exercise]
     assert len(exercises) >= 3
     assert all(s.points > 0 and s.solve and s.task for s in exercises)

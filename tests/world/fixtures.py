@@ -40,11 +40,11 @@ HERE = Path(__file__).resolve().parent
 IMAGES = HERE / "images"
 CACHE = Path(os.environ.get("DOCKDOJO_FIXTURE_CACHE", Path.home() / ".cache/dockdojo/fixtures"))
 SUITE = "bookworm"
-PACKAGES = ["nginx-light", "redis-server", "redis-tools", "python3"]
+PACKAGES = ["nginx-light", "redis-server", "redis-tools", "python3", "busybox-static"]
 MONGOSH_VERSION = "2.12.0"
 PY_REQUIREMENTS = ["mongomock==4.3.0", "pymongo==4.20.1"]
 RECIPE_LABEL = "dockdojo.fixture.recipe"
-NAMES = ("nginx", "redis", "mongo")
+NAMES = ("nginx", "redis", "mongo", "busybox")
 PASSWD = {
     "nginx": ("root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/bin/false\n"
               "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
@@ -53,6 +53,8 @@ PASSWD = {
               "root:x:0:\nredis:x:999:\n"),
     "mongo": ("root:x:0:0:root:/root:/bin/sh\nmongodb:x:999:999::/data/db:/bin/false\n",
               "root:x:0:\nmongodb:x:999:\n"),
+    "busybox": ("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n",
+                "root:x:0:\nnogroup:x:65534:\n"),
 }
 
 
@@ -280,7 +282,21 @@ def stage_mongo(root: Path, into: Path) -> None:
                   (IMAGES / "mongo/mongod_fixture.py").read_text())
 
 
-STAGERS = {"nginx": stage_nginx, "redis": stage_redis, "mongo": stage_mongo}
+def stage_busybox(root: Path, into: Path) -> None:
+    stage = Stage(root, into / "root")
+    passwd, group = PASSWD["busybox"]
+    stage.write("/etc/passwd", passwd)
+    stage.write("/etc/group", group)
+    stage.add("/bin/busybox", with_libs=False)  # static
+    for applet in BUSYBOX_APPLETS:
+        (stage.dest / "bin" / applet).symlink_to("busybox")
+    stage.mkdir("/tmp", 0o1777)
+    stage.mkdir("/root", 0o700)
+
+
+BUSYBOX_APPLETS = ("sh", "echo", "ls", "cat", "env", "ps", "sleep", "true", "false", "wget")
+STAGERS = {"nginx": stage_nginx, "redis": stage_redis, "mongo": stage_mongo,
+           "busybox": stage_busybox}
 
 
 # registry and engine ---------------------------------------------------------------

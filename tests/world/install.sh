@@ -3,7 +3,7 @@
 # present are not installed again. (dockdojo itself never installs system packages.)
 set -euo pipefail
 
-packages=(docker.io docker-registry iptables debootstrap nodejs npm)
+packages=(docker.io docker-registry iptables debootstrap nodejs npm chromium)
 missing=()
 for pkg in "${packages[@]}"; do
   if [ "$pkg" = npm ] && command -v npm >/dev/null; then continue; fi

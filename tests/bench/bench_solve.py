@@ -1,0 +1,62 @@
+"""`dockdojo run what-is-an-image --solve` against a shell script of docker CLI commands.
+
+Both do every step of the seed lesson (exercises included) from the same starting
+state (no containers; nginx, redis and mongo pulled), interleaved, as separate
+processes. The ratio is dockdojo's wall time over the script's (goal: at most 1.2).
+Run by `make bench` against the test sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from dockdojo.runner import Engine
+
+ROUNDS = 3
+HERE = Path(__file__).resolve().parent
+DOCKDOJO = Path(sys.executable).parent / "dockdojo"
+
+
+def reset(engine: Engine) -> None:
+    for container in engine.containers():
+        engine.remove_container(container.id, force=True)
+    for image in ("nginx", "redis", "mongo"):
+        if engine.image(image) is None:
+            engine.pull(image)
+
+
+def timed(argv: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(argv, env=env, capture_output=True, text=True)
+    took = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{result.stdout[-2000:]}\n"
+                         f"{result.stderr[-2000:]}")
+    return took
+
+
+def main() -> int:
+    host = os.environ["DOCKDOJO_TEST_DOCKER_HOST"]
+    env = {**os.environ, "DOCKER_HOST": host}
+    ours, theirs = [], []
+    with Engine(host) as engine:
+        for _ in range(ROUNDS):
+            reset(engine)
+            ours.append(timed([str(DOCKDOJO), "run", "what-is-an-image", "--solve"], env))
+            reset(engine)
+            theirs.append(timed(["bash", str(HERE / "solve_what_is_an_image.sh")], env))
+        reset(engine)
+    a, b = statistics.median(ours), statistics.median(theirs)
+    print(f"run --solve vs docker CLI script, median of {ROUNDS} interleaved rounds")
+    print(f"dockdojo run --solve: {a:.2f} s  shell script: {b:.2f} s  ratio {a / b:.2f} "
+          "(goal <= 1.2)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Every lesson in content/ works end to end: solved step by step on the engine, then
+checked clean, the way `dockdojo run LESSON --solve` and `dockdojo check LESSON` do."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dockdojo.runner import Engine
+from dockdojo.runner.builder import lesson_sources
+from dockdojo.runner.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+LESSONS = [p.stem for p in lesson_sources(ROOT / "content")]
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_lesson_solves_end_to_end_then_checks_clean(
+        lesson: str, docker_host: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DOCKER_HOST", docker_host)
+    monkeypatch.chdir(ROOT)
+    assert main(["run", lesson, "--solve", "--fresh"]) == 0, capsys.readouterr()
+    assert "every check passed" in capsys.readouterr().out
+    assert main(["check", lesson, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"]
+    assert report["points"] == report["max_points"] > 0
+    assert report["steps_passed"] == report["steps_total"] == len(report["steps"])
+
+
+def test_check_names_a_container_deleted_behind_the_lessons_back(
+        docker_host: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DOCKER_HOST", docker_host)
+    monkeypatch.chdir(ROOT)
+    assert main(["run", "what-is-an-image", "--solve", "--fresh"]) == 0
+    capsys.readouterr()
+    main(["run", "what-is-an-image"])  # the plan only: nothing changes
+    capsys.readouterr()
+    with Engine(docker_host) as engine:
+        engine.remove_container("cache", force=True)  # deleted behind the lesson's back
+    assert main(["check", "what-is-an-image", "--step", "redis-cache"]) == 1
+    out = capsys.readouterr().out
+    assert "There is no container named cache" in out
+    assert "docker run -d --name cache redis" in out  # the hint
