@@ -167,6 +167,18 @@ def lost_reason(result: SubmissionResult, check: CheckResult) -> str | None:
     return LOST_CHECK_FAILED if result.status == "graded" else LOST_RUN_ENDED_EARLY
 
 
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+                     "\ud800-\udfff\ufffe\uffff]")
+"""Control characters (but tab and newline), bidirectional overrides that can make text
+read backwards, lone surrogates and non-characters: not shown, or not valid in XML."""
+
+
+def _clean(text: str) -> str:
+    """Learner or engine text for people: terminal escape sequences removed, carriage
+    returns applied, and :data:`_HIDDEN` characters replaced by U+FFFD."""
+    return _HIDDEN.sub("\N{REPLACEMENT CHARACTER}", plain_text(text))
+
+
 # dockdojo.grade/v1 --------------------------------------------------------------------
 def to_json(result: SubmissionResult) -> dict[str, Any]:
     """The submission as a ``dockdojo.grade/v1`` object (see the module docstring)."""
@@ -273,12 +285,9 @@ def _suite(result: SubmissionResult) -> ET.Element:
     return suite
 
 
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
-
-
 def _xml(text: str) -> str:
-    """Text XML 1.0 can hold: escape sequences removed, forbidden characters replaced."""
-    return _XML_INVALID.sub("\N{REPLACEMENT CHARACTER}", plain_text(text))
+    """Text XML 1.0 can hold (see :func:`_clean`)."""
+    return _clean(text)
 
 
 # Gradescope ---------------------------------------------------------------------------
@@ -347,7 +356,7 @@ def _summary_text(result: SubmissionResult) -> str:
 
 
 def _plain(text: str) -> str:
-    return _shorten(_XML_INVALID.sub("\N{REPLACEMENT CHARACTER}", plain_text(text)))
+    return _shorten(_clean(text))
 
 
 def _shorten(text: str) -> str:
@@ -404,7 +413,7 @@ def gradebook_csv(results: Sequence[SubmissionResult]) -> str:
 
 
 def _cell(text: str) -> str:
-    text = _XML_INVALID.sub("\N{REPLACEMENT CHARACTER}", text)
+    text = _clean(text)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
@@ -459,10 +468,10 @@ def _repair_ids(nb: NotebookNode, cells: list[NotebookNode]) -> set[str]:
     """Make the notebook nbformat 4.5 with unique valid cell ids; the ids in use."""
     nb.nbformat_minor = max(5, int(nb.get("nbformat_minor", 0)))
     used: set[str] = set()
-    for cell in cells:
+    for number, cell in enumerate(cells, 1):
         cell_id = cell.get("id")
         if not isinstance(cell_id, str) or not _CELL_ID.match(cell_id) or cell_id in used:
-            cell_id = _fresh_id("cell", used)
+            cell_id = _fresh_id(f"cell-{number}", used)
         cell["id"] = cell_id
         used.add(cell_id)
     return used
@@ -531,19 +540,16 @@ def _step_markdown(result: SubmissionResult, step: StepReport) -> str:
 
 _MD_ESCAPED = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$=:@])")
 """ASCII punctuation that can start or form Markdown (with GFM tables, autolinks, math)."""
-_MD_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
-                        "\ud800-\udfff\ufffe\uffff]")
 
 
 def _md(text: str, limit: int = _TEXT_LIMIT, *, one_line: bool = False) -> str:
     """``text`` as Markdown that shows it literally, on one line or with hard breaks.
 
-    Terminal escapes are removed; control, bidirectional-override and invalid
-    characters are replaced; punctuation that Markdown reads is backslash-escaped and
+    Text is :func:`_clean`; punctuation that Markdown reads is backslash-escaped and
     ``& < >`` become entities, so no Markdown, HTML, link or ``$`` math is formed; line breaks
     become hard breaks indented for a list item (or spaces, ``one_line``, for a table).
     """
-    text = _MD_HIDDEN.sub("\N{REPLACEMENT CHARACTER}", plain_text(text).replace("\t", " "))
+    text = _clean(text).replace("\t", " ")
     text = text if len(text) <= limit else text[:limit - 1] + "…"
     lines = [line.strip() for line in text.split("\n") if line.strip()]
     escaped = [_MD_ESCAPED.sub(r"\\\1", line).replace("&", "&amp;").replace("<", "&lt;")
