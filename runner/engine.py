@@ -392,26 +392,26 @@ class Engine:
         return raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)
 
     def remove_image(self, image: str, *, force: bool = False) -> None:
-        """Remove a local image; :class:`ImageInUse` lists the containers that block it."""
-        ref = parse_ref(image)
+        """Remove a local image (by reference or id); :class:`ImageInUse` lists the
+        containers that block it."""
+        key = image_key(image)
         client = self._client()
         try:
-            data = self._call(lambda: client.api.inspect_image(ref.familiar), "inspecting")
-            self._call(lambda: client.api.remove_image(ref.familiar, force=force),
-                       f"removing {ref.familiar}")
+            data = self._call(lambda: client.api.inspect_image(key), "inspecting")
+            self._call(lambda: client.api.remove_image(key, force=force), f"removing {key}")
         except NotFound as exc:
             raise ImageNotFound(
-                f"There is no image {ref.familiar} on this engine to remove.",
+                f"There is no image {key} on this engine to remove.",
                 "List the images to see which exist; it may have been removed already.",
             ) from exc
         except APIError as exc:
             if exc.status_code != 409:
-                raise _engine_error(exc, f"removing {ref.familiar}") from exc
+                raise _engine_error(exc, f"removing {key}") from exc
             users = [ContainerUse(id=c["Id"], name=_name(c), status=str(c.get("State", "")))
                      for c in self._raw_containers() if c.get("ImageID") == data["Id"]]
             names = ", ".join(f"{u.name} ({u.status})" for u in users) or "unknown containers"
             raise ImageInUse(
-                f"{ref.familiar} is in use by {len(users)} container"
+                f"{key} is in use by {len(users)} container"
                 f"{'s' if len(users) != 1 else ''}: {names}. "
                 "An image cannot be removed while containers, running or stopped, use it.",
                 "Delete those containers first (stop them if they run), then remove the image.",
@@ -584,7 +584,7 @@ class Engine:
         images = []
         for summary in self._call(lambda: client.api.images(filters={"label": selector}),
                                   "listing images"):
-            self.remove_image(summary["Id"].removeprefix("sha256:"), force=True)
+            self.remove_image(summary["Id"], force=True)
             images.append(str(summary["Id"]))
         return Removed(containers=tuple(removed), images=tuple(images))
 
@@ -656,6 +656,14 @@ class Engine:
 
 
 # helpers ----------------------------------------------------------------------------
+_IMAGE_ID = re.compile(r"(?:sha256:)?([0-9a-f]{64})\Z")
+
+
+def image_key(text: str) -> str:
+    """How the engine is asked for an image: ``sha256:...`` for an id, else ``nginx:latest``."""
+    match = _IMAGE_ID.match(text.strip())
+    return f"sha256:{match.group(1)}" if match else parse_ref(text).familiar
+
 def _default_learner() -> str:
     try:
         return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()

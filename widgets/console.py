@@ -73,9 +73,13 @@ class ExecConsole(w.VBox):
                 wanted = self.engine.image(self.image)
                 mine = [c for c in running if wanted is not None and c.image_id == wanted.id]
                 running = mine + [c for c in running if c not in mine]
+            current = self.container.value
             self.container.options = [(f"{c.name} ({c.image})", c.name) for c in running]
-            if self.preferred in {c.name for c in running}:
-                self.container.value = self.preferred
+            names = [c.name for c in running]
+            for choice in (current, self.preferred, *names[:1]):
+                if choice in names:
+                    self.container.value = choice
+                    break
             self.status.value = "" if running else note(
                 "info", "No container is running.",
                 f"Run one first{' from ' + self.image if self.image else ''}, then select ↻.")

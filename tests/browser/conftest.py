@@ -56,7 +56,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser", "--allow-root",
          f"--port={port}", f"--ServerApp.token={token}", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.root_dir={folder}", f"--LabApp.user_settings_dir={settings}", "--ServerApp.port_retries=0"],
+         f"--ServerApp.root_dir={folder}", f"--LabApp.user_settings_dir={settings}",
+         "--ServerApp.port_retries=0"],
         cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
