@@ -244,8 +244,13 @@ def _spawn(argv: list[str], log: Path) -> int:
     return int(result.stdout.strip())
 
 
+_ENGINE_PROGRAMS = ("dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2",
+                    "docker-proxy", "docker-registry", "registry", "runc")
+
+
 def processes_using(folder: Path) -> list[int]:
-    """Live processes whose command line names ``folder`` (the sandbox's own)."""
+    """Live engine processes (dockerd, containerd, shims, proxies, the registry) whose
+    command line names ``folder``: the sandbox's own, and nobody else's."""
     needle = str(folder).encode()
     found = []
     for entry in Path("/proc").iterdir():
@@ -253,9 +258,11 @@ def processes_using(folder: Path) -> list[int]:
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes()
+            program = (entry / "comm").read_text().strip()
         except OSError:
             continue
-        if needle in cmdline and _alive(int(entry.name)) is not None:
+        if (program.startswith(_ENGINE_PROGRAMS) and needle in cmdline
+                and _alive(int(entry.name)) is not None):
             found.append(int(entry.name))
     return found
 

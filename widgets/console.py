@@ -19,6 +19,7 @@ from dockdojo.runner import DockdojoError, Engine, ExecSession
 from .common import Worker, button, error_note, esc, note
 
 _MAX_SHOWN = 20_000
+_LINES = 18
 
 
 class ExecConsole(w.VBox):
@@ -163,7 +164,11 @@ class ExecConsole(w.VBox):
                                      "Select Connect to start a new one.")
 
     def _draw(self, session: ExecSession) -> None:
-        shown = session.text[-_MAX_SHOWN:]
+        """Show the newest lines, as a terminal does (a widget cannot keep a scroll position)."""
+        lines = session.text[-_MAX_SHOWN:].split("\n")
+        shown = "\n".join(lines[-_LINES:])
+        if len(lines) > _LINES:
+            shown = f"… {len(lines) - _LINES} earlier line(s)\n" + shown
         self.screen.value = f'<pre class="dojo-term">{esc(shown)}</pre>'
 
     def close(self) -> None:
