@@ -363,6 +363,17 @@ def _image_removed(call: _Call) -> Seen:
                 {"image": ref, "removed": True})
 
 
+def _container_removed(call: _Call) -> Seen:
+    name = str(call.args["name"])
+    if call.ctx.snapshot.named(name) is not None:
+        return Seen(False, f"The container {name} still exists.", {"name": name})
+    if not any(n == name for _, n in call.ctx.engine.container_removals()):
+        return Seen(False, f"There is no container {name}, but the engine did not see one "
+                           "removed: it was never created here (or the engine restarted since).",
+                    {"name": name, "removed": False})
+    return Seen(True, f"The container {name} was removed.", {"name": name, "removed": True})
+
+
 def _container_running(call: _Call) -> Seen:
     found = _targets(call)
     running = [c for c in found if c.running]
@@ -611,6 +622,7 @@ CHECKERS: dict[str, Checker] = {
     "no_container_uses": _no_container_uses,
     "container_stopped": _container_stopped,
     "container_absent": _container_absent,
+    "container_removed": _container_removed,
     "step_done": _step_done,
 }
 """Every check kind of :data:`~dockdojo.runner.specs.CHECKS`, by name."""

@@ -25,6 +25,7 @@ from .checks import check_lesson
 from .engine import Engine
 from .errors import DockdojoError
 from .lesson import Action, CheckSpec, Lesson
+from .params import personalize
 from .report import LessonReport, StepReport
 from .solve import solve_lesson
 
@@ -46,6 +47,8 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     run.add_argument("--fresh", action="store_true",
                      help="with --solve: first remove what dockdojo labelled for this lesson")
     run.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    run.add_argument("--learner", help="whose per-learner exercise values to use (default: "
+                                       "$DOCKDOJO_LEARNER, $JUPYTERHUB_USER, or your user name)")
     run.set_defaults(func=_run_command)
 
     check = subparsers.add_parser(
@@ -58,18 +61,20 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     check.add_argument("--step", dest="steps", action="extend", nargs="+", metavar="ID",
                        help="check only these steps (repeatable)")
     check.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    check.add_argument("--learner", help="whose per-learner exercise values to check")
     check.set_defaults(func=_check_command)
 
 
 # commands ---------------------------------------------------------------------------
-def _load(ref: str) -> Lesson:
+def _load(ref: str, learner: str | None) -> Lesson:
     from .builder import load_lesson  # imported late: the builder pulls in markdown-it
 
-    return load_lesson(ref)
+    lesson = load_lesson(ref)
+    return personalize(lesson, learner or Engine(lesson=lesson.id).learner)
 
 
 def _run_command(args: argparse.Namespace) -> int:
-    lesson = _load(args.lesson)
+    lesson = _load(args.lesson, args.learner)
     if not args.solve:
         if args.fresh:
             raise DockdojoError("--fresh removes this lesson's containers before solving, so "
@@ -81,7 +86,7 @@ def _run_command(args: argparse.Namespace) -> int:
             sys.stdout.write(render_plan(lesson))
         return 0
     out = sys.stdout
-    with Engine(lesson=lesson.id) as engine:
+    with Engine(lesson=lesson.id, learner=args.learner) as engine:
         table = _Table(out if not args.json else sys.stderr, lesson=lesson.id,
                        title=lesson.title, steps=[s.id for s in lesson.steps], mode="solve",
                        host=engine.host)
@@ -95,8 +100,8 @@ def _run_command(args: argparse.Namespace) -> int:
 
 
 def _check_command(args: argparse.Namespace) -> int:
-    lesson = _load(args.lesson)
-    with Engine(lesson=lesson.id) as engine:
+    lesson = _load(args.lesson, args.learner)
+    with Engine(lesson=lesson.id, learner=args.learner) as engine:
         report = check_lesson(engine, lesson, args.steps)
     if args.json:
         _print_json(report.to_json())

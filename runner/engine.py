@@ -381,6 +381,18 @@ class Engine:
             out.append((float(event.get("time") or 0), str(name)))
         return out
 
+    def container_removals(self, since: float = 0.0) -> list[tuple[float, str]]:
+        """(time, container name) of every container destroyed that the engine remembers."""
+        client = self._client()
+        until = time.time()
+        events = self._call(lambda: list(client.api.events(
+            since=int(since), until=int(until) + 1,
+            filters={"type": "container", "event": "destroy"}, decode=True)),
+            "reading the engine's events")
+        return [(float(e.get("time") or 0),
+                 str(((e.get("Actor") or {}).get("Attributes") or {}).get("name") or ""))
+                for e in events]
+
     def logs(self, container: str, *, tail: int = 20) -> str:
         """The container's last ``tail`` log lines (stdout and stderr)."""
         client = self._client()
@@ -666,7 +678,8 @@ def image_key(text: str) -> str:
 
 def _default_learner() -> str:
     try:
-        return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
+        return (os.environ.get("DOCKDOJO_LEARNER") or os.environ.get("JUPYTERHUB_USER")
+                or getpass.getuser())
     except (KeyError, OSError):
         return "learner"
 

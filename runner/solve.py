@@ -226,6 +226,16 @@ def _remove_image(engine: Engine, _lesson: Lesson, _step: Step,
     return f"Removed {normalize(image)}."
 
 
+def _remove_container(engine: Engine, _lesson: Lesson, _step: Step,
+                      args: Mapping[str, Any]) -> str:
+    name = str(args["name"])
+    try:
+        engine.remove_container(name, force=True)
+    except ContainerNotFound:
+        return f"There was no container {name}; nothing to remove."
+    return f"Removed the container {name}."
+
+
 Performer = Callable[[Engine, Lesson, Step, Mapping[str, Any]], str]
 PERFORMERS: dict[str, Performer] = {
     "pull": _pull,
@@ -233,6 +243,7 @@ PERFORMERS: dict[str, Performer] = {
     "run": _run,
     "exec": _exec,
     "remove-image": _remove_image,
+    "remove-container": _remove_container,
 }
 """Every action kind of :data:`~dockdojo.runner.specs.ACTIONS`, by name."""
 

@@ -64,6 +64,8 @@ ACTIONS: dict[str, Spec] = {s.kind: s for s in (
          one_of=(("image", "name"),)),
     Spec("remove-image", "Delete an image; on 'in use', show and delete its containers.",
          (Param("image", "str", True, "image to remove"),)),
+    Spec("remove-container", "Delete a container (stopping it first if it runs).",
+         (Param("name", "str", True, "container to remove"),)),
 )}
 
 CHECKS: dict[str, Spec] = {s.kind: s for s in (
@@ -99,6 +101,9 @@ CHECKS: dict[str, Spec] = {s.kind: s for s in (
     Spec("container_stopped", "No matching container is running (stopped or removed).",
          _TARGET, one_of=(("image", "name"),)),
     Spec("container_absent", "No container with the name exists.",
+         (Param("name", "str", True),)),
+    Spec("container_removed", "A container with the name existed and was removed (the "
+         "engine saw it go; never creating it does not count).",
          (Param("name", "str", True),)),
     Spec("step_done", "Every other check of the named step passes.",
          (Param("step", "str", True, "id of a step in this lesson"),)),

@@ -20,6 +20,7 @@ from dockdojo.runner import DockdojoError, Engine
 from dockdojo.runner.builder import load_lesson
 from dockdojo.runner.checks import check_lesson, run_step_checks
 from dockdojo.runner.lesson import Step
+from dockdojo.runner.params import personalize, uses_parameters
 from dockdojo.runner.report import CheckResult
 
 from .common import STYLE, Worker, button, esc, note
@@ -110,8 +111,10 @@ class Lesson:
     """The widgets of one lesson, sharing one engine connection."""
 
     def __init__(self, name: str, *, engine: Engine | None = None) -> None:
-        self.model = load_lesson(name)
-        self.engine = engine or Engine(lesson=self.model.id)
+        model = load_lesson(name)
+        self.engine = engine or Engine(lesson=model.id)
+        self.raw = model
+        self.model = personalize(model, self.engine.learner)
         self.done: dict[str, bool] = {}
         self._progress: ProgressPanel | None = None
         self.panels: dict[str, CheckPanel] = {}
@@ -146,8 +149,11 @@ class Lesson:
 
     def action_widget(self, step: Step, panel: CheckPanel) -> w.Widget | None:
         if step.action is None:
+            task = f"<b>Your task</b> (learner {esc(self.engine.learner)}): {esc(step.task)}" \
+                if uses_parameters(self.raw.step(step.id)) else ""
             return w.HTML(note("info", "Solve this one on your own (terminal, Docker Desktop, "
-                                       "or code in the cell above), then select Check."))
+                                       "or code in the cell above), then select Check.") +
+                          (f'<div class="dojo-note dojo-info">{task}</div>' if task else ""))
         args = step.action.args
         kind = step.action.kind
         if kind == "pull":
@@ -164,6 +170,10 @@ class Lesson:
             suggest = [" ".join(args["command"]), *args.get("suggest", [])]
             return ExecConsole(self.engine, image=args.get("image"), name=args.get("name"),
                                suggest=suggest)
+        if kind == "remove-container":
+            return w.HTML(note("info", f"Delete the container {args['name']} (docker rm "
+                                       f"{args['name']}, or Delete in the Containers list), "
+                                       "then select Check."))
         if kind == "remove-image":
             return DeleteWidget(self.engine, str(args["image"]), on_deleted=lambda _: panel.run())
         return w.HTML(note("error", f"This lesson uses an action ({kind}) this version of "

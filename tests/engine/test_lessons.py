@@ -11,6 +11,7 @@ import pytest
 from dockdojo.runner import Engine
 from dockdojo.runner.builder import lesson_sources
 from dockdojo.runner.cli import main
+from dockdojo.runner.params import learner_tag
 
 ROOT = Path(__file__).resolve().parents[2]
 LESSONS = [p.stem for p in lesson_sources(ROOT / "content")]
@@ -40,9 +41,24 @@ def test_check_names_a_container_deleted_behind_the_lessons_back(
     capsys.readouterr()
     main(["run", "what-is-an-image"])  # the plan only: nothing changes
     capsys.readouterr()
+    tag = learner_tag("what-is-an-image", Engine().learner)
     with Engine(docker_host) as engine:
-        engine.remove_container("cache", force=True)  # deleted behind the lesson's back
+        engine.remove_container(f"cache-{tag}", force=True)  # deleted behind the lesson's back
     assert main(["check", "what-is-an-image", "--step", "redis-cache"]) == 1
     out = capsys.readouterr().out
-    assert "There is no container named cache" in out
-    assert "docker run -d --name cache redis" in out  # the hint
+    assert f"There is no container named cache-{tag}" in out
+    assert f"docker run -d --name cache-{tag} redis" in out  # the hint, with this learner's tag
+
+
+def test_each_learner_has_their_own_exercise_values(
+        docker_host: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DOCKER_HOST", docker_host)
+    monkeypatch.chdir(ROOT)
+    assert learner_tag("what-is-an-image", "ada") != learner_tag("what-is-an-image", "bob")
+    assert main(["run", "what-is-an-image", "--solve", "--learner", "ada"]) == 0
+    capsys.readouterr()
+    assert main(["check", "what-is-an-image", "--learner", "ada", "--step", "redis-cache"]) == 0
+    assert main(["check", "what-is-an-image", "--learner", "bob", "--step", "redis-cache"]) == 1
+    bob = learner_tag("what-is-an-image", "bob")
+    assert f"There is no container named cache-{bob}" in capsys.readouterr().out

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from dockdojo.runner import Engine
+from dockdojo.runner.params import learner_tag
 from dockdojo.widgets import (
     ContainerCard,
     DeleteWidget,
@@ -256,7 +257,11 @@ def test_lesson_steps_check_and_progress_follow_the_engine(
         assert panel.passed is False
         assert "❌ Not yet" in panel.mark.value
         shown = text(panel.results.value)
-        assert "There is no container named cache" in shown
-        assert "docker run -d --name cache redis" in shown  # the hint
-        assert "Solve this one on your own" in text(exercise.children[1].value)
+        tag = learner_tag("what-is-an-image", engine.learner)
+        assert f"There is no container named cache-{tag}" in shown
+        assert f"docker run -d --name cache-{tag} redis" in shown  # the hint
+        task = text(exercise.children[1].value)
+        assert "Solve this one on your own" in task
+        assert f"Your task (learner {engine.learner}): Run a **redis** container named " \
+               f"`cache-{tag}`" in task
         assert not lesson.done["redis-cache"]
