@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .cli_grade import add_command as add_grade_command
 from .cli_lessons import add_commands
 from .engine import Engine
 from .errors import DockdojoError, EngineUnavailable, SandboxError
@@ -177,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.set_defaults(func=_build)
 
     add_commands(sub)
+    add_grade_command(sub)
 
     lab = sub.add_parser("lab", help="find (or start) an engine, then open the lessons in "
                                      "JupyterLab")

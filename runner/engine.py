@@ -106,6 +106,9 @@ class Engine:
         self.timeout = timeout
         self.host_ip = host_ip
         self._api_version: str | None = None
+        self.history_since = 0.0
+        """Epoch seconds: engine events before this do not count as history (the grader
+        sets it to a submission's start, so one learner's past is not another's)."""
         self._local = threading.local()
         self._lock = threading.Lock()
 
@@ -368,13 +371,14 @@ class Engine:
         """
         client = self._client()
         until = time.time()
+        since = max(since, self.history_since)
         events = self._call(lambda: list(client.api.events(
             since=int(since), until=int(until) + 1, filters={"type": "image"}, decode=True)),
             "reading the engine's events")
         out = []
         for event in events:
             action = event.get("Action") or event.get("status")
-            if action not in ("pull", "tag", "load"):
+            if action not in ("pull", "tag", "load") or _event_time(event) < since:
                 continue
             actor = event.get("Actor") or {}
             name = actor.get("ID") or (actor.get("Attributes") or {}).get("name") or ""
@@ -385,13 +389,14 @@ class Engine:
         """(time, container name) of every container destroyed that the engine remembers."""
         client = self._client()
         until = time.time()
+        since = max(since, self.history_since)
         events = self._call(lambda: list(client.api.events(
             since=int(since), until=int(until) + 1,
             filters={"type": "container", "event": "destroy"}, decode=True)),
             "reading the engine's events")
-        return [(float(e.get("time") or 0),
+        return [(_event_time(e),
                  str(((e.get("Actor") or {}).get("Attributes") or {}).get("name") or ""))
-                for e in events]
+                for e in events if _event_time(e) >= since]
 
     def logs(self, container: str, *, tail: int = 20) -> str:
         """The container's last ``tail`` log lines (stdout and stderr)."""
@@ -669,6 +674,12 @@ class Engine:
 
 # helpers ----------------------------------------------------------------------------
 _IMAGE_ID = re.compile(r"(?:sha256:)?([0-9a-f]{64})\Z")
+
+
+def _event_time(event: Mapping[str, Any]) -> float:
+    """An engine event's time in epoch seconds, to the nanosecond when the engine says."""
+    nano = event.get("timeNano")
+    return int(nano) / 1e9 if nano else float(event.get("time") or 0)
 
 
 def image_key(text: str) -> str:
