@@ -362,6 +362,17 @@ class Engine:
                 "Pulling by name still works: type the exact name (e.g. nginx) and select Pull.")
         return found[:limit]
 
+    def _events(self, filters: Mapping[str, Any], since: float) -> list[dict[str, Any]]:
+        """The engine's remembered events matching ``filters``, from ``since`` (or from
+        :attr:`history_since`, whichever is later) until now."""
+        client = self._client()
+        since = max(since, self.history_since)
+        until = time.time()
+        events: list[dict[str, Any]] = self._call(lambda: list(client.api.events(
+            since=int(since), until=int(until) + 1, filters=dict(filters), decode=True)),
+            "reading the engine's events")
+        return [e for e in events if _event_time(e) >= since]
+
     def image_arrivals(self, since: float = 0.0) -> list[tuple[float, str]]:
         """(time, image name) of every pull, tag and load the engine still remembers.
 
@@ -369,34 +380,15 @@ class Engine:
         that arrived and is gone now was removed (by the CLI, Desktop or dockdojo): the
         engine's delete events name only ids, so arrivals are what can be matched by name.
         """
-        client = self._client()
-        until = time.time()
-        since = max(since, self.history_since)
-        events = self._call(lambda: list(client.api.events(
-            since=int(since), until=int(until) + 1, filters={"type": "image"}, decode=True)),
-            "reading the engine's events")
-        out = []
-        for event in events:
-            action = event.get("Action") or event.get("status")
-            if action not in ("pull", "tag", "load") or _event_time(event) < since:
-                continue
-            actor = event.get("Actor") or {}
-            name = actor.get("ID") or (actor.get("Attributes") or {}).get("name") or ""
-            out.append((float(event.get("time") or 0), str(name)))
-        return out
+        return [(_event_time(e), str((e.get("Actor") or {}).get("ID") or ""))
+                for e in self._events({"type": "image"}, since)
+                if (e.get("Action") or e.get("status")) in ("pull", "tag", "load")]
 
     def container_removals(self, since: float = 0.0) -> list[tuple[float, str]]:
         """(time, container name) of every container destroyed that the engine remembers."""
-        client = self._client()
-        until = time.time()
-        since = max(since, self.history_since)
-        events = self._call(lambda: list(client.api.events(
-            since=int(since), until=int(until) + 1,
-            filters={"type": "container", "event": "destroy"}, decode=True)),
-            "reading the engine's events")
         return [(_event_time(e),
                  str(((e.get("Actor") or {}).get("Attributes") or {}).get("name") or ""))
-                for e in events if _event_time(e) >= since]
+                for e in self._events({"type": "container", "event": "destroy"}, since)]
 
     def logs(self, container: str, *, tail: int = 20) -> str:
         """The container's last ``tail`` log lines (stdout and stderr)."""
