@@ -16,7 +16,7 @@ from dockdojo.runner.cli import main
 from dockdojo.runner.notebook import schema
 
 ROOT = Path(__file__).resolve().parents[2]
-SEED = ROOT.parent / "shared" / "seeds" / "what-is-an-image.md"
+SEED = Path(__file__).parent / "seed" / "what-is-an-image.md"  # the guide, verbatim
 NOTEBOOK = ROOT / "lessons" / "what-is-an-image.ipynb"
 
 
