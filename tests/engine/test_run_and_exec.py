@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import socket
+import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 
@@ -32,13 +34,25 @@ def test_nginx_on_host_port_zero_serves_the_welcome_page_on_its_link(
     assert link.host_ip == "127.0.0.1"
     assert link.host_port > 0
     assert container.links == (f"http://localhost:{link.host_port}/",)
-    with urllib.request.urlopen(f"http://127.0.0.1:{link.host_port}/", timeout=10) as resp:
-        body = resp.read().decode()
-    assert resp.status == 200
+    status, body = _get(f"http://127.0.0.1:{link.host_port}/")
+    assert status == 200
     assert "Welcome to nginx!" in body
     assert container.labels[LABEL_LESSON] == "engine-tests"
     assert container.labels[LABEL_LEARNER] == "pytest"
     assert container.labels[LABEL_STEP] == "run-nginx"
+
+
+def _get(url: str) -> tuple[int, str]:
+    """GET, retrying while the server in a just-started container is not listening yet."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                return resp.status, resp.read().decode()
+        except (ConnectionError, urllib.error.URLError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def test_environment_variables_reach_the_container(images: Engine, cleanup: list[str],
