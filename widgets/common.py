@@ -111,3 +111,28 @@ def button(description: str, style: str = "", icon: str = "", tooltip: str = "")
     return w.Button(description=description, button_style=style, icon=icon,
                     tooltip=tooltip or description,
                     layout=w.Layout(width="auto"))
+
+
+class EnterField:
+    """Calls ``on_enter`` when the learner commits a ``Text`` (Enter), not when code sets it.
+
+    The Text must have ``continuous_update=False``: its value then changes on Enter only.
+    """
+
+    def __init__(self, field: w.Text, on_enter: Callable[[str], object]) -> None:
+        self.field = field
+        self.on_enter = on_enter
+        self._setting = False
+        field.observe(self._changed, names="value")
+
+    def _changed(self, change: dict[str, object]) -> None:
+        if not self._setting and str(change["new"]).strip():
+            self.on_enter(str(change["new"]))
+
+    def set(self, text: str) -> None:
+        """Put ``text`` in the field without calling ``on_enter``."""
+        self._setting = True
+        try:
+            self.field.value = text
+        finally:
+            self._setting = False

@@ -16,7 +16,7 @@ import ipywidgets as w
 
 from dockdojo.runner import DockdojoError, Engine, ExecSession
 
-from .common import Worker, button, error_note, esc, note
+from .common import EnterField, Worker, button, error_note, esc, note
 
 _MAX_SHOWN = 20_000
 _LINES = 18
@@ -51,8 +51,7 @@ class ExecConsole(w.VBox):
         self.worker = Worker(self.status, [self.connect_button, self.refresh_button])
         self.connect_button.on_click(lambda _: self.connect())
         self.refresh_button.on_click(lambda _: self.refresh())
-        self._setting = False
-        self.input.observe(self._entered, names="value")  # Enter sends the line
+        self.entry = EnterField(self.input, self.send)  # Enter sends the line
         self.send_button.on_click(lambda _: self.send(self.input.value))
         self.recent.observe(self._recall, names="value")
         for suggestion, line in zip(self.suggestions, suggest, strict=True):
@@ -104,23 +103,12 @@ class ExecConsole(w.VBox):
         return self.worker.start(job, f"Connecting to {target}…")
 
     # input and output -----------------------------------------------------------------
-    def _set_input(self, text: str) -> None:
-        self._setting = True
-        try:
-            self.input.value = text
-        finally:
-            self._setting = False
-
-    def _entered(self, change: dict[str, object]) -> None:
-        if not self._setting and str(change["new"]):
-            self.send(str(change["new"]))
-
     def _fill(self, text: str) -> None:
-        self._set_input(text)
+        self.entry.set(text)
 
     def _recall(self, change: dict[str, object]) -> None:
         if change["new"]:
-            self._set_input(str(change["new"]))
+            self.entry.set(str(change["new"]))
 
     def send(self, line: str) -> bool:
         """Type ``line`` into the session and press Enter; False when not connected."""
@@ -136,7 +124,7 @@ class ExecConsole(w.VBox):
         if line.strip():
             self.history.append(line)
             self.recent.options = ["", *dict.fromkeys(reversed(self.history[-20:]))]
-        self._set_input("")
+        self.entry.set("")
         return True
 
     @property

@@ -9,7 +9,7 @@ import ipywidgets as w
 from dockdojo.runner import Engine, ImageInfo, PullProgress
 from dockdojo.runner.progress import human_bytes
 
-from .common import Worker, button, esc, note
+from .common import EnterField, Worker, button, esc, note
 
 
 class PullWidget(w.VBox):
@@ -21,7 +21,6 @@ class PullWidget(w.VBox):
         self.on_pulled = on_pulled
         self.query = w.Text(placeholder="Search images, e.g. nginx", value=images[0] if images
                             else "", layout=w.Layout(width="280px"), continuous_update=False)
-        self._setting = False
         self.search_button = button("Search", icon="search")
         self.pull_button = button("Pull", "primary", "download")
         self.quick = [button(f"Pull {name}", icon="download") for name in images]
@@ -33,7 +32,7 @@ class PullWidget(w.VBox):
         self.worker = Worker(self.status, [self.search_button, self.pull_button, *self.quick])
         self.search_button.on_click(lambda _: self.search())
         self.pull_button.on_click(lambda _: self.pull(self.query.value))
-        self.query.observe(self._typed, names="value")  # Enter (or leaving the box) searches
+        self.entry = EnterField(self.query, lambda _: self.search())  # Enter searches
         for name, quick in zip(images, self.quick, strict=True):
             quick.on_click(lambda _, n=name: self.pull(n))
         super().__init__([
@@ -43,17 +42,6 @@ class PullWidget(w.VBox):
             w.HBox([self.bar, self.detail]),
             self.status,
         ])
-
-    def _typed(self, change: dict[str, object]) -> None:
-        if not self._setting and str(change["new"]).strip():
-            self.search()
-
-    def _set_query(self, text: str) -> None:
-        self._setting = True
-        try:
-            self.query.value = text
-        finally:
-            self._setting = False
 
     def search(self) -> bool:
         term = self.query.value
@@ -80,7 +68,7 @@ class PullWidget(w.VBox):
         """Pull ``image`` in the background; False when a pull is already running."""
         if self.worker.busy:
             return False
-        self._set_query(image)
+        self.entry.set(image)
 
         def show(progress: PullProgress) -> None:
             self.bar.value = progress.fraction
