@@ -44,7 +44,7 @@ import re
 import socket
 import stat
 import threading
-from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -517,6 +517,17 @@ def parse_response(raw: bytes) -> Response:
     return Response(int(parts[1]), parts[0], head)
 
 
+async def _exactly(reader: asyncio.StreamReader, count: int) -> AsyncIterator[bytes]:
+    """``count`` bytes from ``reader``, in pieces as they arrive."""
+    left = count
+    while left:
+        data = await reader.read(min(left, _PIECE))
+        if not data:
+            raise asyncio.IncompleteReadError(b"", left)
+        left -= len(data)
+        yield data
+
+
 async def _body_pieces(reader: asyncio.StreamReader, *, chunked: bool, length: int,
                        strict: bool) -> AsyncGenerator[tuple[bytes, bytes], None]:
     """A body as ``(raw bytes, payload bytes)`` pieces, in the order they arrive.
@@ -526,12 +537,7 @@ async def _body_pieces(reader: asyncio.StreamReader, *, chunked: bool, length: i
     trailer the engine might read differently raises :class:`HttpError`.
     """
     if not chunked:
-        left = length
-        while left:
-            data = await reader.read(min(left, _PIECE))
-            if not data:
-                raise asyncio.IncompleteReadError(b"", left)
-            left -= len(data)
+        async for data in _exactly(reader, length):
             yield data, data
         return
     while True:
@@ -547,12 +553,7 @@ async def _body_pieces(reader: asyncio.StreamReader, *, chunked: bool, length: i
         yield line, b""
         if size == 0:
             break
-        left = size
-        while left:
-            data = await reader.read(min(left, _PIECE))
-            if not data:
-                raise asyncio.IncompleteReadError(b"", left)
-            left -= len(data)
+        async for data in _exactly(reader, size):
             yield data, data
         end = await reader.readexactly(2)
         if end != b"\r\n":

@@ -9,6 +9,10 @@ Engine tests get the sandbox's address from DOCKDOJO_TEST_DOCKER_HOST, which
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -30,3 +34,11 @@ def docker_host() -> str:
         pytest.fail("DOCKDOJO_TEST_DOCKER_HOST is not set. Engine and browser tests run "
                     "against the sandbox that `make test` starts; run them through make test.")
     return host
+
+
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    """A short folder: unix socket paths may have at most 107 bytes."""
+    path = Path(tempfile.mkdtemp(prefix="lp-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

@@ -11,7 +11,6 @@ import os
 import selectors
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
 import uuid
@@ -39,14 +38,6 @@ def run_id() -> str:
 def labels(run_id: str) -> dict[str, str]:
     return {"dockdojo.learner": "ada", "dockdojo.lesson": "what-is-an-image",
             LABEL_GRADE: run_id}
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    """A short folder: unix socket paths may have at most 107 bytes."""
-    path = Path(tempfile.mkdtemp(prefix="lp-", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import shutil
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -327,14 +325,6 @@ def body_of(response: bytes) -> bytes:
 
 
 # fixtures -------------------------------------------------------------------------------
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    """A short folder: unix socket paths may have at most 107 bytes."""
-    path = Path(tempfile.mkdtemp(prefix="lp-", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
 @pytest.fixture
 def fake(short_dir: Path) -> Iterator[FakeEngine]:
     engine = FakeEngine(short_dir / "engine.sock")
