@@ -143,12 +143,17 @@ class Sandbox:
         _terminate(_read_pid(self._path("dockerd.pid")), "dockerd")
         # dockerd stops its containerd itself; a crashed engine can leave it behind.
         _terminate(_read_pid(self._path("exec/containerd/containerd.pid")), "containerd")
-        _terminate(_read_pid(self._path("registry.pid")), "registry")
+        registry = _alive(_read_pid(self._path("registry.pid")))
+        _terminate(registry, "registry")
         # Whatever else still names the state folder (container shims) goes too.
         for pid in processes_using(self.state_dir):
             _terminate(pid, f"process {pid}")
         for name in ("dockerd.pid", "registry.pid", "docker.sock"):
             self._path(name).unlink(missing_ok=True)
+        # A start right after a stop must find the registry's port free again.
+        deadline = time.monotonic() + _STOP_TIMEOUT
+        while registry and _port_taken(self.registry_port) and time.monotonic() < deadline:
+            time.sleep(0.1)
         _unmount_under(self.state_dir)
         return self.status()
 
