@@ -1,46 +1,121 @@
-"""dockdojo's engine room: Docker access, sandbox, and (later) lessons, checks and grading.
+"""dockdojo's engine room, imported as ``dockdojo.runner``.
 
+Its layers, each a subpackage, lowest first:
+
+- :mod:`.errors` and :mod:`.text`: one error hierarchy, and text helpers every layer uses;
+- :mod:`.engine`: the only code that talks to Docker (:class:`Engine`);
+- :mod:`.sandbox`: a private engine with a registry mirror, for machines without one;
+- :mod:`.authoring`: Markdown guides to typed lessons and notebooks (no engine);
+- :mod:`.kinds`: every action kind and check kind, one table entry each; checking and
+  solving a lesson; :mod:`.lessons` hands authoring the kinds' table;
+- :mod:`.grading`: untrusted submissions executed and scored, and the report formats;
+- :mod:`.cli`: the ``dockdojo`` command.
+
+This module is the public API; the notebook widgets use nothing else. Names are loaded
+on first use, so ``import dockdojo.runner`` (and ``dockdojo --help``) stays instant.
 Nothing here imports ipywidgets, so the CLI, the grader and services run without a
 notebook.
 """
 
-from .console import ExecSession, plain_text
-from .engine import Engine, connect, describe_host
-from .errors import (
-    ContainerNotFound,
-    ContainerNotRunning,
-    ContainerUse,
-    DockdojoError,
-    EngineError,
-    EngineUnavailable,
-    ExecTimeout,
-    ImageInUse,
-    ImageNotFound,
-    InvalidReference,
-    NameInUse,
-    PortInUse,
-    PullFailed,
-    SandboxError,
-)
-from .models import (
-    LABEL_LEARNER,
-    LABEL_LESSON,
-    LABEL_STEP,
-    ContainerInfo,
-    EngineInfo,
-    ExecResult,
-    ImageInfo,
-    PortLink,
-    Removed,
-)
-from .progress import PullProgress
-from .refs import ImageRef, normalize, parse_ref, same_image
-from .sandbox import Sandbox, SandboxStatus
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .authoring import (
+        Action,
+        CheckSpec,
+        Lesson,
+        Step,
+        learner_tag,
+        personalize,
+        uses_parameters,
+    )
+    from .engine import (
+        LABEL_LEARNER,
+        LABEL_LESSON,
+        LABEL_STEP,
+        ContainerInfo,
+        Engine,
+        EngineInfo,
+        ExecResult,
+        ExecSession,
+        ImageInfo,
+        ImageRef,
+        PortLink,
+        PullProgress,
+        Removed,
+        SearchResult,
+        Snapshot,
+        connect,
+        describe_host,
+        normalize,
+        parse_ref,
+        port_url,
+        same_image,
+    )
+    from .errors import (
+        ContainerNotFound,
+        ContainerNotRunning,
+        ContainerUse,
+        DockdojoError,
+        EngineError,
+        EngineUnavailable,
+        ExecTimeout,
+        ImageInUse,
+        ImageNotFound,
+        InvalidReference,
+        LessonError,
+        NameInUse,
+        PortInUse,
+        Problem,
+        ProxyError,
+        PullFailed,
+        SandboxError,
+    )
+    from .kinds import (
+        ACTIONS,
+        CHECKS,
+        CheckResult,
+        LessonReport,
+        StepReport,
+        check_lesson,
+        run_step_checks,
+        solve_lesson,
+    )
+    from .lessons import build_lessons, load_lesson, parse_lesson
+    from .sandbox import Sandbox, SandboxStatus
+    from .text import human_bytes, plain_text, plural
+
+_WHERE = {
+    "authoring": ("Action", "CheckSpec", "Lesson", "Step", "learner_tag", "personalize",
+                  "uses_parameters"),
+    "engine": ("LABEL_LEARNER", "LABEL_LESSON", "LABEL_STEP", "ContainerInfo", "Engine",
+               "EngineInfo", "ExecResult", "ExecSession", "ImageInfo", "ImageRef", "PortLink",
+               "PullProgress", "Removed", "SearchResult", "Snapshot", "connect",
+               "describe_host", "normalize", "parse_ref", "port_url", "same_image"),
+    "errors": ("ContainerNotFound", "ContainerNotRunning", "ContainerUse", "DockdojoError",
+               "EngineError", "EngineUnavailable", "ExecTimeout", "ImageInUse", "ImageNotFound",
+               "InvalidReference", "LessonError", "NameInUse", "PortInUse", "Problem",
+               "ProxyError", "PullFailed", "SandboxError"),
+    "kinds": ("ACTIONS", "CHECKS", "CheckResult", "LessonReport", "StepReport", "check_lesson",
+              "run_step_checks", "solve_lesson"),
+    "lessons": ("build_lessons", "load_lesson", "parse_lesson"),
+    "sandbox": ("Sandbox", "SandboxStatus"),
+    "text": ("human_bytes", "plain_text", "plural"),
+}
+_MODULE = {name: module for module, names in _WHERE.items() for name in names}
 
 __all__ = [
+    "ACTIONS",
+    "CHECKS",
     "LABEL_LEARNER",
     "LABEL_LESSON",
     "LABEL_STEP",
+    "Action",
+    "CheckResult",
+    "CheckSpec",
     "ContainerInfo",
     "ContainerNotFound",
     "ContainerNotRunning",
@@ -58,19 +133,54 @@ __all__ = [
     "ImageNotFound",
     "ImageRef",
     "InvalidReference",
+    "Lesson",
+    "LessonError",
+    "LessonReport",
     "NameInUse",
     "PortInUse",
     "PortLink",
+    "Problem",
+    "ProxyError",
     "PullFailed",
     "PullProgress",
     "Removed",
     "Sandbox",
     "SandboxError",
     "SandboxStatus",
+    "SearchResult",
+    "Snapshot",
+    "Step",
+    "StepReport",
+    "build_lessons",
+    "check_lesson",
     "connect",
     "describe_host",
+    "human_bytes",
+    "learner_tag",
+    "load_lesson",
     "normalize",
+    "parse_lesson",
     "parse_ref",
+    "personalize",
     "plain_text",
+    "plural",
+    "port_url",
+    "run_step_checks",
     "same_image",
+    "solve_lesson",
+    "uses_parameters",
 ]
+"""The public API; :func:`__getattr__` loads each name from the module ``_WHERE`` says."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

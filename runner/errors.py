@@ -82,3 +82,31 @@ class ImageInUse(DockdojoError):
 
 class SandboxError(DockdojoError):
     """The private engine or its registry could not be started, stopped or inspected."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a lesson source."""
+
+    path: str
+    """The source file, as given (relative paths stay relative)."""
+    line: int
+    """1-based line."""
+    message: str
+    """What is wrong, in a sentence."""
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class LessonError(DockdojoError):
+    """A lesson source that cannot be built; ``problems`` lists every ``file:line``."""
+
+    def __init__(self, found: Sequence[Problem]) -> None:
+        self.problems = tuple(found)
+        super().__init__("\n".join(str(p) for p in self.problems),
+                         "Fix the lesson source at those lines, then build again.")
+
+
+class ProxyError(DockdojoError):
+    """The labelling proxy could not start or stop, or was set up the wrong way."""

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from dockdojo.runner import ContainerNotFound, Engine, ImageNotFound
-from dockdojo.runner.lesson import Action, CheckSpec, Lesson, Section, Step
+from dockdojo.runner.authoring import Action, CheckSpec, Lesson, Section, Step
 
 
 def check(kind: str, hint: str = "", points: int = 1, **args: Any) -> CheckSpec:

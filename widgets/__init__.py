@@ -3,16 +3,17 @@
 from .console import ExecConsole
 from .containers import ContainerCard, RunWidget
 from .images import DeleteWidget, ImagesWidget
-from .lesson import CheckPanel, Lesson, ProgressPanel
+from .lesson import WIDGETS, CheckPanel, LessonView, ProgressPanel
 from .pull import PullWidget
 
 __all__ = [
+    "WIDGETS",
     "CheckPanel",
     "ContainerCard",
     "DeleteWidget",
     "ExecConsole",
     "ImagesWidget",
-    "Lesson",
+    "LessonView",
     "ProgressPanel",
     "PullWidget",
     "RunWidget",

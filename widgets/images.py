@@ -6,8 +6,7 @@ from collections.abc import Callable
 
 import ipywidgets as w
 
-from dockdojo.runner import ContainerUse, Engine, ImageInUse
-from dockdojo.runner.progress import human_bytes
+from dockdojo.runner import ContainerUse, Engine, ImageInUse, human_bytes
 
 from .common import Worker, button, esc, note
 

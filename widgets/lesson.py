@@ -2,7 +2,7 @@
 
 The notebook's cells stay one short call each::
 
-    lesson = Lesson("what-is-an-image")
+    lesson = LessonView("what-is-an-image")
     lesson.progress()
     lesson.step("pull-images")
 
@@ -12,16 +12,23 @@ restart, and when the work was done outside the notebook (CLI, Docker Desktop).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import ipywidgets as w
 
-from dockdojo.runner import DockdojoError, Engine
-from dockdojo.runner.builder import load_lesson
-from dockdojo.runner.checks import check_lesson, run_step_checks
-from dockdojo.runner.lesson import Step
-from dockdojo.runner.params import personalize, uses_parameters
-from dockdojo.runner.report import CheckResult
+from dockdojo.runner import (
+    ACTIONS,
+    CheckResult,
+    DockdojoError,
+    Engine,
+    Step,
+    check_lesson,
+    load_lesson,
+    personalize,
+    run_step_checks,
+    uses_parameters,
+)
 
 from .common import STYLE, Worker, button, esc, note
 from .console import ExecConsole
@@ -47,7 +54,7 @@ def results_html(results: Sequence[CheckResult]) -> str:
 class CheckPanel(w.VBox):
     """A step's checks: run after its action succeeds, and on the Check button."""
 
-    def __init__(self, lesson: Lesson, step: Step) -> None:
+    def __init__(self, lesson: LessonView, step: Step) -> None:
         self.lesson = lesson
         self.step = step
         self.check_button = button("Check", "success", "check")
@@ -75,7 +82,7 @@ class CheckPanel(w.VBox):
 class ProgressPanel(w.VBox):
     """Steps done out of all, recomputed from the live engine."""
 
-    def __init__(self, lesson: Lesson) -> None:
+    def __init__(self, lesson: LessonView) -> None:
         self.lesson = lesson
         steps = len(lesson.model.steps)
         self.bar = w.IntProgress(value=0, min=0, max=steps, description="Progress",
@@ -107,7 +114,7 @@ class ProgressPanel(w.VBox):
         return self.worker.start(job, "Checking every step against the engine…")
 
 
-class Lesson:
+class LessonView:
     """The widgets of one lesson, sharing one engine connection."""
 
     def __init__(self, name: str, *, engine: Engine | None = None) -> None:
@@ -154,27 +161,38 @@ class Lesson:
             return w.HTML(note("info", "Solve this one on your own (terminal, Docker Desktop, "
                                        "or code in the cell above), then select Check.") +
                           (f'<div class="dojo-note dojo-info">{task}</div>' if task else ""))
-        args = step.action.args
-        kind = step.action.kind
-        if kind == "pull":
-            return PullWidget(self.engine, list(args["images"]),
-                              on_pulled=lambda _: panel.run())
-        if kind == "images":
-            return ImagesWidget(self.engine)
-        if kind == "run":
-            return RunWidget(self.engine, str(args["image"]), name=str(args.get("name") or ""),
-                             ports=args.get("ports"), env=args.get("env"),
-                             command=args.get("command"), step=step.id,
-                             on_run=lambda _: panel.run())
-        if kind == "exec":
-            suggest = [" ".join(args["command"]), *args.get("suggest", [])]
-            return ExecConsole(self.engine, image=args.get("image"), name=args.get("name"),
-                               suggest=suggest)
-        if kind == "remove-container":
-            return w.HTML(note("info", f"Delete the container {args['name']} (docker rm "
-                                       f"{args['name']}, or Delete in the Containers list), "
-                                       "then select Check."))
-        if kind == "remove-image":
-            return DeleteWidget(self.engine, str(args["image"]), on_deleted=lambda _: panel.run())
-        return w.HTML(note("error", f"This lesson uses an action ({kind}) this version of "
-                                    "dockdojo cannot show.", "Update dockdojo."))
+        make = WIDGETS.get(ACTIONS[step.action.kind].widget) if step.action.kind in ACTIONS \
+            else None
+        if make is None:
+            return w.HTML(note("error", f"This lesson uses an action ({step.action.kind}) this "
+                                        "version of dockdojo cannot show.", "Update dockdojo."))
+        return make(self.engine, step, step.action.args, panel.run)
+
+
+WidgetMaker = Callable[[Engine, Step, Mapping[str, Any], Callable[[], bool]], w.Widget]
+"""Makes the widget of one step's action: from the engine, the step, the action's
+arguments, and what to call when the action is done (the step's checks)."""
+
+
+def _remove_container_note(_engine: Engine, _step: Step, args: Mapping[str, Any],
+                           _done: Callable[[], bool]) -> w.Widget:
+    return w.HTML(note("info", f"Delete the container {args['name']} (docker rm {args['name']}, "
+                               "or Delete in the Containers list), then select Check."))
+
+
+WIDGETS: dict[str, WidgetMaker] = {
+    "pull": lambda engine, _step, args, done: PullWidget(engine, list(args["images"]),
+                                                         on_pulled=lambda _: done()),
+    "images": lambda engine, _step, _args, _done: ImagesWidget(engine),
+    "run": lambda engine, step, args, done: RunWidget(
+        engine, str(args["image"]), name=str(args.get("name") or ""), ports=args.get("ports"),
+        env=args.get("env"), command=args.get("command"), step=step.id,
+        on_run=lambda _: done()),
+    "exec": lambda engine, _step, args, _done: ExecConsole(
+        engine, image=args.get("image"), name=args.get("name"),
+        suggest=[" ".join(args["command"]), *args.get("suggest", [])]),
+    "remove-image": lambda engine, _step, args, done: DeleteWidget(
+        engine, str(args["image"]), on_deleted=lambda _: done()),
+    "remove-container": _remove_container_note,
+}
+"""The widget of each action kind, by the name its entry in ``ACTIONS`` gives."""

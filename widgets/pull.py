@@ -6,8 +6,7 @@ from collections.abc import Callable, Sequence
 
 import ipywidgets as w
 
-from dockdojo.runner import Engine, ImageInfo, PullProgress
-from dockdojo.runner.progress import human_bytes
+from dockdojo.runner import Engine, ImageInfo, PullProgress, human_bytes
 
 from .common import EnterField, Worker, button, esc, note
 

@@ -30,9 +30,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lesson_kit import build_image, drop_image, seed_lesson
 
-from dockdojo.runner import LABEL_LESSON, LABEL_STEP, DockdojoError, Engine
-from dockdojo.runner.checks import check_lesson
-from dockdojo.runner.solve import solve_lesson
+from dockdojo.runner import (
+    LABEL_LESSON,
+    LABEL_STEP,
+    DockdojoError,
+    Engine,
+    check_lesson,
+    solve_lesson,
+)
 
 ROUNDS = 9
 LESSON = "bench-checks"

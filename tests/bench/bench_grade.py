@@ -20,9 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
 
 from test_grade import ROOT, answers, submission
 
-from dockdojo.runner import Engine
-from dockdojo.runner.builder import load_lesson
-from dockdojo.runner.grade import GradeOptions, grade_all
+from dockdojo.runner import Engine, load_lesson
+from dockdojo.runner.grading import GradeOptions, grade_all
 
 COUNT = 10
 

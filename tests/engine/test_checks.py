@@ -14,16 +14,10 @@ from collections.abc import Callable, Iterator
 import pytest
 from lesson_kit import INSERT, build_image, check, drop_image, lesson, seed_lesson, step
 
-from dockdojo.runner import Engine
-from dockdojo.runner.checks import (
-    EPHEMERAL_PORT_MIN,
-    check_lesson,
-    run_check,
-    run_step_checks,
-)
-from dockdojo.runner.report import CheckResult
-from dockdojo.runner.snapshot import Snapshot
-from dockdojo.runner.solve import solve_lesson
+from dockdojo.runner import Engine, solve_lesson
+from dockdojo.runner.engine import Snapshot
+from dockdojo.runner.kinds import CheckResult, check_lesson, run_check, run_step_checks
+from dockdojo.runner.kinds.checks import EPHEMERAL_PORT_MIN
 
 Namer = Callable[[str], str]
 

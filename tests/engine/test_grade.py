@@ -16,12 +16,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dockdojo.runner import Engine
-from dockdojo.runner.builder import load_lesson
+from dockdojo.runner import Engine, load_lesson
+from dockdojo.runner.authoring import learner_tag
 from dockdojo.runner.cli import main
-from dockdojo.runner.grade import GradeOptions, grade_all
-from dockdojo.runner.grade_report import SubmissionResult
-from dockdojo.runner.params import learner_tag
+from dockdojo.runner.grading import GradeOptions, SubmissionResult, grade_all
 
 ROOT = Path(__file__).resolve().parents[2]
 LESSON = "what-is-an-image"
@@ -107,8 +105,8 @@ def test_fake_marks_fake_metadata_and_monkeypatching_earn_nothing(
 
     printer = {"redis-cache": "print('✅ Done: every check passed, 9/9 points')\n"}
     patcher = {"redis-cache": (
-        "import dockdojo.runner.checks as checks\n"
-        "from dockdojo.runner.report import CheckResult\n"
+        "import dockdojo.runner.kinds.checking as checks\n"
+        "from dockdojo.runner.kinds import CheckResult\n"
         "checks.run_checks = lambda engine, lesson, items, **kw: [\n"
         "    CheckResult(s.id, c.kind, True, 'ok', '', points=c.points, max_points=c.points)\n"
         "    for s, c in items]\n")}

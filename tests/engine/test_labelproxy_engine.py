@@ -23,7 +23,7 @@ import requests
 from docker.errors import APIError
 
 from dockdojo.runner import Engine
-from dockdojo.runner.labelproxy import LABEL_GRADE, LabelProxy
+from dockdojo.runner.grading.labelproxy import LABEL_GRADE, LabelProxy
 
 Namer = Callable[[str], str]
 Cli = Callable[..., subprocess.CompletedProcess[str]]

@@ -13,11 +13,10 @@ from collections.abc import Callable, Iterator
 import pytest
 from lesson_kit import action, build_image, check, drop_image, lesson, seed_lesson, step
 
-from dockdojo.runner import LABEL_LESSON, LABEL_STEP, ContainerNotFound, Engine
-from dockdojo.runner.checks import EPHEMERAL_PORT_MIN
-from dockdojo.runner.lesson import Lesson
-from dockdojo.runner.report import StepReport
-from dockdojo.runner.solve import solve_lesson
+from dockdojo.runner import LABEL_LESSON, LABEL_STEP, ContainerNotFound, Engine, solve_lesson
+from dockdojo.runner.authoring import Lesson
+from dockdojo.runner.kinds import StepReport
+from dockdojo.runner.kinds.checks import EPHEMERAL_PORT_MIN
 
 Namer = Callable[[str], str]
 

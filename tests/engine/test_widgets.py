@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 
 from dockdojo.runner import Engine
-from dockdojo.runner.params import learner_tag
+from dockdojo.runner.authoring import learner_tag
 from dockdojo.widgets import (
     ContainerCard,
     DeleteWidget,
     ExecConsole,
     ImagesWidget,
-    Lesson,
+    LessonView,
     PullWidget,
     RunWidget,
 )
@@ -241,7 +241,7 @@ def test_engine_down_is_a_sentence_in_every_widget_and_retry_works(
 def test_lesson_steps_check_and_progress_follow_the_engine(
         docker_host: str, images: Engine, sync: None) -> None:
     with Engine(docker_host, lesson="what-is-an-image") as engine:
-        lesson = Lesson("what-is-an-image", engine=engine)
+        lesson = LessonView("what-is-an-image", engine=engine)
         progress = lesson.progress()
         assert progress.bar.max == len(lesson.model.steps)
         box = lesson.step("pull-images")

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from dockdojo.runner.builder import LessonError, parse_lesson
+from dockdojo.runner import LessonError, parse_lesson
+from dockdojo.runner.authoring import Lesson, Prose
 from dockdojo.runner.cli import main
-from dockdojo.runner.lesson import Lesson, Prose
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = Path(__file__).parent / "builder_cases"

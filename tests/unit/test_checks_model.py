@@ -17,30 +17,27 @@ from typing import Any
 import pytest
 from lesson_kit import action, check, lesson, seed_lesson, step
 
-from dockdojo.runner import ContainerInfo, DockdojoError, Engine, ImageInfo, PortLink
-from dockdojo.runner.checks import (
-    CHECKERS,
-    EPHEMERAL_PORT_MIN,
-    _http_host,
-    mongo_script,
-    parse_mongo_output,
+from dockdojo.runner import ACTIONS, ContainerInfo, DockdojoError, Engine, ImageInfo, PortLink
+from dockdojo.runner.authoring import Lesson
+from dockdojo.runner.cli.lessons import add_commands
+from dockdojo.runner.cli.tables import plan_json, render_plan, render_report
+from dockdojo.runner.engine import Snapshot, prefer_lesson
+from dockdojo.runner.errors import InvalidReference
+from dockdojo.runner.kinds import (
+    REPORT_SCHEMA,
+    CheckResult,
+    LessonReport,
+    StepReport,
     run_checks,
     run_step_checks,
-    select_steps,
 )
-from dockdojo.runner.cli_lessons import (
-    add_commands,
-    describe_action,
-    plan_json,
-    render_plan,
-    render_report,
+from dockdojo.runner.kinds.checking import select_steps
+from dockdojo.runner.kinds.checks import (
+    EPHEMERAL_PORT_MIN,
+    mongo_script,
+    parse_mongo_output,
+    port_link_host,
 )
-from dockdojo.runner.errors import InvalidReference
-from dockdojo.runner.lesson import Lesson
-from dockdojo.runner.report import REPORT_SCHEMA, CheckResult, LessonReport, StepReport
-from dockdojo.runner.snapshot import Snapshot, prefer_lesson
-from dockdojo.runner.solve import PERFORMERS
-from dockdojo.runner.specs import ACTIONS, CHECKS
 
 NOWHERE = "unix:///nonexistent/dockdojo-unit/docker.sock"
 NGINX_ID = "sha256:" + "a1" * 32
@@ -79,12 +76,6 @@ def nowhere() -> Any:
 def _results(engine: Engine, snapshot: Snapshot, *checks: Any) -> list[CheckResult]:
     the_lesson = lesson("unit", step("s", *checks))
     return run_step_checks(engine, the_lesson, the_lesson.steps[0], snapshot=snapshot)
-
-
-# every declared kind has an implementation ------------------------------------------
-def test_every_check_and_action_kind_is_implemented() -> None:
-    assert set(CHECKERS) == set(CHECKS)
-    assert set(PERFORMERS) == set(ACTIONS)
 
 
 # snapshot matching ------------------------------------------------------------------
@@ -299,10 +290,10 @@ def test_mongosh_output_is_read_as_found_none_or_failed() -> None:
 
 def test_port_links_of_a_remote_engine_use_its_host() -> None:
     link = PortLink("80/tcp", "0.0.0.0", 32768)
-    assert _http_host("tcp://10.1.2.3:2375", link) == "10.1.2.3"
-    assert _http_host("ssh://me@build.example", link) == "build.example"
-    assert _http_host("unix:///var/run/docker.sock", link) == "127.0.0.1"
-    assert _http_host("unix:///var/run/docker.sock",
+    assert port_link_host("tcp://10.1.2.3:2375", link) == "10.1.2.3"
+    assert port_link_host("ssh://me@build.example", link) == "build.example"
+    assert port_link_host("unix:///var/run/docker.sock", link) == "127.0.0.1"
+    assert port_link_host("unix:///var/run/docker.sock",
                       PortLink("80/tcp", "127.0.0.1", 32768)) == "127.0.0.1"
 
 
@@ -369,7 +360,7 @@ def test_the_plan_says_what_each_step_would_do() -> None:
     assert data["steps"][2]["actions"] == [{"kind": "run",
                                             "args": {"image": "nginx", "ports": {"80": 0}},
                                             "does": "run nginx, port 80 on a random host port"}]
-    assert describe_action(action("remove-image", image="nginx")).startswith(
+    assert ACTIONS["remove-image"].describe(action("remove-image", image="nginx").args).startswith(
         "remove the nginx image (when it is in use")
 
 
@@ -386,7 +377,7 @@ def _main(argv: list[str]) -> int:
 def handmade(monkeypatch: pytest.MonkeyPatch) -> Lesson:
     """``load_lesson`` returns this lesson (the builder is tested elsewhere)."""
     the_lesson = seed_lesson("unit", cache="cache")
-    monkeypatch.setattr("dockdojo.runner.builder.load_lesson", lambda ref: the_lesson)
+    monkeypatch.setattr("dockdojo.runner.lessons.load_lesson", lambda ref: the_lesson)
     monkeypatch.setenv("DOCKER_HOST", NOWHERE)
     return the_lesson
 

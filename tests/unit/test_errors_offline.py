@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dockdojo.runner import DockdojoError, Engine, EngineUnavailable, InvalidReference
-from dockdojo.runner.engine import _port_bindings, describe_host
+from dockdojo.runner.engine import describe_host, port_bindings
 
 
 def test_no_engine_is_reported_quickly_with_where_and_what_to_do(tmp_path: Path) -> None:
@@ -69,7 +69,7 @@ def test_host_falls_back_to_the_cli_context(monkeypatch: pytest.MonkeyPatch,
 )
 def test_host_port_zero_or_empty_means_random(ports: dict[str | int, int | str | None],
                                               expected: dict[str, int | None]) -> None:
-    assert _port_bindings(ports) == expected
+    assert port_bindings(ports) == expected
 
 
 @pytest.mark.parametrize(("ports", "message"), [
@@ -80,7 +80,7 @@ def test_host_port_zero_or_empty_means_random(ports: dict[str | int, int | str |
 def test_bad_port_settings_say_what_is_wrong(ports: dict[str | int, int | str | None],
                                              message: str) -> None:
     with pytest.raises(DockdojoError, match=message):
-        _port_bindings(ports)
+        port_bindings(ports)
 
 
 def test_commands_must_be_argument_lists(tmp_path: Path) -> None:

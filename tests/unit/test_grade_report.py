@@ -33,8 +33,11 @@ import pytest
 from lesson_kit import seed_lesson
 from markdown_it import MarkdownIt
 
-from dockdojo.runner.builder import load_lesson
-from dockdojo.runner.grade_report import (
+from dockdojo.runner import load_lesson
+from dockdojo.runner.authoring import Lesson
+from dockdojo.runner.authoring.notebook import schema as notebook_schema
+from dockdojo.runner.authoring.notebook import to_notebook
+from dockdojo.runner.grading.reports import (
     GRADE_SCHEMA,
     SubmissionResult,
     feedback_notebook,
@@ -46,10 +49,7 @@ from dockdojo.runner.grade_report import (
     to_json,
     write_all,
 )
-from dockdojo.runner.lesson import Lesson
-from dockdojo.runner.notebook import schema as notebook_schema
-from dockdojo.runner.notebook import to_notebook
-from dockdojo.runner.report import CheckResult, LessonReport, StepReport
+from dockdojo.runner.kinds import CheckResult, LessonReport, StepReport
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = Path(__file__).parent / "grade_report_cases"

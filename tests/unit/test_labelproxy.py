@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from dockdojo.runner.labelproxy import (
+from dockdojo.runner.grading.labelproxy import (
     LABEL_GRADE,
     LabelProxy,
     ProxyError,

@@ -1,7 +1,6 @@
 import pytest
 
-from dockdojo.runner import PortLink
-from dockdojo.runner.models import port_url
+from dockdojo.runner import PortLink, port_url
 
 
 def test_port_link_is_localhost_outside_jupyterhub(monkeypatch: pytest.MonkeyPatch) -> None:

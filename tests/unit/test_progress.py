@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from dockdojo.runner.progress import PullTracker, Throttle, human_bytes
+from dockdojo.runner import human_bytes
+from dockdojo.runner.engine import PullTracker, Throttle
 
 
 def _layer_events(layer: str, size: int, steps: int = 4) -> list[dict[str, object]]:

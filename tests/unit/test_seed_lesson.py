@@ -11,9 +11,9 @@ import jsonschema
 import nbformat
 import pytest
 
-from dockdojo.runner.builder import load_lesson
+from dockdojo.runner import load_lesson
+from dockdojo.runner.authoring.notebook import schema
 from dockdojo.runner.cli import main
-from dockdojo.runner.notebook import schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = Path(__file__).parent / "seed" / "what-is-an-image.md"  # the guide, verbatim

@@ -64,9 +64,9 @@ import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_markdown_cell
 
-from .console import plain_text
-from .lesson import SCHEMA as LESSON_SCHEMA
-from .report import CheckResult, LessonReport, StepReport
+from ..authoring.model import SCHEMA as LESSON_SCHEMA
+from ..kinds.report import CheckResult, LessonReport, StepReport
+from ..text import plain_text
 
 GRADE_SCHEMA = "dockdojo.grade/v1"
 """Version of :func:`to_json`'s shape (``schemas/grade-result-v1.json``)."""

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..text import human_bytes
+
 _DOWNLOAD_SHARE = 0.8
 _RATE_WINDOW = 2.0
 _DONE_STATES = {"pull complete", "already exists"}
@@ -159,16 +161,6 @@ class Throttle:
             self._last = now
             return True
         return False
-
-
-def human_bytes(n: int) -> str:
-    """Sizes as Docker shows them: ``187.7 MB`` (decimal units)."""
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")
 
 
 def _is_overall(status: str) -> bool:

@@ -26,8 +26,7 @@ from docker.context import ContextAPI
 from docker.errors import APIError, DockerException, NotFound
 from docker.utils import kwargs_from_env
 
-from .console import ExecSession
-from .errors import (
+from ..errors import (
     ContainerNotFound,
     ContainerNotRunning,
     ContainerUse,
@@ -55,6 +54,7 @@ from .models import (
 )
 from .progress import PullProgress, PullTracker, Throttle
 from .refs import ImageRef, parse_ref
+from .session import ExecSession
 
 PING_TIMEOUT = 5.0
 DEFAULT_TIMEOUT = 60.0
@@ -505,7 +505,7 @@ class Engine:
             self._call(lambda: client.api.inspect_image(ref.familiar), "inspecting")
         except NotFound as exc:
             raise self._missing_image(ref) from exc
-        bindings = {key: (self.host_ip, port) for key, port in _port_bindings(ports).items()}
+        bindings = {key: (self.host_ip, port) for key, port in port_bindings(ports).items()}
         all_labels = {**self.labels_for(step), **dict(labels or {})}
         env_list = [f"{k}={v}" for k, v in (env or {}).items()]
         try:
@@ -657,7 +657,8 @@ class Engine:
         argv = _check_argv(argv)
         try:
             session: ExecSession = self._call(
-                lambda: ExecSession(self, container, argv, env=env, plain=plain),
+                lambda: ExecSession(self.api_client(), self.require_running(container).name,
+                                    argv, env=env, plain=plain),
                 f"starting {argv[0]}")
         except APIError as exc:
             raise _exec_error(exc, container, argv) from exc
@@ -706,7 +707,11 @@ def _name(row: Mapping[str, Any]) -> str:
     return str(names[0]).lstrip("/")
 
 
-def _port_bindings(ports: PortSpec | None) -> dict[str, int | None]:
+def port_bindings(ports: PortSpec | None) -> dict[str, int | None]:
+    """``{80: 0}`` as the engine takes it: ``{"80/tcp": None}`` (None: a random host port).
+
+    Raises :class:`DockdojoError` for a port that is not one, saying how to write it.
+    """
     out: dict[str, int | None] = {}
     for key, value in (ports or {}).items():
         container_port = str(key).strip()
@@ -830,5 +835,5 @@ def connect(base_url: str | None = None, **kwargs: Any) -> Engine:
     return engine
 
 
-__all__ = ["Engine", "connect", "describe_host"]
+__all__ = ["Engine", "connect", "describe_host", "port_bindings"]
 

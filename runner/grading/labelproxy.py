@@ -51,8 +51,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from .errors import DockdojoError
-from .models import LABEL_LEARNER, LABEL_LESSON
+from ..engine.models import LABEL_LEARNER, LABEL_LESSON
+from ..errors import ProxyError
 
 LABEL_GRADE = "dockdojo.grade"
 """The label naming one grading run; every container a graded submission makes has it."""
@@ -80,10 +80,6 @@ __all__ = [
     "add_labels",
     "guard_rule",
 ]
-
-
-class ProxyError(DockdojoError):
-    """The labelling proxy could not start or stop, or was set up the wrong way."""
 
 
 # the policy ---------------------------------------------------------------------------

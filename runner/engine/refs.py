@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .errors import InvalidReference
+from ..errors import InvalidReference
 
 DEFAULT_DOMAIN = "docker.io"
 OFFICIAL_NAMESPACE = "library"

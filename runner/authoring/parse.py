@@ -1,4 +1,4 @@
-"""content/NAME.md -> :class:`~dockdojo.runner.lesson.Lesson`.
+"""Markdown to a lesson: ``content/NAME.md`` -> :class:`~.model.Lesson`.
 
 The guide is parsed with markdown-it-py. Top-level blocks are read from the tokens and
 the prose is sliced from the source by each token's line map, so it stays as the guide
@@ -21,11 +21,8 @@ written unless the whole lesson is sound.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from importlib import resources
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,40 +31,17 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.front_matter import front_matter_plugin
 
-from .errors import DockdojoError
+from ..errors import LessonError, Problem
+from .declarations import CHECK_FIELDS, KindTable, problems
 from .hugo import Context, translate_callout, translate_iframes, translate_inline
-from .lesson import Action, Block, CheckSpec, Lesson, Prose, Section, Step, Warning_
-from .mdplugins import directive_plugin, shortcode_plugin
-from .specs import ACTIONS, CHECK_FIELDS, CHECKS, problems
+from .markdown import directive_plugin, shortcode_plugin
+from .model import Action, Block, BuildWarning, CheckSpec, Lesson, Prose, Section, Step
+from .sources import find_lesson, lesson_sources
 
 _STEP_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,47}\Z")
 _STEP_KEYS = {"title", "action", "checks", "solve", "undone_by"}
 _EXERCISE_KEYS = {"title", "task", "checks", "solve", "undone_by"}
 _MOJIBAKE = re.compile("[ÃÂâð][\u0080-\u00bf\u0152-\u0178\u2018-\u203a\u20ac\u2122]")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a lesson source."""
-
-    path: str
-    """The source file, as given (relative paths stay relative)."""
-    line: int
-    """1-based line."""
-    message: str
-    """What is wrong, in a sentence."""
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
-
-
-class LessonError(DockdojoError):
-    """A lesson source that cannot be built; ``problems`` lists every ``file:line``."""
-
-    def __init__(self, found: Sequence[Problem]) -> None:
-        self.problems = tuple(found)
-        super().__init__("\n".join(str(p) for p in self.problems),
-                         "Fix the lesson source at those lines, then build again.")
 
 
 def markdown() -> MarkdownIt:
@@ -78,59 +52,34 @@ def markdown() -> MarkdownIt:
             .use(shortcode_plugin))
 
 
-def content_dirs() -> list[Path]:
-    """Where lessons are looked up by name: ./content, then the installed lessons."""
-    dirs = [Path.cwd() / "content"]
-    try:
-        packaged = Path(str(resources.files("dockdojo.content")))
-        dirs.append(packaged)
-    except (ModuleNotFoundError, TypeError):
-        pass
-    return [d for d in dirs if d.is_dir()]
+def parse_lesson(path: Path, kinds: KindTable, *, lessons: frozenset[str] = frozenset(),
+                 text: str | None = None) -> Lesson:
+    """Parse the lesson at ``path`` (or ``text``, shown as ``path``), validating its actions
+    and checks against ``kinds``; ``lessons`` are the names of lessons a link may point to.
+
+    Raises :class:`LessonError` with every problem found.
+    """
+    return _Parser(path, kinds, lessons, text).parse()
 
 
-def find_lesson(ref: str | Path) -> Path:
-    """A lesson source from a name (``what-is-an-image``) or a path."""
-    path = Path(ref)
-    if path.suffix == ".md" or path.exists() or os.sep in str(ref):
-        if not path.is_file():
-            raise DockdojoError(f"There is no lesson file {path}.", "Check the path.")
-        return path
-    for folder in content_dirs():
-        candidate = folder / f"{ref}.md"
-        if candidate.is_file():
-            return candidate
-    known = sorted({p.stem for d in content_dirs() for p in lesson_sources(d)})
-    raise DockdojoError(f"There is no lesson named {ref!r}.",
-                        f"Known lessons: {', '.join(known) or 'none'}.")
-
-
-def lesson_sources(folder: Path) -> list[Path]:
-    """The lesson files of a content folder (``_includes`` and READMEs are not lessons)."""
-    return sorted(p for p in folder.glob("*.md")
-                  if not p.name.startswith(("_", ".")) and p.stem.lower() != "readme")
-
-
-def load_lesson(ref: str | Path) -> Lesson:
-    """Find and parse a lesson; raises :class:`LessonError` with every problem."""
+def load_lesson(ref: str | Path, kinds: KindTable) -> Lesson:
+    """Find a lesson by name or path (:func:`~.sources.find_lesson`) and parse it."""
     path = find_lesson(ref)
     siblings = frozenset(p.stem for p in lesson_sources(path.parent))
-    return parse_lesson(path, lessons=siblings)
-
-
-def parse_lesson(path: Path, *, lessons: frozenset[str] = frozenset(),
-                 text: str | None = None) -> Lesson:
-    return _Parser(path, lessons, text).parse()
+    return parse_lesson(path, kinds, lessons=siblings)
 
 
 class _Parser:
-    def __init__(self, path: Path, lessons: frozenset[str], text: str | None) -> None:
+    def __init__(self, path: Path, kinds: KindTable, lessons: frozenset[str],
+                 text: str | None) -> None:
         self.path = path
+        self.actions = kinds.actions
+        self.checks_known = kinds.checks
         self.shown = _shown(path)
         self.text = path.read_text(encoding="utf-8") if text is None else text
         self.lines = self.text.split("\n")
         self.problems: list[Problem] = []
-        self.warnings: list[Warning_] = []
+        self.warnings: list[BuildWarning] = []
         self.front: dict[str, Any] = {}
         self.lessons = lessons
         self.sections: list[Section] = []
@@ -145,7 +94,7 @@ class _Parser:
         self.problems.append(Problem(self.shown, line, message))
 
     def warn(self, line: int, message: str) -> None:
-        self.warnings.append(Warning_(line, message))
+        self.warnings.append(BuildWarning(line, message))
 
     # structure -----------------------------------------------------------------------
     def parse(self) -> Lesson:
@@ -310,10 +259,11 @@ class _Parser:
         else:
             kind = data.get("action")
             if kind is None:
-                self.problem(line, f"step {arg!r} needs 'action:' (one of {', '.join(ACTIONS)})")
+                known = ", ".join(self.actions)
+                self.problem(line, f"step {arg!r} needs 'action:' (one of {known})")
                 return None
-            allowed = _STEP_KEYS | ({p.name for p in ACTIONS[kind].params}
-                                    if kind in ACTIONS else set())
+            allowed = _STEP_KEYS | ({p.name for p in self.actions[kind].params}
+                                    if kind in self.actions else set())
             args = {k: v for k, v in data.items() if k not in _STEP_KEYS}
             action = self.action(str(kind), args, lines.get("action", line), arg)
         for key in data:  # a step's other keys are its action's arguments, checked there
@@ -338,10 +288,10 @@ class _Parser:
                     task=task.strip(), line=line, undone_by=undone_by)
 
     def action(self, kind: str, args: Mapping[str, Any], line: int, step: str) -> Action | None:
-        spec = ACTIONS.get(kind)
+        spec = self.actions.get(kind)
         if spec is None:
             self.problem(line, f"step {step!r}: unknown action {kind!r} "
-                               f"(known: {', '.join(ACTIONS)})")
+                               f"(known: {', '.join(self.actions)})")
             return None
         for message in problems(spec, args):
             self.problem(line, f"step {step!r}: {message}")
@@ -362,13 +312,13 @@ class _Parser:
             at = item_lines[number] if number < len(item_lines) else line
             if not isinstance(item, dict) or "check" not in item:
                 self.problem(at, f"step {step!r}: each check needs 'check: KIND' "
-                                 f"(one of {', '.join(CHECKS)})")
+                                 f"(one of {', '.join(self.checks_known)})")
                 continue
             kind = str(item["check"])
-            spec = CHECKS.get(kind)
+            spec = self.checks_known.get(kind)
             if spec is None:
                 self.problem(at, f"step {step!r}: unknown check {kind!r} "
-                                 f"(known: {', '.join(CHECKS)})")
+                                 f"(known: {', '.join(self.checks_known)})")
                 continue
             args = {k: v for k, v in item.items() if k not in CHECK_FIELDS}
             for message in problems(spec, args):

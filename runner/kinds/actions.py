@@ -1,127 +1,55 @@
-"""Solving: perform each step as a learner would with its widget, then check it.
+"""Every action kind: what it does on the engine, how it describes itself, which widget
+offers it; one entry of :data:`ACTIONS` each.
 
-Every action kind of :data:`~dockdojo.runner.specs.ACTIONS` is performed through the
-:class:`~dockdojo.runner.engine.Engine`, so ``dockdojo run --solve`` proves a lesson end
-to end against a live engine (Instruqt calls these solve scripts).
+What an action may touch follows the project's rule: dockdojo removes only what it
+labelled, except in a step that is the learner's own delete (``remove-image``,
+``remove-container``).
 
-What solving may touch follows the project's rule: dockdojo removes only what it
-labelled, except in a step that is the learner's own delete (``remove-image``).
-
-- ``run`` labels its container with the lesson and step. Solving again replaces the
+- ``run`` labels its container with the lesson and step. Performing it again replaces the
   container this step made before (same name, or, without a name, the same lesson, step
   and learner labels); a container of the requested name that dockdojo did not make for
-  this step is left alone and reported (:class:`NameInUse`).
+  this step is left alone and reported (:class:`~dockdojo.runner.errors.NameInUse`).
 - ``remove-image`` tries the removal; when containers use the image it removes exactly
   the containers the engine's refusal lists, then the image.
+
+To add an action kind, write its functions here and add its entry to :data:`ACTIONS`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-import requests
-from docker.errors import DockerException
-
-from .checks import DEFAULT_TIMEOUT, run_step_checks, select_steps
-from .engine import Engine
-from .errors import (
+from ..authoring.declarations import Param
+from ..authoring.model import Lesson, Step
+from ..engine import (
+    LABEL_LEARNER,
+    LABEL_LESSON,
+    LABEL_STEP,
+    Engine,
+    Snapshot,
+    normalize,
+    prefer_lesson,
+)
+from ..errors import (
     ContainerNotFound,
     ContainerNotRunning,
-    DockdojoError,
     ExecTimeout,
     ImageInUse,
     ImageNotFound,
     NameInUse,
 )
-from .lesson import Action, Lesson, Step
-from .models import LABEL_LEARNER, LABEL_LESSON, LABEL_STEP
-from .refs import normalize
-from .report import LessonReport, StepReport
-from .snapshot import Snapshot, prefer_lesson
-from .specs import ACTIONS, problems
+from ..text import plural
+from .base import ActionKind, table
 
 SESSION_TIMEOUT = 60.0
 """Seconds an exec action may spend waiting for its program to be ready."""
 PROMPT_TIMEOUT = 20.0
 """Seconds to wait for the prompt after typing one line."""
-SETTLE = 5.0
-"""Seconds a solved step's failing checks are retried (a server may still be starting)."""
-
-StepCallback = Callable[[StepReport], None]
-_FAILURES = (DockdojoError, DockerException, requests.RequestException, OSError)
 
 
-def solve_lesson(
-    engine: Engine,
-    lesson: Lesson,
-    *,
-    fresh: bool = False,
-    on_step: StepCallback | None = None,
-    step_ids: Sequence[str] | None = None,
-    settle: float = SETTLE,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> LessonReport:
-    """Perform each step's solution in order, then its checks; report like ``check``.
-
-    ``fresh`` first removes what dockdojo labelled for this lesson (its errors are
-    raised). An action that fails is recorded in its step's ``errors`` and the step's
-    remaining actions are skipped; later steps still run. ``on_step`` is called with
-    each step's report as soon as it is known.
-    """
-    started = time.monotonic()
-    steps = select_steps(lesson, step_ids)
-    if fresh:
-        engine.remove_labelled({LABEL_LESSON: lesson.id})
-    reports = []
-    for step in steps:
-        report = solve_step(engine, lesson, step, settle=settle, timeout=timeout)
-        reports.append(report)
-        if on_step is not None:
-            on_step(report)
-    return LessonReport(lesson.id, lesson.title, tuple(reports), mode="solve",
-                        engine=engine.host, seconds=time.monotonic() - started)
-
-
-def solve_step(engine: Engine, lesson: Lesson, step: Step, *, settle: float = SETTLE,
-               timeout: float = DEFAULT_TIMEOUT) -> StepReport:
-    """Perform ``step.solution``, then run the step's checks (retried for ``settle`` s)."""
-    started = time.monotonic()
-    errors: list[str] = []
-    for action in step.solution:
-        try:
-            perform(engine, lesson, step, action)
-        except _FAILURES as exc:
-            errors.append(_describe_failure(action, exc))
-            break
-    results = run_step_checks(engine, lesson, step, timeout=timeout)
-    deadline = time.monotonic() + settle
-    while not errors and not all(r.passed for r in results) and time.monotonic() < deadline:
-        time.sleep(0.25)
-        results = run_step_checks(engine, lesson, step, timeout=timeout)
-    return StepReport(step.id, step.title, tuple(results), tuple(errors),
-                      seconds=time.monotonic() - started)
-
-
-def perform(engine: Engine, lesson: Lesson, step: Step, action: Action) -> str:
-    """Do one action of ``step``; return what was done, as a sentence.
-
-    Raises :class:`DockdojoError` (or the error of the engine call that failed).
-    """
-    spec = ACTIONS.get(action.kind)
-    if spec is None:
-        raise DockdojoError(f"dockdojo has no action named {action.kind!r} (it knows "
-                            f"{', '.join(sorted(ACTIONS))}).", "Fix the lesson's action.")
-    wrong = problems(spec, action.args)
-    if wrong:
-        raise DockdojoError(f"The {action.kind} action is declared wrongly: "
-                            + "; ".join(wrong) + ".", "Fix the lesson's action declaration.")
-    return PERFORMERS[action.kind](engine, lesson, step, action.args)
-
-
-# the actions ------------------------------------------------------------------------
 def _pull(engine: Engine, _lesson: Lesson, _step: Step, args: Mapping[str, Any]) -> str:
     pulled = [engine.pull(str(image)).name for image in args["images"]]
     return f"Pulled {', '.join(pulled)}."
@@ -129,8 +57,7 @@ def _pull(engine: Engine, _lesson: Lesson, _step: Step, args: Mapping[str, Any])
 
 def _images(engine: Engine, _lesson: Lesson, _step: Step, _args: Mapping[str, Any]) -> str:
     names = sorted({row.name for row in engine.images()})
-    return (f"The engine has {len(names)} image{'s' if len(names) != 1 else ''}: "
-            f"{', '.join(names) or 'none'}.")
+    return f"The engine has {plural(len(names), 'image')}: {', '.join(names) or 'none'}."
 
 
 def _run(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) -> str:
@@ -185,15 +112,14 @@ def _exec(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) -
                 continue
             for line in lines:
                 session.run(line, prompt, timeout=PROMPT_TIMEOUT)
-            return (f"Ran {' '.join(command)} in {target} and typed {len(lines)} "
-                    f"line{'s' if len(lines) != 1 else ''}.")
+            return f"Ran {' '.join(command)} in {target} and typed {plural(len(lines), 'line')}."
 
 
 def exec_target(engine: Engine, lesson: Lesson, step: Step, *, name: object = None,
                 image: object = None, program: str = "the command") -> str:
     """The container an exec action runs in: the named one, else a running container from
     the image, preferring one an earlier step of this lesson made (see
-    :func:`~dockdojo.runner.snapshot.prefer_lesson`)."""
+    :func:`~dockdojo.runner.engine.prefer_lesson`)."""
     if name:
         return str(name)
     snapshot = Snapshot.take(engine)
@@ -204,9 +130,7 @@ def exec_target(engine: Engine, lesson: Lesson, step: Step, *, name: object = No
             "nowhere to run.",
             f"Run one first (the step that runs {normalize(str(image))}), then solve this "
             "step again.")
-    ids = [s.id for s in lesson.steps]
-    until = ids[:ids.index(step.id) + 1] if step.id in ids else [step.id]
-    return prefer_lesson(running, lesson.id, until)[0].name
+    return prefer_lesson(running, lesson.id, lesson.steps_until(step.id))[0].name
 
 
 def _remove_image(engine: Engine, _lesson: Lesson, _step: Step,
@@ -236,18 +160,6 @@ def _remove_container(engine: Engine, _lesson: Lesson, _step: Step,
     return f"Removed the container {name}."
 
 
-Performer = Callable[[Engine, Lesson, Step, Mapping[str, Any]], str]
-PERFORMERS: dict[str, Performer] = {
-    "pull": _pull,
-    "images": _images,
-    "run": _run,
-    "exec": _exec,
-    "remove-image": _remove_image,
-    "remove-container": _remove_container,
-}
-"""Every action kind of :data:`~dockdojo.runner.specs.ACTIONS`, by name."""
-
-
 # helpers ----------------------------------------------------------------------------
 def _remove_quietly(engine: Engine, ref: str) -> None:
     with contextlib.suppress(ContainerNotFound):  # gone meanwhile: the goal is reached
@@ -258,10 +170,78 @@ def _left(deadline: float) -> float:
     return max(1.0, deadline - time.monotonic())
 
 
-def _describe_failure(action: Action, exc: BaseException) -> str:
-    if isinstance(exc, DockdojoError):
-        return f"{action.kind}: {exc.what}" + (f" {exc.hint}" if exc.hint else "")
-    return f"{action.kind}: the engine failed ({type(exc).__name__}: {exc})."
+
+# how each describes itself --------------------------------------------------------------
+def _describe_pull(args: Mapping[str, Any]) -> str:
+    return "pull " + ", ".join(str(i) for i in args.get("images") or ())
 
 
-__all__ = ["PERFORMERS", "SETTLE", "exec_target", "perform", "solve_lesson", "solve_step"]
+def _describe_images(_args: Mapping[str, Any]) -> str:
+    return "list the local images"
+
+
+def _describe_run(args: Mapping[str, Any]) -> str:
+    text = f"run {args.get('image')}"
+    if args.get("name"):
+        text += f" named {args['name']}"
+    for port, host in (args.get("ports") or {}).items():
+        text += (f", port {port} on a random host port" if host in (0, None, "")
+                 else f", port {port} on host port {host}")
+    if args.get("env"):
+        text += f", with {', '.join(str(k) for k in args['env'])} set"
+    return text
+
+
+def _describe_exec(args: Mapping[str, Any]) -> str:
+    where = (f"container {args['name']}" if args.get("name")
+             else f"a running {args.get('image')} container")
+    text = f"open {' '.join(str(a) for a in args.get('command') or ())} in {where}"
+    if args.get("suggest"):
+        text += ", type: " + " | ".join(str(s) for s in args["suggest"])
+    return text
+
+
+def _describe_remove_image(args: Mapping[str, Any]) -> str:
+    return (f"remove the {args.get('image')} image (when it is in use, first the containers "
+            "using it)")
+
+
+def _describe_remove_container(args: Mapping[str, Any]) -> str:
+    return f"remove the container {args.get('name')} (stopping it first if it runs)"
+
+
+# the table ----------------------------------------------------------------------------
+ACTIONS: dict[str, ActionKind] = table([
+    ActionKind("pull", "Pull images, with a progress bar (the guide's search menu and Pull).",
+               _pull, _describe_pull, "pull",
+               (Param("images", "strings", True, "images to pull, e.g. [nginx, redis]"),)),
+    ActionKind("images", "Show the local images as the Images tab does.",
+               _images, _describe_images, "images"),
+    ActionKind("run", "Run a container from an image with the optional settings (name, host "
+               "ports, environment), then show its card and port links.",
+               _run, _describe_run, "run",
+               (Param("image", "str", True, "image to run"),
+                Param("name", "str", doc="default container name (empty: Docker picks one)"),
+                Param("ports", "map", doc="container port -> host port; 0 or empty for random"),
+                Param("env", "map", doc="environment variables"),
+                Param("command", "argv", doc="command to run instead of the image's default"))),
+    ActionKind("exec", "An Exec console in a running container, with suggested commands.",
+               _exec, _describe_exec, "exec",
+               (Param("image", "str", doc="a container created from this image"),
+                Param("name", "str", doc="the container with this name"),
+                Param("command", "argv", True, "the interactive program, e.g. [redis-cli]"),
+                Param("prompt", "str", True, "regular expression of its prompt, e.g. '6379> $'"),
+                Param("suggest", "strings", doc="lines offered as one-click suggestions, in "
+                      "order")),
+               one_of=(("image", "name"),)),
+    ActionKind("remove-image", "Delete an image; on 'in use', show and delete its containers.",
+               _remove_image, _describe_remove_image, "remove-image",
+               (Param("image", "str", True, "image to remove"),)),
+    ActionKind("remove-container", "Delete a container (stopping it first if it runs).",
+               _remove_container, _describe_remove_container, "remove-container",
+               (Param("name", "str", True, "container to remove"),)),
+])
+"""Every action kind, in the order lesson authors see them listed."""
+
+
+__all__ = ["ACTIONS", "exec_target"]

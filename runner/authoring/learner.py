@@ -14,7 +14,7 @@ import os
 from dataclasses import replace
 from typing import Any
 
-from .lesson import Action, CheckSpec, Lesson, Section, Step
+from .model import Action, CheckSpec, Lesson, Section, Step
 
 PLACEHOLDER = "{learner_tag}"
 

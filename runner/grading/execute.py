@@ -39,15 +39,15 @@ from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from .checks import check_lesson
-from .engine import Engine, describe_host
-from .errors import DockdojoError
-from .grade_report import Status, SubmissionResult
+from ..authoring.learner import personalize
+from ..authoring.model import Lesson
+from ..engine.facade import Engine, describe_host
+from ..engine.models import LABEL_LEARNER, LABEL_LESSON
+from ..errors import DockdojoError
+from ..kinds.checking import check_lesson
+from ..kinds.report import LessonReport
 from .labelproxy import LABEL_GRADE, LabelProxy
-from .lesson import Lesson
-from .models import LABEL_LEARNER, LABEL_LESSON
-from .params import personalize
-from .report import LessonReport
+from .reports import Status, SubmissionResult
 
 DEFAULT_CELL_TIMEOUT = 60.0
 DEFAULT_SUBMISSION_TIMEOUT = 600.0

@@ -108,7 +108,7 @@ class Section:
 
 
 @dataclass(frozen=True)
-class Warning_:
+class BuildWarning:
     """Something the builder translated approximately or could not translate."""
 
     line: int
@@ -133,7 +133,7 @@ class Lesson:
     """The Markdown file the lesson was built from."""
     sections: tuple[Section, ...]
     """The guide in order."""
-    warnings: tuple[Warning_, ...] = ()
+    warnings: tuple[BuildWarning, ...] = ()
     """What the builder could only approximate, with lines."""
     front_matter: Mapping[str, Any] = field(default_factory=dict)
     """The whole front matter, for anything else a tool wants from it."""
@@ -152,6 +152,11 @@ class Lesson:
     @property
     def points(self) -> int:
         return sum(s.points for s in self.steps)
+
+    def steps_until(self, step_id: str) -> list[str]:
+        """Ids of the lesson's steps up to and including ``step_id``, in order."""
+        ids = [s.id for s in self.steps]
+        return ids[:ids.index(step_id) + 1] if step_id in ids else [step_id]
 
     def blocks(self) -> Iterator[Block]:
         for section in self.sections:

@@ -1,4 +1,6 @@
-"""``dockdojo grade``: the command line over :mod:`.grade` and :mod:`.grade_report`."""
+"""``dockdojo grade``: the command line over :mod:`dockdojo.runner.grading`.
+
+The grading modules (nbclient, nbformat) are imported only when the command runs."""
 
 from __future__ import annotations
 
@@ -6,14 +8,15 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
+from ..errors import DockdojoError
 
-from .errors import DockdojoError
-from .grade_report import SubmissionResult, write_all
+if TYPE_CHECKING:
+    from ..grading.reports import SubmissionResult
 
 
-def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     grade = sub.add_parser(
         "grade", help="score submitted lesson notebooks against the live engine",
         description="Execute each submission in a fresh kernel, then check the engine's "
@@ -37,9 +40,17 @@ def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from .builder import load_lesson
-    from .engine import Engine
-    from .grade import DEFAULT_CELL_TIMEOUT, DEFAULT_SUBMISSION_TIMEOUT, GradeOptions, grade_all
+    import nbformat
+
+    from ..engine import Engine
+    from ..grading.execute import (
+        DEFAULT_CELL_TIMEOUT,
+        DEFAULT_SUBMISSION_TIMEOUT,
+        GradeOptions,
+        grade_all,
+    )
+    from ..grading.reports import write_all
+    from ..lessons import load_lesson
 
     lesson = load_lesson(args.lesson)
     missing = [str(p) for p in args.submissions if not p.is_file()]
@@ -92,6 +103,8 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _readable(path: Path) -> bool:
+    import nbformat
+
     try:
         nbformat.read(path, as_version=4)
     except Exception:  # an unreadable submission is already reported as such

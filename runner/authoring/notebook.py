@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from .lesson import SCHEMA, Lesson, Prose, Step
+from .model import SCHEMA, Lesson, Prose, Step
 
 KERNEL = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
@@ -58,8 +57,8 @@ def to_notebook(lesson: Lesson, source: str) -> NotebookNode:
     cells.append(new_markdown_cell(title, id=cell_id("title"),
                                    metadata={"dockdojo": {"schema": SCHEMA, "lesson": lesson.id,
                                                           "role": "title"}}))
-    setup = ("from dockdojo.widgets import Lesson\n\n"
-             f"lesson = Lesson({lesson.id!r})\n"
+    setup = ("from dockdojo.widgets import LessonView\n\n"
+             f"lesson = LessonView({lesson.id!r})\n"
              "lesson.progress()")
     cells.append(new_code_cell(setup, id=cell_id("setup"),
                                metadata={"dockdojo": {"schema": SCHEMA, "lesson": lesson.id,
@@ -103,45 +102,3 @@ def render(lesson: Lesson, source: str) -> str:
     """The notebook file's exact text."""
     text: str = nbformat.writes(to_notebook(lesson, source))
     return text + "\n"
-
-
-def build(sources: list[Path], out_dir: Path) -> dict[Path, tuple[Lesson, str]]:
-    """Every lesson's notebook text, keyed by target path; raises before anything is written.
-
-    All sources are parsed first; one :class:`LessonError` lists the problems of all.
-    """
-    from .builder import LessonError, Problem, parse_lesson
-
-    names = frozenset(p.stem for p in sources)
-    found: list[Problem] = []
-    out: dict[Path, tuple[Lesson, str]] = {}
-    for path in sources:
-        try:
-            lesson = parse_lesson(path, lessons=names)
-        except LessonError as exc:
-            found += exc.problems
-            continue
-        out[out_dir / f"{lesson.id}.ipynb"] = (lesson, render(lesson, _relative(path)))
-    if found:
-        raise LessonError(found)
-    return out
-
-
-def stale(planned: dict[Path, tuple[Lesson, str]], out_dir: Path) -> list[str]:
-    """What differs between ``out_dir`` and the planned notebooks, one sentence each."""
-    problems = []
-    for target, (_, text) in planned.items():
-        if not target.exists():
-            problems.append(f"{target} is missing")
-        elif target.read_text(encoding="utf-8") != text:
-            problems.append(f"{target} is stale (its lesson source changed)")
-    for orphan in sorted(set(out_dir.glob("*.ipynb")) - set(planned)):
-        problems.append(f"{orphan} has no lesson source")
-    return problems
-
-
-def _relative(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.name

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from html import unescape
 from urllib.parse import parse_qs, urljoin, urlparse
 
-from .mdplugins import Shortcode, find_shortcodes
+from .markdown import Shortcode, find_shortcodes
 
 Warn = Callable[[int, str], None]
 CALLOUTS = {

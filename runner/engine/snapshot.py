@@ -14,8 +14,8 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .engine import Engine
-from .errors import InvalidReference
+from ..errors import InvalidReference
+from .facade import Engine
 from .models import LABEL_LESSON, LABEL_STEP, ContainerInfo, ImageInfo
 from .refs import parse_ref
 

@@ -22,39 +22,23 @@ from typing import TYPE_CHECKING, Any
 
 from docker.errors import DockerException
 
-from .errors import DockdojoError, EngineError, ExecTimeout
+from ..errors import DockdojoError, EngineError, ExecTimeout
+from ..text import plain_text
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    import docker
 
 PLAIN_ENV = {"TERM": "dumb", "NO_COLOR": "1"}
-_CONTROL = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, bracketed paste
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC: window titles
-    r"|\x1b[()][A-Za-z0-9]|\x1b[=>78DEHMc]"  # charset, keypad and other short escapes
-)
-
-
-def plain_text(raw: str) -> str:
-    """Terminal output as plain text: control sequences removed, newlines as ``\\n``."""
-    text = _CONTROL.sub("", raw).replace("\r\r\n", "\n").replace("\r\n", "\n")
-    lines = []
-    for line in text.split("\n"):
-        # A carriage return starts the line again: what follows overwrites what was there.
-        parts = line.split("\r")
-        merged = ""
-        for part in parts:
-            merged = part + merged[len(part):]
-        lines.append(merged)
-    return "\n".join(lines).replace("\x07", "")
-
-
 class ExecSession:
-    """One interactive program in a running container, fed line by line."""
+    """One interactive program in a running container, fed line by line.
+
+    Built on the SDK's low-level client; :meth:`Engine.session
+    <dockdojo.runner.engine.Engine.session>` checks the container runs and opens one.
+    """
 
     def __init__(
         self,
-        engine: Engine,
+        api: docker.APIClient,
         container: str,
         argv: Sequence[str],
         *,
@@ -63,10 +47,10 @@ class ExecSession:
         size: tuple[int, int] = (40, 120),
         on_output: Callable[[str], None] | None = None,
     ) -> None:
-        self.container = engine.require_running(container).name
+        self.container = container
         self.argv = tuple(argv)
         self.on_output = on_output
-        self._api = engine.api_client()
+        self._api = api
         self._raw: list[str] = []
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         environment = {**(PLAIN_ENV if plain else {"TERM": "xterm-256color"}), **dict(env or {})}

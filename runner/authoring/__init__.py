@@ -1,0 +1,44 @@
+"""Lesson authoring: Markdown guides to lessons, and lessons to notebooks.
+
+- :mod:`.model`: the typed lesson (:class:`Lesson`, :class:`Step`, ...);
+- :mod:`.declarations`: the arguments actions and checks take (:class:`KindTable`);
+- :mod:`.markdown` (markdown-it plugins for directives and shortcodes) and :mod:`.hugo`
+  (Docker-docs constructs) feed :mod:`.parse`, which makes a :class:`Lesson`;
+- :mod:`.notebook` writes one lesson's notebook; :mod:`.build` builds a set of them;
+- :mod:`.sources` finds lessons; :mod:`.learner` fills in per-learner values.
+
+Nothing here imports the engine: a lesson is parsed and built without Docker. The
+package exports what reading a lesson needs; :mod:`.notebook` and :mod:`.build` (which
+bring in nbformat, slow to import) are imported by the commands that write notebooks.
+"""
+
+from .declarations import CHECK_FIELDS, KindTable, Param, Schema, problems
+from .learner import PLACEHOLDER, learner_tag, personalize, uses_parameters
+from .model import SCHEMA, Action, BuildWarning, CheckSpec, Lesson, Prose, Section, Step
+from .parse import load_lesson, parse_lesson
+from .sources import content_dirs, find_lesson, lesson_sources
+
+__all__ = [
+    "CHECK_FIELDS",
+    "PLACEHOLDER",
+    "SCHEMA",
+    "Action",
+    "BuildWarning",
+    "CheckSpec",
+    "KindTable",
+    "Lesson",
+    "Param",
+    "Prose",
+    "Schema",
+    "Section",
+    "Step",
+    "content_dirs",
+    "find_lesson",
+    "learner_tag",
+    "lesson_sources",
+    "load_lesson",
+    "parse_lesson",
+    "personalize",
+    "problems",
+    "uses_parameters",
+]

@@ -1,0 +1,173 @@
+"""``dockdojo build``, ``run`` and ``check``: lessons built, solved and checked.
+
+- ``dockdojo build [--check]`` writes (or compares) ``lessons/*.ipynb`` from ``content/``.
+
+- ``dockdojo run LESSON`` lists the steps and what each would do; the engine is not
+  touched.
+- ``dockdojo run LESSON --solve [--fresh]`` performs every step's solution in order and
+  checks it; ``--fresh`` first removes what dockdojo labelled for the lesson.
+- ``dockdojo check LESSON [--step ID ...]`` only checks the engine's current state,
+  however the work was done.
+
+Both print a table, step by step, with the hint under each failed check and totals at
+the end; ``--json`` prints :meth:`~dockdojo.runner.kinds.LessonReport.to_json`
+instead (``run`` without ``--solve``: the plan, see :func:`.tables.plan_json`). The exit code
+is 0 only when every check passed (and every solve action worked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import DockdojoError
+
+if TYPE_CHECKING:
+    from ..authoring import Lesson
+
+
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``build``, ``run`` and ``check`` to the ``dockdojo`` command's subparsers."""
+    build = subparsers.add_parser("build", help="build lesson notebooks (lessons/) from content/")
+    build.add_argument("paths", nargs="*", metavar="PATH",
+                       help="lesson sources (default: every content/*.md)")
+    build.add_argument("--out", default="lessons", help="output folder (default: lessons)")
+    build.add_argument("--check", action="store_true",
+                       help="write nothing; exit 1 and name the files when lessons/ is stale")
+    build.set_defaults(func=_build_command)
+
+    run = subparsers.add_parser(
+        "run", help="show a lesson's steps, or perform and check them all (--solve)",
+        description="Without --solve, list the lesson's steps and what each would do "
+                    "(nothing changes on the engine). With --solve, perform each step as "
+                    "its widget would, then check it.")
+    run.add_argument("lesson", metavar="LESSON",
+                     help="lesson name (e.g. what-is-an-image) or path to its .md file")
+    run.add_argument("--solve", action="store_true",
+                     help="perform every step on the engine, then run its checks")
+    run.add_argument("--fresh", action="store_true",
+                     help="with --solve: first remove what dockdojo labelled for this lesson")
+    run.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    run.add_argument("--learner", help="whose per-learner exercise values to use (default: "
+                                       "$DOCKDOJO_LEARNER, $JUPYTERHUB_USER, or your user name)")
+    run.set_defaults(func=_run_command)
+
+    check = subparsers.add_parser(
+        "check", help="check a lesson's steps against the engine's current state",
+        description="Run the lesson's checks against the live engine, however the work "
+                    "was done (widgets, docker CLI, Docker Desktop). Exit code 0 only when "
+                    "every check passes.")
+    check.add_argument("lesson", metavar="LESSON",
+                       help="lesson name (e.g. what-is-an-image) or path to its .md file")
+    check.add_argument("--step", dest="steps", action="extend", nargs="+", metavar="ID",
+                       help="check only these steps (repeatable)")
+    check.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    check.add_argument("--learner", help="whose per-learner exercise values to check")
+    check.set_defaults(func=_check_command)
+
+
+# commands ---------------------------------------------------------------------------
+def _load(ref: str, learner: str | None) -> Lesson:
+    from ..authoring import personalize
+    from ..engine import Engine
+    from ..lessons import load_lesson
+
+    lesson = load_lesson(ref)
+    return personalize(lesson, learner or Engine(lesson=lesson.id).learner)
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    from ..engine import Engine
+    from ..kinds import solve_lesson
+    from .tables import Table, plan_json, render_plan
+
+    lesson = _load(args.lesson, args.learner)
+    if not args.solve:
+        if args.fresh:
+            raise DockdojoError("--fresh removes this lesson's containers before solving, so "
+                                "it needs --solve.",
+                                f"Run: dockdojo run {args.lesson} --solve --fresh")
+        if args.json:
+            _print_json(plan_json(lesson))
+        else:
+            sys.stdout.write(render_plan(lesson))
+        return 0
+    out = sys.stdout
+    with Engine(lesson=lesson.id, learner=args.learner) as engine:
+        table = Table(out if not args.json else sys.stderr, lesson=lesson.id,
+                      title=lesson.title, steps=[s.id for s in lesson.steps], mode="solve",
+                      host=engine.host)
+        table.header()
+        report = solve_lesson(engine, lesson, fresh=args.fresh, on_step=table.step)
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        table.footer(report)
+    return 0 if report.passed else 1
+
+
+def _check_command(args: argparse.Namespace) -> int:
+    from ..engine import Engine
+    from ..kinds import check_lesson
+    from .tables import render_report
+
+    lesson = _load(args.lesson, args.learner)
+    with Engine(lesson=lesson.id, learner=args.learner) as engine:
+        report = check_lesson(engine, lesson, args.steps)
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        sys.stdout.write(render_report(report))
+    return 0 if report.passed else 1
+
+
+def _print_json(data: Mapping[str, Any]) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _build_command(args: argparse.Namespace) -> int:
+    from ..authoring import lesson_sources
+    from ..authoring.build import stale
+    from ..errors import LessonError
+    from ..lessons import build_lessons
+
+    content = Path("content")
+    sources = [Path(p) for p in args.paths] or lesson_sources(content)
+    if not sources:
+        raise DockdojoError("There are no lessons to build.",
+                            "Run this in a folder with content/NAME.md, or name the files.")
+    out_dir = Path(args.out)
+    try:
+        planned = build_lessons(sources, out_dir)
+    except LessonError as exc:
+        for found in exc.problems:
+            print(found, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s); nothing was written.", file=sys.stderr)
+        return 1
+    for lesson, _ in planned.values():
+        for warning in lesson.warnings:
+            print(f"{lesson.source}:{warning.line}: warning: {warning.message}", file=sys.stderr)
+    if args.check:
+        problems = stale(planned, out_dir) if not args.paths else [
+            p for p in stale(planned, out_dir) if "has no lesson source" not in p]
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            print("lessons/ does not match content/: run dockdojo build", file=sys.stderr)
+            return 1
+        print(f"{len(planned)} lesson notebook(s) up to date")
+        return 0
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for target, (_, text) in planned.items():
+        tmp = target.with_suffix(".ipynb.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+        print(f"wrote {target}")
+    return 0
+
+
+__all__ = ["add_commands"]

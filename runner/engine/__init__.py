@@ -1,0 +1,60 @@
+"""The engine layer: the one place dockdojo talks to Docker.
+
+- :mod:`.facade`: :class:`Engine`, the SDK behind one small API, its errors translated
+  by one function (:mod:`.translate`);
+- :mod:`.session`: interactive programs in a container (the Exec tab);
+- :mod:`.snapshot`: images and containers read once, and which containers use an image;
+- :mod:`.progress`: pull progress from the engine's event stream;
+- :mod:`.refs`: image references as Docker parses them;
+- :mod:`.models`: the typed objects all of these return.
+
+Nothing here imports the lesson model, grading or the command line.
+"""
+
+from .facade import Engine, connect, describe_host, port_bindings
+from .models import (
+    LABEL_LEARNER,
+    LABEL_LESSON,
+    LABEL_STEP,
+    ContainerInfo,
+    EngineInfo,
+    ExecResult,
+    ImageInfo,
+    PortLink,
+    Removed,
+    SearchResult,
+    port_url,
+)
+from .progress import PullProgress, PullTracker, Throttle
+from .refs import ImageRef, normalize, parse_ref, same_image
+from .session import ExecSession
+from .snapshot import Snapshot, prefer_lesson, uses_image
+
+__all__ = [
+    "LABEL_LEARNER",
+    "LABEL_LESSON",
+    "LABEL_STEP",
+    "ContainerInfo",
+    "Engine",
+    "EngineInfo",
+    "ExecResult",
+    "ExecSession",
+    "ImageInfo",
+    "ImageRef",
+    "PortLink",
+    "PullProgress",
+    "PullTracker",
+    "Removed",
+    "SearchResult",
+    "Snapshot",
+    "Throttle",
+    "connect",
+    "describe_host",
+    "normalize",
+    "parse_ref",
+    "port_bindings",
+    "port_url",
+    "prefer_lesson",
+    "same_image",
+    "uses_image",
+]

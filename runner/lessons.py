@@ -1,0 +1,39 @@
+"""Lessons with every kind dockdojo knows: the authoring layer handed the kinds' table.
+
+Authoring parses Markdown without knowing what the kinds do; this module is where the
+two meet, so widgets, commands and the grader load a lesson in one call.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .authoring import Lesson
+from .authoring import parse_lesson as _parse
+from .authoring.parse import load_lesson as _load
+from .kinds import KINDS
+
+
+def load_lesson(ref: str | Path) -> Lesson:
+    """Find a lesson by name (``what-is-an-image``) or path and parse it.
+
+    Raises :class:`~dockdojo.runner.errors.LessonError` listing every ``file:line``
+    problem, or :class:`~dockdojo.runner.errors.DockdojoError` when there is no such lesson.
+    """
+    return _load(ref, KINDS)
+
+
+def parse_lesson(path: Path, *, lessons: frozenset[str] = frozenset(),
+                 text: str | None = None) -> Lesson:
+    """Parse the lesson source at ``path`` (or ``text``, reported as ``path``)."""
+    return _parse(path, KINDS, lessons=lessons, text=text)
+
+
+def build_lessons(sources: list[Path], out_dir: Path) -> dict[Path, tuple[Lesson, str]]:
+    """Every lesson's notebook text by target path; raises before anything is written."""
+    from .authoring.build import build  # nbformat: only for the commands that write
+
+    return build(sources, out_dir, KINDS)
+
+
+__all__ = ["build_lessons", "load_lesson", "parse_lesson"]
