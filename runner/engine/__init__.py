@@ -24,11 +24,12 @@ from .models import (
     Removed,
     SearchResult,
     port_url,
+    uses_image,
 )
 from .progress import PullProgress, PullTracker, Throttle
 from .refs import ImageRef, normalize, parse_ref, same_image
 from .session import ExecSession
-from .snapshot import Snapshot, prefer_lesson, uses_image
+from .snapshot import Snapshot, prefer_lesson
 
 __all__ = [
     "LABEL_LEARNER",

@@ -1,7 +1,9 @@
 """The one place dockdojo talks to Docker: a small typed facade over the docker SDK.
 
-Every SDK error is turned into a :class:`~dockdojo.runner.errors.DockdojoError` whose
-message says what happened and what to do. The engine is found the way Docker's own
+Every SDK call goes through :meth:`Engine._call`, which hands a failure to
+:func:`~.translate.translate` with what was being done, so each error says what happened
+and what to do. Engine events are read in :mod:`.events`, the mirrors' catalogs in
+:mod:`.mirror`. The engine is found the way Docker's own
 tools find it: ``DOCKER_HOST``, then the current CLI context, then the default socket.
 Each thread gets its own SDK client (the SDK's client is not thread-safe).
 """
@@ -9,21 +11,19 @@ Each thread gets its own SDK client (the SDK's client is not thread-safe).
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import re
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any
 
 import docker
 import requests
 from docker.constants import MINIMUM_DOCKER_API_VERSION
 from docker.context import ContextAPI
-from docker.errors import APIError, DockerException, NotFound
+from docker.errors import DockerException
 from docker.utils import kwargs_from_env
 
 from ..errors import (
@@ -34,12 +34,10 @@ from ..errors import (
     EngineError,
     EngineUnavailable,
     ExecTimeout,
-    ImageInUse,
     ImageNotFound,
-    NameInUse,
-    PortInUse,
     PullFailed,
 )
+from . import events, mirror
 from .models import (
     LABEL_LEARNER,
     LABEL_LESSON,
@@ -51,10 +49,12 @@ from .models import (
     PortLink,
     Removed,
     SearchResult,
+    uses_image,
 )
 from .progress import PullProgress, PullTracker, Throttle
-from .refs import ImageRef, parse_ref
+from .refs import parse_ref
 from .session import ExecSession
+from .translate import START_DOCKER, Op, removal_in_progress, translate, unavailable
 
 PING_TIMEOUT = 5.0
 DEFAULT_TIMEOUT = 60.0
@@ -63,15 +63,8 @@ DEFAULT_HOST_IP = "127.0.0.1"
 
 ProgressCallback = Callable[[PullProgress], None]
 PortSpec = Mapping[str | int, int | str | None]
-
-_START_DOCKER = (
-    "Start Docker Desktop (or Docker Engine: sudo systemctl start docker) and try again. "
-    'On Linux without Docker, start dockdojo\'s private engine: eval "$(dockdojo sandbox start)".'
-)
-_NETWORK_WORDS = ("dial tcp", "no such host", "i/o timeout", "connection refused",
-                  "tls handshake", "network is unreachable", "context deadline exceeded")
-_NOT_FOUND_WORDS = ("not found", "manifest unknown", "does not exist", "pull access denied",
-                    "repository name not known", "unauthorized")
+Json = dict[str, Any]
+"""One JSON object of the engine's API, as the SDK decodes it."""
 
 
 def describe_host(base_url: str | None = None) -> str:
@@ -132,13 +125,13 @@ class Engine:
         if host.startswith("unix://") and not os.path.exists(host.removeprefix("unix://")):
             # Checked here because the SDK leaks a socket when a connect fails.
             raise EngineUnavailable(f"No Docker Engine answered at {host} (there is no socket "
-                                    "file there).", _START_DOCKER)
+                                    "file there).", START_DOCKER)
         if self._api_version is None:
             probe = self._new_client(min(timeout, PING_TIMEOUT), MINIMUM_DOCKER_API_VERSION)
             try:
                 version = str(probe.api.version(api_version=False)["ApiVersion"])
             except (DockerException, requests.RequestException, KeyError) as exc:
-                raise self._unavailable(exc) from exc
+                raise unavailable(exc, self.host) from exc
             finally:
                 probe.close()
             with self._lock:
@@ -146,16 +139,12 @@ class Engine:
         try:
             return self._new_client(timeout, self._api_version)
         except DockerException as exc:
-            raise self._unavailable(exc) from exc
+            raise unavailable(exc, self.host) from exc
 
     def _new_client(self, timeout: float, version: str) -> docker.DockerClient:
         if self.base_url:
             return docker.DockerClient(base_url=self.base_url, version=version, timeout=timeout)
         return docker.from_env(version=version, timeout=timeout)
-
-    def _unavailable(self, exc: BaseException) -> EngineUnavailable:
-        return EngineUnavailable(
-            f"No Docker Engine answered at {self.host} ({_short(exc)}).", _START_DOCKER)
 
     def close(self) -> None:
         """Close this thread's connections (other threads close theirs on exit)."""
@@ -170,14 +159,11 @@ class Engine:
 
     def ping(self) -> EngineInfo:
         """Check that the engine answers within 5 s and say which engine it is."""
-        client = self._client(PING_TIMEOUT)
-        try:
-            client.api.ping()
-            version = client.api.version()
-            info = client.api.info()
-        except (DockerException, requests.RequestException) as exc:
-            self._drop_clients()
-            raise self._unavailable(exc) from exc
+        api = self._client(PING_TIMEOUT).api
+        op = Op("asking which engine this is")
+        self._call(api.ping, op)
+        version = self._json(api.version, op)
+        info = self._json(api.info, op)
         mirrors = tuple((info.get("RegistryConfig") or {}).get("Mirrors") or ())
         return EngineInfo(
             host=self.host,
@@ -192,18 +178,31 @@ class Engine:
         self.close()
         self._api_version = None
 
-    def _call(self, fn: Callable[[], Any], context: str) -> Any:
-        """Run one SDK call; turn transport failures into :class:`EngineUnavailable`."""
+    def _call(self, fn: Callable[[], object], op: Op) -> object:
+        """Run one SDK call; any failure becomes the :class:`DockdojoError` that
+        :func:`~.translate.translate` makes of it for ``op``."""
         try:
             return fn()
-        except requests.ConnectionError as exc:
-            self._drop_clients()
-            raise self._unavailable(exc) from exc
-        except requests.Timeout as exc:
-            raise EngineError(
-                f"The Docker Engine did not answer in time while {context}.",
-                "It may be busy or stuck; wait a moment and try again, or restart Docker.",
-            ) from exc
+        except (DockerException, requests.RequestException, OSError) as exc:
+            if isinstance(exc, requests.ConnectionError):
+                self._drop_clients()
+            raise translate(exc, op, self.host) from exc
+
+    def _json(self, fn: Callable[[], object], op: Op) -> Json:
+        """One SDK call whose answer is a JSON object."""
+        result = self._call(fn, op)
+        if not isinstance(result, dict):
+            raise EngineError(f"The Docker Engine gave an unexpected answer while {op.doing}.",
+                              "Check that DOCKER_HOST points at a Docker Engine.")
+        return result
+
+    def _rows(self, fn: Callable[[], object], op: Op) -> list[Json]:
+        """One SDK call whose answer is a list of JSON objects."""
+        result = self._call(fn, op)
+        if not isinstance(result, list) or not all(isinstance(r, dict) for r in result):
+            raise EngineError(f"The Docker Engine gave an unexpected answer while {op.doing}.",
+                              "Check that DOCKER_HOST points at a Docker Engine.")
+        return result
 
     # images -----------------------------------------------------------------------
     def pull(
@@ -218,6 +217,9 @@ class Engine:
         tracker = PullTracker(ref.familiar)
         throttle = Throttle(max_updates_per_second)
         api = self._client().api
+        op = Op(f"pulling {ref.familiar}", "pull", ref.familiar,
+                registry="Docker Hub" if ref.domain == "docker.io" else ref.domain,
+                mirrors=lambda: self.ping().mirrors if ref.domain == "docker.io" else ())
 
         def stream() -> None:
             for event in api.pull(ref.repository if ref.domain == "docker.io" else
@@ -225,15 +227,13 @@ class Engine:
                                   tag=ref.digest or ref.tag, stream=True, decode=True):
                 if "error" in event or "errorDetail" in event:
                     detail = event.get("errorDetail") or {}
-                    self._pull_error(ref, str(event.get("error") or detail.get("message")))
+                    reason = str(event.get("error") or detail.get("message"))
+                    raise translate(reason, op, self.host)
                 snapshot = tracker.feed(event)
                 if on_progress is not None and throttle.ready():
                     on_progress(snapshot)
 
-        try:
-            self._call(stream, f"pulling {ref.familiar}")
-        except APIError as exc:
-            self._pull_error(ref, _explanation(exc))
+        self._call(stream, op)
         info = self.image(ref.familiar)
         if info is None:
             raise PullFailed(f"The pull of {ref.familiar} ended but the image is not there.",
@@ -242,46 +242,19 @@ class Engine:
             on_progress(tracker.snapshot(finished=True))
         return info
 
-    def _pull_error(self, ref: ImageRef, message: str) -> NoReturn:
-        lowered = message.lower()
-        detail = message.strip()
-        registry = "Docker Hub" if ref.domain == "docker.io" else ref.domain
-        if any(word in lowered for word in _NOT_FOUND_WORDS):
-            raise ImageNotFound(
-                f"Could not pull {ref.familiar}: {registry} has no such image ({detail}).",
-                "Check the name and tag (the official nginx image is simply 'nginx').",
-            )
-        if any(word in lowered for word in _NETWORK_WORDS):
-            mirrors = self.ping().mirrors if ref.domain == "docker.io" else ()
-            if mirrors:
-                raise ImageNotFound(
-                    f"Could not pull {ref.familiar}: the registry mirror ({', '.join(mirrors)}) "
-                    f"does not have it, and {registry} cannot be reached ({detail}).",
-                    "Check the name and tag. Offline, only images the mirror holds can be "
-                    "pulled: ask whoever runs it to add this one.",
-                )
-            raise PullFailed(
-                f"Could not reach {registry} to pull {ref.familiar} ({detail}).",
-                "Check the network connection (and any proxy settings of Docker), then pull "
-                "again.",
-            )
-        raise PullFailed(
-            f"Pulling {ref.familiar} failed: {detail}",
-            "Pull again; layers already downloaded are kept. If it keeps failing, check the "
-            "disk space and the engine's log.",
-        )
+    def _inspect_image(self, key: str, op: Op) -> Json:
+        api = self._client().api
+        return self._json(lambda: api.inspect_image(key), op)
 
     def image(self, image: str) -> ImageInfo | None:
         """The local image ``image`` names, or None when the engine does not have it."""
         ref = parse_ref(image)
-        client = self._client()
         try:
-            data = self._call(lambda: client.api.inspect_image(ref.familiar), "inspecting")
-        except NotFound:
+            data = self._inspect_image(ref.familiar, Op(f"inspecting {ref.familiar}", "image",
+                                                        ref.familiar))
+        except ImageNotFound:
             return None
-        except APIError as exc:
-            raise _engine_error(exc, f"inspecting {ref.familiar}") from exc
-        users = [c for c in self._raw_containers() if c.get("ImageID") == data["Id"]]
+        users = self._users(str(data["Id"]))
         return ImageInfo(
             repository=ref.repository,
             tag=ref.tag or "<none>",
@@ -294,17 +267,15 @@ class Engine:
 
     def images(self) -> list[ImageInfo]:
         """Local images as the Images tab lists them: one row per tag, newest first."""
-        client = self._client()
-        summaries = self._call(lambda: client.api.images(), "listing images")
-        use: dict[str, int] = {}
-        for container in self._raw_containers():
-            use[container.get("ImageID", "")] = use.get(container.get("ImageID", ""), 0) + 1
+        api = self._client().api
+        summaries = self._rows(api.images, Op("listing images"))
+        containers = self.containers()
         rows: list[ImageInfo] = []
         for summary in summaries:
             tags = [t for t in summary.get("RepoTags") or [] if t != "<none>:<none>"]
+            count = len([c for c in containers if uses_image(c, image_id=str(summary["Id"]))])
             for tag in tags or ["<none>:<none>"]:
                 repository, _, name_tag = tag.rpartition(":")
-                count = use.get(summary["Id"], 0)
                 rows.append(ImageInfo(
                     repository=repository,
                     tag=name_tag,
@@ -317,14 +288,15 @@ class Engine:
         rows.sort(key=lambda r: (-r.created.timestamp(), r.repository, r.tag))
         return rows
 
+    def _users(self, image_id: str) -> list[ContainerInfo]:
+        """Containers, running or stopped, created from the image with this id."""
+        return [c for c in self.containers() if uses_image(c, image_id=image_id)]
+
     def exposed_ports(self, image: str) -> list[str]:
         """Ports the image declares (``EXPOSE``), e.g. ``["80/tcp"]``."""
         ref = parse_ref(image)
-        client = self._client()
-        try:
-            data = self._call(lambda: client.api.inspect_image(ref.familiar), "inspecting")
-        except NotFound as exc:
-            raise self._missing_image(ref) from exc
+        data = self._inspect_image(ref.familiar, Op(f"inspecting {ref.familiar}", "image",
+                                                    ref.familiar))
         return sorted((data.get("Config") or {}).get("ExposedPorts") or {})
 
     def search(self, term: str, *, limit: int = 10) -> list[SearchResult]:
@@ -335,43 +307,25 @@ class Engine:
         term = term.strip().lower()
         if not term:
             raise DockdojoError("Type a name to search for, e.g. nginx.", "")
-        client = self._client(PING_TIMEOUT * 2)
+        api = self._client(PING_TIMEOUT * 2).api
         try:
-            hits = self._call(lambda: client.api.search(term, limit=limit), "searching")
+            hits = self._rows(lambda: api.search(term, limit=limit), Op("searching"))
             return [SearchResult(str(h.get("name", "")), str(h.get("description") or ""),
                                  bool(h.get("is_official")), "Docker Hub") for h in hits]
-        except (APIError, EngineError):
+        except EngineError:
             pass  # offline: ask the mirrors
-        found: list[SearchResult] = []
-        mirrors = self.ping().mirrors
-        for mirror in mirrors:
-            try:
-                with urllib.request.urlopen(f"{mirror.rstrip('/')}/v2/_catalog?n=1000",
-                                            timeout=PING_TIMEOUT) as resp:
-                    names = json.load(resp).get("repositories") or []
-            except (OSError, ValueError):
-                continue
-            for name in names:
-                short = str(name).removeprefix("library/")
-                if term in short and all(r.name != short for r in found):
-                    found.append(SearchResult(short, "", False, mirror))
-        if not found and not mirrors:
-            raise DockdojoError(
-                "Search is unavailable: Docker Hub cannot be reached and the engine has no "
-                "registry mirror to ask.",
-                "Pulling by name still works: type the exact name (e.g. nginx) and select Pull.")
-        return found[:limit]
+        return mirror.search(self.ping().mirrors, term, limit=limit, timeout=PING_TIMEOUT)
 
-    def _events(self, filters: Mapping[str, Any], since: float) -> list[dict[str, Any]]:
+    def _events(self, filters: Mapping[str, Any], since: float) -> list[Json]:
         """The engine's remembered events matching ``filters``, from ``since`` (or from
         :attr:`history_since`, whichever is later) until now."""
-        client = self._client()
+        api = self._client().api
         since = max(since, self.history_since)
         until = time.time()
-        events: list[dict[str, Any]] = self._call(lambda: list(client.api.events(
-            since=int(since), until=int(until) + 1, filters=dict(filters), decode=True)),
-            "reading the engine's events")
-        return [e for e in events if _event_time(e) >= since]
+        found = self._rows(lambda: list(api.events(since=int(since), until=int(until) + 1,
+                                                   filters=dict(filters), decode=True)),
+                           Op("reading the engine's events"))
+        return [e for e in found if events.event_time(e) >= since]
 
     def image_arrivals(self, since: float = 0.0) -> list[tuple[float, str]]:
         """(time, image name) of every pull, tag and load the engine still remembers.
@@ -380,66 +334,35 @@ class Engine:
         that arrived and is gone now was removed (by the CLI, Desktop or dockdojo): the
         engine's delete events name only ids, so arrivals are what can be matched by name.
         """
-        return [(_event_time(e), str((e.get("Actor") or {}).get("ID") or ""))
-                for e in self._events({"type": "image"}, since)
-                if (e.get("Action") or e.get("status")) in ("pull", "tag", "load")]
+        return events.image_arrivals(self._events({"type": "image"}, since))
 
     def container_removals(self, since: float = 0.0) -> list[tuple[float, str]]:
         """(time, container name) of every container destroyed that the engine remembers."""
-        return [(_event_time(e),
-                 str(((e.get("Actor") or {}).get("Attributes") or {}).get("name") or ""))
-                for e in self._events({"type": "container", "event": "destroy"}, since)]
+        return events.container_removals(
+            self._events({"type": "container", "event": "destroy"}, since))
 
     def logs(self, container: str, *, tail: int = 20) -> str:
         """The container's last ``tail`` log lines (stdout and stderr)."""
-        client = self._client()
-        try:
-            raw = self._call(lambda: client.api.logs(container, tail=tail), "reading logs")
-        except NotFound as exc:
-            raise ContainerNotFound(f"There is no container {container!r}: it may have been "
-                                    "deleted.", "Run a new container.") from exc
+        api = self._client().api
+        raw = self._call(lambda: api.logs(container, tail=tail),
+                         Op(f"reading the logs of {container}", "container", container))
         return raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)
 
     def remove_image(self, image: str, *, force: bool = False) -> None:
         """Remove a local image (by reference or id); :class:`ImageInUse` lists the
         containers that block it."""
         key = image_key(image)
-        client = self._client()
-        try:
-            data = self._call(lambda: client.api.inspect_image(key), "inspecting")
-            self._call(lambda: client.api.remove_image(key, force=force), f"removing {key}")
-        except NotFound as exc:
-            raise ImageNotFound(
-                f"There is no image {key} on this engine to remove.",
-                "List the images to see which exist; it may have been removed already.",
-            ) from exc
-        except APIError as exc:
-            if exc.status_code != 409:
-                raise _engine_error(exc, f"removing {key}") from exc
-            users = [ContainerUse(id=c["Id"], name=_name(c), status=str(c.get("State", "")))
-                     for c in self._raw_containers() if c.get("ImageID") == data["Id"]]
-            names = ", ".join(f"{u.name} ({u.status})" for u in users) or "unknown containers"
-            raise ImageInUse(
-                f"{key} is in use by {len(users)} container"
-                f"{'s' if len(users) != 1 else ''}: {names}. "
-                "An image cannot be removed while containers, running or stopped, use it.",
-                "Delete those containers first (stop them if they run), then remove the image.",
-                users,
-            ) from exc
+        api = self._client().api
+        data: Json = {}
 
-    def _missing_image(self, ref: ImageRef) -> ImageNotFound:
-        return ImageNotFound(f"The image {ref.familiar} is not on this engine yet.",
-                             f"Pull it first (dockdojo pull {ref.familiar} or docker pull "
-                             f"{ref.familiar}), then try again.")
+        def users() -> list[ContainerUse]:
+            return [ContainerUse(c.id, c.name, c.state) for c in self._users(str(data["Id"]))]
+
+        op = Op(f"removing {key}", "remove-image", key, users=users)
+        data = self._inspect_image(key, op)
+        self._call(lambda: api.remove_image(key, force=force), op)
 
     # containers -------------------------------------------------------------------
-    def _raw_containers(self, filters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        client = self._client()
-        result: list[dict[str, Any]] = self._call(
-            lambda: client.api.containers(all=True, filters=dict(filters or {})),
-            "listing containers")
-        return result
-
     def containers(
         self,
         *,
@@ -451,29 +374,23 @@ class Engine:
         filters: dict[str, Any] = {}
         if labels:
             filters["label"] = [f"{k}={v}" for k, v in labels.items()]
-        rows = self._raw_containers(filters)
+        api = self._client().api
+        rows = self._rows(lambda: api.containers(all=True, filters=filters),
+                          Op("listing containers"))
+        found = [_container_from_summary(r) for r in rows]
         if image is not None:
             wanted = self.image(image)
-            rows = [r for r in rows if wanted is not None and r.get("ImageID") == wanted.id]
+            found = [c for c in found if wanted is not None and uses_image(c, image_id=wanted.id)]
         if running_only:
-            rows = [r for r in rows if r.get("State") == "running"]
-        return [_container_from_summary(r) for r in rows]
+            found = [c for c in found if c.running]
+        return found
 
     def container(self, ref: str) -> ContainerInfo:
         """One container by name or id; :class:`ContainerNotFound` when it is gone."""
-        return _container_from_inspect(self._inspect_container(ref))
-
-    def _inspect_container(self, ref: str) -> dict[str, Any]:
-        client = self._client()
-        try:
-            data: dict[str, Any] = self._call(lambda: client.api.inspect_container(ref),
-                                              "inspecting a container")
-        except NotFound as exc:
-            raise ContainerNotFound(
-                f"There is no container {ref!r}: it may have been deleted.",
-                "List the containers to see which exist, or run a new one.",
-            ) from exc
-        return data
+        api = self._client().api
+        data = self._json(lambda: api.inspect_container(ref),
+                          Op("inspecting a container", "container", ref))
+        return _container_from_inspect(data)
 
     def labels_for(self, step: str | None = None) -> dict[str, str]:
         """The ``dockdojo.*`` labels dockdojo puts on what it creates."""
@@ -500,35 +417,29 @@ class Engine:
         or an empty string picks a random free port. Ports bind to ``self.host_ip``.
         """
         ref = parse_ref(image)
-        client = self._client()
-        try:
-            self._call(lambda: client.api.inspect_image(ref.familiar), "inspecting")
-        except NotFound as exc:
-            raise self._missing_image(ref) from exc
+        api = self._client().api
+        op = Op(f"running {ref.familiar}", "run", ref.familiar, name=name)
+        self._inspect_image(ref.familiar, op)
         bindings = {key: (self.host_ip, port) for key, port in port_bindings(ports).items()}
         all_labels = {**self.labels_for(step), **dict(labels or {})}
         env_list = [f"{k}={v}" for k, v in (env or {}).items()]
-        try:
-            created = self._call(lambda: client.api.create_container(
-                ref.familiar,
-                command=list(command) if command is not None else None,
-                name=name or None,
-                environment=env_list or None,
-                labels=all_labels,
-                ports=[(int(p.split("/")[0]), p.split("/")[1]) for p in bindings],
-                host_config=client.api.create_host_config(port_bindings=bindings),
-                detach=True,
-            ), f"creating a container from {ref.familiar}")
-        except APIError as exc:
-            raise _run_error(exc, ref, name) from exc
+        created = self._json(lambda: api.create_container(
+            ref.familiar,
+            command=list(command) if command is not None else None,
+            name=name or None,
+            environment=env_list or None,
+            labels=all_labels,
+            ports=[(int(p.split("/")[0]), p.split("/")[1]) for p in bindings],
+            host_config=api.create_host_config(port_bindings=bindings),
+            detach=True,
+        ), op)
         cid = str(created["Id"])
         try:
-            self._call(lambda: client.api.start(cid), "starting the container")
-        except (APIError, DockdojoError) as exc:
+            self._call(lambda: api.start(cid), op)
+        except DockdojoError:
             # A container that never started is removed so that nothing is left behind.
-            self._call(lambda: client.api.remove_container(cid, force=True), "cleaning up")
-            if isinstance(exc, APIError):
-                raise _run_error(exc, ref, name, bindings) from exc
+            self._call(lambda: api.remove_container(cid, force=True),
+                       Op("cleaning up a container that did not start", "container", cid))
             raise
         return self._wait_for_ports(cid, len(bindings), port_timeout)
 
@@ -542,34 +453,27 @@ class Engine:
 
     def stop_container(self, ref: str, *, timeout: int = 10) -> None:
         """Stop a running container (a stopped one stays as it is)."""
-        client = self._client(self.timeout + timeout)
-        self._inspect_container(ref)
-        self._call(lambda: client.api.stop(ref, timeout=timeout), f"stopping {ref}")
+        api = self._client(self.timeout + timeout).api
+        self.container(ref)
+        self._call(lambda: api.stop(ref, timeout=timeout), Op(f"stopping {ref}", "container",
+                                                              ref))
 
     def remove_container(self, ref: str, *, force: bool = True) -> None:
         """Remove a container; with ``force`` (the default) a running one is killed first."""
-        client = self._client()
+        api = self._client().api
         try:
-            self._call(lambda: client.api.remove_container(ref, force=force),
-                       f"removing {ref}")
-        except NotFound as exc:
-            raise ContainerNotFound(f"There is no container {ref!r} to remove.",
-                                    "It may have been removed already.") from exc
-        except APIError as exc:
-            if exc.status_code == 409 and "already in progress" in _explanation(exc):
-                self._wait_gone(ref)  # someone else is removing it: the goal is reached
-                return
-            if exc.status_code == 409:
-                raise ContainerNotRunning(
-                    f"{ref} is running, so it was not removed.",
-                    "Stop it first, or remove it with force.") from exc
-            raise _engine_error(exc, f"removing {ref}") from exc
+            self._call(lambda: api.remove_container(ref, force=force),
+                       Op(f"removing {ref}", "remove-container", ref))
+        except DockdojoError as exc:
+            if not removal_in_progress(exc.__cause__):
+                raise
+            self._wait_gone(ref)  # someone else is removing it: the goal is reached
 
     def _wait_gone(self, ref: str, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                self._inspect_container(ref)
+                self.container(ref)
             except ContainerNotFound:
                 return
             time.sleep(0.1)
@@ -581,19 +485,19 @@ class Engine:
                 "Cleanup needs at least one label, and only dockdojo.* labels.",
                 "Pass e.g. {'dockdojo.lesson': 'what-is-an-image'}; unlabelled resources "
                 "are never removed.")
-        selector = [f"{k}={v}" for k, v in labels.items()]
         removed = []
-        for row in self._raw_containers({"label": selector}):
+        for container in self.containers(labels=labels):
             try:
-                self.remove_container(row["Id"], force=True)
-                removed.append(_name(row))
+                self.remove_container(container.id, force=True)
+                removed.append(container.name)
             except ContainerNotFound:
                 pass  # removed by someone else meanwhile: the goal is reached
-        client = self._client()
+        api = self._client().api
+        selector = [f"{k}={v}" for k, v in labels.items()]
         images = []
-        for summary in self._call(lambda: client.api.images(filters={"label": selector}),
-                                  "listing images"):
-            self.remove_image(summary["Id"], force=True)
+        for summary in self._rows(lambda: api.images(filters={"label": selector}),
+                                  Op("listing images")):
+            self.remove_image(str(summary["Id"]), force=True)
             images.append(str(summary["Id"]))
         return Removed(containers=tuple(removed), images=tuple(images))
 
@@ -609,20 +513,21 @@ class Engine:
         """Run ``argv`` (a list, never a shell string) inside a running container."""
         argv = _check_argv(argv)
         self.require_running(container)
-        client = self._client(timeout)
+        api = self._client(timeout).api
+        op = Op(f"running {argv[0]} in {container}", "exec", container, argv=argv)
         started = time.monotonic()
         try:
-            exec_id = self._call(lambda: client.api.exec_create(
-                container, argv, environment=dict(env) if env else None), "starting a command")
-            raw = self._call(lambda: client.api.exec_start(exec_id), f"running {argv[0]}")
-            code = self._call(lambda: client.api.exec_inspect(exec_id), "reading the exit code")
+            exec_id = self._json(lambda: api.exec_create(
+                container, argv, environment=dict(env) if env else None), op)["Id"]
+            raw = self._call(lambda: api.exec_start(exec_id), op)
+            code = self._json(lambda: api.exec_inspect(exec_id), op)
         except EngineError as exc:
+            if not isinstance(exc.__cause__, requests.Timeout):
+                raise
             raise ExecTimeout(
                 f"{' '.join(argv)} did not finish within {timeout:g} s in {container}.",
                 "It may be waiting for input or stuck; it may still run in the container.",
             ) from exc
-        except APIError as exc:
-            raise _exec_error(exc, container, argv) from exc
         exit_code = code.get("ExitCode")
         return ExecResult(
             argv=tuple(argv),
@@ -655,13 +560,11 @@ class Engine:
     ) -> ExecSession:
         """Start an interactive program (``redis-cli``, ``mongosh``, ``sh``) in a container."""
         argv = _check_argv(argv)
-        try:
-            session: ExecSession = self._call(
-                lambda: ExecSession(self.api_client(), self.require_running(container).name,
-                                    argv, env=env, plain=plain),
-                f"starting {argv[0]}")
-        except APIError as exc:
-            raise _exec_error(exc, container, argv) from exc
+        name = self.require_running(container).name
+        api = self.api_client()
+        op = Op(f"starting {argv[0]} in {container}", "exec", container, argv=argv)
+        session = self._call(lambda: ExecSession(api, name, argv, env=env, plain=plain), op)
+        assert isinstance(session, ExecSession)
         return session
 
 
@@ -669,16 +572,11 @@ class Engine:
 _IMAGE_ID = re.compile(r"(?:sha256:)?([0-9a-f]{64})\Z")
 
 
-def _event_time(event: Mapping[str, Any]) -> float:
-    """An engine event's time in epoch seconds, to the nanosecond when the engine says."""
-    nano = event.get("timeNano")
-    return int(nano) / 1e9 if nano else float(event.get("time") or 0)
-
-
 def image_key(text: str) -> str:
     """How the engine is asked for an image: ``sha256:...`` for an id, else ``nginx:latest``."""
     match = _IMAGE_ID.match(text.strip())
     return f"sha256:{match.group(1)}" if match else parse_ref(text).familiar
+
 
 def _default_learner() -> str:
     try:
@@ -686,20 +584,6 @@ def _default_learner() -> str:
                 or getpass.getuser())
     except (KeyError, OSError):
         return "learner"
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text if len(text) < 160 else text[:157] + "..."
-
-
-def _explanation(exc: APIError) -> str:
-    return str(exc.explanation or exc)
-
-
-def _engine_error(exc: APIError, context: str) -> EngineError:
-    return EngineError(f"The Docker Engine refused {context}: {_explanation(exc)}",
-                       "Read the engine's reason above; fix it and try again.")
 
 
 def _name(row: Mapping[str, Any]) -> str:
@@ -735,42 +619,6 @@ def port_bindings(ports: PortSpec | None) -> dict[str, int | None]:
                                 "Give a port between 1 and 65535, or 0 for a random one.")
         out[container_port] = host_port or None
     return out
-
-
-def _run_error(exc: APIError, ref: ImageRef, name: str | None,
-               bindings: Mapping[str, tuple[str, int | None]] | None = None) -> DockdojoError:
-    text = _explanation(exc)
-    lowered = text.lower()
-    if "port is already allocated" in lowered or "address already in use" in lowered:
-        match = re.search(r":(\d+)(?: failed|: bind)", text)
-        port = match.group(1) if match else "the requested port"
-        return PortInUse(
-            f"Host port {port} is already in use, so the {ref.familiar} container did not "
-            "start (it was removed again).",
-            "Choose another host port, or use 0 (or leave it empty) for a random free port.",
-        )
-    if exc.status_code == 409 and "name" in lowered:
-        return NameInUse(
-            f"The name {name!r} is already used by another container.",
-            "Choose another name, or remove the old container first.",
-        )
-    if "invalid container name" in lowered:
-        return DockdojoError(
-            f"{name!r} is not a valid container name.",
-            "Use letters, digits, '_', '.' and '-', starting with a letter or digit.",
-        )
-    return _engine_error(exc, f"running {ref.familiar}")
-
-
-def _exec_error(exc: APIError, container: str, argv: Sequence[str]) -> DockdojoError:
-    text = _explanation(exc)
-    if exc.status_code == 409 or "is not running" in text:
-        return ContainerNotRunning(f"{container} is not running, so {argv[0]} cannot run in it.",
-                                   f"Start it again (docker start {container}) or run a new one.")
-    if exc.status_code == 404:
-        return ContainerNotFound(f"There is no container {container!r}: it may have been deleted.",
-                                 "Run a new container.")
-    return _engine_error(exc, f"running {argv[0]} in {container}")
 
 
 def _check_argv(argv: Sequence[str] | str) -> list[str]:

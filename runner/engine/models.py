@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ..errors import InvalidReference
+from .refs import parse_ref
+
 LABEL_LESSON = "dockdojo.lesson"
 LABEL_STEP = "dockdojo.step"
 LABEL_LEARNER = "dockdojo.learner"
@@ -157,3 +160,21 @@ class Removed:
     """Names of removed containers."""
     images: tuple[str, ...] = ()
     """Ids of removed images."""
+
+
+def uses_image(container: ContainerInfo, *, image_id: str | None = None,
+               ref: str | None = None) -> bool:
+    """Whether ``container`` was created from an image: the one with ``image_id``, or one
+    whose name means the same as ``ref`` (``nginx``, ``library/nginx:latest``...).
+
+    The one place that decides which containers use an image: the Images tab's counts,
+    the "in use" refusal, and the checks all ask it.
+    """
+    if image_id is not None and container.image_id == image_id:
+        return True
+    if ref is None:
+        return False
+    try:
+        return parse_ref(container.image).familiar == parse_ref(ref).familiar
+    except InvalidReference:
+        return False

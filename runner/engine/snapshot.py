@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..errors import InvalidReference
 from .facade import Engine
-from .models import LABEL_LESSON, LABEL_STEP, ContainerInfo, ImageInfo
+from .models import LABEL_LESSON, LABEL_STEP, ContainerInfo, ImageInfo, uses_image
 from .refs import parse_ref
 
 _IMAGE_ID = re.compile(r"(?:sha256:)?([0-9a-f]{12,64})\Z")
@@ -74,7 +74,8 @@ class Snapshot:
     def users(self, ref: str) -> list[ContainerInfo]:
         """Containers, running or stopped, created from the image ``ref`` names."""
         local = self.image(ref)
-        return [c for c in self.containers if uses_image(c, ref, local)]
+        return [c for c in self.containers
+                if uses_image(c, image_id=local.id if local else None, ref=ref)]
 
     def matching(self, *, image: str | None = None, name: str | None = None,
                  running: bool | None = None) -> list[ContainerInfo]:
@@ -84,7 +85,8 @@ class Snapshot:
             found = [c for c in found if c.name == name.lstrip("/")]
         if image is not None:
             local = self.image(image)
-            found = [c for c in found if uses_image(c, image, local)]
+            found = [c for c in found
+                     if uses_image(c, image_id=local.id if local else None, ref=image)]
         if running is not None:
             found = [c for c in found if c.running == running]
         return list(found)
@@ -95,19 +97,6 @@ class Snapshot:
             if container.name == name.lstrip("/"):
                 return container
         return None
-
-
-def uses_image(container: ContainerInfo, ref: str, local: ImageInfo | None) -> bool:
-    """Whether ``container`` was created from the image ``ref`` (whose local copy is
-    ``local``, if any): same image id, or a configured image name that means the same."""
-    if local is not None and container.image_id == local.id:
-        return True
-    configured = _familiar(container.image)
-    try:
-        wanted = parse_ref(ref).familiar
-    except InvalidReference:
-        return False
-    return configured is not None and configured == wanted
 
 
 def prefer_lesson(containers: Iterable[ContainerInfo], lesson: str,
@@ -136,4 +125,4 @@ def _familiar(text: str) -> str | None:
         return None
 
 
-__all__ = ["Snapshot", "prefer_lesson", "uses_image"]
+__all__ = ["Snapshot", "prefer_lesson"]
