@@ -85,8 +85,12 @@ def image_recipe(name: str) -> str:
 
 
 # the Debian root -------------------------------------------------------------------
-def debian_mirror() -> str:
-    for source in [Path("/etc/apt/sources.list"), *Path("/etc/apt/sources.list.d").glob("*")]:
+def debian_mirror(apt: Path = Path("/etc/apt")) -> str:
+    """The Debian mirror this machine's apt uses (``sources.list`` and ``*.list`` /
+    ``*.sources`` in ``sources.list.d``); a machine without one cannot build the root."""
+    files = [apt / "sources.list", *sorted((apt / "sources.list.d").glob("*.list")),
+             *sorted((apt / "sources.list.d").glob("*.sources"))]
+    for source in files:
         if not source.is_file():
             continue
         text = source.read_text()
@@ -94,7 +98,12 @@ def debian_mirror() -> str:
             uri = match.group(1) or match.group(2)
             if "security" not in uri and "debian" in uri:
                 return uri
-    return "http://deb.debian.org/debian"
+    raise SystemExit(
+        f"[fixtures] no Debian mirror is configured in {apt}/sources.list or "
+        f"{apt}/sources.list.d/ (the fixture images are built from Debian packages).\n"
+        "Add one, e.g. /etc/apt/sources.list.d/debian.sources with the lines\n"
+        "  Types: deb\n  URIs: <your Debian mirror>\n  Suites: bookworm\n  Components: main\n"
+        "then run apt-get update and make test again.")
 
 
 def ensure_root() -> Path:
