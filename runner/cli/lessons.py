@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``build``, ``run`` and ``check`` to the ``dockdojo`` command's subparsers."""
+    """Add ``build``, ``kinds``, ``run`` and ``check`` to the ``dockdojo`` command's subparsers."""
     build = subparsers.add_parser("build", help="build lesson notebooks (lessons/) from content/")
     build.add_argument("paths", nargs="*", metavar="PATH",
                        help="lesson sources (default: every content/*.md)")
@@ -39,6 +39,12 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     build.add_argument("--check", action="store_true",
                        help="write nothing; exit 1 and name the files when lessons/ is stale")
     build.set_defaults(func=_build_command)
+
+    kinds = subparsers.add_parser(
+        "kinds", help="list the actions and checks a lesson may declare, with their arguments",
+        description="Print, as Markdown tables, every action kind (the widget a step shows) "
+                    "and every check kind, with their arguments.")
+    kinds.set_defaults(func=_kinds_command)
 
     run = subparsers.add_parser(
         "run", help="show a lesson's steps, or perform and check them all (--solve)",
@@ -127,6 +133,14 @@ def _check_command(args: argparse.Namespace) -> int:
 
 def _print_json(data: Mapping[str, Any]) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _kinds_command(_args: argparse.Namespace) -> int:
+    from ..kinds import ACTIONS, CHECKS
+    from ..kinds.reference import reference_markdown
+
+    sys.stdout.write(reference_markdown(ACTIONS, CHECKS))
+    return 0
 
 
 def _build_command(args: argparse.Namespace) -> int:

@@ -71,20 +71,22 @@ def translate(failure: BaseException | str, op: Op, host: str) -> DockdojoError:
     stream) as the :class:`DockdojoError` a person can act on."""
     if isinstance(failure, DockdojoError):
         return failure
-    if isinstance(failure, requests.ConnectionError):
-        return unavailable(failure, host)
-    if isinstance(failure, requests.Timeout):
+    if isinstance(failure, str):
+        return _pull_failed(failure, op)
+    if isinstance(failure, APIError):
+        return _refused(str(failure.explanation or failure), failure.status_code, op)
+    if isinstance(failure, requests.Timeout) and not isinstance(failure,
+                                                               requests.ConnectionError):
         return EngineError(f"The Docker Engine did not answer in time while {op.doing}.",
                            "It may be busy or stuck; wait a moment and try again, or restart "
                            "Docker.")
-    if isinstance(failure, str):
-        return _pull_failed(failure, op)
-    if not isinstance(failure, APIError):
-        if isinstance(failure, DockerException | requests.RequestException | OSError):
-            return unavailable(failure, host)
-        raise failure
-    text = str(failure.explanation or failure)
-    status = failure.status_code
+    if isinstance(failure, DockerException | requests.RequestException | OSError):
+        return unavailable(failure, host)
+    raise failure
+
+
+def _refused(text: str, status: int | None, op: Op) -> DockdojoError:
+    """The engine answered, with an error status."""
     if op.target == "pull":
         return _pull_failed(text, op)
     if status == 404:

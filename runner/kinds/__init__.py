@@ -8,15 +8,14 @@
 
 from ..authoring.declarations import KindTable
 from .actions import ACTIONS
-from .base import ActionKind, CheckKind, Seen
+from .base import ActionKind, CheckKind, Schemas, Seen
 from .checking import DEFAULT_TIMEOUT, check_lesson, run_check, run_checks, run_step_checks
 from .checks import CHECKS
 from .report import REPORT_SCHEMA, CheckResult, LessonReport, StepReport
 from .solving import solve_lesson, solve_step
 
-KINDS = KindTable(actions={n: k.schema for n, k in ACTIONS.items()},
-                  checks={n: k.schema for n, k in CHECKS.items()})
-"""Every kind's schema, as the lesson parser takes them."""
+KINDS = KindTable(actions=Schemas(ACTIONS), checks=Schemas(CHECKS))
+"""Every kind's schema, as the lesson parser takes them (a live view of the tables)."""
 
 __all__ = [
     "ACTIONS",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import http.client
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
@@ -172,6 +172,23 @@ def table(kinds: Iterable[K]) -> dict[str, K]:
             raise ValueError(f"kind {kind.name!r} is registered twice")
         out[kind.name] = kind
     return out
+
+
+class Schemas(Mapping[str, Schema]):
+    """The schemas of a table of kinds, read through to the table (so a kind added to it
+    is known to the parser at once)."""
+
+    def __init__(self, kinds: Mapping[str, CheckKind] | Mapping[str, ActionKind]) -> None:
+        self._kinds = kinds
+
+    def __getitem__(self, name: str) -> Schema:
+        return self._kinds[name].schema
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._kinds)
+
+    def __len__(self) -> int:
+        return len(self._kinds)
 
 
 class TimedOut:

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from ..authoring.declarations import Param
 from ..engine import ContainerInfo, ExecResult, PortLink, normalize, prefer_lesson
 from ..errors import DockdojoError, InvalidReference
-from ..text import few, plural, shorten, snippet
+from ..text import few, plain_text, plural, shorten, snippet
 from .base import Call, CheckKind, Seen, TimedOut, as_error, bounded, table
 
 HTTP_TIMEOUT = 3.0
@@ -284,6 +284,30 @@ def _no_container_uses(call: Call) -> Seen:
     return Seen(True, f"No container uses {_familiar(ref)}.", evidence)
 
 
+def _logs_contain(call: Call) -> Seen:
+    text = str(call.args["contains"])
+    tail = int(call.args.get("tail", 200))
+    found = _targets(call)
+    if not found:
+        return Seen(False, f"There is no {_what(call)}, so there are no logs to read.",
+                    {"contains": text})
+    read: list[dict[str, Any]] = []
+    for container in found[:MAX_TARGETS]:
+        try:
+            logs = call.ctx.engine.logs(container.name, tail=tail)
+        except DockdojoError as exc:
+            read.append({"container": container.name, "error": exc.what})
+            continue
+        lines = [line for line in plain_text(logs).splitlines() if text in line]
+        read.append({"container": container.name, "matched": len(lines)})
+        if lines:
+            return Seen(True, f"The logs of {container.name} say {snippet(lines[-1])!r}.",
+                        {"contains": text, "line": snippet(lines[-1]), "read": read})
+    names = ", ".join(r["container"] for r in read)
+    return Seen(False, f"The last {tail} log lines of {names} do not contain {text!r}.",
+                {"contains": text, "read": read})
+
+
 def _step_done(call: Call) -> Seen:
     target_id = str(call.args["step"])
     try:
@@ -489,6 +513,11 @@ CHECKS: dict[str, CheckKind] = table([
     CheckKind("container_removed", "A container with the name existed and was removed (the "
               "engine saw it go; never creating it does not count).", _container_removed,
               (Param("name", "str", True),)),
+    CheckKind("logs_contain", "A container's log (stdout and stderr) has a line containing "
+              "the text.", _logs_contain,
+              (*_TARGET, Param("contains", "str", True, "text a log line must contain"),
+               Param("tail", "int", doc="how many of the last lines to read, default 200")),
+              one_of=(("image", "name"),)),
     CheckKind("step_done", "Every other check of the named step passes.", _step_done,
               (Param("step", "str", True, "id of a step in this lesson"),)),
 ])
