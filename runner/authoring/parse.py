@@ -229,63 +229,93 @@ class _Parser:
         assert token.map is not None
         line = token.map[0] + 1
         name, arg = token.meta["name"], token.meta["arg"]
-        if name not in ("step", "exercise"):
-            self.problem(line, f"unknown directive {{{name}}}: use {{step}} or {{exercise}}")
-            return None
-        if not _STEP_ID.match(arg):
-            self.problem(line, f"{{{name}}} needs an id after it, in lowercase letters, digits "
-                               f"and '-', e.g. ```{{{name}}} pull-images (got {arg!r})")
+        if not self.directive_named(line, name, arg):
             return None
         body = line + 1
-        try:
-            node = yaml.compose(token.content)
-            data = yaml.safe_load(token.content)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            self.problem(body + (mark.line if mark else 0),
-                         f"malformed YAML in step {arg!r}: {_yaml_reason(exc, body)}")
+        parsed = self.step_yaml(token.content, line, body, arg)
+        if parsed is None:
             return None
-        if not isinstance(data, dict) or node is None:
-            self.problem(line, f"step {arg!r} must be a YAML mapping (title:, action:, checks:)")
-            return None
+        data, node = parsed
         lines = _key_lines(node, body)
         exercise = name == "exercise"
         action = None
         if exercise:
-            allowed = _EXERCISE_KEYS
-            if "action" in data:
-                self.problem(lines.get("action", line), f"exercise {arg!r} has no action: the "
-                                                        "learner solves it on their own")
+            self.exercise_keys(arg, data, lines, line)
         else:
             kind = data.get("action")
             if kind is None:
                 known = ", ".join(self.actions)
                 self.problem(line, f"step {arg!r} needs 'action:' (one of {known})")
                 return None
-            allowed = _STEP_KEYS | ({p.name for p in self.actions[kind].params}
-                                    if kind in self.actions else set())
+            # a step's other keys are its action's arguments, checked there
             args = {k: v for k, v in data.items() if k not in _STEP_KEYS}
             action = self.action(str(kind), args, lines.get("action", line), arg)
-        for key in data:  # a step's other keys are its action's arguments, checked there
-            if exercise and key not in allowed:
-                self.problem(lines.get(key, line), f"step {arg!r} has an unknown key {key!r} "
-                                                   f"(allowed: {', '.join(sorted(allowed))})")
         checks = self.checks(arg, data.get("checks"), node, lines.get("checks", line), body)
         solve = self.solve(arg, data.get("solve"), node, lines.get("solve", line), body)
-        if exercise and not solve:
-            self.problem(line, f"exercise {arg!r} needs 'solve:' (the actions that complete it), "
-                               "so that run --solve can prove it")
         task = str(data.get("task") or "")
-        if exercise and not task.strip():
-            self.problem(line, f"exercise {arg!r} needs 'task:' (what the learner must do)")
-        undone_by = data.get("undone_by") or ""
-        if not isinstance(undone_by, str):
-            self.problem(lines.get("undone_by", line), f"step {arg!r}: 'undone_by' names one "
-                                                       "later step by its id")
-            undone_by = ""
+        if exercise:
+            self.exercise_complete(arg, solve, task, line)
+        undone_by = self.undone_by(arg, data, lines, line)
         return Step(id=arg, title=str(data.get("title") or arg), action=action,
                     checks=tuple(checks), solve=tuple(solve), exercise=exercise,
                     task=task.strip(), line=line, undone_by=undone_by)
+
+    def directive_named(self, line: int, name: str, arg: str) -> bool:
+        """Whether the fence is ``{step} ID`` or ``{exercise} ID``; a problem if not."""
+        if name not in ("step", "exercise"):
+            self.problem(line, f"unknown directive {{{name}}}: use {{step}} or {{exercise}}")
+            return False
+        if not _STEP_ID.match(arg):
+            self.problem(line, f"{{{name}}} needs an id after it, in lowercase letters, digits "
+                               f"and '-', e.g. ```{{{name}}} pull-images (got {arg!r})")
+            return False
+        return True
+
+    def step_yaml(self, content: str, line: int, body: int,
+                  step: str) -> tuple[dict[Any, Any], yaml.Node] | None:
+        """The directive's body as a mapping and its YAML node; a problem if it is not one."""
+        try:
+            node = yaml.compose(content)
+            data = yaml.safe_load(content)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            self.problem(body + (mark.line if mark else 0),
+                         f"malformed YAML in step {step!r}: {_yaml_reason(exc, body)}")
+            return None
+        if not isinstance(data, dict) or node is None:
+            self.problem(line, f"step {step!r} must be a YAML mapping (title:, action:, checks:)")
+            return None
+        return data, node
+
+    def exercise_keys(self, step: str, data: Mapping[Any, Any], lines: Mapping[str, int],
+                      line: int) -> None:
+        """An exercise has no action, and no keys but :data:`_EXERCISE_KEYS`."""
+        if "action" in data:
+            self.problem(lines.get("action", line), f"exercise {step!r} has no action: the "
+                                                    "learner solves it on their own")
+        for key in data:
+            if key not in _EXERCISE_KEYS:
+                self.problem(lines.get(key, line),
+                             f"step {step!r} has an unknown key {key!r} "
+                             f"(allowed: {', '.join(sorted(_EXERCISE_KEYS))})")
+
+    def exercise_complete(self, step: str, solve: list[Action], task: str, line: int) -> None:
+        """An exercise needs the actions that complete it and a task for the learner."""
+        if not solve:
+            self.problem(line, f"exercise {step!r} needs 'solve:' (the actions that complete "
+                               "it), so that run --solve can prove it")
+        if not task.strip():
+            self.problem(line, f"exercise {step!r} needs 'task:' (what the learner must do)")
+
+    def undone_by(self, step: str, data: Mapping[Any, Any], lines: Mapping[str, int],
+                  line: int) -> str:
+        """The id of the later step that undoes this one, or ``""``."""
+        undone_by = data.get("undone_by") or ""
+        if not isinstance(undone_by, str):
+            self.problem(lines.get("undone_by", line), f"step {step!r}: 'undone_by' names one "
+                                                       "later step by its id")
+            return ""
+        return undone_by
 
     def action(self, kind: str, args: Mapping[str, Any], line: int, step: str) -> Action | None:
         spec = self.actions.get(kind)
