@@ -76,40 +76,15 @@ def parse_ref(text: str) -> ImageRef:
     if any(ch.isspace() for ch in text):
         raise InvalidReference(f"{raw!r} is not a valid image reference: it contains spaces.",
                                _HELP)
-    name, digest = text, None
-    if "@" in name:
-        name, digest = name.split("@", 1)
-        if not _DIGEST.match(digest):
-            raise InvalidReference(f"{raw!r} has an invalid digest {digest!r}.",
-                                   "A digest looks like sha256: followed by 64 hex characters.")
-    tag = None
-    slash, colon = name.rfind("/"), name.rfind(":")
-    if colon > slash:
-        name, tag = name[:colon], name[colon + 1:]
-        if not _TAG.match(tag):
-            raise InvalidReference(
-                f"{raw!r} has an invalid tag {tag!r}.",
-                "A tag uses letters, digits, '_', '.' and '-' (at most 128, not starting "
-                "with '.' or '-').",
-            )
+    name, digest = _split_digest(raw, text)
+    name, tag = _split_tag(raw, name)
     if not name:
         raise InvalidReference(f"{raw!r} has no repository name.", _HELP)
     domain, path = _split_domain(name)
     if not _DOMAIN.match(domain):
         raise InvalidReference(f"{raw!r} has an invalid registry host {domain!r}.", _HELP)
     for component in path.split("/"):
-        if not _COMPONENT.match(component):
-            if component.lower() != component and _COMPONENT.match(component.lower()):
-                raise InvalidReference(
-                    f"{raw!r} is not a valid image reference: repository names must be "
-                    "lowercase.",
-                    f"Try {component.lower()!r} instead of {component!r}.",
-                )
-            raise InvalidReference(
-                f"{raw!r} is not a valid image reference: {component!r} may use only "
-                "lowercase letters, digits and the separators '.', '_', '__' and '-'.",
-                _HELP,
-            )
+        _check_component(raw, component)
     if len(f"{domain}/{path}") > _MAX_NAME:
         raise InvalidReference(f"{raw!r} is longer than {_MAX_NAME} characters.", _HELP)
     if tag is None and digest is None:
@@ -138,3 +113,47 @@ def _split_domain(name: str) -> tuple[str, str]:
     if domain == DEFAULT_DOMAIN and "/" not in path:
         path = f"{OFFICIAL_NAMESPACE}/{path}"
     return domain, path
+
+
+def _split_digest(raw: str, text: str) -> tuple[str, str | None]:
+    """``name@sha256:...`` -> the name and the digest (``None`` when there is none)."""
+    if "@" not in text:
+        return text, None
+    name, digest = text.split("@", 1)
+    if not _DIGEST.match(digest):
+        raise InvalidReference(f"{raw!r} has an invalid digest {digest!r}.",
+                               "A digest looks like sha256: followed by 64 hex characters.")
+    return name, digest
+
+
+def _split_tag(raw: str, name: str) -> tuple[str, str | None]:
+    """``name:tag`` -> the name and the tag (``None`` when there is none); a colon before the
+    last slash belongs to the registry host's port."""
+    slash, colon = name.rfind("/"), name.rfind(":")
+    if colon <= slash:
+        return name, None
+    name, tag = name[:colon], name[colon + 1:]
+    if not _TAG.match(tag):
+        raise InvalidReference(
+            f"{raw!r} has an invalid tag {tag!r}.",
+            "A tag uses letters, digits, '_', '.' and '-' (at most 128, not starting "
+            "with '.' or '-').",
+        )
+    return name, tag
+
+
+def _check_component(raw: str, component: str) -> None:
+    """Raise :class:`InvalidReference` unless ``component`` is a valid path component."""
+    if _COMPONENT.match(component):
+        return
+    if component.lower() != component and _COMPONENT.match(component.lower()):
+        raise InvalidReference(
+            f"{raw!r} is not a valid image reference: repository names must be "
+            "lowercase.",
+            f"Try {component.lower()!r} instead of {component!r}.",
+        )
+    raise InvalidReference(
+        f"{raw!r} is not a valid image reference: {component!r} may use only "
+        "lowercase letters, digits and the separators '.', '_', '__' and '-'.",
+        _HELP,
+    )
