@@ -35,6 +35,7 @@ from dockdojo.runner import (
     LABEL_STEP,
     DockdojoError,
     Engine,
+    Lesson,
     check_lesson,
     solve_lesson,
 )
@@ -60,10 +61,7 @@ def main() -> int:
         subprocess.run([docker, *args], env=env, capture_output=True, check=False)
 
     with Engine(host, lesson=LESSON, learner="bench") as engine:
-        for image in ("nginx", "redis", "mongo"):
-            if engine.image(image) is None:
-                engine.pull(image)
-        own = {base: build_image(engine, base) for base in ("nginx", "redis", "mongo")}
+        own = _own_images(engine)
         cache = f"bench-cache-{os.getpid()}"
         lesson = seed_lesson(LESSON, nginx=own["nginx"], redis=own["redis"],
                              mongo=own["mongo"], cache=cache)
@@ -73,65 +71,84 @@ def main() -> int:
             if not solved.passed:
                 print("solving failed:", solved.to_json(), file=sys.stderr)
                 return 1
-
-            def made(step: str) -> str:
-                return engine.containers(labels={LABEL_LESSON: LESSON, LABEL_STEP: step})[0].name
-
-            web, kv, db = made("run-nginx"), made("run-redis"), made("run-mongo")
-            port = str(engine.container(web).ports[0].host_port)
-            by_cli: dict[str, Callable[[], None]] = {
-                "pull-images": lambda: [cli("image", "inspect", i)
-                                        for i in ("nginx", "redis", "mongo")],
-                "view-images": lambda: [cli("image", "inspect", i)
-                                        for i in ("nginx", "redis", "mongo")],
-                "run-nginx": lambda: (cli("ps", "--filter", f"ancestor={own['nginx']}"),
-                                      cli("port", web, "80"),
-                                      subprocess.run([curl, "-s", f"http://127.0.0.1:{port}/"],
-                                                     capture_output=True, check=False)),
-                "run-redis": lambda: cli("ps", "--filter", f"ancestor={own['redis']}"),
-                "run-mongo": lambda: cli("ps", "--filter", f"ancestor={own['mongo']}"),
-                "redis-cli": lambda: (cli("ps", "--filter", f"ancestor={own['redis']}"),
-                                      cli("exec", kv, "redis-cli", "GET", "test")),
-                "redis-cache": lambda: (cli("ps", "--filter", f"name={cache}"),
-                                        cli("exec", cache, "redis-cli", "GET", "dojo")),
-                "mongosh": lambda: (cli("ps", "--filter", f"ancestor={own['mongo']}"),
-                                    cli("exec", db, "mongosh", "--quiet", "--eval",
-                                        'db.test.findOne({email: "moby@docker.com"})')),
-            }
-            print(f"check (in-process) vs docker CLI + curl, median of {ROUNDS} interleaved "
-                  "rounds")
-            print(f"{'checks':<14} {'n':>3} {'check ms':>9} {'CLI ms':>8} {'speed-up':>9}")
-            steps: list[str] = []
-            for label, group in GROUPS.items():
-                steps += group
-                chosen = list(steps)
-                count = sum(len(lesson.step(s).checks) for s in chosen)
-
-                def ours(chosen: list[str] = chosen) -> None:
-                    report = check_lesson(engine, lesson, chosen)
-                    if not report.passed:
-                        raise AssertionError(report.to_json())
-
-                def theirs(chosen: list[str] = chosen) -> None:
-                    for step in chosen:
-                        by_cli[step]()
-
-                ours()
-                theirs()
-                a, b = [], []
-                for _ in range(ROUNDS):
-                    a.append(_timed(ours))
-                    b.append(_timed(theirs))
-                ma, mb = statistics.median(a), statistics.median(b)
-                print(f"{label:<14} {count:>3} {ma * 1000:>9.1f} {mb * 1000:>8.1f} "
-                      f"{mb / ma:>8.1f}x")
+            _compare(engine, lesson, _by_cli(engine, cli, curl, own, cache))
         finally:
-            with contextlib.suppress(DockdojoError):  # e.g. removed by someone else already
-                engine.remove_labelled({LABEL_LESSON: LESSON})
-            for tag in own.values():
-                with contextlib.suppress(DockdojoError):
-                    drop_image(engine, tag)
+            _clean_up(engine, own)
     return 0
+
+
+def _own_images(engine: Engine) -> dict[str, str]:
+    """The benchmark's own tags of nginx, redis and mongo, by base image."""
+    for image in ("nginx", "redis", "mongo"):
+        if engine.image(image) is None:
+            engine.pull(image)
+    return {base: build_image(engine, base) for base in ("nginx", "redis", "mongo")}
+
+
+def _by_cli(engine: Engine, cli: Callable[..., None], curl: str, own: dict[str, str],
+            cache: str) -> dict[str, Callable[[], object]]:
+    """For each step, the docker CLI (and curl) calls that check what its checks check."""
+
+    def made(step: str) -> str:
+        return engine.containers(labels={LABEL_LESSON: LESSON, LABEL_STEP: step})[0].name
+
+    web, kv, db = made("run-nginx"), made("run-redis"), made("run-mongo")
+    port = str(engine.container(web).ports[0].host_port)
+    return {
+        "pull-images": lambda: [cli("image", "inspect", i) for i in ("nginx", "redis", "mongo")],
+        "view-images": lambda: [cli("image", "inspect", i) for i in ("nginx", "redis", "mongo")],
+        "run-nginx": lambda: (cli("ps", "--filter", f"ancestor={own['nginx']}"),
+                              cli("port", web, "80"),
+                              subprocess.run([curl, "-s", f"http://127.0.0.1:{port}/"],
+                                             capture_output=True, check=False)),
+        "run-redis": lambda: cli("ps", "--filter", f"ancestor={own['redis']}"),
+        "run-mongo": lambda: cli("ps", "--filter", f"ancestor={own['mongo']}"),
+        "redis-cli": lambda: (cli("ps", "--filter", f"ancestor={own['redis']}"),
+                              cli("exec", kv, "redis-cli", "GET", "test")),
+        "redis-cache": lambda: (cli("ps", "--filter", f"name={cache}"),
+                                cli("exec", cache, "redis-cli", "GET", "dojo")),
+        "mongosh": lambda: (cli("ps", "--filter", f"ancestor={own['mongo']}"),
+                            cli("exec", db, "mongosh", "--quiet", "--eval",
+                                'db.test.findOne({email: "moby@docker.com"})')),
+    }
+
+
+def _compare(engine: Engine, lesson: Lesson,
+             by_cli: dict[str, Callable[[], object]]) -> None:
+    """Time ``check`` against the CLI calls, group by growing group, and print the table."""
+    print(f"check (in-process) vs docker CLI + curl, median of {ROUNDS} interleaved rounds")
+    print(f"{'checks':<14} {'n':>3} {'check ms':>9} {'CLI ms':>8} {'speed-up':>9}")
+    steps: list[str] = []
+    for label, group in GROUPS.items():
+        steps += group
+        chosen = list(steps)
+        count = sum(len(lesson.step(s).checks) for s in chosen)
+
+        def ours(chosen: list[str] = chosen) -> None:
+            report = check_lesson(engine, lesson, chosen)
+            if not report.passed:
+                raise AssertionError(report.to_json())
+
+        def theirs(chosen: list[str] = chosen) -> None:
+            for step in chosen:
+                by_cli[step]()
+
+        ours()
+        theirs()
+        a, b = [], []
+        for _ in range(ROUNDS):
+            a.append(_timed(ours))
+            b.append(_timed(theirs))
+        ma, mb = statistics.median(a), statistics.median(b)
+        print(f"{label:<14} {count:>3} {ma * 1000:>9.1f} {mb * 1000:>8.1f} {mb / ma:>8.1f}x")
+
+
+def _clean_up(engine: Engine, own: dict[str, str]) -> None:
+    with contextlib.suppress(DockdojoError):  # e.g. removed by someone else already
+        engine.remove_labelled({LABEL_LESSON: LESSON})
+    for tag in own.values():
+        with contextlib.suppress(DockdojoError):
+            drop_image(engine, tag)
 
 
 def _timed(fn: Callable[[], object]) -> float:

@@ -198,52 +198,72 @@ class _FakeStream:
 
     def route(self, fake: FakeEngine, method: str, path: str, version: str,
               headers: dict[str, str]) -> bool:
+        """Answer one request; whether the connection stays open for the next one."""
+        if method == "POST" and re.fullmatch(r"/exec/.+/start", path):
+            self.upper_echo()
+            return False
+        if path == "/raw":  # a body that ends when the connection closes
+            self.send(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end")
+            return False
+        if path == "/events":
+            self.events(fake)
+        elif method == "GET" and (m := re.fullmatch(r"/containers/(.+)/json", path)):
+            self.inspect_container(fake, m[1])
+        elif method == "GET" and (m := re.fullmatch(r"/exec/(.+)/json", path)):
+            self.inspect_exec(fake, m[1])
+        else:
+            self.answer(method, path)
+        return version == "HTTP/1.1" and headers.get("connection") != "close"
+
+    def answer(self, method: str, path: str) -> None:
+        """The routes whose answer is always the same."""
         if path == "/_ping" and method == "HEAD":  # the length GET would send, no body
             self.send(b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\n")
         elif path == "/_ping":
             self.respond("200 OK", b"OK", extra="Content-Type: text/plain\r\n")
         elif method == "POST" and path == "/containers/create":
             self.respond("201 Created", b'{"Id":"c0ffee","Warnings":[]}')
-        elif method == "GET" and (m := re.fullmatch(r"/containers/(.+)/json", path)):
-            labels = fake.containers.get(m[1])
-            if labels is None:
-                self.respond("404 Not Found", b'{"message":"No such container: %s"}'
-                             % m[1].encode())
-            else:
-                self.respond("200 OK", json.dumps({"Name": "/" + m[1],
-                                                   "Config": {"Labels": labels}}).encode())
-        elif method == "GET" and (m := re.fullmatch(r"/exec/(.+)/json", path)):
-            container = fake.execs.get(m[1])
-            if container is None:
-                self.respond("404 Not Found", b'{"message":"No such exec instance"}')
-            else:
-                self.respond("200 OK", json.dumps({"ContainerID": container}).encode())
         elif method == "DELETE" and path.startswith("/containers/"):
             self.respond("204 No Content", length=False)
-        elif path == "/events":
-            self.respond("200 OK", length=False, extra="Transfer-Encoding: chunked\r\n")
-            self.send(b'14\r\n{"status":"create"}\n\r\n')
-            fake.release.wait(10)
-            self.send(b'13\r\n{"status":"start"}\n\r\n0\r\n\r\n')
-        elif method == "POST" and re.fullmatch(r"/exec/.+/start", path):
-            self.send(b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream"
-                      b"\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
-            while True:  # an upper-casing echo until the client has finished sending
-                if self.buffer:
-                    self.send(bytes(self.buffer).upper())
-                    self.buffer.clear()
-                if not self.more():
-                    break
-            self.send(b"bye")
-            return False
-        elif path == "/raw":
-            self.send(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end")
-            return False
         elif method == "POST" and path == "/build":
             self.respond("200 OK", b'{"stream":"built"}\n')
         else:
             self.respond("404 Not Found", b'{"message":"page not found"}')
-        return version == "HTTP/1.1" and headers.get("connection") != "close"
+
+    def inspect_container(self, fake: FakeEngine, name: str) -> None:
+        labels = fake.containers.get(name)
+        if labels is None:
+            self.respond("404 Not Found", b'{"message":"No such container: %s"}' % name.encode())
+        else:
+            self.respond("200 OK", json.dumps({"Name": "/" + name,
+                                               "Config": {"Labels": labels}}).encode())
+
+    def inspect_exec(self, fake: FakeEngine, exec_id: str) -> None:
+        container = fake.execs.get(exec_id)
+        if container is None:
+            self.respond("404 Not Found", b'{"message":"No such exec instance"}')
+        else:
+            self.respond("200 OK", json.dumps({"ContainerID": container}).encode())
+
+    def events(self, fake: FakeEngine) -> None:
+        """Two chunked events; the second only once :attr:`FakeEngine.release` is set."""
+        self.respond("200 OK", length=False, extra="Transfer-Encoding: chunked\r\n")
+        self.send(b'14\r\n{"status":"create"}\n\r\n')
+        fake.release.wait(10)
+        self.send(b'13\r\n{"status":"start"}\n\r\n0\r\n\r\n')
+
+    def upper_echo(self) -> None:
+        """An exec start: upgrade, then an upper-casing echo until the client has finished
+        sending, then ``bye``."""
+        self.send(b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream"
+                  b"\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+        while True:
+            if self.buffer:
+                self.send(bytes(self.buffer).upper())
+                self.buffer.clear()
+            if not self.more():
+                break
+        self.send(b"bye")
 
 
 # a raw client ---------------------------------------------------------------------------

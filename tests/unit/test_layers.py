@@ -25,7 +25,9 @@ LAYERS: dict[str, set[str]] = {
     "kinds": {"errors", "text", "engine", "authoring"},
     "lessons": {"errors", "text", "authoring", "kinds"},
     "grading": {"errors", "text", "engine", "authoring", "kinds", "lessons"},
-    "cli": {"errors", "text", "engine", "sandbox", "authoring", "kinds", "lessons", "grading"},
+    "workspace": {"errors", "text", "authoring", "kinds", "lessons"},
+    "cli": {"errors", "text", "engine", "sandbox", "authoring", "kinds", "lessons", "grading",
+            "workspace"},
 }
 """Each part of runner/, and the other parts it may import."""
 
@@ -89,15 +91,22 @@ def test_each_layer_imports_only_the_layers_below_it(path: Path, module: str) ->
                    for m, _ in _imports(path, module))
 
 
-def test_no_module_level_import_cycle_inside_runner() -> None:
+def _module_level_imports() -> dict[str, set[str]]:
+    """Each module of runner/ and the modules of runner/ it imports at module level."""
     known = {m for _, m in _runner_modules()}
     graph: dict[str, set[str]] = {}
     for path, module in _runner_modules():
         graph[module] = {m for m, top in _imports(path, module) if top and m in known
                          and m != module}
-    for package in {m for _, m in _runner_modules()}:  # importing a.b imports a first
-        for child in [m for m in known if m.rpartition(".")[0] == package]:
+    for child in known:  # importing a.b imports a first
+        package = child.rpartition(".")[0]
+        if package in known:
             graph[child].add(package)
+    return graph
+
+
+def test_no_module_level_import_cycle_inside_runner() -> None:
+    graph = _module_level_imports()
     state: dict[str, int] = {}
 
     def visit(node: str, chain: list[str]) -> None:
