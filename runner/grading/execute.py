@@ -199,7 +199,7 @@ def execute(nb: nbformat.NotebookNode, lesson: Lesson, learner: str, docker_host
                 nb, km=km, timeout=options.cell_timeout, allow_errors=True,
                 startup_timeout=60, record_timing=False, store_widget_state=False,
                 resources={"metadata": {"path": str(work)}},
-                on_cell_start=lambda cell, cell_index: _count(started, cell))
+                on_cell_start=lambda cell, **_: _count(started, cell))
             return _run(client, km, env, len(code), started, options)
     finally:
         _close_thread_loop()

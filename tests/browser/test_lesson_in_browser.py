@@ -55,8 +55,9 @@ def done(step: Locator) -> None:
     expect(step.get_by_text("✅ Done")).to_be_visible(timeout=60_000)
 
 
+@pytest.mark.usefixtures("fresh_world")
 def test_a_learner_clicks_through_the_first_lesson(
-        lab: Lab, page: Page, fresh_world: None, capsys: pytest.CaptureFixture[str]) -> None:
+        lab: Lab, page: Page, capsys: pytest.CaptureFixture[str]) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     timings: list[str] = []

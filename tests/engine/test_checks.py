@@ -133,7 +133,7 @@ def test_a_clean_engine_fails_the_right_checks_with_their_hints(
 
 
 def test_containers_deleted_or_stopped_behind_the_lessons_back(
-        images: Engine, own_images: dict[str, str], name: Namer) -> None:
+        images: Engine, own_images: dict[str, str]) -> None:
     seed = seed_lesson(_lesson_id(), nginx=own_images["nginx"], redis=own_images["redis"])
     steps = ["run-nginx", "run-redis", "redis-cli"]
     with Engine(images.base_url, lesson=seed.id, learner="pytest") as engine:

@@ -93,8 +93,9 @@ def test_complete_empty_and_partial(tmp_path: Path, options: GradeOptions,
                 if c.labels.get("dockdojo.learner") in {"ada", "eve", "pat"}]
 
 
+@pytest.mark.usefixtures("images")
 def test_fake_marks_fake_metadata_and_monkeypatching_earn_nothing(
-        tmp_path: Path, options: GradeOptions, images: Engine) -> None:
+        tmp_path: Path, options: GradeOptions) -> None:
     def fake_outputs(nb: nbformat.NotebookNode) -> None:
         nb.metadata["dockdojo"]["points"] = 999
         for cell in nb.cells:
@@ -117,8 +118,9 @@ def test_fake_marks_fake_metadata_and_monkeypatching_earn_nothing(
     assert got["patcher"].status == "graded"
 
 
+@pytest.mark.usefixtures("images")
 def test_a_crashing_kernel_and_an_endless_loop_end_their_own_run_only(
-        tmp_path: Path, options: GradeOptions, images: Engine) -> None:
+        tmp_path: Path, options: GradeOptions) -> None:
     crash = {"redis-cache": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n"}
     loop = {"redis-cache": "while True:\n    pass\n"}
     good = answers("ada")
@@ -133,8 +135,8 @@ def test_a_crashing_kernel_and_an_endless_loop_end_their_own_run_only(
     assert got["ada"].points == FULL
 
 
-def test_another_learners_values_do_not_pass(tmp_path: Path, options: GradeOptions,
-                                             images: Engine) -> None:
+@pytest.mark.usefixtures("images")
+def test_another_learners_values_do_not_pass(tmp_path: Path, options: GradeOptions) -> None:
     copied = submission(tmp_path, "bob", answers("ada"))  # bob hands in ada's notebook
     got = grade([copied], options)
     assert got["bob"].points == 0
@@ -143,16 +145,18 @@ def test_another_learners_values_do_not_pass(tmp_path: Path, options: GradeOptio
     assert f"cache-{bob}" in messages
 
 
+@pytest.mark.usefixtures("images")
 def test_concurrent_submissions_both_running_redis_as_asked(
-        tmp_path: Path, options: GradeOptions, images: Engine) -> None:
+        tmp_path: Path, options: GradeOptions) -> None:
     paths = [submission(tmp_path, "ada", answers("ada")),
              submission(tmp_path, "bob", answers("bob"))]
     got = grade(paths, options, jobs=2)
     assert got["ada"].points == got["bob"].points == FULL
 
 
+@pytest.mark.usefixtures("images")
 def test_grade_command_writes_every_format(
-        tmp_path: Path, docker_host: str, monkeypatch: pytest.MonkeyPatch, images: Engine,
+        tmp_path: Path, docker_host: str, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("DOCKER_HOST", docker_host)

@@ -111,7 +111,8 @@ def test_cli_run_ps_exec_logs_and_rm(images: Engine, cli: Cli, labels: dict[str,
     assert all(c.name != web for c in images.containers())
 
 
-def test_cli_exec_with_piped_stdin_round_trips(images: Engine, cli: Cli, name: Namer) -> None:
+@pytest.mark.usefixtures("images")
+def test_cli_exec_with_piped_stdin_round_trips(cli: Cli, name: Namer) -> None:
     cache = name("cli-redis")
     assert cli("run", "-d", "--name", cache, "redis").returncode == 0
     result = cli("exec", "-i", cache, "redis-cli", stdin="SET test 1\nGET test\n")

@@ -36,12 +36,12 @@ def built(images: Engine) -> Iterator[Callable[[str], str]]:
 
 
 @pytest.fixture
-def lesson_engine(docker_host: str, images: Engine) -> Iterator[Callable[[Lesson], Engine]]:
+def lesson_engine(images: Engine) -> Iterator[Callable[[Lesson], Engine]]:
     """An Engine scoped to a lesson; the lesson's labelled containers go at the end."""
     opened: list[tuple[Engine, str]] = []
 
     def open_for(the_lesson: Lesson) -> Engine:
-        engine = Engine(docker_host, lesson=the_lesson.id, learner="pytest")
+        engine = Engine(images.base_url, lesson=the_lesson.id, learner="pytest")
         opened.append((engine, the_lesson.id))
         return engine
 
@@ -149,8 +149,9 @@ def test_fresh_removes_only_this_lessons_labelled_containers(
     assert images.container(own.id).running
 
 
+@pytest.mark.usefixtures("images")
 def test_actions_that_cannot_work_are_reported_per_step(
-        images: Engine, built: Callable[[str], str],
+        built: Callable[[str], str],
         lesson_engine: Callable[[Lesson], Engine]) -> None:
     redis = built("redis")
     the_lesson = lesson(

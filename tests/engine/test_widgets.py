@@ -46,7 +46,8 @@ def text(markup: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
 
 
-def test_pull_shows_progress_and_the_result(images: Engine, sync: None,
+@pytest.mark.usefixtures("sync")
+def test_pull_shows_progress_and_the_result(images: Engine,
                                             drop_image: Callable[[str], None]) -> None:
     drop_image("redis")
     widget = PullWidget(images, ["nginx", "redis", "mongo"])
@@ -72,7 +73,8 @@ def test_a_second_click_does_not_start_a_second_pull(images: Engine) -> None:
     assert "Pulled mongo:latest" in text(widget.status.value)
 
 
-def test_pull_of_a_missing_image_reads_as_a_sentence(images: Engine, sync: None) -> None:
+@pytest.mark.usefixtures("sync")
+def test_pull_of_a_missing_image_reads_as_a_sentence(images: Engine) -> None:
     widget = PullWidget(images)
     widget.pull("dockdojo-nope")
     shown = text(widget.status.value)
@@ -82,7 +84,8 @@ def test_pull_of_a_missing_image_reads_as_a_sentence(images: Engine, sync: None)
     assert "Traceback" not in widget.status.value
 
 
-def test_search_falls_back_to_the_mirror_catalog_offline(images: Engine, sync: None) -> None:
+@pytest.mark.usefixtures("sync")
+def test_search_falls_back_to_the_mirror_catalog_offline(images: Engine) -> None:
     widget = PullWidget(images)
     widget.query.value = "ngi"  # Enter
     assert "result(s) from http://127.0.0.1:" in text(widget.status.value)
@@ -91,7 +94,8 @@ def test_search_falls_back_to_the_mirror_catalog_offline(images: Engine, sync: N
     assert "Pulled nginx:latest" in text(widget.status.value)
 
 
-def test_images_table_lists_the_images_with_run_and_delete(images: Engine, sync: None) -> None:
+@pytest.mark.usefixtures("sync")
+def test_images_table_lists_the_images_with_run_and_delete(images: Engine) -> None:
     widget = ImagesWidget(images)
     cells = [text(c.value) if hasattr(c, "value") else c.description
              for c in widget.table.children]
@@ -105,9 +109,9 @@ def test_images_table_lists_the_images_with_run_and_delete(images: Engine, sync:
     assert run.image.value == "nginx:latest"
 
 
+@pytest.mark.usefixtures("images", "sync")
 def test_run_with_host_port_zero_shows_a_card_with_the_port_link(
-        lesson_engine: Engine, images: Engine, sync: None, cleanup: list[str],
-        name: Namer) -> None:
+        lesson_engine: Engine, cleanup: list[str], name: Namer) -> None:
     widget = RunWidget(lesson_engine, "nginx", ports={80: 0}, step=name("step"))
     assert [f.description for f in widget.ports_box.children] == ["Host port for 80/tcp"]
     assert widget.ports_box.children[0].value == "0"
@@ -125,9 +129,9 @@ def test_run_with_host_port_zero_shows_a_card_with_the_port_link(
     assert "already has 1 container(s)" in text(again.status.value)
 
 
+@pytest.mark.usefixtures("images", "sync")
 def test_bad_settings_and_taken_names_read_as_sentences(
-        lesson_engine: Engine, images: Engine, sync: None, cleanup: list[str],
-        name: Namer) -> None:
+        lesson_engine: Engine, cleanup: list[str], name: Namer) -> None:
     taken = name("taken")
     cleanup.append(lesson_engine.run("redis", name=taken).id)
     widget = RunWidget(lesson_engine, "redis")
@@ -140,8 +144,8 @@ def test_bad_settings_and_taken_names_read_as_sentences(
     assert "is not KEY=value" in text(widget.status.value)
 
 
-def test_container_logs_are_escaped(images: Engine, sync: None, cleanup: list[str],
-                                    name: Namer) -> None:
+@pytest.mark.usefixtures("sync")
+def test_container_logs_are_escaped(images: Engine, cleanup: list[str], name: Namer) -> None:
     info = images.run("redis", name=name("logs"),
                       command=["sh", "-c", "echo '<script>alert(1)</script>'; sleep 60"])
     cleanup.append(info.id)
@@ -153,8 +157,9 @@ def test_container_logs_are_escaped(images: Engine, sync: None, cleanup: list[st
     assert "<script>" not in card.html.value
 
 
+@pytest.mark.usefixtures("sync")
 def test_exec_console_keeps_redis_cli_state_between_lines(
-        images: Engine, sync: None, cleanup: list[str], name: Namer) -> None:
+        images: Engine, cleanup: list[str], name: Namer) -> None:
     info = images.run("redis", name=name("redis"))
     cleanup.append(info.id)
     console = ExecConsole(images, image="redis", suggest=["redis-cli", "SET test 1", "GET test"])
@@ -180,8 +185,8 @@ def test_exec_console_keeps_redis_cli_state_between_lines(
         console.close()
 
 
-def test_exec_console_without_a_running_container_says_what_to_do(
-        images: Engine, sync: None) -> None:
+@pytest.mark.usefixtures("sync")
+def test_exec_console_without_a_running_container_says_what_to_do(images: Engine) -> None:
     console = ExecConsole(images, image="dockdojo-none")
     console.container.options = []
     console.connect()
@@ -190,8 +195,9 @@ def test_exec_console_without_a_running_container_says_what_to_do(
     assert "not connected" in text(console.status.value)
 
 
+@pytest.mark.usefixtures("sync")
 def test_delete_meets_in_use_then_deletes_containers_then_the_image(
-        images: Engine, sync: None, cleanup: list[str], name: Namer) -> None:
+        images: Engine, cleanup: list[str], name: Namer) -> None:
     source = images.run("redis", name=name("src"))
     cleanup.append(source.id)
     api = images.api_client()
@@ -221,8 +227,9 @@ def test_delete_meets_in_use_then_deletes_containers_then_the_image(
     assert images.image(tag) is None
 
 
+@pytest.mark.usefixtures("sync")
 def test_engine_down_is_a_sentence_in_every_widget_and_retry_works(
-        tmp_path: Path, sync: None, docker_host: str) -> None:
+        tmp_path: Path, docker_host: str) -> None:
     down = Engine(f"unix://{tmp_path}/docker.sock")
     pull = PullWidget(down, ["nginx"])
     pull.pull("nginx")
@@ -238,8 +245,8 @@ def test_engine_down_is_a_sentence_in_every_widget_and_retry_works(
     down.close()
 
 
-def test_lesson_steps_check_and_progress_follow_the_engine(
-        docker_host: str, images: Engine, sync: None) -> None:
+@pytest.mark.usefixtures("images", "sync")
+def test_lesson_steps_check_and_progress_follow_the_engine(docker_host: str) -> None:
     with Engine(docker_host, lesson="what-is-an-image") as engine:
         lesson = LessonView("what-is-an-image", engine=engine)
         progress = lesson.progress()

@@ -377,13 +377,13 @@ def _main(argv: list[str]) -> int:
 def handmade(monkeypatch: pytest.MonkeyPatch) -> Lesson:
     """``load_lesson`` returns this lesson (the builder is tested elsewhere)."""
     the_lesson = seed_lesson("unit", cache="cache")
-    monkeypatch.setattr("dockdojo.runner.lessons.load_lesson", lambda ref: the_lesson)
+    monkeypatch.setattr("dockdojo.runner.lessons.load_lesson", lambda _ref: the_lesson)
     monkeypatch.setenv("DOCKER_HOST", NOWHERE)
     return the_lesson
 
 
-def test_check_command_on_an_engine_that_is_down(handmade: Lesson,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("handmade")
+def test_check_command_on_an_engine_that_is_down(capsys: pytest.CaptureFixture[str]) -> None:
     assert _main(["check", "unit", "--step", "run-nginx", "--step", "mongosh"]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"unit: Lesson unit (checking on {NOWHERE})"
@@ -393,7 +393,8 @@ def test_check_command_on_an_engine_that_is_down(handmade: Lesson,
     assert out[-1].startswith("Total: 0/4 points, 0/2 steps passed, some checks failed")
 
 
-def test_check_command_json(handmade: Lesson, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("handmade")
+def test_check_command_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert _main(["check", "unit", "--step", "pull-images", "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert (data["lesson"], data["mode"], data["passed"]) == ("unit", "check", False)
@@ -411,8 +412,8 @@ def test_run_without_solve_only_prints_the_plan(handmade: Lesson,
         _main(["run", "unit", "--fresh"])
 
 
-def test_run_solve_on_an_engine_that_is_down(handmade: Lesson,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("handmade")
+def test_run_solve_on_an_engine_that_is_down(capsys: pytest.CaptureFixture[str]) -> None:
     assert _main(["run", "unit", "--solve", "--json"]) == 1
     captured = capsys.readouterr()
     data = json.loads(captured.out)
@@ -421,6 +422,7 @@ def test_run_solve_on_an_engine_that_is_down(handmade: Lesson,
     assert "pull-images" in captured.err  # the table went to stderr
 
 
-def test_check_command_rejects_unknown_steps(handmade: Lesson) -> None:
+@pytest.mark.usefixtures("handmade")
+def test_check_command_rejects_unknown_steps() -> None:
     with pytest.raises(DockdojoError, match="Lesson unit has no step 'nope'"):
         _main(["check", "unit", "--step", "nope"])

@@ -125,8 +125,8 @@ def cases(lesson: Lesson) -> dict[str, SubmissionResult]:
                                message=lambda s, i, ok: HOSTILE if not ok and s == "run-nginx"
                                else f"made by hand: {s} {i}")
     return {
-        "full": result(lesson, lambda s, i: True, "ada"),
-        "zero": result(lesson, lambda s, i: False, "bob"),
+        "full": result(lesson, lambda _s, _i: True, "ada"),
+        "zero": result(lesson, lambda _s, _i: False, "bob"),
         "partial": result(lesson, partial, "cy"),
         "timeout": result(lesson, partial, "dee", status="timeout", cells_run=12,
                           execution_message="Cell 14 (redis-cli) ran for more than 600 s.",
@@ -166,7 +166,7 @@ def test_scores_of_full_zero_and_partial_submissions(
 
 
 def test_a_submission_result_refuses_values_that_cannot_be(lesson: Lesson) -> None:
-    report = hand_made(lesson, lambda s, i: True)
+    report = hand_made(lesson, lambda _s, _i: True)
     with pytest.raises(ValueError, match="status 'crashed'"):
         result(lesson, partial, status="crashed")
     with pytest.raises(ValueError, match="not 'other'"):
@@ -377,7 +377,7 @@ def test_the_gradebook_has_a_row_per_submission_and_a_column_per_step(
 def test_the_gradebook_keeps_lessons_apart_and_defuses_formulas(
         lesson: Lesson, cases: dict[str, SubmissionResult]) -> None:
     other = seed_lesson("other-lesson")  # a hand-made lesson (tests/lesson_kit.py)
-    mine = hand_made(other, lambda s, i: s == "run-redis")
+    mine = hand_made(other, lambda s, _i: s == "run-redis")
     evil = SubmissionResult("=cmd|' /C calc'!A0.ipynb", "=HYPERLINK(\"x\")", other.id, mine)
     rows = list(csv.reader(io.StringIO(gradebook_csv([cases["partial"], evil]))))
     width = 7 + len(lesson.steps) + len(other.steps)
@@ -503,8 +503,7 @@ def test_feedback_replaces_old_feedback_and_stale_widget_state(
 
 
 def test_feedback_of_steps_without_a_cell_goes_at_the_end(
-        lesson: Lesson, submitted: nbformat.NotebookNode,
-        cases: dict[str, SubmissionResult]) -> None:
+        submitted: nbformat.NotebookNode, cases: dict[str, SubmissionResult]) -> None:
     nb = nbformat.from_dict(json.loads(json.dumps(submitted)))
     nb.cells = [c for c in nb.cells if c.metadata.get("dockdojo", {}).get("step") != "mongosh"]
     other = roles(nb).index(("step", "run-mongo"))
@@ -594,7 +593,7 @@ def test_write_all_replaces_files_whole(tmp_path: Path, monkeypatch: pytest.Monk
     write_all([cases["zero"]], tmp_path, {})
     assert json.loads((tmp_path / "bob.json").read_text(encoding="utf-8"))["learner"] == "bob"
 
-    def refuse(src: object, dst: object) -> None:  # a rename that fails, e.g. disk trouble
+    def refuse(_src: object, _dst: object) -> None:  # a rename that fails, e.g. disk trouble
         raise OSError("rename refused")
 
     (tmp_path / "bob.json").write_text("kept", encoding="utf-8")

@@ -188,7 +188,7 @@ def hello(req: Request) -> Doc:
 
 
 @command("buildInfo", "buildinfo")
-def build_info(req: Request) -> Doc:
+def build_info(_req: Request) -> Doc:
     return ok(
         version=VERSION,
         gitVersion="dockdojo-test-fixture",
@@ -212,7 +212,7 @@ def get_parameter(req: Request) -> Doc:
 
 
 @command("serverStatus")
-def server_status(req: Request) -> Doc:
+def server_status(_req: Request) -> Doc:
     uptime = time.monotonic() - STARTED
     return ok(
         host=socket.gethostname(),
@@ -227,7 +227,7 @@ def server_status(req: Request) -> Doc:
 
 
 @command("hostInfo")
-def host_info(req: Request) -> Doc:
+def host_info(_req: Request) -> Doc:
     return ok(
         system={
             "currentTime": datetime.now(UTC),
@@ -414,7 +414,7 @@ def run_writes(
 
 @command("insert")
 def insert(req: Request) -> Doc:
-    def apply(index: int, doc: Doc, reply: Doc) -> None:
+    def apply(_index: int, doc: Doc, reply: Doc) -> None:
         req.coll.insert_one(doc)
         reply["n"] += 1
 
@@ -444,7 +444,7 @@ def update(req: Request) -> Doc:
 
 @command("delete")
 def delete(req: Request) -> Doc:
-    def apply(index: int, op: Doc, reply: Doc) -> None:
+    def apply(_index: int, op: Doc, reply: Doc) -> None:
         remove = req.coll.delete_one if op.get("limit") == 1 else req.coll.delete_many
         reply["n"] += remove(op["q"]).deleted_count
 
