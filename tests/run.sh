@@ -2,8 +2,9 @@
 # What `make test` (and, with --bench, `make bench`) does, in order:
 #   1. ruff, mypy (strict on runner/), and `dockdojo build --check` (lessons/ matches content/);
 #   2. the test world: Debian packages, the sandbox engine and registry, fixture images;
-#   3. every test: unit, engine (every lesson solved end to end), browser (JupyterLab in
-#      Chromium), sandbox lifecycle: in that order, one pytest run;
+#   3. every test: unit, install (the wheel in a fresh environment), engine (every lesson
+#      solved end to end), browser (JupyterLab in Chromium), sandbox lifecycle: in that
+#      order, one pytest run;
 #   4. the sandbox is stopped on exit, whatever happened, so no process or mount stays.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,5 +36,5 @@ if [ "$MODE" = bench ]; then
   for bench in tests/bench/bench_*.py; do $BIN/python "$bench"; done
 else
   step "tests"
-  $BIN/pytest tests/unit tests/engine tests/browser tests/lifecycle
+  $BIN/pytest tests/unit tests/install tests/engine tests/browser tests/lifecycle
 fi
