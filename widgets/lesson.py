@@ -26,6 +26,7 @@ from dockdojo.runner import (
     check_lesson,
     load_lesson,
     personalize,
+    plural,
     run_step_checks,
     uses_parameters,
 )
@@ -62,7 +63,7 @@ class CheckPanel(w.VBox):
         self.results = w.HTML()
         self.worker = Worker(self.results, [self.check_button])
         self.check_button.on_click(lambda _: self.run())
-        points = f"{step.points} point{'s' if step.points != 1 else ''}"
+        points = plural(step.points, "point")
         super().__init__([w.HBox([self.check_button, self.mark,
                                   w.HTML(f'<span class="dojo-hint">{esc(points)}</span>')]),
                           self.results])

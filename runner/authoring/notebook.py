@@ -16,6 +16,7 @@ import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from ..text import plural
 from .model import SCHEMA, Lesson, Prose, Step
 
 KERNEL = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
@@ -70,7 +71,7 @@ def to_notebook(lesson: Lesson, source: str) -> NotebookNode:
         step = block
         if step.exercise:
             task = f"### ✍️ Exercise: {step.title}\n\n{step.task}\n\n" \
-                   f"*{step.points} point{'s' if step.points != 1 else ''}.*"
+                   f"*{plural(step.points, 'point')}.*"
             cells.append(new_markdown_cell(task, id=cell_id("task"), metadata={
                 "dockdojo": step_metadata(lesson, step, "task")}))
             cells.append(new_code_cell(

@@ -322,7 +322,9 @@ class Engine:
         api = self._client().api
         since = max(since, self.history_since)
         until = time.time()
-        found = self._rows(lambda: list(api.events(since=int(since), until=int(until) + 1,
+        # The engine streams until `until`; to the nanosecond, it answers at once (a whole
+        # second rounded up would make every read wait for that second to pass).
+        found = self._rows(lambda: list(api.events(since=int(since), until=f"{until:.9f}",
                                                    filters=dict(filters), decode=True)),
                            Op("reading the engine's events"))
         return [e for e in found if events.event_time(e) >= since]

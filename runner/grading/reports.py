@@ -66,7 +66,7 @@ from nbformat.v4 import new_markdown_cell
 
 from ..authoring.model import SCHEMA as LESSON_SCHEMA
 from ..kinds.report import CheckResult, LessonReport, StepReport
-from ..text import plain_text
+from ..text import plain_text, plural
 
 GRADE_SCHEMA = "dockdojo.grade/v1"
 """Version of :func:`to_json`'s shape (``schemas/grade-result-v1.json``)."""
@@ -319,7 +319,7 @@ def gradescope_json(result: SubmissionResult) -> dict[str, Any]:
             if not check.passed:
                 output.append(f"Hint: {check.hint}")
             if points_lost(check):
-                output.append(f"Lost {_points(points_lost(check))}: "
+                output.append(f"Lost {plural(points_lost(check), 'point')}: "
                               f"{_lost_sentence(result, check)}.")
             tests.append({
                 "name": _plain(f"{number}.{index} {step.title} ({check.kind})"),
@@ -343,7 +343,7 @@ def gradescope_json(result: SubmissionResult) -> dict[str, Any]:
 
 
 def _summary_text(result: SubmissionResult) -> str:
-    lines = [f"{result.report.title}: {result.points}/{_points(result.max_points)} "
+    lines = [f"{result.report.title}: {result.points}/{plural(result.max_points, 'point')} "
              f"({100 * result.score:.1f}%), {result.report.steps_passed} of "
              f"{result.report.steps_total} steps passed.",
              f"Notebook run: {_RUN_ENDED[result.status][1]}. {_cells(result)}"]
@@ -366,10 +366,6 @@ def _shorten(text: str) -> str:
 def _cells(result: SubmissionResult) -> str:
     return (f"{result.cells_run} of {result.cells_total} code cells ran "
             f"in {result.seconds:.1f} s.")
-
-
-def _points(n: int) -> str:
-    return f"{n} point{'' if n == 1 else 's'}"
 
 
 def _lost_sentence(result: SubmissionResult, check: CheckResult) -> str:
@@ -504,7 +500,7 @@ def _summary_markdown(result: SubmissionResult) -> str:
     lines = [
         f"## 📋 Your grade: {_md(report.title)}",
         "",
-        f"**{result.points}/{_points(result.max_points)} ({100 * result.score:.1f}%)** · "
+        f"**{result.points}/{plural(result.max_points, 'point')} ({100 * result.score:.1f}%)** · "
         f"{report.steps_passed} of {report.steps_total} steps passed · "
         f"learner {_md(result.learner)}",
         "",
@@ -524,11 +520,11 @@ def _summary_markdown(result: SubmissionResult) -> str:
 
 def _step_markdown(result: SubmissionResult, step: StepReport) -> str:
     mark = "✅" if step.passed else "❌"
-    lines = [f"**{mark} Result: {_md(step.title)}: {step.points}/{_points(step.max_points)}**",
-             ""]
+    total = plural(step.max_points, "point")
+    lines = [f"**{mark} Result: {_md(step.title)}: {step.points}/{total}**", ""]
     for check in step.results:
         lines.append(f"- {'✅' if check.passed else '❌'} {_md(check.kind)}: "
-                     f"{_md(check.message)} *({check.points}/{_points(check.max_points)})*")
+                     f"{_md(check.message)} *({check.points}/{plural(check.max_points, 'point')})*")
         if not check.passed:
             lines.append(f"  - **Hint:** {_md(check.hint)}")
     lines += [f"- ⚠️ {_md(error)}" for error in step.errors]
