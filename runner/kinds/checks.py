@@ -460,10 +460,8 @@ def _link_record(container: ContainerInfo, link: PortLink) -> dict[str, Any]:
 
 
 def _states(containers: Sequence[ContainerInfo], *, state: bool = True) -> str:
-    shown = [f"{c.name} ({c.state})" if state else f"{c.name} ({_familiar(c.image)})"
-             for c in containers[:5]]
-    more = f" and {len(containers) - 5} more" if len(containers) > 5 else ""
-    return ", ".join(shown) + more
+    return few([f"{c.name} ({c.state})" if state else f"{c.name} ({_familiar(c.image)})"
+                for c in containers], limit=5)
 
 
 
