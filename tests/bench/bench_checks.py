@@ -57,8 +57,8 @@ def main() -> int:
         return 1
     env = {**os.environ, "DOCKER_HOST": host}
 
-    def cli(*args: str) -> None:
-        subprocess.run([docker, *args], env=env, capture_output=True, check=False)
+    def cli(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([docker, *args], env=env, capture_output=True, check=False)
 
     with Engine(host, lesson=LESSON, learner="bench") as engine:
         own = _own_images(engine)
@@ -85,7 +85,7 @@ def _own_images(engine: Engine) -> dict[str, str]:
     return {base: build_image(engine, base) for base in ("nginx", "redis", "mongo")}
 
 
-def _by_cli(engine: Engine, cli: Callable[..., None], curl: str, own: dict[str, str],
+def _by_cli(engine: Engine, cli: Callable[..., object], curl: str, own: dict[str, str],
             cache: str) -> dict[str, Callable[[], object]]:
     """For each step, the docker CLI (and curl) calls that check what its checks check."""
 

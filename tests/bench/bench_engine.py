@@ -45,7 +45,7 @@ def main() -> int:
             return lambda: subprocess.run([docker, *args], env=env, check=True,
                                           capture_output=True)
 
-        pairs = {
+        pairs: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
             "image list": (engine.images, cli("images")),
             "container list": (engine.containers, cli("ps", "-a")),
             "one-shot exec": (lambda: engine.exec(redis.name, ["redis-cli", "PING"]),

@@ -124,8 +124,10 @@ def test_a_clean_engine_fails_the_right_checks_with_their_hints(
                "document.", "insertOne in mongosh.")
     assert got[("remove-nginx", "no_container_uses")] == (
         True, f"No container uses {nginx}.", "Delete the containers.")
+    still = images.image(nginx)
+    assert still is not None
     assert got[("remove-nginx", "image_absent")][:2] == (
-        False, f"{nginx} is still on the engine (image {images.image(nginx).short_id}).")
+        False, f"{nginx} is still on the engine (image {still.short_id}).")
     assert got[("redis-cache", "container_running")][1] == (
         f"There is no container named {cache} from {redis}.")
     assert not report.passed

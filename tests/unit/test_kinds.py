@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lesson_kit import check, lesson, step
@@ -13,7 +14,7 @@ from lesson_kit import check, lesson, step
 import dockdojo.runner as runner
 from dockdojo.runner import ACTIONS, CHECKS, Engine, LessonError, Snapshot, parse_lesson
 from dockdojo.runner.authoring import Param
-from dockdojo.runner.kinds import CheckKind, Seen, run_step_checks
+from dockdojo.runner.kinds import ActionKind, CheckKind, Seen, run_step_checks
 from dockdojo.runner.kinds.base import Call, table
 from dockdojo.runner.kinds.reference import reference_markdown
 
@@ -37,7 +38,8 @@ def test_the_readme_lists_exactly_the_registered_kinds() -> None:
 
 
 def test_every_kind_is_described_and_its_arguments_typed() -> None:
-    for kind in [*ACTIONS.values(), *CHECKS.values()]:
+    kinds: list[ActionKind | CheckKind] = [*ACTIONS.values(), *CHECKS.values()]
+    for kind in kinds:
         assert kind.summary.endswith("."), kind.name
         assert {p.type for p in kind.params} <= TYPES, kind.name
         names = [p.name for p in kind.params]
@@ -47,7 +49,7 @@ def test_every_kind_is_described_and_its_arguments_typed() -> None:
 
 
 def test_every_action_describes_itself_for_the_plan() -> None:
-    samples = {"pull": {"images": ["nginx"]}, "images": {},
+    samples: dict[str, dict[str, Any]] = {"pull": {"images": ["nginx"]}, "images": {},
                "run": {"image": "nginx", "ports": {80: 0}, "name": "web", "env": {"A": "1"}},
                "exec": {"name": "cache", "command": ["redis-cli"], "prompt": "> $",
                         "suggest": ["GET test"]},

@@ -36,7 +36,7 @@ def _tracker() -> PullTracker:
 
 
 def test_fraction_is_monotonic_and_reaches_one_with_layer_counts() -> None:
-    events = [{"status": "Pulling from library/nginx", "id": "latest"}]
+    events: list[dict[str, object]] = [{"status": "Pulling from library/nginx", "id": "latest"}]
     events += _interleave(_layer_events("a", 1000), _layer_events("b", 50_000),
                           [{"status": "Already exists", "id": "c"}])
     events += [{"status": "Digest: sha256:abc"}, {"status": "Status: Downloaded newer image"}]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import platform
 from pathlib import Path
 
 import pytest
@@ -12,20 +14,20 @@ from dockdojo.runner.cli import main
 
 
 def test_not_linux(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sandbox_module.platform, "system", lambda: "Darwin")
+    monkeypatch.setattr(platform, "system", lambda: "Darwin")
     with pytest.raises(SandboxError, match="needs Linux; this is Darwin") as err:
         sandbox_module.check_can_run()
     assert "Docker Desktop" in err.value.hint
 
 
 def test_not_root(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sandbox_module.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(SandboxError, match="needs root"):
         sandbox_module.check_can_run()
 
 
 def test_missing_binaries_are_named_with_their_packages(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sandbox_module.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(SandboxError) as err:
         sandbox_module.check_can_run()
@@ -48,7 +50,7 @@ def test_status_of_a_never_started_sandbox(tmp_path: Path, capsys: pytest.Captur
 def test_cli_reports_sandbox_errors_as_sentences(monkeypatch: pytest.MonkeyPatch,
                                                  tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(sandbox_module.platform, "system", lambda: "Windows")
+    monkeypatch.setattr(platform, "system", lambda: "Windows")
     assert main(["sandbox", "start", "--state", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: The sandbox needs Linux; this is Windows.")
