@@ -16,9 +16,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from test_grade import ROOT, answers, submission
+from engine.test_grade import ROOT, answers, submission
 
 from dockdojo.runner import Engine, load_lesson
 from dockdojo.runner.grading import GradeOptions, grade_all

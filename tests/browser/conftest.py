@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from labserver import ROOT, Lab
+from browser.labserver import ROOT, Lab
 from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = os.environ.get("DOCKDOJO_CHROMIUM", "/usr/bin/chromium")

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from labserver import ROOT, Lab
+from browser.labserver import ROOT, Lab
 from playwright.sync_api import Locator, Page, expect
 
 from dockdojo.runner import Engine, Sandbox
