@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What `make test` (and, with --bench, `make bench`) does, in order:
-#   1. ruff, mypy (strict on runner/), and `dockdojo build --check` (lessons/ matches content/);
+#   1. ruff, mypy (strict on runner/ and widgets/, and on tests/), and `dockdojo build --check`
+#      (lessons/ matches content/);
 #   2. the test world: Debian packages, the sandbox engine and registry, fixture images;
 #   3. every test: unit, install (the wheel in a fresh environment), engine (every lesson
 #      solved end to end), browser (JupyterLab in Chromium), sandbox lifecycle: in that
@@ -19,6 +20,7 @@ if [ "$MODE" = test ]; then
   step "lint and types"
   $BIN/ruff check .
   $BIN/mypy -p dockdojo.runner -p dockdojo.widgets
+  $BIN/mypy tests
   $BIN/dockdojo build --check
 fi
 
