@@ -79,6 +79,7 @@ __all__ = [
     "Refusal",
     "add_labels",
     "guard_rule",
+    "parse_request",
 ]
 
 
@@ -676,6 +677,11 @@ class LabelProxy:
     def running(self) -> bool:
         """Whether the proxy's thread is serving."""
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def connections(self) -> int:
+        """How many client connections the proxy is serving now."""
+        return len(self._tasks)
 
     @property
     def refusals(self) -> tuple[Refusal, ...]:

@@ -554,7 +554,7 @@ def test_client_hanging_up_ends_the_engine_connection(fake: FakeEngine, proxy: L
     client.sock.shutdown(socket.SHUT_WR)  # the engine is told (a half-close)...
     fake.release.set()
     client.rest()  # ...and the proxy closes once the engine has finished
-    wait_for(lambda: not proxy._tasks)
+    wait_for(lambda: proxy.connections == 0)
 
 
 def test_upgrade_pipes_raw_bytes_both_ways_and_passes_on_a_half_close(
