@@ -10,7 +10,7 @@ Each submission goes through the same ordered stages (as nbgrader's autograde do
 4. **validate** in the grader's own process against the live engine: nothing the
    notebook printed, stored or patched counts, only what the engine shows;
 5. **clean up** the containers the submission made (and nothing else);
-6. **report** a :class:`~dockdojo.runner.grade_report.SubmissionResult`.
+6. **report** a :class:`~dockdojo.runner.grading.reports.SubmissionResult`.
 
 Submissions run concurrently up to ``jobs``; per-learner exercise values
 (``{learner_tag}``) and per-submission labels keep them apart.

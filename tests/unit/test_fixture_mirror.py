@@ -16,7 +16,8 @@ FIXTURES = Path(__file__).resolve().parents[1] / "world" / "fixtures.py"
 @pytest.fixture(scope="module")
 def fixtures() -> ModuleType:
     spec = importlib.util.spec_from_file_location("world_fixtures", FIXTURES)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["world_fixtures"] = module
     spec.loader.exec_module(module)
@@ -57,5 +58,6 @@ def test_no_configured_mirror_says_so_and_how_to_add_one(fixtures: ModuleType,
         fixtures.debian_mirror(apt)
     message = str(exc.value)
     assert "no Debian mirror is configured" in message
-    assert "URIs:" in message and "apt-get update" in message
+    assert "URIs:" in message
+    assert "apt-get update" in message
     assert "deb.debian.org" not in message

@@ -3,7 +3,7 @@
 Upstream of the proxy sits :class:`FakeEngine`, a FAKE Docker Engine (a few scripted
 routes on a unix socket, nothing like dockerd) that records every byte it receives and
 sends, so that the tests can compare both sides of the proxy exactly. The real engine is
-exercised in tests/engine/test_labelproxy.py.
+exercised in tests/engine/test_labelproxy_engine.py.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ Usage: python tests/world/fixtures.py --docker-host unix:///.../docker.sock \
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -115,14 +116,14 @@ def ensure_root() -> Path:
     work.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     log(f"debootstrap {SUITE} (minbase) from {debian_mirror()}")
-    run(["debootstrap", "--variant=minbase", SUITE, str(work), debian_mirror()], quiet=True)
+    run(["debootstrap", "--variant=minbase", SUITE, str(work), debian_mirror()])
     # No service may start inside the root while packages install.
     policy = work / "usr/sbin/policy-rc.d"
     policy.write_text("#!/bin/sh\nexit 101\n")
     policy.chmod(0o755)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     run(["chroot", str(work), "apt-get", "install", "-y", "--no-install-recommends", *PACKAGES],
-        quiet=True, env=env)
+        env=env)
     node = shutil.which("node")
     if node is None:
         raise SystemExit("Node.js is needed for mongosh: apt-get install nodejs")
@@ -132,7 +133,7 @@ def ensure_root() -> Path:
                     symlinks=True)
     site = work / "usr/local/lib/dockdojo-fixture/site"
     run([sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--target", str(site),
-         "--python-version", "3.11", "--only-binary=:all:", *PY_REQUIREMENTS], quiet=True)
+         "--python-version", "3.11", "--only-binary=:all:", *PY_REQUIREMENTS])
     (work / ".complete").write_text(root_recipe())
     for old in CACHE.glob("root-*"):
         if old != work:
@@ -150,11 +151,12 @@ def ensure_mongosh() -> Path:
     where.mkdir(parents=True, exist_ok=True)
     log(f"npm install mongosh@{MONGOSH_VERSION} (about a minute, cached afterwards)")
     run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(where),
-         f"mongosh@{MONGOSH_VERSION}"], quiet=True)
+         f"mongosh@{MONGOSH_VERSION}"])
     return where
 
 
-def run(argv: list[str], quiet: bool = False, env: dict[str, str] | None = None) -> str:
+def run(argv: list[str], env: dict[str, str] | None = None) -> str:
+    """Run ``argv``, its output captured; a failure ends the script with that output."""
     result = subprocess.run(argv, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(argv[:4])} ... failed ({result.returncode}):\n"
@@ -361,13 +363,17 @@ def main() -> int:
     unknown = set(names) - set(NAMES)
     if unknown:
         parser.error(f"unknown fixture image(s): {', '.join(sorted(unknown))}")
-    if all(pushed_recipe(args.registry, n) == image_recipe(n) for n in names):
-        log("all fixture images are up to date: " + ", ".join(names))
-        return 0
-    root = ensure_root()
-    client = docker.DockerClient(base_url=args.docker_host, timeout=600)
-    for name in names:
-        build_and_push(client, args.registry, name, root)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / ".lock").open("w") as lock:
+        # One build at a time: two runs staging the same image would mix their files.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if all(pushed_recipe(args.registry, n) == image_recipe(n) for n in names):
+            log("all fixture images are up to date: " + ", ".join(names))
+            return 0
+        root = ensure_root()
+        client = docker.DockerClient(base_url=args.docker_host, timeout=600)
+        for name in names:
+            build_and_push(client, args.registry, name, root)
     return 0
 
 
