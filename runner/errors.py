@@ -104,8 +104,10 @@ class LessonError(DockdojoError):
 
     def __init__(self, found: Sequence[Problem]) -> None:
         self.problems = tuple(found)
-        super().__init__("\n".join(str(p) for p in self.problems),
-                         "Fix the lesson source at those lines, then build again.")
+        super().__init__(
+            "\n".join(str(p) for p in self.problems),
+            "Fix the lesson source at those lines, then build again.",
+        )
 
 
 class ProxyError(DockdojoError):

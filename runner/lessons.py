@@ -23,8 +23,9 @@ def load_lesson(ref: str | Path) -> Lesson:
     return _load(ref, KINDS)
 
 
-def parse_lesson(path: Path, *, lessons: frozenset[str] = frozenset(),
-                 text: str | None = None) -> Lesson:
+def parse_lesson(
+    path: Path, *, lessons: frozenset[str] = frozenset(), text: str | None = None
+) -> Lesson:
     """Parse the lesson source at ``path`` (or ``text``, reported as ``path``)."""
     return _parse(path, KINDS, lessons=lessons, text=text)
 

@@ -130,12 +130,18 @@ class Sandbox:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         if current.registry_pid is None:
             self._start_registry(registry)
-        _wait_for(lambda: _registry_answers(self.registry_url), "the registry mirror",
-                  self._path("registry.log"))
+        _wait_for(
+            lambda: _registry_answers(self.registry_url),
+            "the registry mirror",
+            self._path("registry.log"),
+        )
         if current.engine_pid is None:
             self._start_engine(dockerd)
-        _wait_for(lambda: _engine_answers(self.socket_path), "the Docker Engine",
-                  self._path("dockerd.log"))
+        _wait_for(
+            lambda: _engine_answers(self.socket_path),
+            "the Docker Engine",
+            self._path("dockerd.log"),
+        )
         return self.status()
 
     def stop(self) -> SandboxStatus:
@@ -187,12 +193,18 @@ class Sandbox:
         _spawn(
             [
                 binary,
-                "--data-root", str(self._path("data")),
-                "--exec-root", str(self._path("exec")),
-                "--pidfile", str(self._path("dockerd.pid")),
-                "--host", self.docker_host,
-                "--registry-mirror", self.registry_url,
-                "--shutdown-timeout", "5",
+                "--data-root",
+                str(self._path("data")),
+                "--exec-root",
+                str(self._path("exec")),
+                "--pidfile",
+                str(self._path("dockerd.pid")),
+                "--host",
+                self.docker_host,
+                "--registry-mirror",
+                self.registry_url,
+                "--shutdown-timeout",
+                "5",
             ],
             self._path("dockerd.log"),
         )
@@ -241,16 +253,30 @@ print(proc.pid)
 
 def _spawn(argv: list[str], log: Path) -> int:
     """Start a daemon that is not our child: it outlives us and never becomes our zombie."""
-    result = subprocess.run([sys.executable, "-c", _DAEMONIZE, str(log), *argv],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", _DAEMONIZE, str(log), *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
-        raise SandboxError(f"Could not start {argv[0]}: {result.stderr.strip()}",
-                           "Check that the binary runs: " + f"{argv[0]} --version")
+        raise SandboxError(
+            f"Could not start {argv[0]}: {result.stderr.strip()}",
+            "Check that the binary runs: " + f"{argv[0]} --version",
+        )
     return int(result.stdout.strip())
 
 
-_ENGINE_PROGRAMS = ("dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2",
-                    "docker-proxy", "docker-registry", "registry", "runc")
+_ENGINE_PROGRAMS = (
+    "dockerd",
+    "containerd",
+    "containerd-shim",
+    "containerd-shim-runc-v2",
+    "docker-proxy",
+    "docker-registry",
+    "registry",
+    "runc",
+)
 
 
 def processes_using(folder: Path) -> list[int]:
@@ -266,8 +292,11 @@ def processes_using(folder: Path) -> list[int]:
             program = (entry / "comm").read_text().strip()
         except OSError:
             continue
-        if (program.startswith(_ENGINE_PROGRAMS) and needle in cmdline
-                and _alive(int(entry.name)) is not None):
+        if (
+            program.startswith(_ENGINE_PROGRAMS)
+            and needle in cmdline
+            and _alive(int(entry.name)) is not None
+        ):
             found.append(int(entry.name))
     return found
 

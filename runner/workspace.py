@@ -38,8 +38,7 @@ MANIFEST = Path(".dockdojo") / "built.json"
 """Where a workspace records what dockdojo wrote, relative to the workspace."""
 MANIFEST_FORMAT = "dockdojo.workspace/v1"
 
-_WRITE_HINT = ("Run dockdojo lab in a folder you can write to, or choose one with "
-               "--lessons DIR.")
+_WRITE_HINT = "Run dockdojo lab in a folder you can write to, or choose one with --lessons DIR."
 
 
 def in_clone(folder: Path) -> bool:
@@ -61,9 +60,10 @@ def packaged_content() -> Path:
     except (ModuleNotFoundError, TypeError):
         folder = None
     if folder is None or not folder.is_dir() or not lesson_sources(folder):
-        raise DockdojoError("The lessons packaged with dockdojo are missing from this "
-                            "installation.",
-                            "Reinstall it: pip install --force-reinstall 'dockdojo[lab]'")
+        raise DockdojoError(
+            "The lessons packaged with dockdojo are missing from this installation.",
+            "Reinstall it: pip install --force-reinstall 'dockdojo[lab]'",
+        )
     return folder
 
 
@@ -90,16 +90,22 @@ class WorkspaceReport:
         if self.first and len(self.added) == len(self.lessons):
             out = [f"built {plural(len(self.added), 'lesson')} into {where}"]
         elif self.added or self.updated:
-            done = [f"{verb} {plural(len(names), 'lesson')} ({few(names)})"
-                    for verb, names in (("added", self.added), ("updated", self.updated))
-                    if names]
+            done = [
+                f"{verb} {plural(len(names), 'lesson')} ({few(names)})"
+                for verb, names in (("added", self.added), ("updated", self.updated))
+                if names
+            ]
             out = [f"{' and '.join(done)} in {where}"]
         else:
-            out = [f"{where}: {plural(len(self.lessons), 'lesson')}, up to date"
-                   + (", except the ones you changed" if self.kept else "")]
-        out += [f"kept {name} in {where}: you changed it, so its newer version was not "
-                "written (rename yours and run dockdojo lab again to get it)"
-                for name in self.kept]
+            out = [
+                f"{where}: {plural(len(self.lessons), 'lesson')}, up to date"
+                + (", except the ones you changed" if self.kept else "")
+            ]
+        out += [
+            f"kept {name} in {where}: you changed it, so its newer version was not "
+            "written (rename yours and run dockdojo lab again to get it)"
+            for name in self.kept
+        ]
         return out
 
 
@@ -140,10 +146,17 @@ def sync_workspace(folder: Path, content: Path | None = None) -> WorkspaceReport
         if recorded != before or first:
             _write_manifest(folder / MANIFEST, recorded)
     except OSError as exc:
-        raise DockdojoError(f"Cannot write the lessons into {shown(folder)}: "
-                            f"{exc.strerror or exc}.", _WRITE_HINT) from exc
-    return WorkspaceReport(folder=folder, lessons=tuple(planned), added=tuple(added),
-                           updated=tuple(updated), kept=tuple(kept), first=first)
+        raise DockdojoError(
+            f"Cannot write the lessons into {shown(folder)}: {exc.strerror or exc}.", _WRITE_HINT
+        ) from exc
+    return WorkspaceReport(
+        folder=folder,
+        lessons=tuple(planned),
+        added=tuple(added),
+        updated=tuple(updated),
+        kept=tuple(kept),
+        first=first,
+    )
 
 
 def shown(folder: Path) -> str:
@@ -169,17 +182,19 @@ def _plan(content: Path) -> dict[str, str]:
 
 def _prepare(folder: Path) -> None:
     if folder.exists() and not folder.is_dir():
-        raise DockdojoError(f"{shown(folder)} is a file, not a folder for lessons.",
-                            "Choose a folder with --lessons DIR (it is created when "
-                            "missing), or move the file away.")
+        raise DockdojoError(
+            f"{shown(folder)} is a file, not a folder for lessons.",
+            "Choose a folder with --lessons DIR (it is created when "
+            "missing), or move the file away.",
+        )
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DockdojoError(f"Cannot create the lessons folder {shown(folder)}: "
-                            f"{exc.strerror or exc}.", _WRITE_HINT) from exc
+        raise DockdojoError(
+            f"Cannot create the lessons folder {shown(folder)}: {exc.strerror or exc}.", _WRITE_HINT
+        ) from exc
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise DockdojoError(f"The lessons folder {shown(folder)} is not writable.",
-                            _WRITE_HINT)
+        raise DockdojoError(f"The lessons folder {shown(folder)} is not writable.", _WRITE_HINT)
 
 
 def _read_manifest(path: Path) -> tuple[dict[str, str], bool]:
@@ -217,5 +232,13 @@ def _write(path: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
 
 
-__all__ = ["MANIFEST", "WORKSPACE", "WorkspaceReport", "default_workspace", "in_clone",
-           "packaged_content", "shown", "sync_workspace"]
+__all__ = [
+    "MANIFEST",
+    "WORKSPACE",
+    "WorkspaceReport",
+    "default_workspace",
+    "in_clone",
+    "packaged_content",
+    "shown",
+    "sync_workspace",
+]

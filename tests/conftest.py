@@ -16,8 +16,13 @@ from pathlib import Path
 
 import pytest
 
-CLIENT_VARIABLES = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH",
-                    "DOCKER_CONFIG")
+CLIENT_VARIABLES = (
+    "DOCKER_HOST",
+    "DOCKER_CONTEXT",
+    "DOCKER_TLS_VERIFY",
+    "DOCKER_CERT_PATH",
+    "DOCKER_CONFIG",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -31,8 +36,10 @@ def docker_host() -> str:
     """The sandbox engine's address; a failure (never a skip) when it is not set."""
     host = os.environ.get("DOCKDOJO_TEST_DOCKER_HOST")
     if not host:
-        pytest.fail("DOCKDOJO_TEST_DOCKER_HOST is not set. Engine and browser tests run "
-                    "against the sandbox that `make test` starts; run them through make test.")
+        pytest.fail(
+            "DOCKDOJO_TEST_DOCKER_HOST is not set. Engine and browser tests run "
+            "against the sandbox that `make test` starts; run them through make test."
+        )
     return host
 
 

@@ -16,74 +16,151 @@ from dockdojo.runner.authoring import Action, CheckSpec, Lesson, Section, Step
 
 
 def check(kind: str, hint: str = "", points: int = 1, **args: Any) -> CheckSpec:
-    return CheckSpec(kind=kind, args=args, hint=hint or f"hint for {kind}", points=points,
-                     line=1)
+    return CheckSpec(kind=kind, args=args, hint=hint or f"hint for {kind}", points=points, line=1)
 
 
 def action(kind: str, **args: Any) -> Action:
     return Action(kind=kind, args=args, line=1)
 
 
-def step(step_id: str, *checks: CheckSpec, act: Action | None = None,
-         solve: tuple[Action, ...] = (), exercise: bool = False) -> Step:
-    return Step(id=step_id, title=f"Title of {step_id}", action=act, checks=checks,
-                solve=solve, exercise=exercise, task="Do it." if exercise else "")
+def step(
+    step_id: str,
+    *checks: CheckSpec,
+    act: Action | None = None,
+    solve: tuple[Action, ...] = (),
+    exercise: bool = False,
+) -> Step:
+    return Step(
+        id=step_id,
+        title=f"Title of {step_id}",
+        action=act,
+        checks=checks,
+        solve=solve,
+        exercise=exercise,
+        task="Do it." if exercise else "",
+    )
 
 
 def lesson(lesson_id: str, *steps: Step) -> Lesson:
-    return Lesson(id=lesson_id, title=f"Lesson {lesson_id}", description="", keywords=(),
-                  source=Path(f"{lesson_id}.md"), sections=(Section("", 0, steps),))
+    return Lesson(
+        id=lesson_id,
+        title=f"Lesson {lesson_id}",
+        description="",
+        keywords=(),
+        source=Path(f"{lesson_id}.md"),
+        sections=(Section("", 0, steps),),
+    )
 
 
 INSERT = 'db.test.insertOne({ active: true, email: "moby@docker.com" });'
 FIND = 'db.test.findOne({ email: "moby@docker.com" })'
 
 
-def seed_lesson(lesson_id: str, *, nginx: str = "nginx", redis: str = "redis",
-                mongo: str = "mongo", cache: str = "cache") -> Lesson:
+def seed_lesson(
+    lesson_id: str,
+    *,
+    nginx: str = "nginx",
+    redis: str = "redis",
+    mongo: str = "mongo",
+    cache: str = "cache",
+) -> Lesson:
     """The seed guide's steps (what-is-an-image) plus one exercise, over given images."""
     return lesson(
         lesson_id,
-        step("pull-images",
-             check("image_present", image="nginx", hint="Pull nginx."),
-             check("image_present", image="redis", hint="Pull redis."),
-             check("image_present", image="mongo", hint="Pull mongo."),
-             act=action("pull", images=["nginx", "redis", "mongo"])),
-        step("view-images", check("step_done", step="pull-images", hint="Pull all three."),
-             act=action("images")),
-        step("run-nginx",
-             check("container_running", image=nginx, hint="Run nginx."),
-             check("port_published", image=nginx, port=80, random=True,
-                   hint="Use host port 0."),
-             check("http_ok", image=nginx, port=80, contains="Welcome to nginx!",
-                   hint="Open the port link."),
-             act=action("run", image=nginx, ports={80: 0})),
-        step("run-redis", check("container_running", image=redis, hint="Run redis."),
-             act=action("run", image=redis)),
-        step("redis-cli",
-             check("command_output", image=redis, command=["redis-cli", "GET", "test"],
-                   expect="1", hint="SET test 1 in redis-cli."),
-             act=action("exec", image=redis, command=["redis-cli"], prompt="6379> $",
-                        suggest=["SET test 1", "GET test"])),
-        step("run-mongo", check("container_running", image=mongo, hint="Run mongo."),
-             act=action("run", image=mongo)),
-        step("mongosh",
-             check("mongo_document", image=mongo, collection="test",
-                   filter={"email": "moby@docker.com"}, hint="insertOne in mongosh."),
-             act=action("exec", image=mongo, command=["mongosh"], prompt="test> $",
-                        suggest=[INSERT, FIND])),
-        step("remove-nginx",
-             check("no_container_uses", image=nginx, hint="Delete the containers."),
-             check("image_absent", image=nginx, hint="Delete the image."),
-             act=action("remove-image", image=nginx)),
-        step("redis-cache",
-             check("container_running", image=redis, name=cache, hint=f"Run {cache}."),
-             check("command_output", name=cache, command=["redis-cli", "GET", "dojo"],
-                   expect="rocks", points=2, hint="SET dojo rocks."),
-             solve=(action("run", image=redis, name=cache),
-                    action("exec", name=cache, command=["redis-cli"], prompt="6379> $",
-                           suggest=["SET dojo rocks"])),
-             exercise=True),
+        step(
+            "pull-images",
+            check("image_present", image="nginx", hint="Pull nginx."),
+            check("image_present", image="redis", hint="Pull redis."),
+            check("image_present", image="mongo", hint="Pull mongo."),
+            act=action("pull", images=["nginx", "redis", "mongo"]),
+        ),
+        step(
+            "view-images",
+            check("step_done", step="pull-images", hint="Pull all three."),
+            act=action("images"),
+        ),
+        step(
+            "run-nginx",
+            check("container_running", image=nginx, hint="Run nginx."),
+            check("port_published", image=nginx, port=80, random=True, hint="Use host port 0."),
+            check(
+                "http_ok",
+                image=nginx,
+                port=80,
+                contains="Welcome to nginx!",
+                hint="Open the port link.",
+            ),
+            act=action("run", image=nginx, ports={80: 0}),
+        ),
+        step(
+            "run-redis",
+            check("container_running", image=redis, hint="Run redis."),
+            act=action("run", image=redis),
+        ),
+        step(
+            "redis-cli",
+            check(
+                "command_output",
+                image=redis,
+                command=["redis-cli", "GET", "test"],
+                expect="1",
+                hint="SET test 1 in redis-cli.",
+            ),
+            act=action(
+                "exec",
+                image=redis,
+                command=["redis-cli"],
+                prompt="6379> $",
+                suggest=["SET test 1", "GET test"],
+            ),
+        ),
+        step(
+            "run-mongo",
+            check("container_running", image=mongo, hint="Run mongo."),
+            act=action("run", image=mongo),
+        ),
+        step(
+            "mongosh",
+            check(
+                "mongo_document",
+                image=mongo,
+                collection="test",
+                filter={"email": "moby@docker.com"},
+                hint="insertOne in mongosh.",
+            ),
+            act=action(
+                "exec", image=mongo, command=["mongosh"], prompt="test> $", suggest=[INSERT, FIND]
+            ),
+        ),
+        step(
+            "remove-nginx",
+            check("no_container_uses", image=nginx, hint="Delete the containers."),
+            check("image_absent", image=nginx, hint="Delete the image."),
+            act=action("remove-image", image=nginx),
+        ),
+        step(
+            "redis-cache",
+            check("container_running", image=redis, name=cache, hint=f"Run {cache}."),
+            check(
+                "command_output",
+                name=cache,
+                command=["redis-cli", "GET", "dojo"],
+                expect="rocks",
+                points=2,
+                hint="SET dojo rocks.",
+            ),
+            solve=(
+                action("run", image=redis, name=cache),
+                action(
+                    "exec",
+                    name=cache,
+                    command=["redis-cli"],
+                    prompt="6379> $",
+                    suggest=["SET dojo rocks"],
+                ),
+            ),
+            exercise=True,
+        ),
     )
 
 
@@ -95,8 +172,9 @@ def build_image(engine: Engine, base: str) -> str:
     """
     tag = f"dojo-{base}-{uuid.uuid4().hex[:8]}:latest"
     dockerfile = f"FROM {base}\nLABEL dockdojo.test.image={tag}\n".encode()
-    for event in engine.api_client(120).build(fileobj=io.BytesIO(dockerfile), tag=tag, rm=True,
-                                              decode=True):
+    for event in engine.api_client(120).build(
+        fileobj=io.BytesIO(dockerfile), tag=tag, rm=True, decode=True
+    ):
         if "error" in event:
             raise AssertionError(f"building {tag} failed: {event['error']}")
     return tag

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What `make test` (and, with --bench, `make bench`) does, in order:
-#   1. ruff, mypy (strict on runner/ and widgets/, and on tests/), and `dockdojo build --check`
+#   1. ruff (lint, and `ruff format --check`), mypy (strict on runner/ and widgets/; tests/
+#      with the default checks plus untyped bodies), and `dockdojo build --check`
 #      (lessons/ matches content/);
 #   2. the test world: Debian packages, the sandbox engine and registry, fixture images;
 #   3. every test: unit, install (the wheel in a fresh environment), engine (every lesson
@@ -19,6 +20,7 @@ step() { printf '\n== %s\n' "$*" >&2; }
 if [ "$MODE" = test ]; then
   step "lint and types"
   $BIN/ruff check .
+  $BIN/ruff format --check .
   $BIN/mypy -p dockdojo.runner -p dockdojo.widgets
   $BIN/mypy tests
   $BIN/dockdojo build --check

@@ -51,8 +51,11 @@ def note(kind: str, what: str, hint: str = "") -> str:
 def error_note(exc: BaseException) -> str:
     if isinstance(exc, DockdojoError):
         return note("error", exc.what, exc.hint)
-    return note("error", f"Something unexpected went wrong ({type(exc).__name__}: {exc}).",
-                "Try again. If it keeps happening, restart the kernel and tell your instructor.")
+    return note(
+        "error",
+        f"Something unexpected went wrong ({type(exc).__name__}: {exc}).",
+        "Try again. If it keeps happening, restart the kernel and tell your instructor.",
+    )
 
 
 def synchronous() -> bool:
@@ -63,8 +66,9 @@ def synchronous() -> bool:
 class Worker:
     """Runs one job at a time off the kernel's main thread, for one widget."""
 
-    def __init__(self, status: w.HTML, buttons: Sequence[w.Button] = (),
-                 sync: bool | None = None) -> None:
+    def __init__(
+        self, status: w.HTML, buttons: Sequence[w.Button] = (), sync: bool | None = None
+    ) -> None:
         self.status = status
         self.buttons = list(buttons)
         self.sync = synchronous() if sync is None else sync
@@ -108,9 +112,13 @@ class Worker:
 
 
 def button(description: str, style: str = "", icon: str = "", tooltip: str = "") -> w.Button:
-    return w.Button(description=description, button_style=style, icon=icon,
-                    tooltip=tooltip or description,
-                    layout=w.Layout(width="auto"))
+    return w.Button(
+        description=description,
+        button_style=style,
+        icon=icon,
+        tooltip=tooltip or description,
+        layout=w.Layout(width="auto"),
+    )
 
 
 class EnterField:

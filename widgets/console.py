@@ -25,28 +25,41 @@ _LINES = 18
 class ExecConsole(w.VBox):
     """Pick a running container, type lines, see what the program prints."""
 
-    def __init__(self, engine: Engine, *, image: str | None = None, name: str | None = None,
-                 command: Sequence[str] = ("sh",), suggest: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        image: str | None = None,
+        name: str | None = None,
+        command: Sequence[str] = ("sh",),
+        suggest: Sequence[str] = (),
+    ) -> None:
         self.engine = engine
         self.image = image
         self.command = list(command)
         self.session: ExecSession | None = None
         self.history: list[str] = []
         self._reader: threading.Thread | None = None
-        self.container = w.Dropdown(description="Container", options=[],
-                                    style={"description_width": "initial"})
+        self.container = w.Dropdown(
+            description="Container", options=[], style={"description_width": "initial"}
+        )
         self.preferred = name
         self.connect_button = button("Connect", "primary", "terminal")
         self.refresh_button = button("↻", tooltip="Refresh the list of running containers")
         self.screen = w.HTML(f'<pre class="dojo-term">{esc("(not connected)")}</pre>')
-        self.input = w.Text(placeholder="Type a command and press Enter",
-                            layout=w.Layout(width="420px"), continuous_update=False)
+        self.input = w.Text(
+            placeholder="Type a command and press Enter",
+            layout=w.Layout(width="420px"),
+            continuous_update=False,
+        )
         self.input.add_class("dojo-input")
         self.send_button = button("Send", icon="paper-plane")
-        self.suggestions = [button(line, tooltip="Fill the input with this command")
-                            for line in suggest]
-        self.recent = w.Dropdown(description="History", options=[""],
-                                 layout=w.Layout(width="260px"))
+        self.suggestions = [
+            button(line, tooltip="Fill the input with this command") for line in suggest
+        ]
+        self.recent = w.Dropdown(
+            description="History", options=[""], layout=w.Layout(width="260px")
+        )
         self.status = w.HTML()
         self.worker = Worker(self.status, [self.connect_button, self.refresh_button])
         self.connect_button.on_click(lambda _: self.connect())
@@ -56,13 +69,15 @@ class ExecConsole(w.VBox):
         self.recent.observe(self._recall, names="value")
         for suggestion, line in zip(self.suggestions, suggest, strict=True):
             suggestion.on_click(lambda _, text=line: self._fill(text))
-        super().__init__([
-            w.HBox([self.container, self.refresh_button, self.connect_button]),
-            self.screen,
-            w.HBox([self.input, self.send_button, self.recent]),
-            w.HBox([w.HTML("Try:"), *self.suggestions]) if self.suggestions else w.HBox(),
-            self.status,
-        ])
+        super().__init__(
+            [
+                w.HBox([self.container, self.refresh_button, self.connect_button]),
+                self.screen,
+                w.HBox([self.input, self.send_button, self.recent]),
+                w.HBox([w.HTML("Try:"), *self.suggestions]) if self.suggestions else w.HBox(),
+                self.status,
+            ]
+        )
         self.refresh()
 
     # containers -----------------------------------------------------------------------
@@ -80,9 +95,15 @@ class ExecConsole(w.VBox):
                 if choice in names:
                     self.container.value = choice
                     break
-            self.status.value = "" if running else note(
-                "info", "No container is running.",
-                f"Run one first{' from ' + self.image if self.image else ''}, then select ↻.")
+            self.status.value = (
+                ""
+                if running
+                else note(
+                    "info",
+                    "No container is running.",
+                    f"Run one first{' from ' + self.image if self.image else ''}, then select ↻.",
+                )
+            )
 
         return self.worker.start(job)
 
@@ -91,12 +112,14 @@ class ExecConsole(w.VBox):
 
         def job() -> None:
             if not target:
-                raise DockdojoError("Choose a running container first.",
-                                    "Select ↻ to list the running containers.")
+                raise DockdojoError(
+                    "Choose a running container first.", "Select ↻ to list the running containers."
+                )
             self.close()
             self.session = self.engine.session(target, self.command)
-            self._reader = threading.Thread(target=self._read_loop, args=(self.session,),
-                                            daemon=True)
+            self._reader = threading.Thread(
+                target=self._read_loop, args=(self.session,), daemon=True
+            )
             self._reader.start()
             self.status.value = note("ok", f"Connected to {target}.")
 
@@ -113,8 +136,11 @@ class ExecConsole(w.VBox):
     def send(self, line: str) -> bool:
         """Type ``line`` into the session and press Enter; False when not connected."""
         if self.session is None or self.session.closed:
-            self.status.value = note("error", "The console is not connected.",
-                                     "Choose a running container and select Connect.")
+            self.status.value = note(
+                "error",
+                "The console is not connected.",
+                "Choose a running container and select Connect.",
+            )
             return False
         try:
             self.session.send_line(line)
@@ -148,8 +174,9 @@ class ExecConsole(w.VBox):
                 break
         self._draw(session)
         if session is self.session:
-            self.status.value = note("info", "The session ended.",
-                                     "Select Connect to start a new one.")
+            self.status.value = note(
+                "info", "The session ended.", "Select Connect to start a new one."
+            )
 
     def _draw(self, session: ExecSession) -> None:
         """Show the newest lines, as a terminal does (a widget cannot keep a scroll position)."""

@@ -14,14 +14,20 @@ from .common import Worker, button, esc, note
 
 def card_html(info: ContainerInfo, logs: str = "") -> str:
     """A container as the Containers tab shows it, with clickable port links."""
-    links = " ".join(
-        f'<a href="{esc(p.url)}" target="_blank" rel="noopener" class="dojo-link">'
-        f'{esc(p.host_port)}:{esc(p.container_port.split("/")[0])} ↗</a>'
-        for p in info.ports) or "<i>no published ports</i>"
+    links = (
+        " ".join(
+            f'<a href="{esc(p.url)}" target="_blank" rel="noopener" class="dojo-link">'
+            f"{esc(p.host_port)}:{esc(p.container_port.split('/')[0])} ↗</a>"
+            for p in info.ports
+        )
+        or "<i>no published ports</i>"
+    )
     state = "🟢" if info.running else "⚪"
-    html = (f'<div class="dojo-note dojo-info"><b>{esc(info.name)}</b> '
-            f'<code>{esc(info.short_id)}</code> {state} {esc(info.state)} · image '
-            f"<code>{esc(info.image)}</code> · ports: {links}")
+    html = (
+        f'<div class="dojo-note dojo-info"><b>{esc(info.name)}</b> '
+        f"<code>{esc(info.short_id)}</code> {state} {esc(info.state)} · image "
+        f"<code>{esc(info.image)}</code> · ports: {links}"
+    )
     if logs.strip():
         html += f'<pre class="dojo-term">{esc(logs.rstrip())}</pre>'
     return html + "</div>"
@@ -57,24 +63,37 @@ class ContainerCard(w.VBox):
 class RunWidget(w.VBox):
     """Run a container from an image with the guide's optional settings."""
 
-    def __init__(self, engine: Engine, image: str = "", *, name: str = "",
-                 ports: Mapping[str | int, int | str | None] | None = None,
-                 env: Mapping[str, str] | None = None, command: Sequence[str] | None = None,
-                 step: str | None = None,
-                 on_run: Callable[[ContainerInfo], object] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        image: str = "",
+        *,
+        name: str = "",
+        ports: Mapping[str | int, int | str | None] | None = None,
+        env: Mapping[str, str] | None = None,
+        command: Sequence[str] | None = None,
+        step: str | None = None,
+        on_run: Callable[[ContainerInfo], object] | None = None,
+    ) -> None:
         self.engine = engine
         self.step = step
         self.on_run = on_run
-        self.declared_ports = {str(k) if "/" in str(k) else f"{k}/tcp": v
-                               for k, v in (ports or {}).items()}
+        self.declared_ports = {
+            str(k) if "/" in str(k) else f"{k}/tcp": v for k, v in (ports or {}).items()
+        }
         self.image = w.Text(value=image, description="Image", layout=w.Layout(width="320px"))
-        self.name = w.Text(value=name, description="Name",
-                           placeholder="empty: Docker picks a name")
+        self.name = w.Text(value=name, description="Name", placeholder="empty: Docker picks a name")
         self.ports_box = w.VBox()
-        self.command = w.Text(value=shlex.join(command) if command else "", description="Command",
-                              placeholder="empty: the image's default")
-        self.env = w.Textarea(value="\n".join(f"{k}={v}" for k, v in (env or {}).items()),
-                              description="Env", placeholder="KEY=value, one per line")
+        self.command = w.Text(
+            value=shlex.join(command) if command else "",
+            description="Command",
+            placeholder="empty: the image's default",
+        )
+        self.env = w.Textarea(
+            value="\n".join(f"{k}={v}" for k, v in (env or {}).items()),
+            description="Env",
+            placeholder="KEY=value, one per line",
+        )
         settings = w.VBox([self.name, self.ports_box, self.env, self.command])
         self.settings = w.Accordion(children=[settings], selected_index=0 if ports else None)
         self.settings.set_title(0, "Optional settings")
@@ -83,8 +102,9 @@ class RunWidget(w.VBox):
         self.status = w.HTML()
         self.worker = Worker(self.status, [self.run_button])
         self.run_button.on_click(lambda _: self.run())
-        super().__init__([w.HBox([self.image, self.run_button]), self.settings, self.status,
-                          self.cards])
+        super().__init__(
+            [w.HBox([self.image, self.run_button]), self.settings, self.status, self.cards]
+        )
         self._port_fields: dict[str, w.Text] = {}
         self.load_ports()
         self.reattach()
@@ -100,10 +120,12 @@ class RunWidget(w.VBox):
         rows = []
         for port in wanted:
             value = self.declared_ports.get(port)
-            field = w.Text(value="" if value is None else str(value),
-                           description=f"Host port for {port}",
-                           placeholder="0 or empty: random",
-                           style={"description_width": "initial"})
+            field = w.Text(
+                value="" if value is None else str(value),
+                description=f"Host port for {port}",
+                placeholder="0 or empty: random",
+                style={"description_width": "initial"},
+            )
             self._port_fields[port] = field
             rows.append(field)
         self.ports_box.children = rows
@@ -113,27 +135,33 @@ class RunWidget(w.VBox):
         if not self.step:
             return
         try:
-            found = self.engine.containers(labels={LABEL_LESSON: self.engine.lesson,
-                                                   LABEL_STEP: self.step})
+            found = self.engine.containers(
+                labels={LABEL_LESSON: self.engine.lesson, LABEL_STEP: self.step}
+            )
         except DockdojoError as exc:
             self.status.value = note("error", exc.what, exc.hint)
             return
         if found:
             self.cards.children = [ContainerCard(self.engine, c) for c in found]
-            self.status.value = note("info", f"This step already has {len(found)} container(s); "
-                                             "they are shown below.",
-                                     "Run starts another one.")
+            self.status.value = note(
+                "info",
+                f"This step already has {len(found)} container(s); they are shown below.",
+                "Run starts another one.",
+            )
 
     def settings_values(self) -> tuple[dict[str | int, int | str | None], dict[str, str]]:
         ports: dict[str | int, int | str | None] = {
-            port: field.value.strip() or None for port, field in self._port_fields.items()}
+            port: field.value.strip() or None for port, field in self._port_fields.items()
+        }
         env: dict[str, str] = {}
         for line in self.env.value.splitlines():
             if line.strip():
                 key, eq, value = line.partition("=")
                 if not eq or not key.strip():
-                    raise DockdojoError(f"Environment line {line!r} is not KEY=value.",
-                                        "Write one variable per line, e.g. GREETING=hello.")
+                    raise DockdojoError(
+                        f"Environment line {line!r} is not KEY=value.",
+                        "Write one variable per line, e.g. GREETING=hello.",
+                    )
                 env[key.strip()] = value
         return ports, env
 
@@ -145,12 +173,19 @@ class RunWidget(w.VBox):
                 self.load_ports()
             ports, env = self.settings_values()
             command = shlex.split(self.command.value) if self.command.value.strip() else None
-            info = self.engine.run(image, name=self.name.value.strip() or None, ports=ports,
-                                   env=env, command=command, step=self.step)
+            info = self.engine.run(
+                image,
+                name=self.name.value.strip() or None,
+                ports=ports,
+                env=env,
+                command=command,
+                step=self.step,
+            )
             self.cards.children = [ContainerCard(self.engine, info), *self.cards.children]
             links = ", ".join(info.links)
-            self.status.value = note("ok", f"Started {info.name} from {image}." +
-                                     (f" Open {links}" if links else ""))
+            self.status.value = note(
+                "ok", f"Started {info.name} from {image}." + (f" Open {links}" if links else "")
+            )
             if self.on_run is not None:
                 self.on_run(info)
 

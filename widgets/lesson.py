@@ -42,13 +42,18 @@ def results_html(results: Sequence[CheckResult]) -> str:
     rows = []
     for r in results:
         if r.passed:
-            evidence = ", ".join(f"{esc(k)}: {esc(v)}" for k, v in r.evidence.items()
-                                 if not isinstance(v, dict | list))
+            evidence = ", ".join(
+                f"{esc(k)}: {esc(v)}"
+                for k, v in r.evidence.items()
+                if not isinstance(v, dict | list)
+            )
             detail = f'<div class="dojo-hint">{evidence}</div>' if evidence else ""
             rows.append(f'<div class="dojo-note dojo-ok">✅ {esc(r.message)}{detail}</div>')
         else:
-            rows.append(f'<div class="dojo-note dojo-error">❌ {esc(r.message)}'
-                        f'<div class="dojo-hint">💡 {esc(r.hint)}</div></div>')
+            rows.append(
+                f'<div class="dojo-note dojo-error">❌ {esc(r.message)}'
+                f'<div class="dojo-hint">💡 {esc(r.hint)}</div></div>'
+            )
     return STYLE + "".join(rows)
 
 
@@ -64,9 +69,18 @@ class CheckPanel(w.VBox):
         self.worker = Worker(self.results, [self.check_button])
         self.check_button.on_click(lambda _: self.run())
         points = plural(step.points, "point")
-        super().__init__([w.HBox([self.check_button, self.mark,
-                                  w.HTML(f'<span class="dojo-hint">{esc(points)}</span>')]),
-                          self.results])
+        super().__init__(
+            [
+                w.HBox(
+                    [
+                        self.check_button,
+                        self.mark,
+                        w.HTML(f'<span class="dojo-hint">{esc(points)}</span>'),
+                    ]
+                ),
+                self.results,
+            ]
+        )
         self.passed: bool | None = None
 
     def run(self) -> bool:
@@ -86,8 +100,9 @@ class ProgressPanel(w.VBox):
     def __init__(self, lesson: LessonView) -> None:
         self.lesson = lesson
         steps = len(lesson.model.steps)
-        self.bar = w.IntProgress(value=0, min=0, max=steps, description="Progress",
-                                 bar_style="success")
+        self.bar = w.IntProgress(
+            value=0, min=0, max=steps, description="Progress", bar_style="success"
+        )
         self.label = w.HTML()
         self.refresh_button = button("Recheck all", icon="refresh")
         self.status = w.HTML()
@@ -108,9 +123,16 @@ class ProgressPanel(w.VBox):
             for step in report.steps:
                 self.lesson.done[step.step] = step.passed
             self.show()
-            self.status.value = "" if report.steps_passed or report.points else note(
-                "info", report.steps[0].results[0].message if report.steps and
-                report.steps[0].results else "Nothing checked yet.")
+            self.status.value = (
+                ""
+                if report.steps_passed or report.points
+                else note(
+                    "info",
+                    report.steps[0].results[0].message
+                    if report.steps and report.steps[0].results
+                    else "Nothing checked yet.",
+                )
+            )
 
         return self.worker.start(job, "Checking every step against the engine…")
 
@@ -157,16 +179,31 @@ class LessonView:
 
     def action_widget(self, step: Step, panel: CheckPanel) -> w.Widget | None:
         if step.action is None:
-            task = f"<b>Your task</b> (learner {esc(self.engine.learner)}): {esc(step.task)}" \
-                if uses_parameters(self.raw.step(step.id)) else ""
-            return w.HTML(note("info", "Solve this one on your own (terminal, Docker Desktop, "
-                                       "or code in the cell above), then select Check.") +
-                          (f'<div class="dojo-note dojo-info">{task}</div>' if task else ""))
-        make = WIDGETS.get(ACTIONS[step.action.kind].widget) if step.action.kind in ACTIONS \
-            else None
+            task = (
+                f"<b>Your task</b> (learner {esc(self.engine.learner)}): {esc(step.task)}"
+                if uses_parameters(self.raw.step(step.id))
+                else ""
+            )
+            return w.HTML(
+                note(
+                    "info",
+                    "Solve this one on your own (terminal, Docker Desktop, "
+                    "or code in the cell above), then select Check.",
+                )
+                + (f'<div class="dojo-note dojo-info">{task}</div>' if task else "")
+            )
+        make = (
+            WIDGETS.get(ACTIONS[step.action.kind].widget) if step.action.kind in ACTIONS else None
+        )
         if make is None:
-            return w.HTML(note("error", f"This lesson uses an action ({step.action.kind}) this "
-                                        "version of dockdojo cannot show.", "Update dockdojo."))
+            return w.HTML(
+                note(
+                    "error",
+                    f"This lesson uses an action ({step.action.kind}) this "
+                    "version of dockdojo cannot show.",
+                    "Update dockdojo.",
+                )
+            )
         return make(self.engine, step, step.action.args, panel.run)
 
 
@@ -175,25 +212,42 @@ WidgetMaker = Callable[[Engine, Step, Mapping[str, Any], Callable[[], bool]], w.
 arguments, and what to call when the action is done (the step's checks)."""
 
 
-def _remove_container_note(_engine: Engine, _step: Step, args: Mapping[str, Any],
-                           _done: Callable[[], bool]) -> w.Widget:
-    return w.HTML(note("info", f"Delete the container {args['name']} (docker rm {args['name']}, "
-                               "or Delete in the Containers list), then select Check."))
+def _remove_container_note(
+    _engine: Engine, _step: Step, args: Mapping[str, Any], _done: Callable[[], bool]
+) -> w.Widget:
+    return w.HTML(
+        note(
+            "info",
+            f"Delete the container {args['name']} (docker rm {args['name']}, "
+            "or Delete in the Containers list), then select Check.",
+        )
+    )
 
 
 WIDGETS: dict[str, WidgetMaker] = {
-    "pull": lambda engine, _step, args, done: PullWidget(engine, list(args["images"]),
-                                                         on_pulled=lambda _: done()),
+    "pull": lambda engine, _step, args, done: PullWidget(
+        engine, list(args["images"]), on_pulled=lambda _: done()
+    ),
     "images": lambda engine, _step, _args, _done: ImagesWidget(engine),
     "run": lambda engine, step, args, done: RunWidget(
-        engine, str(args["image"]), name=str(args.get("name") or ""), ports=args.get("ports"),
-        env=args.get("env"), command=args.get("command"), step=step.id,
-        on_run=lambda _: done()),
+        engine,
+        str(args["image"]),
+        name=str(args.get("name") or ""),
+        ports=args.get("ports"),
+        env=args.get("env"),
+        command=args.get("command"),
+        step=step.id,
+        on_run=lambda _: done(),
+    ),
     "exec": lambda engine, _step, args, _done: ExecConsole(
-        engine, image=args.get("image"), name=args.get("name"),
-        suggest=[" ".join(args["command"]), *args.get("suggest", [])]),
+        engine,
+        image=args.get("image"),
+        name=args.get("name"),
+        suggest=[" ".join(args["command"]), *args.get("suggest", [])],
+    ),
     "remove-image": lambda engine, _step, args, done: DeleteWidget(
-        engine, str(args["image"]), on_deleted=lambda _: done()),
+        engine, str(args["image"]), on_deleted=lambda _: done()
+    ),
     "remove-container": _remove_container_note,
 }
 """The widget of each action kind, by the name its entry in ``ACTIONS`` gives."""

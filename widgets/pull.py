@@ -14,18 +14,32 @@ from .common import EnterField, Worker, button, esc, note
 class PullWidget(w.VBox):
     """Search for an image, pull it, and watch the layers arrive."""
 
-    def __init__(self, engine: Engine, images: Sequence[str] = (), *,
-                 on_pulled: Callable[[ImageInfo], object] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        images: Sequence[str] = (),
+        *,
+        on_pulled: Callable[[ImageInfo], object] | None = None,
+    ) -> None:
         self.engine = engine
         self.on_pulled = on_pulled
-        self.query = w.Text(placeholder="Search images, e.g. nginx", value=images[0] if images
-                            else "", layout=w.Layout(width="280px"), continuous_update=False)
+        self.query = w.Text(
+            placeholder="Search images, e.g. nginx",
+            value=images[0] if images else "",
+            layout=w.Layout(width="280px"),
+            continuous_update=False,
+        )
         self.search_button = button("Search", icon="search")
         self.pull_button = button("Pull", "primary", "download")
         self.quick = [button(f"Pull {name}", icon="download") for name in images]
         self.results = w.VBox()
-        self.bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="",
-                                   layout=w.Layout(width="280px", visibility="hidden"))
+        self.bar = w.FloatProgress(
+            value=0.0,
+            min=0.0,
+            max=1.0,
+            description="",
+            layout=w.Layout(width="280px", visibility="hidden"),
+        )
         self.detail = w.HTML()
         self.status = w.HTML()
         self.worker = Worker(self.status, [self.search_button, self.pull_button, *self.quick])
@@ -34,13 +48,15 @@ class PullWidget(w.VBox):
         self.entry = EnterField(self.query, lambda _: self.search())  # Enter searches
         for name, quick in zip(images, self.quick, strict=True):
             quick.on_click(lambda _, n=name: self.pull(n))
-        super().__init__([
-            w.HBox([self.query, self.search_button, self.pull_button]),
-            w.HBox(self.quick),
-            self.results,
-            w.HBox([self.bar, self.detail]),
-            self.status,
-        ])
+        super().__init__(
+            [
+                w.HBox([self.query, self.search_button, self.pull_button]),
+                w.HBox(self.quick),
+                self.results,
+                w.HBox([self.bar, self.detail]),
+                self.status,
+            ]
+        )
 
     def search(self) -> bool:
         term = self.query.value
@@ -57,9 +73,13 @@ class PullWidget(w.VBox):
                 rows.append(w.HBox([pull, w.HTML(label)]))
             self.results.children = rows
             source = hits[0].source if hits else ""
-            self.status.value = (note("info", f"{len(hits)} result(s) from {source}.")
-                                 if hits else note("info", f"Nothing found for {term!r}.",
-                                                   "Pulling by exact name still works."))
+            self.status.value = (
+                note("info", f"{len(hits)} result(s) from {source}.")
+                if hits
+                else note(
+                    "info", f"Nothing found for {term!r}.", "Pulling by exact name still works."
+                )
+            )
 
         return self.worker.start(job, f"Searching for {term!r}…")
 
@@ -83,8 +103,9 @@ class PullWidget(w.VBox):
                 self.bar.bar_style = "danger"
                 raise
             self.bar.bar_style = "success"
-            self.status.value = note("ok", f"Pulled {info.name}: image id {info.short_id}, "
-                                           f"{human_bytes(info.size)}.")
+            self.status.value = note(
+                "ok", f"Pulled {info.name}: image id {info.short_id}, {human_bytes(info.size)}."
+            )
             if self.on_pulled is not None:
                 self.on_pulled(info)
 

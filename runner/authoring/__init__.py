@@ -14,7 +14,7 @@ bring in nbformat, slow to import) are imported by the commands that write noteb
 
 from .declarations import CHECK_FIELDS, KindTable, Param, Schema, problems
 from .learner import PLACEHOLDER, learner_tag, personalize, uses_parameters
-from .model import SCHEMA, Action, BuildWarning, CheckSpec, Lesson, Prose, Section, Step
+from .model import SCHEMA, Action, Block, BuildWarning, CheckSpec, Lesson, Prose, Section, Step
 from .parse import load_lesson, parse_lesson
 from .sources import content_dirs, find_lesson, lesson_sources
 
@@ -23,6 +23,7 @@ __all__ = [
     "PLACEHOLDER",
     "SCHEMA",
     "Action",
+    "Block",
     "BuildWarning",
     "CheckSpec",
     "KindTable",

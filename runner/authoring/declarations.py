@@ -59,14 +59,19 @@ class KindTable:
 def problems(spec: Schema, args: Mapping[str, Any]) -> list[str]:
     """What is wrong with ``args`` for ``spec``, as sentences (empty when all is well)."""
     known = {p.name: p for p in spec.params}
-    out = [f"{spec.kind} has no argument {key!r} (it takes: "
-           f"{', '.join(known) or 'no arguments'})" for key in args if key not in known]
+    out = [
+        f"{spec.kind} has no argument {key!r} (it takes: {', '.join(known) or 'no arguments'})"
+        for key in args
+        if key not in known
+    ]
     for param in spec.params:
         if param.required and param.name not in args:
             out.append(f"{spec.kind} needs {param.name!r} ({param.doc or param.type})")
         elif param.name in args and not _fits(param.type, args[param.name]):
-            out.append(f"{spec.kind}: {param.name!r} must be {_TYPE_WORDS[param.type]}, "
-                       f"not {args[param.name]!r}")
+            out.append(
+                f"{spec.kind}: {param.name!r} must be {_TYPE_WORDS[param.type]}, "
+                f"not {args[param.name]!r}"
+            )
     for group in spec.one_of:
         if not any(name in args for name in group):
             out.append(f"{spec.kind} needs one of {', '.join(repr(g) for g in group)}")
@@ -74,9 +79,13 @@ def problems(spec: Schema, args: Mapping[str, Any]) -> list[str]:
 
 
 _TYPE_WORDS = {
-    "str": "a string", "int": "a whole number", "bool": "true or false",
-    "port": "a port number such as 80 or 80/tcp", "argv": "a list of strings",
-    "strings": "a list of strings", "map": "a mapping",
+    "str": "a string",
+    "int": "a whole number",
+    "bool": "true or false",
+    "port": "a port number such as 80 or 80/tcp",
+    "argv": "a list of strings",
+    "strings": "a list of strings",
+    "map": "a mapping",
 }
 
 
@@ -89,10 +98,14 @@ def _fits(kind: str, value: Any) -> bool:
         return isinstance(value, bool)
     if kind == "port":
         return (isinstance(value, int) and not isinstance(value, bool)) or (
-            isinstance(value, str) and value.split("/")[0].isdigit())
+            isinstance(value, str) and value.split("/")[0].isdigit()
+        )
     if kind in ("argv", "strings"):
-        return (isinstance(value, list) and all(isinstance(v, str) for v in value)
-                and (kind == "strings" or bool(value)))
+        return (
+            isinstance(value, list)
+            and all(isinstance(v, str) for v in value)
+            and (kind == "strings" or bool(value))
+        )
     if kind == "map":
         return isinstance(value, dict)
     raise AssertionError(f"unknown parameter type {kind}")

@@ -18,14 +18,19 @@ from .markdown import Shortcode, find_shortcodes
 
 Warn = Callable[[int, str], None]
 CALLOUTS = {
-    "NOTE": "📝 **Note**", "TIP": "💡 **Tip**", "IMPORTANT": "❗ **Important**",
-    "WARNING": "⚠️ **Warning**", "CAUTION": "🛑 **Caution**",
+    "NOTE": "📝 **Note**",
+    "TIP": "💡 **Tip**",
+    "IMPORTANT": "❗ **Important**",
+    "WARNING": "⚠️ **Warning**",
+    "CAUTION": "🛑 **Caution**",
 }
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*([^)\s]+)(\s+\"[^\"]*\")?\s*\)")
 _IFRAME = re.compile(r"<iframe\b[^>]*>.*?</iframe>|<iframe\b[^>]*/?>", re.S | re.I)
 _ATTR = re.compile(r'([a-zA-Z-]+)\s*=\s*"([^"]*)"')
-_YOUTUBE = re.compile(r"(?:youtube(?:-nocookie)?\.com/(?:embed/|watch\?v=)|youtu\.be/)"
-                      r"([\w-]{6,})")
+_YOUTUBE = re.compile(
+    r"(?:youtube(?:-nocookie)?\.com/(?:embed/|watch\?v=)|youtu\.be/)"
+    r"([\w-]{6,})"
+)
 
 
 @dataclass
@@ -79,11 +84,12 @@ def translate_images(text: str, line: int, warn: Warn) -> str:
             return match.group(0)
         width = parse_qs(parsed.query).get("w", [""])[0]
         path = parsed.path
-        warn(line + text.count("\n", 0, match.start()),
-             f"image {path} is not shipped with the lesson; shown as its description")
+        warn(
+            line + text.count("\n", 0, match.start()),
+            f"image {path} is not shipped with the lesson; shown as its description",
+        )
         size = f", {width} px wide" if width.isdigit() else ""
-        return f"*🖼️ Screenshot in the original guide: {alt or posixpath.basename(path)}" \
-               f"{size}.*"
+        return f"*🖼️ Screenshot in the original guide: {alt or posixpath.basename(path)}{size}.*"
 
     return _IMAGE.sub(one, text)
 
@@ -113,13 +119,17 @@ def link_target(url: str, ctx: Context, line: int, warn: Warn) -> str:
         if page.startswith("./") or not page.startswith("/"):
             page = "../" + page.removeprefix("./")  # a page's URL is a folder: siblings are ../
         return urljoin(ctx.docs_url, page) + (f"#{parsed.fragment}" if parsed.fragment else "")
-    warn(line, f"link {url} points to a page that is not a lesson here; add "
-               "'dockdojo: {docs_url: ...}' to the front matter to link to the docs site")
+    warn(
+        line,
+        f"link {url} points to a page that is not a lesson here; add "
+        "'dockdojo: {docs_url: ...}' to the front matter to link to the docs site",
+    )
     return url
 
 
-def translate_shortcode(code: Shortcode, ctx: Context, line: int, warn: Warn,
-                        render_include: Callable[[str, int], str]) -> str:
+def translate_shortcode(
+    code: Shortcode, ctx: Context, line: int, warn: Warn, render_include: Callable[[str, int], str]
+) -> str:
     """One shortcode -> Markdown. Unknown shortcodes stay readable, with a warning."""
     p = code.params
     if code.name in ("tabs", "tab") and code.closing:
@@ -145,14 +155,15 @@ def translate_shortcode(code: Shortcode, ctx: Context, line: int, warn: Warn,
     return f"*[{code.name}{': ' + shown if shown else ''}]*"
 
 
-def translate_inline(text: str, start_line: int, ctx: Context, warn: Warn,
-                     render_include: Callable[[str, int], str]) -> str:
+def translate_inline(
+    text: str, start_line: int, ctx: Context, warn: Warn, render_include: Callable[[str, int], str]
+) -> str:
     """Every construct above, inside one block of prose."""
     text = translate_links(text, start_line, ctx, warn)
     out, last = [], 0
     for code in find_shortcodes(text):
         line = start_line + text.count("\n", 0, code.start)
-        out += [text[last:code.start], translate_shortcode(code, ctx, line, warn, render_include)]
+        out += [text[last : code.start], translate_shortcode(code, ctx, line, warn, render_include)]
         last = code.end
     text = "".join([*out, text[last:]])
     text = translate_iframes(text, start_line, warn)

@@ -44,7 +44,9 @@ def _step(step: Step, tag: str) -> Step:
         return replace(c, args=_fill(dict(c.args), tag), hint=_fill(c.hint, tag))
 
     return replace(
-        step, title=_fill(step.title, tag), task=_fill(step.task, tag),
+        step,
+        title=_fill(step.title, tag),
+        task=_fill(step.task, tag),
         action=action(step.action) if step.action is not None else None,
         checks=tuple(check(c) for c in step.checks),
         solve=tuple(action(a) for a in step.solve),
@@ -55,9 +57,11 @@ def personalize(lesson: Lesson, learner: str) -> Lesson:
     """The lesson as ``learner`` sees it: every ``{learner_tag}`` replaced by their tag."""
     tag = learner_tag(lesson.id, learner)
     sections = tuple(
-        Section(s.title, s.level, tuple(_step(b, tag) if isinstance(b, Step) else b
-                                        for b in s.blocks))
-        for s in lesson.sections)
+        Section(
+            s.title, s.level, tuple(_step(b, tag) if isinstance(b, Step) else b for b in s.blocks)
+        )
+        for s in lesson.sections
+    )
     return replace(lesson, sections=sections)
 
 

@@ -61,8 +61,13 @@ def parse_params(raw: str) -> dict[str, str]:
 
 def find_shortcodes(text: str) -> Iterator[Shortcode]:
     for match in SHORTCODE.finditer(text):
-        yield Shortcode(match.group(3), parse_params(match.group(4)), bool(match.group(2)),
-                        match.start(), match.end())
+        yield Shortcode(
+            match.group(3),
+            parse_params(match.group(4)),
+            bool(match.group(2)),
+            match.start(),
+            match.end(),
+        )
 
 
 def directive_plugin(md: MarkdownIt) -> None:
@@ -81,7 +86,7 @@ def directive_plugin(md: MarkdownIt) -> None:
 def shortcode_plugin(md: MarkdownIt) -> None:
     def block(state: StateBlock, start: int, end: int, silent: bool) -> bool:
         pos = state.bMarks[start] + state.tShift[start]
-        line = state.src[pos:state.eMarks[start]]
+        line = state.src[pos : state.eMarks[start]]
         if state.sCount[start] - state.blkIndent >= 4 or not line.startswith("{{"):
             return False
         # a shortcode may span lines: take lines until its closing braces
@@ -89,7 +94,7 @@ def shortcode_plugin(md: MarkdownIt) -> None:
         text = line
         while not re.search(r"[>%]\}\}\s*$", text) and last + 1 < end:
             last += 1
-            text += "\n" + state.src[state.bMarks[last] + state.tShift[last]:state.eMarks[last]]
+            text += "\n" + state.src[state.bMarks[last] + state.tShift[last] : state.eMarks[last]]
         match = SHORTCODE.fullmatch(text.strip())
         if not match:
             return False
@@ -98,10 +103,17 @@ def shortcode_plugin(md: MarkdownIt) -> None:
         token = state.push("hugo_shortcode", "", 0)
         token.map = [start, last + 1]
         token.content = text.strip()
-        token.meta = {"name": match.group(3), "params": parse_params(match.group(4)),
-                      "closing": bool(match.group(2))}
+        token.meta = {
+            "name": match.group(3),
+            "params": parse_params(match.group(4)),
+            "closing": bool(match.group(2)),
+        }
         state.line = last + 1
         return True
 
-    md.block.ruler.before("paragraph", "hugo_shortcode", block,
-                          {"alt": ["paragraph", "reference", "blockquote", "list"]})
+    md.block.ruler.before(
+        "paragraph",
+        "hugo_shortcode",
+        block,
+        {"alt": ["paragraph", "reference", "blockquote", "list"]},
+    )

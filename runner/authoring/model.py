@@ -156,7 +156,7 @@ class Lesson:
     def steps_until(self, step_id: str) -> list[str]:
         """Ids of the lesson's steps up to and including ``step_id``, in order."""
         ids = [s.id for s in self.steps]
-        return ids[:ids.index(step_id) + 1] if step_id in ids else [step_id]
+        return ids[: ids.index(step_id) + 1] if step_id in ids else [step_id]
 
     def blocks(self) -> Iterator[Block]:
         for section in self.sections:

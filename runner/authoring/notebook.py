@@ -37,8 +37,9 @@ def step_metadata(lesson: Lesson, step: Step, role: str) -> dict[str, Any]:
         "role": role,
         "exercise": step.exercise,
         "points": step.points,
-        "checks": [{"check": c.kind, "args": dict(c.args), "points": c.points}
-                   for c in step.checks],
+        "checks": [
+            {"check": c.kind, "args": dict(c.args), "points": c.points} for c in step.checks
+        ],
     }
 
 
@@ -55,45 +56,72 @@ def to_notebook(lesson: Lesson, source: str) -> NotebookNode:
     title = f"# {lesson.title}"
     if lesson.description:
         title += f"\n\n*{lesson.description}*"
-    cells.append(new_markdown_cell(title, id=cell_id("title"),
-                                   metadata={"dockdojo": {"schema": SCHEMA, "lesson": lesson.id,
-                                                          "role": "title"}}))
-    setup = ("from dockdojo.widgets import LessonView\n\n"
-             f"lesson = LessonView({lesson.id!r})\n"
-             "lesson.progress()")
-    cells.append(new_code_cell(setup, id=cell_id("setup"),
-                               metadata={"dockdojo": {"schema": SCHEMA, "lesson": lesson.id,
-                                                      "role": "setup"}}))
+    cells.append(
+        new_markdown_cell(
+            title,
+            id=cell_id("title"),
+            metadata={"dockdojo": {"schema": SCHEMA, "lesson": lesson.id, "role": "title"}},
+        )
+    )
+    setup = (
+        "from dockdojo.widgets import LessonView\n\n"
+        f"lesson = LessonView({lesson.id!r})\n"
+        "lesson.progress()"
+    )
+    cells.append(
+        new_code_cell(
+            setup,
+            id=cell_id("setup"),
+            metadata={"dockdojo": {"schema": SCHEMA, "lesson": lesson.id, "role": "setup"}},
+        )
+    )
     for block in lesson.blocks():
         if isinstance(block, Prose):
             cells.append(new_markdown_cell(block.markdown, id=cell_id("guide")))
             continue
         step = block
         if step.exercise:
-            task = f"### ✍️ Exercise: {step.title}\n\n{step.task}\n\n" \
-                   f"*{plural(step.points, 'point')}.*"
-            cells.append(new_markdown_cell(task, id=cell_id("task"), metadata={
-                "dockdojo": step_metadata(lesson, step, "task")}))
-            cells.append(new_code_cell(
-                "# Your solution: docker SDK calls, !docker commands, or dockdojo widgets.\n",
-                id=cell_id("answer"), metadata={"dockdojo": step_metadata(lesson, step,
-                                                                          "answer")}))
-        cells.append(new_code_cell(f"lesson.step({step.id!r})", id=cell_id("step"),
-                                   metadata={"dockdojo": step_metadata(lesson, step, "step")}))
-    nb = new_notebook(cells=cells, metadata={
-        "kernelspec": KERNEL,
-        "language_info": {"name": "python"},
-        "dockdojo": {
-            "schema": SCHEMA,
-            "lesson": lesson.id,
-            "title": lesson.title,
-            "description": lesson.description,
-            "keywords": list(lesson.keywords),
-            "source": source,
-            "points": lesson.points,
-            "steps": [s.id for s in lesson.steps],
+            task = (
+                f"### ✍️ Exercise: {step.title}\n\n{step.task}\n\n*{plural(step.points, 'point')}.*"
+            )
+            cells.append(
+                new_markdown_cell(
+                    task,
+                    id=cell_id("task"),
+                    metadata={"dockdojo": step_metadata(lesson, step, "task")},
+                )
+            )
+            cells.append(
+                new_code_cell(
+                    "# Your solution: docker SDK calls, !docker commands, or dockdojo widgets.\n",
+                    id=cell_id("answer"),
+                    metadata={"dockdojo": step_metadata(lesson, step, "answer")},
+                )
+            )
+        cells.append(
+            new_code_cell(
+                f"lesson.step({step.id!r})",
+                id=cell_id("step"),
+                metadata={"dockdojo": step_metadata(lesson, step, "step")},
+            )
+        )
+    nb = new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": KERNEL,
+            "language_info": {"name": "python"},
+            "dockdojo": {
+                "schema": SCHEMA,
+                "lesson": lesson.id,
+                "title": lesson.title,
+                "description": lesson.description,
+                "keywords": list(lesson.keywords),
+                "source": source,
+                "points": lesson.points,
+                "steps": [s.id for s in lesson.steps],
+            },
         },
-    })
+    )
     nbformat.validate(nb)
     node: NotebookNode = nb
     return node

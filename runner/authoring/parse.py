@@ -45,15 +45,18 @@ _MOJIBAKE = re.compile("[ÃÂâð][\u0080-\u00bf\u0152-\u0178\u2018-\u203a\u20ac
 
 
 def markdown() -> MarkdownIt:
-    return (MarkdownIt("commonmark")
-            .enable(["table", "strikethrough"])
-            .use(front_matter_plugin)
-            .use(directive_plugin)
-            .use(shortcode_plugin))
+    return (
+        MarkdownIt("commonmark")
+        .enable(["table", "strikethrough"])
+        .use(front_matter_plugin)
+        .use(directive_plugin)
+        .use(shortcode_plugin)
+    )
 
 
-def parse_lesson(path: Path, kinds: KindTable, *, lessons: frozenset[str] = frozenset(),
-                 text: str | None = None) -> Lesson:
+def parse_lesson(
+    path: Path, kinds: KindTable, *, lessons: frozenset[str] = frozenset(), text: str | None = None
+) -> Lesson:
     """Parse the lesson at ``path`` (or ``text``, shown as ``path``), validating its actions
     and checks against ``kinds``; ``lessons`` are the names of lessons a link may point to.
 
@@ -70,8 +73,9 @@ def load_lesson(ref: str | Path, kinds: KindTable) -> Lesson:
 
 
 class _Parser:
-    def __init__(self, path: Path, kinds: KindTable, lessons: frozenset[str],
-                 text: str | None) -> None:
+    def __init__(
+        self, path: Path, kinds: KindTable, lessons: frozenset[str], text: str | None
+    ) -> None:
         self.path = path
         self.actions = kinds.actions
         self.checks_known = kinds.checks
@@ -101,8 +105,11 @@ class _Parser:
         tokens = markdown().parse(self.text)
         for number, line in enumerate(self.lines, 1):
             if _MOJIBAKE.search(line):
-                self.warn(number, "text looks like mis-decoded UTF-8 (e.g. 'ðŸŽ‰' for '🎉'); "
-                                  "save the file as UTF-8")
+                self.warn(
+                    number,
+                    "text looks like mis-decoded UTF-8 (e.g. 'ðŸŽ‰' for '🎉'); "
+                    "save the file as UTF-8",
+                )
         if tokens and tokens[0].type == "front_matter":
             self.read_front_matter(tokens[0])
         ctx = self.context()
@@ -111,15 +118,18 @@ class _Parser:
             token = tokens[index]
             end = _close_index(tokens, index)
             if token.map is not None and token.type != "front_matter":
-                self.block(token, tokens[index:end + 1], ctx)
+                self.block(token, tokens[index : end + 1], ctx)
             index = end + 1
         self.flush()
         self.close_section()
         steps = [b for s in self.sections for b in s.blocks if isinstance(b, Step)]
         self.check_references(steps)
         if not steps:
-            self.warn(1, "the lesson declares no steps, so it has nothing to check: add "
-                         "```{step} blocks where the learner acts")
+            self.warn(
+                1,
+                "the lesson declares no steps, so it has nothing to check: add "
+                "```{step} blocks where the learner acts",
+            )
         if self.problems:
             raise LessonError(sorted(self.problems, key=lambda p: p.line))
         keywords = self.front.get("keywords") or ()
@@ -145,9 +155,12 @@ class _Parser:
         folder = self.path.parent / "_includes"
         if folder.is_dir():
             includes = {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*.md")}
-        return Context(lesson_id=self.path.stem,
-                       docs_url=options.get("docs_url") if isinstance(options, dict) else None,
-                       lessons=self.lessons, includes=includes)
+        return Context(
+            lesson_id=self.path.stem,
+            docs_url=options.get("docs_url") if isinstance(options, dict) else None,
+            lessons=self.lessons,
+            includes=includes,
+        )
 
     def read_front_matter(self, token: Token) -> None:
         try:
@@ -197,10 +210,11 @@ class _Parser:
         if text is None:
             folder = Path(self.shown).parent / "_includes"
             self.warn(line, f"included page {name!r} is not in {folder}; a note stands in for it")
-            return (f"*This part of the guide is shared with other pages ({name}) and is not "
-                    "included in this lesson.*")
-        return translate_inline(translate_callout(text.strip()), line, ctx, self.warn,
-                                self.include)
+            return (
+                f"*This part of the guide is shared with other pages ({name}) and is not "
+                "included in this lesson.*"
+            )
+        return translate_inline(translate_callout(text.strip()), line, ctx, self.warn, self.include)
 
     def add_prose(self, text: str, start: int, end: int) -> None:
         text = text.rstrip()
@@ -256,9 +270,17 @@ class _Parser:
         if exercise:
             self.exercise_complete(arg, solve, task, line)
         undone_by = self.undone_by(arg, data, lines, line)
-        return Step(id=arg, title=str(data.get("title") or arg), action=action,
-                    checks=tuple(checks), solve=tuple(solve), exercise=exercise,
-                    task=task.strip(), line=line, undone_by=undone_by)
+        return Step(
+            id=arg,
+            title=str(data.get("title") or arg),
+            action=action,
+            checks=tuple(checks),
+            solve=tuple(solve),
+            exercise=exercise,
+            task=task.strip(),
+            line=line,
+            undone_by=undone_by,
+        )
 
     def directive_named(self, line: int, name: str, arg: str) -> bool:
         """Whether the fence is ``{step} ID`` or ``{exercise} ID``; a problem if not."""
@@ -266,72 +288,92 @@ class _Parser:
             self.problem(line, f"unknown directive {{{name}}}: use {{step}} or {{exercise}}")
             return False
         if not _STEP_ID.match(arg):
-            self.problem(line, f"{{{name}}} needs an id after it, in lowercase letters, digits "
-                               f"and '-', e.g. ```{{{name}}} pull-images (got {arg!r})")
+            self.problem(
+                line,
+                f"{{{name}}} needs an id after it, in lowercase letters, digits "
+                f"and '-', e.g. ```{{{name}}} pull-images (got {arg!r})",
+            )
             return False
         return True
 
-    def step_yaml(self, content: str, line: int, body: int,
-                  step: str) -> tuple[dict[Any, Any], yaml.Node] | None:
+    def step_yaml(
+        self, content: str, line: int, body: int, step: str
+    ) -> tuple[dict[Any, Any], yaml.Node] | None:
         """The directive's body as a mapping and its YAML node; a problem if it is not one."""
         try:
             node = yaml.compose(content)
             data = yaml.safe_load(content)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            self.problem(body + (mark.line if mark else 0),
-                         f"malformed YAML in step {step!r}: {_yaml_reason(exc, body)}")
+            self.problem(
+                body + (mark.line if mark else 0),
+                f"malformed YAML in step {step!r}: {_yaml_reason(exc, body)}",
+            )
             return None
         if not isinstance(data, dict) or node is None:
             self.problem(line, f"step {step!r} must be a YAML mapping (title:, action:, checks:)")
             return None
         return data, node
 
-    def exercise_keys(self, step: str, data: Mapping[Any, Any], lines: Mapping[str, int],
-                      line: int) -> None:
+    def exercise_keys(
+        self, step: str, data: Mapping[Any, Any], lines: Mapping[str, int], line: int
+    ) -> None:
         """An exercise has no action, and no keys but :data:`_EXERCISE_KEYS`."""
         if "action" in data:
-            self.problem(lines.get("action", line), f"exercise {step!r} has no action: the "
-                                                    "learner solves it on their own")
+            self.problem(
+                lines.get("action", line),
+                f"exercise {step!r} has no action: the learner solves it on their own",
+            )
         for key in data:
             if key not in _EXERCISE_KEYS:
-                self.problem(lines.get(key, line),
-                             f"step {step!r} has an unknown key {key!r} "
-                             f"(allowed: {', '.join(sorted(_EXERCISE_KEYS))})")
+                self.problem(
+                    lines.get(key, line),
+                    f"step {step!r} has an unknown key {key!r} "
+                    f"(allowed: {', '.join(sorted(_EXERCISE_KEYS))})",
+                )
 
     def exercise_complete(self, step: str, solve: list[Action], task: str, line: int) -> None:
         """An exercise needs the actions that complete it and a task for the learner."""
         if not solve:
-            self.problem(line, f"exercise {step!r} needs 'solve:' (the actions that complete "
-                               "it), so that run --solve can prove it")
+            self.problem(
+                line,
+                f"exercise {step!r} needs 'solve:' (the actions that complete "
+                "it), so that run --solve can prove it",
+            )
         if not task.strip():
             self.problem(line, f"exercise {step!r} needs 'task:' (what the learner must do)")
 
-    def undone_by(self, step: str, data: Mapping[Any, Any], lines: Mapping[str, int],
-                  line: int) -> str:
+    def undone_by(
+        self, step: str, data: Mapping[Any, Any], lines: Mapping[str, int], line: int
+    ) -> str:
         """The id of the later step that undoes this one, or ``""``."""
         undone_by = data.get("undone_by") or ""
         if not isinstance(undone_by, str):
-            self.problem(lines.get("undone_by", line), f"step {step!r}: 'undone_by' names one "
-                                                       "later step by its id")
+            self.problem(
+                lines.get("undone_by", line),
+                f"step {step!r}: 'undone_by' names one later step by its id",
+            )
             return ""
         return undone_by
 
     def action(self, kind: str, args: Mapping[str, Any], line: int, step: str) -> Action | None:
         spec = self.actions.get(kind)
         if spec is None:
-            self.problem(line, f"step {step!r}: unknown action {kind!r} "
-                               f"(known: {', '.join(self.actions)})")
+            self.problem(
+                line, f"step {step!r}: unknown action {kind!r} (known: {', '.join(self.actions)})"
+            )
             return None
         for message in problems(spec, args):
             self.problem(line, f"step {step!r}: {message}")
         return Action(kind, dict(args), line)
 
-    def checks(self, step: str, raw: Any, node: yaml.Node, line: int,
-               body: int) -> list[CheckSpec]:
+    def checks(self, step: str, raw: Any, node: yaml.Node, line: int, body: int) -> list[CheckSpec]:
         if not raw:
-            self.problem(line, f"step {step!r} has no checks: add 'checks:' with at least one "
-                               "check, so the lesson knows when the step is done")
+            self.problem(
+                line,
+                f"step {step!r} has no checks: add 'checks:' with at least one "
+                "check, so the lesson knows when the step is done",
+            )
             return []
         if not isinstance(raw, list):
             self.problem(line, f"step {step!r}: 'checks' must be a list of checks")
@@ -341,22 +383,31 @@ class _Parser:
         for number, item in enumerate(raw):
             at = item_lines[number] if number < len(item_lines) else line
             if not isinstance(item, dict) or "check" not in item:
-                self.problem(at, f"step {step!r}: each check needs 'check: KIND' "
-                                 f"(one of {', '.join(self.checks_known)})")
+                self.problem(
+                    at,
+                    f"step {step!r}: each check needs 'check: KIND' "
+                    f"(one of {', '.join(self.checks_known)})",
+                )
                 continue
             kind = str(item["check"])
             spec = self.checks_known.get(kind)
             if spec is None:
-                self.problem(at, f"step {step!r}: unknown check {kind!r} "
-                                 f"(known: {', '.join(self.checks_known)})")
+                self.problem(
+                    at,
+                    f"step {step!r}: unknown check {kind!r} "
+                    f"(known: {', '.join(self.checks_known)})",
+                )
                 continue
             args = {k: v for k, v in item.items() if k not in CHECK_FIELDS}
             for message in problems(spec, args):
                 self.problem(at, f"step {step!r}: {message}")
             hint = item.get("hint")
             if not isinstance(hint, str) or not hint.strip():
-                self.problem(at, f"step {step!r}: check {kind!r} needs a 'hint:' that tells a "
-                                 "learner what to do when it fails")
+                self.problem(
+                    at,
+                    f"step {step!r}: check {kind!r} needs a 'hint:' that tells a "
+                    "learner what to do when it fails",
+                )
                 hint = ""
             points = item.get("points", 1)
             if not isinstance(points, int) or isinstance(points, bool) or points < 0:
@@ -376,8 +427,11 @@ class _Parser:
         for number, item in enumerate(raw):
             at = item_lines[number] if number < len(item_lines) else line
             if not isinstance(item, dict) or len(item) != 1:
-                self.problem(at, f"step {step!r}: each solve item is one action, e.g. "
-                                 "'- run: {image: redis, name: cache}'")
+                self.problem(
+                    at,
+                    f"step {step!r}: each solve item is one action, e.g. "
+                    "'- run: {image: redis, name: cache}'",
+                )
                 continue
             ((kind, args),) = item.items()
             action = self.action(str(kind), args or {}, at, step)
@@ -389,26 +443,34 @@ class _Parser:
         seen: dict[str, int] = {}
         for step in steps:
             if step.id in seen:
-                self.problem(step.line, f"duplicate step id {step.id!r} (first used on line "
-                                        f"{seen[step.id]})")
+                self.problem(
+                    step.line, f"duplicate step id {step.id!r} (first used on line {seen[step.id]})"
+                )
             seen.setdefault(step.id, step.line)
         order = {step.id: number for number, step in enumerate(steps)}
         for step in steps:
             if step.undone_by and order.get(step.undone_by, -1) <= order[step.id]:
-                self.problem(step.line, f"step {step.id!r}: undone_by names "
-                                        f"{step.undone_by!r}, which is not a later step")
+                self.problem(
+                    step.line,
+                    f"step {step.id!r}: undone_by names "
+                    f"{step.undone_by!r}, which is not a later step",
+                )
         for step in steps:
             for check in step.checks:
                 if check.kind != "step_done":
                     continue
                 target = check.args.get("step")
                 if target == step.id:
-                    self.problem(check.line, f"step {step.id!r}: step_done cannot name its own "
-                                             "step")
+                    self.problem(
+                        check.line, f"step {step.id!r}: step_done cannot name its own step"
+                    )
                 elif target not in seen:
-                    self.problem(check.line, f"step {step.id!r}: step_done names step "
-                                             f"{target!r}, which does not exist (steps: "
-                                             f"{', '.join(seen)})")
+                    self.problem(
+                        check.line,
+                        f"step {step.id!r}: step_done names step "
+                        f"{target!r}, which does not exist (steps: "
+                        f"{', '.join(seen)})",
+                    )
 
 
 def _close_index(tokens: list[Token], index: int) -> int:

@@ -33,14 +33,18 @@ def find_lesson(ref: str | Path) -> Path:
         if candidate.is_file():
             return candidate
     known = sorted({p.stem for d in content_dirs() for p in lesson_sources(d)})
-    raise DockdojoError(f"There is no lesson named {ref!r}.",
-                        f"Known lessons: {', '.join(known) or 'none'}.")
+    raise DockdojoError(
+        f"There is no lesson named {ref!r}.", f"Known lessons: {', '.join(known) or 'none'}."
+    )
 
 
 def lesson_sources(folder: Path) -> list[Path]:
     """The lesson files of a content folder (``_includes`` and READMEs are not lessons)."""
-    return sorted(p for p in folder.glob("*.md")
-                  if not p.name.startswith(("_", ".")) and p.stem.lower() != "readme")
+    return sorted(
+        p
+        for p in folder.glob("*.md")
+        if not p.name.startswith(("_", ".")) and p.stem.lower() != "readme"
+    )
 
 
 __all__ = ["content_dirs", "find_lesson", "lesson_sources"]

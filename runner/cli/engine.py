@@ -28,8 +28,10 @@ def _doctor(_: argparse.Namespace) -> int:
     from ..engine import Engine
 
     info = Engine().ping()
-    print(f"engine: Docker {info.version} (API {info.api_version}, {info.os}/{info.arch}) "
-          f"at {info.host}")
+    print(
+        f"engine: Docker {info.version} (API {info.api_version}, {info.os}/{info.arch}) "
+        f"at {info.host}"
+    )
     if info.mirrors:
         print("registry mirrors: " + ", ".join(info.mirrors))
     return 0
@@ -44,8 +46,12 @@ def _pull(args: argparse.Namespace) -> int:
 
     def show(progress: PullProgress) -> None:
         line = f"{progress.ref}: {progress.describe()}"
-        print(("\r" + line.ljust(78)) if tty else line, end="" if tty else "\n",
-              file=sys.stderr, flush=True)
+        print(
+            ("\r" + line.ljust(78)) if tty else line,
+            end="" if tty else "\n",
+            file=sys.stderr,
+            flush=True,
+        )
 
     for image in args.images:
         info = engine.pull(image, show if not args.quiet else None)
@@ -62,9 +68,11 @@ def _images(_: argparse.Namespace) -> int:
     rows = Engine().images()
     print(f"{'NAME':<32} {'TAG':<14} {'IMAGE ID':<13} {'CREATED':<17} {'SIZE':>9}  IN USE")
     for r in rows:
-        print(f"{r.repository:<32} {r.tag:<14} {r.short_id:<13} "
-              f"{r.created:%Y-%m-%d %H:%M} {human_bytes(r.size):>9}  "
-              f"{'yes (' + str(r.containers) + ')' if r.in_use else 'no'}")
+        print(
+            f"{r.repository:<32} {r.tag:<14} {r.short_id:<13} "
+            f"{r.created:%Y-%m-%d %H:%M} {human_bytes(r.size):>9}  "
+            f"{'yes (' + str(r.containers) + ')' if r.in_use else 'no'}"
+        )
     return 0
 
 

@@ -18,24 +18,37 @@ if TYPE_CHECKING:
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     grade = sub.add_parser(
-        "grade", help="score submitted lesson notebooks against the live engine",
+        "grade",
+        help="score submitted lesson notebooks against the live engine",
         description="Execute each submission in a fresh kernel, then check the engine's "
-                    "state in this process, and write JSON, JUnit XML, Gradescope results, a "
-                    "gradebook CSV and a feedback notebook per submission. The learner is "
-                    "each file's name (ada.ipynb is ada). Exit code 0 means grading worked, "
-                    "whatever the scores.")
+        "state in this process, and write JSON, JUnit XML, Gradescope results, a "
+        "gradebook CSV and a feedback notebook per submission. The learner is "
+        "each file's name (ada.ipynb is ada). Exit code 0 means grading worked, "
+        "whatever the scores.",
+    )
     grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION.ipynb")
     grade.add_argument("--lesson", required=True, help="lesson name or path (the grader's copy)")
-    grade.add_argument("--out", type=Path, default=Path("grades"),
-                       help="folder for the reports (default: grades)")
-    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                       help="submissions graded at once (default: the CPU count)")
-    grade.add_argument("--steps", nargs="+", metavar="ID",
-                       help="steps to score (default: the exercises; 'all' for every step)")
-    grade.add_argument("--cell-timeout", type=float, default=None,
-                       help="seconds one cell may run (default: 60)")
-    grade.add_argument("--timeout", type=float, default=None,
-                       help="seconds one submission may run (default: 600)")
+    grade.add_argument(
+        "--out", type=Path, default=Path("grades"), help="folder for the reports (default: grades)"
+    )
+    grade.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="submissions graded at once (default: the CPU count)",
+    )
+    grade.add_argument(
+        "--steps",
+        nargs="+",
+        metavar="ID",
+        help="steps to score (default: the exercises; 'all' for every step)",
+    )
+    grade.add_argument(
+        "--cell-timeout", type=float, default=None, help="seconds one cell may run (default: 60)"
+    )
+    grade.add_argument(
+        "--timeout", type=float, default=None, help="seconds one submission may run (default: 600)"
+    )
     grade.set_defaults(func=_grade)
 
 
@@ -62,29 +75,38 @@ def _grade(args: argparse.Namespace) -> int:
     elif args.steps:
         unknown = sorted(set(args.steps) - {s.id for s in lesson.steps})
         if unknown:
-            raise DockdojoError(f"The lesson has no step {', '.join(unknown)}.",
-                                f"Use the step ids that dockdojo run {args.lesson} lists.")
+            raise DockdojoError(
+                f"The lesson has no step {', '.join(unknown)}.",
+                f"Use the step ids that dockdojo run {args.lesson} lists.",
+            )
         steps = tuple(args.steps)
     with Engine(lesson=lesson.id) as engine:
         engine.ping()  # no engine: grading cannot work, say so before running anything
         host = engine.host
     options = GradeOptions(
-        lesson=lesson, steps=steps, docker_host=host,
+        lesson=lesson,
+        steps=steps,
+        docker_host=host,
         cell_timeout=args.cell_timeout or DEFAULT_CELL_TIMEOUT,
-        submission_timeout=args.timeout or DEFAULT_SUBMISSION_TIMEOUT)
+        submission_timeout=args.timeout or DEFAULT_SUBMISSION_TIMEOUT,
+    )
     total = len(args.submissions)
     done = [0]
     tty = sys.stderr.isatty()
-    print(f"grading {total} submission(s) of {lesson.id} on {host}, {args.jobs} at a time",
-          file=sys.stderr)
+    print(
+        f"grading {total} submission(s) of {lesson.id} on {host}, {args.jobs} at a time",
+        file=sys.stderr,
+    )
 
     def progress(result: SubmissionResult) -> None:
         done[0] += 1
         width = 30
         filled = width * done[0] // total
         bar = "#" * filled + "." * (width - filled)
-        line = (f"[{bar}] {done[0]}/{total}  {result.learner}: {result.points}/"
-                f"{result.max_points} ({result.status}, {result.seconds:.1f} s)")
+        line = (
+            f"[{bar}] {done[0]}/{total}  {result.learner}: {result.points}/"
+            f"{result.max_points} ({result.status}, {result.seconds:.1f} s)"
+        )
         if tty:  # one line that fills up
             end = "" if done[0] < total else "\n"
             print("\r" + line.ljust(100), end=end, file=sys.stderr, flush=True)
@@ -92,8 +114,7 @@ def _grade(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr, flush=True)
 
     results = grade_all(list(args.submissions), options, jobs=args.jobs, on_done=progress)
-    submissions = {str(p): nbformat.read(p, as_version=4) for p in args.submissions
-                   if _readable(p)}
+    submissions = {str(p): nbformat.read(p, as_version=4) for p in args.submissions if _readable(p)}
     written = write_all(results, args.out, submissions)
     print(f"{'LEARNER':<24} {'STATUS':<12} {'POINTS':>8}  SUBMISSION")
     for r in results:

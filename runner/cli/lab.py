@@ -20,20 +20,30 @@ from ..errors import DockdojoError
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``lab`` to the ``dockdojo`` command's subparsers."""
     lab = sub.add_parser(
-        "lab", help="find (or start) an engine, then open the lessons in JupyterLab",
+        "lab",
+        help="find (or start) an engine, then open the lessons in JupyterLab",
         usage="%(prog)s [-h] [--lessons DIR] [-- JUPYTERLAB_ARGS ...]",
         description="Find a Docker Engine (or start dockdojo's sandbox), then open the "
-                    "lessons in JupyterLab. In a clone of dockdojo that is lessons/; "
-                    "anywhere else, the lessons packaged with dockdojo are built into "
-                    "./dockdojo-lessons (or --lessons DIR) on first use, and later runs "
-                    "add new lessons without overwriting a notebook you changed. "
-                    "Arguments after -- go to JupyterLab, e.g. "
-                    "dockdojo lab -- --port 8899 --no-browser")
-    lab.add_argument("--lessons", type=Path, metavar="DIR",
-                     help="folder of lesson notebooks (default: lessons in a clone of "
-                          "dockdojo, else ./dockdojo-lessons, built on first use)")
-    lab.add_argument("jupyter_args", nargs=argparse.REMAINDER, metavar="JUPYTERLAB_ARGS",
-                     help="arguments for JupyterLab, after --")
+        "lessons in JupyterLab. In a clone of dockdojo that is lessons/; "
+        "anywhere else, the lessons packaged with dockdojo are built into "
+        "./dockdojo-lessons (or --lessons DIR) on first use, and later runs "
+        "add new lessons without overwriting a notebook you changed. "
+        "Arguments after -- go to JupyterLab, e.g. "
+        "dockdojo lab -- --port 8899 --no-browser",
+    )
+    lab.add_argument(
+        "--lessons",
+        type=Path,
+        metavar="DIR",
+        help="folder of lesson notebooks (default: lessons in a clone of "
+        "dockdojo, else ./dockdojo-lessons, built on first use)",
+    )
+    lab.add_argument(
+        "jupyter_args",
+        nargs=argparse.REMAINDER,
+        metavar="JUPYTERLAB_ARGS",
+        help="arguments for JupyterLab, after --",
+    )
     lab.set_defaults(func=_lab)
 
 
@@ -53,12 +63,16 @@ def choose_engine() -> str:
         try:
             status = Sandbox().start()
         except SandboxError as exc:
-            return (f"{unavailable.what} The sandbox cannot start either: {exc.what} "
-                    f"{unavailable.hint} The lessons will say so until an engine answers.")
+            return (
+                f"{unavailable.what} The sandbox cannot start either: {exc.what} "
+                f"{unavailable.hint} The lessons will say so until an engine answers."
+            )
         os.environ["DOCKER_HOST"] = status.docker_host
-        return (f"{unavailable.what} Started dockdojo's private sandbox engine instead "
-                f"(DOCKER_HOST={status.docker_host}, registry mirror {status.registry_url}). "
-                "Stop it with: dockdojo sandbox stop")
+        return (
+            f"{unavailable.what} Started dockdojo's private sandbox engine instead "
+            f"(DOCKER_HOST={status.docker_host}, registry mirror {status.registry_url}). "
+            "Stop it with: dockdojo sandbox stop"
+        )
 
 
 def jupyter_lab() -> list[str] | None:
@@ -93,8 +107,10 @@ def lessons_folder(given: Path | None) -> Path:
         folder = cwd / "lessons" if given is None else given
         if not folder.is_dir():
             what = "is a file, not a folder" if folder.exists() else "does not exist"
-            raise DockdojoError(f"The lessons folder {shown(folder)} {what}.",
-                                f"Build the lessons into it: dockdojo build --out {folder}")
+            raise DockdojoError(
+                f"The lessons folder {shown(folder)} {what}.",
+                f"Build the lessons into it: dockdojo build --out {folder}",
+            )
         return folder.resolve()
     folder = default_workspace(cwd) if given is None else given
     report = sync_workspace(folder)
@@ -106,8 +122,10 @@ def lessons_folder(given: Path | None) -> Path:
 def _lab(args: argparse.Namespace) -> int:
     command = jupyter_lab()
     if command is None:
-        raise DockdojoError("JupyterLab is not installed next to dockdojo.",
-                            "Install it: pip install 'dockdojo[lab]' (make lab does this).")
+        raise DockdojoError(
+            "JupyterLab is not installed next to dockdojo.",
+            "Install it: pip install 'dockdojo[lab]' (make lab does this).",
+        )
     folder = lessons_folder(args.lessons)
     print(choose_engine(), file=sys.stderr, flush=True)
     argv = [*command, f"--notebook-dir={folder}", *jupyter_arguments(args.jupyter_args)]
@@ -118,5 +136,4 @@ def _lab(args: argparse.Namespace) -> int:
     return 0  # pragma: no cover - execv does not return
 
 
-__all__ = ["add_commands", "choose_engine", "jupyter_arguments", "jupyter_lab",
-           "lessons_folder"]
+__all__ = ["add_commands", "choose_engine", "jupyter_arguments", "jupyter_lab", "lessons_folder"]

@@ -33,44 +33,73 @@ if TYPE_CHECKING:
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``build``, ``kinds``, ``run`` and ``check`` to the ``dockdojo`` command's subparsers."""
     build = subparsers.add_parser("build", help="build lesson notebooks (lessons/) from content/")
-    build.add_argument("paths", nargs="*", metavar="PATH",
-                       help="lesson sources (default: every content/*.md)")
+    build.add_argument(
+        "paths", nargs="*", metavar="PATH", help="lesson sources (default: every content/*.md)"
+    )
     build.add_argument("--out", default="lessons", help="output folder (default: lessons)")
-    build.add_argument("--check", action="store_true",
-                       help="write nothing; exit 1 and name the files when lessons/ is stale")
+    build.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 and name the files when lessons/ is stale",
+    )
     build.set_defaults(func=_build_command)
 
     kinds = subparsers.add_parser(
-        "kinds", help="list the actions and checks a lesson may declare, with their arguments",
+        "kinds",
+        help="list the actions and checks a lesson may declare, with their arguments",
         description="Print, as Markdown tables, every action kind (the widget a step shows) "
-                    "and every check kind, with their arguments.")
+        "and every check kind, with their arguments.",
+    )
     kinds.set_defaults(func=_kinds_command)
 
     run = subparsers.add_parser(
-        "run", help="show a lesson's steps, or perform and check them all (--solve)",
+        "run",
+        help="show a lesson's steps, or perform and check them all (--solve)",
         description="Without --solve, list the lesson's steps and what each would do "
-                    "(nothing changes on the engine). With --solve, perform each step as "
-                    "its widget would, then check it.")
-    run.add_argument("lesson", metavar="LESSON",
-                     help="lesson name (e.g. what-is-an-image) or path to its .md file")
-    run.add_argument("--solve", action="store_true",
-                     help="perform every step on the engine, then run its checks")
-    run.add_argument("--fresh", action="store_true",
-                     help="with --solve: first remove what dockdojo labelled for this lesson")
+        "(nothing changes on the engine). With --solve, perform each step as "
+        "its widget would, then check it.",
+    )
+    run.add_argument(
+        "lesson",
+        metavar="LESSON",
+        help="lesson name (e.g. what-is-an-image) or path to its .md file",
+    )
+    run.add_argument(
+        "--solve", action="store_true", help="perform every step on the engine, then run its checks"
+    )
+    run.add_argument(
+        "--fresh",
+        action="store_true",
+        help="with --solve: first remove what dockdojo labelled for this lesson",
+    )
     run.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    run.add_argument("--learner", help="whose per-learner exercise values to use (default: "
-                                       "$DOCKDOJO_LEARNER, $JUPYTERHUB_USER, or your user name)")
+    run.add_argument(
+        "--learner",
+        help="whose per-learner exercise values to use (default: "
+        "$DOCKDOJO_LEARNER, $JUPYTERHUB_USER, or your user name)",
+    )
     run.set_defaults(func=_run_command)
 
     check = subparsers.add_parser(
-        "check", help="check a lesson's steps against the engine's current state",
+        "check",
+        help="check a lesson's steps against the engine's current state",
         description="Run the lesson's checks against the live engine, however the work "
-                    "was done (widgets, docker CLI, Docker Desktop). Exit code 0 only when "
-                    "every check passes.")
-    check.add_argument("lesson", metavar="LESSON",
-                       help="lesson name (e.g. what-is-an-image) or path to its .md file")
-    check.add_argument("--step", dest="steps", action="extend", nargs="+", metavar="ID",
-                       help="check only these steps (repeatable)")
+        "was done (widgets, docker CLI, Docker Desktop). Exit code 0 only when "
+        "every check passes.",
+    )
+    check.add_argument(
+        "lesson",
+        metavar="LESSON",
+        help="lesson name (e.g. what-is-an-image) or path to its .md file",
+    )
+    check.add_argument(
+        "--step",
+        dest="steps",
+        action="extend",
+        nargs="+",
+        metavar="ID",
+        help="check only these steps (repeatable)",
+    )
     check.add_argument("--json", action="store_true", help="print JSON instead of a table")
     check.add_argument("--learner", help="whose per-learner exercise values to check")
     check.set_defaults(func=_check_command)
@@ -94,9 +123,10 @@ def _run_command(args: argparse.Namespace) -> int:
     lesson = _load(args.lesson, args.learner)
     if not args.solve:
         if args.fresh:
-            raise DockdojoError("--fresh removes this lesson's containers before solving, so "
-                                "it needs --solve.",
-                                f"Run: dockdojo run {args.lesson} --solve --fresh")
+            raise DockdojoError(
+                "--fresh removes this lesson's containers before solving, so it needs --solve.",
+                f"Run: dockdojo run {args.lesson} --solve --fresh",
+            )
         if args.json:
             _print_json(plan_json(lesson))
         else:
@@ -104,9 +134,14 @@ def _run_command(args: argparse.Namespace) -> int:
         return 0
     out = sys.stdout
     with Engine(lesson=lesson.id, learner=args.learner) as engine:
-        table = Table(out if not args.json else sys.stderr, lesson=lesson.id,
-                      title=lesson.title, steps=[s.id for s in lesson.steps], mode="solve",
-                      host=engine.host)
+        table = Table(
+            out if not args.json else sys.stderr,
+            lesson=lesson.id,
+            title=lesson.title,
+            steps=[s.id for s in lesson.steps],
+            mode="solve",
+            host=engine.host,
+        )
         table.header()
         report = solve_lesson(engine, lesson, fresh=args.fresh, on_step=table.step)
     if args.json:
@@ -152,8 +187,10 @@ def _build_command(args: argparse.Namespace) -> int:
     content = Path("content")
     sources = [Path(p) for p in args.paths] or lesson_sources(content)
     if not sources:
-        raise DockdojoError("There are no lessons to build.",
-                            "Run this in a folder with content/NAME.md, or name the files.")
+        raise DockdojoError(
+            "There are no lessons to build.",
+            "Run this in a folder with content/NAME.md, or name the files.",
+        )
     out_dir = Path(args.out)
     try:
         planned = build_lessons(sources, out_dir)
@@ -166,8 +203,11 @@ def _build_command(args: argparse.Namespace) -> int:
         for warning in lesson.warnings:
             print(f"{lesson.source}:{warning.line}: warning: {warning.message}", file=sys.stderr)
     if args.check:
-        problems = stale(planned, out_dir) if not args.paths else [
-            p for p in stale(planned, out_dir) if "has no lesson source" not in p]
+        problems = (
+            stale(planned, out_dir)
+            if not args.paths
+            else [p for p in stale(planned, out_dir) if "has no lesson source" not in p]
+        )
         for problem in problems:
             print(problem, file=sys.stderr)
         if problems:

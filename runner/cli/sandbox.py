@@ -12,13 +12,20 @@ from ..sandbox import default_state_dir
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``sandbox`` to the ``dockdojo`` command's subparsers."""
-    box = sub.add_parser("sandbox", help="start, stop or inspect a private Docker Engine "
-                                         "with a local registry mirror")
+    box = sub.add_parser(
+        "sandbox",
+        help="start, stop or inspect a private Docker Engine with a local registry mirror",
+    )
     box.add_argument("action", choices=["start", "stop", "status"])
-    box.add_argument("--state", type=Path, default=None,
-                     help=f"state folder (default: {default_state_dir()})")
-    box.add_argument("--registry-port", type=int, default=None,
-                     help="port of the registry mirror on 127.0.0.1 (default: 5000)")
+    box.add_argument(
+        "--state", type=Path, default=None, help=f"state folder (default: {default_state_dir()})"
+    )
+    box.add_argument(
+        "--registry-port",
+        type=int,
+        default=None,
+        help="port of the registry mirror on 127.0.0.1 (default: 5000)",
+    )
     box.set_defaults(func=_sandbox)
 
 

@@ -19,9 +19,15 @@ PLAN_SCHEMA = "dockdojo.plan/v1"
 def render_report(report: LessonReport, *, marks: tuple[str, str] | None = None) -> str:
     """The whole report as the table ``check`` prints."""
     lines: list[str] = []
-    table = Table(_Lines(lines), lesson=report.lesson, title=report.title,
-                   steps=[s.step for s in report.steps], mode=report.mode, host=report.engine,
-                   marks=marks)
+    table = Table(
+        _Lines(lines),
+        lesson=report.lesson,
+        title=report.title,
+        steps=[s.step for s in report.steps],
+        mode=report.mode,
+        host=report.engine,
+        marks=marks,
+    )
     table.header()
     for step in report.steps:
         table.step(step)
@@ -46,8 +52,17 @@ class _Lines:
 class Table:
     """Prints a report step by step, as steps finish."""
 
-    def __init__(self, out: TextIO | _Lines, *, lesson: str, title: str, steps: list[str],
-                 mode: str, host: str, marks: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        out: TextIO | _Lines,
+        *,
+        lesson: str,
+        title: str,
+        steps: list[str],
+        mode: str,
+        host: str,
+        marks: tuple[str, str] | None = None,
+    ) -> None:
         self.out = out
         self.lesson = lesson
         self.title = title
@@ -72,8 +87,9 @@ class Table:
             mark = self.marks[0] if result.passed else self.marks[1]
             label = report.step if first else ""
             points = f"{result.points}/{result.max_points}"
-            self._print(f"{label:<{self.width}}  {mark:<2} {points:>6}  "
-                        f"{result.kind}: {result.message}")
+            self._print(
+                f"{label:<{self.width}}  {mark:<2} {points:>6}  {result.kind}: {result.message}"
+            )
             if not result.passed and result.hint:
                 self._print(f"{indent}{'':2} {'':>6}  hint: {result.hint}")
             first = False
@@ -84,9 +100,11 @@ class Table:
 
     def footer(self, report: LessonReport) -> None:
         verdict = "every check passed" if report.passed else "some checks failed"
-        self._print(f"Total: {report.points}/{report.max_points} points, "
-                    f"{report.steps_passed}/{report.steps_total} steps passed, "
-                    f"{verdict} ({report.seconds:.1f} s).")
+        self._print(
+            f"Total: {report.points}/{report.max_points} points, "
+            f"{report.steps_passed}/{report.steps_total} steps passed, "
+            f"{verdict} ({report.seconds:.1f} s)."
+        )
 
 
 def _marks(out: TextIO | _Lines) -> tuple[str, str]:
@@ -114,14 +132,16 @@ def _short_value(value: Any) -> str:
 def render_plan(lesson: Lesson) -> str:
     """The steps of ``lesson`` and what each would do (``run`` without ``--solve``)."""
     steps = lesson.steps
-    lines = [f"{lesson.id}: {lesson.title} ({plural(len(steps), 'step')}, "
-             f"{plural(lesson.points, 'point')})",
-             "Nothing was changed on the engine. Perform the steps and check them with: "
-             f"dockdojo run {lesson.id} --solve", ""]
+    lines = [
+        f"{lesson.id}: {lesson.title} ({plural(len(steps), 'step')}, "
+        f"{plural(lesson.points, 'point')})",
+        "Nothing was changed on the engine. Perform the steps and check them with: "
+        f"dockdojo run {lesson.id} --solve",
+        "",
+    ]
     for number, step in enumerate(steps, 1):
         kind = " [exercise]" if step.exercise else ""
-        lines.append(f"{number:>2}. {step.id}{kind}: {step.title} "
-                     f"({plural(step.points, 'point')})")
+        lines.append(f"{number:>2}. {step.id}{kind}: {step.title} ({plural(step.points, 'point')})")
         solution = step.solution
         for i, action in enumerate(solution):
             does = ACTIONS[action.kind].describe(action.args)
@@ -136,21 +156,43 @@ def render_plan(lesson: Lesson) -> str:
 def plan_json(lesson: Lesson) -> dict[str, Any]:
     """The plan as JSON (schema ``dockdojo.plan/v1``)::
 
-        {"schema": "dockdojo.plan/v1", "lesson": ID, "title": ..., "points": N,
-         "steps": [{"id", "title", "exercise", "points",
-                    "actions": [{"kind", "args", "does"}],
-                    "checks": [{"kind", "args", "points", "hint", "line"}]}]}
+    {"schema": "dockdojo.plan/v1", "lesson": ID, "title": ..., "points": N,
+     "steps": [{"id", "title", "exercise", "points",
+                "actions": [{"kind", "args", "does"}],
+                "checks": [{"kind", "args", "points", "hint", "line"}]}]}
     """
     return {
-        "schema": PLAN_SCHEMA, "lesson": lesson.id, "title": lesson.title,
+        "schema": PLAN_SCHEMA,
+        "lesson": lesson.id,
+        "title": lesson.title,
         "points": lesson.points,
-        "steps": [{
-            "id": s.id, "title": s.title, "exercise": s.exercise, "points": s.points,
-            "actions": [{"kind": a.kind, "args": _jsonable(a.args),
-                         "does": ACTIONS[a.kind].describe(a.args)} for a in s.solution],
-            "checks": [{"kind": c.kind, "args": _jsonable(c.args), "points": c.points,
-                        "hint": c.hint, "line": c.line} for c in s.checks],
-        } for s in lesson.steps],
+        "steps": [
+            {
+                "id": s.id,
+                "title": s.title,
+                "exercise": s.exercise,
+                "points": s.points,
+                "actions": [
+                    {
+                        "kind": a.kind,
+                        "args": _jsonable(a.args),
+                        "does": ACTIONS[a.kind].describe(a.args),
+                    }
+                    for a in s.solution
+                ],
+                "checks": [
+                    {
+                        "kind": c.kind,
+                        "args": _jsonable(c.args),
+                        "points": c.points,
+                        "hint": c.hint,
+                        "line": c.line,
+                    }
+                    for c in s.checks
+                ],
+            }
+            for s in lesson.steps
+        ],
     }
 
 

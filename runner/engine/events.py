@@ -22,15 +22,19 @@ def image_arrivals(found: Iterable[Mapping[str, Any]]) -> list[tuple[float, str]
 
     The engine's delete events name only ids, so arrivals are what can be matched by name.
     """
-    return [(event_time(e), str((e.get("Actor") or {}).get("ID") or ""))
-            for e in found if (e.get("Action") or e.get("status")) in ("pull", "tag", "load")]
+    return [
+        (event_time(e), str((e.get("Actor") or {}).get("ID") or ""))
+        for e in found
+        if (e.get("Action") or e.get("status")) in ("pull", "tag", "load")
+    ]
 
 
 def container_removals(found: Iterable[Mapping[str, Any]]) -> list[tuple[float, str]]:
     """(time, container name) of every ``destroy`` event."""
-    return [(event_time(e),
-             str(((e.get("Actor") or {}).get("Attributes") or {}).get("name") or ""))
-            for e in found]
+    return [
+        (event_time(e), str(((e.get("Actor") or {}).get("Attributes") or {}).get("name") or ""))
+        for e in found
+    ]
 
 
 __all__ = ["container_removals", "event_time", "image_arrivals"]

@@ -124,8 +124,10 @@ class Engine:
         host = self.host
         if host.startswith("unix://") and not os.path.exists(host.removeprefix("unix://")):
             # Checked here because the SDK leaks a socket when a connect fails.
-            raise EngineUnavailable(f"No Docker Engine answered at {host} (there is no socket "
-                                    "file there).", START_DOCKER)
+            raise EngineUnavailable(
+                f"No Docker Engine answered at {host} (there is no socket file there).",
+                START_DOCKER,
+            )
         if self._api_version is None:
             probe = self._new_client(min(timeout, PING_TIMEOUT), MINIMUM_DOCKER_API_VERSION)
             try:
@@ -192,16 +194,20 @@ class Engine:
         """One SDK call whose answer is a JSON object."""
         result = self._call(fn, op)
         if not isinstance(result, dict):
-            raise EngineError(f"The Docker Engine gave an unexpected answer while {op.doing}.",
-                              "Check that DOCKER_HOST points at a Docker Engine.")
+            raise EngineError(
+                f"The Docker Engine gave an unexpected answer while {op.doing}.",
+                "Check that DOCKER_HOST points at a Docker Engine.",
+            )
         return result
 
     def _rows(self, fn: Callable[[], object], op: Op) -> list[Json]:
         """One SDK call whose answer is a list of JSON objects."""
         result = self._call(fn, op)
         if not isinstance(result, list) or not all(isinstance(r, dict) for r in result):
-            raise EngineError(f"The Docker Engine gave an unexpected answer while {op.doing}.",
-                              "Check that DOCKER_HOST points at a Docker Engine.")
+            raise EngineError(
+                f"The Docker Engine gave an unexpected answer while {op.doing}.",
+                "Check that DOCKER_HOST points at a Docker Engine.",
+            )
         return result
 
     # images -----------------------------------------------------------------------
@@ -217,14 +223,21 @@ class Engine:
         tracker = PullTracker(ref.familiar)
         throttle = Throttle(max_updates_per_second)
         api = self._client().api
-        op = Op(f"pulling {ref.familiar}", "pull", ref.familiar,
-                registry="Docker Hub" if ref.domain == "docker.io" else ref.domain,
-                mirrors=lambda: self.ping().mirrors if ref.domain == "docker.io" else ())
+        op = Op(
+            f"pulling {ref.familiar}",
+            "pull",
+            ref.familiar,
+            registry="Docker Hub" if ref.domain == "docker.io" else ref.domain,
+            mirrors=lambda: self.ping().mirrors if ref.domain == "docker.io" else (),
+        )
 
         def stream() -> None:
-            for event in api.pull(ref.repository if ref.domain == "docker.io" else
-                                  f"{ref.domain}/{ref.path}",
-                                  tag=ref.digest or ref.tag, stream=True, decode=True):
+            for event in api.pull(
+                ref.repository if ref.domain == "docker.io" else f"{ref.domain}/{ref.path}",
+                tag=ref.digest or ref.tag,
+                stream=True,
+                decode=True,
+            ):
                 if "error" in event or "errorDetail" in event:
                     detail = event.get("errorDetail") or {}
                     reason = str(event.get("error") or detail.get("message"))
@@ -236,8 +249,10 @@ class Engine:
         self._call(stream, op)
         info = self.image(ref.familiar)
         if info is None:
-            raise PullFailed(f"The pull of {ref.familiar} ended but the image is not there.",
-                             "Try the pull again.")
+            raise PullFailed(
+                f"The pull of {ref.familiar} ended but the image is not there.",
+                "Try the pull again.",
+            )
         if on_progress is not None:
             on_progress(tracker.snapshot(finished=True))
         return info
@@ -250,8 +265,9 @@ class Engine:
         """The local image ``image`` names, or None when the engine does not have it."""
         ref = parse_ref(image)
         try:
-            data = self._inspect_image(ref.familiar, Op(f"inspecting {ref.familiar}", "image",
-                                                        ref.familiar))
+            data = self._inspect_image(
+                ref.familiar, Op(f"inspecting {ref.familiar}", "image", ref.familiar)
+            )
         except ImageNotFound:
             return None
         users = self._users(str(data["Id"]))
@@ -276,15 +292,17 @@ class Engine:
             count = len([c for c in containers if uses_image(c, image_id=str(summary["Id"]))])
             for tag in tags or ["<none>:<none>"]:
                 repository, _, name_tag = tag.rpartition(":")
-                rows.append(ImageInfo(
-                    repository=repository,
-                    tag=name_tag,
-                    id=str(summary["Id"]),
-                    created=datetime.fromtimestamp(int(summary.get("Created") or 0), UTC),
-                    size=int(summary.get("Size") or 0),
-                    in_use=count > 0,
-                    containers=count,
-                ))
+                rows.append(
+                    ImageInfo(
+                        repository=repository,
+                        tag=name_tag,
+                        id=str(summary["Id"]),
+                        created=datetime.fromtimestamp(int(summary.get("Created") or 0), UTC),
+                        size=int(summary.get("Size") or 0),
+                        in_use=count > 0,
+                        containers=count,
+                    )
+                )
         rows.sort(key=lambda r: (-r.created.timestamp(), r.repository, r.tag))
         return rows
 
@@ -295,8 +313,9 @@ class Engine:
     def exposed_ports(self, image: str) -> list[str]:
         """Ports the image declares (``EXPOSE``), e.g. ``["80/tcp"]``."""
         ref = parse_ref(image)
-        data = self._inspect_image(ref.familiar, Op(f"inspecting {ref.familiar}", "image",
-                                                    ref.familiar))
+        data = self._inspect_image(
+            ref.familiar, Op(f"inspecting {ref.familiar}", "image", ref.familiar)
+        )
         return sorted((data.get("Config") or {}).get("ExposedPorts") or {})
 
     def search(self, term: str, *, limit: int = 10) -> list[SearchResult]:
@@ -310,8 +329,15 @@ class Engine:
         api = self._client(PING_TIMEOUT * 2).api
         try:
             hits = self._rows(lambda: api.search(term, limit=limit), Op("searching"))
-            return [SearchResult(str(h.get("name", "")), str(h.get("description") or ""),
-                                 bool(h.get("is_official")), "Docker Hub") for h in hits]
+            return [
+                SearchResult(
+                    str(h.get("name", "")),
+                    str(h.get("description") or ""),
+                    bool(h.get("is_official")),
+                    "Docker Hub",
+                )
+                for h in hits
+            ]
         except EngineError:
             pass  # offline: ask the mirrors
         return mirror.search(self.ping().mirrors, term, limit=limit, timeout=PING_TIMEOUT)
@@ -324,9 +350,14 @@ class Engine:
         until = time.time()
         # The engine streams until `until`; to the nanosecond, it answers at once (a whole
         # second rounded up would make every read wait for that second to pass).
-        found = self._rows(lambda: list(api.events(since=int(since), until=f"{until:.9f}",
-                                                   filters=dict(filters), decode=True)),
-                           Op("reading the engine's events"))
+        found = self._rows(
+            lambda: list(
+                api.events(
+                    since=int(since), until=f"{until:.9f}", filters=dict(filters), decode=True
+                )
+            ),
+            Op("reading the engine's events"),
+        )
         return [e for e in found if events.event_time(e) >= since]
 
     def image_arrivals(self, since: float = 0.0) -> list[tuple[float, str]]:
@@ -341,13 +372,16 @@ class Engine:
     def container_removals(self, since: float = 0.0) -> list[tuple[float, str]]:
         """(time, container name) of every container destroyed that the engine remembers."""
         return events.container_removals(
-            self._events({"type": "container", "event": "destroy"}, since))
+            self._events({"type": "container", "event": "destroy"}, since)
+        )
 
     def logs(self, container: str, *, tail: int = 20) -> str:
         """The container's last ``tail`` log lines (stdout and stderr)."""
         api = self._client().api
-        raw = self._call(lambda: api.logs(container, tail=tail),
-                         Op(f"reading the logs of {container}", "container", container))
+        raw = self._call(
+            lambda: api.logs(container, tail=tail),
+            Op(f"reading the logs of {container}", "container", container),
+        )
         return raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)
 
     def remove_image(self, image: str, *, force: bool = False) -> None:
@@ -377,8 +411,9 @@ class Engine:
         if labels:
             filters["label"] = [f"{k}={v}" for k, v in labels.items()]
         api = self._client().api
-        rows = self._rows(lambda: api.containers(all=True, filters=filters),
-                          Op("listing containers"))
+        rows = self._rows(
+            lambda: api.containers(all=True, filters=filters), Op("listing containers")
+        )
         found = [_container_from_summary(r) for r in rows]
         if image is not None:
             wanted = self.image(image)
@@ -390,8 +425,9 @@ class Engine:
     def container(self, ref: str) -> ContainerInfo:
         """One container by name or id; :class:`ContainerNotFound` when it is gone."""
         api = self._client().api
-        data = self._json(lambda: api.inspect_container(ref),
-                          Op("inspecting a container", "container", ref))
+        data = self._json(
+            lambda: api.inspect_container(ref), Op("inspecting a container", "container", ref)
+        )
         return _container_from_inspect(data)
 
     def labels_for(self, step: str | None = None) -> dict[str, str]:
@@ -425,23 +461,28 @@ class Engine:
         bindings = {key: (self.host_ip, port) for key, port in port_bindings(ports).items()}
         all_labels = {**self.labels_for(step), **dict(labels or {})}
         env_list = [f"{k}={v}" for k, v in (env or {}).items()]
-        created = self._json(lambda: api.create_container(
-            ref.familiar,
-            command=list(command) if command is not None else None,
-            name=name or None,
-            environment=env_list or None,
-            labels=all_labels,
-            ports=[(int(p.split("/")[0]), p.split("/")[1]) for p in bindings],
-            host_config=api.create_host_config(port_bindings=bindings),
-            detach=True,
-        ), op)
+        created = self._json(
+            lambda: api.create_container(
+                ref.familiar,
+                command=list(command) if command is not None else None,
+                name=name or None,
+                environment=env_list or None,
+                labels=all_labels,
+                ports=[(int(p.split("/")[0]), p.split("/")[1]) for p in bindings],
+                host_config=api.create_host_config(port_bindings=bindings),
+                detach=True,
+            ),
+            op,
+        )
         cid = str(created["Id"])
         try:
             self._call(lambda: api.start(cid), op)
         except DockdojoError:
             # A container that never started is removed so that nothing is left behind.
-            self._call(lambda: api.remove_container(cid, force=True),
-                       Op("cleaning up a container that did not start", "container", cid))
+            self._call(
+                lambda: api.remove_container(cid, force=True),
+                Op("cleaning up a container that did not start", "container", cid),
+            )
             raise
         return self._wait_for_ports(cid, len(bindings), port_timeout)
 
@@ -457,15 +498,16 @@ class Engine:
         """Stop a running container (a stopped one stays as it is)."""
         api = self._client(self.timeout + timeout).api
         self.container(ref)
-        self._call(lambda: api.stop(ref, timeout=timeout), Op(f"stopping {ref}", "container",
-                                                              ref))
+        self._call(lambda: api.stop(ref, timeout=timeout), Op(f"stopping {ref}", "container", ref))
 
     def remove_container(self, ref: str, *, force: bool = True) -> None:
         """Remove a container; with ``force`` (the default) a running one is killed first."""
         api = self._client().api
         try:
-            self._call(lambda: api.remove_container(ref, force=force),
-                       Op(f"removing {ref}", "remove-container", ref))
+            self._call(
+                lambda: api.remove_container(ref, force=force),
+                Op(f"removing {ref}", "remove-container", ref),
+            )
         except DockdojoError as exc:
             if not removal_in_progress(exc.__cause__):
                 raise
@@ -486,7 +528,8 @@ class Engine:
             raise DockdojoError(
                 "Cleanup needs at least one label, and only dockdojo.* labels.",
                 "Pass e.g. {'dockdojo.lesson': 'what-is-an-image'}; unlabelled resources "
-                "are never removed.")
+                "are never removed.",
+            )
         removed = []
         for container in self.containers(labels=labels):
             try:
@@ -497,8 +540,9 @@ class Engine:
         api = self._client().api
         selector = [f"{k}={v}" for k, v in labels.items()]
         images = []
-        for summary in self._rows(lambda: api.images(filters={"label": selector}),
-                                  Op("listing images")):
+        for summary in self._rows(
+            lambda: api.images(filters={"label": selector}), Op("listing images")
+        ):
             self.remove_image(str(summary["Id"]), force=True)
             images.append(str(summary["Id"]))
         return Removed(containers=tuple(removed), images=tuple(images))
@@ -519,8 +563,9 @@ class Engine:
         op = Op(f"running {argv[0]} in {container}", "exec", container, argv=argv)
         started = time.monotonic()
         try:
-            exec_id = self._json(lambda: api.exec_create(
-                container, argv, environment=dict(env) if env else None), op)["Id"]
+            exec_id = self._json(
+                lambda: api.exec_create(container, argv, environment=dict(env) if env else None), op
+            )["Id"]
             raw = self._call(lambda: api.exec_start(exec_id), op)
             code = self._json(lambda: api.exec_inspect(exec_id), op)
         except EngineError as exc:
@@ -582,8 +627,11 @@ def image_key(text: str) -> str:
 
 def _default_learner() -> str:
     try:
-        return (os.environ.get("DOCKDOJO_LEARNER") or os.environ.get("JUPYTERHUB_USER")
-                or getpass.getuser())
+        return (
+            os.environ.get("DOCKDOJO_LEARNER")
+            or os.environ.get("JUPYTERHUB_USER")
+            or getpass.getuser()
+        )
     except (KeyError, OSError):
         return "learner"
 
@@ -604,21 +652,29 @@ def port_bindings(ports: PortSpec | None) -> dict[str, int | None]:
         if "/" not in container_port:
             container_port += "/tcp"
         number, _, proto = container_port.partition("/")
-        if not number.isdigit() or not 0 < int(number) < 65536 or proto not in {"tcp", "udp",
-                                                                                 "sctp"}:
-            raise DockdojoError(f"{key!r} is not a container port.",
-                                "Write a port as 80 or 80/tcp.")
+        if (
+            not number.isdigit()
+            or not 0 < int(number) < 65536
+            or proto not in {"tcp", "udp", "sctp"}
+        ):
+            raise DockdojoError(
+                f"{key!r} is not a container port.", "Write a port as 80 or 80/tcp."
+            )
         if value is None or (isinstance(value, str) and not value.strip()):
             out[container_port] = None
             continue
         try:
             host_port = int(value)
         except ValueError:
-            raise DockdojoError(f"Host port {value!r} is not a number.",
-                                "Give a port between 1 and 65535, or 0 for a random one.") from None
+            raise DockdojoError(
+                f"Host port {value!r} is not a number.",
+                "Give a port between 1 and 65535, or 0 for a random one.",
+            ) from None
         if not 0 <= host_port < 65536:
-            raise DockdojoError(f"Host port {host_port} is out of range.",
-                                "Give a port between 1 and 65535, or 0 for a random one.")
+            raise DockdojoError(
+                f"Host port {host_port} is out of range.",
+                "Give a port between 1 and 65535, or 0 for a random one.",
+            )
         out[container_port] = host_port or None
     return out
 
@@ -641,9 +697,11 @@ def _parse_time(text: str) -> datetime:
 
 def _container_from_summary(row: Mapping[str, Any]) -> ContainerInfo:
     ports = tuple(
-        PortLink(f"{p['PrivatePort']}/{p.get('Type', 'tcp')}", str(p.get("IP", "")),
-                 int(p["PublicPort"]))
-        for p in row.get("Ports") or [] if p.get("PublicPort") and ":" not in str(p.get("IP"))
+        PortLink(
+            f"{p['PrivatePort']}/{p.get('Type', 'tcp')}", str(p.get("IP", "")), int(p["PublicPort"])
+        )
+        for p in row.get("Ports") or []
+        if p.get("PublicPort") and ":" not in str(p.get("IP"))
     )
     return ContainerInfo(
         id=str(row["Id"]),
@@ -658,11 +716,12 @@ def _container_from_summary(row: Mapping[str, Any]) -> ContainerInfo:
 
 
 def _container_from_inspect(data: Mapping[str, Any]) -> ContainerInfo:
-    published = ((data.get("NetworkSettings") or {}).get("Ports") or {})
+    published = (data.get("NetworkSettings") or {}).get("Ports") or {}
     ports = tuple(
         PortLink(container_port, str(b.get("HostIp", "")), int(b["HostPort"]))
         for container_port, binds in sorted(published.items())
-        for b in binds or [] if b.get("HostPort") and ":" not in str(b.get("HostIp"))
+        for b in binds or []
+        if b.get("HostPort") and ":" not in str(b.get("HostIp"))
     )
     state = data.get("State") or {}
     config = data.get("Config") or {}
@@ -686,4 +745,3 @@ def connect(base_url: str | None = None, **kwargs: Any) -> Engine:
 
 
 __all__ = ["Engine", "connect", "describe_host", "port_bindings"]
-

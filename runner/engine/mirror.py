@@ -22,8 +22,9 @@ def search(mirrors: Sequence[str], term: str, *, limit: int, timeout: float) -> 
     found: list[SearchResult] = []
     for mirror in mirrors:
         try:
-            with urllib.request.urlopen(f"{mirror.rstrip('/')}/v2/_catalog?n=1000",
-                                        timeout=timeout) as resp:
+            with urllib.request.urlopen(
+                f"{mirror.rstrip('/')}/v2/_catalog?n=1000", timeout=timeout
+            ) as resp:
                 names = json.load(resp).get("repositories") or []
         except (OSError, ValueError):
             continue
@@ -35,7 +36,8 @@ def search(mirrors: Sequence[str], term: str, *, limit: int, timeout: float) -> 
         raise DockdojoError(
             "Search is unavailable: Docker Hub cannot be reached and the engine has no "
             "registry mirror to ask.",
-            "Pulling by name still works: type the exact name (e.g. nginx) and select Pull.")
+            "Pulling by name still works: type the exact name (e.g. nginx) and select Pull.",
+        )
     return found[:limit]
 
 

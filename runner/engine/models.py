@@ -162,8 +162,9 @@ class Removed:
     """Ids of removed images."""
 
 
-def uses_image(container: ContainerInfo, *, image_id: str | None = None,
-               ref: str | None = None) -> bool:
+def uses_image(
+    container: ContainerInfo, *, image_id: str | None = None, ref: str | None = None
+) -> bool:
     """Whether ``container`` was created from an image: the one with ``image_id``, or one
     whose name means the same as ``ref`` (``nginx``, ``library/nginx:latest``...).
 

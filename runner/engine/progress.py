@@ -69,8 +69,7 @@ class _Layer:
     def progress(self) -> float:
         if self.done:
             return 1.0
-        down = 1.0 if self.download_done else (
-            self.downloaded / self.total if self.total else 0.0)
+        down = 1.0 if self.download_done else (self.downloaded / self.total if self.total else 0.0)
         ext = self.extracted / self.extract_total if self.extract_total else 0.0
         return min(1.0, _DOWNLOAD_SHARE * down + (1 - _DOWNLOAD_SHARE) * ext)
 

@@ -46,7 +46,7 @@ class ImageRef:
         """Repository as ``docker images`` shows it: ``nginx``, ``me/app``, ``host:5000/app``."""
         if self.domain == DEFAULT_DOMAIN:
             prefix = OFFICIAL_NAMESPACE + "/"
-            return self.path[len(prefix):] if self.path.startswith(prefix) else self.path
+            return self.path[len(prefix) :] if self.path.startswith(prefix) else self.path
         return f"{self.domain}/{self.path}"
 
     @property
@@ -74,8 +74,9 @@ def parse_ref(text: str) -> ImageRef:
     if not text:
         raise InvalidReference("The image name is empty.", _HELP)
     if any(ch.isspace() for ch in text):
-        raise InvalidReference(f"{raw!r} is not a valid image reference: it contains spaces.",
-                               _HELP)
+        raise InvalidReference(
+            f"{raw!r} is not a valid image reference: it contains spaces.", _HELP
+        )
     name, digest = _split_digest(raw, text)
     name, tag = _split_tag(raw, name)
     if not name:
@@ -121,8 +122,10 @@ def _split_digest(raw: str, text: str) -> tuple[str, str | None]:
         return text, None
     name, digest = text.split("@", 1)
     if not _DIGEST.match(digest):
-        raise InvalidReference(f"{raw!r} has an invalid digest {digest!r}.",
-                               "A digest looks like sha256: followed by 64 hex characters.")
+        raise InvalidReference(
+            f"{raw!r} has an invalid digest {digest!r}.",
+            "A digest looks like sha256: followed by 64 hex characters.",
+        )
     return name, digest
 
 
@@ -132,7 +135,7 @@ def _split_tag(raw: str, name: str) -> tuple[str, str | None]:
     slash, colon = name.rfind("/"), name.rfind(":")
     if colon <= slash:
         return name, None
-    name, tag = name[:colon], name[colon + 1:]
+    name, tag = name[:colon], name[colon + 1 :]
     if not _TAG.match(tag):
         raise InvalidReference(
             f"{raw!r} has an invalid tag {tag!r}.",
@@ -148,8 +151,7 @@ def _check_component(raw: str, component: str) -> None:
         return
     if component.lower() != component and _COMPONENT.match(component.lower()):
         raise InvalidReference(
-            f"{raw!r} is not a valid image reference: repository names must be "
-            "lowercase.",
+            f"{raw!r} is not a valid image reference: repository names must be lowercase.",
             f"Try {component.lower()!r} instead of {component!r}.",
         )
     raise InvalidReference(

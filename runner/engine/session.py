@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     import docker
 
 PLAIN_ENV = {"TERM": "dumb", "NO_COLOR": "1"}
+
+
 class ExecSession:
     """One interactive program in a running container, fed line by line.
 
@@ -54,8 +56,9 @@ class ExecSession:
         self._raw: list[str] = []
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         environment = {**(PLAIN_ENV if plain else {"TERM": "xterm-256color"}), **dict(env or {})}
-        exec_id = self._api.exec_create(self.container, list(self.argv), stdin=True, tty=True,
-                                        environment=environment)["Id"]
+        exec_id = self._api.exec_create(
+            self.container, list(self.argv), stdin=True, tty=True, environment=environment
+        )["Id"]
         self.exec_id: str = str(exec_id)
         # The SDK hands over the hijacked connection as a SocketIO around the socket.
         self._stream: Any = self._api.exec_start(self.exec_id, socket=True, tty=True)
@@ -130,13 +133,16 @@ class ExecSession:
         if self._closed:
             raise DockdojoError(
                 f"The session running {' '.join(self.argv)} in {self.container} has ended.",
-                "Open a new session.")
+                "Open a new session.",
+            )
         try:
             self._sock.sendall(data.encode())
         except OSError as exc:
             self._closed = True
-            raise EngineError(f"The session in {self.container} was cut off ({exc}).",
-                              "The container may have stopped; open a new session.") from exc
+            raise EngineError(
+                f"The session in {self.container} was cut off ({exc}).",
+                "The container may have stopped; open a new session.",
+            ) from exc
 
     def send_line(self, line: str) -> None:
         """Type ``line`` and press Enter."""

@@ -74,19 +74,24 @@ class Snapshot:
     def users(self, ref: str) -> list[ContainerInfo]:
         """Containers, running or stopped, created from the image ``ref`` names."""
         local = self.image(ref)
-        return [c for c in self.containers
-                if uses_image(c, image_id=local.id if local else None, ref=ref)]
+        return [
+            c
+            for c in self.containers
+            if uses_image(c, image_id=local.id if local else None, ref=ref)
+        ]
 
-    def matching(self, *, image: str | None = None, name: str | None = None,
-                 running: bool | None = None) -> list[ContainerInfo]:
+    def matching(
+        self, *, image: str | None = None, name: str | None = None, running: bool | None = None
+    ) -> list[ContainerInfo]:
         """Containers from ``image`` and/or named ``name`` (both, when both are given)."""
         found: Iterable[ContainerInfo] = self.containers
         if name is not None:
             found = [c for c in found if c.name == name.lstrip("/")]
         if image is not None:
             local = self.image(image)
-            found = [c for c in found
-                     if uses_image(c, image_id=local.id if local else None, ref=image)]
+            found = [
+                c for c in found if uses_image(c, image_id=local.id if local else None, ref=image)
+            ]
         if running is not None:
             found = [c for c in found if c.running == running]
         return list(found)
@@ -99,8 +104,9 @@ class Snapshot:
         return None
 
 
-def prefer_lesson(containers: Iterable[ContainerInfo], lesson: str,
-                  steps: Sequence[str] = ()) -> list[ContainerInfo]:
+def prefer_lesson(
+    containers: Iterable[ContainerInfo], lesson: str, steps: Sequence[str] = ()
+) -> list[ContainerInfo]:
     """``containers``, the likeliest target of a lesson's step first.
 
     ``steps`` are the lesson's step ids up to the current one, in order. First come the

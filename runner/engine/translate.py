@@ -37,10 +37,23 @@ START_DOCKER = (
 )
 """What to do when no engine answers."""
 
-_NETWORK_WORDS = ("dial tcp", "no such host", "i/o timeout", "connection refused",
-                  "tls handshake", "network is unreachable", "context deadline exceeded")
-_NOT_FOUND_WORDS = ("not found", "manifest unknown", "does not exist", "pull access denied",
-                    "repository name not known", "unauthorized")
+_NETWORK_WORDS = (
+    "dial tcp",
+    "no such host",
+    "i/o timeout",
+    "connection refused",
+    "tls handshake",
+    "network is unreachable",
+    "context deadline exceeded",
+)
+_NOT_FOUND_WORDS = (
+    "not found",
+    "manifest unknown",
+    "does not exist",
+    "pull access denied",
+    "repository name not known",
+    "unauthorized",
+)
 
 
 @dataclass(frozen=True)
@@ -75,11 +88,11 @@ def translate(failure: BaseException | str, op: Op, host: str) -> DockdojoError:
         return _pull_failed(failure, op)
     if isinstance(failure, APIError):
         return _refused(str(failure.explanation or failure), failure.status_code, op)
-    if isinstance(failure, requests.Timeout) and not isinstance(failure,
-                                                               requests.ConnectionError):
-        return EngineError(f"The Docker Engine did not answer in time while {op.doing}.",
-                           "It may be busy or stuck; wait a moment and try again, or restart "
-                           "Docker.")
+    if isinstance(failure, requests.Timeout) and not isinstance(failure, requests.ConnectionError):
+        return EngineError(
+            f"The Docker Engine did not answer in time while {op.doing}.",
+            "It may be busy or stuck; wait a moment and try again, or restart Docker.",
+        )
     if isinstance(failure, DockerException | requests.RequestException | OSError):
         return unavailable(failure, host)
     raise failure
@@ -94,16 +107,21 @@ def _refused(text: str, status: int | None, op: Op) -> DockdojoError:
     if op.target == "run":
         return _run_refused(text, status, op)
     if op.target == "exec" and (status == 409 or "is not running" in text):
-        return ContainerNotRunning(f"{op.subject} is not running, so {op.argv[0]} cannot run in "
-                                   "it.", f"Start it again (docker start {op.subject}) or run a "
-                                          "new one.")
+        return ContainerNotRunning(
+            f"{op.subject} is not running, so {op.argv[0]} cannot run in it.",
+            f"Start it again (docker start {op.subject}) or run a new one.",
+        )
     if op.target == "remove-image" and status == 409:
         return _in_use(op)
     if op.target == "remove-container" and status == 409:
-        return ContainerNotRunning(f"{op.subject} is running, so it was not removed.",
-                                   "Stop it first, or remove it with force.")
-    return EngineError(f"The Docker Engine refused {op.doing}: {text}",
-                       "Read the engine's reason above; fix it and try again.")
+        return ContainerNotRunning(
+            f"{op.subject} is running, so it was not removed.",
+            "Stop it first, or remove it with force.",
+        )
+    return EngineError(
+        f"The Docker Engine refused {op.doing}: {text}",
+        "Read the engine's reason above; fix it and try again.",
+    )
 
 
 def unavailable(failure: BaseException, host: str) -> EngineUnavailable:
@@ -114,24 +132,33 @@ def unavailable(failure: BaseException, host: str) -> EngineUnavailable:
 
 def removal_in_progress(failure: BaseException | None) -> bool:
     """Whether the engine refused a removal because another one is under way."""
-    return (isinstance(failure, APIError) and failure.status_code == 409
-            and "already in progress" in str(failure.explanation or failure))
+    return (
+        isinstance(failure, APIError)
+        and failure.status_code == 409
+        and "already in progress" in str(failure.explanation or failure)
+    )
 
 
 def _missing(op: Op) -> DockdojoError:
     if op.target in ("image", "run"):
-        return ImageNotFound(f"The image {op.subject} is not on this engine yet.",
-                             f"Pull it first (dockdojo pull {op.subject} or docker pull "
-                             f"{op.subject}), then try again.")
+        return ImageNotFound(
+            f"The image {op.subject} is not on this engine yet.",
+            f"Pull it first (dockdojo pull {op.subject} or docker pull "
+            f"{op.subject}), then try again.",
+        )
     if op.target == "remove-image":
-        return ImageNotFound(f"There is no image {op.subject} on this engine to remove.",
-                             "List the images to see which exist; it may have been removed "
-                             "already.")
+        return ImageNotFound(
+            f"There is no image {op.subject} on this engine to remove.",
+            "List the images to see which exist; it may have been removed already.",
+        )
     if op.target == "remove-container":
-        return ContainerNotFound(f"There is no container {op.subject!r} to remove.",
-                                 "It may have been removed already.")
-    return ContainerNotFound(f"There is no container {op.subject!r}: it may have been deleted.",
-                             "List the containers to see which exist, or run a new one.")
+        return ContainerNotFound(
+            f"There is no container {op.subject!r} to remove.", "It may have been removed already."
+        )
+    return ContainerNotFound(
+        f"There is no container {op.subject!r}: it may have been deleted.",
+        "List the containers to see which exist, or run a new one.",
+    )
 
 
 def _in_use(op: Op) -> ImageInUse:
@@ -156,14 +183,19 @@ def _run_refused(text: str, status: int | None, op: Op) -> DockdojoError:
             "Choose another host port, or use 0 (or leave it empty) for a random free port.",
         )
     if status == 409 and "name" in lowered:
-        return NameInUse(f"The name {op.name!r} is already used by another container.",
-                         "Choose another name, or remove the old container first.")
+        return NameInUse(
+            f"The name {op.name!r} is already used by another container.",
+            "Choose another name, or remove the old container first.",
+        )
     if "invalid container name" in lowered:
-        return DockdojoError(f"{op.name!r} is not a valid container name.",
-                             "Use letters, digits, '_', '.' and '-', starting with a letter or "
-                             "digit.")
-    return EngineError(f"The Docker Engine refused {op.doing}: {text}",
-                       "Read the engine's reason above; fix it and try again.")
+        return DockdojoError(
+            f"{op.name!r} is not a valid container name.",
+            "Use letters, digits, '_', '.' and '-', starting with a letter or digit.",
+        )
+    return EngineError(
+        f"The Docker Engine refused {op.doing}: {text}",
+        "Read the engine's reason above; fix it and try again.",
+    )
 
 
 def _pull_failed(message: str, op: Op) -> DockdojoError:
@@ -185,8 +217,7 @@ def _pull_failed(message: str, op: Op) -> DockdojoError:
             )
         return PullFailed(
             f"Could not reach {op.registry} to pull {op.subject} ({detail}).",
-            "Check the network connection (and any proxy settings of Docker), then pull "
-            "again.",
+            "Check the network connection (and any proxy settings of Docker), then pull again.",
         )
     return PullFailed(
         f"Pulling {op.subject} failed: {detail}",

@@ -74,8 +74,7 @@ class GradeOptions:
     def step_ids(self) -> list[str]:
         if self.steps is not None:
             return list(self.steps)
-        return [s.id for s in self.lesson.steps if s.exercise] or [
-            s.id for s in self.lesson.steps]
+        return [s.id for s in self.lesson.steps if s.exercise] or [s.id for s in self.lesson.steps]
 
 
 def learner_of(path: Path) -> str:
@@ -83,16 +82,21 @@ def learner_of(path: Path) -> str:
     return _LEARNER.sub("-", path.stem).strip("-.") or "learner"
 
 
-def grade_all(paths: Sequence[Path], options: GradeOptions, *, jobs: int = 1,
-              on_done: Callable[[SubmissionResult], None] | None = None
-              ) -> list[SubmissionResult]:
+def grade_all(
+    paths: Sequence[Path],
+    options: GradeOptions,
+    *,
+    jobs: int = 1,
+    on_done: Callable[[SubmissionResult], None] | None = None,
+) -> list[SubmissionResult]:
     """Grade every submission, ``jobs`` at a time; results in the order of ``paths``."""
     learners = [learner_of(p) for p in paths]
     duplicates = {name for name in learners if learners.count(name) > 1}
     if duplicates:
         raise DockdojoError(
             f"Two submissions belong to the same learner: {', '.join(sorted(duplicates))}.",
-            "Give each learner's notebook their own file name (the learner id).")
+            "Give each learner's notebook their own file name (the learner id).",
+        )
     lock = threading.Lock()
 
     def one(path: Path) -> SubmissionResult:
@@ -120,19 +124,31 @@ def grade_one(path: Path, options: GradeOptions) -> SubmissionResult:
             nb = nbformat.read(path, as_version=4)
         except Exception as exc:  # any unreadable file is this submission's problem alone
             report = check_lesson(engine, lesson, options.step_ids())
-            return SubmissionResult(str(path), learner, lesson.id, report, status="error",
-                                    execution_message=f"The notebook could not be read: {exc}",
-                                    seconds=time.monotonic() - started)
+            return SubmissionResult(
+                str(path),
+                learner,
+                lesson.id,
+                report,
+                status="error",
+                execution_message=f"The notebook could not be read: {exc}",
+                seconds=time.monotonic() - started,
+            )
         outcome = execute(nb, lesson, learner, host, run_id, options)
         report = check_lesson(engine, lesson, options.step_ids())
         with contextlib.suppress(DockdojoError):
             engine.remove_labelled({LABEL_GRADE: run_id})
     return SubmissionResult(
-        submission=str(path), learner=learner, lesson=lesson.id,
-        report=_graded(report), status=outcome.status,
-        execution_message=outcome.message, cells_run=outcome.cells_run,
-        cells_total=outcome.cells_total, seconds=time.monotonic() - started,
-        parameters=_parameters(options.lesson, lesson, options.step_ids()))
+        submission=str(path),
+        learner=learner,
+        lesson=lesson.id,
+        report=_graded(report),
+        status=outcome.status,
+        execution_message=outcome.message,
+        cells_run=outcome.cells_run,
+        cells_total=outcome.cells_total,
+        seconds=time.monotonic() - started,
+        parameters=_parameters(options.lesson, lesson, options.step_ids()),
+    )
 
 
 def _graded(report: LessonReport) -> LessonReport:
@@ -171,8 +187,14 @@ class Execution:
     """Code cells in the notebook."""
 
 
-def execute(nb: nbformat.NotebookNode, lesson: Lesson, learner: str, docker_host: str,
-            run_id: str, options: GradeOptions) -> Execution:
+def execute(
+    nb: nbformat.NotebookNode,
+    lesson: Lesson,
+    learner: str,
+    docker_host: str,
+    run_id: str,
+    options: GradeOptions,
+) -> Execution:
     """Run the notebook in a fresh kernel, Docker reached through a labelling proxy."""
     code = [c for c in nb.cells if c.cell_type == "code"]
     for cell in code:  # nothing the learner's copy recorded is kept or trusted
@@ -180,26 +202,40 @@ def execute(nb: nbformat.NotebookNode, lesson: Lesson, learner: str, docker_host
         cell.execution_count = None
     nb.metadata.pop("widgets", None)
     if not docker_host.startswith("unix://"):
-        raise DockdojoError(f"Grading needs the engine's unix socket; {docker_host} is not one.",
-                            "Grade on the machine that runs the engine (or its sandbox).")
+        raise DockdojoError(
+            f"Grading needs the engine's unix socket; {docker_host} is not one.",
+            "Grade on the machine that runs the engine (or its sandbox).",
+        )
     work = Path(tempfile.mkdtemp(prefix="dockdojo-grade-"))
     labels = {LABEL_LESSON: lesson.id, LABEL_LEARNER: learner, LABEL_GRADE: run_id}
     started = [0]
     try:
-        with LabelProxy(docker_host.removeprefix("unix://"), work / "docker.sock", labels,
-                        guard=True) as proxy:
-            env = {**os.environ, "DOCKER_HOST": proxy.docker_host,
-                   "DOCKDOJO_LEARNER": learner, "DOCKDOJO_WIDGETS_SYNC": "1",
-                   "JUPYTER_RUNTIME_DIR": str(work / "runtime")}
+        with LabelProxy(
+            docker_host.removeprefix("unix://"), work / "docker.sock", labels, guard=True
+        ) as proxy:
+            env = {
+                **os.environ,
+                "DOCKER_HOST": proxy.docker_host,
+                "DOCKDOJO_LEARNER": learner,
+                "DOCKDOJO_WIDGETS_SYNC": "1",
+                "JUPYTER_RUNTIME_DIR": str(work / "runtime"),
+            }
             for name in ("DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
                 env.pop(name, None)
-            km = AsyncKernelManager(kernel_name=options.kernel, transport="ipc",
-                                    ip=str(work / "kernel"))
+            km = AsyncKernelManager(
+                kernel_name=options.kernel, transport="ipc", ip=str(work / "kernel")
+            )
             client = NotebookClient(
-                nb, km=km, timeout=options.cell_timeout, allow_errors=True,
-                startup_timeout=60, record_timing=False, store_widget_state=False,
+                nb,
+                km=km,
+                timeout=options.cell_timeout,
+                allow_errors=True,
+                startup_timeout=60,
+                record_timing=False,
+                store_widget_state=False,
                 resources={"metadata": {"path": str(work)}},
-                on_cell_start=lambda cell, **_: _count(started, cell))
+                on_cell_start=lambda cell, **_: _count(started, cell),
+            )
             return _run(client, km, env, len(code), started, options)
     finally:
         _close_thread_loop()
@@ -224,8 +260,14 @@ def _count(counter: list[int], cell: nbformat.NotebookNode) -> None:
         counter[0] += 1
 
 
-def _run(client: NotebookClient, km: AsyncKernelManager, env: dict[str, str], total: int,
-         started: list[int], options: GradeOptions) -> Execution:
+def _run(
+    client: NotebookClient,
+    km: AsyncKernelManager,
+    env: dict[str, str],
+    total: int,
+    started: list[int],
+    options: GradeOptions,
+) -> Execution:
     expired = threading.Event()
 
     def expire() -> None:
@@ -243,20 +285,38 @@ def _run(client: NotebookClient, km: AsyncKernelManager, env: dict[str, str], to
         client.execute(env=env, cwd=client.resources["metadata"]["path"])
         return Execution("graded", "Every cell ran.", started[0], total)
     except CellTimeoutError:
-        return Execution("timeout", f"Cell {started[0]} of {total} ran longer than "
-                                    f"{options.cell_timeout:g} s and was stopped; the cells "
-                                    "after it did not run.", started[0], total)
+        return Execution(
+            "timeout",
+            f"Cell {started[0]} of {total} ran longer than "
+            f"{options.cell_timeout:g} s and was stopped; the cells "
+            "after it did not run.",
+            started[0],
+            total,
+        )
     except DeadKernelError:
         if expired.is_set():
-            return Execution("timeout", f"The notebook ran longer than "
-                                        f"{options.submission_timeout:g} s in all and was "
-                                        "stopped.", started[0], total)
-        return Execution("kernel-died", f"The kernel died while cell {started[0]} of {total} "
-                                        "ran; the cells after it did not run.",
-                         started[0], total)
+            return Execution(
+                "timeout",
+                f"The notebook ran longer than "
+                f"{options.submission_timeout:g} s in all and was "
+                "stopped.",
+                started[0],
+                total,
+            )
+        return Execution(
+            "kernel-died",
+            f"The kernel died while cell {started[0]} of {total} "
+            "ran; the cells after it did not run.",
+            started[0],
+            total,
+        )
     except Exception as exc:  # a submission must never stop the batch
-        return Execution("error", f"The notebook could not be run: {type(exc).__name__}: "
-                                  f"{str(exc).strip()[:300]}", started[0], total)
+        return Execution(
+            "error",
+            f"The notebook could not be run: {type(exc).__name__}: {str(exc).strip()[:300]}",
+            started[0],
+            total,
+        )
     finally:
         watchdog.cancel()
         with contextlib.suppress(Exception):  # whatever state the kernel is in
@@ -265,4 +325,3 @@ def _run(client: NotebookClient, km: AsyncKernelManager, env: dict[str, str], to
         if client.kc is not None:
             client.kc.stop_channels()
         km.context.destroy(linger=0)  # this manager's own context: no socket outlives it
-

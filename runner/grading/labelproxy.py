@@ -110,10 +110,21 @@ _CONTAINER = re.compile(_V + r"/containers/(?P<ref>.+)")
 _ATTACH_WS = re.compile(_V + r"/containers/(?P<ref>.+)/attach/ws")
 _EXEC = re.compile(_V + r"/exec/(?P<ref>[^/]+)/(?P<action>start|resize)")
 _VOLUME_CREATE = re.compile(_V + r"/volumes/create")
-_VERBS = {"exec": "run a command in", "attach": "attach to", "archive": "copy files into",
-          "update": "change", "resize": "resize", "start": "start", "stop": "stop",
-          "restart": "restart", "kill": "kill", "pause": "pause", "unpause": "unpause",
-          "rename": "rename", "wait": "wait for"}
+_VERBS = {
+    "exec": "run a command in",
+    "attach": "attach to",
+    "archive": "copy files into",
+    "update": "change",
+    "resize": "resize",
+    "start": "start",
+    "stop": "stop",
+    "restart": "restart",
+    "kill": "kill",
+    "pause": "pause",
+    "unpause": "unpause",
+    "rename": "rename",
+    "wait": "wait for",
+}
 
 
 def guard_rule(method: str, path: str) -> GuardRule:
@@ -148,9 +159,11 @@ def guard_rule(method: str, path: str) -> GuardRule:
     if method == "POST" and _VOLUME_CREATE.fullmatch(path):
         return GuardRule(body_check=_volume_refusal)
     if method == "POST" and _PRUNE.fullmatch(path):
-        return GuardRule(refuse=_REFUSED + "to prune containers: that would also remove "
-                         "containers other submissions own. Remove your own containers by "
-                         "name instead: docker rm NAME.")
+        return GuardRule(
+            refuse=_REFUSED + "to prune containers: that would also remove "
+            "containers other submissions own. Remove your own containers by "
+            "name instead: docker rm NAME."
+        )
     if method in ("GET", "HEAD"):
         match = _ATTACH_WS.fullmatch(path) if method == "GET" else None
         if match:
@@ -164,12 +177,17 @@ def guard_rule(method: str, path: str) -> GuardRule:
         return GuardRule()  # waiting for a container to stop only watches it
     if match:
         action = match["action"]
-        return GuardRule(owner=("container", match["ref"]), verb=_VERBS.get(action, action),
-                         body_check=_exec_refusal if action == "exec" else None)
+        return GuardRule(
+            owner=("container", match["ref"]),
+            verb=_VERBS.get(action, action),
+            body_check=_exec_refusal if action == "exec" else None,
+        )
     match = _CONTAINER.fullmatch(path)
     if match and match["ref"] not in ("create", "prune", "json"):
-        return GuardRule(owner=("container", match["ref"]),
-                         verb="remove" if method == "DELETE" else method.lower())
+        return GuardRule(
+            owner=("container", match["ref"]),
+            verb="remove" if method == "DELETE" else method.lower(),
+        )
     return GuardRule()
 
 
@@ -184,13 +202,22 @@ def _members(candidates: Iterable[Any], key: str) -> list[Any]:
     """Every value any of ``candidates`` holds under ``key``, matched the way the engine's
     Go JSON decoder matches struct fields (case-insensitively), duplicates included."""
     wanted = key.casefold()
-    return [value for obj in candidates if isinstance(obj, _Obj)
-            for name, value in obj if name.casefold() == wanted]
+    return [
+        value
+        for obj in candidates
+        if isinstance(obj, _Obj)
+        for name, value in obj
+        if name.casefold() == wanted
+    ]
 
 
 def _items(candidates: Iterable[Any]) -> list[Any]:
-    return [item for value in candidates if isinstance(value, list) and not isinstance(
-        value, _Obj) for item in value]
+    return [
+        item
+        for value in candidates
+        if isinstance(value, list) and not isinstance(value, _Obj)
+        for item in value
+    ]
 
 
 def _create_refusal(body: Any) -> str | None:
@@ -198,57 +225,76 @@ def _create_refusal(body: Any) -> str | None:
     host = _members([body], "HostConfig")
     what = "to create this container: "
     if any(value is True for value in _members(host, "Privileged")):
-        return (_REFUSED + what + "graded work may not run privileged containers "
-                "(--privileged). Run it without --privileged.")
+        return (
+            _REFUSED + what + "graded work may not run privileged containers "
+            "(--privileged). Run it without --privileged."
+        )
     for bind in _items(_members(host, "Binds")):
         parts = bind.split(":") if isinstance(bind, str) else []
         if len(parts) >= 2 and not _VOLUME_NAME.fullmatch(parts[0]):
-            return (_REFUSED + what + f"it would mount the host path {parts[0]} "
-                    f"(-v {parts[0]}:{parts[1]}). Graded work may not mount files or folders "
-                    f"of the host; use a named volume instead, e.g. -v mydata:{parts[1]}.")
+            return (
+                _REFUSED + what + f"it would mount the host path {parts[0]} "
+                f"(-v {parts[0]}:{parts[1]}). Graded work may not mount files or folders "
+                f"of the host; use a named volume instead, e.g. -v mydata:{parts[1]}."
+            )
     for mount in _items(_members(host, "Mounts")):
         kinds = {str(kind).casefold() for kind in _members([mount], "Type")}
         sources = [str(s) for s in _members([mount], "Source")] or ["?"]
         if "bind" in kinds:
-            return (_REFUSED + what + f"it would mount the host path {sources[-1]} "
-                    "(--mount type=bind). Graded work may not mount files or folders of the "
-                    "host; use a named volume instead (--mount type=volume,source=NAME,...).")
-        options = _members(_members(_members([mount], "VolumeOptions"), "DriverConfig"),
-                           "Options")
+            return (
+                _REFUSED + what + f"it would mount the host path {sources[-1]} "
+                "(--mount type=bind). Graded work may not mount files or folders of the "
+                "host; use a named volume instead (--mount type=volume,source=NAME,...)."
+            )
+        options = _members(_members(_members([mount], "VolumeOptions"), "DriverConfig"), "Options")
         if _members(options, "device"):
-            return (_REFUSED + what + "its volume mount has a device option, which mounts a "
-                    "host path or device. Use a plain named volume instead.")
+            return (
+                _REFUSED + what + "its volume mount has a device option, which mounts a "
+                "host path or device. Use a plain named volume instead."
+            )
     if any(value for value in _members(host, "Devices")):
-        return (_REFUSED + what + "graded work may not give containers host devices "
-                "(--device). Run it without --device.")
+        return (
+            _REFUSED + what + "graded work may not give containers host devices "
+            "(--device). Run it without --device."
+        )
     caps = [str(cap) for cap in _items(_members(host, "CapAdd"))]
     if caps:
-        return (_REFUSED + what + f"graded work may not add kernel capabilities "
-                f"(--cap-add {' '.join(caps)}). Run it without --cap-add.")
+        return (
+            _REFUSED + what + f"graded work may not add kernel capabilities "
+            f"(--cap-add {' '.join(caps)}). Run it without --cap-add."
+        )
     for option in _items(_members(host, "SecurityOpt")):
         if "unconfined" in str(option).casefold():
-            return (_REFUSED + what + f"graded work may not switch off a container's "
-                    f"security profile (--security-opt {option}). Leave it out.")
+            return (
+                _REFUSED + what + f"graded work may not switch off a container's "
+                f"security profile (--security-opt {option}). Leave it out."
+            )
     for key, flag in (("PidMode", "--pid"), ("IpcMode", "--ipc"), ("UsernsMode", "--userns")):
         if any(str(mode).casefold() == "host" for mode in _members(host, key)):
-            return (_REFUSED + what + f"graded work may not share the host's namespaces "
-                    f"({flag}=host). Run it without {flag}=host.")
+            return (
+                _REFUSED + what + f"graded work may not share the host's namespaces "
+                f"({flag}=host). Run it without {flag}=host."
+            )
     return None
 
 
 def _exec_refusal(body: Any) -> str | None:
     """Why ``POST /containers/ID/exec`` with this body is refused, or None."""
     if any(value is True for value in _members([body], "Privileged")):
-        return (_REFUSED + "to run this command: graded work may not run privileged "
-                "commands (docker exec --privileged). Run it without --privileged.")
+        return (
+            _REFUSED + "to run this command: graded work may not run privileged "
+            "commands (docker exec --privileged). Run it without --privileged."
+        )
     return None
 
 
 def _volume_refusal(body: Any) -> str | None:
     """Why ``POST /volumes/create`` with this body is refused, or None."""
     if _members(_members([body], "DriverOpts"), "device"):
-        return (_REFUSED + "to create this volume: its device option would mount a "
-                "host path or device. Create a plain volume (docker volume create NAME).")
+        return (
+            _REFUSED + "to create this volume: its device option would mount a "
+            "host path or device. Create a plain volume (docker volume create NAME)."
+        )
     return None
 
 
@@ -335,9 +381,14 @@ _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
 _DIGITS = re.compile(r"[0-9]{1,18}")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,15})(;[^\r\n]*)?\r\n")
-_REASONS = {400: "Bad Request", 403: "Forbidden", 413: "Content Too Large",
-            431: "Request Header Fields Too Large", 502: "Bad Gateway",
-            505: "HTTP Version Not Supported"}
+_REASONS = {
+    400: "Bad Request",
+    403: "Forbidden",
+    413: "Content Too Large",
+    431: "Request Header Fields Too Large",
+    502: "Bad Gateway",
+    505: "HTTP Version Not Supported",
+}
 
 
 class HttpError(Exception):
@@ -351,10 +402,11 @@ class HttpError(Exception):
 
 def _json_response(status: int, message: str, *, close: bool) -> bytes:
     body = json.dumps({"message": message}).encode() + b"\n"
-    head = (f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
-            "Content-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n"
-            + ("Connection: close\r\n" if close else "") + "\r\n")
+    head = (
+        f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n" + ("Connection: close\r\n" if close else "") + "\r\n"
+    )
     return head.encode() + body
 
 
@@ -377,8 +429,12 @@ class Head:
 
     def tokens(self, name: str) -> list[str]:
         """The comma-separated tokens of every ``name`` field, lowercased."""
-        return [token.strip().lower() for value in self.values(name)
-                for token in value.split(",") if token.strip()]
+        return [
+            token.strip().lower()
+            for value in self.values(name)
+            for token in value.split(",")
+            if token.strip()
+        ]
 
 
 def _split_head(raw: bytes, *, strict: bool) -> Head:
@@ -387,8 +443,9 @@ def _split_head(raw: bytes, *, strict: bool) -> Head:
         raise HttpError(400, "The request head does not end with an empty line.")
     lines = text[:-4].split("\r\n")
     if strict and any("\r" in line or "\n" in line for line in lines):
-        raise HttpError(400, "The request has a line that ends in a bare CR or LF; "
-                        "end every line with CRLF.")
+        raise HttpError(
+            400, "The request has a line that ends in a bare CR or LF; end every line with CRLF."
+        )
     fields = []
     for line in lines[1:]:
         name, colon, value = line.partition(":")
@@ -444,8 +501,11 @@ class Request:
         """The head again, with ``Content-Length: body_length`` and no ``Transfer-Encoding``
         or ``Expect`` (the proxy has read the body already)."""
         drop = ("content-length", "transfer-encoding", "expect")
-        kept = [line for line, (name, _) in zip(self.head.lines, self.head.fields, strict=True)
-                if name.lower() not in drop]
+        kept = [
+            line
+            for line, (name, _) in zip(self.head.lines, self.head.fields, strict=True)
+            if name.lower() not in drop
+        ]
         text = "\r\n".join([self.head.start, *kept, f"Content-Length: {body_length}"])
         return (text + "\r\n\r\n").encode("latin-1")
 
@@ -455,8 +515,12 @@ def parse_request(raw: bytes) -> Request:
     differently (and so might see a request the proxy did not)."""
     head = _split_head(raw, strict=True)
     parts = head.start.split(" ")
-    if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]) or not parts[1] or _BAD_TARGET.search(
-            parts[1]):
+    if (
+        len(parts) != 3
+        or not _TOKEN.fullmatch(parts[0])
+        or not parts[1]
+        or _BAD_TARGET.search(parts[1])
+    ):
         raise HttpError(400, f"The request line {head.start[:100]!r} is malformed.")
     method, target, version = parts
     if version not in ("HTTP/1.0", "HTTP/1.1"):
@@ -464,15 +528,23 @@ def parse_request(raw: bytes) -> Request:
     encodings = head.values("Transfer-Encoding")
     lengths = head.values("Content-Length")
     if encodings:
-        if version == "HTTP/1.0" or lengths or len(encodings) > 1 or (
-                encodings[0].lower() != "chunked"):
-            raise HttpError(400, "The request's Transfer-Encoding is not a plain 'chunked' "
-                            "(without Content-Length) in HTTP/1.1.")
+        if (
+            version == "HTTP/1.0"
+            or lengths
+            or len(encodings) > 1
+            or (encodings[0].lower() != "chunked")
+        ):
+            raise HttpError(
+                400,
+                "The request's Transfer-Encoding is not a plain 'chunked' "
+                "(without Content-Length) in HTTP/1.1.",
+            )
         return Request(method, target, version, head, chunked=True, length=0)
     if len(lengths) > 1 or (lengths and not _DIGITS.fullmatch(lengths[0])):
         raise HttpError(400, "The request's Content-Length is not one plain number.")
-    return Request(method, target, version, head, chunked=False,
-                   length=int(lengths[0]) if lengths else 0)
+    return Request(
+        method, target, version, head, chunked=False, length=int(lengths[0]) if lengths else 0
+    )
 
 
 @dataclass(frozen=True)
@@ -509,8 +581,11 @@ def parse_response(raw: bytes) -> Response:
     head = _split_head(raw, strict=False)
     parts = head.start.split(" ", 2)
     if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-        raise HttpError(502, f"The Docker Engine answered with {head.start[:100]!r}, "
-                        "which is not an HTTP status line.")
+        raise HttpError(
+            502,
+            f"The Docker Engine answered with {head.start[:100]!r}, "
+            "which is not an HTTP status line.",
+        )
     return Response(int(parts[1]), parts[0], head)
 
 
@@ -525,8 +600,9 @@ async def _exactly(reader: asyncio.StreamReader, count: int) -> AsyncIterator[by
         yield data
 
 
-async def _body_pieces(reader: asyncio.StreamReader, *, chunked: bool, length: int,
-                       strict: bool) -> AsyncGenerator[tuple[bytes, bytes], None]:
+async def _body_pieces(
+    reader: asyncio.StreamReader, *, chunked: bool, length: int, strict: bool
+) -> AsyncGenerator[tuple[bytes, bytes], None]:
     """A body as ``(raw bytes, payload bytes)`` pieces, in the order they arrive.
 
     The raw pieces, joined, are the body exactly as sent (chunk lines and trailers
@@ -571,15 +647,19 @@ async def _read_body(reader: asyncio.StreamReader, request: Request) -> tuple[by
     """The whole body as ``(raw, payload)``; 413 beyond :data:`MAX_INSPECTED_BODY`."""
     raw = bytearray()
     payload = bytearray()
-    async with contextlib.aclosing(_body_pieces(reader, chunked=request.chunked,
-                                                length=request.length, strict=True)) as pieces:
+    async with contextlib.aclosing(
+        _body_pieces(reader, chunked=request.chunked, length=request.length, strict=True)
+    ) as pieces:
         async for piece, data in pieces:
             raw += piece
             payload += data
             if len(raw) > MAX_INSPECTED_BODY:
-                raise HttpError(413, f"The body of {request.method} {request.path} is longer "
-                                f"than {MAX_INSPECTED_BODY} bytes, more than the proxy reads "
-                                "to check it.")
+                raise HttpError(
+                    413,
+                    f"The body of {request.method} {request.path} is longer "
+                    f"than {MAX_INSPECTED_BODY} bytes, more than the proxy reads "
+                    "to check it.",
+                )
     return bytes(raw), bytes(payload)
 
 
@@ -615,7 +695,8 @@ class _Forwarded:
     raw: bool
     """Whether the request closes the connection, so that raw piping follows it."""
     head_seen: asyncio.Future[bool] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future())
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
     """Resolved when the final response head has arrived: True when the connection has
     become a raw stream (101, a response without framing)."""
 
@@ -626,8 +707,10 @@ _Item = _Canned | _Forwarded | None
 def _unix_path(upstream: str) -> str:
     path = upstream.removeprefix("unix://")
     if "://" in path:
-        raise ProxyError(f"LabelProxy forwards to a unix socket, and {upstream} is not one.",
-                         "Give the path of the engine's socket, e.g. /var/run/docker.sock.")
+        raise ProxyError(
+            f"LabelProxy forwards to a unix socket, and {upstream} is not one.",
+            "Give the path of the engine's socket, e.g. /var/run/docker.sock.",
+        )
     return path
 
 
@@ -645,15 +728,19 @@ class LabelProxy:
             env["DOCKER_HOST"] = proxy.docker_host
     """
 
-    def __init__(self, upstream: str, socket_path: Path, labels: Mapping[str, str], *,
-                 guard: bool = True) -> None:
+    def __init__(
+        self, upstream: str, socket_path: Path, labels: Mapping[str, str], *, guard: bool = True
+    ) -> None:
         self.upstream = _unix_path(upstream)
         self.socket_path = Path(socket_path).absolute()
-        if not labels or not all(isinstance(k, str) and k and isinstance(v, str)
-                                 for k, v in labels.items()):
-            raise ProxyError("LabelProxy needs at least one label, with text keys and values.",
-                             f"Pass e.g. {{{LABEL_LEARNER!r}: 'ada', {LABEL_LESSON!r}: "
-                             f"'what-is-an-image', {LABEL_GRADE!r}: RUN_ID}}.")
+        if not labels or not all(
+            isinstance(k, str) and k and isinstance(v, str) for k, v in labels.items()
+        ):
+            raise ProxyError(
+                "LabelProxy needs at least one label, with text keys and values.",
+                f"Pass e.g. {{{LABEL_LEARNER!r}: 'ada', {LABEL_LESSON!r}: "
+                f"'what-is-an-image', {LABEL_GRADE!r}: RUN_ID}}.",
+            )
         self.labels: Mapping[str, str] = dict(labels)
         self.guard = guard
         self._refusals: list[Refusal] = []
@@ -692,26 +779,32 @@ class LabelProxy:
     def start(self) -> LabelProxy:
         """Listen on :attr:`socket_path`, serving from a background thread."""
         if self._thread is not None:
-            raise ProxyError(f"The proxy at {self.socket_path} is already running.",
-                             "Stop it first, or use another LabelProxy.")
+            raise ProxyError(
+                f"The proxy at {self.socket_path} is already running.",
+                "Stop it first, or use another LabelProxy.",
+            )
         if not Path(self.upstream).exists():
-            raise ProxyError(f"There is no Docker Engine socket at {self.upstream}.",
-                             "Start the engine (or the sandbox: dockdojo sandbox start) and "
-                             "pass its socket path.")
+            raise ProxyError(
+                f"There is no Docker Engine socket at {self.upstream}.",
+                "Start the engine (or the sandbox: dockdojo sandbox start) and "
+                "pass its socket path.",
+            )
         self._prepare_socket_path()
         self._ready.clear()
         self._error = None
-        thread = threading.Thread(target=self._run, daemon=True,
-                                  name=f"dockdojo-labelproxy:{self.socket_path.name}")
+        thread = threading.Thread(
+            target=self._run, daemon=True, name=f"dockdojo-labelproxy:{self.socket_path.name}"
+        )
         self._thread = thread
         thread.start()
         if not self._ready.wait(_START_TIMEOUT) or self._error is not None:
             self.stop()
             error = self._error
-            raise ProxyError(f"The proxy could not listen at {self.socket_path}"
-                             + (f" ({error})." if error else " in time."),
-                             "Check that the folder is writable and the path is free.") \
-                from error
+            raise ProxyError(
+                f"The proxy could not listen at {self.socket_path}"
+                + (f" ({error})." if error else " in time."),
+                "Check that the folder is writable and the path is free.",
+            ) from error
         return self
 
     def stop(self) -> None:
@@ -726,9 +819,10 @@ class LabelProxy:
                 loop.call_soon_threadsafe(event.set)
         thread.join(_STOP_TIMEOUT)
         if thread.is_alive():
-            raise ProxyError(f"The proxy at {self.socket_path} did not stop within "
-                             f"{_STOP_TIMEOUT:g} s.", "Its thread is a daemon thread: it ends "
-                             "with the process. Report this as a bug.")
+            raise ProxyError(
+                f"The proxy at {self.socket_path} did not stop within {_STOP_TIMEOUT:g} s.",
+                "Its thread is a daemon thread: it ends with the process. Report this as a bug.",
+            )
         self._thread = None
         self._loop = self._stop_event = None
         with contextlib.suppress(OSError):
@@ -740,28 +834,37 @@ class LabelProxy:
     def __enter__(self) -> LabelProxy:
         return self.start()
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         self.stop()
 
     # setup ----------------------------------------------------------------------------
     def _prepare_socket_path(self) -> None:
         path = self.socket_path
         if len(os.fsencode(path)) > _MAX_UNIX_PATH:
-            raise ProxyError(f"The proxy's socket path is {len(os.fsencode(path))} bytes long; "
-                             f"a unix socket path may have at most {_MAX_UNIX_PATH}: {path}",
-                             "Put the socket in a short folder, e.g. one from "
-                             "tempfile.mkdtemp(dir='/tmp').")
+            raise ProxyError(
+                f"The proxy's socket path is {len(os.fsencode(path))} bytes long; "
+                f"a unix socket path may have at most {_MAX_UNIX_PATH}: {path}",
+                "Put the socket in a short folder, e.g. one from tempfile.mkdtemp(dir='/tmp').",
+            )
         if not path.parent.is_dir():
-            raise ProxyError(f"The folder {path.parent} for the proxy's socket does not exist.",
-                             "Create it first.")
+            raise ProxyError(
+                f"The folder {path.parent} for the proxy's socket does not exist.",
+                "Create it first.",
+            )
         try:
             info = path.lstat()
         except FileNotFoundError:
             return
         if not stat.S_ISSOCK(info.st_mode):
-            raise ProxyError(f"{path} exists and is not a socket, so the proxy cannot listen "
-                             "there.", "Choose another path, or remove that file.")
+            raise ProxyError(
+                f"{path} exists and is not a socket, so the proxy cannot listen there.",
+                "Choose another path, or remove that file.",
+            )
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
             probe.settimeout(1.0)
             try:
@@ -769,8 +872,10 @@ class LabelProxy:
             except OSError:
                 path.unlink()  # a socket file nobody listens on any more
                 return
-        raise ProxyError(f"Something already listens at {path}.",
-                         "Stop it, or give the proxy another socket path.")
+        raise ProxyError(
+            f"Something already listens at {path}.",
+            "Stop it, or give the proxy another socket path.",
+        )
 
     def _run(self) -> None:
         try:
@@ -785,8 +890,9 @@ class LabelProxy:
         self._loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
         try:
-            server = await asyncio.start_unix_server(self._serve, path=str(self.socket_path),
-                                                     limit=MAX_HEAD)
+            server = await asyncio.start_unix_server(
+                self._serve, path=str(self.socket_path), limit=MAX_HEAD
+            )
         except OSError as exc:
             self._error = exc
             return
@@ -821,8 +927,9 @@ class LabelProxy:
         finally:
             self._writers.discard(writer)
 
-    async def _serve(self, client_reader: asyncio.StreamReader,
-                     client_writer: asyncio.StreamWriter) -> None:
+    async def _serve(
+        self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
+    ) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
@@ -834,23 +941,31 @@ class LabelProxy:
                 return
             try:
                 upstream_reader, upstream_writer = await asyncio.open_unix_connection(
-                    self.upstream, limit=MAX_HEAD)
+                    self.upstream, limit=MAX_HEAD
+                )
             except OSError as exc:
                 await self._unreachable(client_reader, client_writer, exc)
                 return
             self._track(upstream_writer)
-            await _Connection(self, client_reader, client_writer, upstream_reader,
-                              upstream_writer).run()
-        except (ConnectionError, OSError, asyncio.IncompleteReadError,
-                asyncio.LimitOverrunError, HttpError):
+            await _Connection(
+                self, client_reader, client_writer, upstream_reader, upstream_writer
+            ).run()
+        except (
+            ConnectionError,
+            OSError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            HttpError,
+        ):
             pass  # a side hung up or the engine spoke garbage: the connection ends
         except asyncio.CancelledError:
             # stop(): end quietly (Python 3.11's asyncio logs a cancelled connection task
             # as an error).
             pass
         except Exception:
-            log.exception("The label proxy at %s dropped a connection after an error.",
-                          self.socket_path)
+            log.exception(
+                "The label proxy at %s dropped a connection after an error.", self.socket_path
+            )
         finally:
             self._tasks.discard(task)
             client_writer.close()
@@ -859,15 +974,24 @@ class LabelProxy:
             await self._close(client_writer)
             await self._close(upstream_writer)
 
-    async def _unreachable(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                           exc: OSError) -> None:
-        with contextlib.suppress(asyncio.TimeoutError, asyncio.IncompleteReadError,
-                                 asyncio.LimitOverrunError):
+    async def _unreachable(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, exc: OSError
+    ) -> None:
+        with contextlib.suppress(
+            asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError
+        ):
             await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _FIRST_REQUEST_TIMEOUT)
-        writer.write(_json_response(502, (
-            f"dockdojo's grading proxy could not reach the Docker Engine at {self.upstream} "
-            f"({exc.strerror or exc}). Check that the engine is running, then try again."),
-            close=True))
+        writer.write(
+            _json_response(
+                502,
+                (
+                    "dockdojo's grading proxy could not reach the Docker Engine at "
+                    f"{self.upstream} "
+                    f"({exc.strerror or exc}). Check that the engine is running, then try again."
+                ),
+                close=True,
+            )
+        )
         await writer.drain()
 
     def _refused(self, request: Request, message: str) -> None:
@@ -883,8 +1007,11 @@ class LabelProxy:
                 return None
             container = str(data.get("ContainerID") or "")
             if not container:
-                raise HttpError(502, f"dockdojo's grading proxy could not tell which container "
-                                f"exec {ref} belongs to.")
+                raise HttpError(
+                    502,
+                    f"dockdojo's grading proxy could not tell which container "
+                    f"exec {ref} belongs to.",
+                )
             ref = container
         status, data = await self._engine_get(f"/containers/{quote(ref, safe='/')}/json")
         if status != 200:
@@ -895,9 +1022,11 @@ class LabelProxy:
             return None
         key, value = next(((k, v) for k, v in missing if k == LABEL_GRADE), missing[0])
         name = str(data.get("Name") or ref).lstrip("/")
-        return (_REFUSED + f"to {verb} container {name}: this submission did not "
-                f"create it (it lacks the label {key}={value}). Graded work may only change "
-                "or remove the containers it created itself.")
+        return (
+            _REFUSED + f"to {verb} container {name}: this submission did not "
+            f"create it (it lacks the label {key}={value}). Graded work may only change "
+            "or remove the containers it created itself."
+        )
 
     async def _engine_get(self, path: str) -> tuple[int, dict[str, Any]]:
         """``GET path`` on a connection of its own: (status, JSON body). A 502
@@ -913,13 +1042,17 @@ class LabelProxy:
             status = parse_response(head + b"\r\n\r\n").status
             data = json.loads(body) if body.strip() else {}
             if not 200 <= status < 500 or not isinstance(data, dict):
-                raise HttpError(502, f"the engine answered {status}: "
-                                f"{body[:200].decode(errors='replace')}")
+                raise HttpError(
+                    502, f"the engine answered {status}: {body[:200].decode(errors='replace')}"
+                )
             return status, data
         except (OSError, TimeoutError, ValueError, HttpError) as exc:
             message = exc.message if isinstance(exc, HttpError) else str(exc) or type(exc).__name__
-            raise HttpError(502, f"dockdojo's grading proxy could not check who owns what "
-                            f"{path} names ({message}). Try again.") from exc
+            raise HttpError(
+                502,
+                f"dockdojo's grading proxy could not check who owns what "
+                f"{path} names ({message}). Try again.",
+            ) from exc
         finally:
             await self._close(writer)
 
@@ -933,9 +1066,14 @@ class _Connection:
     the connection ends.
     """
 
-    def __init__(self, proxy: LabelProxy, client_reader: asyncio.StreamReader,
-                 client_writer: asyncio.StreamWriter, upstream_reader: asyncio.StreamReader,
-                 upstream_writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self,
+        proxy: LabelProxy,
+        client_reader: asyncio.StreamReader,
+        client_writer: asyncio.StreamWriter,
+        upstream_reader: asyncio.StreamReader,
+        upstream_writer: asyncio.StreamWriter,
+    ) -> None:
         self.proxy = proxy
         self.client_reader = client_reader
         self.client_writer = client_writer
@@ -961,15 +1099,16 @@ class _Connection:
                     self._end_upstream()
                     return
                 except asyncio.LimitOverrunError:
-                    raise HttpError(431, f"The request head is longer than {MAX_HEAD} bytes."
-                                    ) from None
+                    raise HttpError(
+                        431, f"The request head is longer than {MAX_HEAD} bytes."
+                    ) from None
                 if not await self._forward(parse_request(raw)):
                     return
         except HttpError as exc:
-            self.queue.put_nowait(_Canned(_json_response(exc.status, exc.message, close=True),
-                                          close=True))
-        except (ConnectionError, OSError, asyncio.IncompleteReadError,
-                asyncio.LimitOverrunError):
+            self.queue.put_nowait(
+                _Canned(_json_response(exc.status, exc.message, close=True), close=True)
+            )
+        except (ConnectionError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:
             # Whatever ended the requests, the engine hears no more of them.
@@ -1000,13 +1139,17 @@ class _Connection:
             proxy._refused(request, refusal)
             close = request.closes or (not inspect and request.expects_continue)
             if not inspect and not close:
-                async with contextlib.aclosing(_body_pieces(
-                        self.client_reader, chunked=request.chunked, length=request.length,
-                        strict=True)) as pieces:
+                async with contextlib.aclosing(
+                    _body_pieces(
+                        self.client_reader,
+                        chunked=request.chunked,
+                        length=request.length,
+                        strict=True,
+                    )
+                ) as pieces:
                     async for _ in pieces:
                         pass
-            self.queue.put_nowait(_Canned(_json_response(403, refusal, close=close),
-                                          close=close))
+            self.queue.put_nowait(_Canned(_json_response(403, refusal, close=close), close=close))
             return not close
         if label:
             try:
@@ -1015,8 +1158,11 @@ class _Connection:
                 raise HttpError(400, _unreadable(request, exc, label)) from None
             data = request.rebuilt(len(body)) + body
         elif inspect:
-            data = (request.rebuilt(len(payload)) + payload if request.expects_continue
-                    else request.head.raw + raw_body)
+            data = (
+                request.rebuilt(len(payload)) + payload
+                if request.expects_continue
+                else request.head.raw + raw_body
+            )
         else:
             data = request.head.raw
         item = _Forwarded(request.method, raw=request.closes)
@@ -1024,9 +1170,11 @@ class _Connection:
         self.upstream_writer.write(data)
         await self.upstream_writer.drain()
         if not inspect:
-            async with contextlib.aclosing(_body_pieces(
-                    self.client_reader, chunked=request.chunked, length=request.length,
-                    strict=True)) as pieces:
+            async with contextlib.aclosing(
+                _body_pieces(
+                    self.client_reader, chunked=request.chunked, length=request.length, strict=True
+                )
+            ) as pieces:
                 async for piece, _ in pieces:
                     self.upstream_writer.write(piece)
                     await self.upstream_writer.drain()
@@ -1088,9 +1236,11 @@ class _Connection:
                 return False
         finally:
             _resolve(item, False)
-        async with contextlib.aclosing(_body_pieces(
-                self.upstream_reader, chunked=kind == "chunked", length=length,
-                strict=False)) as pieces:
+        async with contextlib.aclosing(
+            _body_pieces(
+                self.upstream_reader, chunked=kind == "chunked", length=length, strict=False
+            )
+        ) as pieces:
             async for piece, _ in pieces:
                 self.client_writer.write(piece)
                 await self.client_writer.drain()
@@ -1104,10 +1254,14 @@ class _Connection:
 
 def _unreadable(request: Request, exc: Exception, label: bool) -> str:
     if label:
-        return ("dockdojo's grading proxy could not read the container settings, so it could "
-                f"not label the container ({exc}). Send them as one JSON object.")
-    return (f"dockdojo's grading proxy could not read the body of {request.method} "
-            f"{request.path} as JSON ({exc}).")
+        return (
+            "dockdojo's grading proxy could not read the container settings, so it could "
+            f"not label the container ({exc}). Send them as one JSON object."
+        )
+    return (
+        f"dockdojo's grading proxy could not read the body of {request.method} "
+        f"{request.path} as JSON ({exc})."
+    )
 
 
 def _resolve(item: _Forwarded, raw: bool) -> None:

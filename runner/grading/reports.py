@@ -122,11 +122,12 @@ class SubmissionResult:
         if self.status not in STATUSES:
             raise ValueError(f"status {self.status!r} is not one of {', '.join(STATUSES)}")
         if self.report.lesson != self.lesson:
-            raise ValueError(f"the report is of lesson {self.report.lesson!r}, "
-                             f"not {self.lesson!r}")
+            raise ValueError(f"the report is of lesson {self.report.lesson!r}, not {self.lesson!r}")
         if not 0 <= self.cells_run <= self.cells_total:
-            raise ValueError(f"cells_run ({self.cells_run}) must be between 0 and "
-                             f"cells_total ({self.cells_total})")
+            raise ValueError(
+                f"cells_run ({self.cells_run}) must be between 0 and "
+                f"cells_total ({self.cells_total})"
+            )
         if not self.learner.strip():
             raise ValueError("a submission needs a learner id")
 
@@ -167,8 +168,9 @@ def lost_reason(result: SubmissionResult, check: CheckResult) -> str | None:
     return LOST_CHECK_FAILED if result.status == "graded" else LOST_RUN_ENDED_EARLY
 
 
-_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
-                     "\ud800-\udfff\ufffe\uffff]")
+_HIDDEN = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
 """Control characters (but tab and newline), bidirectional overrides that can make text
 read backwards, lone surrogates and non-characters: not shown, or not valid in XML."""
 
@@ -202,8 +204,11 @@ def to_json(result: SubmissionResult) -> dict[str, Any]:
             "cells_total": result.cells_total,
             "seconds": round(result.seconds, 3),
         },
-        "checking": {"engine": report.engine, "mode": report.mode,
-                     "seconds": round(report.seconds, 3)},
+        "checking": {
+            "engine": report.engine,
+            "mode": report.mode,
+            "seconds": round(report.seconds, 3),
+        },
         "parameters": dict(result.parameters),
         "steps": [_step_json(result, step) for step in report.steps],
     }
@@ -211,9 +216,11 @@ def to_json(result: SubmissionResult) -> dict[str, Any]:
 
 def _step_json(result: SubmissionResult, step: StepReport) -> dict[str, Any]:
     data = step.to_json()
-    data["checks"] = [check.to_json() | {"points_lost": points_lost(check),
-                                         "lost_reason": lost_reason(result, check)}
-                      for check in step.results]
+    data["checks"] = [
+        check.to_json()
+        | {"points_lost": points_lost(check), "lost_reason": lost_reason(result, check)}
+        for check in step.results
+    ]
     return data
 
 
@@ -250,33 +257,52 @@ def _suite(result: SubmissionResult) -> ET.Element:
     report = result.report
     suite = ET.Element("testsuite", name=_xml(f"{result.learner}/{result.submission}"))
     properties = ET.SubElement(suite, "properties")
-    for name, value in (("learner", result.learner), ("submission", result.submission),
-                        ("lesson", result.lesson), ("status", result.status),
-                        ("points", str(result.points)),
-                        ("max_points", str(result.max_points)),
-                        ("cells_run", str(result.cells_run)),
-                        ("cells_total", str(result.cells_total)),
-                        *((f"parameter:{k}", str(v)) for k, v in result.parameters.items())):
+    for name, value in (
+        ("learner", result.learner),
+        ("submission", result.submission),
+        ("lesson", result.lesson),
+        ("status", result.status),
+        ("points", str(result.points)),
+        ("max_points", str(result.max_points)),
+        ("cells_run", str(result.cells_run)),
+        ("cells_total", str(result.cells_total)),
+        *((f"parameter:{k}", str(v)) for k, v in result.parameters.items()),
+    ):
         ET.SubElement(properties, "property", name=_xml(name), value=_xml(value))
     failures = errors = 0
-    run = ET.SubElement(suite, "testcase", classname=_xml(result.lesson),
-                        name="notebook execution", time=f"{result.seconds:.3f}")
+    run = ET.SubElement(
+        suite,
+        "testcase",
+        classname=_xml(result.lesson),
+        name="notebook execution",
+        time=f"{result.seconds:.3f}",
+    )
     if result.status != "graded":
         errors += 1
         ended = f"The notebook {_RUN_ENDED[result.status][1]}."
-        error = ET.SubElement(run, "error", type=result.status,
-                              message=_xml(result.execution_message or ended))
+        error = ET.SubElement(
+            run, "error", type=result.status, message=_xml(result.execution_message or ended)
+        )
         error.text = _xml(f"{ended} {_cells(result)}\n{result.execution_message}".strip())
     for check in report.results:
-        case = ET.SubElement(suite, "testcase", classname=_xml(f"{result.lesson}.{check.step}"),
-                             name=_xml(f"{check.kind} (line {check.line})"),
-                             time=f"{check.seconds:.3f}")
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=_xml(f"{result.lesson}.{check.step}"),
+            name=_xml(f"{check.kind} (line {check.line})"),
+            time=f"{check.seconds:.3f}",
+        )
         if not check.passed:
             failures += 1
-            failure = ET.SubElement(case, "failure", type=lost_reason(result, check) or
-                                    "check-failed", message=_xml(check.message))
-            failure.text = _xml(f"{check.message}\nHint: {check.hint}\n"
-                                f"Points: {check.points}/{check.max_points}")
+            failure = ET.SubElement(
+                case,
+                "failure",
+                type=lost_reason(result, check) or "check-failed",
+                message=_xml(check.message),
+            )
+            failure.text = _xml(
+                f"{check.message}\nHint: {check.hint}\nPoints: {check.points}/{check.max_points}"
+            )
     suite.set("tests", str(1 + len(report.results)))
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))
@@ -303,32 +329,38 @@ def gradescope_json(result: SubmissionResult) -> dict[str, Any]:
     ``dockdojo.grade/v1`` identifiers.
     """
     report = result.report
-    tests: list[dict[str, Any]] = [{
-        "name": "Notebook run",
-        "score": 0.0,
-        "max_score": 0.0,
-        "status": "passed" if result.status == "graded" else "failed",
-        "output": _plain(f"The notebook {_RUN_ENDED[result.status][1]}. {_cells(result)}"
-                         + (f"\n{result.execution_message}" if result.execution_message
-                            else "")),
-        "visibility": "visible",
-    }]
+    tests: list[dict[str, Any]] = [
+        {
+            "name": "Notebook run",
+            "score": 0.0,
+            "max_score": 0.0,
+            "status": "passed" if result.status == "graded" else "failed",
+            "output": _plain(
+                f"The notebook {_RUN_ENDED[result.status][1]}. {_cells(result)}"
+                + (f"\n{result.execution_message}" if result.execution_message else "")
+            ),
+            "visibility": "visible",
+        }
+    ]
     for number, step in enumerate(report.steps, 1):
         for index, check in enumerate(step.results, 1):
             output = [check.message]
             if not check.passed:
                 output.append(f"Hint: {check.hint}")
             if points_lost(check):
-                output.append(f"Lost {plural(points_lost(check), 'point')}: "
-                              f"{_lost_sentence(result, check)}.")
-            tests.append({
-                "name": _plain(f"{number}.{index} {step.title} ({check.kind})"),
-                "score": float(check.points),
-                "max_score": float(check.max_points),
-                "status": "passed" if check.passed else "failed",
-                "output": _plain("\n".join(output)),
-                "visibility": "visible",
-            })
+                output.append(
+                    f"Lost {plural(points_lost(check), 'point')}: {_lost_sentence(result, check)}."
+                )
+            tests.append(
+                {
+                    "name": _plain(f"{number}.{index} {step.title} ({check.kind})"),
+                    "score": float(check.points),
+                    "max_score": float(check.max_points),
+                    "status": "passed" if check.passed else "failed",
+                    "output": _plain("\n".join(output)),
+                    "visibility": "visible",
+                }
+            )
     return {
         "score": float(result.points),
         "execution_time": round(result.seconds + report.seconds),
@@ -336,22 +368,29 @@ def gradescope_json(result: SubmissionResult) -> dict[str, Any]:
         "output_format": "text",
         "stdout_visibility": "hidden",
         "tests": tests,
-        "extra_data": {"schema": GRADE_SCHEMA, "learner": result.learner,
-                       "lesson": result.lesson, "status": result.status,
-                       "max_score": float(result.max_points)},
+        "extra_data": {
+            "schema": GRADE_SCHEMA,
+            "learner": result.learner,
+            "lesson": result.lesson,
+            "status": result.status,
+            "max_score": float(result.max_points),
+        },
     }
 
 
 def _summary_text(result: SubmissionResult) -> str:
-    lines = [f"{result.report.title}: {result.points}/{plural(result.max_points, 'point')} "
-             f"({100 * result.score:.1f}%), {result.report.steps_passed} of "
-             f"{result.report.steps_total} steps passed.",
-             f"Notebook run: {_RUN_ENDED[result.status][1]}. {_cells(result)}"]
+    lines = [
+        f"{result.report.title}: {result.points}/{plural(result.max_points, 'point')} "
+        f"({100 * result.score:.1f}%), {result.report.steps_passed} of "
+        f"{result.report.steps_total} steps passed.",
+        f"Notebook run: {_RUN_ENDED[result.status][1]}. {_cells(result)}",
+    ]
     if result.execution_message:
         lines.append(result.execution_message)
     if result.parameters:
-        lines.append("Your exercise values: " + ", ".join(
-            f"{k} = {v}" for k, v in result.parameters.items()))
+        lines.append(
+            "Your exercise values: " + ", ".join(f"{k} = {v}" for k, v in result.parameters.items())
+        )
     return "\n".join(lines)
 
 
@@ -360,24 +399,24 @@ def _plain(text: str) -> str:
 
 
 def _shorten(text: str) -> str:
-    return text if len(text) <= _TEXT_LIMIT else text[:_TEXT_LIMIT - 1] + "…"
+    return text if len(text) <= _TEXT_LIMIT else text[: _TEXT_LIMIT - 1] + "…"
 
 
 def _cells(result: SubmissionResult) -> str:
-    return (f"{result.cells_run} of {result.cells_total} code cells ran "
-            f"in {result.seconds:.1f} s.")
+    return f"{result.cells_run} of {result.cells_total} code cells ran in {result.seconds:.1f} s."
 
 
 def _lost_sentence(result: SubmissionResult, check: CheckResult) -> str:
     if lost_reason(result, check) == LOST_RUN_ENDED_EARLY:
-        return (f"the check failed, and the notebook's run {_RUN_ENDED[result.status][1]}"
-                ", so this work may never have been done")
+        return (
+            f"the check failed, and the notebook's run {_RUN_ENDED[result.status][1]}"
+            ", so this work may never have been done"
+        )
     return "the check failed"
 
 
 # gradebook ----------------------------------------------------------------------------
-GRADEBOOK_COLUMNS = ("learner", "submission", "lesson", "status", "points", "max_points",
-                     "percent")
+GRADEBOOK_COLUMNS = ("learner", "submission", "lesson", "status", "points", "max_points", "percent")
 """The gradebook's first columns; one column per step (``LESSON.STEP``) follows."""
 
 
@@ -399,11 +438,18 @@ def gradebook_csv(results: Sequence[SubmissionResult]) -> str:
     writer.writerow([*GRADEBOOK_COLUMNS, *(f"{lesson}.{step}" for lesson, step in step_columns)])
     for result in results:
         earned = {s.step: s.points for s in result.report.steps}
-        row: list[str | int] = [_cell(result.learner), _cell(result.submission),
-                                _cell(result.lesson), result.status, result.points,
-                                result.max_points, f"{100 * result.score:.1f}"]
-        row += [earned.get(step, "") if lesson == result.lesson else ""
-                for lesson, step in step_columns]
+        row: list[str | int] = [
+            _cell(result.learner),
+            _cell(result.submission),
+            _cell(result.lesson),
+            result.status,
+            result.points,
+            result.max_points,
+            f"{100 * result.score:.1f}",
+        ]
+        row += [
+            earned.get(step, "") if lesson == result.lesson else "" for lesson, step in step_columns
+        ]
         writer.writerow(row)
     return out.getvalue()
 
@@ -424,8 +470,9 @@ def feedback_notebook(submission_nb: NotebookNode, result: SubmissionResult) -> 
     engine text is escaped so that it shows as written and cannot add HTML or Markdown.
     """
     if submission_nb.get("nbformat") != 4:
-        raise ValueError(f"feedback needs an nbformat 4 notebook, not "
-                         f"version {submission_nb.get('nbformat')!r}")
+        raise ValueError(
+            f"feedback needs an nbformat 4 notebook, not version {submission_nb.get('nbformat')!r}"
+        )
     nb: NotebookNode = nbformat.from_dict(copy.deepcopy(dict(submission_nb)))
     nb.metadata.pop("widgets", None)
     kept = [c for c in nb.cells if _dockdojo(c).get("role") != "feedback"]
@@ -437,15 +484,23 @@ def feedback_notebook(submission_nb: NotebookNode, result: SubmissionResult) -> 
         cells.append(cell)
         meta = _dockdojo(cell)
         step_id = meta.get("step")
-        if (meta.get("role") == "step" and meta.get("lesson") == result.lesson
-                and isinstance(step_id, str) and step_id in steps and step_id not in placed):
+        if (
+            meta.get("role") == "step"
+            and meta.get("lesson") == result.lesson
+            and isinstance(step_id, str)
+            and step_id in steps
+            and step_id not in placed
+        ):
             placed.add(step_id)
-            cells.append(_feedback_cell(_step_markdown(result, steps[step_id]), result,
-                                        step_id, ids))
+            cells.append(
+                _feedback_cell(_step_markdown(result, steps[step_id]), result, step_id, ids)
+            )
     for step in result.report.steps:
         if step.step not in placed:
-            text = ("*This step's cell is not in your notebook, so its result is here.*\n\n"
-                    + _step_markdown(result, step))
+            text = (
+                "*This step's cell is not in your notebook, so its result is here.*\n\n"
+                + _step_markdown(result, step)
+            )
             cells.append(_feedback_cell(text, result, step.step, ids))
     nb.cells = cells
     return nb
@@ -483,15 +538,16 @@ def _fresh_id(base: str, used: set[str]) -> str:
     return candidate
 
 
-def _feedback_cell(text: str, result: SubmissionResult, step: str | None,
-                   ids: set[str]) -> NotebookNode:
-    meta: dict[str, Any] = {"schema": LESSON_SCHEMA, "lesson": result.lesson,
-                            "role": "feedback"}
+def _feedback_cell(
+    text: str, result: SubmissionResult, step: str | None, ids: set[str]
+) -> NotebookNode:
+    meta: dict[str, Any] = {"schema": LESSON_SCHEMA, "lesson": result.lesson, "role": "feedback"}
     if step is not None:
         meta["step"] = step
     cell_id = _fresh_id(f"feedback-{step}" if step else "feedback-summary", ids)
-    cell: NotebookNode = new_markdown_cell(text, id=cell_id,
-                                           metadata={"dockdojo": meta, "editable": False})
+    cell: NotebookNode = new_markdown_cell(
+        text, id=cell_id, metadata={"dockdojo": meta, "editable": False}
+    )
     return cell
 
 
@@ -512,8 +568,10 @@ def _summary_markdown(result: SubmissionResult) -> str:
         lines += ["", "The checks still ran, against what your notebook had done by then."]
     if result.parameters:
         lines += ["", "**Your exercise values:**", "", "| Value | Yours |", "| --- | --- |"]
-        lines += [f"| {_md(k, 200, one_line=True)} | {_md(str(v), 200, one_line=True)} |"
-                  for k, v in result.parameters.items()]
+        lines += [
+            f"| {_md(k, 200, one_line=True)} | {_md(str(v), 200, one_line=True)} |"
+            for k, v in result.parameters.items()
+        ]
     lines += ["", "Each step's result is under its cell: ✅ passed, ❌ failed."]
     return "\n".join(lines)
 
@@ -523,14 +581,19 @@ def _step_markdown(result: SubmissionResult, step: StepReport) -> str:
     total = plural(step.max_points, "point")
     lines = [f"**{mark} Result: {_md(step.title)}: {step.points}/{total}**", ""]
     for check in step.results:
-        lines.append(f"- {'✅' if check.passed else '❌'} {_md(check.kind)}: "
-                     f"{_md(check.message)} *({check.points}/{plural(check.max_points, 'point')})*")
+        lines.append(
+            f"- {'✅' if check.passed else '❌'} {_md(check.kind)}: "
+            f"{_md(check.message)} *({check.points}/{plural(check.max_points, 'point')})*"
+        )
         if not check.passed:
             lines.append(f"  - **Hint:** {_md(check.hint)}")
     lines += [f"- ⚠️ {_md(error)}" for error in step.errors]
     if not step.passed and result.status != "graded":
-        lines += ["", f"*Your notebook's run {_RUN_ENDED[result.status][1]}, so this step "
-                      "may never have run.*"]
+        lines += [
+            "",
+            f"*Your notebook's run {_RUN_ENDED[result.status][1]}, so this step "
+            "may never have run.*",
+        ]
     return "\n".join(lines)
 
 
@@ -546,16 +609,22 @@ def _md(text: str, limit: int = _TEXT_LIMIT, *, one_line: bool = False) -> str:
     become hard breaks indented for a list item (or spaces, ``one_line``, for a table).
     """
     text = _clean(text).replace("\t", " ")
-    text = text if len(text) <= limit else text[:limit - 1] + "…"
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
     lines = [line.strip() for line in text.split("\n") if line.strip()]
-    escaped = [_MD_ESCAPED.sub(r"\\\1", line).replace("&", "&amp;").replace("<", "&lt;")
-               .replace(">", "&gt;") for line in lines]
+    escaped = [
+        _MD_ESCAPED.sub(r"\\\1", line)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        for line in lines
+    ]
     return (" " if one_line else "\\\n    ").join(escaped)
 
 
 # files --------------------------------------------------------------------------------
-_WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
-                               *(f"lpt{i}" for i in range(10))})
+_WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+)
 
 
 def safe_name(learner: str) -> str:
@@ -573,8 +642,9 @@ def safe_name(learner: str) -> str:
     return stem
 
 
-def write_all(results: Sequence[SubmissionResult], out_dir: Path,
-              submissions: Mapping[str, NotebookNode]) -> list[Path]:
+def write_all(
+    results: Sequence[SubmissionResult], out_dir: Path, submissions: Mapping[str, NotebookNode]
+) -> list[Path]:
     """Write every report into ``out_dir``; the paths written, in order.
 
     Per submission, named by :func:`safe_name` of the learner: ``NAME.json``
@@ -589,8 +659,10 @@ def write_all(results: Sequence[SubmissionResult], out_dir: Path,
     seen: dict[str, str] = {}
     for result, name in zip(results, names, strict=True):
         if name in seen:
-            raise ValueError(f"learners {seen[name]!r} and {result.learner!r} would both be "
-                             f"written to {name}.json; grade them in separate folders")
+            raise ValueError(
+                f"learners {seen[name]!r} and {result.learner!r} would both be "
+                f"written to {name}.json; grade them in separate folders"
+            )
         seen[name] = result.learner
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []

@@ -74,7 +74,8 @@ def _run(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) ->
                 raise NameInUse(
                     f"A container named {name!r} already exists and dockdojo did not make "
                     f"it for step {step.id} of {lesson.id}, so it was left alone.",
-                    f"Remove or rename it yourself (docker rm -f {name}), then solve again.")
+                    f"Remove or rename it yourself (docker rm -f {name}), then solve again.",
+                )
             _remove_quietly(engine, existing.id)
     else:
         earlier = engine.containers(labels={**mine, LABEL_LEARNER: engine.learner})
@@ -83,7 +84,10 @@ def _run(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) ->
     ports = args.get("ports")
     env = args.get("env")
     info = engine.run(
-        image, name=name, step=step.id, labels={LABEL_LESSON: lesson.id},
+        image,
+        name=name,
+        step=step.id,
+        labels={LABEL_LESSON: lesson.id},
         ports=dict(ports) if ports else None,
         env={str(k): str(v) for k, v in env.items()} if env else None,
         command=[str(a) for a in args["command"]] if args.get("command") else None,
@@ -96,8 +100,9 @@ def _exec(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) -
     command = [str(a) for a in args["command"]]
     prompt = str(args["prompt"])
     lines = [str(line) for line in args.get("suggest") or ()]
-    target = exec_target(engine, lesson, step, name=args.get("name"), image=args.get("image"),
-                         program=command[0])
+    target = exec_target(
+        engine, lesson, step, name=args.get("name"), image=args.get("image"), program=command[0]
+    )
     deadline = time.monotonic() + SESSION_TIMEOUT
     while True:
         with engine.session(target, command) as session:
@@ -115,8 +120,15 @@ def _exec(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) -
             return f"Ran {' '.join(command)} in {target} and typed {plural(len(lines), 'line')}."
 
 
-def exec_target(engine: Engine, lesson: Lesson, step: Step, *, name: object = None,
-                image: object = None, program: str = "the command") -> str:
+def exec_target(
+    engine: Engine,
+    lesson: Lesson,
+    step: Step,
+    *,
+    name: object = None,
+    image: object = None,
+    program: str = "the command",
+) -> str:
     """The container an exec action runs in: the named one, else a running container from
     the image, preferring one an earlier step of this lesson made (see
     :func:`~dockdojo.runner.engine.prefer_lesson`)."""
@@ -129,12 +141,12 @@ def exec_target(engine: Engine, lesson: Lesson, step: Step, *, name: object = No
             f"No container from {normalize(str(image))} is running, so {program} has "
             "nowhere to run.",
             f"Run one first (the step that runs {normalize(str(image))}), then solve this "
-            "step again.")
+            "step again.",
+        )
     return prefer_lesson(running, lesson.id, lesson.steps_until(step.id))[0].name
 
 
-def _remove_image(engine: Engine, _lesson: Lesson, _step: Step,
-                  args: Mapping[str, Any]) -> str:
+def _remove_image(engine: Engine, _lesson: Lesson, _step: Step, args: Mapping[str, Any]) -> str:
     image = str(args["image"])
     try:
         engine.remove_image(image)
@@ -145,13 +157,14 @@ def _remove_image(engine: Engine, _lesson: Lesson, _step: Step,
             _remove_quietly(engine, user.id)
         engine.remove_image(image)
         names = ", ".join(u.name for u in refusal.containers)
-        return (f"{normalize(image)} was in use by {names}; removed "
-                f"{'it' if len(refusal.containers) == 1 else 'them'}, then the image.")
+        return (
+            f"{normalize(image)} was in use by {names}; removed "
+            f"{'it' if len(refusal.containers) == 1 else 'them'}, then the image."
+        )
     return f"Removed {normalize(image)}."
 
 
-def _remove_container(engine: Engine, _lesson: Lesson, _step: Step,
-                      args: Mapping[str, Any]) -> str:
+def _remove_container(engine: Engine, _lesson: Lesson, _step: Step, args: Mapping[str, Any]) -> str:
     name = str(args["name"])
     try:
         engine.remove_container(name, force=True)
@@ -170,7 +183,6 @@ def _left(deadline: float) -> float:
     return max(1.0, deadline - time.monotonic())
 
 
-
 # how each describes itself --------------------------------------------------------------
 def _describe_pull(args: Mapping[str, Any]) -> str:
     return "pull " + ", ".join(str(i) for i in args.get("images") or ())
@@ -185,16 +197,22 @@ def _describe_run(args: Mapping[str, Any]) -> str:
     if args.get("name"):
         text += f" named {args['name']}"
     for port, host in (args.get("ports") or {}).items():
-        text += (f", port {port} on a random host port" if host in (0, None, "")
-                 else f", port {port} on host port {host}")
+        text += (
+            f", port {port} on a random host port"
+            if host in (0, None, "")
+            else f", port {port} on host port {host}"
+        )
     if args.get("env"):
         text += f", with {', '.join(str(k) for k in args['env'])} set"
     return text
 
 
 def _describe_exec(args: Mapping[str, Any]) -> str:
-    where = (f"container {args['name']}" if args.get("name")
-             else f"a running {args.get('image')} container")
+    where = (
+        f"container {args['name']}"
+        if args.get("name")
+        else f"a running {args.get('image')} container"
+    )
     text = f"open {' '.join(str(a) for a in args.get('command') or ())} in {where}"
     if args.get("suggest"):
         text += ", type: " + " | ".join(str(s) for s in args["suggest"])
@@ -202,8 +220,9 @@ def _describe_exec(args: Mapping[str, Any]) -> str:
 
 
 def _describe_remove_image(args: Mapping[str, Any]) -> str:
-    return (f"remove the {args.get('image')} image (when it is in use, first the containers "
-            "using it)")
+    return (
+        f"remove the {args.get('image')} image (when it is in use, first the containers using it)"
+    )
 
 
 def _describe_remove_container(args: Mapping[str, Any]) -> str:
@@ -211,36 +230,71 @@ def _describe_remove_container(args: Mapping[str, Any]) -> str:
 
 
 # the table ----------------------------------------------------------------------------
-ACTIONS: dict[str, ActionKind] = table([
-    ActionKind("pull", "Pull images, with a progress bar (the guide's search menu and Pull).",
-               _pull, _describe_pull, "pull",
-               (Param("images", "strings", True, "images to pull, e.g. [nginx, redis]"),)),
-    ActionKind("images", "Show the local images as the Images tab does.",
-               _images, _describe_images, "images"),
-    ActionKind("run", "Run a container from an image with the optional settings (name, host "
-               "ports, environment), then show its card and port links.",
-               _run, _describe_run, "run",
-               (Param("image", "str", True, "image to run"),
+ACTIONS: dict[str, ActionKind] = table(
+    [
+        ActionKind(
+            "pull",
+            "Pull images, with a progress bar (the guide's search menu and Pull).",
+            _pull,
+            _describe_pull,
+            "pull",
+            (Param("images", "strings", True, "images to pull, e.g. [nginx, redis]"),),
+        ),
+        ActionKind(
+            "images",
+            "Show the local images as the Images tab does.",
+            _images,
+            _describe_images,
+            "images",
+        ),
+        ActionKind(
+            "run",
+            "Run a container from an image with the optional settings (name, host "
+            "ports, environment), then show its card and port links.",
+            _run,
+            _describe_run,
+            "run",
+            (
+                Param("image", "str", True, "image to run"),
                 Param("name", "str", doc="default container name (empty: Docker picks one)"),
                 Param("ports", "map", doc="container port -> host port; 0 or empty for random"),
                 Param("env", "map", doc="environment variables"),
-                Param("command", "argv", doc="command to run instead of the image's default"))),
-    ActionKind("exec", "An Exec console in a running container, with suggested commands.",
-               _exec, _describe_exec, "exec",
-               (Param("image", "str", doc="a container created from this image"),
+                Param("command", "argv", doc="command to run instead of the image's default"),
+            ),
+        ),
+        ActionKind(
+            "exec",
+            "An Exec console in a running container, with suggested commands.",
+            _exec,
+            _describe_exec,
+            "exec",
+            (
+                Param("image", "str", doc="a container created from this image"),
                 Param("name", "str", doc="the container with this name"),
                 Param("command", "argv", True, "the interactive program, e.g. [redis-cli]"),
                 Param("prompt", "str", True, "regular expression of its prompt, e.g. '6379> $'"),
-                Param("suggest", "strings", doc="lines offered as one-click suggestions, in "
-                      "order")),
-               one_of=(("image", "name"),)),
-    ActionKind("remove-image", "Delete an image; on 'in use', show and delete its containers.",
-               _remove_image, _describe_remove_image, "remove-image",
-               (Param("image", "str", True, "image to remove"),)),
-    ActionKind("remove-container", "Delete a container (stopping it first if it runs).",
-               _remove_container, _describe_remove_container, "remove-container",
-               (Param("name", "str", True, "container to remove"),)),
-])
+                Param("suggest", "strings", doc="lines offered as one-click suggestions, in order"),
+            ),
+            one_of=(("image", "name"),),
+        ),
+        ActionKind(
+            "remove-image",
+            "Delete an image; on 'in use', show and delete its containers.",
+            _remove_image,
+            _describe_remove_image,
+            "remove-image",
+            (Param("image", "str", True, "image to remove"),),
+        ),
+        ActionKind(
+            "remove-container",
+            "Delete a container (stopping it first if it runs).",
+            _remove_container,
+            _describe_remove_container,
+            "remove-container",
+            (Param("name", "str", True, "container to remove"),),
+        ),
+    ]
+)
 """Every action kind, in the order lesson authors see them listed."""
 
 

@@ -28,8 +28,13 @@ from .report import CheckResult
 DEFAULT_TIMEOUT = 10.0
 """Seconds one check may take before it fails as too slow."""
 
-ENGINE_FAILURES = (DockdojoError, DockerException, requests.RequestException, OSError,
-                   http.client.HTTPException)
+ENGINE_FAILURES = (
+    DockdojoError,
+    DockerException,
+    requests.RequestException,
+    OSError,
+    http.client.HTTPException,
+)
 """What a failing engine, container or HTTP call may raise; kinds report these, never
 let them escape."""
 
@@ -195,8 +200,9 @@ class TimedOut:
     """A worker that was still busy when its time was up."""
 
 
-def bounded(engine: Engine, jobs: Sequence[Callable[[], T]],
-            timeout: float) -> list[T | BaseException | TimedOut]:
+def bounded(
+    engine: Engine, jobs: Sequence[Callable[[], T]], timeout: float
+) -> list[T | BaseException | TimedOut]:
     """Run ``jobs`` at once, one daemon thread each; wait at most ``timeout`` for each.
 
     A worker closes its own SDK clients when it ends (the engine keeps one per thread).
@@ -214,8 +220,10 @@ def bounded(engine: Engine, jobs: Sequence[Callable[[], T]],
         finally:
             engine.close()
 
-    threads = [threading.Thread(target=work, args=(i, job), daemon=True,
-                                name=f"dockdojo-check-{i}") for i, job in enumerate(jobs)]
+    threads = [
+        threading.Thread(target=work, args=(i, job), daemon=True, name=f"dockdojo-check-{i}")
+        for i, job in enumerate(jobs)
+    ]
     deadline = time.monotonic() + timeout
     for thread in threads:
         thread.start()
@@ -229,9 +237,10 @@ def as_error(outcome: object, slow: str) -> DockdojoError:
     if isinstance(outcome, DockdojoError):
         return outcome
     if isinstance(outcome, TimedOut):
-        return DockdojoError(slow, "The engine may be busy or stuck; try again, or restart "
-                                   "Docker.")
+        return DockdojoError(slow, "The engine may be busy or stuck; try again, or restart Docker.")
     if isinstance(outcome, ENGINE_FAILURES):
-        return DockdojoError(f"The engine could not be read ({outcome}).",
-                             "Check that Docker is running, then try again.")
+        return DockdojoError(
+            f"The engine could not be read ({outcome}).",
+            "Check that Docker is running, then try again.",
+        )
     raise outcome if isinstance(outcome, BaseException) else TypeError(outcome)

@@ -38,22 +38,40 @@ MAX_PARALLEL = 16
 
 
 # public API -------------------------------------------------------------------------
-def run_check(engine: Engine, lesson: Lesson, step: Step, spec: CheckSpec, *,
-              timeout: float = DEFAULT_TIMEOUT, snapshot: Snapshot | None = None) -> CheckResult:
+def run_check(
+    engine: Engine,
+    lesson: Lesson,
+    step: Step,
+    spec: CheckSpec,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    snapshot: Snapshot | None = None,
+) -> CheckResult:
     """Run one check of ``step`` against the live engine."""
     return run_checks(engine, lesson, [(step, spec)], timeout=timeout, snapshot=snapshot)[0]
 
 
-def run_step_checks(engine: Engine, lesson: Lesson, step: Step, *,
-                    timeout: float = DEFAULT_TIMEOUT,
-                    snapshot: Snapshot | None = None) -> list[CheckResult]:
+def run_step_checks(
+    engine: Engine,
+    lesson: Lesson,
+    step: Step,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    snapshot: Snapshot | None = None,
+) -> list[CheckResult]:
     """Run every check of ``step``, in declaration order."""
-    return run_checks(engine, lesson, [(step, c) for c in step.checks], timeout=timeout,
-                      snapshot=snapshot)
+    return run_checks(
+        engine, lesson, [(step, c) for c in step.checks], timeout=timeout, snapshot=snapshot
+    )
 
 
-def check_lesson(engine: Engine, lesson: Lesson, step_ids: Sequence[str] | None = None, *,
-                 timeout: float = DEFAULT_TIMEOUT) -> LessonReport:
+def check_lesson(
+    engine: Engine,
+    lesson: Lesson,
+    step_ids: Sequence[str] | None = None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> LessonReport:
     """Check the steps ``step_ids`` (default: all) of ``lesson`` against the engine.
 
     Raises :class:`DockdojoError` only for a step id the lesson does not have.
@@ -61,8 +79,11 @@ def check_lesson(engine: Engine, lesson: Lesson, step_ids: Sequence[str] | None 
     started = time.monotonic()
     steps = select_steps(lesson, step_ids)
     chosen = {s.id for s in steps}
-    extra = [lesson.step(i) for i in dict.fromkeys(s.undone_by for s in steps if s.undone_by)
-             if i not in chosen]
+    extra = [
+        lesson.step(i)
+        for i in dict.fromkeys(s.undone_by for s in steps if s.undone_by)
+        if i not in chosen
+    ]
     items = [(s, c) for s in [*steps, *extra] for c in s.checks]
     results = run_checks(engine, lesson, items, timeout=timeout)
     by_step: dict[str, list[CheckResult]] = {}
@@ -74,23 +95,44 @@ def check_lesson(engine: Engine, lesson: Lesson, step_ids: Sequence[str] | None 
         undoer = by_step.get(step.undone_by, []) if step.undone_by else []
         if undoer and all(r.passed for r in undoer):
             mine = [r if r.passed else _undone(r, step.undone_by) for r in mine]
-        reports.append(StepReport(step.id, step.title, tuple(mine), seconds=max(
-            (r.seconds for r in mine), default=0.0)))
-    return LessonReport(lesson.id, lesson.title, tuple(reports), mode="check",
-                        engine=engine.host, seconds=time.monotonic() - started)
+        reports.append(
+            StepReport(
+                step.id,
+                step.title,
+                tuple(mine),
+                seconds=max((r.seconds for r in mine), default=0.0),
+            )
+        )
+    return LessonReport(
+        lesson.id,
+        lesson.title,
+        tuple(reports),
+        mode="check",
+        engine=engine.host,
+        seconds=time.monotonic() - started,
+    )
 
 
 def _undone(result: CheckResult, by: str) -> CheckResult:
     """A check a later step made fail on purpose: done, with what was seen and why."""
-    return replace(result, passed=True, points=result.max_points,
-                   message=f"Done earlier; step {by} has since undone it, as the guide asks "
-                           f"(now: {result.message})",
-                   evidence={**result.evidence, "undone_by": by})
+    return replace(
+        result,
+        passed=True,
+        points=result.max_points,
+        message=f"Done earlier; step {by} has since undone it, as the guide asks "
+        f"(now: {result.message})",
+        evidence={**result.evidence, "undone_by": by},
+    )
 
 
-def run_checks(engine: Engine, lesson: Lesson, items: Sequence[tuple[Step, CheckSpec]], *,
-               timeout: float = DEFAULT_TIMEOUT,
-               snapshot: Snapshot | None = None) -> list[CheckResult]:
+def run_checks(
+    engine: Engine,
+    lesson: Lesson,
+    items: Sequence[tuple[Step, CheckSpec]],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    snapshot: Snapshot | None = None,
+) -> list[CheckResult]:
     """Run checks concurrently over one shared snapshot; results in the order of ``items``.
 
     ``step_done`` checks are decided after the checks they depend on, which run in the
@@ -100,11 +142,14 @@ def run_checks(engine: Engine, lesson: Lesson, items: Sequence[tuple[Step, Check
     if snapshot is None:
         taken = bounded(engine, [lambda: Snapshot.take(engine)], timeout)[0]
         if not isinstance(taken, Snapshot):
-            error = as_error(taken, f"Reading the engine's images and containers took more "
-                                     f"than {timeout:g} s.")
+            error = as_error(
+                taken, f"Reading the engine's images and containers took more than {timeout:g} s."
+            )
             took = time.monotonic() - started
-            return [_failed(step, spec, error.what, error.hint or spec.hint, took)
-                    for step, spec in items]
+            return [
+                _failed(step, spec, error.what, error.hint or spec.hint, took)
+                for step, spec in items
+            ]
         snapshot = taken
     ctx = Context(engine, lesson, snapshot, timeout, _evaluate)
     plain = _with_dependencies(lesson, items)
@@ -127,14 +172,16 @@ def select_steps(lesson: Lesson, step_ids: Sequence[str] | None) -> list[Step]:
     if unknown:
         raise DockdojoError(
             f"Lesson {lesson.id} has no step {', '.join(repr(s) for s in unknown)}.",
-            f"Its steps are: {', '.join(s.id for s in lesson.steps) or 'none'}.")
+            f"Its steps are: {', '.join(s.id for s in lesson.steps) or 'none'}.",
+        )
     wanted = set(step_ids)
     return [s for s in lesson.steps if s.id in wanted]
 
 
 # running ----------------------------------------------------------------------------
-def _with_dependencies(lesson: Lesson,
-                       items: Iterable[tuple[Step, CheckSpec]]) -> list[tuple[Step, CheckSpec]]:
+def _with_dependencies(
+    lesson: Lesson, items: Iterable[tuple[Step, CheckSpec]]
+) -> list[tuple[Step, CheckSpec]]:
     """The non-``step_done`` checks of ``items`` plus those their ``step_done`` need."""
     steps = {s.id: s for s in lesson.steps}
     out: dict[int, tuple[Step, CheckSpec]] = {}
@@ -154,7 +201,7 @@ def _with_dependencies(lesson: Lesson,
 
 def _run_plain(ctx: Context, items: list[tuple[Step, CheckSpec]]) -> None:
     for start in range(0, len(items), MAX_PARALLEL):
-        batch = items[start:start + MAX_PARALLEL]
+        batch = items[start : start + MAX_PARALLEL]
         jobs = [_job(ctx, step, spec) for step, spec in batch]
         begun = time.monotonic()
         outcomes = bounded(ctx.engine, jobs, ctx.timeout + BACKSTOP)
@@ -163,10 +210,15 @@ def _run_plain(ctx: Context, items: list[tuple[Step, CheckSpec]]) -> None:
                 ctx.results[id(spec)] = outcome
             elif isinstance(outcome, TimedOut):
                 ctx.results[id(spec)] = _failed(
-                    step, spec, f"The {spec.kind} check did not finish within "
+                    step,
+                    spec,
+                    f"The {spec.kind} check did not finish within "
                     f"{ctx.timeout:g} s: the engine, or a command inside a container, is "
-                    "slow or stuck.", spec.hint, time.monotonic() - begun,
-                    {"timeout": ctx.timeout})
+                    "slow or stuck.",
+                    spec.hint,
+                    time.monotonic() - begun,
+                    {"timeout": ctx.timeout},
+                )
             else:
                 raise outcome
 
@@ -180,12 +232,22 @@ def _evaluate(call: Call) -> CheckResult:
     spec, step = call.spec, call.step
     kind = CHECKS.get(spec.kind)
     if kind is None:
-        return _failed(step, spec, f"dockdojo has no check named {spec.kind!r} (it knows "
-                       f"{', '.join(sorted(CHECKS))}).", "Fix the lesson's check.", 0.0)
+        return _failed(
+            step,
+            spec,
+            f"dockdojo has no check named {spec.kind!r} (it knows {', '.join(sorted(CHECKS))}).",
+            "Fix the lesson's check.",
+            0.0,
+        )
     wrong = problems(kind.schema, spec.args)
     if wrong:
-        return _failed(step, spec, "The check is declared wrongly: " + "; ".join(wrong) + ".",
-                       "Fix the lesson's check declaration.", 0.0)
+        return _failed(
+            step,
+            spec,
+            "The check is declared wrongly: " + "; ".join(wrong) + ".",
+            "Fix the lesson's check declaration.",
+            0.0,
+        )
     try:
         seen = kind.check(call)
     except EngineUnavailable as exc:
@@ -193,22 +255,55 @@ def _evaluate(call: Call) -> CheckResult:
     except DockdojoError as exc:
         return _failed(step, spec, exc.what, spec.hint, time.monotonic() - started)
     except ENGINE_FAILURES as exc:
-        return _failed(step, spec, f"The {spec.kind} check could not read the engine: "
-                       f"{shorten(str(exc) or type(exc).__name__)}", spec.hint,
-                       time.monotonic() - started)
+        return _failed(
+            step,
+            spec,
+            f"The {spec.kind} check could not read the engine: "
+            f"{shorten(str(exc) or type(exc).__name__)}",
+            spec.hint,
+            time.monotonic() - started,
+        )
     return CheckResult(
-        step=step.id, kind=spec.kind, passed=seen.passed, message=seen.message,
-        hint=spec.hint, evidence=seen.evidence, points=spec.points if seen.passed else 0,
-        max_points=spec.points, seconds=time.monotonic() - started, line=spec.line)
+        step=step.id,
+        kind=spec.kind,
+        passed=seen.passed,
+        message=seen.message,
+        hint=spec.hint,
+        evidence=seen.evidence,
+        points=spec.points if seen.passed else 0,
+        max_points=spec.points,
+        seconds=time.monotonic() - started,
+        line=spec.line,
+    )
 
 
-def _failed(step: Step, spec: CheckSpec, message: str, hint: str, seconds: float,
-            evidence: Mapping[str, Any] | None = None) -> CheckResult:
-    return CheckResult(step=step.id, kind=spec.kind, passed=False, message=message, hint=hint,
-                       evidence=dict(evidence or {}), points=0, max_points=spec.points,
-                       seconds=seconds, line=spec.line)
+def _failed(
+    step: Step,
+    spec: CheckSpec,
+    message: str,
+    hint: str,
+    seconds: float,
+    evidence: Mapping[str, Any] | None = None,
+) -> CheckResult:
+    return CheckResult(
+        step=step.id,
+        kind=spec.kind,
+        passed=False,
+        message=message,
+        hint=hint,
+        evidence=dict(evidence or {}),
+        points=0,
+        max_points=spec.points,
+        seconds=seconds,
+        line=spec.line,
+    )
 
 
-
-__all__ = ["DEFAULT_TIMEOUT", "check_lesson", "run_check", "run_checks", "run_step_checks",
-           "select_steps"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "check_lesson",
+    "run_check",
+    "run_checks",
+    "run_step_checks",
+    "select_steps",
+]

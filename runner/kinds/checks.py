@@ -45,12 +45,18 @@ def _image_present(call: Call) -> Seen:
     ref = str(call.args["image"])
     image = call.ctx.snapshot.image(ref)
     if image is not None:
-        return Seen(True, f"{_familiar(ref)} is on the engine (image {image.short_id}).",
-                    {"image": _familiar(ref), "id": image.short_id})
+        return Seen(
+            True,
+            f"{_familiar(ref)} is on the engine (image {image.short_id}).",
+            {"image": _familiar(ref), "id": image.short_id},
+        )
     local = call.ctx.snapshot.tags()
-    return Seen(False, f"{_familiar(ref)} is not on the engine"
-                + (f" (it has: {few(local)})." if local else " (it has no images)."),
-                {"image": _familiar(ref), "local_images": local[:10]})
+    return Seen(
+        False,
+        f"{_familiar(ref)} is not on the engine"
+        + (f" (it has: {few(local)})." if local else " (it has no images)."),
+        {"image": _familiar(ref), "local_images": local[:10]},
+    )
 
 
 def _image_absent(call: Call) -> Seen:
@@ -59,10 +65,12 @@ def _image_absent(call: Call) -> Seen:
     if image is None:
         return Seen(True, f"{_familiar(ref)} is not on the engine.", {"image": _familiar(ref)})
     users = call.ctx.snapshot.users(ref)
-    used = (f", used by {plural(len(users), 'container')}: {_states(users)}" if users else "")
-    return Seen(False, f"{_familiar(ref)} is still on the engine (image {image.short_id}"
-                f"{used}).", {"image": _familiar(ref), "id": image.short_id,
-                              "containers": _records(users)})
+    used = f", used by {plural(len(users), 'container')}: {_states(users)}" if users else ""
+    return Seen(
+        False,
+        f"{_familiar(ref)} is still on the engine (image {image.short_id}{used}).",
+        {"image": _familiar(ref), "id": image.short_id, "containers": _records(users)},
+    )
 
 
 def _image_removed(call: Call) -> Seen:
@@ -70,14 +78,19 @@ def _image_removed(call: Call) -> Seen:
     if not absent.passed:
         return absent
     ref = _familiar(str(call.args["image"]))
-    arrivals = [name for _, name in call.ctx.engine.image_arrivals()
-                if name and _familiar(name) == ref]
+    arrivals = [
+        name for _, name in call.ctx.engine.image_arrivals() if name and _familiar(name) == ref
+    ]
     if not arrivals:
-        return Seen(False, f"{ref} is not on the engine, but the engine did not see it removed: "
-                           "it was never pulled here (or the engine restarted since).",
-                    {"image": ref, "removed": False})
-    return Seen(True, f"{ref} was removed and is not on the engine.",
-                {"image": ref, "removed": True})
+        return Seen(
+            False,
+            f"{ref} is not on the engine, but the engine did not see it removed: "
+            "it was never pulled here (or the engine restarted since).",
+            {"image": ref, "removed": False},
+        )
+    return Seen(
+        True, f"{ref} was removed and is not on the engine.", {"image": ref, "removed": True}
+    )
 
 
 def _container_removed(call: Call) -> Seen:
@@ -85,9 +98,12 @@ def _container_removed(call: Call) -> Seen:
     if call.ctx.snapshot.named(name) is not None:
         return Seen(False, f"The container {name} still exists.", {"name": name})
     if not any(n == name for _, n in call.ctx.engine.container_removals()):
-        return Seen(False, f"There is no container {name}, but the engine did not see one "
-                           "removed: it was never created here (or the engine restarted since).",
-                    {"name": name, "removed": False})
+        return Seen(
+            False,
+            f"There is no container {name}, but the engine did not see one "
+            "removed: it was never created here (or the engine restarted since).",
+            {"name": name, "removed": False},
+        )
     return Seen(True, f"The container {name} was removed.", {"name": name, "removed": True})
 
 
@@ -118,8 +134,11 @@ def _container_absent(call: Call) -> Seen:
     container = call.ctx.snapshot.named(name)
     if container is None:
         return Seen(True, f"There is no container named {name}.", {"name": name})
-    return Seen(False, f"A container named {name} still exists (it is {container.state}).",
-                {"containers": _records([container])})
+    return Seen(
+        False,
+        f"A container named {name} still exists (it is {container.state}).",
+        {"containers": _records([container])},
+    )
 
 
 def _port_published(call: Call) -> Seen:
@@ -132,14 +151,16 @@ def _port_published(call: Call) -> Seen:
         randoms = [(c, p) for c, p in links if p.host_port >= EPHEMERAL_PORT_MIN]
         if not randoms:
             c, p = links[0]
-            return Seen(False, f"{c.name} publishes {port} on host port {p.host_port}, which "
-                        f"is not a random one (Docker picks random host ports from "
-                        f"{EPHEMERAL_PORT_MIN} up, when the host port is 0 or empty).",
-                        evidence)
+            return Seen(
+                False,
+                f"{c.name} publishes {port} on host port {p.host_port}, which "
+                f"is not a random one (Docker picks random host ports from "
+                f"{EPHEMERAL_PORT_MIN} up, when the host port is 0 or empty).",
+                evidence,
+            )
         links = randoms
     c, p = links[0]
-    return Seen(True, f"{c.name} publishes {port} on host port {p.host_port} ({p.url}).",
-                evidence)
+    return Seen(True, f"{c.name} publishes {port} on host port {p.host_port} ({p.url}).", evidence)
 
 
 def _http_ok(call: Call) -> Seen:
@@ -159,20 +180,26 @@ def _http_ok(call: Call) -> Seen:
             got, body = _get(url, min(HTTP_TIMEOUT, call.left()))
         except (OSError, http.client.HTTPException) as exc:
             record["error"] = shorten(str(exc) or type(exc).__name__)
-            message = message or (f"{url} ({container.name}) could not be reached "
-                                  f"({record['error']}).")
+            message = message or (
+                f"{url} ({container.name}) could not be reached ({record['error']})."
+            )
             continue
         record.update(status=got, snippet=snippet(body))
         if got != status:
             message = message or f"{url} ({container.name}) answered {got}, not {status}."
         elif contains is not None and str(contains) not in body:
-            message = message or (f"{url} ({container.name}) answered {got} but the page does "
-                                  f"not contain {str(contains)!r}.")
+            message = message or (
+                f"{url} ({container.name}) answered {got} but the page does "
+                f"not contain {str(contains)!r}."
+            )
         else:
             found = f" and contains {str(contains)!r}" if contains is not None else ""
             more = {"tried": tried} if len(tried) > 1 else {}
-            return Seen(True, f"{url} ({container.name}) answered {got}{found}.",
-                        {"port": port, **record, **more})
+            return Seen(
+                True,
+                f"{url} ({container.name}) answered {got}{found}.",
+                {"port": port, **record, **more},
+            )
     return Seen(False, message, {"port": port, "tried": tried})
 
 
@@ -182,35 +209,48 @@ def _command_output(call: Call) -> Seen:
     shown = " ".join(argv)
     running = _running_targets(call)
     if not running:
-        return Seen(False, f"{_not_running(call, _targets(call))}, so `{shown}` could not run.",
-                    {"command": argv, "containers": _records(_targets(call))})
+        return Seen(
+            False,
+            f"{_not_running(call, _targets(call))}, so `{shown}` could not run.",
+            {"command": argv, "containers": _records(_targets(call))},
+        )
     runs: list[dict[str, Any]] = []
     message = ""
-    for container, result in _run_in(call, running[:MAX_TARGETS], argv,
-                                     lambda r: _output_ok(r.output, expect, contains)):
+    for container, result in _run_in(
+        call, running[:MAX_TARGETS], argv, lambda r: _output_ok(r.output, expect, contains)
+    ):
         if isinstance(result, str):
             runs.append({"container": container.name, "error": result})
             message = message or f"`{shown}` could not run in {container.name}: {result}"
             continue
         out = result.output.strip()
-        runs.append({"container": container.name, "exit_code": result.exit_code,
-                     "output": snippet(out)})
+        runs.append(
+            {"container": container.name, "exit_code": result.exit_code, "output": snippet(out)}
+        )
         if expect is not None and out != str(expect).strip():
-            message = message or (f"`{shown}` in {container.name} printed {snippet(out)!r}, "
-                                  f"not {str(expect).strip()!r}.")
+            message = message or (
+                f"`{shown}` in {container.name} printed {snippet(out)!r}, "
+                f"not {str(expect).strip()!r}."
+            )
         elif contains is not None and str(contains) not in out:
-            message = message or (f"`{shown}` in {container.name} printed {snippet(out)!r}, "
-                                  f"which does not contain {str(contains)!r}.")
+            message = message or (
+                f"`{shown}` in {container.name} printed {snippet(out)!r}, "
+                f"which does not contain {str(contains)!r}."
+            )
         else:
-            return Seen(True, f"`{shown}` in {container.name} printed {snippet(out)!r}.",
-                        {"command": argv, "runs": runs})
+            return Seen(
+                True,
+                f"`{shown}` in {container.name} printed {snippet(out)!r}.",
+                {"command": argv, "runs": runs},
+            )
     return Seen(False, message, {"command": argv, "runs": runs})
 
 
 def _output_ok(output: str, expect: object, contains: object) -> bool:
     out = output.strip()
-    return ((expect is None or out == str(expect).strip())
-            and (contains is None or str(contains) in out))
+    return (expect is None or out == str(expect).strip()) and (
+        contains is None or str(contains) in out
+    )
 
 
 def mongo_script(collection: str, filter_: Mapping[str, Any], db: str = "test") -> str:
@@ -220,9 +260,11 @@ def mongo_script(collection: str, filter_: Mapping[str, Any], db: str = "test") 
     lesson declares can change the program's shape.
     """
     target = f"db.getSiblingDB({json.dumps(db)}).getCollection({json.dumps(collection)})"
-    return (f"const found = {target}.findOne({json.dumps(dict(filter_), default=str)}); "
-            f"print(found === null ? {json.dumps(NONE_MARK)} : "
-            f"{json.dumps(FOUND_MARK)} + EJSON.stringify(found));")
+    return (
+        f"const found = {target}.findOne({json.dumps(dict(filter_), default=str)}); "
+        f"print(found === null ? {json.dumps(NONE_MARK)} : "
+        f"{json.dumps(FOUND_MARK)} + EJSON.stringify(found));"
+    )
 
 
 def _mongo_document(call: Call) -> Seen:
@@ -234,27 +276,40 @@ def _mongo_document(call: Call) -> Seen:
     running = _running_targets(call)
     evidence: dict[str, Any] = {"db": db, "collection": collection, "filter": filter_}
     if not running:
-        return Seen(False, f"{_not_running(call, _targets(call))}, so mongosh could not look "
-                    f"for the document.", {**evidence, "containers": _records(_targets(call))})
+        return Seen(
+            False,
+            f"{_not_running(call, _targets(call))}, so mongosh could not look for the document.",
+            {**evidence, "containers": _records(_targets(call))},
+        )
     argv = ["mongosh", "--quiet", "--eval", mongo_script(collection, filter_, db)]
     runs: list[dict[str, Any]] = []
     message = ""
-    for container, result in _run_in(call, running[:MAX_TARGETS], argv,
-                                     lambda r: parse_mongo_output(r.output)[0] is not None):
+    for container, result in _run_in(
+        call, running[:MAX_TARGETS], argv, lambda r: parse_mongo_output(r.output)[0] is not None
+    ):
         if isinstance(result, str):
             runs.append({"container": container.name, "error": result})
             message = message or f"mongosh could not run in {container.name}: {result}"
             continue
         document, said = parse_mongo_output(result.output)
-        runs.append({"container": container.name, "exit_code": result.exit_code,
-                     "output": snippet(document or said)})
+        runs.append(
+            {
+                "container": container.name,
+                "exit_code": result.exit_code,
+                "output": snippet(document or said),
+            }
+        )
         if document is not None:
-            return Seen(True, f"mongosh found a document in {where} matching {shown_filter} "
-                        f"in {container.name}: {snippet(document)}",
-                        {**evidence, "document": snippet(document), "runs": runs})
+            return Seen(
+                True,
+                f"mongosh found a document in {where} matching {shown_filter} "
+                f"in {container.name}: {snippet(document)}",
+                {**evidence, "document": snippet(document), "runs": runs},
+            )
         if said is None:
-            message = message or (f"mongosh found no document in {where} matching "
-                                  f"{shown_filter} in {container.name}.")
+            message = message or (
+                f"mongosh found no document in {where} matching {shown_filter} in {container.name}."
+            )
         else:
             message = message or f"mongosh in {container.name} failed: {said}"
     return Seen(False, message, {**evidence, "runs": runs})
@@ -265,7 +320,7 @@ def parse_mongo_output(output: str) -> tuple[str | None, str | None]:
     ``(None, what mongosh said)`` (an error, e.g. the server is not listening yet)."""
     for line in output.splitlines():
         if line.startswith(FOUND_MARK):
-            return line[len(FOUND_MARK):].strip(), None
+            return line[len(FOUND_MARK) :].strip(), None
         if line.strip() == NONE_MARK:
             return None, None
     lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
@@ -278,9 +333,13 @@ def _no_container_uses(call: Call) -> Seen:
     users = call.ctx.snapshot.users(ref)
     evidence = {"image": _familiar(ref), "containers": _records(users)}
     if users:
-        return Seen(False, f"{plural(len(users), 'container')} still "
-                    f"{'uses' if len(users) == 1 else 'use'} {_familiar(ref)}: "
-                    f"{_states(users)}.", evidence)
+        return Seen(
+            False,
+            f"{plural(len(users), 'container')} still "
+            f"{'uses' if len(users) == 1 else 'use'} {_familiar(ref)}: "
+            f"{_states(users)}.",
+            evidence,
+        )
     return Seen(True, f"No container uses {_familiar(ref)}.", evidence)
 
 
@@ -289,8 +348,9 @@ def _logs_contain(call: Call) -> Seen:
     tail = int(call.args.get("tail", 200))
     found = _targets(call)
     if not found:
-        return Seen(False, f"There is no {_what(call)}, so there are no logs to read.",
-                    {"contains": text})
+        return Seen(
+            False, f"There is no {_what(call)}, so there are no logs to read.", {"contains": text}
+        )
     read: list[dict[str, Any]] = []
     for container in found[:MAX_TARGETS]:
         try:
@@ -301,11 +361,17 @@ def _logs_contain(call: Call) -> Seen:
         lines = [line for line in plain_text(logs).splitlines() if text in line]
         read.append({"container": container.name, "matched": len(lines)})
         if lines:
-            return Seen(True, f"The logs of {container.name} say {snippet(lines[-1])!r}.",
-                        {"contains": text, "line": snippet(lines[-1]), "read": read})
+            return Seen(
+                True,
+                f"The logs of {container.name} say {snippet(lines[-1])!r}.",
+                {"contains": text, "line": snippet(lines[-1]), "read": read},
+            )
     names = ", ".join(r["container"] for r in read)
-    return Seen(False, f"The last {tail} log lines of {names} do not contain {text!r}.",
-                {"contains": text, "read": read})
+    return Seen(
+        False,
+        f"The last {tail} log lines of {names} do not contain {text!r}.",
+        {"contains": text, "read": read},
+    )
 
 
 def _step_done(call: Call) -> Seen:
@@ -313,32 +379,50 @@ def _step_done(call: Call) -> Seen:
     try:
         target = call.ctx.lesson.step(target_id)
     except KeyError:
-        return Seen(False, f"Lesson {call.ctx.lesson.id} has no step {target_id!r} to check.",
-                    {"step": target_id})
+        return Seen(
+            False,
+            f"Lesson {call.ctx.lesson.id} has no step {target_id!r} to check.",
+            {"step": target_id},
+        )
     if target_id in call.visiting:
         loop = " -> ".join((*call.visiting, target_id))
-        return Seen(False, f"step_done checks loop ({loop}), so step {target_id} cannot be "
-                    f"decided.", {"step": target_id})
+        return Seen(
+            False,
+            f"step_done checks loop ({loop}), so step {target_id} cannot be decided.",
+            {"step": target_id},
+        )
     others = [c for c in target.checks if c is not call.spec]
     if not others:
-        return Seen(False, f"Step {target_id} has no other checks to pass.",
-                    {"step": target_id})
+        return Seen(False, f"Step {target_id} has no other checks to pass.", {"step": target_id})
     chain = (*call.visiting, target_id)
     results = [call.result_of(target, spec, chain) for spec in others]
     failed = [r for r in results if not r.passed]
-    evidence = {"step": target_id, "passed": len(results) - len(failed), "total": len(results),
-                "failed": [f"{r.kind}: {r.message}" for r in failed][:5]}
+    evidence = {
+        "step": target_id,
+        "passed": len(results) - len(failed),
+        "total": len(results),
+        "failed": [f"{r.kind}: {r.message}" for r in failed][:5],
+    }
     if failed:
-        return Seen(False, f"Step {target_id} is not done: {len(failed)} of {len(results)} "
-                    f"checks fail ({failed[0].kind}: {failed[0].message})", evidence)
-    return Seen(True, f"Every check of step {target_id} passes ({len(results)} of "
-                f"{len(results)}).", evidence)
+        return Seen(
+            False,
+            f"Step {target_id} is not done: {len(failed)} of {len(results)} "
+            f"checks fail ({failed[0].kind}: {failed[0].message})",
+            evidence,
+        )
+    return Seen(
+        True,
+        f"Every check of step {target_id} passes ({len(results)} of {len(results)}).",
+        evidence,
+    )
 
 
 def _targets(call: Call) -> list[ContainerInfo]:
     image, name = call.args.get("image"), call.args.get("name")
-    found = call.ctx.snapshot.matching(image=str(image) if image is not None else None,
-                                       name=str(name) if name is not None else None)
+    found = call.ctx.snapshot.matching(
+        image=str(image) if image is not None else None,
+        name=str(name) if name is not None else None,
+    )
     return prefer_lesson(found, call.ctx.lesson.id, call.ctx.lesson.steps_until(call.step.id))
 
 
@@ -368,8 +452,11 @@ def _links(call: Call, port: str) -> tuple[list[tuple[ContainerInfo, PortLink]],
     found = _targets(call)
     running = [c for c in found if c.running]
     if not running:
-        return [], Seen(False, f"{_not_running(call, found)}, so no port is published.",
-                        {"port": port, "containers": _records(found)})
+        return [], Seen(
+            False,
+            f"{_not_running(call, found)}, so no port is published.",
+            {"port": port, "containers": _records(found)},
+        )
     links = [(c, p) for c in running for p in c.ports if p.container_port == port]
     if links:
         return links, Seen(True, "", {})
@@ -377,12 +464,19 @@ def _links(call: Call, port: str) -> tuple[list[tuple[ContainerInfo, PortLink]],
     others = sorted({f"{p.container_port} on {p.host_port}" for p in c.ports})
     also = f" (it publishes {', '.join(others)})" if others else " (it publishes no port)"
     more = f" nor do {len(running) - 1} other matching containers" if len(running) > 1 else ""
-    return [], Seen(False, f"{c.name} runs but does not publish {port} on the host{also}"
-                    f"{more}.", {"port": port, "containers": _records(running)})
+    return [], Seen(
+        False,
+        f"{c.name} runs but does not publish {port} on the host{also}{more}.",
+        {"port": port, "containers": _records(running)},
+    )
 
 
-def _run_in(call: Call, containers: Sequence[ContainerInfo], argv: list[str],
-            accept: Callable[[ExecResult], bool]) -> list[tuple[ContainerInfo, ExecResult | str]]:
+def _run_in(
+    call: Call,
+    containers: Sequence[ContainerInfo],
+    argv: list[str],
+    accept: Callable[[ExecResult], bool],
+) -> list[tuple[ContainerInfo, ExecResult | str]]:
     """``argv`` run in the likeliest container, then, unless ``accept`` takes its result,
     in the others at once: each result, or why it could not run, in container order."""
 
@@ -400,8 +494,7 @@ def _run_in(call: Call, containers: Sequence[ContainerInfo], argv: list[str],
     rest = containers[1:]
     jobs = [functools.partial(one, c) for c in rest]
     out: list[tuple[ContainerInfo, ExecResult | str]] = first
-    for container, outcome in zip(rest, bounded(call.ctx.engine, jobs, call.left()),
-                                  strict=True):
+    for container, outcome in zip(rest, bounded(call.ctx.engine, jobs, call.left()), strict=True):
         if isinstance(outcome, TimedOut):
             out.append((container, f"{argv[0]} did not finish in time."))
         elif isinstance(outcome, BaseException):
@@ -430,8 +523,7 @@ def port_link_host(engine_host: str, link: PortLink) -> str:
 def _get(url: str, timeout: float) -> tuple[int, str]:
     """GET ``url`` (no proxy, no redirects): status and up to 1 MB of text."""
     parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port,
-                                      timeout=timeout)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
     try:
         conn.request("GET", parts.path or "/", headers={"User-Agent": "dockdojo-check"})
         response = conn.getresponse()
@@ -449,20 +541,35 @@ def _familiar(ref: str) -> str:
 
 
 def _records(containers: Sequence[ContainerInfo]) -> list[dict[str, Any]]:
-    return [{"id": c.short_id, "name": c.name, "image": c.image, "state": c.state,
-             "ports": [f"{p.host_port}->{p.container_port}" for p in c.ports]}
-            for c in containers[:10]]
+    return [
+        {
+            "id": c.short_id,
+            "name": c.name,
+            "image": c.image,
+            "state": c.state,
+            "ports": [f"{p.host_port}->{p.container_port}" for p in c.ports],
+        }
+        for c in containers[:10]
+    ]
 
 
 def _link_record(container: ContainerInfo, link: PortLink) -> dict[str, Any]:
-    return {"container": container.name, "host_ip": link.host_ip,
-            "host_port": link.host_port, "url": link.url}
+    return {
+        "container": container.name,
+        "host_ip": link.host_ip,
+        "host_port": link.host_port,
+        "url": link.url,
+    }
 
 
 def _states(containers: Sequence[ContainerInfo], *, state: bool = True) -> str:
-    return few([f"{c.name} ({c.state})" if state else f"{c.name} ({_familiar(c.image)})"
-                for c in containers], limit=5)
-
+    return few(
+        [
+            f"{c.name} ({c.state})" if state else f"{c.name} ({_familiar(c.image)})"
+            for c in containers
+        ],
+        limit=5,
+    )
 
 
 # the table ----------------------------------------------------------------------------
@@ -472,53 +579,126 @@ _TARGET = (
 )
 _PORT = Param("port", "port", doc="container port, default 80")
 
-CHECKS: dict[str, CheckKind] = table([
-    CheckKind("image_present", "The image is on the engine.", _image_present,
-              (Param("image", "str", True),)),
-    CheckKind("image_absent", "The image is not on the engine.", _image_absent,
-              (Param("image", "str", True),)),
-    CheckKind("image_removed", "The image was removed: it is gone now, and the engine saw it "
-              "arrive earlier (so never pulling it does not count).", _image_removed,
-              (Param("image", "str", True),)),
-    CheckKind("container_running", "A container (from the image, or with the name) is "
-              "running.", _container_running, _TARGET, one_of=(("image", "name"),)),
-    CheckKind("port_published", "A running container publishes the port on the host.",
-              _port_published,
-              (*_TARGET, _PORT,
-               Param("random", "bool", doc="the host port must be a random (ephemeral) one")),
-              one_of=(("image", "name"),)),
-    CheckKind("http_ok", "The container's port link answers HTTP.", _http_ok,
-              (*_TARGET, _PORT, Param("status", "int", doc="expected status, default 200"),
-               Param("contains", "str", doc="text the page must contain")),
-              one_of=(("image", "name"),)),
-    CheckKind("command_output", "A command run inside the container prints what is expected.",
-              _command_output,
-              (*_TARGET, Param("command", "argv", True, "e.g. [redis-cli, GET, test]"),
-               Param("expect", "str", doc="the whole output, trimmed"),
-               Param("contains", "str", doc="text the output must contain")),
-              one_of=(("image", "name"), ("expect", "contains"))),
-    CheckKind("mongo_document", "A document matching the filter exists (checked with mongosh).",
-              _mongo_document,
-              (*_TARGET, Param("collection", "str", True), Param("filter", "map", True),
-               Param("db", "str", doc="database, default test")),
-              one_of=(("image", "name"),)),
-    CheckKind("no_container_uses", "No container, running or stopped, uses the image.",
-              _no_container_uses, (Param("image", "str", True),)),
-    CheckKind("container_stopped", "No matching container is running (stopped or removed).",
-              _container_stopped, _TARGET, one_of=(("image", "name"),)),
-    CheckKind("container_absent", "No container with the name exists.", _container_absent,
-              (Param("name", "str", True),)),
-    CheckKind("container_removed", "A container with the name existed and was removed (the "
-              "engine saw it go; never creating it does not count).", _container_removed,
-              (Param("name", "str", True),)),
-    CheckKind("logs_contain", "A container's log (stdout and stderr) has a line containing "
-              "the text.", _logs_contain,
-              (*_TARGET, Param("contains", "str", True, "text a log line must contain"),
-               Param("tail", "int", doc="how many of the last lines to read, default 200")),
-              one_of=(("image", "name"),)),
-    CheckKind("step_done", "Every other check of the named step passes.", _step_done,
-              (Param("step", "str", True, "id of a step in this lesson"),)),
-])
+CHECKS: dict[str, CheckKind] = table(
+    [
+        CheckKind(
+            "image_present",
+            "The image is on the engine.",
+            _image_present,
+            (Param("image", "str", True),),
+        ),
+        CheckKind(
+            "image_absent",
+            "The image is not on the engine.",
+            _image_absent,
+            (Param("image", "str", True),),
+        ),
+        CheckKind(
+            "image_removed",
+            "The image was removed: it is gone now, and the engine saw it "
+            "arrive earlier (so never pulling it does not count).",
+            _image_removed,
+            (Param("image", "str", True),),
+        ),
+        CheckKind(
+            "container_running",
+            "A container (from the image, or with the name) is running.",
+            _container_running,
+            _TARGET,
+            one_of=(("image", "name"),),
+        ),
+        CheckKind(
+            "port_published",
+            "A running container publishes the port on the host.",
+            _port_published,
+            (
+                *_TARGET,
+                _PORT,
+                Param("random", "bool", doc="the host port must be a random (ephemeral) one"),
+            ),
+            one_of=(("image", "name"),),
+        ),
+        CheckKind(
+            "http_ok",
+            "The container's port link answers HTTP.",
+            _http_ok,
+            (
+                *_TARGET,
+                _PORT,
+                Param("status", "int", doc="expected status, default 200"),
+                Param("contains", "str", doc="text the page must contain"),
+            ),
+            one_of=(("image", "name"),),
+        ),
+        CheckKind(
+            "command_output",
+            "A command run inside the container prints what is expected.",
+            _command_output,
+            (
+                *_TARGET,
+                Param("command", "argv", True, "e.g. [redis-cli, GET, test]"),
+                Param("expect", "str", doc="the whole output, trimmed"),
+                Param("contains", "str", doc="text the output must contain"),
+            ),
+            one_of=(("image", "name"), ("expect", "contains")),
+        ),
+        CheckKind(
+            "mongo_document",
+            "A document matching the filter exists (checked with mongosh).",
+            _mongo_document,
+            (
+                *_TARGET,
+                Param("collection", "str", True),
+                Param("filter", "map", True),
+                Param("db", "str", doc="database, default test"),
+            ),
+            one_of=(("image", "name"),),
+        ),
+        CheckKind(
+            "no_container_uses",
+            "No container, running or stopped, uses the image.",
+            _no_container_uses,
+            (Param("image", "str", True),),
+        ),
+        CheckKind(
+            "container_stopped",
+            "No matching container is running (stopped or removed).",
+            _container_stopped,
+            _TARGET,
+            one_of=(("image", "name"),),
+        ),
+        CheckKind(
+            "container_absent",
+            "No container with the name exists.",
+            _container_absent,
+            (Param("name", "str", True),),
+        ),
+        CheckKind(
+            "container_removed",
+            "A container with the name existed and was removed (the "
+            "engine saw it go; never creating it does not count).",
+            _container_removed,
+            (Param("name", "str", True),),
+        ),
+        CheckKind(
+            "logs_contain",
+            "A container's log (stdout and stderr) has a line containing the text.",
+            _logs_contain,
+            (
+                *_TARGET,
+                Param("contains", "str", True, "text a log line must contain"),
+                Param("tail", "int", doc="how many of the last lines to read, default 200"),
+            ),
+            one_of=(("image", "name"),),
+        ),
+        CheckKind(
+            "step_done",
+            "Every other check of the named step passes.",
+            _step_done,
+            (Param("step", "str", True, "id of a step in this lesson"),),
+        ),
+    ]
+)
 """Every check kind, in the order lesson authors see them listed."""
 
 

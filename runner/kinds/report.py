@@ -70,9 +70,15 @@ class CheckResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "step": self.step, "kind": self.kind, "line": self.line, "passed": self.passed,
-            "message": self.message, "hint": self.hint, "evidence": dict(self.evidence),
-            "points": self.points, "max_points": self.max_points,
+            "step": self.step,
+            "kind": self.kind,
+            "line": self.line,
+            "passed": self.passed,
+            "message": self.message,
+            "hint": self.hint,
+            "evidence": dict(self.evidence),
+            "points": self.points,
+            "max_points": self.max_points,
             "seconds": round(self.seconds, 3),
         }
 
@@ -106,9 +112,13 @@ class StepReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.step, "title": self.title, "passed": self.passed,
-            "points": self.points, "max_points": self.max_points,
-            "seconds": round(self.seconds, 3), "errors": list(self.errors),
+            "id": self.step,
+            "title": self.title,
+            "passed": self.passed,
+            "points": self.points,
+            "max_points": self.max_points,
+            "seconds": round(self.seconds, 3),
+            "errors": list(self.errors),
             "checks": [r.to_json() for r in self.results],
         }
 
@@ -162,10 +172,16 @@ class LessonReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "schema": REPORT_SCHEMA, "lesson": self.lesson, "title": self.title,
-            "mode": self.mode, "engine": self.engine, "passed": self.passed,
-            "points": self.points, "max_points": self.max_points,
-            "steps_passed": self.steps_passed, "steps_total": self.steps_total,
+            "schema": REPORT_SCHEMA,
+            "lesson": self.lesson,
+            "title": self.title,
+            "mode": self.mode,
+            "engine": self.engine,
+            "passed": self.passed,
+            "points": self.points,
+            "max_points": self.max_points,
+            "steps_passed": self.steps_passed,
+            "steps_total": self.steps_total,
             "seconds": round(self.seconds, 3),
             "steps": [s.to_json() for s in self.steps],
         }

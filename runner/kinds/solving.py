@@ -56,12 +56,24 @@ def solve_lesson(
         reports.append(report)
         if on_step is not None:
             on_step(report)
-    return LessonReport(lesson.id, lesson.title, tuple(reports), mode="solve",
-                        engine=engine.host, seconds=time.monotonic() - started)
+    return LessonReport(
+        lesson.id,
+        lesson.title,
+        tuple(reports),
+        mode="solve",
+        engine=engine.host,
+        seconds=time.monotonic() - started,
+    )
 
 
-def solve_step(engine: Engine, lesson: Lesson, step: Step, *, settle: float = SETTLE,
-               timeout: float = DEFAULT_TIMEOUT) -> StepReport:
+def solve_step(
+    engine: Engine,
+    lesson: Lesson,
+    step: Step,
+    *,
+    settle: float = SETTLE,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> StepReport:
     """Perform ``step.solution``, then run the step's checks (retried for ``settle`` s)."""
     started = time.monotonic()
     errors: list[str] = []
@@ -76,8 +88,9 @@ def solve_step(engine: Engine, lesson: Lesson, step: Step, *, settle: float = SE
     while not errors and not all(r.passed for r in results) and time.monotonic() < deadline:
         time.sleep(0.25)
         results = run_step_checks(engine, lesson, step, timeout=timeout)
-    return StepReport(step.id, step.title, tuple(results), tuple(errors),
-                      seconds=time.monotonic() - started)
+    return StepReport(
+        step.id, step.title, tuple(results), tuple(errors), seconds=time.monotonic() - started
+    )
 
 
 def perform(engine: Engine, lesson: Lesson, step: Step, action: Action) -> str:
@@ -87,12 +100,17 @@ def perform(engine: Engine, lesson: Lesson, step: Step, action: Action) -> str:
     """
     kind = ACTIONS.get(action.kind)
     if kind is None:
-        raise DockdojoError(f"dockdojo has no action named {action.kind!r} (it knows "
-                            f"{', '.join(sorted(ACTIONS))}).", "Fix the lesson's action.")
+        raise DockdojoError(
+            f"dockdojo has no action named {action.kind!r} (it knows "
+            f"{', '.join(sorted(ACTIONS))}).",
+            "Fix the lesson's action.",
+        )
     wrong = problems(kind.schema, action.args)
     if wrong:
-        raise DockdojoError(f"The {action.kind} action is declared wrongly: "
-                            + "; ".join(wrong) + ".", "Fix the lesson's action declaration.")
+        raise DockdojoError(
+            f"The {action.kind} action is declared wrongly: " + "; ".join(wrong) + ".",
+            "Fix the lesson's action declaration.",
+        )
     return kind.perform(engine, lesson, step, action.args)
 
 
@@ -100,8 +118,6 @@ def _describe_failure(action: Action, exc: BaseException) -> str:
     if isinstance(exc, DockdojoError):
         return f"{action.kind}: {exc.what}" + (f" {exc.hint}" if exc.hint else "")
     return f"{action.kind}: the engine failed ({type(exc).__name__}: {exc})."
-
-
 
 
 __all__ = ["SETTLE", "perform", "solve_lesson", "solve_step"]

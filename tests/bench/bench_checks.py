@@ -63,8 +63,9 @@ def main() -> int:
     with Engine(host, lesson=LESSON, learner="bench") as engine:
         own = _own_images(engine)
         cache = f"bench-cache-{os.getpid()}"
-        lesson = seed_lesson(LESSON, nginx=own["nginx"], redis=own["redis"],
-                             mongo=own["mongo"], cache=cache)
+        lesson = seed_lesson(
+            LESSON, nginx=own["nginx"], redis=own["redis"], mongo=own["mongo"], cache=cache
+        )
         every = [s for group in GROUPS.values() for s in group]
         try:
             solved = solve_lesson(engine, lesson, step_ids=every)
@@ -85,8 +86,9 @@ def _own_images(engine: Engine) -> dict[str, str]:
     return {base: build_image(engine, base) for base in ("nginx", "redis", "mongo")}
 
 
-def _by_cli(engine: Engine, cli: Callable[..., object], curl: str, own: dict[str, str],
-            cache: str) -> dict[str, Callable[[], object]]:
+def _by_cli(
+    engine: Engine, cli: Callable[..., object], curl: str, own: dict[str, str], cache: str
+) -> dict[str, Callable[[], object]]:
     """For each step, the docker CLI (and curl) calls that check what its checks check."""
 
     def made(step: str) -> str:
@@ -97,24 +99,38 @@ def _by_cli(engine: Engine, cli: Callable[..., object], curl: str, own: dict[str
     return {
         "pull-images": lambda: [cli("image", "inspect", i) for i in ("nginx", "redis", "mongo")],
         "view-images": lambda: [cli("image", "inspect", i) for i in ("nginx", "redis", "mongo")],
-        "run-nginx": lambda: (cli("ps", "--filter", f"ancestor={own['nginx']}"),
-                              cli("port", web, "80"),
-                              subprocess.run([curl, "-s", f"http://127.0.0.1:{port}/"],
-                                             capture_output=True, check=False)),
+        "run-nginx": lambda: (
+            cli("ps", "--filter", f"ancestor={own['nginx']}"),
+            cli("port", web, "80"),
+            subprocess.run(
+                [curl, "-s", f"http://127.0.0.1:{port}/"], capture_output=True, check=False
+            ),
+        ),
         "run-redis": lambda: cli("ps", "--filter", f"ancestor={own['redis']}"),
         "run-mongo": lambda: cli("ps", "--filter", f"ancestor={own['mongo']}"),
-        "redis-cli": lambda: (cli("ps", "--filter", f"ancestor={own['redis']}"),
-                              cli("exec", kv, "redis-cli", "GET", "test")),
-        "redis-cache": lambda: (cli("ps", "--filter", f"name={cache}"),
-                                cli("exec", cache, "redis-cli", "GET", "dojo")),
-        "mongosh": lambda: (cli("ps", "--filter", f"ancestor={own['mongo']}"),
-                            cli("exec", db, "mongosh", "--quiet", "--eval",
-                                'db.test.findOne({email: "moby@docker.com"})')),
+        "redis-cli": lambda: (
+            cli("ps", "--filter", f"ancestor={own['redis']}"),
+            cli("exec", kv, "redis-cli", "GET", "test"),
+        ),
+        "redis-cache": lambda: (
+            cli("ps", "--filter", f"name={cache}"),
+            cli("exec", cache, "redis-cli", "GET", "dojo"),
+        ),
+        "mongosh": lambda: (
+            cli("ps", "--filter", f"ancestor={own['mongo']}"),
+            cli(
+                "exec",
+                db,
+                "mongosh",
+                "--quiet",
+                "--eval",
+                'db.test.findOne({email: "moby@docker.com"})',
+            ),
+        ),
     }
 
 
-def _compare(engine: Engine, lesson: Lesson,
-             by_cli: dict[str, Callable[[], object]]) -> None:
+def _compare(engine: Engine, lesson: Lesson, by_cli: dict[str, Callable[[], object]]) -> None:
     """Time ``check`` against the CLI calls, group by growing group, and print the table."""
     print(f"check (in-process) vs docker CLI + curl, median of {ROUNDS} interleaved rounds")
     print(f"{'checks':<14} {'n':>3} {'check ms':>9} {'CLI ms':>8} {'speed-up':>9}")

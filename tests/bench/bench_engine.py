@@ -41,15 +41,17 @@ def main() -> int:
             engine.pull(image)
     redis = engine.run("redis", name="bench-redis")
     try:
+
         def cli(*args: str) -> Callable[[], object]:
-            return lambda: subprocess.run([docker, *args], env=env, check=True,
-                                          capture_output=True)
+            return lambda: subprocess.run([docker, *args], env=env, check=True, capture_output=True)
 
         pairs: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
             "image list": (engine.images, cli("images")),
             "container list": (engine.containers, cli("ps", "-a")),
-            "one-shot exec": (lambda: engine.exec(redis.name, ["redis-cli", "PING"]),
-                              cli("exec", redis.name, "redis-cli", "PING")),
+            "one-shot exec": (
+                lambda: engine.exec(redis.name, ["redis-cli", "PING"]),
+                cli("exec", redis.name, "redis-cli", "PING"),
+            ),
         }
         print(f"engine facade vs docker CLI ({docker}), median of {ROUNDS} interleaved rounds")
         print(f"{'operation':<16} {'facade ms':>10} {'CLI ms':>10} {'ratio':>7}")
@@ -75,8 +77,10 @@ def main() -> int:
     started = time.perf_counter() - start
     Engine(box.docker_host).pull("nginx")
     total = time.perf_counter() - start
-    print(f"sandbox start to first successful pull of nginx: {total:.2f} s "
-          f"(start {started:.2f} s, pull {total - started:.2f} s)")
+    print(
+        f"sandbox start to first successful pull of nginx: {total:.2f} s "
+        f"(start {started:.2f} s, pull {total - started:.2f} s)"
+    )
     return 0
 
 

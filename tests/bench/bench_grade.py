@@ -34,8 +34,12 @@ def clean(engine: Engine) -> None:
 def plain_nbclient(paths: list[Path], host: str) -> None:
     for path in paths:
         nb = nbformat.read(path, as_version=4)
-        env = {**os.environ, "DOCKER_HOST": host, "DOCKDOJO_LEARNER": path.stem,
-               "DOCKDOJO_WIDGETS_SYNC": "1"}
+        env = {
+            **os.environ,
+            "DOCKER_HOST": host,
+            "DOCKDOJO_LEARNER": path.stem,
+            "DOCKDOJO_WIDGETS_SYNC": "1",
+        }
         NotebookClient(nb, timeout=60, allow_errors=True).execute(env=env, cwd=str(path.parent))
 
 

@@ -35,8 +35,9 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
     result = subprocess.run(argv, env=env, capture_output=True, text=True)
     took = time.perf_counter() - started
     if result.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed:\n{result.stdout[-2000:]}\n"
-                         f"{result.stderr[-2000:]}")
+        raise SystemExit(
+            f"{' '.join(argv)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+        )
     return took
 
 
@@ -53,8 +54,9 @@ def main() -> int:
         reset(engine)
     a, b = statistics.median(ours), statistics.median(theirs)
     print(f"run --solve vs docker CLI script, median of {ROUNDS} interleaved rounds")
-    print(f"dockdojo run --solve: {a:.2f} s  shell script: {b:.2f} s  ratio {a / b:.2f} "
-          "(goal <= 1.2)")
+    print(
+        f"dockdojo run --solve: {a:.2f} s  shell script: {b:.2f} s  ratio {a / b:.2f} (goal <= 1.2)"
+    )
     return 0
 
 

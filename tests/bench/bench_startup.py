@@ -49,8 +49,10 @@ def main() -> int:
     print(f"command start-up beside bare Python, median of {ROUNDS} interleaved rounds")
     print(f"{'command':<24} {'ms':>8} {'beyond python ms':>17} {'ratio':>7}")
     for label, median in medians.items():
-        print(f"{label:<24} {median * 1000:>8.0f} {(median - base) * 1000:>17.0f} "
-              f"{median / base:>7.2f}")
+        print(
+            f"{label:<24} {median * 1000:>8.0f} {(median - base) * 1000:>17.0f} "
+            f"{median / base:>7.2f}"
+        )
     beyond = medians["dockdojo --help"] - base
     verdict = "met" if beyond <= GOAL else "NOT met"
     print(f"goal: --help within {GOAL:g} s of bare Python: {verdict} ({beyond:.2f} s)")

@@ -22,9 +22,15 @@ from browser.labserver import ROOT, Lab
 from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = os.environ.get("DOCKDOJO_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 def _free_port() -> int:
@@ -37,8 +43,10 @@ def _free_port() -> int:
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     host = os.environ.get("DOCKDOJO_TEST_DOCKER_HOST")
     if not host:
-        pytest.fail("DOCKDOJO_TEST_DOCKER_HOST is not set: run the browser tests through "
-                    "make test, which starts the sandbox.")
+        pytest.fail(
+            "DOCKDOJO_TEST_DOCKER_HOST is not set: run the browser tests through "
+            "make test, which starts the sandbox."
+        )
     folder = tmp_path_factory.mktemp("lab")
     for notebook in (ROOT / "lessons").glob("*.ipynb"):
         shutil.copy(notebook, folder / notebook.name)
@@ -46,19 +54,34 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     settings = folder / ".settings"
     (settings / "@jupyterlab/notebook-extension").mkdir(parents=True)
     (settings / "@jupyterlab/notebook-extension/tracker.jupyterlab-settings").write_text(
-        '{"windowingMode": "none"}')
+        '{"windowingMode": "none"}'
+    )
     (settings / "@jupyterlab/apputils-extension").mkdir(parents=True)
     (settings / "@jupyterlab/apputils-extension/notification.jupyterlab-settings").write_text(
-        '{"fetchNews": "false"}')
+        '{"fetchNews": "false"}'
+    )
     port, token = _free_port(), secrets.token_hex(16)
     env = {**os.environ, "DOCKER_HOST": host, "JUPYTER_RUNTIME_DIR": str(folder / ".runtime")}
     log = (folder / "jupyter.log").open("wb")
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser", "--allow-root",
-         f"--port={port}", f"--ServerApp.token={token}", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.root_dir={folder}", f"--LabApp.user_settings_dir={settings}",
-         "--ServerApp.port_retries=0"],
-        cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            str(Path(sys.executable).parent / "jupyter"),
+            "lab",
+            "--no-browser",
+            "--allow-root",
+            f"--port={port}",
+            f"--ServerApp.token={token}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.root_dir={folder}",
+            f"--LabApp.user_settings_dir={settings}",
+            "--ServerApp.port_retries=0",
+        ],
+        cwd=folder,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -68,8 +91,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                pytest.fail("JupyterLab did not start:\n" +
-                            (folder / "jupyter.log").read_text(errors="replace")[-3000:])
+                pytest.fail(
+                    "JupyterLab did not start:\n"
+                    + (folder / "jupyter.log").read_text(errors="replace")[-3000:]
+                )
             time.sleep(0.2)
     try:
         yield Lab(url, token, folder)

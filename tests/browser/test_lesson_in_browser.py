@@ -45,8 +45,9 @@ def fresh_world(docker_host: str) -> None:
 
 def button(scope: Locator, name: str) -> Locator:
     """A widget button by its text (icons aside) or, failing that, by its tooltip."""
-    by_text = scope.locator("button.widget-button",
-                            has_text=re.compile(f"^\\s*{re.escape(name)}\\s*$"))
+    by_text = scope.locator(
+        "button.widget-button", has_text=re.compile(f"^\\s*{re.escape(name)}\\s*$")
+    )
     by_title = scope.locator(f"button.widget-button[title={json.dumps(name)}]")
     return by_text.or_(by_title).first
 
@@ -57,7 +58,8 @@ def done(step: Locator) -> None:
 
 @pytest.mark.usefixtures("fresh_world")
 def test_a_learner_clicks_through_the_first_lesson(
-        lab: Lab, page: Page, capsys: pytest.CaptureFixture[str]) -> None:
+    lab: Lab, page: Page, capsys: pytest.CaptureFixture[str]
+) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     timings: list[str] = []
@@ -135,8 +137,7 @@ def test_a_learner_clicks_through_the_first_lesson(
     button(step, "Run").click()
     done(step)
     step = page.locator(".dojo-step-redis-cli")
-    console_session(step, ["redis-cli", "SET test 1", "GET test"],
-                    waits=["6379>", "OK", '"1"'])
+    console_session(step, ["redis-cli", "SET test 1", "GET test"], waits=["6379>", "OK", '"1"'])
     button(step, "Check").click()
     done(step)
     shot("06-redis-cli", step)
@@ -147,8 +148,11 @@ def test_a_learner_clicks_through_the_first_lesson(
     button(step, "Run").click()
     done(step)
     step = page.locator(".dojo-step-mongosh")
-    console_session(step, ["mongosh", INSERT, FIND],
-                    waits=["test>", "acknowledged: true", "email: 'moby@docker.com'"])
+    console_session(
+        step,
+        ["mongosh", INSERT, FIND],
+        waits=["test>", "acknowledged: true", "email: 'moby@docker.com'"],
+    )
     button(step, "Check").click()
     done(step)
     shot("07-mongosh", step)
@@ -173,8 +177,10 @@ def test_a_learner_clicks_through_the_first_lesson(
     expect(progress.get_by_text("8 of 11 steps done")).to_be_visible()
     shot("10-progress", progress)
     with capsys.disabled():
-        print(f"\nbrowser walkthrough: {time.monotonic() - started:.0f} s; "
-              f"screenshots in {SHOTS}:\n  " + "\n  ".join(timings))
+        print(
+            f"\nbrowser walkthrough: {time.monotonic() - started:.0f} s; "
+            f"screenshots in {SHOTS}:\n  " + "\n  ".join(timings)
+        )
 
 
 def watch_progress(step: Locator, until: str) -> list[float]:
@@ -212,5 +218,3 @@ def console_session(step: Locator, lines: list[str], waits: list[str]) -> None:
             field.fill(line)
             field.press("Enter")
         expect(screen).to_contain_text(wait, timeout=60_000)
-
-

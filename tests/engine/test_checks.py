@@ -48,7 +48,8 @@ def _wait_for_mongosh(engine: Engine, container: str) -> None:
 
 
 def test_work_done_with_the_docker_sdk_directly_passes(
-        images: Engine, own_images: dict[str, str], name: Namer, cleanup: list[str]) -> None:
+    images: Engine, own_images: dict[str, str], name: Namer, cleanup: list[str]
+) -> None:
     """A learner using the CLI: no dockdojo labels, other spellings of the image names."""
     api = images.api_client()
     nginx, redis, mongo = own_images["nginx"], own_images["redis"], own_images["mongo"]
@@ -59,8 +60,12 @@ def test_work_done_with_the_docker_sdk_directly_passes(
         api.start(created["Id"])
         return container
 
-    web = docker_run(nginx, name("web"), ports=[80],  # docker run -d -p 80 nginx
-                     host_config=api.create_host_config(port_bindings={80: None}))
+    web = docker_run(
+        nginx,
+        name("web"),
+        ports=[80],  # docker run -d -p 80 nginx
+        host_config=api.create_host_config(port_bindings={80: None}),
+    )
     cache = docker_run(f"docker.io/library/{redis}", name("cache"))
     db = docker_run(mongo.removesuffix(":latest"), name("db"))
     api.exec_start(api.exec_create(cache, ["redis-cli", "SET", "test", "1"])["Id"])
@@ -74,24 +79,29 @@ def test_work_done_with_the_docker_sdk_directly_passes(
         report = check_lesson(engine, seed)
     outcome = {(r.step, r.kind): r for r in report.results}
     assert {key for key, r in outcome.items() if not r.passed} == {
-        ("remove-nginx", "no_container_uses"), ("remove-nginx", "image_absent"),
-        ("redis-cache", "command_output")}
-    assert outcome[("run-nginx", "container_running")].message == (
-        f"{web} ({nginx}) is running.")
+        ("remove-nginx", "no_container_uses"),
+        ("remove-nginx", "image_absent"),
+        ("redis-cache", "command_output"),
+    }
+    assert outcome[("run-nginx", "container_running")].message == (f"{web} ({nginx}) is running.")
     link = outcome[("run-nginx", "port_published")].evidence["links"][0]
     assert link["host_port"] >= EPHEMERAL_PORT_MIN
     assert link["host_ip"] == "0.0.0.0"
     assert outcome[("run-nginx", "http_ok")].evidence["status"] == 200
     assert outcome[("redis-cli", "command_output")].message == (
-        f"`redis-cli GET test` in {cache} printed '1'.")
+        f"`redis-cli GET test` in {cache} printed '1'."
+    )
     assert outcome[("mongosh", "mongo_document")].passed
     uses = outcome[("remove-nginx", "no_container_uses")]
     assert uses.message.startswith(f"2 containers still use {nginx}: ")
     assert {c["name"]: c["state"] for c in uses.evidence["containers"]} == {
-        web: "running", name_of(images, old): "created"}
+        web: "running",
+        name_of(images, old): "created",
+    }
     assert uses.hint == "Delete the containers."
     assert outcome[("redis-cache", "command_output")].message == (
-        f"`redis-cli GET dojo` in {cache} printed '', not 'rocks'.")
+        f"`redis-cli GET dojo` in {cache} printed '', not 'rocks'."
+    )
     assert (report.points, report.max_points) == (12, 16)
     assert (report.steps_passed, report.steps_total) == (7, 9)
 
@@ -101,7 +111,8 @@ def name_of(engine: Engine, container_id: str) -> str:
 
 
 def test_a_clean_engine_fails_the_right_checks_with_their_hints(
-        images: Engine, own_images: dict[str, str], name: Namer) -> None:
+    images: Engine, own_images: dict[str, str], name: Namer
+) -> None:
     nginx, redis, mongo = own_images["nginx"], own_images["redis"], own_images["mongo"]
     cache = name("cache")
     seed = seed_lesson(_lesson_id(), nginx=nginx, redis=redis, mongo=mongo, cache=cache)
@@ -110,42 +121,63 @@ def test_a_clean_engine_fails_the_right_checks_with_their_hints(
     got = {(r.step, r.kind): (r.passed, r.message, r.hint) for r in report.results}
     assert got[("pull-images", "image_present")][0]
     assert got[("view-images", "step_done")] == (
-        True, "Every check of step pull-images passes (3 of 3).", "Pull all three.")
+        True,
+        "Every check of step pull-images passes (3 of 3).",
+        "Pull all three.",
+    )
     assert got[("run-nginx", "container_running")] == (
-        False, f"There is no container from {nginx}.", "Run nginx.")
+        False,
+        f"There is no container from {nginx}.",
+        "Run nginx.",
+    )
     assert got[("run-nginx", "port_published")] == (
-        False, f"There is no container from {nginx}, so no port is published.",
-        "Use host port 0.")
+        False,
+        f"There is no container from {nginx}, so no port is published.",
+        "Use host port 0.",
+    )
     assert got[("redis-cli", "command_output")] == (
-        False, f"There is no container from {redis}, so `redis-cli GET test` could not run.",
-        "SET test 1 in redis-cli.")
+        False,
+        f"There is no container from {redis}, so `redis-cli GET test` could not run.",
+        "SET test 1 in redis-cli.",
+    )
     assert got[("mongosh", "mongo_document")] == (
-        False, f"There is no container from {mongo}, so mongosh could not look for the "
-               "document.", "insertOne in mongosh.")
+        False,
+        f"There is no container from {mongo}, so mongosh could not look for the document.",
+        "insertOne in mongosh.",
+    )
     assert got[("remove-nginx", "no_container_uses")] == (
-        True, f"No container uses {nginx}.", "Delete the containers.")
+        True,
+        f"No container uses {nginx}.",
+        "Delete the containers.",
+    )
     still = images.image(nginx)
     assert still is not None
     assert got[("remove-nginx", "image_absent")][:2] == (
-        False, f"{nginx} is still on the engine (image {still.short_id}).")
+        False,
+        f"{nginx} is still on the engine (image {still.short_id}).",
+    )
     assert got[("redis-cache", "container_running")][1] == (
-        f"There is no container named {cache} from {redis}.")
+        f"There is no container named {cache} from {redis}."
+    )
     assert not report.passed
     assert (report.steps_passed, report.steps_total) == (2, 9)
 
 
 def test_containers_deleted_or_stopped_behind_the_lessons_back(
-        images: Engine, own_images: dict[str, str]) -> None:
+    images: Engine, own_images: dict[str, str]
+) -> None:
     seed = seed_lesson(_lesson_id(), nginx=own_images["nginx"], redis=own_images["redis"])
     steps = ["run-nginx", "run-redis", "redis-cli"]
     with Engine(images.base_url, lesson=seed.id, learner="pytest") as engine:
         try:
             solved = solve_lesson(engine, seed, step_ids=steps)
             assert solved.passed, solved.to_json()
-            web = engine.containers(labels={"dockdojo.lesson": seed.id,
-                                            "dockdojo.step": "run-nginx"})[0]
-            kv = engine.containers(labels={"dockdojo.lesson": seed.id,
-                                           "dockdojo.step": "run-redis"})[0]
+            web = engine.containers(
+                labels={"dockdojo.lesson": seed.id, "dockdojo.step": "run-nginx"}
+            )[0]
+            kv = engine.containers(
+                labels={"dockdojo.lesson": seed.id, "dockdojo.step": "run-redis"}
+            )[0]
             engine.remove_container(web.name, force=True)
             engine.stop_container(kv.name, timeout=1)
             started = time.monotonic()
@@ -156,18 +188,31 @@ def test_containers_deleted_or_stopped_behind_the_lessons_back(
     redis = own_images["redis"]
     assert [(r.kind, r.passed, r.message) for r in report.results] == [
         ("container_running", False, f"There is no container from {own_images['nginx']}."),
-        ("port_published", False,
-         f"There is no container from {own_images['nginx']}, so no port is published."),
-        ("http_ok", False,
-         f"There is no container from {own_images['nginx']}, so no port is published."),
-        ("container_running", False, f"No container from {redis} is running "
-                                     f"({kv.name} (exited))."),
-        ("command_output", False, f"No container from {redis} is running ({kv.name} "
-                                  "(exited)), so `redis-cli GET test` could not run."),
+        (
+            "port_published",
+            False,
+            f"There is no container from {own_images['nginx']}, so no port is published.",
+        ),
+        (
+            "http_ok",
+            False,
+            f"There is no container from {own_images['nginx']}, so no port is published.",
+        ),
+        ("container_running", False, f"No container from {redis} is running ({kv.name} (exited))."),
+        (
+            "command_output",
+            False,
+            f"No container from {redis} is running ({kv.name} "
+            "(exited)), so `redis-cli GET test` could not run.",
+        ),
     ]
     assert [r.hint for r in report.results] == [
-        "Run nginx.", "Use host port 0.", "Open the port link.", "Run redis.",
-        "SET test 1 in redis-cli."]
+        "Run nginx.",
+        "Use host port 0.",
+        "Open the port link.",
+        "Run redis.",
+        "SET test 1 in redis-cli.",
+    ]
     assert took < 2
 
 
@@ -183,33 +228,48 @@ def _free_low_port() -> int:
     raise AssertionError("no free port below the ephemeral range")
 
 
-def test_ports_and_http_semantics(images: Engine, own_images: dict[str, str],
-                                  cleanup: list[str], name: Namer) -> None:
+def test_ports_and_http_semantics(
+    images: Engine, own_images: dict[str, str], cleanup: list[str], name: Namer
+) -> None:
     nginx = own_images["nginx"]
     port = _free_low_port()
     web = images.run(nginx, name=name("fixed"), ports={80: port})
     cleanup.append(web.id)
     the_lesson = lesson(
         _lesson_id(),
-        step("ports",
-             check("port_published", image=nginx, random=True, hint="Use 0."),
-             check("port_published", name=web.name, port="80/tcp"),
-             check("port_published", name=web.name, port=443),
-             check("http_ok", name=web.name, contains="Welcome to nginx!"),
-             check("http_ok", name=web.name, contains="Goodbye"),
-             check("http_ok", name=web.name, status=404)))
+        step(
+            "ports",
+            check("port_published", image=nginx, random=True, hint="Use 0."),
+            check("port_published", name=web.name, port="80/tcp"),
+            check("port_published", name=web.name, port=443),
+            check("http_ok", name=web.name, contains="Welcome to nginx!"),
+            check("http_ok", name=web.name, contains="Goodbye"),
+            check("http_ok", name=web.name, status=404),
+        ),
+    )
     results = run_step_checks(images, the_lesson, the_lesson.steps[0])
     assert [(r.passed, r.message) for r in results] == [
-        (False, f"{web.name} publishes 80/tcp on host port {port}, which is not a random one "
-                f"(Docker picks random host ports from {EPHEMERAL_PORT_MIN} up, when the host "
-                "port is 0 or empty)."),
+        (
+            False,
+            f"{web.name} publishes 80/tcp on host port {port}, which is not a random one "
+            f"(Docker picks random host ports from {EPHEMERAL_PORT_MIN} up, when the host "
+            "port is 0 or empty).",
+        ),
         (True, f"{web.name} publishes 80/tcp on host port {port} (http://localhost:{port}/)."),
-        (False, f"{web.name} runs but does not publish 443/tcp on the host (it publishes "
-                f"80/tcp on {port})."),
-        (True, f"http://127.0.0.1:{port}/ ({web.name}) answered 200 and contains "
-               "'Welcome to nginx!'."),
-        (False, f"http://127.0.0.1:{port}/ ({web.name}) answered 200 but the page does not "
-                "contain 'Goodbye'."),
+        (
+            False,
+            f"{web.name} runs but does not publish 443/tcp on the host (it publishes "
+            f"80/tcp on {port}).",
+        ),
+        (
+            True,
+            f"http://127.0.0.1:{port}/ ({web.name}) answered 200 and contains 'Welcome to nginx!'.",
+        ),
+        (
+            False,
+            f"http://127.0.0.1:{port}/ ({web.name}) answered 200 but the page does not "
+            "contain 'Goodbye'.",
+        ),
         (False, f"http://127.0.0.1:{port}/ ({web.name}) answered 200, not 404."),
     ]
     assert results[0].hint == "Use 0."
@@ -217,12 +277,16 @@ def test_ports_and_http_semantics(images: Engine, own_images: dict[str, str],
 
 
 def test_a_port_link_that_refuses_connections_fails_cleanly(
-        images: Engine, own_images: dict[str, str], cleanup: list[str], name: Namer) -> None:
+    images: Engine, own_images: dict[str, str], cleanup: list[str], name: Namer
+) -> None:
     # redis listens on 6379, not 80: its published port 80 leads nowhere
     api = images.api_client()
-    created = api.create_container(own_images["redis"], name=name("quiet"), ports=[80],
-                                   host_config=api.create_host_config(
-                                       port_bindings={80: ("127.0.0.1", None)}))
+    created = api.create_container(
+        own_images["redis"],
+        name=name("quiet"),
+        ports=[80],
+        host_config=api.create_host_config(port_bindings={80: ("127.0.0.1", None)}),
+    )
     cleanup.append(created["Id"])
     api.start(created["Id"])
     quiet = images.container(created["Id"])
@@ -235,98 +299,163 @@ def test_a_port_link_that_refuses_connections_fails_cleanly(
     assert result.seconds < 5
 
 
-def test_commands_mongo_and_time_limits(images: Engine, own_images: dict[str, str],
-                                        cleanup: list[str], name: Namer) -> None:
+def test_commands_mongo_and_time_limits(
+    images: Engine, own_images: dict[str, str], cleanup: list[str], name: Namer
+) -> None:
     kv = images.run(own_images["redis"], name=name("kv"))
     db = images.run(own_images["mongo"], name=name("db"))
     cleanup += [kv.id, db.id]
     images.exec(kv.name, ["redis-cli", "SET", "greeting", "hello dojo"])
     _wait_for_mongosh(images, db.name)
-    images.exec(db.name, ["mongosh", "--quiet", "--eval",
-                          'db.getSiblingDB("shop").items.insertOne({sku: "a\\"b", n: 2})'])
+    images.exec(
+        db.name,
+        [
+            "mongosh",
+            "--quiet",
+            "--eval",
+            'db.getSiblingDB("shop").items.insertOne({sku: "a\\"b", n: 2})',
+        ],
+    )
     the_lesson = lesson(
         _lesson_id(),
-        step("cmd",
-             check("command_output", name=kv.name, command=["redis-cli", "GET", "greeting"],
-                   contains="dojo"),
-             check("command_output", name=kv.name, command=["redis-cli", "GET", "greeting"],
-                   expect="hello"),
-             check("mongo_document", name=db.name, db="shop", collection="items",
-                   filter={"sku": 'a"b'}),
-             check("mongo_document", name=db.name, db="shop", collection="items",
-                   filter={"sku": "nope"}),
-             check("mongo_document", name=kv.name, collection="items", filter={"a": 1})))
+        step(
+            "cmd",
+            check(
+                "command_output",
+                name=kv.name,
+                command=["redis-cli", "GET", "greeting"],
+                contains="dojo",
+            ),
+            check(
+                "command_output",
+                name=kv.name,
+                command=["redis-cli", "GET", "greeting"],
+                expect="hello",
+            ),
+            check(
+                "mongo_document", name=db.name, db="shop", collection="items", filter={"sku": 'a"b'}
+            ),
+            check(
+                "mongo_document",
+                name=db.name,
+                db="shop",
+                collection="items",
+                filter={"sku": "nope"},
+            ),
+            check("mongo_document", name=kv.name, collection="items", filter={"a": 1}),
+        ),
+    )
     results = run_step_checks(images, the_lesson, the_lesson.steps[0])
     assert [r.passed for r in results] == [True, False, True, False, False]
     assert results[0].message == f"`redis-cli GET greeting` in {kv.name} printed 'hello dojo'."
-    assert results[1].message == (f"`redis-cli GET greeting` in {kv.name} printed "
-                                  "'hello dojo', not 'hello'.")
+    assert results[1].message == (
+        f"`redis-cli GET greeting` in {kv.name} printed 'hello dojo', not 'hello'."
+    )
     assert results[2].message.startswith(
-        f'mongosh found a document in shop.items matching {{"sku": "a\\"b"}} in {db.name}: ')
+        f'mongosh found a document in shop.items matching {{"sku": "a\\"b"}} in {db.name}: '
+    )
     assert '"n":2' in results[2].evidence["document"]
-    assert results[3].message == (f'mongosh found no document in shop.items matching '
-                                  f'{{"sku": "nope"}} in {db.name}.')
+    assert results[3].message == (
+        f'mongosh found no document in shop.items matching {{"sku": "nope"}} in {db.name}.'
+    )
     assert results[4].message.startswith(f"mongosh in {kv.name} failed: ")
     assert "executable file not found" in results[4].message
     assert results[4].evidence["runs"][0]["exit_code"] != 0
 
-    slow = lesson(_lesson_id(), step("slow", check(
-        "command_output", name=kv.name, command=["redis-cli", "BLPOP", "nothing", "5"],
-        expect="x")))
+    slow = lesson(
+        _lesson_id(),
+        step(
+            "slow",
+            check(
+                "command_output",
+                name=kv.name,
+                command=["redis-cli", "BLPOP", "nothing", "5"],
+                expect="x",
+            ),
+        ),
+    )
     started = time.monotonic()
     (result,) = run_step_checks(images, slow, slow.steps[0], timeout=1.0)
     assert time.monotonic() - started < 3
     assert not result.passed
-    assert result.message == ("The command_output check did not finish within 1 s: the "
-                              "engine, or a command inside a container, is slow or stuck.")
+    assert result.message == (
+        "The command_output check did not finish within 1 s: the "
+        "engine, or a command inside a container, is slow or stuck."
+    )
 
 
 def test_a_container_deleted_after_the_snapshot_fails_without_raising(
-        images: Engine, own_images: dict[str, str], name: Namer) -> None:
+    images: Engine, own_images: dict[str, str], name: Namer
+) -> None:
     kv = images.run(own_images["redis"], name=name("gone"))
     snapshot = Snapshot.take(images)
     images.remove_container(kv.id, force=True)
-    the_lesson = lesson(_lesson_id(), step("s", check(
-        "command_output", image=own_images["redis"], command=["redis-cli", "PING"],
-        expect="PONG", hint="Run redis.")))
-    result = run_check(images, the_lesson, the_lesson.steps[0], the_lesson.steps[0].checks[0],
-                       snapshot=snapshot)
+    the_lesson = lesson(
+        _lesson_id(),
+        step(
+            "s",
+            check(
+                "command_output",
+                image=own_images["redis"],
+                command=["redis-cli", "PING"],
+                expect="PONG",
+                hint="Run redis.",
+            ),
+        ),
+    )
+    result = run_check(
+        images, the_lesson, the_lesson.steps[0], the_lesson.steps[0].checks[0], snapshot=snapshot
+    )
     assert not result.passed
-    assert result.message == (f"`redis-cli PING` could not run in {kv.name}: There is no "
-                              f"container '{kv.name}': it may have been deleted.")
+    assert result.message == (
+        f"`redis-cli PING` could not run in {kv.name}: There is no "
+        f"container '{kv.name}': it may have been deleted."
+    )
     assert result.hint == "Run redis."
 
 
-def test_one_snapshot_is_shared_by_a_run(images: Engine, own_images: dict[str, str],
-                                         cleanup: list[str], name: Namer) -> None:
+def test_one_snapshot_is_shared_by_a_run(
+    images: Engine, own_images: dict[str, str], cleanup: list[str], name: Namer
+) -> None:
     redis = own_images["redis"]
     the_lesson = lesson(_lesson_id(), step("s", check("container_running", image=redis)))
     the_step = the_lesson.steps[0]
     before = Snapshot.take(images)
     cleanup.append(images.run(redis, name=name("late")).id)
-    assert not run_check(images, the_lesson, the_step, the_step.checks[0],
-                         snapshot=before).passed
+    assert not run_check(images, the_lesson, the_step, the_step.checks[0], snapshot=before).passed
     assert run_check(images, the_lesson, the_step, the_step.checks[0]).passed
 
 
 def test_image_references_are_normalized(images: Engine) -> None:
     nginx = images.image("nginx")
     assert nginx is not None
-    spellings = ["nginx", "nginx:latest", "library/nginx", "docker.io/library/nginx:latest",
-                 "index.docker.io/library/nginx", nginx.short_id, nginx.id]
-    the_lesson = lesson(_lesson_id(), step("s", *(check("image_present", image=s)
-                                                   for s in spellings),
-                                           check("image_absent", image="nginx:0.0-none"),
-                                           check("image_present", image="Nginx")))
+    spellings = [
+        "nginx",
+        "nginx:latest",
+        "library/nginx",
+        "docker.io/library/nginx:latest",
+        "index.docker.io/library/nginx",
+        nginx.short_id,
+        nginx.id,
+    ]
+    the_lesson = lesson(
+        _lesson_id(),
+        step(
+            "s",
+            *(check("image_present", image=s) for s in spellings),
+            check("image_absent", image="nginx:0.0-none"),
+            check("image_present", image="Nginx"),
+        ),
+    )
     results = run_step_checks(images, the_lesson, the_lesson.steps[0])
     assert [r.passed for r in results] == [True] * len(spellings) + [True, False]
     assert results[0].message == f"nginx:latest is on the engine (image {nginx.short_id})."
-    assert results[-1].message == ("'Nginx' is not a valid image reference: repository names "
-                                   "must be lowercase.")
+    assert results[-1].message == (
+        "'Nginx' is not a valid image reference: repository names must be lowercase."
+    )
 
 
-@pytest.mark.parametrize("host", ["unix:///nonexistent/dockdojo/docker.sock",
-                                  "tcp://127.0.0.1:9"])
+@pytest.mark.parametrize("host", ["unix:///nonexistent/dockdojo/docker.sock", "tcp://127.0.0.1:9"])
 def test_engine_down_fails_every_check_quickly(host: str, name: Namer) -> None:
     seed = seed_lesson(_lesson_id(), cache=name("cache"))
     started = time.monotonic()
@@ -339,8 +468,9 @@ def test_engine_down_fails_every_check_quickly(host: str, name: Namer) -> None:
         assert result.message.startswith(f"No Docker Engine answered at {host} (")
         assert "Start Docker Desktop" in result.hint
     assert (report.points, report.steps_passed) == (0, 0)
-    assert all(len(s.errors) == 1 and "No Docker Engine answered" in s.errors[0]
-               for s in solved.steps)
+    assert all(
+        len(s.errors) == 1 and "No Docker Engine answered" in s.errors[0] for s in solved.steps
+    )
 
 
 def test_step_done_runs_the_steps_it_depends_on(images: Engine) -> None:
@@ -348,7 +478,8 @@ def test_step_done_runs_the_steps_it_depends_on(images: Engine) -> None:
         _lesson_id(),
         step("a", check("image_present", image="redis"), check("image_present", image="mongo")),
         step("b", check("step_done", step="a")),
-        step("c", check("step_done", step="b"), check("image_absent", image="redis")))
+        step("c", check("step_done", step="b"), check("image_absent", image="redis")),
+    )
     with Engine(images.base_url, lesson=the_lesson.id) as engine:
         report = check_lesson(engine, the_lesson, ["b", "c"])
     assert [s.step for s in report.steps] == ["b", "c"]

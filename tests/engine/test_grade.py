@@ -38,19 +38,26 @@ def answers(learner: str) -> dict[str, str]:
             "    if cache.exec_run(['redis-cli', 'PING']).output.strip() == b'PONG':\n"
             "        break\n"
             "    time.sleep(0.1)\n"
-            f"print(cache.exec_run(['redis-cli', 'SET', 'dojo-{tag}', 'rocks']).output)\n"),
+            f"print(cache.exec_run(['redis-cli', 'SET', 'dojo-{tag}', 'rocks']).output)\n"
+        ),
         "redis-public": (
             f"!docker run -d --name public-{tag} -p 127.0.0.1:0:6379 redis\n"
-            f"!docker port public-{tag}\n"),
+            f"!docker port public-{tag}\n"
+        ),
         "stopped-container": (
             f"!docker run --name old-{tag} busybox echo hello\n"
             "!docker rmi busybox || echo 'in use, as expected'\n"
-            f"!docker rm old-{tag}\n"),
+            f"!docker rm old-{tag}\n"
+        ),
     }
 
 
-def submission(folder: Path, learner: str, filled: dict[str, str],
-               tweak: Callable[[nbformat.NotebookNode], None] | None = None) -> Path:
+def submission(
+    folder: Path,
+    learner: str,
+    filled: dict[str, str],
+    tweak: Callable[[nbformat.NotebookNode], None] | None = None,
+) -> Path:
     nb = nbformat.read(ROOT / "lessons" / f"{LESSON}.ipynb", as_version=4)
     for cell in nb.cells:
         meta = cell.metadata.get("dockdojo", {})
@@ -66,19 +73,21 @@ def submission(folder: Path, learner: str, filled: dict[str, str],
 @pytest.fixture
 def options(docker_host: str, monkeypatch: pytest.MonkeyPatch) -> GradeOptions:
     monkeypatch.chdir(ROOT)
-    return GradeOptions(lesson=load_lesson(LESSON), docker_host=docker_host,
-                        cell_timeout=20, submission_timeout=120)
+    return GradeOptions(
+        lesson=load_lesson(LESSON), docker_host=docker_host, cell_timeout=20, submission_timeout=120
+    )
 
 
 def grade(paths: list[Path], options: GradeOptions, jobs: int = 1) -> dict[str, SubmissionResult]:
     return {r.learner: r for r in grade_all(paths, options, jobs=jobs)}
 
 
-def test_complete_empty_and_partial(tmp_path: Path, options: GradeOptions,
-                                    images: Engine) -> None:
-    paths = [submission(tmp_path, "ada", answers("ada")),
-             submission(tmp_path, "eve", {}),
-             submission(tmp_path, "pat", {"redis-cache": answers("pat")["redis-cache"]})]
+def test_complete_empty_and_partial(tmp_path: Path, options: GradeOptions, images: Engine) -> None:
+    paths = [
+        submission(tmp_path, "ada", answers("ada")),
+        submission(tmp_path, "eve", {}),
+        submission(tmp_path, "pat", {"redis-cache": answers("pat")["redis-cache"]}),
+    ]
     got = grade(paths, options)
     assert (got["ada"].status, got["ada"].points, got["ada"].max_points) == ("graded", FULL, FULL)
     assert got["eve"].points == 0
@@ -89,30 +98,41 @@ def test_complete_empty_and_partial(tmp_path: Path, options: GradeOptions,
     tag = learner_tag(LESSON, "ada")
     assert got["ada"].parameters["redis-cache.name"] == f"cache-{tag}"
     # nothing the submissions made is left behind
-    assert not [c for c in images.containers()
-                if c.labels.get("dockdojo.learner") in {"ada", "eve", "pat"}]
+    assert not [
+        c for c in images.containers() if c.labels.get("dockdojo.learner") in {"ada", "eve", "pat"}
+    ]
 
 
 @pytest.mark.usefixtures("images")
 def test_fake_marks_fake_metadata_and_monkeypatching_earn_nothing(
-        tmp_path: Path, options: GradeOptions) -> None:
+    tmp_path: Path, options: GradeOptions
+) -> None:
     def fake_outputs(nb: nbformat.NotebookNode) -> None:
         nb.metadata["dockdojo"]["points"] = 999
         for cell in nb.cells:
             if cell.cell_type == "code":
-                cell.outputs = [nbformat.v4.new_output(
-                    "stream", name="stdout", text="✅ Done 9/9 points\n")]
+                cell.outputs = [
+                    nbformat.v4.new_output("stream", name="stdout", text="✅ Done 9/9 points\n")
+                ]
                 cell.metadata.setdefault("dockdojo", {})["passed"] = True
 
     printer = {"redis-cache": "print('✅ Done: every check passed, 9/9 points')\n"}
-    patcher = {"redis-cache": (
-        "import dockdojo.runner.kinds.checking as checks\n"
-        "from dockdojo.runner.kinds import CheckResult\n"
-        "checks.run_checks = lambda engine, lesson, items, **kw: [\n"
-        "    CheckResult(s.id, c.kind, True, 'ok', '', points=c.points, max_points=c.points)\n"
-        "    for s, c in items]\n")}
-    got = grade([submission(tmp_path, "faker", printer, fake_outputs),
-                 submission(tmp_path, "patcher", patcher)], options)
+    patcher = {
+        "redis-cache": (
+            "import dockdojo.runner.kinds.checking as checks\n"
+            "from dockdojo.runner.kinds import CheckResult\n"
+            "checks.run_checks = lambda engine, lesson, items, **kw: [\n"
+            "    CheckResult(s.id, c.kind, True, 'ok', '', points=c.points, max_points=c.points)\n"
+            "    for s, c in items]\n"
+        )
+    }
+    got = grade(
+        [
+            submission(tmp_path, "faker", printer, fake_outputs),
+            submission(tmp_path, "patcher", patcher),
+        ],
+        options,
+    )
     assert got["faker"].points == 0
     assert got["patcher"].points == 0
     assert got["patcher"].status == "graded"
@@ -120,12 +140,19 @@ def test_fake_marks_fake_metadata_and_monkeypatching_earn_nothing(
 
 @pytest.mark.usefixtures("images")
 def test_a_crashing_kernel_and_an_endless_loop_end_their_own_run_only(
-        tmp_path: Path, options: GradeOptions) -> None:
+    tmp_path: Path, options: GradeOptions
+) -> None:
     crash = {"redis-cache": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n"}
     loop = {"redis-cache": "while True:\n    pass\n"}
     good = answers("ada")
-    got = grade([submission(tmp_path, "crash", crash), submission(tmp_path, "loop", loop),
-                 submission(tmp_path, "ada", good)], options)
+    got = grade(
+        [
+            submission(tmp_path, "crash", crash),
+            submission(tmp_path, "loop", loop),
+            submission(tmp_path, "ada", good),
+        ],
+        options,
+    )
     assert got["crash"].status == "kernel-died"
     assert "The kernel died while cell" in got["crash"].execution_message
     assert got["crash"].points == 0
@@ -147,24 +174,46 @@ def test_another_learners_values_do_not_pass(tmp_path: Path, options: GradeOptio
 
 @pytest.mark.usefixtures("images")
 def test_concurrent_submissions_both_running_redis_as_asked(
-        tmp_path: Path, options: GradeOptions) -> None:
-    paths = [submission(tmp_path, "ada", answers("ada")),
-             submission(tmp_path, "bob", answers("bob"))]
+    tmp_path: Path, options: GradeOptions
+) -> None:
+    paths = [
+        submission(tmp_path, "ada", answers("ada")),
+        submission(tmp_path, "bob", answers("bob")),
+    ]
     got = grade(paths, options, jobs=2)
     assert got["ada"].points == got["bob"].points == FULL
 
 
 @pytest.mark.usefixtures("images")
 def test_grade_command_writes_every_format(
-        tmp_path: Path, docker_host: str, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path,
+    docker_host: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("DOCKER_HOST", docker_host)
     ada = submission(tmp_path, "ada", answers("ada"))
     eve = submission(tmp_path, "eve", {})
     out = tmp_path / "grades"
-    assert main(["grade", str(ada), str(eve), "--lesson", LESSON, "--out", str(out),
-                 "--jobs", "2", "--cell-timeout", "30"]) == 0
+    assert (
+        main(
+            [
+                "grade",
+                str(ada),
+                str(eve),
+                "--lesson",
+                LESSON,
+                "--out",
+                str(out),
+                "--jobs",
+                "2",
+                "--cell-timeout",
+                "30",
+            ]
+        )
+        == 0
+    )
     table = capsys.readouterr().out
     assert "ada" in table
     assert f"{FULL:>3}/{FULL:<4}" in table

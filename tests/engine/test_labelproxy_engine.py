@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import docker
@@ -26,7 +27,25 @@ from dockdojo.runner import Engine
 from dockdojo.runner.grading.labelproxy import LABEL_GRADE, LabelProxy
 
 Namer = Callable[[str], str]
-Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@dataclass(frozen=True)
+class Cli:
+    """The docker CLI, run through the proxy with a config folder of its own."""
+
+    binary: str
+    env: dict[str, str]
+
+    def __call__(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.binary, *args],
+            input=stdin,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
 
 
 @pytest.fixture
@@ -36,13 +55,13 @@ def run_id() -> str:
 
 @pytest.fixture
 def labels(run_id: str) -> dict[str, str]:
-    return {"dockdojo.learner": "ada", "dockdojo.lesson": "what-is-an-image",
-            LABEL_GRADE: run_id}
+    return {"dockdojo.learner": "ada", "dockdojo.lesson": "what-is-an-image", LABEL_GRADE: run_id}
 
 
 @pytest.fixture
-def proxy(images: Engine, docker_host: str, short_dir: Path, labels: dict[str, str],
-          run_id: str) -> Iterator[LabelProxy]:
+def proxy(
+    images: Engine, docker_host: str, short_dir: Path, labels: dict[str, str], run_id: str
+) -> Iterator[LabelProxy]:
     """A guarding proxy; afterwards every container it labelled is removed (directly)."""
     with LabelProxy(docker_host, short_dir / "proxy.sock", labels) as started:
         try:
@@ -65,21 +84,17 @@ def cli(proxy: LabelProxy, short_dir: Path) -> Cli:
     assert binary, "the docker CLI is not installed (tests/world/install.sh installs it)"
     config = short_dir / "docker-config"
     config.mkdir()
-    env = {**os.environ, "DOCKER_HOST": proxy.docker_host, "DOCKER_CONFIG": str(config)}
-
-    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([binary, *args], input=stdin, env=env, capture_output=True,
-                              text=True, timeout=60, check=False)
-
-    run.env = env  # type: ignore[attr-defined]
-    run.binary = binary  # type: ignore[attr-defined]
-    return run
+    return Cli(
+        binary, {**os.environ, "DOCKER_HOST": proxy.docker_host, "DOCKER_CONFIG": str(config)}
+    )
 
 
 def test_sdk_containers_carry_the_labels_and_keep_their_own(
-        images: Engine, sdk: docker.DockerClient, labels: dict[str, str], name: Namer) -> None:
-    container = sdk.containers.run("redis", name=name("sdk"), detach=True,
-                                   labels={"mine": "yes", LABEL_GRADE: "forged"})
+    images: Engine, sdk: docker.DockerClient, labels: dict[str, str], name: Namer
+) -> None:
+    container = sdk.containers.run(
+        "redis", name=name("sdk"), detach=True, labels={"mine": "yes", LABEL_GRADE: "forged"}
+    )
     seen = images.container(container.name)
     assert seen.labels["mine"] == "yes"
     assert {k: seen.labels[k] for k in labels} == labels  # the grade label cannot be forged
@@ -92,8 +107,9 @@ def test_sdk_containers_carry_the_labels_and_keep_their_own(
     assert all(c.name != container.name for c in images.containers())
 
 
-def test_cli_run_ps_exec_logs_and_rm(images: Engine, cli: Cli, labels: dict[str, str],
-                                     run_id: str, name: Namer) -> None:
+def test_cli_run_ps_exec_logs_and_rm(
+    images: Engine, cli: Cli, labels: dict[str, str], run_id: str, name: Namer
+) -> None:
     web = name("cli-web")
     run = cli("run", "-d", "--name", web, "--label", "mine=1", "-p", "127.0.0.1::80", "nginx")
     assert run.returncode == 0, run.stderr
@@ -120,11 +136,14 @@ def test_cli_exec_with_piped_stdin_round_trips(cli: Cli, name: Namer) -> None:
     assert result.stdout.split() == ["OK", "1"]
 
 
-def test_sdk_tty_exec_session_round_trips(proxy: LabelProxy, sdk: docker.DockerClient,
-                                          name: Namer) -> None:
+def test_sdk_tty_exec_session_round_trips(
+    proxy: LabelProxy, sdk: docker.DockerClient, name: Namer
+) -> None:
     cache = sdk.containers.run("redis", name=name("tty-redis"), detach=True)
-    with Engine(proxy.docker_host) as through, through.session(cache.name,
-                                                               ["redis-cli"]) as session:
+    with (
+        Engine(proxy.docker_host) as through,
+        through.session(cache.name, ["redis-cli"]) as session,
+    ):
         session.expect(r"6379> $")
         assert session.run("SET test 1", r"6379> $") == "OK"
         assert session.run("GET test", r"6379> $") == '"1"'
@@ -146,9 +165,18 @@ def test_pull_progress_streams_through(sdk: docker.DockerClient, cli: Cli) -> No
 def test_events_stream_promptly(cli: Cli, sdk: docker.DockerClient, name: Namer) -> None:
     watched = name("events")
     events = subprocess.Popen(
-        [cli.binary, "events", "--filter", f"container={watched}",  # type: ignore[attr-defined]
-         "--format", "{{.Action}}"],
-        env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # type: ignore[attr-defined]
+        [
+            cli.binary,
+            "events",
+            "--filter",
+            f"container={watched}",
+            "--format",
+            "{{.Action}}",
+        ],
+        env=cli.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         time.sleep(0.5)  # let `docker events` subscribe
         sdk.containers.run("redis", name=watched, detach=True)
@@ -180,11 +208,14 @@ def _lines_until(process: subprocess.Popen[bytes], wanted: str, timeout: float) 
 
 
 def test_guard_refuses_privileged_and_socket_mounts_in_the_cli(
-        images: Engine, cli: Cli, run_id: str, name: Namer) -> None:
+    images: Engine, cli: Cli, run_id: str, name: Namer
+) -> None:
     privileged = cli("run", "-d", "--name", name("priv"), "--privileged", "nginx")
     assert privileged.returncode != 0
-    assert ("Error response from daemon: dockdojo's grader refused to create this container: "
-            "graded work may not run privileged containers (--privileged)") in privileged.stderr
+    assert (
+        "Error response from daemon: dockdojo's grader refused to create this container: "
+        "graded work may not run privileged containers (--privileged)"
+    ) in privileged.stderr
     mounted = cli("run", "-d", "-v", "/var/run/docker.sock:/var/run/docker.sock", "nginx")
     assert mounted.returncode != 0
     assert "it would mount the host path /var/run/docker.sock" in mounted.stderr
@@ -194,14 +225,21 @@ def test_guard_refuses_privileged_and_socket_mounts_in_the_cli(
 
 
 def test_guard_refuses_touching_a_container_the_submission_did_not_make(
-        images: Engine, proxy: LabelProxy, cli: Cli, sdk: docker.DockerClient,
-        cleanup: list[str], name: Namer) -> None:
+    images: Engine,
+    proxy: LabelProxy,
+    cli: Cli,
+    sdk: docker.DockerClient,
+    cleanup: list[str],
+    name: Namer,
+) -> None:
     other = images.run("redis", name=name("not-theirs"))  # made directly, not through the proxy
     cleanup.append(other.id)
     removed = cli("rm", "-f", other.name)
     assert removed.returncode != 0
-    assert (f"Error response from daemon: dockdojo's grader refused to remove container "
-            f"{other.name}: this submission did not create it") in removed.stderr
+    assert (
+        f"Error response from daemon: dockdojo's grader refused to remove container "
+        f"{other.name}: this submission did not create it"
+    ) in removed.stderr
     assert cli("stop", other.name).returncode != 0
     assert "refused to stop" in cli("stop", other.name).stderr
     assert "refused to run a command in" in cli("exec", other.name, "true").stderr
@@ -222,8 +260,9 @@ def test_sdk_sees_the_refusal_as_an_api_error(sdk: docker.DockerClient) -> None:
     assert "graded work may not run privileged containers" in str(err.value.explanation)
 
 
-def test_stop_leaves_no_socket_file_and_no_thread(docker_host: str, short_dir: Path,
-                                                  labels: dict[str, str]) -> None:
+def test_stop_leaves_no_socket_file_and_no_thread(
+    docker_host: str, short_dir: Path, labels: dict[str, str]
+) -> None:
     proxy = LabelProxy(docker_host, short_dir / "gone.sock", labels).start()
     client = docker.DockerClient(base_url=proxy.docker_host, version="auto", timeout=10)
     try:

@@ -18,8 +18,11 @@ LESSONS = [p.stem for p in lesson_sources(ROOT / "content")]
 
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_lesson_solves_end_to_end_then_checks_clean(
-        lesson: str, docker_host: str, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    lesson: str,
+    docker_host: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.setenv("DOCKER_HOST", docker_host)
     monkeypatch.chdir(ROOT)
     assert main(["run", lesson, "--solve", "--fresh"]) == 0, capsys.readouterr()
@@ -32,8 +35,8 @@ def test_lesson_solves_end_to_end_then_checks_clean(
 
 
 def test_check_names_a_container_deleted_behind_the_lessons_back(
-        docker_host: str, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    docker_host: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("DOCKER_HOST", docker_host)
     monkeypatch.chdir(ROOT)
     assert main(["run", "what-is-an-image", "--solve", "--fresh"]) == 0
@@ -50,8 +53,8 @@ def test_check_names_a_container_deleted_behind_the_lessons_back(
 
 
 def test_each_learner_has_their_own_exercise_values(
-        docker_host: str, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    docker_host: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("DOCKER_HOST", docker_host)
     monkeypatch.chdir(ROOT)
     assert learner_tag("what-is-an-image", "ada") != learner_tag("what-is-an-image", "bob")

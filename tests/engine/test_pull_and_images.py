@@ -11,7 +11,8 @@ from dockdojo.runner import Engine, ImageNotFound, InvalidReference, PullProgres
 
 @pytest.mark.parametrize("image", ["nginx", "redis", "mongo"])
 def test_pull_through_the_mirror_reports_monotonic_throttled_progress(
-        engine: Engine, drop_image: Callable[[str], None], image: str) -> None:
+    engine: Engine, drop_image: Callable[[str], None], image: str
+) -> None:
     drop_image(image)
     stamped: list[tuple[float, PullProgress]] = []
     info = engine.pull(image, lambda p: stamped.append((time.monotonic(), p)))
@@ -34,8 +35,9 @@ def test_pull_through_the_mirror_reports_monotonic_throttled_progress(
 def test_pull_of_an_image_the_registry_lacks_fails_clearly(engine: Engine) -> None:
     with pytest.raises(ImageNotFound) as err:
         engine.pull("dockdojo-no-such-image")
-    assert ("Could not pull dockdojo-no-such-image:latest: the registry mirror "
-            "(http://127.0.0.1:") in err.value.what
+    assert (
+        "Could not pull dockdojo-no-such-image:latest: the registry mirror (http://127.0.0.1:"
+    ) in err.value.what
     assert "does not have it, and Docker Hub cannot be reached" in err.value.what
     assert "Check the name and tag" in err.value.hint
     assert engine.image("dockdojo-no-such-image") is None
@@ -52,8 +54,9 @@ def test_invalid_references_never_reach_the_engine(engine: Engine, bad: str) -> 
         engine.pull(bad)
 
 
-def test_images_lists_each_tag_with_size_and_in_use(images: Engine, cleanup: list[str],
-                                                    name: Callable[[str], str]) -> None:
+def test_images_lists_each_tag_with_size_and_in_use(
+    images: Engine, cleanup: list[str], name: Callable[[str], str]
+) -> None:
     rows = {r.name: r for r in images.images()}
     assert {"nginx:latest", "redis:latest", "mongo:latest"} <= set(rows)
     assert all(rows[n].size > 0 and len(rows[n].short_id) == 12 for n in rows)
@@ -64,8 +67,9 @@ def test_images_lists_each_tag_with_size_and_in_use(images: Engine, cleanup: lis
     assert rows["redis:latest"].containers >= 1
 
 
-@pytest.mark.parametrize("spelling", ["nginx", "nginx:latest", "docker.io/library/nginx:latest",
-                                      "library/nginx"])
+@pytest.mark.parametrize(
+    "spelling", ["nginx", "nginx:latest", "docker.io/library/nginx:latest", "library/nginx"]
+)
 def test_every_spelling_names_the_same_local_image(images: Engine, spelling: str) -> None:
     info = images.image(spelling)
     assert info is not None

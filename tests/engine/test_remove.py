@@ -10,7 +10,8 @@ Namer = Callable[[str], str]
 
 
 def test_remove_nginx_in_use_then_its_containers_then_the_image(
-        images: Engine, cleanup: list[str], name: Namer) -> None:
+    images: Engine, cleanup: list[str], name: Namer
+) -> None:
     running = images.run("nginx", name=name("web"), ports={80: 0})
     stopped = images.run("nginx", name=name("old"))
     cleanup += [running.id, stopped.id]
@@ -40,8 +41,9 @@ def test_removing_a_missing_container_is_reported(engine: Engine) -> None:
         engine.remove_container("dockdojo-gone")
 
 
-def test_remove_labelled_touches_only_labelled_containers(images: Engine, cleanup: list[str],
-                                                          name: Namer) -> None:
+def test_remove_labelled_touches_only_labelled_containers(
+    images: Engine, cleanup: list[str], name: Namer
+) -> None:
     mine = images.run("redis", name=name("mine"), labels={"dockdojo.lesson": "cleanup-test"})
     other_lesson = images.run("redis", name=name("other"))
     unlabelled = _docker_cli_style_container(images, name("learners-own"))

@@ -14,6 +14,7 @@ from dockdojo.runner import (
     LABEL_STEP,
     ContainerNotRunning,
     Engine,
+    ExecResult,
     ImageNotFound,
     NameInUse,
     PortInUse,
@@ -25,7 +26,8 @@ FIND = 'db.test.findOne({ email: "moby@docker.com" })'
 
 
 def test_nginx_on_host_port_zero_serves_the_welcome_page_on_its_link(
-        images: Engine, cleanup: list[str], name: Namer) -> None:
+    images: Engine, cleanup: list[str], name: Namer
+) -> None:
     container = images.run("nginx", name=name("web"), ports={80: 0}, step="run-nginx")
     cleanup.append(container.id)
     assert container.running
@@ -55,8 +57,9 @@ def _get(url: str) -> tuple[int, str]:
             time.sleep(0.1)
 
 
-def test_environment_variables_reach_the_container(images: Engine, cleanup: list[str],
-                                                   name: Namer) -> None:
+def test_environment_variables_reach_the_container(
+    images: Engine, cleanup: list[str], name: Namer
+) -> None:
     container = images.run("redis", name=name("env"), env={"GREETING": "hello dojo"})
     cleanup.append(container.id)
     result = images.exec(container.name, ["sh", "-c", 'echo "$GREETING"'])
@@ -72,9 +75,9 @@ def test_redis_set_and_get_one_shot(images: Engine, cleanup: list[str], name: Na
     assert (get.exit_code, get.output.strip()) == (0, "1")
 
 
-def test_redis_cli_keeps_its_prompt_and_state_interactively(images: Engine,
-                                                            cleanup: list[str],
-                                                            name: Namer) -> None:
+def test_redis_cli_keeps_its_prompt_and_state_interactively(
+    images: Engine, cleanup: list[str], name: Namer
+) -> None:
     container = images.run("redis", name=name("redis"))
     cleanup.append(container.id)
     with images.session(container.name, ["redis-cli"]) as session:
@@ -86,8 +89,7 @@ def test_redis_cli_keeps_its_prompt_and_state_interactively(images: Engine,
     assert images.exec(container.name, ["redis-cli", "GET", "test"]).output.strip() == "1"
 
 
-def test_mongosh_insert_and_find_one_shot(images: Engine, cleanup: list[str],
-                                          name: Namer) -> None:
+def test_mongosh_insert_and_find_one_shot(images: Engine, cleanup: list[str], name: Namer) -> None:
     container = images.run("mongo", name=name("mongo"))
     cleanup.append(container.id)
     inserted = _mongosh_eval(images, container.name, INSERT)
@@ -98,7 +100,7 @@ def test_mongosh_insert_and_find_one_shot(images: Engine, cleanup: list[str],
     assert "active: true" in found.output
 
 
-def _mongosh_eval(engine: Engine, container: str, code: str):  # type: ignore[no-untyped-def]
+def _mongosh_eval(engine: Engine, container: str, code: str) -> ExecResult:
     # the server may need a moment after the container starts
     for _ in range(50):
         result = engine.exec(container, ["mongosh", "--quiet", "--eval", code])
@@ -107,8 +109,9 @@ def _mongosh_eval(engine: Engine, container: str, code: str):  # type: ignore[no
     raise AssertionError(result.output)
 
 
-def test_mongosh_interactive_insert_then_find(images: Engine, cleanup: list[str],
-                                              name: Namer) -> None:
+def test_mongosh_interactive_insert_then_find(
+    images: Engine, cleanup: list[str], name: Namer
+) -> None:
     container = images.run("mongo", name=name("mongo"))
     cleanup.append(container.id)
     _mongosh_eval(images, container.name, "1")  # wait until the server listens
@@ -123,7 +126,8 @@ def test_mongosh_interactive_insert_then_find(images: Engine, cleanup: list[str]
 
 
 def test_host_port_already_taken_is_reported_and_nothing_is_left(
-        images: Engine, name: Namer) -> None:
+    images: Engine, name: Namer
+) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -150,8 +154,9 @@ def test_running_an_image_that_is_not_pulled_says_to_pull_it(engine: Engine) -> 
     assert "Pull it first" in err.value.hint
 
 
-def test_exec_in_a_stopped_container_is_reported(images: Engine, cleanup: list[str],
-                                                 name: Namer) -> None:
+def test_exec_in_a_stopped_container_is_reported(
+    images: Engine, cleanup: list[str], name: Namer
+) -> None:
     container = images.run("redis", name=name("stopped"))
     cleanup.append(container.id)
     images.stop_container(container.name, timeout=1)
@@ -163,8 +168,7 @@ def test_exec_in_a_stopped_container_is_reported(images: Engine, cleanup: list[s
         images.session(container.name, ["redis-cli"])
 
 
-def test_exit_codes_and_stderr_come_back(images: Engine, cleanup: list[str],
-                                         name: Namer) -> None:
+def test_exit_codes_and_stderr_come_back(images: Engine, cleanup: list[str], name: Namer) -> None:
     container = images.run("redis", name=name("codes"))
     cleanup.append(container.id)
     result = images.exec(container.name, ["sh", "-c", "echo out; echo err >&2; exit 3"])

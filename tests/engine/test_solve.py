@@ -56,8 +56,12 @@ def _unique_lesson_id() -> str:
 
 
 def test_solving_the_seed_lesson_passes_every_check(
-        images: Engine, built: Callable[[str], str], lesson_engine: Callable[[Lesson], Engine],
-        name: Namer, cleanup: list[str]) -> None:
+    images: Engine,
+    built: Callable[[str], str],
+    lesson_engine: Callable[[Lesson], Engine],
+    name: Namer,
+    cleanup: list[str],
+) -> None:
     nginx, redis, mongo = built("nginx"), built("redis"), built("mongo")
     cache = name("cache")
     seed = seed_lesson(_unique_lesson_id(), nginx=nginx, redis=redis, mongo=mongo, cache=cache)
@@ -100,8 +104,12 @@ def test_solving_the_seed_lesson_passes_every_check(
 
 
 def test_solving_again_replaces_only_what_the_step_made(
-        images: Engine, built: Callable[[str], str], lesson_engine: Callable[[Lesson], Engine],
-        name: Namer, cleanup: list[str]) -> None:
+    images: Engine,
+    built: Callable[[str], str],
+    lesson_engine: Callable[[Lesson], Engine],
+    name: Namer,
+    cleanup: list[str],
+) -> None:
     redis = built("redis")
     cache = name("cache")
     seed = seed_lesson(_unique_lesson_id(), redis=redis, cache=cache)
@@ -123,21 +131,25 @@ def test_solving_again_replaces_only_what_the_step_made(
     with lesson_engine(seed) as engine:
         third = solve_lesson(engine, seed, step_ids=["redis-cache"])
     (error,) = third.step("redis-cache").errors
-    assert error.startswith(f"run: A container named '{cache}' already exists and dockdojo "
-                            "did not make it for step redis-cache")
+    assert error.startswith(
+        f"run: A container named '{cache}' already exists and dockdojo "
+        "did not make it for step redis-cache"
+    )
     assert f"docker rm -f {cache}" in error
     assert images.container(cache).id == own
     assert not third.passed
     assert third.step("redis-cache").results[0].message == (
-        f"No container named {cache} from {redis} is running ({cache} (created)).")
+        f"No container named {cache} from {redis} is running ({cache} (created))."
+    )
 
 
 def test_fresh_removes_only_this_lessons_labelled_containers(
-        images: Engine, lesson_engine: Callable[[Lesson], Engine], name: Namer,
-        cleanup: list[str]) -> None:
-    the_lesson = lesson(_unique_lesson_id(),
-                        step("view", check("image_present", image="redis"),
-                             act=action("images")))
+    images: Engine, lesson_engine: Callable[[Lesson], Engine], name: Namer, cleanup: list[str]
+) -> None:
+    the_lesson = lesson(
+        _unique_lesson_id(),
+        step("view", check("image_present", image="redis"), act=action("images")),
+    )
     leftover = images.run("redis", name=name("leftover"), labels={LABEL_LESSON: the_lesson.id})
     own = images.run("redis", name=name("own"))
     cleanup += [leftover.id, own.id]
@@ -151,24 +163,35 @@ def test_fresh_removes_only_this_lessons_labelled_containers(
 
 @pytest.mark.usefixtures("images")
 def test_actions_that_cannot_work_are_reported_per_step(
-        built: Callable[[str], str],
-        lesson_engine: Callable[[Lesson], Engine]) -> None:
+    built: Callable[[str], str], lesson_engine: Callable[[Lesson], Engine]
+) -> None:
     redis = built("redis")
     the_lesson = lesson(
         _unique_lesson_id(),
-        step("console", check("command_output", image=redis, command=["redis-cli", "PING"],
-                              expect="PONG", hint="Run redis first."),
-             act=action("exec", image=redis, command=["redis-cli"], prompt="6379> $")),
-        step("run-missing", check("container_running", image="dockdojo-never-pulled",
-                                  hint="Pull it."),
-             act=action("run", image="dockdojo-never-pulled")),
+        step(
+            "console",
+            check(
+                "command_output",
+                image=redis,
+                command=["redis-cli", "PING"],
+                expect="PONG",
+                hint="Run redis first.",
+            ),
+            act=action("exec", image=redis, command=["redis-cli"], prompt="6379> $"),
+        ),
+        step(
+            "run-missing",
+            check("container_running", image="dockdojo-never-pulled", hint="Pull it."),
+            act=action("run", image="dockdojo-never-pulled"),
+        ),
         step("bad", check("image_present", image="redis"), act=action("exec", image=redis)),
     )
     with lesson_engine(the_lesson) as engine:
         report = solve_lesson(engine, the_lesson, settle=0)
     assert report.step("console").errors == (
         f"exec: No container from {redis} is running, so redis-cli has nowhere to run. "
-        f"Run one first (the step that runs {redis}), then solve this step again.",)
+        f"Run one first (the step that runs {redis}), then solve this step again.",
+    )
     assert report.step("console").results[0].hint == "Run redis first."
     (missing,) = report.step("run-missing").errors
     assert "The image dockdojo-never-pulled:latest is not on this engine yet." in missing

@@ -47,8 +47,9 @@ def text(markup: str) -> str:
 
 
 @pytest.mark.usefixtures("sync")
-def test_pull_shows_progress_and_the_result(images: Engine,
-                                            drop_image: Callable[[str], None]) -> None:
+def test_pull_shows_progress_and_the_result(
+    images: Engine, drop_image: Callable[[str], None]
+) -> None:
     drop_image("redis")
     widget = PullWidget(images, ["nginx", "redis", "mongo"])
     seen: list[float] = []
@@ -97,12 +98,11 @@ def test_search_falls_back_to_the_mirror_catalog_offline(images: Engine) -> None
 @pytest.mark.usefixtures("sync")
 def test_images_table_lists_the_images_with_run_and_delete(images: Engine) -> None:
     widget = ImagesWidget(images)
-    cells = [text(c.value) if hasattr(c, "value") else c.description
-             for c in widget.table.children]
+    cells = [text(c.value) if hasattr(c, "value") else c.description for c in widget.table.children]
     assert cells[:6] == ["Name", "Tag", "Image ID", "Created", "Size", "In use"]
     row = cells.index("nginx")
     assert cells[row + 1] == "latest"
-    assert cells[row + 6:row + 8] == ["Run", "Delete"]
+    assert cells[row + 6 : row + 8] == ["Run", "Delete"]
     widget.table.children[row + 6].click()
     (run,) = widget.panel.children
     assert isinstance(run, RunWidget)
@@ -111,7 +111,8 @@ def test_images_table_lists_the_images_with_run_and_delete(images: Engine) -> No
 
 @pytest.mark.usefixtures("images", "sync")
 def test_run_with_host_port_zero_shows_a_card_with_the_port_link(
-        lesson_engine: Engine, cleanup: list[str], name: Namer) -> None:
+    lesson_engine: Engine, cleanup: list[str], name: Namer
+) -> None:
     widget = RunWidget(lesson_engine, "nginx", ports={80: 0}, step=name("step"))
     assert [f.description for f in widget.ports_box.children] == ["Host port for 80/tcp"]
     assert widget.ports_box.children[0].value == "0"
@@ -131,7 +132,8 @@ def test_run_with_host_port_zero_shows_a_card_with_the_port_link(
 
 @pytest.mark.usefixtures("images", "sync")
 def test_bad_settings_and_taken_names_read_as_sentences(
-        lesson_engine: Engine, cleanup: list[str], name: Namer) -> None:
+    lesson_engine: Engine, cleanup: list[str], name: Namer
+) -> None:
     taken = name("taken")
     cleanup.append(lesson_engine.run("redis", name=taken).id)
     widget = RunWidget(lesson_engine, "redis")
@@ -146,8 +148,11 @@ def test_bad_settings_and_taken_names_read_as_sentences(
 
 @pytest.mark.usefixtures("sync")
 def test_container_logs_are_escaped(images: Engine, cleanup: list[str], name: Namer) -> None:
-    info = images.run("redis", name=name("logs"),
-                      command=["sh", "-c", "echo '<script>alert(1)</script>'; sleep 60"])
+    info = images.run(
+        "redis",
+        name=name("logs"),
+        command=["sh", "-c", "echo '<script>alert(1)</script>'; sleep 60"],
+    )
     cleanup.append(info.id)
     card = ContainerCard(images, info)
     deadline = time.monotonic() + 10
@@ -159,7 +164,8 @@ def test_container_logs_are_escaped(images: Engine, cleanup: list[str], name: Na
 
 @pytest.mark.usefixtures("sync")
 def test_exec_console_keeps_redis_cli_state_between_lines(
-        images: Engine, cleanup: list[str], name: Namer) -> None:
+    images: Engine, cleanup: list[str], name: Namer
+) -> None:
     info = images.run("redis", name=name("redis"))
     cleanup.append(info.id)
     console = ExecConsole(images, image="redis", suggest=["redis-cli", "SET test 1", "GET test"])
@@ -180,7 +186,7 @@ def test_exec_console_keeps_redis_cli_state_between_lines(
         assert '"1"' in console.text
         assert console.recent.options[1] == "GET test"
         time.sleep(0.3)
-        assert '&quot;1&quot;' in console.screen.value
+        assert "&quot;1&quot;" in console.screen.value
     finally:
         console.close()
 
@@ -197,7 +203,8 @@ def test_exec_console_without_a_running_container_says_what_to_do(images: Engine
 
 @pytest.mark.usefixtures("sync")
 def test_delete_meets_in_use_then_deletes_containers_then_the_image(
-        images: Engine, cleanup: list[str], name: Namer) -> None:
+    images: Engine, cleanup: list[str], name: Namer
+) -> None:
     source = images.run("redis", name=name("src"))
     cleanup.append(source.id)
     api = images.api_client()
@@ -229,7 +236,8 @@ def test_delete_meets_in_use_then_deletes_containers_then_the_image(
 
 @pytest.mark.usefixtures("sync")
 def test_engine_down_is_a_sentence_in_every_widget_and_retry_works(
-        tmp_path: Path, docker_host: str) -> None:
+    tmp_path: Path, docker_host: str
+) -> None:
     down = Engine(f"unix://{tmp_path}/docker.sock")
     pull = PullWidget(down, ["nginx"])
     pull.pull("nginx")
@@ -269,6 +277,8 @@ def test_lesson_steps_check_and_progress_follow_the_engine(docker_host: str) -> 
         assert f"docker run -d --name cache-{tag} redis" in shown  # the hint
         task = text(exercise.children[1].value)
         assert "Solve this one on your own" in task
-        assert f"Your task (learner {engine.learner}): Run a **redis** container named " \
-               f"`cache-{tag}`" in task
+        assert (
+            f"Your task (learner {engine.learner}): Run a **redis** container named "
+            f"`cache-{tag}`" in task
+        )
         assert not lesson.done["redis-cache"]

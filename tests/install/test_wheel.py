@@ -33,8 +33,17 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 LESSON = "what-is-an-image"
-NOT_SOURCES = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info",
-                                     ".*_cache", "__pycache__", ".typecheck", ".ipynb_checkpoints")
+NOT_SOURCES = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    ".*_cache",
+    "__pycache__",
+    ".typecheck",
+    ".ipynb_checkpoints",
+)
 
 FAKE_JUPYTER_LAB = """#!/bin/sh
 # A fake jupyter-lab for tests/install/test_wheel.py: it records its arguments, one a
@@ -43,17 +52,21 @@ printf '%s\\n' "$@" > "$DOCKDOJO_TEST_JUPYTER_RECORD"
 """
 
 
-def _run(what: str, argv: list[str], cwd: Path | None = None,
-         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    what: str, argv: list[str], cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a step of the install; a failure fails the test and says which step it was."""
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=180, cwd=cwd,
-                              env=env, check=False)
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=180, cwd=cwd, env=env, check=False
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         pytest.fail(f"{what} could not run: {exc}")
     if done.returncode != 0:
-        pytest.fail(f"{what} failed (exit {done.returncode}): {' '.join(argv)}\n"
-                    f"{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+        pytest.fail(
+            f"{what} failed (exit {done.returncode}): {' '.join(argv)}\n"
+            f"{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+        )
     return done
 
 
@@ -75,9 +88,21 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     root = tmp_path_factory.mktemp("install")
     source = root / "source"
     shutil.copytree(REPO, source, ignore=NOT_SOURCES, symlinks=True)
-    _run("Building the wheel", [sys.executable, "-m", "pip", "wheel", "--no-deps",
-                                "--disable-pip-version-check", "-q", "-w", str(root / "dist"),
-                                str(source)])
+    _run(
+        "Building the wheel",
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "-q",
+            "-w",
+            str(root / "dist"),
+            str(source),
+        ],
+    )
     wheels = sorted((root / "dist").glob("dockdojo-*.whl"))
     if len(wheels) != 1:
         pytest.fail(f"Building the wheel made {[w.name for w in wheels]}, not one dockdojo wheel.")
@@ -85,11 +110,26 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     venv = root / "fresh"
     _run("Creating a fresh virtual environment", [sys.executable, "-m", "venv", str(venv)])
     python = venv / "bin" / "python"
-    _run("Installing the wheel", [str(python), "-m", "pip", "install", "--no-deps", "--no-index",
-                                  "--disable-pip-version-check", "-q", str(wheels[0])])
-    site = Path(_run("Asking the fresh environment for its site-packages", [
-        str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-    ).stdout.strip())
+    _run(
+        "Installing the wheel",
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-index",
+            "--disable-pip-version-check",
+            "-q",
+            str(wheels[0]),
+        ],
+    )
+    site = Path(
+        _run(
+            "Asking the fresh environment for its site-packages",
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        ).stdout.strip()
+    )
     (site / "dockdojo-test-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     jupyter_lab = venv / "bin" / "jupyter-lab"
     jupyter_lab.write_text(FAKE_JUPYTER_LAB)
@@ -103,8 +143,7 @@ class _FakeEngineHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     answers: dict[str, object] = {  # noqa: RUF012 - read only
         "/_ping": "OK",
-        "/version": {"Version": "99.0-fake", "ApiVersion": "1.44", "Os": "linux",
-                     "Arch": "amd64"},
+        "/version": {"Version": "99.0-fake", "ApiVersion": "1.44", "Os": "linux", "Arch": "amd64"},
         "/info": {"RegistryConfig": {"Mirrors": []}},
     }
 
@@ -114,8 +153,9 @@ class _FakeEngineHandler(BaseHTTPRequestHandler):
         answer = self.answers.get(key) if key else None
         body = (answer if isinstance(answer, str) else json.dumps(answer)).encode()
         self.send_response(200 if key else 404)
-        self.send_header("Content-Type", "text/plain" if isinstance(answer, str)
-                         else "application/json")
+        self.send_header(
+            "Content-Type", "text/plain" if isinstance(answer, str) else "application/json"
+        )
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -149,32 +189,44 @@ def test_the_wheel_ships_the_lesson_sources_and_no_notebooks(installed: Installe
     assert not [n for n in names if n.startswith("lessons/") or n.endswith(".ipynb")]
 
 
-def test_the_fresh_environment_runs_the_wheels_dockdojo(installed: Installed,
-                                                       tmp_path: Path) -> None:
-    done = _run("Importing dockdojo in the fresh environment", [
-        str(installed.bin / "python"), "-c",
-        "import dockdojo.runner, dockdojo.content, docker; "
-        "print(dockdojo.runner.__file__); print(dockdojo.content.__file__)"], cwd=tmp_path)
+def test_the_fresh_environment_runs_the_wheels_dockdojo(
+    installed: Installed, tmp_path: Path
+) -> None:
+    done = _run(
+        "Importing dockdojo in the fresh environment",
+        [
+            str(installed.bin / "python"),
+            "-c",
+            "import dockdojo.runner, dockdojo.content, docker; "
+            "print(dockdojo.runner.__file__); print(dockdojo.content.__file__)",
+        ],
+        cwd=tmp_path,
+    )
     for line in done.stdout.split():
         assert Path(line).is_relative_to(installed.site_packages), line
 
 
 def test_lab_outside_a_clone_builds_the_lessons_and_keeps_the_learners_edit(
-        installed: Installed, fake_engine: str, tmp_path: Path) -> None:
+    installed: Installed, fake_engine: str, tmp_path: Path
+) -> None:
     home = tmp_path / "learner"
     home.mkdir()
     record = tmp_path / "jupyter-lab.argv"
-    env = {**os.environ, "DOCKER_HOST": fake_engine,
-           "DOCKDOJO_TEST_JUPYTER_RECORD": str(record)}
+    env = {**os.environ, "DOCKER_HOST": fake_engine, "DOCKDOJO_TEST_JUPYTER_RECORD": str(record)}
     dockdojo = str(installed.bin / "dockdojo")
     workspace = home / "dockdojo-lessons"
     notebook = workspace / f"{LESSON}.ipynb"
 
-    first = _run("dockdojo lab (first run)", [dockdojo, "lab", "--", "--port", "8899",
-                                              "--no-browser"], cwd=home, env=env)
+    first = _run(
+        "dockdojo lab (first run)",
+        [dockdojo, "lab", "--", "--port", "8899", "--no-browser"],
+        cwd=home,
+        env=env,
+    )
     assert first.stderr.splitlines()[:2] == [
         "built 1 lesson into ./dockdojo-lessons",
-        f"Using the Docker Engine at {fake_engine} (Docker 99.0-fake)."]
+        f"Using the Docker Engine at {fake_engine} (Docker 99.0-fake).",
+    ]
     assert json.loads(notebook.read_text())["metadata"]["dockdojo"]["lesson"] == LESSON
     expected = [f"--notebook-dir={workspace}", "--port", "8899", "--no-browser"]
     if os.geteuid() == 0:
@@ -199,5 +251,6 @@ def test_lab_outside_a_clone_builds_the_lessons_and_keeps_the_learners_edit(
     finally:
         source.write_text(packaged)
     assert third.stderr.splitlines()[1].startswith(
-        f"kept {LESSON}.ipynb in ./dockdojo-lessons: you changed it")
+        f"kept {LESSON}.ipynb in ./dockdojo-lessons: you changed it"
+    )
     assert notebook.read_text() == mine

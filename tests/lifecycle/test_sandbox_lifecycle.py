@@ -40,12 +40,16 @@ def _running(pid: int) -> bool:
 
 def _mounts_under(path: Path) -> list[str]:
     prefix = str(path.resolve()) + "/"
-    return [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()
-            if line.split()[4].startswith(prefix)]
+    return [
+        line.split()[4]
+        for line in Path("/proc/self/mountinfo").read_text().splitlines()
+        if line.split()[4].startswith(prefix)
+    ]
 
 
 def test_start_again_is_idempotent_and_prints_docker_host(
-        sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = sandbox.status()
     assert main(["sandbox", "start", "--state", str(sandbox.state_dir)]) == 0
     out = capsys.readouterr().out
@@ -62,7 +66,8 @@ def test_engine_is_private_and_pulls_through_its_mirror(sandbox: Sandbox) -> Non
 
 
 def test_stop_leaves_no_process_and_no_mount_then_engine_down_is_clear(
-        sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
     running = sandbox.status()
     with Engine(sandbox.docker_host) as engine:
         if engine.image("nginx") is None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from dockdojo.runner import LessonError, parse_lesson
-from dockdojo.runner.authoring import Lesson, Prose
+from dockdojo.runner.authoring import Block, Lesson, Prose
 from dockdojo.runner.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,28 +30,41 @@ def _at_repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def lesson_dict(lesson: Lesson) -> dict[str, Any]:
-    def block(b: object) -> dict[str, Any]:
+    def block(b: Block) -> dict[str, Any]:
         if isinstance(b, Prose):
             return {"prose": b.markdown, "line": b.line}
-        assert not isinstance(b, Prose)
-        step = b
+        action = None if b.action is None else {"kind": b.action.kind, "args": dict(b.action.args)}
+        checks = [
+            {
+                "kind": c.kind,
+                "args": dict(c.args),
+                "hint": c.hint,
+                "points": c.points,
+                "line": c.line,
+            }
+            for c in b.checks
+        ]
         return {
-            "step": step.id, "title": step.title, "line": step.line,  # type: ignore[attr-defined]
-            "exercise": step.exercise, "task": step.task,  # type: ignore[attr-defined]
-            "action": None if step.action is None else  # type: ignore[attr-defined]
-            {"kind": step.action.kind, "args": dict(step.action.args)},  # type: ignore[attr-defined]
-            "checks": [{"kind": c.kind, "args": dict(c.args), "hint": c.hint,
-                        "points": c.points, "line": c.line}
-                       for c in step.checks],  # type: ignore[attr-defined]
-            "solve": [{"kind": a.kind, "args": dict(a.args)}
-                      for a in step.solve],  # type: ignore[attr-defined]
+            "step": b.id,
+            "title": b.title,
+            "line": b.line,
+            "exercise": b.exercise,
+            "task": b.task,
+            "action": action,
+            "checks": checks,
+            "solve": [{"kind": a.kind, "args": dict(a.args)} for a in b.solve],
         }
 
     return {
-        "id": lesson.id, "title": lesson.title, "description": lesson.description,
-        "keywords": list(lesson.keywords), "points": lesson.points,
-        "sections": [{"title": s.title, "level": s.level,
-                      "blocks": [block(b) for b in s.blocks]} for s in lesson.sections],
+        "id": lesson.id,
+        "title": lesson.title,
+        "description": lesson.description,
+        "keywords": list(lesson.keywords),
+        "points": lesson.points,
+        "sections": [
+            {"title": s.title, "level": s.level, "blocks": [block(b) for b in s.blocks]}
+            for s in lesson.sections
+        ],
         "warnings": [f"{w.line}: {w.message}" for w in lesson.warnings],
     }
 
@@ -75,12 +88,15 @@ def test_bad_lessons_fail_with_file_line_messages(case: Path) -> None:
     if UPDATE:
         expected.write_text(got)
     assert got == expected.read_text()
-    assert all(str(p).startswith(f"tests/unit/builder_cases/errors/{case.name}:")
-               for p in err.value.problems)
+    assert all(
+        str(p).startswith(f"tests/unit/builder_cases/errors/{case.name}:")
+        for p in err.value.problems
+    )
 
 
 def test_build_of_a_bad_lesson_writes_nothing_and_exits_nonzero(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     good = CASES / "ok" / "front-matter.md"
     bad = CASES / "errors" / "duplicate-ids.md"
     assert main(["build", str(good), str(bad), "--out", str(tmp_path)]) == 1
@@ -91,8 +107,8 @@ def test_build_of_a_bad_lesson_writes_nothing_and_exits_nonzero(
 
 
 def test_build_check_names_stale_missing_and_orphan_notebooks(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "content").mkdir()
     source = tmp_path / "content" / "lesson-a.md"
     source.write_text((CASES / "ok" / "front-matter.md").read_text())

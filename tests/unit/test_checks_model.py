@@ -50,20 +50,36 @@ def _image(repository: str, image_id: str, tag: str = "latest") -> ImageInfo:
     return ImageInfo(repository, tag, image_id, WHEN, 1000, in_use=False)
 
 
-def _container(name: str, image: str, image_id: str, state: str = "running",
-               ports: tuple[PortLink, ...] = (), lesson_id: str | None = None,
-               step_id: str | None = None) -> ContainerInfo:
+def _container(
+    name: str,
+    image: str,
+    image_id: str,
+    state: str = "running",
+    ports: tuple[PortLink, ...] = (),
+    lesson_id: str | None = None,
+    step_id: str | None = None,
+) -> ContainerInfo:
     labels = {"dockdojo.lesson": lesson_id} if lesson_id else {}
     if step_id:
         labels["dockdojo.step"] = step_id
-    return ContainerInfo(id=name.encode().hex().ljust(64, "0"), name=name, image=image,
-                         image_id=image_id, state=state, status=state, ports=ports,
-                         labels=labels)
+    return ContainerInfo(
+        id=name.encode().hex().ljust(64, "0"),
+        name=name,
+        image=image,
+        image_id=image_id,
+        state=state,
+        status=state,
+        ports=ports,
+        labels=labels,
+    )
 
 
 def _snapshot(*containers: ContainerInfo) -> Snapshot:
-    images = (_image("nginx", NGINX_ID), _image("redis", REDIS_ID),
-              _image("127.0.0.1:5000/team/app", REDIS_ID, "v1"))
+    images = (
+        _image("nginx", NGINX_ID),
+        _image("redis", REDIS_ID),
+        _image("127.0.0.1:5000/team/app", REDIS_ID, "v1"),
+    )
     return Snapshot(images, containers, NOWHERE)
 
 
@@ -79,8 +95,17 @@ def _results(engine: Engine, snapshot: Snapshot, *checks: Any) -> list[CheckResu
 
 
 # snapshot matching ------------------------------------------------------------------
-@pytest.mark.parametrize("ref", ["nginx", "nginx:latest", "library/nginx",
-                                 "docker.io/library/nginx:latest", "a1a1a1a1a1a1", NGINX_ID])
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "nginx",
+        "nginx:latest",
+        "library/nginx",
+        "docker.io/library/nginx:latest",
+        "a1a1a1a1a1a1",
+        NGINX_ID,
+    ],
+)
 def test_one_image_has_many_spellings(ref: str) -> None:
     found = _snapshot().image(ref)
     assert found is not None
@@ -128,18 +153,27 @@ def test_containers_an_earlier_step_made_come_before_later_steps_ones() -> None:
 # checks over a snapshot -------------------------------------------------------------
 def test_image_checks(nowhere: Engine) -> None:
     user = _container("web", "nginx", NGINX_ID, "exited")
-    results = _results(nowhere, _snapshot(user),
-                       check("image_present", image="docker.io/library/nginx"),
-                       check("image_present", image="mongo", hint="Pull mongo."),
-                       check("image_absent", image="mongo"),
-                       check("image_absent", image="nginx"))
+    results = _results(
+        nowhere,
+        _snapshot(user),
+        check("image_present", image="docker.io/library/nginx"),
+        check("image_present", image="mongo", hint="Pull mongo."),
+        check("image_absent", image="mongo"),
+        check("image_absent", image="nginx"),
+    )
     assert [(r.passed, r.message) for r in results] == [
         (True, "nginx:latest is on the engine (image a1a1a1a1a1a1)."),
-        (False, "mongo:latest is not on the engine (it has: 127.0.0.1:5000/team/app:v1, "
-                "nginx:latest, redis:latest)."),
+        (
+            False,
+            "mongo:latest is not on the engine (it has: 127.0.0.1:5000/team/app:v1, "
+            "nginx:latest, redis:latest).",
+        ),
         (True, "mongo:latest is not on the engine."),
-        (False, "nginx:latest is still on the engine (image a1a1a1a1a1a1, used by 1 "
-                "container: web (exited))."),
+        (
+            False,
+            "nginx:latest is still on the engine (image a1a1a1a1a1a1, used by 1 "
+            "container: web (exited)).",
+        ),
     ]
     assert results[1].hint == "Pull mongo."
     assert [(r.points, r.max_points) for r in results] == [(1, 1), (0, 1), (1, 1), (0, 1)]
@@ -149,17 +183,20 @@ def test_image_checks(nowhere: Engine) -> None:
 def test_container_state_checks(nowhere: Engine) -> None:
     up = _container("up", "nginx", NGINX_ID)
     down = _container("down", "redis:latest", REDIS_ID, "exited")
-    results = _results(nowhere, _snapshot(up, down),
-                       check("container_running", image="nginx"),
-                       check("container_running", image="redis"),
-                       check("container_running", name="nobody"),
-                       check("container_stopped", image="redis"),
-                       check("container_stopped", name="up"),
-                       check("container_stopped", image="mongo"),
-                       check("container_absent", name="nobody"),
-                       check("container_absent", name="down"),
-                       check("no_container_uses", image="redis"),
-                       check("no_container_uses", image="mongo"))
+    results = _results(
+        nowhere,
+        _snapshot(up, down),
+        check("container_running", image="nginx"),
+        check("container_running", image="redis"),
+        check("container_running", name="nobody"),
+        check("container_stopped", image="redis"),
+        check("container_stopped", name="up"),
+        check("container_stopped", image="mongo"),
+        check("container_absent", name="nobody"),
+        check("container_absent", name="down"),
+        check("no_container_uses", image="redis"),
+        check("no_container_uses", image="mongo"),
+    )
     assert [(r.passed, r.message) for r in results] == [
         (True, "up (nginx:latest) is running."),
         (False, "No container from redis:latest is running (down (exited))."),
@@ -175,32 +212,42 @@ def test_container_state_checks(nowhere: Engine) -> None:
 
 
 def test_random_host_ports_are_ephemeral_ones(nowhere: Engine) -> None:
-    chosen = _container("chosen", "nginx", NGINX_ID,
-                        ports=(PortLink("80/tcp", "127.0.0.1", 8080),))
-    random = _container("random", "nginx", NGINX_ID,
-                        ports=(PortLink("80/tcp", "127.0.0.1", EPHEMERAL_PORT_MIN + 3),))
-    results = _results(nowhere, _snapshot(chosen, random),
-                       check("port_published", name="chosen", random=True),
-                       check("port_published", name="chosen"),
-                       check("port_published", name="random", port=80, random=True),
-                       check("port_published", image="nginx", random=True),
-                       check("port_published", name="chosen", port="443/tcp"))
+    chosen = _container("chosen", "nginx", NGINX_ID, ports=(PortLink("80/tcp", "127.0.0.1", 8080),))
+    random = _container(
+        "random",
+        "nginx",
+        NGINX_ID,
+        ports=(PortLink("80/tcp", "127.0.0.1", EPHEMERAL_PORT_MIN + 3),),
+    )
+    results = _results(
+        nowhere,
+        _snapshot(chosen, random),
+        check("port_published", name="chosen", random=True),
+        check("port_published", name="chosen"),
+        check("port_published", name="random", port=80, random=True),
+        check("port_published", image="nginx", random=True),
+        check("port_published", name="chosen", port="443/tcp"),
+    )
     assert [r.passed for r in results] == [False, True, True, True, False]
     assert results[0].message == (
         "chosen publishes 80/tcp on host port 8080, which is not a random one (Docker picks "
-        f"random host ports from {EPHEMERAL_PORT_MIN} up, when the host port is 0 or empty).")
+        f"random host ports from {EPHEMERAL_PORT_MIN} up, when the host port is 0 or empty)."
+    )
     assert results[3].evidence["links"][1]["host_port"] == EPHEMERAL_PORT_MIN + 3
-    assert results[4].message == ("chosen runs but does not publish 443/tcp on the host (it "
-                                  "publishes 80/tcp on 8080).")
+    assert results[4].message == (
+        "chosen runs but does not publish 443/tcp on the host (it publishes 80/tcp on 8080)."
+    )
 
 
 def test_step_done(nowhere: Engine) -> None:
     the_lesson = lesson(
         "unit",
-        step("pulled", check("image_present", image="nginx"),
-             check("image_present", image="redis")),
-        step("missing", check("image_present", image="nginx"),
-             check("image_present", image="mongo")),
+        step(
+            "pulled", check("image_present", image="nginx"), check("image_present", image="redis")
+        ),
+        step(
+            "missing", check("image_present", image="nginx"), check("image_present", image="mongo")
+        ),
         step("after-pulled", check("step_done", step="pulled")),
         step("after-missing", check("step_done", step="missing")),
         step("unknown", check("step_done", step="nope")),
@@ -212,41 +259,59 @@ def test_step_done(nowhere: Engine) -> None:
     results = run_checks(nowhere, the_lesson, items, snapshot=_snapshot())
     assert [(r.step, r.passed, r.message) for r in results] == [
         ("after-pulled", True, "Every check of step pulled passes (2 of 2)."),
-        ("after-missing", False, "Step missing is not done: 1 of 2 checks fail "
-                                 "(image_present: mongo:latest is not on the engine (it has: "
-                                 "127.0.0.1:5000/team/app:v1, nginx:latest, redis:latest).)"),
+        (
+            "after-missing",
+            False,
+            "Step missing is not done: 1 of 2 checks fail "
+            "(image_present: mongo:latest is not on the engine (it has: "
+            "127.0.0.1:5000/team/app:v1, nginx:latest, redis:latest).)",
+        ),
         ("unknown", False, "Lesson unit has no step 'nope' to check."),
         ("self", True, "Every check of step self passes (1 of 1)."),
-        ("loop-a", False, "Step loop-b is not done: 1 of 1 checks fail (step_done: Step "
-                          "loop-a is not done: 1 of 2 checks fail (step_done: step_done "
-                          "checks loop (loop-b -> loop-a -> loop-b), so step loop-b cannot "
-                          "be decided.))"),
-        ("loop-b", False, "Step loop-a is not done: 1 of 2 checks fail (step_done: Step "
-                          "loop-b is not done: 1 of 1 checks fail (step_done: step_done "
-                          "checks loop (loop-a -> loop-b -> loop-a), so step loop-a cannot "
-                          "be decided.))"),
+        (
+            "loop-a",
+            False,
+            "Step loop-b is not done: 1 of 1 checks fail (step_done: Step "
+            "loop-a is not done: 1 of 2 checks fail (step_done: step_done "
+            "checks loop (loop-b -> loop-a -> loop-b), so step loop-b cannot "
+            "be decided.))",
+        ),
+        (
+            "loop-b",
+            False,
+            "Step loop-a is not done: 1 of 2 checks fail (step_done: Step "
+            "loop-b is not done: 1 of 1 checks fail (step_done: step_done "
+            "checks loop (loop-a -> loop-b -> loop-a), so step loop-a cannot "
+            "be decided.))",
+        ),
     ]
 
 
 def test_checks_declared_wrongly_fail_with_what_is_wrong(nowhere: Engine) -> None:
-    results = _results(nowhere, _snapshot(), check("container_running", hint="x"),
-                       check("http_ok", image="nginx", port="eighty"),
-                       check("image_presnet", image="nginx"))
+    results = _results(
+        nowhere,
+        _snapshot(),
+        check("container_running", hint="x"),
+        check("http_ok", image="nginx", port="eighty"),
+        check("image_presnet", image="nginx"),
+    )
     assert [r.passed for r in results] == [False, False, False]
-    assert results[0].message == ("The check is declared wrongly: container_running needs one "
-                                  "of 'image', 'name'.")
+    assert results[0].message == (
+        "The check is declared wrongly: container_running needs one of 'image', 'name'."
+    )
     assert "'port' must be a port number such as 80 or 80/tcp" in results[1].message
-    assert results[2].message.startswith("dockdojo has no check named 'image_presnet' (it "
-                                         "knows command_output, container_absent, ")
+    assert results[2].message.startswith(
+        "dockdojo has no check named 'image_presnet' (it knows command_output, container_absent, "
+    )
 
 
-def test_engine_down_makes_every_check_fail_with_the_engines_sentence(
-        nowhere: Engine) -> None:
+def test_engine_down_makes_every_check_fail_with_the_engines_sentence(nowhere: Engine) -> None:
     seed = seed_lesson("unit")
     results = run_checks(nowhere, seed, [(s, c) for s in seed.steps for c in s.checks])
     assert len(results) == 15
     assert {r.message for r in results} == {
-        f"No Docker Engine answered at {NOWHERE} (there is no socket file there)."}
+        f"No Docker Engine answered at {NOWHERE} (there is no socket file there)."
+    }
     assert all("Start Docker Desktop" in r.hint for r in results)
     assert sum(r.points for r in results) == 0
 
@@ -254,24 +319,32 @@ def test_engine_down_makes_every_check_fail_with_the_engines_sentence(
 def test_select_steps_names_unknown_steps() -> None:
     seed = seed_lesson("unit")
     assert [s.id for s in select_steps(seed, ["mongosh", "pull-images"])] == [
-        "pull-images", "mongosh"]
+        "pull-images",
+        "mongosh",
+    ]
     with pytest.raises(DockdojoError, match="Lesson unit has no step 'nope'") as err:
         select_steps(seed, ["nope"])
     assert err.value.hint.startswith("Its steps are: pull-images, view-images, run-nginx")
 
 
 # mongosh ----------------------------------------------------------------------------
-@pytest.mark.parametrize("filter_", [
-    {"email": "moby@docker.com"},
-    {"x": '"); db.dropDatabase(); ("'},
-    {"a": {"$gt": 2}, "b": [1, None, True], "c": "line\nbreak \u2028 é"},
-])
+@pytest.mark.parametrize(
+    "filter_",
+    [
+        {"email": "moby@docker.com"},
+        {"x": '"); db.dropDatabase(); ("'},
+        {"a": {"$gt": 2}, "b": [1, None, True], "c": "line\nbreak \u2028 é"},
+    ],
+)
 def test_the_mongosh_program_embeds_values_as_json_literals(filter_: dict[str, Any]) -> None:
     script = mongo_script("my coll", filter_, db='we"ird')
     match = re.fullmatch(
         r'const found = db\.getSiblingDB\((".*")\)\.getCollection\((".*")\)\.findOne\((.*)\);'
         r' print\(found === null \? "dockdojo:none" : "dockdojo:found " \+ '
-        r"EJSON\.stringify\(found\)\);", script, flags=re.S)
+        r"EJSON\.stringify\(found\)\);",
+        script,
+        flags=re.S,
+    )
     assert match is not None
     assert json.loads(match.group(1)) == 'we"ird'
     assert json.loads(match.group(2)) == "my coll"
@@ -293,19 +366,46 @@ def test_port_links_of_a_remote_engine_use_its_host() -> None:
     assert port_link_host("tcp://10.1.2.3:2375", link) == "10.1.2.3"
     assert port_link_host("ssh://me@build.example", link) == "build.example"
     assert port_link_host("unix:///var/run/docker.sock", link) == "127.0.0.1"
-    assert port_link_host("unix:///var/run/docker.sock",
-                      PortLink("80/tcp", "127.0.0.1", 32768)) == "127.0.0.1"
+    assert (
+        port_link_host("unix:///var/run/docker.sock", PortLink("80/tcp", "127.0.0.1", 32768))
+        == "127.0.0.1"
+    )
 
 
 # reports ----------------------------------------------------------------------------
 def _report() -> LessonReport:
-    ok = CheckResult("a", "image_present", True, "nginx:latest is on the engine.", "Pull it.",
-                     {"id": "a1"}, 1, 1, 0.01, 3)
-    bad = CheckResult("b", "http_ok", False, "http://127.0.0.1:1/ (web) answered 404, not 200.",
-                      "Open the link.", {"status": 404}, 0, 2, 0.02, 9)
-    return LessonReport("unit", "Unit", (StepReport("a", "A", (ok,)),
-                                         StepReport("b", "B", (bad,), ("run: it broke.",))),
-                        mode="solve", engine=NOWHERE, seconds=1.5)
+    ok = CheckResult(
+        "a",
+        "image_present",
+        True,
+        "nginx:latest is on the engine.",
+        "Pull it.",
+        {"id": "a1"},
+        1,
+        1,
+        0.01,
+        3,
+    )
+    bad = CheckResult(
+        "b",
+        "http_ok",
+        False,
+        "http://127.0.0.1:1/ (web) answered 404, not 200.",
+        "Open the link.",
+        {"status": 404},
+        0,
+        2,
+        0.02,
+        9,
+    )
+    return LessonReport(
+        "unit",
+        "Unit",
+        (StepReport("a", "A", (ok,)), StepReport("b", "B", (bad,), ("run: it broke.",))),
+        mode="solve",
+        engine=NOWHERE,
+        seconds=1.5,
+    )
 
 
 def test_report_totals_and_json() -> None:
@@ -314,15 +414,31 @@ def test_report_totals_and_json() -> None:
     assert (report.steps_passed, report.steps_total, report.passed) == (1, 2, False)
     data = json.loads(json.dumps(report.to_json()))
     assert data["schema"] == REPORT_SCHEMA
-    assert {k: data[k] for k in ("lesson", "mode", "passed", "points", "max_points",
-                                 "steps_passed", "steps_total")} == {
-        "lesson": "unit", "mode": "solve", "passed": False, "points": 1, "max_points": 3,
-        "steps_passed": 1, "steps_total": 2}
+    assert {
+        k: data[k]
+        for k in ("lesson", "mode", "passed", "points", "max_points", "steps_passed", "steps_total")
+    } == {
+        "lesson": "unit",
+        "mode": "solve",
+        "passed": False,
+        "points": 1,
+        "max_points": 3,
+        "steps_passed": 1,
+        "steps_total": 2,
+    }
     assert data["steps"][1]["errors"] == ["run: it broke."]
     assert data["steps"][1]["checks"][0] == {
-        "step": "b", "kind": "http_ok", "line": 9, "passed": False,
-        "message": "http://127.0.0.1:1/ (web) answered 404, not 200.", "hint": "Open the link.",
-        "evidence": {"status": 404}, "points": 0, "max_points": 2, "seconds": 0.02}
+        "step": "b",
+        "kind": "http_ok",
+        "line": 9,
+        "passed": False,
+        "message": "http://127.0.0.1:1/ (web) answered 404, not 200.",
+        "hint": "Open the link.",
+        "evidence": {"status": 404},
+        "points": 0,
+        "max_points": 2,
+        "seconds": 0.02,
+    }
 
 
 def test_a_step_with_a_failed_action_has_not_passed_even_if_its_checks_pass() -> None:
@@ -349,19 +465,30 @@ def test_the_plan_says_what_each_step_would_do() -> None:
     seed = seed_lesson("unit", cache="cache")
     text = render_plan(seed)
     assert text.startswith("unit: Lesson unit (9 steps, 16 points)\nNothing was changed")
-    assert " 3. run-nginx: Title of run-nginx (3 points)\n" \
-           "    does:   run nginx, port 80 on a random host port\n" \
-           "    checks: container_running image=nginx\n" in text
-    assert " 9. redis-cache [exercise]: Title of redis-cache (3 points)\n" \
-           "    does:   run redis named cache\n" \
-           "            open redis-cli in container cache, type: SET dojo rocks\n" in text
+    assert (
+        " 3. run-nginx: Title of run-nginx (3 points)\n"
+        "    does:   run nginx, port 80 on a random host port\n"
+        "    checks: container_running image=nginx\n" in text
+    )
+    assert (
+        " 9. redis-cache [exercise]: Title of redis-cache (3 points)\n"
+        "    does:   run redis named cache\n"
+        "            open redis-cli in container cache, type: SET dojo rocks\n" in text
+    )
     data = json.loads(json.dumps(plan_json(seed)))
     assert data["points"] == 16
-    assert data["steps"][2]["actions"] == [{"kind": "run",
-                                            "args": {"image": "nginx", "ports": {"80": 0}},
-                                            "does": "run nginx, port 80 on a random host port"}]
-    assert ACTIONS["remove-image"].describe(action("remove-image", image="nginx").args).startswith(
-        "remove the nginx image (when it is in use")
+    assert data["steps"][2]["actions"] == [
+        {
+            "kind": "run",
+            "args": {"image": "nginx", "ports": {"80": 0}},
+            "does": "run nginx, port 80 on a random host port",
+        }
+    ]
+    assert (
+        ACTIONS["remove-image"]
+        .describe(action("remove-image", image="nginx").args)
+        .startswith("remove the nginx image (when it is in use")
+    )
 
 
 # the commands -----------------------------------------------------------------------
@@ -387,8 +514,10 @@ def test_check_command_on_an_engine_that_is_down(capsys: pytest.CaptureFixture[s
     assert _main(["check", "unit", "--step", "run-nginx", "--step", "mongosh"]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"unit: Lesson unit (checking on {NOWHERE})"
-    assert out[2] == ("run-nginx  ✗     0/1  container_running: No Docker Engine answered at "
-                      f"{NOWHERE} (there is no socket file there).")
+    assert out[2] == (
+        "run-nginx  ✗     0/1  container_running: No Docker Engine answered at "
+        f"{NOWHERE} (there is no socket file there)."
+    )
     assert out[3].strip().startswith("hint: Start Docker Desktop")
     assert out[-1].startswith("Total: 0/4 points, 0/2 steps passed, some checks failed")
 
@@ -402,8 +531,9 @@ def test_check_command_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert len(data["steps"][0]["checks"]) == 3
 
 
-def test_run_without_solve_only_prints_the_plan(handmade: Lesson,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_without_solve_only_prints_the_plan(
+    handmade: Lesson, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert _main(["run", "unit"]) == 0
     assert capsys.readouterr().out == render_plan(handmade)
     assert _main(["run", "unit", "--json"]) == 0

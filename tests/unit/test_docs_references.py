@@ -11,8 +11,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = sorted([*ROOT.glob("runner/**/*.py"), *ROOT.glob("runner/schemas/*.json"),
-                  *ROOT.glob("widgets/*.py"), ROOT / "README.md"])
+SOURCES = sorted(
+    [
+        *ROOT.glob("runner/**/*.py"),
+        *ROOT.glob("runner/schemas/*.json"),
+        *ROOT.glob("widgets/*.py"),
+        ROOT / "README.md",
+    ]
+)
 DOTTED = re.compile(r"\bdockdojo\.(?:runner|widgets)(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 PATH = re.compile(r"(?<![\w/.])((?:runner|widgets|tests)/[\w./-]+\.(?:py|json|sh|md))")
 
@@ -42,6 +48,11 @@ def test_dotted_references_resolve(path: Path) -> None:
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_file_paths_exist(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
-    missing = sorted({m for m in PATH.findall(text) if not (ROOT / m).exists()
-                      and "*" not in m and "X" not in Path(m).stem})
+    missing = sorted(
+        {
+            m
+            for m in PATH.findall(text)
+            if not (ROOT / m).exists() and "*" not in m and "X" not in Path(m).stem
+        }
+    )
     assert not missing, f"{path.relative_to(ROOT)} names files that do not exist: {missing}"

@@ -24,8 +24,13 @@ def test_no_engine_is_reported_quickly_with_where_and_what_to_do(tmp_path: Path)
 
 def test_every_operation_reports_a_missing_engine_the_same_way(tmp_path: Path) -> None:
     engine = Engine(f"unix://{tmp_path}/nothing.sock")
-    for call in (engine.images, lambda: engine.pull("nginx"), lambda: engine.containers(),
-                 lambda: engine.exec("web", ["true"]), lambda: engine.remove_image("nginx")):
+    for call in (
+        engine.images,
+        lambda: engine.pull("nginx"),
+        lambda: engine.containers(),
+        lambda: engine.exec("web", ["true"]),
+        lambda: engine.remove_image("nginx"),
+    ):
         with pytest.raises(EngineUnavailable):
             call()
 
@@ -42,17 +47,25 @@ def test_host_comes_from_docker_host(monkeypatch: pytest.MonkeyPatch) -> None:
     assert describe_host("tcp://10.0.0.1:2375") == "tcp://10.0.0.1:2375"
 
 
-def test_host_falls_back_to_the_cli_context(monkeypatch: pytest.MonkeyPatch,
-                                            tmp_path: Path) -> None:
+def test_host_falls_back_to_the_cli_context(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     import hashlib
     import json
 
     meta = tmp_path / "contexts/meta" / hashlib.sha256(b"desktop").hexdigest()
     meta.mkdir(parents=True)
-    (meta / "meta.json").write_text(json.dumps({
-        "Name": "desktop", "Metadata": {},
-        "Endpoints": {"docker": {"Host": "unix:///desktop/docker.sock", "SkipTLSVerify": False}},
-    }))
+    (meta / "meta.json").write_text(
+        json.dumps(
+            {
+                "Name": "desktop",
+                "Metadata": {},
+                "Endpoints": {
+                    "docker": {"Host": "unix:///desktop/docker.sock", "SkipTLSVerify": False}
+                },
+            }
+        )
+    )
     (tmp_path / "config.json").write_text(json.dumps({"currentContext": "desktop"}))
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
     assert describe_host() == "unix:///desktop/docker.sock"
@@ -67,18 +80,23 @@ def test_host_falls_back_to_the_cli_context(monkeypatch: pytest.MonkeyPatch,
         ({"80": "8088", "53/udp": 5353}, {"80/tcp": 8088, "53/udp": 5353}),
     ],
 )
-def test_host_port_zero_or_empty_means_random(ports: dict[str | int, int | str | None],
-                                              expected: dict[str, int | None]) -> None:
+def test_host_port_zero_or_empty_means_random(
+    ports: dict[str | int, int | str | None], expected: dict[str, int | None]
+) -> None:
     assert port_bindings(ports) == expected
 
 
-@pytest.mark.parametrize(("ports", "message"), [
-    ({"http": 0}, "is not a container port"),
-    ({80: "eighty"}, "is not a number"),
-    ({80: 70000}, "out of range"),
-])
-def test_bad_port_settings_say_what_is_wrong(ports: dict[str | int, int | str | None],
-                                             message: str) -> None:
+@pytest.mark.parametrize(
+    ("ports", "message"),
+    [
+        ({"http": 0}, "is not a container port"),
+        ({80: "eighty"}, "is not a number"),
+        ({80: 70000}, "out of range"),
+    ],
+)
+def test_bad_port_settings_say_what_is_wrong(
+    ports: dict[str | int, int | str | None], message: str
+) -> None:
     with pytest.raises(DockdojoError, match=message):
         port_bindings(ports)
 

@@ -33,27 +33,45 @@ def _apt(tmp_path: Path, files: dict[str, str]) -> Path:
     return tmp_path
 
 
-def test_the_mirror_comes_from_a_deb822_sources_file(fixtures: ModuleType,
-                                                     tmp_path: Path) -> None:
-    apt = _apt(tmp_path, {"sources.list.d/debian.sources": (
-        "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n\n"
-        "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n")})
+def test_the_mirror_comes_from_a_deb822_sources_file(fixtures: ModuleType, tmp_path: Path) -> None:
+    apt = _apt(
+        tmp_path,
+        {
+            "sources.list.d/debian.sources": (
+                "Types: deb\nURIs: http://mirror.example/debian-security\n"
+                "Suites: bookworm-security\n\n"
+                "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n"
+            )
+        },
+    )
     assert fixtures.debian_mirror(apt) == "http://mirror.example/debian"
 
 
-def test_the_mirror_comes_from_a_one_line_sources_list(fixtures: ModuleType,
-                                                       tmp_path: Path) -> None:
-    apt = _apt(tmp_path, {"sources.list": (
-        "# a comment\ndeb [signed-by=/usr/share/keyrings/k.gpg] http://m.example/debian "
-        "bookworm main\n")})
+def test_the_mirror_comes_from_a_one_line_sources_list(
+    fixtures: ModuleType, tmp_path: Path
+) -> None:
+    apt = _apt(
+        tmp_path,
+        {
+            "sources.list": (
+                "# a comment\ndeb [signed-by=/usr/share/keyrings/k.gpg] http://m.example/debian "
+                "bookworm main\n"
+            )
+        },
+    )
     assert fixtures.debian_mirror(apt) == "http://m.example/debian"
 
 
-def test_no_configured_mirror_says_so_and_how_to_add_one(fixtures: ModuleType,
-                                                         tmp_path: Path) -> None:
-    apt = _apt(tmp_path, {
-        "sources.list.d/debian.sources.disabled": "Types: deb\nURIs: http://m.example/debian\n",
-        "sources.list.d/other.list": "deb https://packages.example/apt stable main\n"})
+def test_no_configured_mirror_says_so_and_how_to_add_one(
+    fixtures: ModuleType, tmp_path: Path
+) -> None:
+    apt = _apt(
+        tmp_path,
+        {
+            "sources.list.d/debian.sources.disabled": "Types: deb\nURIs: http://m.example/debian\n",
+            "sources.list.d/other.list": "deb https://packages.example/apt stable main\n",
+        },
+    )
     with pytest.raises(SystemExit) as exc:
         fixtures.debian_mirror(apt)
     message = str(exc.value)

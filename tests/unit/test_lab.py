@@ -70,12 +70,15 @@ def _write_lesson(content: Path, name: str, title: str = "A lesson") -> Path:
 
 
 # arguments -------------------------------------------------------------------------------
-@pytest.mark.parametrize(("passed", "expected"), [
-    ([], []),
-    (["--", "--port", "8899", "--no-browser"], ["--port", "8899", "--no-browser"]),
-    (["--", "--", "x"], ["--", "x"]),
-    (["--port=1"], ["--port=1"]),
-])
+@pytest.mark.parametrize(
+    ("passed", "expected"),
+    [
+        ([], []),
+        (["--", "--port", "8899", "--no-browser"], ["--port", "8899", "--no-browser"]),
+        (["--", "--", "x"], ["--", "x"]),
+        (["--port=1"], ["--port=1"]),
+    ],
+)
 def test_one_leading_double_dash_is_dropped(passed: list[str], expected: list[str]) -> None:
     assert lab.jupyter_arguments(passed) == expected
 
@@ -83,18 +86,26 @@ def test_one_leading_double_dash_is_dropped(passed: list[str], expected: list[st
 def test_arguments_after_double_dash_reach_jupyterlab(started: Exec) -> None:
     assert main(["lab", "--", "--port", "8899", "--no-browser"]) == 0
     workspace = Path.cwd() / WORKSPACE
-    assert started.argv == [FAKE_JUPYTER_LAB, f"--notebook-dir={workspace}", "--port", "8899",
-                            "--no-browser"]
+    assert started.argv == [
+        FAKE_JUPYTER_LAB,
+        f"--notebook-dir={workspace}",
+        "--port",
+        "8899",
+        "--no-browser",
+    ]
 
 
 def test_lessons_option_before_double_dash_is_dockdojos(started: Exec) -> None:
     assert main(["lab", "--lessons", "mine", "--", "--lessons", "x"]) == 0
-    assert started.argv == [FAKE_JUPYTER_LAB, f"--notebook-dir={Path.cwd() / 'mine'}",
-                            "--lessons", "x"]
+    assert started.argv == [
+        FAKE_JUPYTER_LAB,
+        f"--notebook-dir={Path.cwd() / 'mine'}",
+        "--lessons",
+        "x",
+    ]
 
 
-def test_allow_root_is_added_once_for_root(started: Exec,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_allow_root_is_added_once_for_root(started: Exec, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     assert main(["lab"]) == 0
     assert started.argv is not None
@@ -127,14 +138,18 @@ def test_a_clone_opens_its_lessons_folder_and_writes_nothing(started: Exec) -> N
     _write_lesson(Path("content"), "first")
     Path("lessons").mkdir()
     assert main(["lab", "--", "--no-browser"]) == 0
-    assert started.argv == [FAKE_JUPYTER_LAB, f"--notebook-dir={Path.cwd() / 'lessons'}",
-                            "--no-browser"]
+    assert started.argv == [
+        FAKE_JUPYTER_LAB,
+        f"--notebook-dir={Path.cwd() / 'lessons'}",
+        "--no-browser",
+    ]
     assert sorted(p.name for p in Path.cwd().iterdir()) == ["content", "lessons"]
     assert not any(Path("lessons").iterdir())
 
 
 def test_a_clone_with_a_missing_lessons_folder_says_how_to_build_it(
-        started: Exec, capsys: pytest.CaptureFixture[str]) -> None:
+    started: Exec, capsys: pytest.CaptureFixture[str]
+) -> None:
     _write_lesson(Path("content"), "first")
     Path("lessons").mkdir()
     assert main(["lab", "--lessons", "elsewhere"]) == 1
@@ -146,8 +161,8 @@ def test_a_clone_with_a_missing_lessons_folder_says_how_to_build_it(
 
 # what cannot work is said before anything is written -------------------------------------
 def test_no_jupyterlab_is_reported_before_anything_is_written(
-        started: Exec, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    started: Exec, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(lab, "jupyter_lab", lambda: None)
     assert main(["lab"]) == 1
     err = capsys.readouterr().err
@@ -158,7 +173,8 @@ def test_no_jupyterlab_is_reported_before_anything_is_written(
 
 
 def test_jupyterlab_is_found_beside_this_python_and_not_by_the_jupyter_command(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     import importlib.util
 
     bin_dir = tmp_path / "bin"
@@ -171,8 +187,9 @@ def test_jupyterlab_is_found_beside_this_python_and_not_by_the_jupyter_command(
     assert lab.jupyter_lab() == [str(bin_dir / "jupyter-lab")]
 
 
-def test_a_lessons_path_that_is_a_file_is_refused(started: Exec,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_lessons_path_that_is_a_file_is_refused(
+    started: Exec, capsys: pytest.CaptureFixture[str]
+) -> None:
     Path("notes.txt").write_text("mine")
     assert main(["lab", "--lessons", "notes.txt"]) == 1
     err = capsys.readouterr().err
@@ -188,13 +205,16 @@ def test_a_folder_that_cannot_be_created_is_reported(capsys: pytest.CaptureFixtu
     assert main(["lab", "--lessons", "notes.txt/lessons"]) == 1
     err = capsys.readouterr().err
     assert "error: Cannot create the lessons folder ./notes.txt/lessons: Not a directory." in err
-    assert "hint: Run dockdojo lab in a folder you can write to, or choose one with " \
-           "--lessons DIR." in err
+    assert (
+        "hint: Run dockdojo lab in a folder you can write to, or choose one with "
+        "--lessons DIR." in err
+    )
 
 
 @pytest.mark.usefixtures("started")
-def test_a_folder_that_is_not_writable_is_reported(monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_folder_that_is_not_writable_is_reported(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(os, "access", lambda *_: False)  # as for a learner, not root
     assert main(["lab"]) == 1
     err = capsys.readouterr().err
@@ -204,7 +224,8 @@ def test_a_folder_that_is_not_writable_is_reported(monkeypatch: pytest.MonkeyPat
 
 
 def test_a_failed_write_is_reported_and_leaves_no_partial_file(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _write_lesson(tmp_path / "content", "first")
     monkeypatch.chdir(tmp_path)
 
@@ -230,8 +251,7 @@ def content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
-    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.iterdir()
-            if p.is_file()}
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.iterdir() if p.is_file()}
 
 
 def test_first_build_writes_every_notebook_and_records_it(content: Path) -> None:
@@ -297,7 +317,8 @@ def test_a_notebook_the_learner_changed_is_kept_and_reported(content: Path) -> N
     assert report.lines() == [
         "updated 1 lesson (second.ipynb) in ./ws",
         "kept first.ipynb in ./ws: you changed it, so its newer version was not written "
-        "(rename yours and run dockdojo lab again to get it)"]
+        "(rename yours and run dockdojo lab again to get it)",
+    ]
     assert sync_workspace(Path("ws"), content).kept == ("first.ipynb",)  # said on each run
 
     Path("ws/first.ipynb").rename("ws/first-mine.ipynb")
@@ -323,10 +344,12 @@ def test_without_a_readable_record_no_notebook_is_overwritten(content: Path) -> 
     assert "Second lesson, revised" not in Path("ws/second.ipynb").read_text()
 
 
-def test_the_packaged_lessons_are_the_default(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_packaged_lessons_are_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     report = sync_workspace(Path("ws"))
-    expected = sorted(f"{p.stem}.ipynb" for p in (REPO / "content").glob("*.md")
-                      if not p.name.startswith("_"))
+    expected = sorted(
+        f"{p.stem}.ipynb" for p in (REPO / "content").glob("*.md") if not p.name.startswith("_")
+    )
     assert sorted(report.added) == expected

@@ -29,8 +29,7 @@ from dockdojo.runner.grading.labelproxy import (
     parse_request,
 )
 
-LABELS = {"dockdojo.learner": "ada", "dockdojo.lesson": "what-is-an-image",
-          LABEL_GRADE: "run-1"}
+LABELS = {"dockdojo.learner": "ada", "dockdojo.lesson": "what-is-an-image", LABEL_GRADE: "run-1"}
 OTHER = {**LABELS, LABEL_GRADE: "run-2"}
 
 
@@ -96,8 +95,11 @@ class FakeEngine:
 
     @property
     def creates(self) -> list[FakeRequest]:
-        return [r for r in self.requests if r.target.partition("?")[0].endswith("/create")
-                and "containers" in r.target]
+        return [
+            r
+            for r in self.requests
+            if r.target.partition("?")[0].endswith("/create") and "containers" in r.target
+        ]
 
     def _accept(self) -> None:
         while not self._stopping.is_set():
@@ -160,8 +162,9 @@ class _FakeStream:
         self.record.sent += data
         self.conn.sendall(data)
 
-    def respond(self, status: str, body: bytes = b"", *, length: bool = True,
-                extra: str = "") -> None:
+    def respond(
+        self, status: str, body: bytes = b"", *, length: bool = True, extra: str = ""
+    ) -> None:
         head = f"HTTP/1.1 {status}\r\nApi-Version: 1.41\r\nContent-Type: application/json\r\n"
         head += extra
         if length:
@@ -174,8 +177,9 @@ class _FakeStream:
             return False
         lines = head.decode("latin-1")[:-4].split("\r\n")
         method, target, version = lines[0].split(" ")
-        headers = {k.strip().lower(): v.strip()
-                   for k, v in (line.split(":", 1) for line in lines[1:])}
+        headers = {
+            k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])
+        }
         body = raw_body = b""
         if headers.get("transfer-encoding", "").lower() == "chunked":
             while True:
@@ -196,8 +200,9 @@ class _FakeStream:
         path = re.sub(r"^/v[0-9.]+", "", target.partition("?")[0])
         return self.route(fake, method, path, version, headers)
 
-    def route(self, fake: FakeEngine, method: str, path: str, version: str,
-              headers: dict[str, str]) -> bool:
+    def route(
+        self, fake: FakeEngine, method: str, path: str, version: str, headers: dict[str, str]
+    ) -> bool:
         """Answer one request; whether the connection stays open for the next one."""
         if method == "POST" and re.fullmatch(r"/exec/.+/start", path):
             self.upper_echo()
@@ -235,8 +240,9 @@ class _FakeStream:
         if labels is None:
             self.respond("404 Not Found", b'{"message":"No such container: %s"}' % name.encode())
         else:
-            self.respond("200 OK", json.dumps({"Name": "/" + name,
-                                               "Config": {"Labels": labels}}).encode())
+            self.respond(
+                "200 OK", json.dumps({"Name": "/" + name, "Config": {"Labels": labels}}).encode()
+            )
 
     def inspect_exec(self, fake: FakeEngine, exec_id: str) -> None:
         container = fake.execs.get(exec_id)
@@ -255,8 +261,10 @@ class _FakeStream:
     def upper_echo(self) -> None:
         """An exec start: upgrade, then an upper-casing echo until the client has finished
         sending, then ``bye``."""
-        self.send(b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream"
-                  b"\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+        self.send(
+            b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream"
+            b"\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+        )
         while True:
             if self.buffer:
                 self.send(bytes(self.buffer).upper())
@@ -381,13 +389,15 @@ def connect(proxy: LabelProxy) -> Iterator[Callable[[], Client]]:
 
 
 def post(target: str, body: bytes, extra: str = "") -> bytes:
-    return (f"POST {target} HTTP/1.1\r\nHost: api.moby.localhost\r\n"
-            f"Content-Type: application/json\r\n{extra}Content-Length: {len(body)}\r\n\r\n"
-            ).encode() + body
+    return (
+        f"POST {target} HTTP/1.1\r\nHost: api.moby.localhost\r\n"
+        f"Content-Type: application/json\r\n{extra}Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
 
 
-def create(body: bytes, target: str = "/v1.41/containers/create?name=web",
-           extra: str = "") -> bytes:
+def create(
+    body: bytes, target: str = "/v1.41/containers/create?name=web", extra: str = ""
+) -> bytes:
     return post(target, body, extra)
 
 
@@ -400,10 +410,10 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
 
 # forwarding -------------------------------------------------------------------------------
 def test_requests_and_responses_pass_byte_for_byte_on_one_kept_alive_connection(
-        fake: FakeEngine, client: Client) -> None:
+    fake: FakeEngine, client: Client
+) -> None:
     requests = [
-        b"HEAD /_ping HTTP/1.1\r\nHost: api.moby.localhost\r\nUser-Agent: Docker-Client/28\r\n"
-        b"\r\n",
+        b"HEAD /_ping HTTP/1.1\r\nHost: api.moby.localhost\r\nUser-Agent: Docker-Client/28\r\n\r\n",
         b"GET /v1.41/containers/mine/json HTTP/1.1\r\nhost: x\r\nX-Odd:  spaced \t\r\n\r\n",
         b"DELETE /v1.41/images/nginx?force=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
         b"GET /nothing/here?a=%20b HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -420,17 +430,21 @@ def test_requests_and_responses_pass_byte_for_byte_on_one_kept_alive_connection(
     assert got[3].startswith(b"HTTP/1.1 404")
 
 
-@pytest.mark.parametrize(("body", "caller"), [
-    (b'{"Image":"nginx","Cmd":[1e3, 0.10]}', {}),
-    (b'{"Image":"nginx","Labels":null}', {}),
-    (b'{"Image":"nginx","Labels":{"mine":"1","dockdojo.grade":"forged"}}', {"mine": "1"}),
-    (b'{"Image":"nginx", "labels":{"a":"b"}, "Labels" : {"c":"d"} }', {"a": "b", "c": "d"}),
-    (b'  {"Image": "nginx",\n "Env": ["\\u00e9t\\u00e9=1"]\n}\n', {}),
-    (b'{}', {}),
-    (b'', {}),
-])
+@pytest.mark.parametrize(
+    ("body", "caller"),
+    [
+        (b'{"Image":"nginx","Cmd":[1e3, 0.10]}', {}),
+        (b'{"Image":"nginx","Labels":null}', {}),
+        (b'{"Image":"nginx","Labels":{"mine":"1","dockdojo.grade":"forged"}}', {"mine": "1"}),
+        (b'{"Image":"nginx", "labels":{"a":"b"}, "Labels" : {"c":"d"} }', {"a": "b", "c": "d"}),
+        (b'  {"Image": "nginx",\n "Env": ["\\u00e9t\\u00e9=1"]\n}\n', {}),
+        (b"{}", {}),
+        (b"", {}),
+    ],
+)
 def test_create_gets_the_labels_and_a_fixed_length_the_rest_unchanged(
-        fake: FakeEngine, client: Client, body: bytes, caller: dict[str, str]) -> None:
+    fake: FakeEngine, client: Client, body: bytes, caller: dict[str, str]
+) -> None:
     client.send(create(body))
     response = client.response()
     assert response.startswith(b"HTTP/1.1 201 Created")
@@ -439,7 +453,9 @@ def test_create_gets_the_labels_and_a_fixed_length_the_rest_unchanged(
     assert sent.body == add_labels(body, LABELS)  # only the labels change: see below
     data = json.loads(sent.body, object_pairs_hook=list)
     assert [dict(value) for key, value in data if key.lower() == "labels"] in (
-        [{**caller, **LABELS}], [{"a": "b", **LABELS}, {"c": "d", **LABELS}])
+        [{**caller, **LABELS}],
+        [{"a": "b", **LABELS}, {"c": "d", **LABELS}],
+    )
     assert sent.head.startswith(b"POST /v1.41/containers/create?name=web HTTP/1.1\r\n")
     assert b"Host: api.moby.localhost\r\nContent-Type: application/json\r\n" in sent.head
 
@@ -447,18 +463,22 @@ def test_create_gets_the_labels_and_a_fixed_length_the_rest_unchanged(
 def test_numbers_and_escapes_outside_the_labels_keep_their_exact_bytes() -> None:
     body = b'{"Image":"nginx","Cmd":[1e3,0.10,-0],"Env":["A=\\u00e9"],"Labels":{"x":"y"}}'
     out = add_labels(body, {"k": "v"})
-    assert out == b'{"Image":"nginx","Cmd":[1e3,0.10,-0],"Env":["A=\\u00e9"],' \
-                  b'"Labels":{"x":"y","k":"v"}}'
+    assert (
+        out == b'{"Image":"nginx","Cmd":[1e3,0.10,-0],"Env":["A=\\u00e9"],'
+        b'"Labels":{"x":"y","k":"v"}}'
+    )
     assert add_labels(b'{"Image":"x"}', {"k": "v"}) == b'{"Image":"x","Labels":{"k":"v"}}'
     assert add_labels(b"{ }", {"k": "v"}) == b'{ "Labels":{"k":"v"}}'
     invalid = b'{"Image":"\xff"}'  # bytes that are not UTF-8 pass through as they are
     assert add_labels(invalid, {"k": "v"}) == b'{"Image":"\xff","Labels":{"k":"v"}}'
 
 
-@pytest.mark.parametrize("body", [b"[]", b'{"Labels":"x"}', b'{"Image":}', b'{"a":1}{"b":2}',
-                                  b'{"a":1', b"null"])
+@pytest.mark.parametrize(
+    "body", [b"[]", b'{"Labels":"x"}', b'{"Image":}', b'{"a":1}{"b":2}', b'{"a":1', b"null"]
+)
 def test_container_settings_that_cannot_be_labelled_are_refused(
-        fake: FakeEngine, client: Client, body: bytes) -> None:
+    fake: FakeEngine, client: Client, body: bytes
+) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - the message is checked below
         add_labels(body, LABELS)
     client.send(create(body))
@@ -469,18 +489,22 @@ def test_container_settings_that_cannot_be_labelled_are_refused(
     assert fake.creates == []
 
 
-def test_deeply_nested_settings_are_refused_not_crashed_on(fake: FakeEngine,
-                                                          client: Client) -> None:
+def test_deeply_nested_settings_are_refused_not_crashed_on(
+    fake: FakeEngine, client: Client
+) -> None:
     client.send(create(b'{"Image":"x","Cmd":' + b"[" * 100_000 + b"]" * 100_000 + b"}"))
     assert client.rest().startswith(b"HTTP/1.1 400 ")
     assert fake.creates == []
 
 
-def test_chunked_create_is_labelled_and_sent_with_a_length(fake: FakeEngine,
-                                                           client: Client) -> None:
-    client.send(b"POST /containers/create HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                b"Content-Type: application/json\r\n\r\n"
-                b"8\r\n{\"Image\"\r\n8;ext=1\r\n:\"redis\"\r\n1\r\n}\r\n0\r\nX-T: 1\r\n\r\n")
+def test_chunked_create_is_labelled_and_sent_with_a_length(
+    fake: FakeEngine, client: Client
+) -> None:
+    client.send(
+        b"POST /containers/create HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Type: application/json\r\n\r\n"
+        b'8\r\n{"Image"\r\n8;ext=1\r\n:"redis"\r\n1\r\n}\r\n0\r\nX-T: 1\r\n\r\n'
+    )
     assert client.response().startswith(b"HTTP/1.1 201")
     (sent,) = fake.creates
     assert "transfer-encoding" not in sent.headers
@@ -488,12 +512,18 @@ def test_chunked_create_is_labelled_and_sent_with_a_length(fake: FakeEngine,
     assert int(sent.headers["content-length"]) == len(sent.body)
 
 
-@pytest.mark.parametrize("target", [
-    "/v1.41/containers/%63reate", "//containers/create", "/v1.41/containers/./create",
-    "http://docker/v1.41/containers/create?name=x",
-])
-def test_create_is_recognised_however_its_path_is_spelled(fake: FakeEngine, client: Client,
-                                                          target: str) -> None:
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/v1.41/containers/%63reate",
+        "//containers/create",
+        "/v1.41/containers/./create",
+        "http://docker/v1.41/containers/create?name=x",
+    ],
+)
+def test_create_is_recognised_however_its_path_is_spelled(
+    fake: FakeEngine, client: Client, target: str
+) -> None:
     client.send(create(b'{"Image":"nginx"}', target))
     client.response()
     (sent,) = fake.requests
@@ -502,8 +532,11 @@ def test_create_is_recognised_however_its_path_is_spelled(fake: FakeEngine, clie
 
 def test_expect_100_continue_on_a_create(fake: FakeEngine, client: Client) -> None:
     body = b'{"Image":"nginx"}'
-    client.send(create(b"", extra="Expect: 100-continue\r\n").replace(
-        b"Content-Length: 0", f"Content-Length: {len(body)}".encode()))
+    client.send(
+        create(b"", extra="Expect: 100-continue\r\n").replace(
+            b"Content-Length: 0", f"Content-Length: {len(body)}".encode()
+        )
+    )
     assert client.head() == b"HTTP/1.1 100 Continue\r\n\r\n"
     client.send(body)
     assert client.response().startswith(b"HTTP/1.1 201")
@@ -513,10 +546,12 @@ def test_expect_100_continue_on_a_create(fake: FakeEngine, client: Client) -> No
 
 
 def test_chunked_request_body_passes_unchanged(fake: FakeEngine, client: Client) -> None:
-    request = (b"POST /v1.41/build?t=app HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n"
-               b"Content-Type: application/x-tar\r\n\r\n"
-               b"5;name=value\r\nhello\r\nB\r\n\x00\x01\x02\r\n\r\n\xff\xfe\xfd\xfc\r\n"
-               b"0\r\nChecksum: abc\r\n\r\n")
+    request = (
+        b"POST /v1.41/build?t=app HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n"
+        b"Content-Type: application/x-tar\r\n\r\n"
+        b"5;name=value\r\nhello\r\nB\r\n\x00\x01\x02\r\n\r\n\xff\xfe\xfd\xfc\r\n"
+        b"0\r\nChecksum: abc\r\n\r\n"
+    )
     client.send(request)
     response = client.response()
     assert response == bytes(fake.connections[0].sent)
@@ -526,15 +561,17 @@ def test_chunked_request_body_passes_unchanged(fake: FakeEngine, client: Client)
 
 def test_a_large_body_streams_through(fake: FakeEngine, client: Client) -> None:
     payload = bytes(range(256)) * 20_000  # 5 MB, more than the proxy would ever buffer
-    request = (f"POST /build HTTP/1.1\r\nHost: x\r\nContent-Length: {len(payload)}\r\n\r\n"
-               ).encode() + payload
+    request = (
+        f"POST /build HTTP/1.1\r\nHost: x\r\nContent-Length: {len(payload)}\r\n\r\n"
+    ).encode() + payload
     client.send(request)
     assert client.response().startswith(b"HTTP/1.1 200")
     assert fake.requests[0].body == payload
 
 
-def test_streamed_response_pieces_arrive_before_the_stream_ends(fake: FakeEngine,
-                                                                client: Client) -> None:
+def test_streamed_response_pieces_arrive_before_the_stream_ends(
+    fake: FakeEngine, client: Client
+) -> None:
     client.send(b"GET /v1.41/events HTTP/1.1\r\nHost: x\r\n\r\n")
     head = client.head()
     assert b"Transfer-Encoding: chunked" in head
@@ -547,8 +584,9 @@ def test_streamed_response_pieces_arrive_before_the_stream_ends(fake: FakeEngine
     assert client.response().endswith(b"OK")
 
 
-def test_client_hanging_up_ends_the_engine_connection(fake: FakeEngine, proxy: LabelProxy,
-                                                      client: Client) -> None:
+def test_client_hanging_up_ends_the_engine_connection(
+    fake: FakeEngine, proxy: LabelProxy, client: Client
+) -> None:
     client.send(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
     client.head()
     client.sock.shutdown(socket.SHUT_WR)  # the engine is told (a half-close)...
@@ -558,11 +596,15 @@ def test_client_hanging_up_ends_the_engine_connection(fake: FakeEngine, proxy: L
 
 
 def test_upgrade_pipes_raw_bytes_both_ways_and_passes_on_a_half_close(
-        fake: FakeEngine, client: Client) -> None:
+    fake: FakeEngine, client: Client
+) -> None:
     body = b'{"Detach":false,"Tty":true}'
-    request = (b"POST /v1.41/exec/e-mine/start HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
-               b"Upgrade: tcp\r\nContent-Type: application/json\r\n"
-               + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    request = (
+        b"POST /v1.41/exec/e-mine/start HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+        b"Upgrade: tcp\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
     client.send(request)
     assert client.head().startswith(b"HTTP/1.1 101 UPGRADED\r\n")
     client.send(b"set test 1\r\n")
@@ -572,37 +614,47 @@ def test_upgrade_pipes_raw_bytes_both_ways_and_passes_on_a_half_close(
     client.sock.shutdown(socket.SHUT_WR)
     assert client.rest() == b"bye"
     upstream = [c for c in fake.connections if b"/exec/e-mine/start" in c.received]
-    assert bytes(upstream[0].received) == (request + b"set test 1\r\n"
-                                           + b"\x00\xff not http at all\r\n\r\n")
+    assert bytes(upstream[0].received) == (
+        request + b"set test 1\r\n" + b"\x00\xff not http at all\r\n\r\n"
+    )
 
 
-@pytest.mark.parametrize("request_line", [
-    b"GET /raw HTTP/1.0\r\nHost: x\r\n\r\n",
-    b"GET /raw HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-])
+@pytest.mark.parametrize(
+    "request_line",
+    [
+        b"GET /raw HTTP/1.0\r\nHost: x\r\n\r\n",
+        b"GET /raw HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    ],
+)
 def test_closing_requests_switch_to_raw_piping_until_the_engine_closes(
-        fake: FakeEngine, client: Client, request_line: bytes) -> None:
+    fake: FakeEngine, client: Client, request_line: bytes
+) -> None:
     client.send(request_line)
     assert client.rest() == b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end"
     assert bytes(fake.connections[0].received) == request_line
 
 
-@pytest.mark.parametrize("request_bytes", [
-    b"GET /_ping HTTP/1.1\nHost: x\n\n\r\n\r\n",  # bare line feeds
-    b"GET /_ping HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",
-    b"GET /_ping HTTP/1.1\r\nHost : x\r\n\r\n",
-    b"POST /containers/create HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n"
-    b"\r\n",
-    b"POST /containers/create HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n",
-    b"POST /containers/create HTTP/1.1\r\nContent-Length: +2\r\n\r\n",
-    b"POST /containers/create HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
-    b"POST /containers/create HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
-    b"POST /containers/create HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2 \r\n{}\r\n0\r\n\r\n",
-    b"GET /a b HTTP/1.1\r\n\r\n",
-    b"GET /_ping HTTP/2.0\r\n\r\n",
-])
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /_ping HTTP/1.1\nHost: x\n\n\r\n\r\n",  # bare line feeds
+        b"GET /_ping HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",
+        b"GET /_ping HTTP/1.1\r\nHost : x\r\n\r\n",
+        b"POST /containers/create HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n"
+        b"\r\n",
+        b"POST /containers/create HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n",
+        b"POST /containers/create HTTP/1.1\r\nContent-Length: +2\r\n\r\n",
+        b"POST /containers/create HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"POST /containers/create HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+        b"POST /containers/create HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2 \r\n{}\r\n0\r\n\r\n",
+        b"GET /a b HTTP/1.1\r\n\r\n",
+        b"GET /_ping HTTP/2.0\r\n\r\n",
+    ],
+)
 def test_requests_the_engine_might_read_differently_get_a_400_and_go_no_further(
-        fake: FakeEngine, client: Client, request_bytes: bytes) -> None:
+    fake: FakeEngine, client: Client, request_bytes: bytes
+) -> None:
     client.send(request_bytes)
     response = client.rest()
     assert re.match(rb"HTTP/1.1 (400|505) ", response), response
@@ -618,24 +670,45 @@ def test_a_head_too_long_is_refused(fake: FakeEngine, client: Client) -> None:
 
 
 # the guard ------------------------------------------------------------------------------
-@pytest.mark.parametrize(("host_config", "words"), [
-    ({"Privileged": True}, "privileged containers"),
-    ({"privileged": True}, "privileged containers"),
-    ({"Binds": ["/var/run/docker.sock:/var/run/docker.sock"]}, "host path /var/run/docker.sock"),
-    ({"Binds": ["/:/host:ro"]}, "host path /"),
-    ({"Binds": ["./here:/app"]}, "host path ./here"),
-    ({"Mounts": [{"Type": "bind", "Source": "/etc", "Target": "/x"}]}, "host path /etc"),
-    ({"Mounts": [{"Type": "volume", "Source": "v", "Target": "/x", "VolumeOptions": {
-        "DriverConfig": {"Name": "local", "Options": {"type": "none", "o": "bind",
-                                                      "device": "/"}}}}]}, "device option"),
-    ({"CapAdd": ["SYS_ADMIN"]}, "--cap-add SYS_ADMIN"),
-    ({"Devices": [{"PathOnHost": "/dev/sda", "PathInContainer": "/dev/sda"}]}, "--device"),
-    ({"PidMode": "host"}, "--pid=host"),
-    ({"SecurityOpt": ["seccomp=unconfined"]}, "security profile"),
-])
+@pytest.mark.parametrize(
+    ("host_config", "words"),
+    [
+        ({"Privileged": True}, "privileged containers"),
+        ({"privileged": True}, "privileged containers"),
+        (
+            {"Binds": ["/var/run/docker.sock:/var/run/docker.sock"]},
+            "host path /var/run/docker.sock",
+        ),
+        ({"Binds": ["/:/host:ro"]}, "host path /"),
+        ({"Binds": ["./here:/app"]}, "host path ./here"),
+        ({"Mounts": [{"Type": "bind", "Source": "/etc", "Target": "/x"}]}, "host path /etc"),
+        (
+            {
+                "Mounts": [
+                    {
+                        "Type": "volume",
+                        "Source": "v",
+                        "Target": "/x",
+                        "VolumeOptions": {
+                            "DriverConfig": {
+                                "Name": "local",
+                                "Options": {"type": "none", "o": "bind", "device": "/"},
+                            }
+                        },
+                    }
+                ]
+            },
+            "device option",
+        ),
+        ({"CapAdd": ["SYS_ADMIN"]}, "--cap-add SYS_ADMIN"),
+        ({"Devices": [{"PathOnHost": "/dev/sda", "PathInContainer": "/dev/sda"}]}, "--device"),
+        ({"PidMode": "host"}, "--pid=host"),
+        ({"SecurityOpt": ["seccomp=unconfined"]}, "security profile"),
+    ],
+)
 def test_guard_refuses_containers_with_power_over_the_host(
-        fake: FakeEngine, proxy: LabelProxy, client: Client, host_config: dict[str, object],
-        words: str) -> None:
+    fake: FakeEngine, proxy: LabelProxy, client: Client, host_config: dict[str, object], words: str
+) -> None:
     client.send(create(json.dumps({"Image": "nginx", "HostConfig": host_config}).encode()))
     response = client.response()
     assert response.startswith(b"HTTP/1.1 403 Forbidden\r\n")
@@ -648,8 +721,9 @@ def test_guard_refuses_containers_with_power_over_the_host(
     assert client.response().endswith(b"OK")
 
 
-def test_guard_cannot_be_dodged_with_duplicate_or_recased_keys(fake: FakeEngine,
-                                                               client: Client) -> None:
+def test_guard_cannot_be_dodged_with_duplicate_or_recased_keys(
+    fake: FakeEngine, client: Client
+) -> None:
     # The engine's decoder merges both HostConfig objects, so Privileged stays true.
     body = b'{"Image":"nginx","HostConfig":{"Privileged":true},"hostconfig":{"Memory":0}}'
     client.send(create(body))
@@ -660,39 +734,68 @@ def test_guard_cannot_be_dodged_with_duplicate_or_recased_keys(fake: FakeEngine,
     assert fake.creates == []
 
 
-def test_named_and_anonymous_volumes_and_tmpfs_are_allowed(fake: FakeEngine,
-                                                           client: Client) -> None:
-    host_config = {"Binds": ["data:/data", "/anonymous"],
-                   "Mounts": [{"Type": "volume", "Source": "cache", "Target": "/c"},
-                              {"Type": "tmpfs", "Target": "/t"}],
-                   "PortBindings": {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}}
+def test_named_and_anonymous_volumes_and_tmpfs_are_allowed(
+    fake: FakeEngine, client: Client
+) -> None:
+    host_config = {
+        "Binds": ["data:/data", "/anonymous"],
+        "Mounts": [
+            {"Type": "volume", "Source": "cache", "Target": "/c"},
+            {"Type": "tmpfs", "Target": "/t"},
+        ],
+        "PortBindings": {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]},
+    }
     client.send(create(json.dumps({"Image": "nginx", "HostConfig": host_config}).encode()))
     assert client.response().startswith(b"HTTP/1.1 201")
     assert json.loads(fake.creates[0].body)["HostConfig"] == host_config
 
 
-@pytest.mark.parametrize(("request_bytes", "words"), [
-    (b"DELETE /v1.41/containers/other?force=1 HTTP/1.1\r\nHost: x\r\n\r\n",
-     "refused to remove container other"),
-    (b"DELETE /containers/bare HTTP/1.1\r\nHost: x\r\n\r\n", "refused to remove container bare"),
-    (b"POST /v1.41/containers/other/stop HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
-     "refused to stop container other"),
-    (b"POST /v1.41/containers/other/rename?name=x HTTP/1.1\r\nHost: x\r\n\r\n",
-     "refused to rename container other"),
-    (post("/v1.41/containers/other/exec", b'{"Cmd":["sh"]}'),
-     "refused to run a command in container other"),
-    (b"POST /v1.41/exec/e-other/start HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
-     b"Upgrade: tcp\r\nContent-Length: 2\r\n\r\n{}", "refused to run a command in container"),
-    (b"GET /v1.41/containers/other/attach/ws?stdin=1 HTTP/1.1\r\nHost: x\r\n\r\n",
-     "refused to attach to container other"),
-    (b"POST /v1.41/containers/prune HTTP/1.1\r\nHost: x\r\n\r\n", "prune"),
-    (post("/v1.41/containers/mine/exec", b'{"Cmd":["sh"],"Privileged":true}'),
-     "privileged commands"),
-    (post("/volumes/create", b'{"Name":"v","DriverOpts":{"device":"/","o":"bind"}}  '),
-     "refused to create this volume"),
-])
+@pytest.mark.parametrize(
+    ("request_bytes", "words"),
+    [
+        (
+            b"DELETE /v1.41/containers/other?force=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+            "refused to remove container other",
+        ),
+        (
+            b"DELETE /containers/bare HTTP/1.1\r\nHost: x\r\n\r\n",
+            "refused to remove container bare",
+        ),
+        (
+            b"POST /v1.41/containers/other/stop HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+            "refused to stop container other",
+        ),
+        (
+            b"POST /v1.41/containers/other/rename?name=x HTTP/1.1\r\nHost: x\r\n\r\n",
+            "refused to rename container other",
+        ),
+        (
+            post("/v1.41/containers/other/exec", b'{"Cmd":["sh"]}'),
+            "refused to run a command in container other",
+        ),
+        (
+            b"POST /v1.41/exec/e-other/start HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+            b"Upgrade: tcp\r\nContent-Length: 2\r\n\r\n{}",
+            "refused to run a command in container",
+        ),
+        (
+            b"GET /v1.41/containers/other/attach/ws?stdin=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+            "refused to attach to container other",
+        ),
+        (b"POST /v1.41/containers/prune HTTP/1.1\r\nHost: x\r\n\r\n", "prune"),
+        (
+            post("/v1.41/containers/mine/exec", b'{"Cmd":["sh"],"Privileged":true}'),
+            "privileged commands",
+        ),
+        (
+            post("/volumes/create", b'{"Name":"v","DriverOpts":{"device":"/","o":"bind"}}  '),
+            "refused to create this volume",
+        ),
+    ],
+)
 def test_guard_refuses_what_the_submission_does_not_own(
-        fake: FakeEngine, client: Client, request_bytes: bytes, words: str) -> None:
+    fake: FakeEngine, client: Client, request_bytes: bytes, words: str
+) -> None:
     client.send(request_bytes)
     response = client.response()
     assert response.startswith(b"HTTP/1.1 403 ")
@@ -706,7 +809,8 @@ def test_guard_refuses_what_the_submission_does_not_own(
 
 
 def test_guard_lets_through_what_the_submission_owns_or_the_engine_does_not_know(
-        fake: FakeEngine, client: Client) -> None:
+    fake: FakeEngine, client: Client
+) -> None:
     client.send(b"DELETE /v1.41/containers/mine?force=1 HTTP/1.1\r\nHost: x\r\n\r\n")
     assert client.response().startswith(b"HTTP/1.1 204")
     client.send(b"DELETE /v1.41/containers/ghost HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -714,12 +818,15 @@ def test_guard_lets_through_what_the_submission_owns_or_the_engine_does_not_know
     client.send(b"GET /v1.41/containers/other/json HTTP/1.1\r\nHost: x\r\n\r\n")
     assert client.response().startswith(b"HTTP/1.1 200")  # reading is fine
     forwarded = [(r.method, r.target) for r in fake.requests if not r.target.endswith("/json")]
-    assert forwarded == [("DELETE", "/v1.41/containers/mine?force=1"),
-                         ("DELETE", "/v1.41/containers/ghost")]
+    assert forwarded == [
+        ("DELETE", "/v1.41/containers/mine?force=1"),
+        ("DELETE", "/v1.41/containers/ghost"),
+    ]
 
 
 def test_without_the_guard_everything_passes_and_creates_are_still_labelled(
-        fake: FakeEngine, short_dir: Path) -> None:
+    fake: FakeEngine, short_dir: Path
+) -> None:
     with LabelProxy(str(fake.path), short_dir / "open.sock", LABELS, guard=False) as proxy:
         client = Client(proxy.socket_path)
         try:
@@ -767,12 +874,14 @@ def test_engine_unreachable_gets_a_502_that_says_so(short_dir: Path) -> None:
         finally:
             client.close()
     assert response.startswith(b"HTTP/1.1 502 Bad Gateway\r\n")
-    assert f"could not reach the Docker Engine at {dead}" in json.loads(body_of(response))[
-        "message"]
+    assert (
+        f"could not reach the Docker Engine at {dead}" in json.loads(body_of(response))["message"]
+    )
 
 
 def test_stop_closes_every_connection_and_leaves_no_socket_and_no_thread(
-        fake: FakeEngine, short_dir: Path) -> None:
+    fake: FakeEngine, short_dir: Path
+) -> None:
     proxy = LabelProxy(f"unix://{fake.path}", short_dir / "p.sock", LABELS).start()
     assert proxy.docker_host == f"unix://{short_dir}/p.sock"
     assert proxy.running
@@ -796,8 +905,7 @@ def test_stop_closes_every_connection_and_leaves_no_socket_and_no_thread(
         Client(short_dir / "p.sock")
 
 
-def test_start_says_what_is_wrong_with_the_socket_path(fake: FakeEngine,
-                                                       short_dir: Path) -> None:
+def test_start_says_what_is_wrong_with_the_socket_path(fake: FakeEngine, short_dir: Path) -> None:
     with pytest.raises(ProxyError, match="at most 107"):
         LabelProxy(str(fake.path), short_dir / ("x" * 120), LABELS).start()
     with pytest.raises(ProxyError, match="does not exist"):
@@ -816,8 +924,9 @@ def test_start_says_what_is_wrong_with_the_socket_path(fake: FakeEngine,
     assert not [t for t in threading.enumerate() if t.name.startswith("dockdojo-labelproxy")]
 
 
-def test_a_stale_socket_file_is_replaced_and_a_proxy_restarts(fake: FakeEngine,
-                                                              short_dir: Path) -> None:
+def test_a_stale_socket_file_is_replaced_and_a_proxy_restarts(
+    fake: FakeEngine, short_dir: Path
+) -> None:
     path = short_dir / "p.sock"
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.bind(str(path))

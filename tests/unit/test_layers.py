@@ -26,8 +26,17 @@ LAYERS: dict[str, set[str]] = {
     "lessons": {"errors", "text", "authoring", "kinds"},
     "grading": {"errors", "text", "engine", "authoring", "kinds", "lessons"},
     "workspace": {"errors", "text", "authoring", "kinds", "lessons"},
-    "cli": {"errors", "text", "engine", "sandbox", "authoring", "kinds", "lessons", "grading",
-            "workspace"},
+    "cli": {
+        "errors",
+        "text",
+        "engine",
+        "sandbox",
+        "authoring",
+        "kinds",
+        "lessons",
+        "grading",
+        "workspace",
+    },
 }
 """Each part of runner/, and the other parts it may import."""
 
@@ -52,7 +61,7 @@ def _imports(path: Path, module: str) -> Iterator[tuple[str, bool]]:
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
-                base = base[:len(base) - node.level + 1]
+                base = base[: len(base) - node.level + 1]
                 target = ".".join([*base, *([node.module] if node.module else [])])
                 names = [f"{target}.{a.name}" for a in node.names] if not node.module else []
                 for name in [target, *names]:
@@ -72,23 +81,33 @@ def _part(module: str) -> str | None:
 
 
 def _runner_modules() -> list[tuple[Path, str]]:
-    return [(p, _module_name(p)) for p in sorted(RUNNER.rglob("*.py"))
-            if p != RUNNER / "__init__.py"]
+    return [
+        (p, _module_name(p)) for p in sorted(RUNNER.rglob("*.py")) if p != RUNNER / "__init__.py"
+    ]
 
 
-@pytest.mark.parametrize(("path", "module"), _runner_modules(),
-                         ids=[m for _, m in _runner_modules()])
+@pytest.mark.parametrize(
+    ("path", "module"), _runner_modules(), ids=[m for _, m in _runner_modules()]
+)
 def test_each_layer_imports_only_the_layers_below_it(path: Path, module: str) -> None:
     own = _part(module)
     assert own in LAYERS, f"{module} is in no layer: add its folder to LAYERS"
-    wrong = sorted({m for m, _ in _imports(path, module)
-                    if m.startswith("dockdojo") and _part(m) != own
-                    and _part(m) not in LAYERS[own] and _part(m) in LAYERS})
+    wrong = sorted(
+        {
+            m
+            for m, _ in _imports(path, module)
+            if m.startswith("dockdojo")
+            and _part(m) != own
+            and _part(m) not in LAYERS[own]
+            and _part(m) in LAYERS
+        }
+    )
     assert not wrong, f"{module} ({own}) imports {wrong}"
     root = sorted({m for m, _ in _imports(path, module) if m == "dockdojo.runner"})
     assert not root, f"{module} imports the public API; inside runner, import the layer"
-    assert not any(m.startswith(("ipywidgets", "dockdojo.widgets"))
-                   for m, _ in _imports(path, module))
+    assert not any(
+        m.startswith(("ipywidgets", "dockdojo.widgets")) for m, _ in _imports(path, module)
+    )
 
 
 def _module_level_imports() -> dict[str, set[str]]:
@@ -96,8 +115,9 @@ def _module_level_imports() -> dict[str, set[str]]:
     known = {m for _, m in _runner_modules()}
     graph: dict[str, set[str]] = {}
     for path, module in _runner_modules():
-        graph[module] = {m for m, top in _imports(path, module) if top and m in known
-                         and m != module}
+        graph[module] = {
+            m for m, top in _imports(path, module) if top and m in known and m != module
+        }
     for child in known:  # importing a.b imports a first
         package = child.rpartition(".")[0]
         if package in known:
@@ -113,7 +133,7 @@ def test_no_module_level_import_cycle_inside_runner() -> None:
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycle = chain[chain.index(nxt):] if nxt in chain else [nxt]
+                cycle = chain[chain.index(nxt) :] if nxt in chain else [nxt]
                 # a package importing its own children is how packages work
                 if not all(c.startswith(nxt + ".") or c == nxt for c in cycle):
                     raise AssertionError(" -> ".join([*cycle, nxt]))

@@ -10,7 +10,8 @@ def test_port_link_is_localhost_outside_jupyterhub(monkeypatch: pytest.MonkeyPat
 
 
 def test_port_link_goes_through_the_server_proxy_under_jupyterhub(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/alice/")
     assert port_url(32768) == "/user/alice/proxy/32768/"
     assert PortLink("80/tcp", "127.0.0.1", 8080).url == "/user/alice/proxy/8080/"

@@ -9,16 +9,30 @@ from dockdojo.runner.engine import PullTracker, Throttle
 
 
 def _layer_events(layer: str, size: int, steps: int = 4) -> list[dict[str, object]]:
-    events: list[dict[str, object]] = [{"status": "Pulling fs layer", "id": layer},
-                                       {"status": "Waiting", "id": layer}]
+    events: list[dict[str, object]] = [
+        {"status": "Pulling fs layer", "id": layer},
+        {"status": "Waiting", "id": layer},
+    ]
     for i in range(1, steps + 1):
-        events.append({"status": "Downloading", "id": layer,
-                       "progressDetail": {"current": size * i // steps, "total": size}})
-    events += [{"status": "Verifying Checksum", "id": layer},
-               {"status": "Download complete", "id": layer}]
+        events.append(
+            {
+                "status": "Downloading",
+                "id": layer,
+                "progressDetail": {"current": size * i // steps, "total": size},
+            }
+        )
+    events += [
+        {"status": "Verifying Checksum", "id": layer},
+        {"status": "Download complete", "id": layer},
+    ]
     for i in range(1, steps + 1):
-        events.append({"status": "Extracting", "id": layer,
-                       "progressDetail": {"current": size * i // steps, "total": size}})
+        events.append(
+            {
+                "status": "Extracting",
+                "id": layer,
+                "progressDetail": {"current": size * i // steps, "total": size},
+            }
+        )
     events.append({"status": "Pull complete", "id": layer})
     return events
 
@@ -37,8 +51,11 @@ def _tracker() -> PullTracker:
 
 def test_fraction_is_monotonic_and_reaches_one_with_layer_counts() -> None:
     events: list[dict[str, object]] = [{"status": "Pulling from library/nginx", "id": "latest"}]
-    events += _interleave(_layer_events("a", 1000), _layer_events("b", 50_000),
-                          [{"status": "Already exists", "id": "c"}])
+    events += _interleave(
+        _layer_events("a", 1000),
+        _layer_events("b", 50_000),
+        [{"status": "Already exists", "id": "c"}],
+    )
     events += [{"status": "Digest: sha256:abc"}, {"status": "Status: Downloaded newer image"}]
     tracker = _tracker()
     fractions = [tracker.feed(e).fraction for e in events]
@@ -54,10 +71,16 @@ def test_fraction_never_drops_when_a_big_layer_reveals_its_size_late() -> None:
     tracker = _tracker()
     tracker.feed({"status": "Pulling fs layer", "id": "small"})
     tracker.feed({"status": "Pulling fs layer", "id": "big"})
-    early = tracker.feed({"status": "Downloading", "id": "small",
-                          "progressDetail": {"current": 100, "total": 100}}).fraction
-    later = tracker.feed({"status": "Downloading", "id": "big",
-                          "progressDetail": {"current": 1, "total": 10_000_000}}).fraction
+    early = tracker.feed(
+        {"status": "Downloading", "id": "small", "progressDetail": {"current": 100, "total": 100}}
+    ).fraction
+    later = tracker.feed(
+        {
+            "status": "Downloading",
+            "id": "big",
+            "progressDetail": {"current": 1, "total": 10_000_000},
+        }
+    ).fraction
     assert early > 0
     assert later >= early
 
@@ -65,8 +88,9 @@ def test_fraction_never_drops_when_a_big_layer_reveals_its_size_late() -> None:
 def test_newer_engine_shapes_without_totals_do_not_break_tracking() -> None:
     tracker = _tracker()
     tracker.feed({"status": "Pulling fs layer", "id": "a"})
-    snap = tracker.feed({"status": "Extracting", "id": "a",
-                         "progressDetail": {"current": 3, "units": "s"}})
+    snap = tracker.feed(
+        {"status": "Extracting", "id": "a", "progressDetail": {"current": 3, "units": "s"}}
+    )
     assert 0 < snap.fraction < 1
     snap = tracker.feed({"status": "Pull complete", "id": "a", "progressDetail": {}})
     assert snap.fraction == 1.0
@@ -76,8 +100,13 @@ def test_rate_uses_recent_bytes() -> None:
     tracker = _tracker()  # 0.1 s per event
     tracker.feed({"status": "Pulling fs layer", "id": "a"})
     for i in range(1, 41):
-        snap = tracker.feed({"status": "Downloading", "id": "a",
-                             "progressDetail": {"current": i * 1000, "total": 100_000}})
+        snap = tracker.feed(
+            {
+                "status": "Downloading",
+                "id": "a",
+                "progressDetail": {"current": i * 1000, "total": 100_000},
+            }
+        )
     assert 9_000 < snap.rate < 11_000  # 1000 bytes per 0.1 s
 
 

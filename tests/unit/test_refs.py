@@ -12,11 +12,17 @@ from dockdojo.runner import InvalidReference, normalize, parse_ref, same_image
         ("library/nginx", "nginx:latest", "docker.io/library/nginx:latest"),
         ("index.docker.io/library/redis:7", "redis:7", "docker.io/library/redis:7"),
         ("me/app:v1.2", "me/app:v1.2", "docker.io/me/app:v1.2"),
-        ("127.0.0.1:5000/library/mongo", "127.0.0.1:5000/library/mongo:latest",
-         "127.0.0.1:5000/library/mongo:latest"),
+        (
+            "127.0.0.1:5000/library/mongo",
+            "127.0.0.1:5000/library/mongo:latest",
+            "127.0.0.1:5000/library/mongo:latest",
+        ),
         ("localhost/app", "localhost/app:latest", "localhost/app:latest"),
-        ("ghcr.io/org/team/tool:1_0-rc.1", "ghcr.io/org/team/tool:1_0-rc.1",
-         "ghcr.io/org/team/tool:1_0-rc.1"),
+        (
+            "ghcr.io/org/team/tool:1_0-rc.1",
+            "ghcr.io/org/team/tool:1_0-rc.1",
+            "ghcr.io/org/team/tool:1_0-rc.1",
+        ),
     ],
 )
 def test_references_normalize_like_docker(text: str, familiar: str, canonical: str) -> None:

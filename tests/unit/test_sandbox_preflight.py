@@ -36,8 +36,9 @@ def test_missing_binaries_are_named_with_their_packages(monkeypatch: pytest.Monk
     assert "apt-get install -y docker.io docker-registry iptables" in err.value.hint
 
 
-def test_status_of_a_never_started_sandbox(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                           ) -> None:
+def test_status_of_a_never_started_sandbox(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     status = Sandbox(tmp_path / "box", registry_port=5999).status()
     assert not status.running
     assert status.docker_host == f"unix://{tmp_path}/box/docker.sock"
@@ -47,9 +48,9 @@ def test_status_of_a_never_started_sandbox(tmp_path: Path, capsys: pytest.Captur
     assert "registry mirror: stopped" in out
 
 
-def test_cli_reports_sandbox_errors_as_sentences(monkeypatch: pytest.MonkeyPatch,
-                                                 tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_reports_sandbox_errors_as_sentences(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(platform, "system", lambda: "Windows")
     assert main(["sandbox", "start", "--state", str(tmp_path)]) == 1
     err = capsys.readouterr().err

@@ -27,16 +27,24 @@ def _at_repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_every_step_of_the_guide_has_an_action_and_checks() -> None:
     lesson = load_lesson("what-is-an-image")
-    kinds = {s.id: (s.action.kind if s.action else None, [c.kind for c in s.checks])
-             for s in lesson.steps}
+    kinds = {
+        s.id: (s.action.kind if s.action else None, [c.kind for c in s.checks])
+        for s in lesson.steps
+    }
     assert kinds["pull-images"] == ("pull", ["image_present"] * 3)
     assert kinds["view-images"] == ("images", ["step_done"])
     assert kinds["run-nginx"] == ("run", ["container_running", "port_published", "http_ok"])
-    assert lesson.step("run-nginx").action.args["ports"] == {80: 0}  # type: ignore[union-attr]
+    run_nginx = lesson.step("run-nginx").action
+    assert run_nginx is not None
+    assert run_nginx.args["ports"] == {80: 0}
     assert kinds["run-redis"] == ("run", ["container_running"])
     assert kinds["redis-cli"] == ("exec", ["command_output"])
-    assert lesson.step("redis-cli").action.args["suggest"] == [  # type: ignore[union-attr]
-        "SET test 1", "GET test"]
+    redis_cli = lesson.step("redis-cli").action
+    assert redis_cli is not None
+    assert redis_cli.args["suggest"] == [
+        "SET test 1",
+        "GET test",
+    ]
     assert kinds["run-mongo"] == ("run", ["container_running"])
     assert kinds["mongosh"] == ("exec", ["mongo_document"])
     assert kinds["remove-nginx"] == ("remove-image", ["no_container_uses", "image_removed"])

@@ -41,14 +41,20 @@ def test_no_engine_and_a_slow_engine() -> None:
     assert slow.what == "The Docker Engine did not answer in time while listing images."
 
 
-@pytest.mark.parametrize(("target", "kind", "what"), [
-    ("image", ImageNotFound, "The image nginx:latest is not on this engine yet."),
-    ("run", ImageNotFound, "The image nginx:latest is not on this engine yet."),
-    ("remove-image", ImageNotFound, "There is no image nginx:latest on this engine to remove."),
-    ("container", ContainerNotFound,
-     "There is no container 'nginx:latest': it may have been deleted."),
-    ("remove-container", ContainerNotFound, "There is no container 'nginx:latest' to remove."),
-])
+@pytest.mark.parametrize(
+    ("target", "kind", "what"),
+    [
+        ("image", ImageNotFound, "The image nginx:latest is not on this engine yet."),
+        ("run", ImageNotFound, "The image nginx:latest is not on this engine yet."),
+        ("remove-image", ImageNotFound, "There is no image nginx:latest on this engine to remove."),
+        (
+            "container",
+            ContainerNotFound,
+            "There is no container 'nginx:latest': it may have been deleted.",
+        ),
+        ("remove-container", ContainerNotFound, "There is no container 'nginx:latest' to remove."),
+    ],
+)
 def test_not_found_depends_on_what_was_looked_for(target: str, kind: type, what: str) -> None:
     error = translate(api_error(404, "no such thing"), Op("doing", target, "nginx:latest"), HOST)
     assert type(error) is kind
@@ -67,19 +73,28 @@ def test_an_image_in_use_lists_its_containers_only_when_asked() -> None:
     error = translate(api_error(409, "conflict: image is being used"), op, HOST)
     assert isinstance(error, ImageInUse)
     assert [c.name for c in error.containers] == ["web", "old"]
-    assert error.what.startswith("nginx:latest is in use by 2 containers: web (running), "
-                                 "old (exited).")
+    assert error.what.startswith(
+        "nginx:latest is in use by 2 containers: web (running), old (exited)."
+    )
     assert asked == [1]
 
 
 def test_run_refusals() -> None:
     op = Op("running nginx:latest", "run", "nginx:latest", name="web")
-    port = translate(api_error(500, "driver failed programming external connectivity: Bind for "
-                                    "127.0.0.1:8080 failed: port is already allocated"), op, HOST)
+    port = translate(
+        api_error(
+            500,
+            "driver failed programming external connectivity: Bind for "
+            "127.0.0.1:8080 failed: port is already allocated",
+        ),
+        op,
+        HOST,
+    )
     assert isinstance(port, PortInUse)
     assert port.what.startswith("Host port 8080 is already in use")
-    named = translate(api_error(409, 'Conflict. The container name "/web" is already in use'),
-                      op, HOST)
+    named = translate(
+        api_error(409, 'Conflict. The container name "/web" is already in use'), op, HOST
+    )
     assert isinstance(named, NameInUse)
     other = translate(api_error(500, "something else"), op, HOST)
     assert type(other) is EngineError
@@ -87,30 +102,53 @@ def test_run_refusals() -> None:
 
 
 def test_exec_in_a_stopped_container_and_removing_a_running_one() -> None:
-    stopped = translate(api_error(409, "Container abc is not running"),
-                        Op("running redis-cli in kv", "exec", "kv", argv=["redis-cli"]), HOST)
+    stopped = translate(
+        api_error(409, "Container abc is not running"),
+        Op("running redis-cli in kv", "exec", "kv", argv=["redis-cli"]),
+        HOST,
+    )
     assert isinstance(stopped, ContainerNotRunning)
     assert stopped.what == "kv is not running, so redis-cli cannot run in it."
-    running = translate(api_error(409, "You cannot remove a running container"),
-                        Op("removing kv", "remove-container", "kv"), HOST)
+    running = translate(
+        api_error(409, "You cannot remove a running container"),
+        Op("removing kv", "remove-container", "kv"),
+        HOST,
+    )
     assert isinstance(running, ContainerNotRunning)
     assert removal_in_progress(api_error(409, "removal of container kv is already in progress"))
     assert not removal_in_progress(api_error(409, "You cannot remove a running container"))
     assert not removal_in_progress(None)
 
 
-@pytest.mark.parametrize(("message", "mirrors", "kind", "start"), [
-    ("manifest for nginx:nope not found: manifest unknown", (), ImageNotFound,
-     "Could not pull nginx:nope: Docker Hub has no such image"),
-    ("Get https://registry-1.docker.io/v2/: dial tcp: lookup registry-1.docker.io: no such host",
-     ("http://127.0.0.1:5000",), ImageNotFound,
-     "Could not pull nginx:nope: the registry mirror (http://127.0.0.1:5000) does not have it"),
-    ("dial tcp: i/o timeout", (), PullFailed, "Could not reach Docker Hub to pull nginx:nope"),
-    ("write /var/lib/docker/tmp: no space left on device", (), PullFailed,
-     "Pulling nginx:nope failed: write"),
-])
-def test_pull_failures_from_the_event_stream(message: str, mirrors: tuple[str, ...], kind: type,
-                                             start: str) -> None:
+@pytest.mark.parametrize(
+    ("message", "mirrors", "kind", "start"),
+    [
+        (
+            "manifest for nginx:nope not found: manifest unknown",
+            (),
+            ImageNotFound,
+            "Could not pull nginx:nope: Docker Hub has no such image",
+        ),
+        (
+            "Get https://registry-1.docker.io/v2/: dial tcp: lookup registry-1.docker.io: "
+            "no such host",
+            ("http://127.0.0.1:5000",),
+            ImageNotFound,
+            "Could not pull nginx:nope: the registry mirror (http://127.0.0.1:5000) does not "
+            "have it",
+        ),
+        ("dial tcp: i/o timeout", (), PullFailed, "Could not reach Docker Hub to pull nginx:nope"),
+        (
+            "write /var/lib/docker/tmp: no space left on device",
+            (),
+            PullFailed,
+            "Pulling nginx:nope failed: write",
+        ),
+    ],
+)
+def test_pull_failures_from_the_event_stream(
+    message: str, mirrors: tuple[str, ...], kind: type, start: str
+) -> None:
     op = Op("pulling nginx:nope", "pull", "nginx:nope", mirrors=lambda: mirrors)
     error = translate(message, op, HOST)
     assert type(error) is kind

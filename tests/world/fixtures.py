@@ -47,15 +47,23 @@ PY_REQUIREMENTS = ["mongomock==4.3.0", "pymongo==4.20.1"]
 RECIPE_LABEL = "dockdojo.fixture.recipe"
 NAMES = ("nginx", "redis", "mongo", "busybox")
 PASSWD = {
-    "nginx": ("root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/bin/false\n"
-              "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
-              "root:x:0:\nwww-data:x:33:\nnogroup:x:65534:\n"),
-    "redis": ("root:x:0:0:root:/root:/bin/sh\nredis:x:999:999::/data:/bin/false\n",
-              "root:x:0:\nredis:x:999:\n"),
-    "mongo": ("root:x:0:0:root:/root:/bin/sh\nmongodb:x:999:999::/data/db:/bin/false\n",
-              "root:x:0:\nmongodb:x:999:\n"),
-    "busybox": ("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n",
-                "root:x:0:\nnogroup:x:65534:\n"),
+    "nginx": (
+        "root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/bin/false\n"
+        "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+        "root:x:0:\nwww-data:x:33:\nnogroup:x:65534:\n",
+    ),
+    "redis": (
+        "root:x:0:0:root:/root:/bin/sh\nredis:x:999:999::/data:/bin/false\n",
+        "root:x:0:\nredis:x:999:\n",
+    ),
+    "mongo": (
+        "root:x:0:0:root:/root:/bin/sh\nmongodb:x:999:999::/data/db:/bin/false\n",
+        "root:x:0:\nmongodb:x:999:\n",
+    ),
+    "busybox": (
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n",
+        "root:x:0:\nnogroup:x:65534:\n",
+    ),
 }
 
 
@@ -89,8 +97,11 @@ def image_recipe(name: str) -> str:
 def debian_mirror(apt: Path = Path("/etc/apt")) -> str:
     """The Debian mirror this machine's apt uses (``sources.list`` and ``*.list`` /
     ``*.sources`` in ``sources.list.d``); a machine without one cannot build the root."""
-    files = [apt / "sources.list", *sorted((apt / "sources.list.d").glob("*.list")),
-             *sorted((apt / "sources.list.d").glob("*.sources"))]
+    files = [
+        apt / "sources.list",
+        *sorted((apt / "sources.list.d").glob("*.list")),
+        *sorted((apt / "sources.list.d").glob("*.sources")),
+    ]
     for source in files:
         if not source.is_file():
             continue
@@ -104,7 +115,8 @@ def debian_mirror(apt: Path = Path("/etc/apt")) -> str:
         f"{apt}/sources.list.d/ (the fixture images are built from Debian packages).\n"
         "Add one, e.g. /etc/apt/sources.list.d/debian.sources with the lines\n"
         "  Types: deb\n  URIs: <your Debian mirror>\n  Suites: bookworm\n  Components: main\n"
-        "then run apt-get update and make test again.")
+        "then run apt-get update and make test again."
+    )
 
 
 def ensure_root() -> Path:
@@ -122,18 +134,35 @@ def ensure_root() -> Path:
     policy.write_text("#!/bin/sh\nexit 101\n")
     policy.chmod(0o755)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    run(["chroot", str(work), "apt-get", "install", "-y", "--no-install-recommends", *PACKAGES],
-        env=env)
+    run(
+        ["chroot", str(work), "apt-get", "install", "-y", "--no-install-recommends", *PACKAGES],
+        env=env,
+    )
     node = shutil.which("node")
     if node is None:
         raise SystemExit("Node.js is needed for mongosh: apt-get install nodejs")
     shutil.copy2(node, work / "usr/local/bin/node")
     mongosh = ensure_mongosh()
-    shutil.copytree(mongosh / "node_modules", work / "usr/local/lib/mongosh/node_modules",
-                    symlinks=True)
+    shutil.copytree(
+        mongosh / "node_modules", work / "usr/local/lib/mongosh/node_modules", symlinks=True
+    )
     site = work / "usr/local/lib/dockdojo-fixture/site"
-    run([sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--target", str(site),
-         "--python-version", "3.11", "--only-binary=:all:", *PY_REQUIREMENTS])
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-compile",
+            "--target",
+            str(site),
+            "--python-version",
+            "3.11",
+            "--only-binary=:all:",
+            *PY_REQUIREMENTS,
+        ]
+    )
     (work / ".complete").write_text(root_recipe())
     for old in CACHE.glob("root-*"):
         if old != work:
@@ -150,8 +179,17 @@ def ensure_mongosh() -> Path:
         return where
     where.mkdir(parents=True, exist_ok=True)
     log(f"npm install mongosh@{MONGOSH_VERSION} (about a minute, cached afterwards)")
-    run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(where),
-         f"mongosh@{MONGOSH_VERSION}"])
+    run(
+        [
+            "npm",
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+            str(where),
+            f"mongosh@{MONGOSH_VERSION}",
+        ]
+    )
     return where
 
 
@@ -159,8 +197,10 @@ def run(argv: list[str], env: dict[str, str] | None = None) -> str:
     """Run ``argv``, its output captured; a failure ends the script with that output."""
     result = subprocess.run(argv, capture_output=True, text=True, env=env)
     if result.returncode != 0:
-        raise SystemExit(f"{' '.join(argv[:4])} ... failed ({result.returncode}):\n"
-                         f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+        raise SystemExit(
+            f"{' '.join(argv[:4])} ... failed ({result.returncode}):\n"
+            f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+        )
     return result.stdout
 
 
@@ -184,8 +224,9 @@ class Stage:
         """Copy a directory; add the libraries its ELF files link."""
         rel = self._copy_chain(path.lstrip("/"), copy_dirs=False)
         src, dst = self.root / rel, self.dest / rel
-        shutil.copytree(src, dst, symlinks=True, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(*exclude))
+        shutil.copytree(
+            src, dst, symlinks=True, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*exclude)
+        )
         for f in dst.rglob("*.so*"):
             if f.is_file() and not f.is_symlink() and _is_elf(f):
                 for lib in self.libraries("/" + str(Path(rel) / f.relative_to(dst))):
@@ -221,9 +262,12 @@ class Stage:
                 if not dst.is_symlink() and not dst.exists():
                     dst.parent.mkdir(parents=True, exist_ok=True)
                     os.symlink(target, dst)
-                base = target.lstrip("/") if target.startswith("/") else posixpath.join(
-                    current, target)
-                rest = "/".join([base, *parts[i + 1:]])
+                base = (
+                    target.lstrip("/")
+                    if target.startswith("/")
+                    else posixpath.join(current, target)
+                )
+                rest = "/".join([base, *parts[i + 1 :]])
                 return self._copy_chain(posixpath.normpath(rest), copy_dirs)
             current = step
         if current not in self._seen:
@@ -284,13 +328,17 @@ def stage_mongo(root: Path, into: Path) -> None:
     _base(python, "mongo")
     python.add("/usr/bin/python3.11")
     python.add("/usr/bin/python3")
-    python.add_tree("/usr/lib/python3.11", exclude=("test", "idlelib", "tkinter", "ensurepip",
-                                                    "lib2to3", "turtledemo", "pydoc_data"))
+    python.add_tree(
+        "/usr/lib/python3.11",
+        exclude=("test", "idlelib", "tkinter", "ensurepip", "lib2to3", "turtledemo", "pydoc_data"),
+    )
     python.add_tree("/usr/local/lib/dockdojo-fixture/site")
     python.mkdir("/data/db", 0o777)
     fixture = Stage(root, into / "fixture")
-    fixture.write("/usr/local/lib/dockdojo-fixture/mongod_fixture.py",
-                  (IMAGES / "mongo/mongod_fixture.py").read_text())
+    fixture.write(
+        "/usr/local/lib/dockdojo-fixture/mongod_fixture.py",
+        (IMAGES / "mongo/mongod_fixture.py").read_text(),
+    )
 
 
 def stage_busybox(root: Path, into: Path) -> None:
@@ -306,8 +354,12 @@ def stage_busybox(root: Path, into: Path) -> None:
 
 
 BUSYBOX_APPLETS = ("sh", "echo", "ls", "cat", "env", "ps", "sleep", "true", "false", "wget")
-STAGERS = {"nginx": stage_nginx, "redis": stage_redis, "mongo": stage_mongo,
-           "busybox": stage_busybox}
+STAGERS = {
+    "nginx": stage_nginx,
+    "redis": stage_redis,
+    "mongo": stage_mongo,
+    "busybox": stage_busybox,
+}
 
 
 # registry and engine ---------------------------------------------------------------
@@ -319,8 +371,9 @@ def pushed_recipe(registry: str, name: str) -> str | None:
         req = urllib.request.Request(f"{base}/manifests/latest", headers={"Accept": accept})
         with urllib.request.urlopen(req, timeout=10) as resp:
             manifest = json.load(resp)
-        with urllib.request.urlopen(f"{base}/blobs/{manifest['config']['digest']}",
-                                    timeout=10) as resp:
+        with urllib.request.urlopen(
+            f"{base}/blobs/{manifest['config']['digest']}", timeout=10
+        ) as resp:
             config = json.load(resp)
     except (urllib.error.URLError, KeyError, ValueError):
         return None
@@ -339,12 +392,19 @@ def build_and_push(client: docker.DockerClient, registry: str, name: str, root: 
     STAGERS[name](root, context)
     shutil.copy2(IMAGES / name / "Dockerfile", context / "Dockerfile")
     tag = f"{registry}/library/{name}:latest"
-    image, _ = client.images.build(path=str(context), tag=tag, rm=True, forcerm=True,
-                                   labels={RECIPE_LABEL: recipe,
-                                           "org.opencontainers.image.description":
-                                           f"dockdojo test fixture standing in for {name}"})
-    for event in client.api.push(f"{registry}/library/{name}", tag="latest", stream=True,
-                                 decode=True):
+    image, _ = client.images.build(
+        path=str(context),
+        tag=tag,
+        rm=True,
+        forcerm=True,
+        labels={
+            RECIPE_LABEL: recipe,
+            "org.opencontainers.image.description": f"dockdojo test fixture standing in for {name}",
+        },
+    )
+    for event in client.api.push(
+        f"{registry}/library/{name}", tag="latest", stream=True, decode=True
+    ):
         if "error" in event:
             raise SystemExit(f"push of {tag} failed: {event['error']}")
     client.images.remove(tag, force=True)
