@@ -118,6 +118,11 @@ def _refused(text: str, status: int | None, op: Op) -> DockdojoError:
             f"{op.subject} is running, so it was not removed.",
             "Stop it first, or remove it with force.",
         )
+    return _refused_as_is(text, op)
+
+
+def _refused_as_is(text: str, op: Op) -> EngineError:
+    """A refusal no rule knows: the engine's own reason, in a sentence."""
     return EngineError(
         f"The Docker Engine refused {op.doing}: {text}",
         "Read the engine's reason above; fix it and try again.",
@@ -192,10 +197,7 @@ def _run_refused(text: str, status: int | None, op: Op) -> DockdojoError:
             f"{op.name!r} is not a valid container name.",
             "Use letters, digits, '_', '.' and '-', starting with a letter or digit.",
         )
-    return EngineError(
-        f"The Docker Engine refused {op.doing}: {text}",
-        "Read the engine's reason above; fix it and try again.",
-    )
+    return _refused_as_is(text, op)
 
 
 def _pull_failed(message: str, op: Op) -> DockdojoError:
