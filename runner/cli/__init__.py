@@ -7,7 +7,8 @@ only when they run, so ``dockdojo --help`` answers at once:
 - :mod:`.engine`: ``doctor``, ``pull``, ``images``;
 - :mod:`.lessons`: ``build``, ``run``, ``check`` (tables in :mod:`.tables`);
 - :mod:`.grade`: ``grade``;
-- :mod:`.lab`: ``lab``.
+- :mod:`.lab`: ``lab``;
+- :mod:`.room`: ``room engine ...``, ``room mirror ...`` (workshop servers).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import DockdojoError
-from . import engine, grade, lab, lessons, sandbox
+from . import engine, grade, lab, lessons, room, sandbox
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    for group in (sandbox, engine, lessons, grade, lab):
+    for group in (sandbox, engine, lessons, grade, lab, room):
         group.add_commands(sub)
     return parser
 

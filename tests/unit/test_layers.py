@@ -26,6 +26,7 @@ LAYERS: dict[str, set[str]] = {
     "lessons": {"errors", "text", "authoring", "kinds"},
     "grading": {"errors", "text", "engine", "authoring", "kinds", "lessons"},
     "workspace": {"errors", "text", "authoring", "kinds", "lessons"},
+    "room": {"errors", "text", "engine", "sandbox", "authoring", "kinds", "lessons"},
     "cli": {
         "errors",
         "text",
@@ -36,6 +37,7 @@ LAYERS: dict[str, set[str]] = {
         "lessons",
         "grading",
         "workspace",
+        "room",
     },
 }
 """Each part of runner/, and the other parts it may import."""

@@ -3,7 +3,8 @@
 # present are not installed again. (dockdojo itself never installs system packages.)
 set -euo pipefail
 
-packages=(docker.io docker-registry iptables debootstrap nodejs npm chromium fonts-noto-color-emoji)
+packages=(docker.io docker-registry iptables debootstrap nodejs npm chromium fonts-noto-color-emoji
+          rootlesskit slirp4netns uidmap)
 missing=()
 for pkg in "${packages[@]}"; do
   if [ "$pkg" = npm ] && command -v npm >/dev/null; then continue; fi

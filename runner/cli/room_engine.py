@@ -1,0 +1,13 @@
+"""``dockdojo room engine ...``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``engine`` to ``dockdojo room``'s command groups."""
+    groups.add_parser("engine", help="(not yet available)")
+
+
+__all__ = ["add_commands"]

@@ -1,0 +1,14 @@
+"""Workshop rooms: one rootless Docker Engine per learner, one read-only registry mirror
+for the room.
+
+- :mod:`.config`: the room's settings (where its state lives, the mirror's port, the
+  limits of each learner's engine), read from ``room.toml``;
+- :mod:`.engines`: a learner's engine, run as that learner's Unix user;
+- :mod:`.mirror`: the room's registry mirror, its archive (``pack``/``load``).
+
+Rooms are for Linux servers, run as root; a learner's own laptop keeps one engine.
+"""
+
+from .config import RoomConfig, load_config
+
+__all__ = ["RoomConfig", "load_config"]

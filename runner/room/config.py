@@ -1,0 +1,109 @@
+"""A room's settings, with defaults that suit a workshop server.
+
+Read from a TOML file (``--config room.toml``; default ``/etc/dockdojo/room.toml`` when it
+exists), every key optional::
+
+    state = "/var/lib/dockdojo/room"   # engines' data roots, the mirror's storage
+    mirror_port = 5100                 # the mirror on the host's 127.0.0.1
+
+    [limits]                           # each learner's engine
+    containers = 30                    # containers at once, running or not
+    memory_mb = 2048                   # memory of the engine and its containers
+    pids = 1024                        # processes of the engine and its containers
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import DockdojoError
+
+DEFAULT_CONFIG = Path("/etc/dockdojo/room.toml")
+DEFAULT_STATE = Path("/var/lib/dockdojo/room")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one learner's engine may use."""
+
+    containers: int = 30
+    """Containers at once, running or stopped; one more is refused with a message."""
+    memory_mb: int = 2048
+    """Memory of the engine and everything it runs, in MB."""
+    pids: int = 1024
+    """Processes of the engine and everything it runs."""
+
+
+@dataclass(frozen=True)
+class RoomConfig:
+    """Where a room keeps its state and what each learner's engine may use."""
+
+    state: Path = DEFAULT_STATE
+    """Root-owned folder: the mirror's storage and each learner's engine state."""
+    mirror_port: int = 5100
+    """Port of the room's registry mirror on 127.0.0.1 (learner engines reach it as
+    10.0.2.2, slirp4netns's name for the host's loopback)."""
+    limits: Limits = field(default_factory=Limits)
+    """Each learner engine's limits."""
+
+    @property
+    def mirror_url(self) -> str:
+        """The mirror as a learner's engine reaches it."""
+        return f"http://10.0.2.2:{self.mirror_port}"
+
+
+def load_config(path: Path | None = None) -> RoomConfig:
+    """The room's settings from ``path`` (or the default file when it exists, else the
+    defaults). Raises :class:`DockdojoError` naming the file and the wrong key."""
+    if path is None:
+        if not DEFAULT_CONFIG.is_file():
+            return RoomConfig()
+        path = DEFAULT_CONFIG
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DockdojoError(
+            f"The room's settings {path} cannot be read ({exc.strerror}).",
+            "Check the path given with --config.",
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise DockdojoError(
+            f"{path} is not valid TOML: {exc}.", "Fix the file; every key is optional."
+        ) from exc
+    known = {"state", "mirror_port", "limits"}
+    unknown = sorted(set(data) - known)
+    raw_limits = data.get("limits", {})
+    if unknown or not isinstance(raw_limits, dict):
+        raise DockdojoError(
+            f"{path} has keys dockdojo does not know: {', '.join(unknown)}."
+            if unknown
+            else f"{path}: [limits] must be a table.",
+            f"Known keys: {', '.join(sorted(known))} (limits: containers, memory_mb, pids).",
+        )
+    limits = Limits()
+    for key, value in raw_limits.items():
+        if (
+            key not in ("containers", "memory_mb", "pids")
+            or not isinstance(value, int)
+            or isinstance(value, bool)
+            or value <= 0
+        ):
+            raise DockdojoError(
+                f"{path}: limits.{key} = {value!r} is not a known limit with "
+                "a positive whole number.",
+                "Known limits: containers, memory_mb, pids.",
+            )
+        limits = Limits(**{**limits.__dict__, key: value})
+    port = data.get("mirror_port", 5100)
+    if not isinstance(port, int) or not 0 < port < 65536:
+        raise DockdojoError(
+            f"{path}: mirror_port = {port!r} is not a port.", "Give a port between 1 and 65535."
+        )
+    return RoomConfig(
+        state=Path(str(data.get("state", DEFAULT_STATE))), mirror_port=port, limits=limits
+    )
+
+
+__all__ = ["DEFAULT_CONFIG", "DEFAULT_STATE", "Limits", "RoomConfig", "load_config"]
