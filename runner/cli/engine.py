@@ -1,9 +1,11 @@
-"""``dockdojo doctor``, ``pull`` and ``images``: the engine, as Docker Desktop shows it."""
+"""``dockdojo doctor`` (is this machine ready?), ``pull`` and ``images`` (the engine, as
+Docker Desktop shows it)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -12,7 +14,32 @@ if TYPE_CHECKING:
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``doctor``, ``pull`` and ``images`` to the ``dockdojo`` command's subparsers."""
-    doctor = sub.add_parser("doctor", help="say which Docker Engine dockdojo uses, if any")
+    doctor = sub.add_parser(
+        "doctor",
+        help="check that this machine is ready for the lessons (with --room: a workshop server)",
+        description="Check the engine dockdojo uses (which kind, its version, free disk), "
+        "every image of the lessons (on the engine, or in its mirror), the host ports they "
+        "fix, and the learner's identity. With --room, also the packages and kernel "
+        "features learner engines need and the room's mirror. Every failing line says how "
+        "to fix it; the exit code is 0 only when all pass.",
+    )
+    doctor.add_argument(
+        "--lesson",
+        dest="lessons",
+        action="append",
+        metavar="NAME",
+        help="check for these lessons (repeatable; default: every lesson)",
+    )
+    doctor.add_argument(
+        "--room", action="store_true", help="also check this server for a workshop room"
+    )
+    doctor.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="with --room: the room's settings (default /etc/dockdojo/room.toml)",
+    )
+    doctor.add_argument("--json", action="store_true", help="print JSON for scripts")
     doctor.set_defaults(func=_doctor)
 
     pull = sub.add_parser("pull", help="pull images with progress")
@@ -24,17 +51,26 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     images.set_defaults(func=_images)
 
 
-def _doctor(_: argparse.Namespace) -> int:
+def _doctor(args: argparse.Namespace) -> int:
+    from ..authoring import content_dirs, lesson_sources
     from ..engine import Engine
+    from ..lessons import load_lesson
+    from ..readiness import engine_findings, render, room_findings, to_json
 
-    info = Engine().ping()
-    print(
-        f"engine: Docker {info.version} (API {info.api_version}, {info.os}/{info.arch}) "
-        f"at {info.host}"
-    )
-    if info.mirrors:
-        print("registry mirrors: " + ", ".join(info.mirrors))
-    return 0
+    names = args.lessons or sorted({p.stem for d in content_dirs() for p in lesson_sources(d)})
+    lessons = [load_lesson(name) for name in names]
+    with Engine() as engine:
+        findings = engine_findings(engine, lessons)
+    if args.room:
+        from ..room import load_config
+
+        config = load_config(args.config)
+        findings += room_findings(f"http://127.0.0.1:{config.mirror_port}", lessons)
+    if args.json:
+        print(to_json(findings))
+    else:
+        sys.stdout.write(render(findings))
+    return 0 if all(f.ok for f in findings) else 1
 
 
 def _pull(args: argparse.Namespace) -> int:

@@ -174,6 +174,9 @@ class Engine:
             os=str(version.get("Os", "?")),
             arch=str(version.get("Arch", "?")),
             mirrors=mirrors,
+            operating_system=str(info.get("OperatingSystem") or ""),
+            root_dir=str(info.get("DockerRootDir") or ""),
+            rootless=any("rootless" in str(o) for o in info.get("SecurityOptions") or ()),
         )
 
     def _drop_clients(self) -> None:

@@ -31,6 +31,12 @@ class EngineInfo:
     """CPU architecture of the engine."""
     mirrors: tuple[str, ...] = ()
     """Registry mirrors the engine pulls through, if any."""
+    operating_system: str = ""
+    """What the engine runs on, as it says: ``Docker Desktop``, ``Debian GNU/Linux 12``..."""
+    root_dir: str = ""
+    """Where the engine keeps images and containers, on its own machine."""
+    rootless: bool = False
+    """Whether the engine runs as an unprivileged user (rootless Docker)."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ LAYERS: dict[str, set[str]] = {
     "grading": {"errors", "text", "engine", "authoring", "kinds", "lessons"},
     "workspace": {"errors", "text", "authoring", "kinds", "lessons"},
     "room": {"errors", "text", "engine", "sandbox", "authoring", "kinds", "lessons"},
+    "readiness": {"errors", "text", "engine", "authoring"},
     "cli": {
         "errors",
         "text",
@@ -38,6 +39,7 @@ LAYERS: dict[str, set[str]] = {
         "grading",
         "workspace",
         "room",
+        "readiness",
     },
 }
 """Each part of runner/, and the other parts it may import."""
