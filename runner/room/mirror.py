@@ -183,6 +183,8 @@ class MirrorStatus:
         for lesson in self.lessons:
             count = sum(1 for i in lesson.images if i.present)
             verdict = "ready" if lesson.ready else "missing " + ", ".join(lesson.missing)
+            if self.pull_through and not lesson.ready:
+                verdict += " (fetched when first pulled, online)"
             lines.append(
                 f"lesson {lesson.lesson}: {verdict} ({count} of "
                 f"{plural(len(lesson.images), 'image')} here)"
@@ -312,11 +314,11 @@ class Mirror:
         held: tuple[HeldImage, ...] = ()
         note = ""
         if ready or self.storage.is_dir():
-            if ready or os.geteuid() == 0:
+            if _serves_its_storage(status) or os.geteuid() == 0:
                 with self._reader(status) as registry:
                     held = _held(registry)
             else:
-                note = "what it holds: only root can read its storage while it is stopped"
+                note = "what it holds: only root can read its storage (stopped or pull-through)"
         coverage = lesson_coverage(_lessons(lessons), held)
         return replace(status, images=held, lessons=coverage, listed=not note, note=note)
 
@@ -437,15 +439,25 @@ class Mirror:
 
     def load(self, path: Path) -> LoadResult:
         """Put the archive's images into the mirror, with no network: blobs first, then
-        manifests, each checked by digest; then ask the running mirror for each image."""
+        manifests, each checked by digest; then ask the running mirror for each image.
+
+        When it fails, the repositories it created are removed again, so not even their
+        names appear in the mirror's catalog."""
         started = time.monotonic()
         need_root("load images into the room mirror")
         with Archive(path) as archive:
             plan = _load_plan(archive)
-            with self._private(writable=True) as writer:
-                added, present, size = _push_blobs(writer, archive, plan)
-                for repository, reference, manifest in plan.manifests:
-                    writer.put_manifest(repository, reference, manifest)
+            repositories = self.storage / "docker/registry/v2/repositories"
+            created = [repositories / r for r in plan.blobs if not (repositories / r).exists()]
+            try:
+                with self._private(writable=True) as writer:
+                    added, present, size = _push_blobs(writer, archive, plan)
+                    for repository, reference, manifest in plan.manifests:
+                        writer.put_manifest(repository, reference, manifest)
+            except BaseException:
+                for folder in created:
+                    shutil.rmtree(folder, ignore_errors=True)
+                raise
         served = self._check_served(archive.images)
         return LoadResult(
             tuple(i.name for i in archive.images),
@@ -497,11 +509,12 @@ class Mirror:
 
     @contextmanager
     def _reader(self, status: MirrorStatus) -> Iterator[Registry]:
-        """The running mirror, or a private read-only registry on its storage."""
-        if status.ready:
+        """The running mirror, or a private read-only registry on its storage (when it is
+        stopped, or a pull-through cache, which would ask upstream for every tag)."""
+        if _serves_its_storage(status):
             yield Registry(status.url.removeprefix("http://"))
             return
-        need_root("read the room mirror's storage while it is stopped")
+        need_root("read the room mirror's storage while it is stopped or a pull-through cache")
         with self._private(writable=False) as registry:
             yield registry
 
@@ -576,6 +589,11 @@ class Mirror:
 
 
 # helpers ------------------------------------------------------------------------------------
+def _serves_its_storage(status: MirrorStatus) -> bool:
+    """Whether the mirror answers with what its storage holds, and only that."""
+    return status.ready and not status.pull_through
+
+
 def need_root(doing: str) -> None:
     """Raise :class:`MirrorError` unless this process runs as root."""
     if os.geteuid() != 0:
