@@ -337,7 +337,12 @@ class Mirror:
                     "Stop it (dockdojo room mirror stop), then start it with the settings "
                     "you want.",
                 )
-            self._wait(lambda: self.status(content=False).ready, lambda: True, "registry.log")
+            running_pid = current.pid
+            self._wait(
+                lambda: self.status(content=False).ready,
+                lambda: _alive(running_pid) is not None,
+                "registry.log",
+            )
             return self.status(content=False)
         port = self.config.mirror_port
         if _port_taken(port):
@@ -488,10 +493,16 @@ class Mirror:
 
     # private registries --------------------------------------------------------------------
     def _prepare(self) -> None:
-        self.config.state.mkdir(parents=True, exist_ok=True)
-        self.folder.mkdir(mode=0o700, exist_ok=True)
-        self.folder.chmod(0o700)
-        self.storage.mkdir(mode=0o700, exist_ok=True)
+        try:
+            self.config.state.mkdir(parents=True, exist_ok=True)
+            self.folder.mkdir(mode=0o700, exist_ok=True)
+            self.folder.chmod(0o700)
+            self.storage.mkdir(mode=0o700, exist_ok=True)
+        except OSError as exc:
+            raise MirrorError(
+                f"Cannot make the mirror's folder {self.folder} ({exc.strerror}).",
+                "Check the room's state setting (room.toml) and that this is root.",
+            ) from exc
 
     @contextmanager
     def _source(self, source: str | None) -> Iterator[Registry]:

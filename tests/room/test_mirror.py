@@ -22,6 +22,7 @@ import socket
 import subprocess
 import tarfile
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +32,14 @@ import pytest
 
 from dockdojo.runner.cli import main
 from dockdojo.runner.room import load_config
-from dockdojo.runner.room.mirror import Mirror
-from dockdojo.runner.room.registry_api import Registry
+from dockdojo.runner.room.mirror import Mirror, registry_config
+from dockdojo.runner.room.registry_api import (
+    DOCKER_LIST,
+    DOCKER_MANIFEST,
+    Manifest,
+    Registry,
+    sha256_digest,
+)
 from dockdojo.runner.sandbox import processes_using
 
 pytestmark = pytest.mark.engine
@@ -345,6 +352,127 @@ def test_a_pull_through_mirror_is_read_only_too(
     assert not processes_using(other.folder)
 
 
+@pytest.fixture(scope="module")
+def scratch(workdir: Path) -> Iterator[str]:
+    """A writable registry of these tests' own (the sandbox's is only read from)."""
+    binary = shutil.which("docker-registry")
+    assert binary, "docker-registry is not installed (tests/world/install.sh installs it)"
+    port = _free_port()
+    storage = workdir / "scratch"
+    storage.mkdir()
+    config = workdir / "scratch.yml"
+    config.write_text(registry_config(storage, f"127.0.0.1:{port}", readonly=False))
+    with (workdir / "scratch.log").open("wb") as log:
+        process = subprocess.Popen(
+            [binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 15
+        while not Registry(f"127.0.0.1:{port}", timeout=1).ping():
+            assert process.poll() is None, (workdir / "scratch.log").read_text()
+            assert time.monotonic() < deadline, "the scratch registry did not come up"
+            time.sleep(0.05)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def _push_image(registry: Registry, repository: str, seed: str) -> Manifest:
+    """A tiny hand-made image (a config, one layer), pushed by digest."""
+    config = json.dumps({"architecture": seed, "os": "linux"}).encode()
+    layer = hashlib.shake_256(seed.encode()).digest(200_000)
+    described = []
+    for media_type, data in [
+        ("application/vnd.docker.container.image.v1+json", config),
+        ("application/vnd.docker.image.rootfs.diff.tar.gzip", layer),
+    ]:
+        digest = sha256_digest(data)
+        registry.push_blob(repository, digest, len(data), io.BytesIO(data))
+        described.append({"mediaType": media_type, "digest": digest, "size": len(data)})
+    body = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": DOCKER_MANIFEST,
+            "config": described[0],
+            "layers": described[1:],
+        }
+    ).encode()
+    manifest = Manifest(DOCKER_MANIFEST, sha256_digest(body), body)
+    registry.put_manifest(repository, manifest.digest, manifest)
+    return manifest
+
+
+def test_a_multi_platform_image_keeps_its_list_and_its_digest(
+    room: Room, scratch: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    registry = Registry(scratch)
+    children = {arch: _push_image(registry, "library/multi", arch) for arch in ("amd64", "arm64")}
+    body = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": DOCKER_LIST,
+            "manifests": [
+                {
+                    "mediaType": DOCKER_MANIFEST,
+                    "digest": m.digest,
+                    "size": len(m.body),
+                    "platform": {"architecture": arch, "os": "linux"},
+                }
+                for arch, m in children.items()
+            ],
+        },
+        indent=3,
+    ).encode()
+    listed = Manifest(DOCKER_LIST, sha256_digest(body), body)
+    registry.put_manifest("library/multi", "latest", listed)
+
+    both, arm = workdir / "multi.tar", workdir / "arm.tar"
+    assert room.mirror("pack", "multi", "--from", scratch, "-o", str(both)) == 0
+    platform = ["--platform", "linux/arm64"]
+    assert room.mirror("pack", "multi", "--from", scratch, *platform, "-o", str(arm)) == 0
+    with tarfile.open(arm) as tar:
+        index_file = tar.extractfile("index.json")
+        assert index_file is not None
+        (entry,) = json.load(index_file)["manifests"]
+    assert (entry["digest"], entry["mediaType"]) == (children["arm64"].digest, DOCKER_MANIFEST)
+
+    assert room.mirror("load", str(both)) == 0
+    status = _status(room, capsys)
+    (multi,) = [i for i in status["images"] if i["repository"] == "library/multi"]
+    assert (multi["digest"], multi["media_type"]) == (listed.digest, DOCKER_LIST)
+    assert multi["platforms"] == ["linux/amd64", "linux/arm64"]
+    served = Registry(room.address)
+    for child in children.values():
+        got = served.manifest("library/multi", child.digest)
+        assert got is not None
+        assert got.body == child.body
+
+
+def test_pack_names_every_image_the_source_lacks(
+    room: Room, scratch: str, source: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = workdir / "none.tar"
+    assert room.mirror("pack", "--lesson", SEED, "--from", scratch, "-o", str(out)) == 1
+    err = capsys.readouterr().err
+    assert f"error: the registry at {scratch} does not hold nginx:latest (lesson {SEED})" in err
+    assert "busybox:latest (lesson what-is-an-image)" in err
+    assert room.mirror("pack", "nginx", "nosuchimage:1.0", "--from", source, "-o", str(out)) == 1
+    assert "does not hold nosuchimage:1.0 (named)" in capsys.readouterr().err
+    assert not out.exists()
+    assert not list(workdir.glob(".none.tar.*"))
+
+
+def test_pack_reads_the_room_mirror_by_default(room: Room, workdir: Path, source: str) -> None:
+    out = workdir / "again.tar"
+    assert room.mirror("pack", "nginx", "-o", str(out)) == 0
+    with tarfile.open(out) as tar:
+        index_file = tar.extractfile("index.json")
+        assert index_file is not None
+        (entry,) = json.load(index_file)["manifests"]
+    assert entry["digest"] == _source_digests(source)["library/nginx"]
+
+
 def test_stop_leaves_no_process_and_status_still_reads_the_storage(
     room: Room, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -358,5 +486,5 @@ def test_stop_leaves_no_process_and_status_still_reads_the_storage(
     assert room.mirror("stop") == 0  # again: nothing to do
     status = _status(room, capsys)
     assert not status["running"]
-    assert set(_held(status)) == {f"{name}:latest" for name in IMAGES}
+    assert set(_held(status)) == {f"{name}:latest" for name in (*IMAGES, "library/multi")}
     assert not processes_using(room.folder)
