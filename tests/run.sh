@@ -5,8 +5,8 @@
 #      (lessons/ matches content/);
 #   2. the test world: Debian packages, the sandbox engine and registry, fixture images;
 #   3. every test: unit, install (the wheel in a fresh environment), engine (every lesson
-#      solved end to end), browser (JupyterLab in Chromium), sandbox lifecycle: in that
-#      order, one pytest run;
+#      solved end to end), room (learner engines as their own users, the room mirror),
+#      browser (JupyterLab in Chromium), sandbox lifecycle: in that order, one pytest run;
 #   4. the sandbox is stopped on exit, whatever happened, so no process or mount stays.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,5 +40,5 @@ if [ "$MODE" = bench ]; then
   for bench in tests/bench/bench_*.py; do $BIN/python "$bench"; done
 else
   step "tests"
-  $BIN/pytest tests/unit tests/install tests/engine tests/browser tests/lifecycle
+  $BIN/pytest tests/unit tests/install tests/engine tests/room tests/browser tests/lifecycle
 fi
