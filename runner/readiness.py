@@ -123,16 +123,8 @@ def _disk(info: EngineInfo) -> Finding:
 
 
 def lesson_images(lessons: Iterable[Lesson]) -> list[str]:
-    """Every image the lessons pull or run, in the order they first appear (``nginx``)."""
-    seen: dict[str, None] = {}
-    for lesson in lessons:
-        for step in lesson.steps:
-            for action in (*step.solution, *([step.action] if step.action else [])):
-                images = action.args.get("images") or []
-                image = action.args.get("image")
-                for name in [*images, *([image] if image else [])]:
-                    seen.setdefault(parse_ref(str(name)).familiar, None)
-    return list(seen)
+    """Every image the lessons declare, in familiar form (``nginx:latest``), once each."""
+    return list(dict.fromkeys(parse_ref(name).familiar for ls in lessons for name in ls.images))
 
 
 def _images(engine: Engine, info: EngineInfo, lessons: Sequence[Lesson]) -> list[Finding]:

@@ -153,6 +153,20 @@ class Lesson:
     def points(self) -> int:
         return sum(s.points for s in self.steps)
 
+    @property
+    def images(self) -> tuple[str, ...]:
+        """Every image the lesson declares (``image`` and ``images`` of its actions,
+        solutions and checks) as written, in the order they first appear; per-learner
+        values (``{learner_tag}``) are left out."""
+        seen: dict[str, None] = {}
+        for step in self.steps:
+            actions = [a for a in (step.action, *step.solve) if a is not None]
+            for args in [*(a.args for a in actions), *(c.args for c in step.checks)]:
+                for name in [args.get("image"), *(args.get("images") or ())]:
+                    if isinstance(name, str) and name and "{" not in name:
+                        seen.setdefault(name, None)
+        return tuple(seen)
+
     def steps_until(self, step_id: str) -> list[str]:
         """Ids of the lesson's steps up to and including ``step_id``, in order."""
         ids = [s.id for s in self.steps]

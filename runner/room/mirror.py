@@ -676,17 +676,11 @@ def _as_mirror_error() -> Iterator[None]:
 
 
 def lesson_images(lesson: Lesson) -> list[ImageRef]:
-    """Every image a lesson declares (``image`` and ``images`` of its actions, solutions
-    and checks), in the order they first appear."""
+    """Every image a lesson declares (:attr:`Lesson.images`), parsed, without repeats."""
     seen: dict[str, ImageRef] = {}
-    for step in lesson.steps:
-        actions = [a for a in (step.action, *step.solve) if a is not None]
-        for args in [*(a.args for a in actions), *(c.args for c in step.checks)]:
-            names = [args.get("image"), *(args.get("images") or ())]
-            for name in names:
-                if isinstance(name, str) and name and "{" not in name:
-                    ref = parse_ref(name)
-                    seen.setdefault(ref.canonical, ref)
+    for name in lesson.images:
+        ref = parse_ref(name)
+        seen.setdefault(ref.canonical, ref)
     return list(seen.values())
 
 
