@@ -117,3 +117,8 @@ class ProxyError(DockdojoError):
 class MirrorError(DockdojoError):
     """The room's registry mirror could not start, stop, pack or load, or an archive of
     images is missing, damaged or altered."""
+
+
+class RoomError(DockdojoError):
+    """A learner's engine in a workshop room could not be started, stopped, inspected or
+    reset, or the server or the learner's account is not ready for one."""
