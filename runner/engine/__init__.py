@@ -23,6 +23,7 @@ from .models import (
     PortLink,
     Removed,
     SearchResult,
+    StoredImage,
     port_url,
     uses_image,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "Removed",
     "SearchResult",
     "Snapshot",
+    "StoredImage",
     "Throttle",
     "connect",
     "describe_host",

@@ -49,6 +49,7 @@ from .models import (
     PortLink,
     Removed,
     SearchResult,
+    StoredImage,
     uses_image,
 )
 from .progress import PullProgress, PullTracker, Throttle
@@ -549,6 +550,43 @@ class Engine:
             self.remove_image(str(summary["Id"]), force=True)
             images.append(str(summary["Id"]))
         return Removed(containers=tuple(removed), images=tuple(images))
+
+    def stored_images(self) -> list[StoredImage]:
+        """Every local image once, with all its tags and repository digests."""
+        api = self._client().api
+        return [
+            StoredImage(
+                id=str(row["Id"]),
+                tags=tuple(t for t in row.get("RepoTags") or () if t != "<none>:<none>"),
+                digests=tuple(d for d in row.get("RepoDigests") or () if d != "<none>@<none>"),
+            )
+            for row in self._rows(api.images, Op("listing images"))
+        ]
+
+    # networks and volumes ---------------------------------------------------------
+    def networks(self, *, labels: Mapping[str, str] | None = None) -> list[str]:
+        """Names of the networks made on this engine (never ``bridge``, ``host``, ``none``)."""
+        api = self._client().api
+        filters: dict[str, Any] = {"type": "custom"}
+        if labels:
+            filters["label"] = [f"{k}={v}" for k, v in labels.items()]
+        rows = self._rows(lambda: api.networks(filters=filters), Op("listing networks"))
+        return sorted(str(r.get("Name") or r["Id"]) for r in rows)
+
+    def remove_network(self, name: str) -> None:
+        api = self._client().api
+        self._call(lambda: api.remove_network(name), Op(f"removing the network {name}"))
+
+    def volumes(self, *, labels: Mapping[str, str] | None = None) -> list[str]:
+        """Names of the volumes on this engine."""
+        api = self._client().api
+        filters = {"label": [f"{k}={v}" for k, v in labels.items()]} if labels else None
+        answer = self._json(lambda: api.volumes(filters=filters), Op("listing volumes"))
+        return sorted(str(v["Name"]) for v in answer.get("Volumes") or ())
+
+    def remove_volume(self, name: str) -> None:
+        api = self._client().api
+        self._call(lambda: api.remove_volume(name, force=True), Op(f"removing the volume {name}"))
 
     # exec -------------------------------------------------------------------------
     def exec(

@@ -159,6 +159,19 @@ class ExecResult:
 
 
 @dataclass(frozen=True)
+class StoredImage:
+    """One local image with every name it has (a room's reset keeps what its mirror serves)."""
+
+    id: str
+    """Full image id, ``sha256:...``."""
+    tags: tuple[str, ...]
+    """``nginx:latest``, ``me/app:1``...; empty for an untagged image."""
+    digests: tuple[str, ...]
+    """Repository digests, ``nginx@sha256:...``: the manifests it was pulled (or pushed)
+    as; empty for an image built, loaded or committed here."""
+
+
+@dataclass(frozen=True)
 class Removed:
     """What a cleanup removed."""
 
