@@ -1,0 +1,175 @@
+"""A learner engine's cgroup: its memory and process limits, and ending it as a whole.
+
+The engine's first process joins the group before it starts anything, so rootlesskit,
+dockerd, containerd, slirp4netns, the shims and every container process are in it (a
+rootless engine cannot move its containers elsewhere). Both layouts are handled:
+
+- cgroup v1 (this project's Debian servers): a folder ``dockdojo/LEARNER`` in each of
+  the ``pids``, ``memory`` and (when mounted) ``freezer`` hierarchies;
+- cgroup v2 (the unified hierarchy): one folder ``/sys/fs/cgroup/dockdojo/LEARNER``
+  with the ``pids`` and ``memory`` controllers enabled above it.
+
+Ending a group: freeze it (so nothing forks meanwhile), kill every process, thaw it,
+wait until it is empty, then remove its folders.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from pathlib import Path
+
+from ..errors import RoomError
+from .config import Limits
+
+ROOT = Path("/sys/fs/cgroup")
+GROUP = "dockdojo"
+"""The folder under which every learner engine's group is made."""
+_V1_CONTROLLERS = ("pids", "memory", "freezer")
+
+
+class Cgroup:
+    """The cgroup of one learner's engine, named after the learner."""
+
+    def __init__(self, name: str, root: Path = ROOT) -> None:
+        self.name = name
+        self.root = root
+        self.v2 = (root / "cgroup.controllers").is_file()
+
+    # where -------------------------------------------------------------------------
+    @property
+    def folders(self) -> list[Path]:
+        """This group's folders (one on v2; one per mounted controller on v1)."""
+        if self.v2:
+            return [self.root / GROUP / self.name]
+        return [
+            self.root / c / GROUP / self.name
+            for c in _V1_CONTROLLERS
+            if (self.root / c / "cgroup.procs").is_file()
+        ]
+
+    def _folder(self, controller: str) -> Path | None:
+        if self.v2:
+            return self.root / GROUP / self.name
+        folder = self.root / controller / GROUP / self.name
+        return folder if (self.root / controller / "cgroup.procs").is_file() else None
+
+    @property
+    def procs_files(self) -> list[Path]:
+        """The files a process writes its pid to in order to join the group."""
+        return [f / "cgroup.procs" for f in self.folders]
+
+    def exists(self) -> bool:
+        return any(f.is_dir() for f in self.folders)
+
+    def pids(self) -> list[int]:
+        """Every process in the group."""
+        folder = self._folder("pids")
+        if folder is None:
+            return []
+        try:
+            text = (folder / "cgroup.procs").read_text()
+        except OSError:
+            return []
+        return [int(p) for p in text.split()]
+
+    # lifecycle ---------------------------------------------------------------------
+    def create(self, limits: Limits) -> None:
+        """Make the group (or keep it) and set its memory and process limits."""
+        pids = self._folder("pids")
+        memory = self._folder("memory")
+        if pids is None or memory is None:
+            raise RoomError(
+                "This server has no pids or memory cgroup controller, so a learner "
+                "engine's limits cannot be enforced.",
+                "Boot with the pids and memory controllers enabled (cgroup v1 mounts "
+                "under /sys/fs/cgroup/pids and /sys/fs/cgroup/memory, or cgroup v2).",
+            )
+        try:
+            if self.v2:
+                _enable_controllers(self.root)
+                _enable_controllers(self.root / GROUP)
+            for folder in self.folders:
+                folder.mkdir(parents=True, exist_ok=True)
+            memory_bytes = limits.memory_mb * 1024 * 1024
+            if self.v2:
+                _write(pids / "pids.max", limits.pids)
+                _write(memory / "memory.max", memory_bytes)
+            else:
+                _write(pids / "pids.max", limits.pids)
+                _write(memory / "memory.limit_in_bytes", memory_bytes)
+                swap = memory / "memory.memsw.limit_in_bytes"
+                if swap.exists():
+                    _write(swap, memory_bytes)
+        except OSError as exc:
+            raise RoomError(
+                f"Could not set up the cgroup of {self.name}'s engine: {exc}.",
+                "Check that /sys/fs/cgroup is writable by root (not a read-only container mount).",
+            ) from exc
+
+    def kill(self, timeout: float = 10.0) -> None:
+        """Kill every process in the group and wait until it is empty."""
+        deadline = time.monotonic() + timeout
+        while self.pids() and time.monotonic() < deadline:
+            self._freeze(True)
+            for pid in self.pids():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            self._freeze(False)
+            time.sleep(0.05)
+        left = self.pids()
+        if left:
+            raise RoomError(
+                f"Processes {', '.join(map(str, left))} of {self.name}'s engine would not end.",
+                "Kill them by hand: kill -9 " + " ".join(map(str, left)),
+            )
+
+    def remove(self) -> None:
+        """Remove the group's folders (it must be empty); the parent goes when unused."""
+        for folder in self.folders:
+            try:
+                folder.rmdir()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise RoomError(
+                    f"Could not remove the cgroup {folder}: {exc.strerror}.",
+                    f"Stop what runs in it, then: rmdir {folder}",
+                ) from exc
+            with contextlib.suppress(OSError):  # it may hold another learner's group
+                folder.parent.rmdir()
+
+    def _freeze(self, frozen: bool) -> None:
+        if self.v2:
+            control = self.root / GROUP / self.name / "cgroup.freeze"
+            value = "1" if frozen else "0"
+        else:
+            control = self.root / "freezer" / GROUP / self.name / "freezer.state"
+            value = "FROZEN" if frozen else "THAWED"
+        if not control.exists():
+            return
+        with contextlib.suppress(OSError):
+            control.write_text(value)
+            deadline = time.monotonic() + 2.0
+            while frozen and not self.v2 and time.monotonic() < deadline:
+                if control.read_text().strip() == "FROZEN":
+                    break
+                time.sleep(0.01)
+
+
+def _write(path: Path, value: int) -> None:
+    path.write_text(f"{value}\n")
+
+
+def _enable_controllers(folder: Path) -> None:
+    folder.mkdir(exist_ok=True)
+    control = folder / "cgroup.subtree_control"
+    enabled = control.read_text().split()
+    wanted = [c for c in ("pids", "memory") if c not in enabled]
+    if wanted:
+        control.write_text(" ".join(f"+{c}" for c in wanted))
+
+
+__all__ = ["GROUP", "Cgroup"]

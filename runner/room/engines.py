@@ -1,0 +1,529 @@
+"""A learner's own Docker Engine: rootless, run as the learner's Unix user.
+
+``rootlesskit`` gives the engine a user namespace (the learner's subordinate ids), a
+mount namespace and a network namespace of its own (slirp4netns), so engines never
+share a bridge or an address range, and a container that mounts ``/`` sees only what
+the learner may read. dockdojo starts rootlesskit itself, with the flags Debian's
+``dockerd-rootless.sh`` gives it minus ``--disable-host-loopback`` (so the engine
+reaches the room's mirror on the host's 127.0.0.1 as ``10.0.2.2``), and that script as
+its child (``_DOCKERD_ROOTLESS_CHILD=1``), which execs ``dockerd``.
+
+Where things are, for learner ``ada`` (uid 1001) and the room state ``STATE``:
+
+- ``STATE/engines/ada/`` (root's, mode 755): ``daemon.json`` (the engine's only
+  settings: the learner's own ``~/.config/docker/daemon.json`` is not read),
+  ``engine.log`` (root's; the previous start's in ``engine.log.1``), ``limits.log``, pid
+  files;
+- ``STATE/engines/ada/data/`` (ada's, mode 700): the data root (images, containers,
+  volumes), so a room's disk use is in one place and ``du`` reads it;
+- ``/run/user/1001/`` (ada's, mode 700): ``docker.sock`` and the engine's runtime state;
+- cgroups ``dockdojo/ada`` (:mod:`.cgroups`): memory and process limits;
+- ``/etc/docker/plugins/dockdojo-limits-ada.spec`` and
+  ``/run/dockdojo/limits/ada.sock``: the containers limit (:mod:`.authz`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import RoomError, SandboxError
+from ..sandbox import _alive, _engine_answers, _read_pid, _spawn, _terminate, _unmount_under
+from ..text import human_bytes, plural
+from . import authz
+from .cgroups import Cgroup
+from .config import RoomConfig
+from .host import PATH, Programs, check_can_run, need_root
+from .learners import Learner, check_name, learner, lookup, prepare_runtime_dir
+
+if TYPE_CHECKING:
+    from .reset import ResetReport
+
+SCHEMA = "dockdojo.room-engines/v1"
+"""Version of :meth:`EngineStatus.to_json`'s shape."""
+START_TIMEOUT = 30.0
+"""Seconds a start waits for the engine's API."""
+STOP_TIMEOUT = 20.0
+"""Seconds a stop waits for the engine to end its containers and itself (dockerd gives
+each container its stop timeout, 10 s by default, then 5 s more) before killing them."""
+OOM_SCORE_ADJ = -500
+"""The engine's own processes (not its containers) are the last the kernel's OOM killer
+picks when the learner's memory limit is reached, as for a root dockerd."""
+
+_LAUNCH = """
+import json, os, subprocess, sys
+spec = json.loads(sys.argv[1])
+for procs in spec["cgroups"]:
+    with open(procs, "w") as f:
+        f.write(str(os.getpid()))
+log = open(spec["log"], "ab")
+proc = subprocess.Popen(spec["argv"], user=spec["uid"], group=spec["gid"], extra_groups=[],
+                        env=spec["env"], cwd=spec["cwd"], umask=0o022,
+                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                        start_new_session=True, close_fds=True)
+print(proc.pid)
+"""
+"""Run as root: join the engine's cgroups, then start its first process as the learner,
+not as our child (it outlives us and never becomes our zombie)."""
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    """What one learner's engine is doing and using."""
+
+    learner: str
+    """The learner (their Unix user name)."""
+    uid: int | None
+    """Their user id; None when the user does not exist (any more)."""
+    running: bool
+    """Whether the engine answers on its socket."""
+    pid: int | None
+    """rootlesskit's process id when it runs (the engine's whole tree is under it)."""
+    docker_host: str
+    """``DOCKER_HOST`` for this engine (``unix:///run/user/UID/docker.sock``)."""
+    limits_running: bool
+    """Whether the containers limit (:mod:`.authz`) answers; without it the engine
+    refuses every request."""
+    containers: int
+    """Containers in its data root, running or stopped."""
+    disk_bytes: int
+    """Size of its data root on disk (``du``)."""
+    memory_bytes: int
+    """Resident memory (RSS) of all its processes: engine, shims and containers."""
+    data_root: Path
+    """Its data root."""
+    log: Path
+    """Its log file."""
+
+    def describe(self) -> str:
+        """One line: ``ada  running  unix:///run/user/1001/docker.sock  2 containers ...``."""
+        if self.uid is None:
+            state = "no such user"
+        elif self.running and not self.limits_running:
+            state = "running, but its containers limit is down (start it again)"
+        elif self.running:
+            state = "running"
+        elif self.pid is not None:
+            state = f"started but not answering (see {self.log})"
+        else:
+            state = "stopped"
+        return "  ".join(
+            [
+                self.learner,
+                state,
+                self.docker_host,
+                plural(self.containers, "container"),
+                f"{human_bytes(self.disk_bytes)} disk",
+                f"{human_bytes(self.memory_bytes)} memory",
+            ]
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "learner": self.learner,
+            "uid": self.uid,
+            "running": self.running,
+            "pid": self.pid,
+            "docker_host": self.docker_host,
+            "limits_running": self.limits_running,
+            "containers": self.containers,
+            "disk_bytes": self.disk_bytes,
+            "memory_bytes": self.memory_bytes,
+            "data_root": str(self.data_root),
+            "log": str(self.log),
+        }
+
+
+class LearnerEngine:
+    """One learner's engine in a room, identified by the learner's name."""
+
+    def __init__(self, name: str, config: RoomConfig) -> None:
+        self.name = check_name(name)
+        self.config = config
+        self.folder = config.state / "engines" / name
+        self.data = self.folder / "data"
+        self.log = self.folder / "engine.log"
+        self.cgroup = Cgroup(name)
+
+    def _path(self, name: str) -> Path:
+        return self.folder / name
+
+    # status ------------------------------------------------------------------------
+    def _pid(self) -> int | None:
+        """rootlesskit's pid, when it runs in this engine's cgroup (never a reused pid)."""
+        pid = _alive(_read_pid(self._path("rootlesskit.pid")))
+        return pid if pid is not None and pid in self.cgroup.pids() else None
+
+    def _limits_pid(self) -> int | None:
+        pid = _alive(_read_pid(self._path("limits.pid")))
+        if pid is None:
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return None
+        return pid if str(authz.socket_path(self.name)).encode() in cmdline else None
+
+    def status(self) -> EngineStatus:
+        who = lookup(self.name)
+        pid = self._pid()
+        return EngineStatus(
+            learner=self.name,
+            uid=who.uid if who else None,
+            running=who is not None and pid is not None and _engine_answers(who.socket),
+            pid=pid,
+            docker_host=who.docker_host if who else "",
+            limits_running=self._limits_pid() is not None
+            and _limits_answer(authz.socket_path(self.name)),
+            containers=_count_folders(self.data / "containers"),
+            disk_bytes=_disk_usage(self.data),
+            memory_bytes=sum(_rss(p) for p in self.cgroup.pids()),
+            data_root=self.data,
+            log=self.log,
+        )
+
+    # start -------------------------------------------------------------------------
+    def start(self, *, create_user: bool = False) -> EngineStatus:
+        """Start the engine (idempotent) and wait until its API answers."""
+        programs = check_can_run()
+        who = learner(self.name, create=create_user)
+        with self._locked():
+            current = self.status()
+            if current.running:
+                if not current.limits_running:
+                    self._start_limits(who)
+                return self.status()
+            if current.pid is not None:  # started a moment ago, or stuck: give it its time
+                self._wait_ready(who, current.pid)
+                return self.status()
+            self._end(who)  # whatever a crashed engine left
+            prepare_runtime_dir(who)
+            self._prepare_folders(who)
+            self.cgroup.create(self.config.limits)
+            self._start_limits(who)
+            pid = self._launch(who, programs)
+            try:
+                self._wait_ready(who, pid)
+            except RoomError:
+                self._end(who)
+                raise
+            self._protect_engine()
+            return self.status()
+
+    def _prepare_folders(self, who: Learner) -> None:
+        self.config.state.mkdir(mode=0o711, parents=True, exist_ok=True)
+        for folder in (self.config.state / "engines", self.folder):
+            folder.mkdir(mode=0o711, exist_ok=True)
+        self.folder.chmod(0o755)
+        for folder in [*reversed(self.folder.parents), self.folder]:
+            if folder.stat().st_mode & 0o001 == 0:
+                raise RoomError(
+                    f"{folder} is closed to other users, so {who.name}'s engine cannot "
+                    "reach its data root below it.",
+                    f"Let users pass through it (chmod o+x {folder}), or choose another "
+                    "room state in room.toml.",
+                )
+        try:
+            self.data.mkdir(mode=0o700)
+            os.chown(self.data, who.uid, who.gid)
+        except FileExistsError:
+            owner = self.data.lstat().st_uid
+            if self.data.is_symlink() or owner != who.uid:
+                raise RoomError(
+                    f"{self.data} belongs to uid {owner}, not to {who.name} ({who.uid}): "
+                    "an engine of an earlier user of that name.",
+                    f"Remove it (rm -rf {self.data}) to give {who.name} an empty engine.",
+                ) from None
+        settings = {
+            "data-root": str(self.data),
+            "registry-mirrors": [self.config.mirror_url],
+            "insecure-registries": [f"10.0.2.2:{self.config.mirror_port}"],
+            "authorization-plugins": [authz.plugin_name(self.name)],
+        }
+        daemon = self._path("daemon.json")
+        daemon.write_text(json.dumps(settings, indent=2) + "\n")
+        daemon.chmod(0o644)
+        if self.log.exists():
+            self.log.replace(self._path("engine.log.1"))
+        self.log.touch(mode=0o600)
+
+    def _start_limits(self, who: Learner) -> None:
+        _terminate(self._limits_pid(), "the containers limit")
+        authz.PLUGINS.mkdir(parents=True, exist_ok=True)
+        authz.SOCKETS.mkdir(parents=True, exist_ok=True)
+        authz.SOCKETS.chmod(0o755)
+        sock = authz.socket_path(self.name)
+        spec = authz.spec_path(self.name)
+        spec.write_text(f"unix://{sock}\n")
+        spec.chmod(0o644)
+        try:
+            pid = _spawn(
+                [
+                    sys.executable,
+                    "-m",
+                    "dockdojo.runner.room.authz",
+                    str(sock),
+                    str(who.uid),
+                    str(self.data / "containers"),
+                    str(self.config.limits.containers),
+                ],
+                self._path("limits.log"),
+            )
+        except SandboxError as exc:
+            raise RoomError(exc.what, exc.hint) from exc
+        self._path("limits.pid").write_text(f"{pid}\n")
+        deadline = time.monotonic() + 10.0
+        while not _limits_answer(sock):
+            if time.monotonic() > deadline or _alive(pid) is None:
+                raise RoomError(
+                    f"The containers limit of {self.name}'s engine did not start.\n"
+                    + _tail(self._path("limits.log")),
+                    "Fix what the log says, then start the engine again.",
+                )
+            time.sleep(0.02)
+
+    def _launch(self, who: Learner, programs: Programs) -> int:
+        runtime = who.runtime_dir
+        spec = {
+            "cgroups": [str(p) for p in self.cgroup.procs_files],
+            "log": str(self.log),
+            "uid": who.uid,
+            "gid": who.gid,
+            "cwd": str(who.home),
+            "env": {
+                "HOME": str(who.home),
+                "USER": who.name,
+                "LOGNAME": who.name,
+                "PATH": PATH,
+                "XDG_RUNTIME_DIR": str(runtime),
+                "_DOCKERD_ROOTLESS_CHILD": "1",
+            },
+            "argv": [
+                programs.rootlesskit,
+                f"--state-dir={runtime}/dockerd-rootless",
+                "--net=slirp4netns",
+                "--mtu=65520",
+                "--slirp4netns-sandbox=auto",
+                "--slirp4netns-seccomp=auto",
+                "--port-driver=builtin",
+                "--copy-up=/etc",
+                "--copy-up=/run",
+                "--propagation=rslave",
+                programs.script,
+                "--config-file",
+                str(self._path("daemon.json")),
+            ],
+        }
+        result = subprocess.run(
+            [sys.executable, "-I", "-c", _LAUNCH, json.dumps(spec)],
+            capture_output=True,
+            text=True,
+            env={"PATH": PATH},
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RoomError(
+                f"Could not start {self.name}'s engine: {result.stderr.strip()}",
+                f"Check that rootlesskit runs: {programs.rootlesskit} --version",
+            )
+        pid = int(result.stdout.strip())
+        self._path("rootlesskit.pid").write_text(f"{pid}\n")
+        return pid
+
+    def _wait_ready(self, who: Learner, pid: int) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _engine_answers(who.socket):
+            if _alive(pid) is None:
+                raise RoomError(
+                    f"{self.name}'s engine stopped while starting. Last lines of "
+                    f"{self.log}:\n{_tail(self.log)}",
+                    f"Fix what the log says, then: dockdojo room engine start {self.name}",
+                )
+            if time.monotonic() > deadline:
+                raise RoomError(
+                    f"{self.name}'s engine did not answer within {START_TIMEOUT:.0f} s. "
+                    f"Last lines of {self.log}:\n{_tail(self.log)}",
+                    f"Fix what the log says, then: dockdojo room engine stop {self.name} "
+                    f"and dockdojo room engine start {self.name}",
+                )
+            time.sleep(0.02)
+
+    def _protect_engine(self) -> None:
+        """The engine's own processes (not its future containers) last for the OOM killer."""
+        for pid in self.cgroup.pids():
+            with contextlib.suppress(OSError):
+                Path(f"/proc/{pid}/oom_score_adj").write_text(f"{OOM_SCORE_ADJ}\n")
+
+    # stop --------------------------------------------------------------------------
+    def stop(self) -> EngineStatus:
+        """Stop the engine and everything it runs; leave no process, cgroup or mount."""
+        need_root("Stopping a learner engine")
+        who = lookup(self.name)
+        with self._locked():
+            pid = self._pid()
+            if pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)  # rootlesskit passes it on to dockerd
+                deadline = time.monotonic() + STOP_TIMEOUT
+                while self.cgroup.pids() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            self._end(who)
+        return self.status()
+
+    def _end(self, who: Learner | None) -> None:
+        """End every process of the engine, its containers limit and its cgroup."""
+        self.cgroup.kill()
+        _terminate(self._limits_pid(), "the containers limit")
+        try:
+            _unmount_under(self.data)
+        except SandboxError as exc:
+            raise RoomError(exc.what, exc.hint) from exc
+        if who is not None:
+            self._end_namespace_holders(who)
+        self.cgroup.remove()
+        for path in (
+            self._path("rootlesskit.pid"),
+            self._path("limits.pid"),
+            authz.spec_path(self.name),
+            authz.socket_path(self.name),
+        ):
+            path.unlink(missing_ok=True)
+        if who is not None:
+            for name in ("docker.sock", "docker.pid"):
+                (who.runtime_dir / name).unlink(missing_ok=True)
+
+    def _end_namespace_holders(self, who: Learner) -> None:
+        """Processes outside the cgroup that still see the engine's mounts (a shell the
+        learner entered the engine's namespaces with) go too: they are the learner's."""
+        holders = _processes_with_mounts_under((self.data, who.runtime_dir / "docker"))
+        for pid, uid in holders:
+            if uid != who.uid:
+                raise RoomError(
+                    f"Process {pid} (uid {uid}) still holds mounts of {self.name}'s engine.",
+                    f"End it (kill {pid}), then stop the engine again.",
+                )
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    # reset -------------------------------------------------------------------------
+    def reset(self, *, lesson: str | None = None, images: bool = False) -> ResetReport:
+        """Empty the running engine (:mod:`.reset` says what goes and what stays)."""
+        need_root("Resetting a learner engine")
+        from ..engine import Engine
+        from .reset import reset_engine
+
+        with self._locked():
+            status = self.status()
+            if not status.running:
+                raise RoomError(
+                    f"{self.name}'s engine is not running, so there is nothing to reset.",
+                    f"Start it: dockdojo room engine start {self.name}",
+                )
+            with Engine(status.docker_host, learner=self.name) as engine:
+                return reset_engine(engine, self.name, self.config, lesson=lesson, images=images)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One start, stop or reset of this learner's engine at a time."""
+        locks = self.config.state / "engines"
+        locks.mkdir(mode=0o711, parents=True, exist_ok=True)
+        with (locks / f".{self.name}.lock").open("w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+
+def engine_names(config: RoomConfig) -> list[str]:
+    """Learners who have (or had) an engine in this room."""
+    folder = config.state / "engines"
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+# helpers ---------------------------------------------------------------------------
+def _limits_answer(sock: Path) -> bool:
+    """Whether the containers limit answers its activation call."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(2.0)
+            s.connect(str(sock))
+            s.sendall(b"POST /Plugin.Activate HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
+            return s.recv(64).startswith(b"HTTP/1.0 200")
+    except OSError:
+        return False
+
+
+def _count_folders(folder: Path) -> int:
+    try:
+        return sum(1 for entry in os.scandir(folder) if entry.is_dir())
+    except OSError:
+        return 0
+
+
+def _disk_usage(folder: Path) -> int:
+    if not folder.is_dir():
+        return 0
+    result = subprocess.run(
+        ["du", "-s", "-x", "--block-size=1", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:
+        return int(result.stdout.split()[0])
+    except (IndexError, ValueError):
+        return 0
+
+
+def _rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _processes_with_mounts_under(folders: tuple[Path, ...]) -> list[tuple[int, int]]:
+    """(pid, uid) of processes in another mount namespace than ours whose mount table
+    has a mount point below ``folders``."""
+    prefixes = tuple(f"{f}/" for f in folders)
+    ours = os.readlink("/proc/self/ns/mnt")
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.readlink(entry / "ns" / "mnt") == ours:
+                continue
+            lines = (entry / "mountinfo").read_text().splitlines()
+            uid = entry.stat().st_uid
+        except OSError:
+            continue
+        points = (line.split()[4] for line in lines if len(line.split()) > 4)
+        if any(p.startswith(prefixes) for p in points) and _alive(int(entry.name)):
+            found.append((int(entry.name), uid))
+    return found
+
+
+def _tail(log: Path, lines: int = 12) -> str:
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+__all__ = ["SCHEMA", "EngineStatus", "LearnerEngine", "engine_names"]
