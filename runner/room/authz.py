@@ -3,9 +3,10 @@ container, with a message, once their engine has as many as the room allows.
 
 dockerd has no setting for a number of containers, but it asks its authorization
 plugins before every API request. Each learner engine is started with
-``--authorization-plugin dockdojo-limits-LEARNER``; its spec file in
-``/etc/docker/plugins`` (root's) points at this server's socket,
-``/run/dockdojo/limits/LEARNER.sock`` (the learner's, mode 600). The server runs as
+``--authorization-plugin dockdojo-limits-LEARNER``; its spec file (root's, in the
+engine's folder, and seen as ``/etc/docker/plugins`` by that engine alone: see
+:mod:`.engines`) points at this server's socket, ``/run/dockdojo/limits/LEARNER.sock``
+(the learner's, mode 600). The server runs as
 root, outside the learner's cgroup; it allows every request but ``POST
 /containers/create`` when the engine's data root already holds ``limit`` containers
 (running or stopped). The learner then sees::
@@ -31,8 +32,6 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-PLUGINS = Path("/etc/docker/plugins")
-"""Where dockerd (also a rootless one) finds plugin spec files."""
 SOCKETS = Path("/run/dockdojo/limits")
 """Root's folder of the plugins' sockets."""
 _CREATE = re.compile(r"(/v[0-9.]+)?/containers/create(\?|\Z)")
@@ -44,10 +43,6 @@ _PENDING_FOR = 120.0
 def plugin_name(learner: str) -> str:
     """The authorization plugin of ``learner``'s engine."""
     return f"dockdojo-limits-{learner}"
-
-
-def spec_path(learner: str) -> Path:
-    return PLUGINS / f"{plugin_name(learner)}.spec"
 
 
 def socket_path(learner: str) -> Path:

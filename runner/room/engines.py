@@ -12,14 +12,21 @@ Where things are, for learner ``ada`` (uid 1001) and the room state ``STATE``:
 
 - ``STATE/engines/ada/`` (root's, mode 755): ``daemon.json`` (the engine's only
   settings: the learner's own ``~/.config/docker/daemon.json`` is not read),
-  ``engine.log`` (root's; the previous start's in ``engine.log.1``), ``limits.log``, pid
-  files;
+  ``plugins/`` (the containers limit's spec), ``engine.log`` (root's; the previous
+  start's in ``engine.log.1``), ``limits.log``, pid files;
 - ``STATE/engines/ada/data/`` (ada's, mode 700): the data root (images, containers,
   volumes), so a room's disk use is in one place and ``du`` reads it;
 - ``/run/user/1001/`` (ada's, mode 700): ``docker.sock`` and the engine's runtime state;
 - cgroups ``dockdojo/ada`` (:mod:`.cgroups`): memory and process limits;
-- ``/etc/docker/plugins/dockdojo-limits-ada.spec`` and
-  ``/run/dockdojo/limits/ada.sock``: the containers limit (:mod:`.authz`).
+- ``/run/dockdojo/limits/ada.sock``: the containers limit (:mod:`.authz`).
+
+dockerd looks for plugin specs in ``/etc/docker/plugins`` and asks every plugin it finds
+there whenever it looks for volume drivers (each ``-v``): a spec shared by all engines
+would make every engine wait for the others' plugins, which it may not reach. So the
+engine's own child (:data:`_CHILD`), in the private copy of ``/etc`` rootlesskit gives
+it, replaces ``/etc/docker`` with a folder holding links to the host's entries but
+``plugins``, which links to this engine's ``plugins/``. The host's ``/etc`` is never
+written.
 """
 
 from __future__ import annotations
@@ -76,6 +83,21 @@ print(proc.pid)
 """
 """Run as root: join the engine's cgroups, then start its first process as the learner,
 not as our child (it outlives us and never becomes our zombie)."""
+
+_CHILD = """
+set -e
+plugins=$1; shift
+host=$(readlink /etc/docker || true)
+rm -f /etc/docker
+mkdir /etc/docker
+for entry in "$host"/*; do
+    [ -e "$entry" ] && [ "${entry##*/}" != plugins ] && ln -s "$entry" /etc/docker/
+done
+ln -s "$plugins" /etc/docker/plugins
+exec "$@"
+"""
+"""rootlesskit's child (``sh -c _CHILD sh PLUGINS dockerd-rootless.sh ARGS``): this
+engine's own ``/etc/docker/plugins``, then the script, which execs dockerd."""
 
 
 @dataclass(frozen=True)
@@ -260,11 +282,12 @@ class LearnerEngine:
 
     def _start_limits(self, who: Learner) -> None:
         _terminate(self._limits_pid(), "the containers limit")
-        authz.PLUGINS.mkdir(parents=True, exist_ok=True)
         authz.SOCKETS.mkdir(parents=True, exist_ok=True)
         authz.SOCKETS.chmod(0o755)
         sock = authz.socket_path(self.name)
-        spec = authz.spec_path(self.name)
+        plugins = self._path("plugins")
+        plugins.mkdir(mode=0o755, exist_ok=True)
+        spec = plugins / f"{authz.plugin_name(self.name)}.spec"
         spec.write_text(f"unix://{sock}\n")
         spec.chmod(0o644)
         try:
@@ -320,6 +343,11 @@ class LearnerEngine:
                 "--copy-up=/etc",
                 "--copy-up=/run",
                 "--propagation=rslave",
+                "/bin/sh",
+                "-c",
+                _CHILD,
+                "sh",
+                str(self._path("plugins")),
                 programs.script,
                 "--config-file",
                 str(self._path("daemon.json")),
@@ -395,7 +423,6 @@ class LearnerEngine:
         for path in (
             self._path("rootlesskit.pid"),
             self._path("limits.pid"),
-            authz.spec_path(self.name),
             authz.socket_path(self.name),
         ):
             path.unlink(missing_ok=True)
