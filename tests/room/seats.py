@@ -1,0 +1,153 @@
+"""Helpers of the room tests: throwaway learners (Unix users ``dd-<hex>``), rooms of
+their own, and what a stopped engine may have left behind.
+
+Every learner made here is removed afterwards (``userdel -r``), once its engine is
+stopped and nothing of it is left: no process of its ids, no cgroup, no mount anywhere,
+no containers-limit socket or spec.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockdojo.runner.cli import main
+from dockdojo.runner.room import RoomConfig, authz
+from dockdojo.runner.room.config import Limits
+from dockdojo.runner.room.engines import LearnerEngine
+from dockdojo.runner.room.learners import SUBUID, Learner, lookup
+
+
+@dataclass(frozen=True)
+class Room:
+    """A room of its own: a state folder, its settings file, its limits."""
+
+    config: RoomConfig
+    file: Path
+    """``room.toml`` for the command line."""
+
+    def engine(self, who: Learner) -> LearnerEngine:
+        return LearnerEngine(who.name, self.config)
+
+    def cli(self, *args: str) -> int:
+        return main(["room", "--config", str(self.file), "engine", *args])
+
+
+@contextlib.contextmanager
+def new_room(port: int, limits: Limits | None = None) -> Iterator[Room]:
+    """A room whose state is a fresh folder that learners may pass through."""
+    state = Path(tempfile.mkdtemp(prefix="ddroom-", dir="/tmp"))
+    state.chmod(0o711)
+    limits = limits or Limits()
+    file = state.with_suffix(".toml")
+    file.write_text(
+        f'state = "{state}"\nmirror_port = {port}\n[limits]\n'
+        f"containers = {limits.containers}\nmemory_mb = {limits.memory_mb}\n"
+        f"pids = {limits.pids}\n"
+    )
+    try:
+        yield Room(RoomConfig(state=state, mirror_port=port, limits=limits), file)
+    finally:
+        file.unlink(missing_ok=True)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def new_name() -> str:
+    return f"dd-{uuid.uuid4().hex[:8]}"
+
+
+def add_user(name: str) -> Learner:
+    subprocess.run(["useradd", "-m", name], check=True, capture_output=True)
+    who = lookup(name)
+    assert who is not None
+    return who
+
+
+def remove_user(who: Learner) -> None:
+    """``userdel -r`` once the user's processes are gone (an exited process stays a
+    zombie until init collects it, and userdel refuses while it does)."""
+    deadline = time.monotonic() + 60
+    while processes_of(who, zombies=True) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    subprocess.run(["userdel", "-r", who.name], check=True, capture_output=True)
+    shutil.rmtree(who.runtime_dir, ignore_errors=True)
+
+
+def subordinate_range(who: Learner) -> range:
+    for line in SUBUID.read_text().splitlines():
+        owner, start, count = line.split(":")
+        if owner == who.name:
+            return range(int(start), int(start) + int(count))
+    return range(0)
+
+
+def processes_of(who: Learner, *, zombies: bool = False) -> list[int]:
+    """Processes running as the learner or as one of their subordinate ids."""
+    ids = subordinate_range(who)
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        uid = int(fields["Uid"].split()[0])
+        if (uid == who.uid or uid in ids) and (zombies or fields["State"].split()[0] != "Z"):
+            found.append(int(entry.name))
+    return found
+
+
+def leftovers(engine: LearnerEngine, who: Learner) -> list[str]:
+    """What of a stopped engine is still there; empty when nothing is."""
+    left = [f"process {pid}" for pid in processes_of(who)]
+    left += [f"cgroup {f}" for f in engine.cgroup.folders if f.exists()]
+    prefixes = (f"{engine.data}/", f"{who.runtime_dir}/")
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            for line in (entry / "mountinfo").read_text().splitlines():
+                if line.split()[4].startswith(prefixes):
+                    left.append(f"mount {line.split()[4]} (pid {entry.name})")
+    left += [f"file {p}" for p in (authz.socket_path(who.name), who.socket) if p.exists()]
+    return left
+
+
+@dataclass(frozen=True)
+class Seat:
+    """A learner in a room: their account and their engine."""
+
+    who: Learner
+    engine: LearnerEngine
+
+    @property
+    def docker_host(self) -> str:
+        return self.who.docker_host
+
+
+@contextlib.contextmanager
+def seats(room: Room, count: int) -> Iterator[list[Seat]]:
+    """``count`` new learners with their engines started at once; stopped, checked for
+    leftovers and removed afterwards."""
+    people = [add_user(new_name()) for _ in range(count)]
+    taken = [Seat(who, room.engine(who)) for who in people]
+    try:
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            for status in pool.map(lambda s: s.engine.start(), taken):
+                assert status.running, status.describe()
+        yield taken
+    finally:
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            list(pool.map(lambda s: s.engine.stop(), taken))
+        left = {s.who.name: leftovers(s.engine, s.who) for s in taken}
+        for seat in taken:
+            remove_user(seat.who)
+        assert not any(left.values()), f"left behind after stop: {left}"
