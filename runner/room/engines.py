@@ -132,14 +132,14 @@ class EngineStatus:
         """One line: ``ada  running  unix:///run/user/1001/docker.sock  2 containers ...``."""
         if self.uid is None:
             state = "no such user"
-        elif self.running and not self.limits_running:
-            state = "running, but its containers limit is down (start it again)"
+        elif self.pid is None:
+            state = "stopped"
+        elif not self.limits_running:
+            state = "refusing every request: its containers limit is down (start it again)"
         elif self.running:
             state = "running"
-        elif self.pid is not None:
-            state = f"started but not answering (see {self.log})"
         else:
-            state = "stopped"
+            state = f"started but not answering (see {self.log})"
         return "  ".join(
             [
                 self.learner,
@@ -222,11 +222,9 @@ class LearnerEngine:
         who = learner(self.name, create=create_user)
         with self._locked():
             current = self.status()
-            if current.running:
-                if not current.limits_running:
+            if current.pid is not None:  # it runs (or is starting, or stuck)
+                if not current.limits_running:  # without it, every request is refused
                     self._start_limits(who)
-                return self.status()
-            if current.pid is not None:  # started a moment ago, or stuck: give it its time
                 self._wait_ready(who, current.pid)
                 return self.status()
             self._end(who)  # whatever a crashed engine left

@@ -131,6 +131,13 @@ def test_start_creates_the_user_is_idempotent_and_stop_leaves_nothing(
         (mine,) = [e for e in listed["engines"] if e["learner"] == name]
         assert mine["running"]
         assert mine["memory_bytes"] > 50_000_000  # dockerd, containerd, rootlesskit...
+        limits = int((room.config.state / "engines" / name / "limits.pid").read_text())
+        os.kill(limits, 9)  # without its containers limit, the engine refuses everything
+        time.sleep(0.2)
+        assert "containers limit is down" in engine.status().describe()
+        assert room.cli("start", name) == 0  # starts the limit again, not the engine
+        assert engine.status().running
+        assert engine.status().pid == first.pid
         with Engine(first.docker_host) as client:
             info = client.ping()
             assert info.rootless
