@@ -14,7 +14,8 @@ root, outside the learner's cgroup; it allows every request but ``POST
     docker: Error response from daemon: authorization denied by plugin
     dockdojo-limits-ada: This room allows 30 containers per learner ...
 
-Run as ``python -m dockdojo.runner.room.authz SOCKET UID CONTAINERS_DIR LIMIT``. If the
+Run as ``python -I .../authz.py SOCKET UID CONTAINERS_DIR LIMIT`` (the file itself: it
+needs nothing but the standard library, and about 12 MB of memory). If the
 server is not running, the engine refuses every request (Docker fails closed);
 ``dockdojo room engine start`` starts it again.
 """
@@ -28,7 +29,6 @@ import socketserver
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -95,42 +95,45 @@ class Gate:
                     self._pending.pop(0)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(socketserver.StreamRequestHandler):
+    """One plugin call per connection, in plain HTTP/1.0 (``http.server`` would double
+    the process's memory for nothing this needs)."""
+
     server: _Server
 
-    def do_POST(self) -> None:
-        length = min(int(self.headers.get("Content-Length") or 0), _MAX_BODY)
+    def handle(self) -> None:
         try:
-            body: Any = json.loads(self.rfile.read(length) or b"{}")
+            path, body = self._read()
+        except (OSError, ValueError):
+            return
+        answer = self.server.answer(path, body)
+        data = json.dumps(answer).encode()
+        self.wfile.write(
+            b"HTTP/1.0 200 OK\r\nContent-Type: application/vnd.docker.plugins.v1+json\r\n"
+            + f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode()
+            + data
+        )
+
+    def _read(self) -> tuple[str, dict[str, Any]]:
+        """The request's path and JSON body (``{}`` when it has none or a bad one)."""
+        parts = self.rfile.readline(8192).split()
+        if len(parts) < 2:
+            raise ValueError("not an HTTP request")
+        headers: dict[str, str] = {}
+        while (line := self.rfile.readline(8192).strip()) and len(headers) < 100:
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            raw = b""
+            while (size := int(self.rfile.readline(100).strip() or b"0", 16)) > 0:
+                raw += self.rfile.read(min(size, _MAX_BODY - len(raw)) + 2)[:-2]
+        else:
+            raw = self.rfile.read(min(int(headers.get("content-length") or 0), _MAX_BODY))
+        try:
+            body = json.loads(raw or b"{}")
         except ValueError:
             body = {}
-        if not isinstance(body, dict):
-            body = {}
-        method = str(body.get("RequestMethod") or "")
-        uri = str(body.get("RequestUri") or "")
-        gate = self.server.gate
-        answer: dict[str, Any]
-        if self.path == "/Plugin.Activate":
-            answer = {"Implements": ["authz"]}
-        elif self.path == "/AuthZPlugin.AuthZReq":
-            allowed, message = gate.request(method, uri)
-            answer = {"Allow": allowed, "Msg": message}
-            if not allowed:
-                print(f"refused {method} {uri}: {message}", file=sys.stderr, flush=True)
-        elif self.path == "/AuthZPlugin.AuthZRes":
-            gate.response(method, uri)
-            answer = {"Allow": True}
-        else:
-            answer = {"Err": f"unknown call {self.path}"}
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/vnd.docker.plugins.v1+json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # one line per request would flood the log
+        return parts[1].decode("latin-1"), body if isinstance(body, dict) else {}
 
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
@@ -140,9 +143,21 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         self.gate = gate
         super().__init__(str(path), _Handler)
 
-    def get_request(self) -> tuple[Any, Any]:
-        conn, _ = self.socket.accept()
-        return conn, ("dockerd", 0)  # http.server wants a (host, port) client address
+    def answer(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The plugin's answer to one call of dockerd's."""
+        method = str(body.get("RequestMethod") or "")
+        uri = str(body.get("RequestUri") or "")
+        if path == "/Plugin.Activate":
+            return {"Implements": ["authz"]}
+        if path == "/AuthZPlugin.AuthZReq":
+            allowed, message = self.gate.request(method, uri)
+            if not allowed:
+                print(f"refused {method} {uri}: {message}", file=sys.stderr, flush=True)
+            return {"Allow": allowed, "Msg": message}
+        if path == "/AuthZPlugin.AuthZRes":
+            self.gate.response(method, uri)
+            return {"Allow": True}
+        return {"Err": f"unknown call {path}"}
 
 
 def serve(path: Path, owner: int, containers: Path, limit: int) -> None:

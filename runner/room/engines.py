@@ -292,8 +292,8 @@ class LearnerEngine:
             pid = _spawn(
                 [
                     sys.executable,
-                    "-m",
-                    "dockdojo.runner.room.authz",
+                    "-I",
+                    authz.__file__,
                     str(sock),
                     str(who.uid),
                     str(self.data / "containers"),
