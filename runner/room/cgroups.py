@@ -9,6 +9,9 @@ rootless engine cannot move its containers elsewhere). Both layouts are handled:
 - cgroup v2 (the unified hierarchy): one folder ``/sys/fs/cgroup/dockdojo/LEARNER``
   with the ``pids`` and ``memory`` controllers enabled above it.
 
+The parent ``dockdojo`` group caps all learner engines together (:func:`room_caps`), so
+a room whose learners all reach their limits still leaves the server room to work.
+
 Ending a group: freeze it (so nothing forks meanwhile), kill every process, thaw it,
 wait until it is empty, then remove its folders.
 """
@@ -93,21 +96,25 @@ class Cgroup:
                 _enable_controllers(self.root / GROUP)
             for folder in self.folders:
                 folder.mkdir(parents=True, exist_ok=True)
-            memory_bytes = limits.memory_mb * 1024 * 1024
-            if self.v2:
-                _write(pids / "pids.max", limits.pids)
-                _write(memory / "memory.max", memory_bytes)
-            else:
-                _write(pids / "pids.max", limits.pids)
-                _write(memory / "memory.limit_in_bytes", memory_bytes)
-                swap = memory / "memory.memsw.limit_in_bytes"
-                if swap.exists():
-                    _write(swap, memory_bytes)
+            room_pids, room_memory = room_caps()
+            _write(pids.parent / "pids.max", room_pids)
+            _write(pids / "pids.max", limits.pids)
+            for folder, most in ((memory.parent, room_memory), (memory, limits.memory_mb << 20)):
+                self._limit_memory(folder, most)
         except OSError as exc:
             raise RoomError(
                 f"Could not set up the cgroup of {self.name}'s engine: {exc}.",
                 "Check that /sys/fs/cgroup is writable by root (not a read-only container mount).",
             ) from exc
+
+    def _limit_memory(self, folder: Path, most: int) -> None:
+        if self.v2:
+            _write(folder / "memory.max", most)
+            return
+        _write(folder / "memory.limit_in_bytes", most)
+        swap = folder / "memory.memsw.limit_in_bytes"  # with swap accounting only
+        if swap.exists():
+            _write(swap, most)
 
     def kill(self, timeout: float = 10.0) -> None:
         """Kill every process in the group and wait until it is empty."""
@@ -159,6 +166,22 @@ class Cgroup:
                 time.sleep(0.01)
 
 
+def room_caps() -> tuple[int, int]:
+    """(processes, memory bytes) every learner engine together may use: a quarter of the
+    server's process ids and 10 % of its memory (at least 1 GiB) stay for the server,
+    whatever the learners do, as each learner's limits times the learners may be more."""
+    most_pids = min(_read_int("pid_max"), _read_int("threads-max"))
+    total = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            total = int(line.split()[1]) * 1024
+    return most_pids * 3 // 4, (total - max(1 << 30, total // 10)) >> 20 << 20
+
+
+def _read_int(setting: str) -> int:
+    return int((Path("/proc/sys/kernel") / setting).read_text().split()[0])
+
+
 def _write(path: Path, value: int) -> None:
     path.write_text(f"{value}\n")
 
@@ -172,4 +195,4 @@ def _enable_controllers(folder: Path) -> None:
         control.write_text(" ".join(f"+{c}" for c in wanted))
 
 
-__all__ = ["GROUP", "Cgroup"]
+__all__ = ["GROUP", "Cgroup", "room_caps"]

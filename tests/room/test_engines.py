@@ -25,6 +25,7 @@ from room.seats import Room, Seat, add_user, leftovers, new_name, new_room, remo
 
 from dockdojo.runner import DockdojoError, Engine, load_lesson, solve_lesson
 from dockdojo.runner.kinds import check_lesson
+from dockdojo.runner.room.cgroups import room_caps
 from dockdojo.runner.room.config import Limits
 from dockdojo.runner.room.engines import LearnerEngine
 from dockdojo.runner.room.learners import Learner, lookup
@@ -307,6 +308,9 @@ def test_limits_refuse_clearly_and_the_server_stays_responsive(mirror_port: int)
         folders = {f.parts[-3]: f for f in seat.engine.cgroup.folders}
         assert (folders["pids"] / "pids.max").read_text().strip() == "300"
         assert int((folders["memory"] / "memory.limit_in_bytes").read_text()) == 512 << 20
+        room_pids, room_memory = room_caps()  # all learners together leave the server room
+        assert (folders["pids"].parent / "pids.max").read_text().strip() == str(room_pids)
+        assert int((folders["memory"].parent / "memory.limit_in_bytes").read_text()) == room_memory
         with _engine(seat) as engine:
             engine.pull("busybox")
             for n in range(3):
