@@ -9,7 +9,7 @@ exists), every key optional::
     [limits]                           # each learner's engine
     containers = 30                    # containers at once, running or not
     memory_mb = 2048                   # memory of the engine and its containers
-    pids = 1024                        # processes of the engine and its containers
+    pids = 2048                        # processes and threads of the engine and its containers
 """
 
 from __future__ import annotations
@@ -32,8 +32,11 @@ class Limits:
     """Containers at once, running or stopped; one more is refused with a message."""
     memory_mb: int = 2048
     """Memory of the engine and everything it runs, in MB."""
-    pids: int = 1024
-    """Processes of the engine and everything it runs."""
+    pids: int = 2048
+    """Processes of the engine and everything it runs; the kernel counts each thread. An
+    idle engine has about 35; each container adds its shim (about 12) and its own, and
+    each published port about 14 more (measured on 2 cores; Go programs start more
+    threads on more cores), so 30 containers with ports need about 1500."""
 
 
 @dataclass(frozen=True)
