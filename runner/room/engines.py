@@ -90,9 +90,13 @@ plugins=$1; shift
 host=$(readlink /etc/docker || true)
 rm -f /etc/docker
 mkdir /etc/docker
-for entry in "$host"/*; do
-    [ -e "$entry" ] && [ "${entry##*/}" != plugins ] && ln -s "$entry" /etc/docker/
-done
+if [ -n "$host" ]; then
+    for entry in "$host"/*; do
+        if [ -e "$entry" ] && [ "${entry##*/}" != plugins ]; then
+            ln -s "$entry" /etc/docker/
+        fi
+    done
+fi
 ln -s "$plugins" /etc/docker/plugins
 exec "$@"
 """
