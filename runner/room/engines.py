@@ -84,22 +84,12 @@ print(proc.pid)
 """Run as root: join the engine's cgroups, then start its first process as the learner,
 not as our child (it outlives us and never becomes our zombie)."""
 
-_CHILD = """
-set -e
-plugins=$1; shift
-host=$(readlink /etc/docker || true)
-rm -f /etc/docker
-mkdir /etc/docker
-if [ -n "$host" ]; then
-    for entry in "$host"/*; do
-        if [ -e "$entry" ] && [ "${entry##*/}" != plugins ]; then
-            ln -s "$entry" /etc/docker/
-        fi
-    done
-fi
-ln -s "$plugins" /etc/docker/plugins
-exec "$@"
-"""
+_CHILD = (
+    "set -e; plugins=$1; shift; host=$(readlink /etc/docker || true); rm -f /etc/docker; "
+    'mkdir /etc/docker; if [ -n "$host" ]; then for entry in "$host"/*; do '
+    'if [ -e "$entry" ] && [ "${entry##*/}" != plugins ]; then ln -s "$entry" /etc/docker/; '
+    'fi; done; fi; ln -s "$plugins" /etc/docker/plugins; exec "$@"'
+)
 """rootlesskit's child (``sh -c _CHILD sh PLUGINS dockerd-rootless.sh ARGS``): this
 engine's own ``/etc/docker/plugins``, then the script, which execs dockerd."""
 
@@ -428,9 +418,10 @@ class LearnerEngine:
             authz.socket_path(self.name),
         ):
             path.unlink(missing_ok=True)
-        if who is not None:
+        if who is not None:  # what the engine leaves when it is killed (files only)
             for name in ("docker.sock", "docker.pid"):
-                (who.runtime_dir / name).unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                    (who.runtime_dir / name).unlink()
 
     def _end_namespace_holders(self, who: Learner) -> None:
         """Processes outside the cgroup that still see the engine's mounts (a shell the
@@ -547,12 +538,18 @@ def _processes_with_mounts_under(folders: tuple[Path, ...]) -> list[tuple[int, i
     return found
 
 
+def _noise(line: str) -> bool:
+    return line.startswith("+ ") or "module=grpc" in line
+
+
 def _tail(log: Path, lines: int = 12) -> str:
+    """The log's last lines, without the start script's trace and gRPC chatter."""
     try:
         text = log.read_text(errors="replace")
     except OSError:
         return "(no log)"
-    return "\n".join(text.splitlines()[-lines:])
+    kept = [line for line in text.splitlines() if not _noise(line)]
+    return "\n".join(kept[-lines:])
 
 
 __all__ = ["SCHEMA", "EngineStatus", "LearnerEngine", "engine_names"]

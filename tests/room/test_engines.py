@@ -24,11 +24,12 @@ from docker.errors import ContainerError
 from room.seats import Room, Seat, add_user, leftovers, new_name, new_room, remove_user, seats
 
 from dockdojo.runner import DockdojoError, Engine, load_lesson, solve_lesson
+from dockdojo.runner.errors import RoomError
 from dockdojo.runner.kinds import check_lesson
 from dockdojo.runner.room.cgroups import room_caps
 from dockdojo.runner.room.config import Limits
 from dockdojo.runner.room.engines import LearnerEngine
-from dockdojo.runner.room.learners import Learner, lookup
+from dockdojo.runner.room.learners import Learner, lookup, prepare_runtime_dir
 
 pytestmark = pytest.mark.engine
 
@@ -362,6 +363,26 @@ def test_stop_of_a_crashed_engine_leaves_nothing(mirror_port: int) -> None:
             os.kill(status.pid, 9)  # rootlesskit dies; dockerd and the rest are orphaned
             time.sleep(0.5)
             assert engine.stop().running is False
+            assert leftovers(engine, who) == []
+        finally:
+            engine.stop()
+            remove_user(who)
+
+
+def test_an_engine_that_cannot_start_shows_its_log_and_leaves_nothing(mirror_port: int) -> None:
+    with new_room(mirror_port) as room:
+        who = add_user(new_name())
+        engine = LearnerEngine(who.name, room.config)
+        try:
+            prepare_runtime_dir(who)
+            who.socket.mkdir()  # something else where the engine's socket goes
+            os.chown(who.socket, who.uid, who.gid)
+            with pytest.raises(RoomError) as failed:
+                engine.start()
+            assert f"{who.name}'s engine stopped while starting" in failed.value.what
+            assert "docker.sock" in failed.value.what  # the log's tail says why
+            assert failed.value.hint.startswith("Fix what the log says")
+            who.socket.rmdir()
             assert leftovers(engine, who) == []
         finally:
             engine.stop()
