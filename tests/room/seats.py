@@ -145,9 +145,27 @@ def seats(room: Room, count: int) -> Iterator[list[Seat]]:
                 assert status.running, status.describe()
         yield taken
     finally:
-        with ThreadPoolExecutor(max_workers=count) as pool:
-            list(pool.map(lambda s: s.engine.stop(), taken))
-        left = {s.who.name: leftovers(s.engine, s.who) for s in taken}
-        for seat in taken:
-            remove_user(seat.who)
+        try:
+            with ThreadPoolExecutor(max_workers=count) as pool:
+                list(pool.map(lambda s: s.engine.stop(), taken))
+            left = {s.who.name: leftovers(s.engine, s.who) for s in taken}
+        finally:
+            for seat in taken:
+                remove_user(seat.who)
         assert not any(left.values()), f"left behind after stop: {left}"
+
+
+@contextlib.contextmanager
+def engine_of(room: Room, name: str) -> Iterator[LearnerEngine]:
+    """The engine of learner ``name`` (whose user the test makes, or has start make);
+    stopped afterwards, and the user removed if there is one, whatever happened."""
+    engine = LearnerEngine(name, room.config)
+    try:
+        yield engine
+    finally:
+        try:
+            engine.stop()
+        finally:
+            who = lookup(name)
+            if who is not None:
+                remove_user(who)

@@ -21,14 +21,13 @@ from pathlib import Path
 import docker
 import pytest
 from docker.errors import ContainerError
-from room.seats import Room, Seat, add_user, leftovers, new_name, new_room, remove_user, seats
+from room.seats import Room, Seat, add_user, engine_of, leftovers, new_name, new_room, seats
 
 from dockdojo.runner import DockdojoError, Engine, load_lesson, solve_lesson
 from dockdojo.runner.errors import RoomError
 from dockdojo.runner.kinds import check_lesson
 from dockdojo.runner.room.cgroups import room_caps
 from dockdojo.runner.room.config import Limits
-from dockdojo.runner.room.engines import LearnerEngine
 from dockdojo.runner.room.learners import Learner, lookup, prepare_runtime_dir
 
 pytestmark = pytest.mark.engine
@@ -112,8 +111,7 @@ def test_start_creates_the_user_is_idempotent_and_stop_leaves_nothing(
     room: Room, capsys: pytest.CaptureFixture[str]
 ) -> None:
     name = new_name()
-    engine = LearnerEngine(name, room.config)
-    try:
+    with engine_of(room, name) as engine:
         started = time.monotonic()
         assert room.cli("start", name, "--create-user") == 0
         answered = time.monotonic() - started
@@ -156,10 +154,6 @@ def test_start_creates_the_user_is_idempotent_and_stop_leaves_nothing(
         assert stopped.containers == 1  # a stop keeps the learner's work
         who = _lookup(name)
         assert leftovers(engine, who) == []
-    finally:
-        engine.stop()
-        who = _lookup(name)
-        remove_user(who)
 
 
 def _lookup(name: str) -> Learner:
@@ -354,36 +348,26 @@ def test_limits_refuse_clearly_and_the_server_stays_responsive(mirror_port: int)
 
 
 def test_stop_of_a_crashed_engine_leaves_nothing(mirror_port: int) -> None:
-    with new_room(mirror_port) as room:
-        who = add_user(new_name())
-        engine = LearnerEngine(who.name, room.config)
-        try:
-            status = engine.start()
-            assert status.pid is not None
-            os.kill(status.pid, 9)  # rootlesskit dies; dockerd and the rest are orphaned
-            time.sleep(0.5)
-            assert engine.stop().running is False
-            assert leftovers(engine, who) == []
-        finally:
-            engine.stop()
-            remove_user(who)
+    with new_room(mirror_port) as room, engine_of(room, add_user(new_name()).name) as engine:
+        who = _lookup(engine.name)
+        status = engine.start()
+        assert status.pid is not None
+        os.kill(status.pid, 9)  # rootlesskit dies; dockerd and the rest are orphaned
+        time.sleep(0.5)
+        assert engine.stop().running is False
+        assert leftovers(engine, who) == []
 
 
 def test_an_engine_that_cannot_start_shows_its_log_and_leaves_nothing(mirror_port: int) -> None:
-    with new_room(mirror_port) as room:
-        who = add_user(new_name())
-        engine = LearnerEngine(who.name, room.config)
-        try:
-            prepare_runtime_dir(who)
-            who.socket.mkdir()  # something else where the engine's socket goes
-            os.chown(who.socket, who.uid, who.gid)
-            with pytest.raises(RoomError) as failed:
-                engine.start()
-            assert f"{who.name}'s engine stopped while starting" in failed.value.what
-            assert "docker.sock" in failed.value.what  # the log's tail says why
-            assert failed.value.hint.startswith("Fix what the log says")
-            who.socket.rmdir()
-            assert leftovers(engine, who) == []
-        finally:
-            engine.stop()
-            remove_user(who)
+    with new_room(mirror_port) as room, engine_of(room, add_user(new_name()).name) as engine:
+        who = _lookup(engine.name)
+        prepare_runtime_dir(who)
+        who.socket.mkdir()  # something else where the engine's socket goes
+        os.chown(who.socket, who.uid, who.gid)
+        with pytest.raises(RoomError) as failed:
+            engine.start()
+        assert f"{who.name}'s engine stopped while starting" in failed.value.what
+        assert "docker.sock" in failed.value.what  # the log's tail says why
+        assert failed.value.hint.startswith("Fix what the log says")
+        who.socket.rmdir()
+        assert leftovers(engine, who) == []
