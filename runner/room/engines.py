@@ -380,7 +380,11 @@ class LearnerEngine:
             time.sleep(0.02)
 
     def _protect_engine(self) -> None:
-        """The engine's own processes (not its future containers) last for the OOM killer."""
+        """The engine's own processes (not its future containers) last for the OOM killer.
+
+        Lowering ``oom_score_adj`` needs CAP_SYS_RESOURCE, which root has on a server but
+        not in every virtual machine or container; without it the kernel still kills
+        within the learner's cgroup only, choosing by size alone."""
         for pid in self.cgroup.pids():
             with contextlib.suppress(OSError):
                 Path(f"/proc/{pid}/oom_score_adj").write_text(f"{OOM_SCORE_ADJ}\n")
