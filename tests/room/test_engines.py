@@ -211,16 +211,27 @@ def test_a_reset_empties_one_learner_and_leaves_the_others_untouched(
     with _engine(ada, lesson="other-lesson") as engine:
         engine.run("busybox", name="lesson-box", command=["sleep", "600"])
         before = {i.id for i in engine.images()}
+    client = docker.DockerClient(base_url=ada.docker_host)
+    try:
+        client.networks.create("lesson-net", labels={"dockdojo.lesson": "other-lesson"})
+        client.networks.create("own-net")
+        client.volumes.create("own-data")
+    finally:
+        client.close()
 
     assert room.cli("reset", ada.who.name, "--lesson", "other-lesson") == 0
     with _engine(ada) as engine:
         names = {c.name for c in engine.containers()}
         assert "lesson-box" not in names
         assert "cache" in names  # another lesson's container stays
+        assert engine.networks() == ["own-net"]
+        assert engine.volumes() == ["own-data"]
 
     assert room.cli("reset", ada.who.name) == 0
     with _engine(ada) as engine:
         assert engine.containers() == []
+        assert engine.networks() == []
+        assert engine.volumes() == []
         assert {i.id for i in engine.images()} == before  # every image stays
     for seat in (bob, cyd):
         with _engine(seat) as engine:
