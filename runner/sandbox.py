@@ -109,14 +109,14 @@ class Sandbox:
 
     # lifecycle ---------------------------------------------------------------------
     def status(self) -> SandboxStatus:
-        engine_pid = _alive(_read_pid(self._path("dockerd.pid")))
-        registry_pid = _alive(_read_pid(self._path("registry.pid")))
+        engine_pid = alive(read_pid(self._path("dockerd.pid")))
+        registry_pid = alive(read_pid(self._path("registry.pid")))
         return SandboxStatus(
             state_dir=self.state_dir,
             docker_host=self.docker_host,
             registry_url=self.registry_url,
             engine_pid=engine_pid,
-            engine_ready=engine_pid is not None and _engine_answers(self.socket_path),
+            engine_ready=engine_pid is not None and engine_answers(self.socket_path),
             registry_pid=registry_pid,
             registry_ready=registry_pid is not None and _registry_answers(self.registry_url),
         )
@@ -138,7 +138,7 @@ class Sandbox:
         if current.engine_pid is None:
             self._start_engine(dockerd)
         _wait_for(
-            lambda: _engine_answers(self.socket_path),
+            lambda: engine_answers(self.socket_path),
             "the Docker Engine",
             self._path("dockerd.log"),
         )
@@ -146,25 +146,25 @@ class Sandbox:
 
     def stop(self) -> SandboxStatus:
         """Stop the engine (and its containers) and the registry; unmount what they left."""
-        _terminate(_read_pid(self._path("dockerd.pid")), "dockerd")
+        terminate(read_pid(self._path("dockerd.pid")), "dockerd")
         # dockerd stops its containerd itself; a crashed engine can leave it behind.
-        _terminate(_read_pid(self._path("exec/containerd/containerd.pid")), "containerd")
-        registry = _alive(_read_pid(self._path("registry.pid")))
-        _terminate(registry, "registry")
+        terminate(read_pid(self._path("exec/containerd/containerd.pid")), "containerd")
+        registry = alive(read_pid(self._path("registry.pid")))
+        terminate(registry, "registry")
         # Whatever else still names the state folder (container shims) goes too.
         for pid in processes_using(self.state_dir):
-            _terminate(pid, f"process {pid}")
+            terminate(pid, f"process {pid}")
         for name in ("dockerd.pid", "registry.pid", "docker.sock"):
             self._path(name).unlink(missing_ok=True)
         # A start right after a stop must find the registry's port free again.
         deadline = time.monotonic() + _STOP_TIMEOUT
-        while registry and _port_taken(self.registry_port) and time.monotonic() < deadline:
+        while registry and port_taken(self.registry_port) and time.monotonic() < deadline:
             time.sleep(0.1)
-        _unmount_under(self.state_dir)
+        unmount_under(self.state_dir)
         return self.status()
 
     def _start_registry(self, binary: str) -> None:
-        if _port_taken(self.registry_port):
+        if port_taken(self.registry_port):
             raise SandboxError(
                 f"Port {self.registry_port} on 127.0.0.1 is taken by another program, "
                 "so the sandbox registry cannot listen there.",
@@ -183,14 +183,14 @@ class Sandbox:
             f"http:\n  addr: 127.0.0.1:{self.registry_port}\n"
         )
         self._port_file.write_text(f"{self.registry_port}\n")
-        pid = _spawn([binary, "serve", str(config)], self._path("registry.log"))
+        pid = spawn([binary, "serve", str(config)], self._path("registry.log"))
         self._path("registry.pid").write_text(f"{pid}\n")
 
     def _start_engine(self, binary: str) -> None:
         self._path("data").mkdir(exist_ok=True)
         self._path("exec").mkdir(exist_ok=True)
         self.socket_path.unlink(missing_ok=True)
-        _spawn(
+        spawn(
             [
                 binary,
                 "--data-root",
@@ -251,7 +251,7 @@ print(proc.pid)
 """
 
 
-def _spawn(argv: list[str], log: Path) -> int:
+def spawn(argv: list[str], log: Path) -> int:
     """Start a daemon that is not our child: it outlives us and never becomes our zombie."""
     result = subprocess.run(
         [sys.executable, "-c", _DAEMONIZE, str(log), *argv],
@@ -295,20 +295,22 @@ def processes_using(folder: Path) -> list[int]:
         if (
             program.startswith(_ENGINE_PROGRAMS)
             and needle in cmdline
-            and _alive(int(entry.name)) is not None
+            and alive(int(entry.name)) is not None
         ):
             found.append(int(entry.name))
     return found
 
 
-def _read_pid(path: Path) -> int | None:
+def read_pid(path: Path) -> int | None:
+    """The process id written in ``path``, or None when there is none."""
     try:
         return int(path.read_text().strip())
     except (OSError, ValueError):
         return None
 
 
-def _alive(pid: int | None) -> int | None:
+def alive(pid: int | None) -> int | None:
+    """``pid`` while that process lives (a zombie does not), else None."""
     if pid is None:
         return None
     try:
@@ -319,7 +321,8 @@ def _alive(pid: int | None) -> int | None:
     return None if stat.rsplit(")", 1)[-1].split()[0] == "Z" else pid
 
 
-def _engine_answers(sock: Path) -> bool:
+def engine_answers(sock: Path) -> bool:
+    """Whether a Docker Engine answers ``/_ping`` on the UNIX socket ``sock``."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(2.0)
@@ -338,7 +341,8 @@ def _registry_answers(url: str) -> bool:
         return False
 
 
-def _port_taken(port: int) -> bool:
+def port_taken(port: int) -> bool:
+    """Whether something listens on ``127.0.0.1:port``."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(1.0)
         return s.connect_ex(("127.0.0.1", port)) == 0
@@ -359,8 +363,9 @@ def _wait_for(ready: Callable[[], bool], what: str, log: Path) -> None:
     )
 
 
-def _terminate(pid: int | None, what: str) -> None:
-    if _alive(pid) is None:
+def terminate(pid: int | None, what: str) -> None:
+    """Stop ``pid`` (SIGTERM, then SIGKILL after a while); ``what`` names it in errors."""
+    if alive(pid) is None:
         return
     assert pid is not None
     try:
@@ -369,7 +374,7 @@ def _terminate(pid: int | None, what: str) -> None:
         return
     deadline = time.monotonic() + _STOP_TIMEOUT
     while time.monotonic() < deadline:
-        if _alive(pid) is None:
+        if alive(pid) is None:
             return
         time.sleep(0.1)
     try:
@@ -377,11 +382,11 @@ def _terminate(pid: int | None, what: str) -> None:
     except ProcessLookupError:
         return
     time.sleep(0.2)
-    if _alive(pid) is not None:
+    if alive(pid) is not None:
         raise SandboxError(f"{what} (pid {pid}) would not stop.", f"Kill it by hand: kill -9 {pid}")
 
 
-def _unmount_under(root: Path) -> None:
+def unmount_under(root: Path) -> None:
     """Unmount everything the engine mounted below ``root`` (deepest first)."""
     prefix = str(root) + "/"
     try:

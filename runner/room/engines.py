@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import RoomError, SandboxError
-from ..sandbox import _alive, _engine_answers, _read_pid, _spawn, _terminate, _unmount_under
+from ..sandbox import alive, engine_answers, read_pid, spawn, terminate, unmount_under
 from ..text import human_bytes, plural
 from . import authz
 from .cgroups import Cgroup
@@ -178,11 +178,11 @@ class LearnerEngine:
     # status ------------------------------------------------------------------------
     def _pid(self) -> int | None:
         """rootlesskit's pid, when it runs in this engine's cgroup (never a reused pid)."""
-        pid = _alive(_read_pid(self._path("rootlesskit.pid")))
+        pid = alive(read_pid(self._path("rootlesskit.pid")))
         return pid if pid is not None and pid in self.cgroup.pids() else None
 
     def _limits_pid(self) -> int | None:
-        pid = _alive(_read_pid(self._path("limits.pid")))
+        pid = alive(read_pid(self._path("limits.pid")))
         if pid is None:
             return None
         try:
@@ -197,7 +197,7 @@ class LearnerEngine:
         return EngineStatus(
             learner=self.name,
             uid=who.uid if who else None,
-            running=who is not None and pid is not None and _engine_answers(who.socket),
+            running=who is not None and pid is not None and engine_answers(who.socket),
             pid=pid,
             docker_host=who.docker_host if who else "",
             limits_running=self._limits_pid() is not None
@@ -273,7 +273,7 @@ class LearnerEngine:
         self.log.touch(mode=0o600)
 
     def _start_limits(self, who: Learner) -> None:
-        _terminate(self._limits_pid(), "the containers limit")
+        terminate(self._limits_pid(), "the containers limit")
         authz.SOCKETS.mkdir(parents=True, exist_ok=True)
         authz.SOCKETS.chmod(0o755)
         sock = authz.socket_path(self.name)
@@ -283,7 +283,7 @@ class LearnerEngine:
         spec.write_text(f"unix://{sock}\n")
         spec.chmod(0o644)
         try:
-            pid = _spawn(
+            pid = spawn(
                 [
                     sys.executable,
                     "-I",
@@ -300,7 +300,7 @@ class LearnerEngine:
         self._path("limits.pid").write_text(f"{pid}\n")
         deadline = time.monotonic() + 10.0
         while not _limits_answer(sock):
-            if time.monotonic() > deadline or _alive(pid) is None:
+            if time.monotonic() > deadline or alive(pid) is None:
                 raise RoomError(
                     f"The containers limit of {self.name}'s engine did not start.\n"
                     + _tail(self._path("limits.log")),
@@ -363,8 +363,8 @@ class LearnerEngine:
 
     def _wait_ready(self, who: Learner, pid: int) -> None:
         deadline = time.monotonic() + START_TIMEOUT
-        while not _engine_answers(who.socket):
-            if _alive(pid) is None:
+        while not engine_answers(who.socket):
+            if alive(pid) is None:
                 raise RoomError(
                     f"{self.name}'s engine stopped while starting. Last lines of "
                     f"{self.log}:\n{_tail(self.log)}",
@@ -408,9 +408,9 @@ class LearnerEngine:
     def _end(self, who: Learner | None) -> None:
         """End every process of the engine, its containers limit and its cgroup."""
         self.cgroup.kill()
-        _terminate(self._limits_pid(), "the containers limit")
+        terminate(self._limits_pid(), "the containers limit")
         try:
-            _unmount_under(self.data)
+            unmount_under(self.data)
         except SandboxError as exc:
             raise RoomError(exc.what, exc.hint) from exc
         if who is not None:
@@ -537,7 +537,7 @@ def _processes_with_mounts_under(folders: tuple[Path, ...]) -> list[tuple[int, i
         except OSError:
             continue
         points = (line.split()[4] for line in lines if len(line.split()) > 4)
-        if any(p.startswith(prefixes) for p in points) and _alive(int(entry.name)):
+        if any(p.startswith(prefixes) for p in points) and alive(int(entry.name)):
             found.append((int(entry.name), uid))
     return found
 

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..engine.refs import ImageRef, parse_ref
 from ..errors import MirrorError, SandboxError
-from ..sandbox import _alive, _port_taken, _read_pid, _spawn, _terminate, processes_using
+from ..sandbox import alive, port_taken, processes_using, read_pid, spawn, terminate
 from ..text import few, human_bytes, plural
 from .archive import Archive, ArchivedImage, ArchiveWriter, Descriptor, references
 from .config import RoomConfig
@@ -297,7 +297,7 @@ class Mirror:
     def status(self, lessons: Sequence[str] | None = None, *, content: bool = True) -> MirrorStatus:
         """Whether it runs; with ``content``, every tag it holds and, for ``lessons`` (all
         known lessons when None), which of their images it serves."""
-        pid = _alive(_read_pid(self._path("registry.pid")))
+        pid = alive(read_pid(self._path("registry.pid")))
         saved = self._saved() if pid is not None else {}
         port = int(saved.get("port", self.config.mirror_port))
         ready = pid is not None and Registry(f"127.0.0.1:{port}", timeout=2.0).ping()
@@ -340,12 +340,12 @@ class Mirror:
             running_pid = current.pid
             self._wait(
                 lambda: self.status(content=False).ready,
-                lambda: _alive(running_pid) is not None,
+                lambda: alive(running_pid) is not None,
                 "registry.log",
             )
             return self.status(content=False)
         port = self.config.mirror_port
-        if _port_taken(port):
+        if port_taken(port):
             raise MirrorError(
                 f"Port {port} on 127.0.0.1 is taken by another program, so the room "
                 "mirror cannot listen there.",
@@ -362,12 +362,12 @@ class Mirror:
             json.dumps({"port": port, "pull_through": pull_through}) + "\n"
         )
         with _as_mirror_error():
-            pid = _spawn([binary, "serve", str(config)], self._path("registry.log"))
+            pid = spawn([binary, "serve", str(config)], self._path("registry.log"))
         self._path("registry.pid").write_text(f"{pid}\n")
         try:
             self._wait(
                 lambda: Registry(f"127.0.0.1:{port}", timeout=2.0).ping(),
-                lambda: _alive(pid) is not None,
+                lambda: alive(pid) is not None,
                 "registry.log",
             )
         except MirrorError:
@@ -378,17 +378,17 @@ class Mirror:
     def stop(self) -> MirrorStatus:
         """Stop the mirror, and any private registry a killed load left; nothing stays."""
         need_root("stop the room mirror")
-        pid = _alive(_read_pid(self._path("registry.pid")))
+        pid = alive(read_pid(self._path("registry.pid")))
         port = int(self._saved().get("port", self.config.mirror_port))
         with _as_mirror_error():
-            _terminate(pid, "the room mirror's registry")
+            terminate(pid, "the room mirror's registry")
             for name in ("registry.yml", "writer.yml", "reader.yml"):
                 for other in processes_using(self._path(name)):
-                    _terminate(other, f"registry process {other}")
+                    terminate(other, f"registry process {other}")
         for name in ("registry.pid", "writer.pid", "reader.pid"):
             self._path(name).unlink(missing_ok=True)
         deadline = time.monotonic() + _STOP_TIMEOUT
-        while pid and _port_taken(port) and time.monotonic() < deadline:
+        while pid and port_taken(port) and time.monotonic() < deadline:
             time.sleep(0.1)
         return self.status(content=False)
 
@@ -539,7 +539,7 @@ class Mirror:
             name = "writer" if writable else "reader"
             with _as_mirror_error():
                 for pid in processes_using(self._path(f"{name}.yml")):  # a killed run's
-                    _terminate(pid, f"registry process {pid}")
+                    terminate(pid, f"registry process {pid}")
             sockets = Path(tempfile.mkdtemp(prefix="dockdojo-mirror-"))
             socket_path = sockets / "registry.sock"
             config = self._path(f"{name}.yml")

@@ -74,7 +74,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _port_taken(port: int) -> bool:
+def port_taken(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
@@ -482,7 +482,7 @@ def test_stop_leaves_no_process_and_status_still_reads_the_storage(
     assert "room mirror: stopped" in capsys.readouterr().err
     assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
     assert not processes_using(room.folder)
-    assert not _port_taken(room.port)
+    assert not port_taken(room.port)
     assert room.mirror("stop") == 0  # again: nothing to do
     status = _status(room, capsys)
     assert not status["running"]
