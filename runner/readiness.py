@@ -245,7 +245,7 @@ def room_findings(
             )
         )
     out.append(_user_namespaces())
-    out.append(_subordinate_ids())
+    out.append(subordinate_ids())
     out.append(_tun())
     held = [name for name in lesson_images(lessons) if mirror_has(mirror_url, parse_ref(name))]
     missing = [n for n in lesson_images(lessons) if n not in held]
@@ -278,21 +278,31 @@ def _user_namespaces() -> Finding:
     )
 
 
-def _subordinate_ids() -> Finding:
-    present = all(
-        Path(f).is_file() and Path(f).stat().st_size > 0 for f in ("/etc/subuid", "/etc/subgid")
+def subordinate_ids(
+    login_defs: Path = Path("/etc/login.defs"), subuid: Path = Path("/etc/subuid")
+) -> Finding:
+    """Whether ``useradd -m`` gives new learners the subordinate ids a rootless engine
+    needs (``SUB_UID_COUNT`` and ``SUB_GID_COUNT`` in login.defs, 65536 by default)."""
+    counts = {"SUB_UID_COUNT": 65536, "SUB_GID_COUNT": 65536}
+    if login_defs.is_file():
+        for line in login_defs.read_text().splitlines():
+            words = line.split()
+            if len(words) >= 2 and words[0] in counts and words[1].isdigit():
+                counts[words[0]] = int(words[1])
+    users = (
+        len([ln for ln in subuid.read_text().splitlines() if ln.strip()]) if subuid.is_file() else 0
     )
+    ok = all(counts.values())
     return Finding(
         "subordinate ids",
-        present,
-        "/etc/subuid and /etc/subgid have ranges"
-        if present
-        else "/etc/subuid or /etc/subgid is missing or empty",
+        ok,
+        f"useradd gives each new learner {counts['SUB_UID_COUNT']} subordinate "
+        f"ids ({subuid} holds ranges for {plural(users, 'user')})",
         ""
-        if present
-        else "Create learners with useradd -m (it adds their "
-        "ranges), or usermod --add-subuids 100000-165535 --add-subgids "
-        "100000-165535 LEARNER.",
+        if ok
+        else f"Set SUB_UID_COUNT and SUB_GID_COUNT to 65536 in {login_defs},"
+        " or give each learner ranges: usermod --add-subuids 100000-165535 "
+        "--add-subgids 100000-165535 LEARNER.",
     )
 
 
@@ -344,5 +354,6 @@ __all__ = [
     "mirror_has",
     "render",
     "room_findings",
+    "subordinate_ids",
     "to_json",
 ]

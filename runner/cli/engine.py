@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..engine import PullProgress
+    from ..readiness import Finding
+    from ..room import RoomConfig
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,6 +41,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         default=None,
         help="with --room: the room's settings (default /etc/dockdojo/room.toml)",
     )
+    doctor.add_argument(
+        "--no-rehearsal",
+        action="store_true",
+        help="with --room: skip solving the first lesson on a throwaway "
+        "learner's engine (about 30 s)",
+    )
     doctor.add_argument("--json", action="store_true", help="print JSON for scripts")
     doctor.set_defaults(func=_doctor)
 
@@ -66,11 +74,33 @@ def _doctor(args: argparse.Namespace) -> int:
 
         config = load_config(args.config)
         findings += room_findings(f"http://127.0.0.1:{config.mirror_port}", lessons)
+        if not args.no_rehearsal:
+            findings.append(_rehearsal(config, lessons[0].id if lessons else None))
     if args.json:
         print(to_json(findings))
     else:
         sys.stdout.write(render(findings))
     return 0 if all(f.ok for f in findings) else 1
+
+
+def _rehearsal(config: RoomConfig, lesson: str | None) -> Finding:
+    from ..readiness import Finding
+    from ..room.rehearsal import rehearse
+
+    if lesson is None:
+        return Finding("rehearsal", False, "there is no lesson to rehearse", "Name one: --lesson")
+    done = rehearse(config, lesson)
+    return Finding(
+        "rehearsal",
+        done.passed,
+        done.detail,
+        ""
+        if done.passed
+        else (
+            "Fix the failing checks above, then run dockdojo doctor --room again; the engine's "
+            f"log stays in {config.state}/engines/dd-rehearsal-*/engine.log."
+        ),
+    )
 
 
 def _pull(args: argparse.Namespace) -> int:

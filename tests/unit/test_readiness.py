@@ -19,6 +19,7 @@ from dockdojo.runner.readiness import (
     mirror_has,
     render,
     room_findings,
+    subordinate_ids,
     to_json,
 )
 
@@ -133,3 +134,20 @@ def test_no_engine_is_a_failing_finding_with_its_fix(
     assert engine["check"] == "engine"
     assert "No Docker Engine answered" in engine["detail"]
     assert "Start Docker Desktop" in engine["fix"]
+
+
+def test_subordinate_ids_come_from_useradd_unless_login_defs_turns_them_off(
+    tmp_path: Path,
+) -> None:
+    defs, subuid = tmp_path / "login.defs", tmp_path / "subuid"
+    subuid.write_text("ada:100000:65536\n")
+    defs.write_text("SUB_UID_COUNT 65536\n")
+    found = subordinate_ids(defs, subuid)
+    assert found.ok
+    assert found.detail == (
+        f"useradd gives each new learner 65536 subordinate ids ({subuid} holds ranges for 1 user)"
+    )
+    defs.write_text("SUB_UID_COUNT 0\n")
+    off = subordinate_ids(defs, subuid)
+    assert not off.ok
+    assert "SUB_UID_COUNT" in off.fix

@@ -1,0 +1,94 @@
+"""A dress rehearsal for ``dockdojo doctor --room``: one lesson solved end to end on a
+throwaway learner's engine, as a learner's first minutes would go.
+
+A Unix user ``dd-rehearsal-<hex>`` is made, given an engine of the room (its mirror, its
+limits), the lesson is solved and checked on it, and then the engine is stopped and the
+user removed, whatever happened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+
+from ..authoring import personalize
+from ..engine import Engine
+from ..errors import DockdojoError
+from ..kinds import solve_lesson
+from ..lessons import load_lesson
+from ..text import plural
+from .config import RoomConfig
+from .engines import LearnerEngine
+from .learners import lookup
+
+
+@dataclass(frozen=True)
+class Rehearsal:
+    """How the rehearsal went."""
+
+    passed: bool
+    """Whether every step was solved and its checks passed."""
+    detail: str
+    """What happened, in a sentence."""
+    seconds: float
+    """From creating the learner to the lesson checked."""
+
+
+def rehearse(config: RoomConfig, lesson_id: str = "what-is-an-image") -> Rehearsal:
+    """Solve ``lesson_id`` on a new, throwaway learner's engine; never raises for what the
+    room lacks: that is the rehearsal's finding."""
+    started = time.monotonic()
+    name = f"dd-rehearsal-{uuid.uuid4().hex[:6]}"
+    engine = LearnerEngine(name, config)
+    try:
+        status = engine.start(create_user=True)
+        with Engine(status.docker_host, lesson=lesson_id, learner=name) as learner:
+            report = solve_lesson(learner, personalize(load_lesson(lesson_id), name))
+    except DockdojoError as exc:
+        return Rehearsal(False, f"the rehearsal stopped: {exc.what}", time.monotonic() - started)
+    finally:
+        with contextlib.suppress(DockdojoError):
+            engine.stop()
+        _remove_user(name)
+    took = time.monotonic() - started
+    if report.passed:
+        return Rehearsal(
+            True,
+            f"{lesson_id} solved on a new learner's engine: "
+            f"{plural(report.steps_total, 'step')} passed in {took:.0f} s",
+            took,
+        )
+    failed = [s for s in report.steps if not s.passed]
+    first = failed[0]
+    why = (
+        first.errors[0]
+        if first.errors
+        else next((r.message for r in first.results if not r.passed), "it failed")
+    )
+    return Rehearsal(
+        False,
+        f"{lesson_id} on a new learner's engine: "
+        f"{plural(len(failed), 'step')} failed, first {first.step}: {why}",
+        took,
+    )
+
+
+def _remove_user(name: str) -> None:
+    """``userdel -r`` and the runtime folder, once the user's last processes are gone
+    (retried for a while: an exited process lingers until init collects it)."""
+    who = lookup(name)
+    deadline = time.monotonic() + 30
+    while True:
+        done = subprocess.run(["userdel", "-r", name], capture_output=True, text=True)
+        if done.returncode in (0, 6) or time.monotonic() > deadline:  # 6: no such user
+            break
+        time.sleep(0.5)
+    if who is not None:
+        shutil.rmtree(who.runtime_dir, ignore_errors=True)
+
+
+__all__ = ["Rehearsal", "rehearse"]
