@@ -1,4 +1,4 @@
-"""Learner engines side by side for 1, 2 and 4 learners, in one run.
+"""Learner engines side by side for 1, 2, 4 and 8 learners, in one run.
 
 For each room size, that many throwaway learners (Unix users ``dd-<hex>``) get their
 engines with ``dockdojo room engine start`` (one command each, all at once) and then do
@@ -35,7 +35,7 @@ from dockdojo.runner.kinds import check_lesson
 from dockdojo.runner.room.engines import LearnerEngine
 from dockdojo.runner.room.learners import Learner
 
-SIZES = (1, 2, 4)
+SIZES = (1, 2, 4, 8)
 DOCKDOJO = str(Path(sys.executable).parent / "dockdojo")
 
 
