@@ -321,16 +321,21 @@ def alive(pid: int | None) -> int | None:
     return None if stat.rsplit(")", 1)[-1].split()[0] == "Z" else pid
 
 
-def engine_answers(sock: Path) -> bool:
-    """Whether a Docker Engine answers ``/_ping`` on the UNIX socket ``sock``."""
+def answers_ok(sock: Path, request: bytes) -> bool:
+    """Whether an HTTP/1.0 ``request`` sent to the UNIX socket ``sock`` gets a 200."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(2.0)
             s.connect(str(sock))
-            s.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
-            return s.recv(64).startswith(b"HTTP/1.0 200") or False
+            s.sendall(request)
+            return s.recv(64).startswith(b"HTTP/1.0 200")
     except OSError:
         return False
+
+
+def engine_answers(sock: Path) -> bool:
+    """Whether a Docker Engine answers ``/_ping`` on the UNIX socket ``sock``."""
+    return answers_ok(sock, b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
 
 
 def _registry_answers(url: str) -> bool:

@@ -36,7 +36,6 @@ import fcntl
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -46,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import RoomError, SandboxError
-from ..sandbox import alive, engine_answers, read_pid, spawn, terminate, unmount_under
+from ..sandbox import alive, answers_ok, engine_answers, read_pid, spawn, terminate, unmount_under
 from ..text import human_bytes, plural
 from . import authz
 from .cgroups import Cgroup
@@ -478,14 +477,7 @@ def engine_names(config: RoomConfig) -> list[str]:
 # helpers ---------------------------------------------------------------------------
 def _limits_answer(sock: Path) -> bool:
     """Whether the containers limit answers its activation call."""
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(2.0)
-            s.connect(str(sock))
-            s.sendall(b"POST /Plugin.Activate HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
-            return s.recv(64).startswith(b"HTTP/1.0 200")
-    except OSError:
-        return False
+    return answers_ok(sock, b"POST /Plugin.Activate HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
 
 
 def _count_folders(folder: Path) -> int:
