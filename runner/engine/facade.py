@@ -10,9 +10,12 @@ Each thread gets its own SDK client (the SDK's client is not thread-safe).
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import re
+import select
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -61,6 +64,8 @@ PING_TIMEOUT = 5.0
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_EXEC_TIMEOUT = 30.0
 DEFAULT_HOST_IP = "127.0.0.1"
+MAX_EXEC_OUTPUT = 1_000_000
+"""Bytes of a one-shot command's output kept by :meth:`Engine.exec`, at most."""
 
 ProgressCallback = Callable[[PullProgress], None]
 PortSpec = Mapping[str | int, int | str | None]
@@ -596,21 +601,51 @@ class Engine:
         *,
         timeout: float = DEFAULT_EXEC_TIMEOUT,
         env: Mapping[str, str] | None = None,
+        max_output: int = MAX_EXEC_OUTPUT,
     ) -> ExecResult:
-        """Run ``argv`` (a list, never a shell string) inside a running container."""
+        """Run ``argv`` (a list, never a shell string) inside a running container.
+
+        At most ``max_output`` bytes of its output are kept: past that the command's output
+        is no longer read (:attr:`ExecResult.truncated`), so a command that prints without
+        end cannot fill the caller's memory.
+        """
         argv = _check_argv(argv)
         self.require_running(container)
         api = self._client(timeout).api
         op = Op(f"running {argv[0]} in {container}", "exec", container, argv=argv)
         started = time.monotonic()
+        cut = [False]
+
+        def too_slow() -> ExecTimeout:
+            return ExecTimeout(
+                f"{' '.join(argv)} did not finish within {timeout:g} s in {container}.",
+                "It may be waiting for input or stuck; it may still run in the container.",
+            )
+
+        def read(exec_id: str) -> bytes:
+            stream = api.exec_start(exec_id, socket=True)
+            sock: socket.socket = getattr(stream, "_sock", stream)
+            try:
+                output, cut[0] = read_frames(sock, max_output, started + timeout)
+            except TimeoutError as exc:  # an OSError: raised as ours, past _call
+                raise too_slow() from exc
+            finally:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                stream.close()  # both: the socket stays open while its SocketIO is
+                sock.close()
+            return output
+
         try:
             exec_id = self._json(
                 lambda: api.exec_create(container, argv, environment=dict(env) if env else None), op
             )["Id"]
-            raw = self._call(lambda: api.exec_start(exec_id), op)
+            raw = self._call(lambda: read(exec_id), op)
             code = self._json(lambda: api.exec_inspect(exec_id), op)
-        except EngineError as exc:
-            if not isinstance(exc.__cause__, requests.Timeout):
+        except (EngineError, TimeoutError) as exc:
+            if not isinstance(exc, TimeoutError) and not isinstance(
+                exc.__cause__, requests.Timeout
+            ):
                 raise
             raise ExecTimeout(
                 f"{' '.join(argv)} did not finish within {timeout:g} s in {container}.",
@@ -622,6 +657,7 @@ class Engine:
             exit_code=int(exit_code) if exit_code is not None else -1,
             output=raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw),
             seconds=time.monotonic() - started,
+            truncated=cut[0],
         )
 
     def require_running(self, container: str) -> ContainerInfo:
@@ -657,6 +693,33 @@ class Engine:
 
 
 # helpers ----------------------------------------------------------------------------
+def read_frames(sock: socket.socket, limit: int, deadline: float) -> tuple[bytes, bool]:
+    """The output of a non-TTY exec stream (8-byte headers before each frame of stdout or
+    stderr), at most ``limit`` bytes, and whether it was cut there.
+
+    Raises :class:`TimeoutError` when the stream has not ended by ``deadline``
+    (``time.monotonic()``).
+    """
+    pending = bytearray()
+    output = bytearray()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([sock], [], [], left)[0]:
+            raise TimeoutError("the command's output did not end in time")
+        data = sock.recv(65536)
+        if not data:
+            return bytes(output[:limit]), False
+        pending += data
+        while len(pending) >= 8:
+            size = int.from_bytes(pending[4:8], "big")
+            if len(pending) < 8 + size:
+                break
+            output += pending[8 : 8 + size]
+            del pending[: 8 + size]
+        if len(output) > limit:
+            return bytes(output[:limit]), True
+
+
 _IMAGE_ID = re.compile(r"(?:sha256:)?([0-9a-f]{64})\Z")
 
 

@@ -152,6 +152,9 @@ class ExecResult:
     """stdout and stderr as the program interleaved them."""
     seconds: float
     """Wall time."""
+    truncated: bool = False
+    """Whether the output was cut at the caller's limit (the command may still run; its
+    exit code is then -1)."""
 
     @property
     def ok(self) -> bool:

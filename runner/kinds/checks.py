@@ -225,7 +225,12 @@ def _command_output(call: Call) -> Seen:
             continue
         out = result.output.strip()
         runs.append(
-            {"container": container.name, "exit_code": result.exit_code, "output": snippet(out)}
+            {
+                "container": container.name,
+                "exit_code": result.exit_code,
+                "output": snippet(out),
+                **({"truncated": True} if result.truncated else {}),
+            }
         )
         if expect is not None and out != str(expect).strip():
             message = message or (
@@ -297,6 +302,7 @@ def _mongo_document(call: Call) -> Seen:
                 "container": container.name,
                 "exit_code": result.exit_code,
                 "output": snippet(document or said),
+                **({"truncated": True} if result.truncated else {}),
             }
         )
         if document is not None:
