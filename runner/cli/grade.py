@@ -49,6 +49,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     grade.add_argument(
         "--timeout", type=float, default=None, help="seconds one submission may run (default: 600)"
     )
+    grade.add_argument(
+        "--max-output",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="output kept per cell; the rest is dropped and the report says so (default: 100000)",
+    )
     grade.set_defaults(func=_grade)
 
 
@@ -58,6 +65,7 @@ def _grade(args: argparse.Namespace) -> int:
     from ..engine import Engine
     from ..grading.execute import (
         DEFAULT_CELL_TIMEOUT,
+        DEFAULT_MAX_OUTPUT,
         DEFAULT_SUBMISSION_TIMEOUT,
         GradeOptions,
         grade_all,
@@ -89,6 +97,7 @@ def _grade(args: argparse.Namespace) -> int:
         docker_host=host,
         cell_timeout=args.cell_timeout or DEFAULT_CELL_TIMEOUT,
         submission_timeout=args.timeout or DEFAULT_SUBMISSION_TIMEOUT,
+        max_output=args.max_output or DEFAULT_MAX_OUTPUT,
     )
     total = len(args.submissions)
     done = [0]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -32,6 +33,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
@@ -51,6 +53,7 @@ from .reports import Status, SubmissionResult
 
 DEFAULT_CELL_TIMEOUT = 60.0
 DEFAULT_SUBMISSION_TIMEOUT = 600.0
+DEFAULT_MAX_OUTPUT = 100_000
 _LEARNER = re.compile(r"[^A-Za-z0-9._@-]+")
 
 
@@ -70,6 +73,10 @@ class GradeOptions:
     """The engine to grade on (default: as Docker's tools find it)."""
     kernel: str = "python3"
     """Kernel to execute submissions with."""
+    max_output: int = DEFAULT_MAX_OUTPUT
+    """Bytes of output kept per cell; what a cell prints past that is dropped as it
+    arrives (a cell printing without end cannot fill the grader's memory), and the run's
+    message says which cells were cut."""
 
     def step_ids(self) -> list[str]:
         if self.steps is not None:
@@ -225,8 +232,9 @@ def execute(
             km = AsyncKernelManager(
                 kernel_name=options.kernel, transport="ipc", ip=str(work / "kernel")
             )
-            client = NotebookClient(
+            client = CappedClient(
                 nb,
+                max_output=options.max_output,
                 km=km,
                 timeout=options.cell_timeout,
                 allow_errors=True,
@@ -236,10 +244,66 @@ def execute(
                 resources={"metadata": {"path": str(work)}},
                 on_cell_start=lambda cell, **_: _count(started, cell),
             )
-            return _run(client, km, env, len(code), started, options)
+            ran = _run(client, km, env, len(code), started, options)
+            if not client.cut:
+                return ran
+            cells = ", ".join(str(n) for n in sorted(client.cut))
+            return replace(
+                ran,
+                message=f"{ran.message} The output of code cell"
+                f"{'s' if len(client.cut) > 1 else ''} {cells} was cut at "
+                f"{options.max_output // 1000} kB; the rest was not kept.",
+            )
     finally:
         _close_thread_loop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+class CappedClient(NotebookClient):
+    """nbclient's client, keeping at most ``max_output`` bytes of each cell's output.
+
+    Outputs past the limit are dropped as their messages arrive, and one line in the
+    cell says so; :attr:`cut` holds the numbers (1-based, among code cells) of the cells
+    that were cut.
+    """
+
+    def __init__(self, nb: nbformat.NotebookNode, *, max_output: int, **kwargs: Any) -> None:
+        super().__init__(nb, **kwargs)
+        self.max_output = max_output
+        self.cut: set[int] = set()
+        self._kept: dict[int, int] = {}
+        self._code_number = {
+            index: number
+            for number, index in enumerate(
+                (i for i, c in enumerate(nb.cells) if c.cell_type == "code"), 1
+            )
+        }
+
+    def output(
+        self,
+        outs: list[nbformat.NotebookNode],
+        msg: dict[str, Any],
+        display_id: str | None,
+        cell_index: int,
+    ) -> nbformat.NotebookNode | None:
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        kept = self._kept.get(cell_index, 0)
+        if kept + size <= self.max_output:
+            self._kept[cell_index] = kept + size
+            result: nbformat.NotebookNode | None = super().output(outs, msg, display_id, cell_index)
+            return result
+        number = self._code_number.get(cell_index, cell_index + 1)
+        if number not in self.cut:
+            self.cut.add(number)
+            outs.append(
+                nbformat.v4.new_output(
+                    "stream",
+                    name="stderr",
+                    text=f"[dockdojo: this cell printed more than {self.max_output // 1000} kB; "
+                    "the rest of its output was not kept]\n",
+                )
+            )
+        return None
 
 
 def _close_thread_loop() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -229,3 +230,26 @@ def test_grade_command_writes_every_format(
     assert {r["learner"]: r["points"] for r in rows} == {"ada": str(FULL), "eve": "0"}
     feedback = nbformat.read(out / "eve.feedback.ipynb", as_version=4)
     assert any(c.metadata.get("dockdojo", {}).get("role") == "feedback" for c in feedback.cells)
+
+
+@pytest.mark.usefixtures("images")
+def test_a_cell_that_floods_its_output_is_cut_and_other_learners_are_unaffected(
+    tmp_path: Path, options: GradeOptions
+) -> None:
+    flood = {
+        "redis-cache": (
+            "import sys\nfor _ in range(30_000):\n    sys.stdout.write('x' * 999 + '\\n')\n"
+        )
+    }
+    got = grade(
+        [submission(tmp_path, "loud", flood), submission(tmp_path, "ada", answers("ada"))],
+        options,
+    )
+    assert got["loud"].status == "graded"
+    assert got["loud"].points == 0
+    assert re.search(
+        r"The output of code cell \d+ was cut at 100 kB; the rest was not kept\.$",
+        got["loud"].execution_message,
+    ), got["loud"].execution_message
+    assert got["ada"].points == FULL
+    assert got["ada"].execution_message == "Every cell ran."
