@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from ..errors import DockdojoError
 
 if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
     from ..grading.reports import SubmissionResult
 
 
@@ -60,7 +62,6 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _grade(args: argparse.Namespace) -> int:
-    import nbformat
 
     from ..engine import Engine
     from ..grading.execute import (
@@ -69,6 +70,7 @@ def _grade(args: argparse.Namespace) -> int:
         DEFAULT_SUBMISSION_TIMEOUT,
         GradeOptions,
         grade_all,
+        private_copies,
     )
     from ..grading.reports import write_all
     from ..lessons import load_lesson
@@ -122,8 +124,13 @@ def _grade(args: argparse.Namespace) -> int:
         else:
             print(line, file=sys.stderr, flush=True)
 
-    results = grade_all(list(args.submissions), options, jobs=args.jobs, on_done=progress)
-    submissions = {str(p): nbformat.read(p, as_version=4) for p in args.submissions if _readable(p)}
+    copies = private_copies(list(args.submissions))  # before any submission runs
+    results = grade_all(
+        list(args.submissions), options, jobs=args.jobs, on_done=progress, copies=copies
+    )
+    submissions = {
+        str(path): nb for path, nb in ((p, _notebook(c)) for p, c in copies.items()) if nb
+    }
     written = write_all(results, args.out, submissions)
     print(f"{'LEARNER':<24} {'STATUS':<12} {'POINTS':>8}  SUBMISSION")
     for r in results:
@@ -132,11 +139,14 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _readable(path: Path) -> bool:
+def _notebook(copy: bytes | OSError) -> NotebookNode | None:
+    """A private copy as a notebook, or None when it is none (already reported)."""
     import nbformat
 
+    if isinstance(copy, OSError):
+        return None
     try:
-        nbformat.read(path, as_version=4)
+        nb: NotebookNode = nbformat.reads(copy.decode("utf-8"), as_version=4)
     except Exception:  # an unreadable submission is already reported as such
-        return False
-    return True
+        return None
+    return nb

@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -95,8 +95,14 @@ def grade_all(
     *,
     jobs: int = 1,
     on_done: Callable[[SubmissionResult], None] | None = None,
+    copies: Mapping[Path, bytes | OSError] | None = None,
 ) -> list[SubmissionResult]:
-    """Grade every submission, ``jobs`` at a time; results in the order of ``paths``."""
+    """Grade every submission, ``jobs`` at a time; results in the order of ``paths``.
+
+    Each submission is graded from its private copy (``copies``, else read by
+    :func:`private_copies` before any submission runs), so what one submission does to
+    another's file once it runs changes nothing.
+    """
     learners = [learner_of(p) for p in paths]
     duplicates = {name for name in learners if learners.count(name) > 1}
     if duplicates:
@@ -105,9 +111,10 @@ def grade_all(
             "Give each learner's notebook their own file name (the learner id).",
         )
     lock = threading.Lock()
+    copies = copies if copies is not None else private_copies(paths)
 
     def one(path: Path) -> SubmissionResult:
-        result = grade_one(path, options)
+        result = grade_one(path, options, copies.get(path))
         if on_done is not None:
             with lock:
                 on_done(result)
@@ -117,8 +124,22 @@ def grade_all(
         return list(pool.map(one, paths))
 
 
-def grade_one(path: Path, options: GradeOptions) -> SubmissionResult:
-    """Every stage for one submission; never raises for a bad submission."""
+def private_copies(paths: Sequence[Path]) -> dict[Path, bytes | OSError]:
+    """Every submission's bytes, read once before any runs (or why it could not be)."""
+    copies: dict[Path, bytes | OSError] = {}
+    for path in paths:
+        try:
+            copies[path] = path.read_bytes()
+        except OSError as exc:
+            copies[path] = exc
+    return copies
+
+
+def grade_one(
+    path: Path, options: GradeOptions, copy: bytes | OSError | None = None
+) -> SubmissionResult:
+    """Every stage for one submission, from ``copy`` (its bytes as read before grading
+    began; read now when None); never raises for a bad submission."""
     started = time.monotonic()
     learner = learner_of(path)
     lesson = personalize(options.lesson, learner)
@@ -128,7 +149,11 @@ def grade_one(path: Path, options: GradeOptions) -> SubmissionResult:
         _remove_learners_containers(engine, lesson.id, learner)
         engine.history_since = time.time()  # only what this submission does counts
         try:
-            nb = nbformat.read(path, as_version=4)
+            if copy is None:
+                copy = path.read_bytes()
+            if isinstance(copy, OSError):
+                raise copy
+            nb = nbformat.reads(copy.decode("utf-8"), as_version=4)
         except Exception as exc:  # any unreadable file is this submission's problem alone
             report = check_lesson(engine, lesson, options.step_ids())
             return SubmissionResult(

@@ -253,3 +253,40 @@ def test_a_cell_that_floods_its_output_is_cut_and_other_learners_are_unaffected(
     ), got["loud"].execution_message
     assert got["ada"].points == FULL
     assert got["ada"].execution_message == "Every cell ran."
+
+
+@pytest.mark.usefixtures("images", "options")  # options: run from the project's root
+def test_a_submission_that_rewrites_another_learners_file_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, docker_host: str
+) -> None:
+    victim = submission(tmp_path, "bob", answers("bob"))
+    original = victim.read_text()
+    vandal = submission(  # graded first: it runs before bob's notebook would be read
+        tmp_path,
+        "aaa",
+        {"redis-cache": f"open({str(victim)!r}, 'w').write('{{\"cells\": []}}')\n"},
+    )
+    monkeypatch.setenv("DOCKER_HOST", docker_host)
+    out = tmp_path / "grades"
+    code = main(
+        [
+            "grade",
+            str(vandal),
+            str(victim),
+            "--lesson",
+            LESSON,
+            "--out",
+            str(out),
+            "--jobs",
+            "1",
+            "--cell-timeout",
+            "20",
+        ]
+    )
+    assert code == 0
+    assert victim.read_text() != original, "the vandal's cell did run"
+    bob = json.loads((out / "bob.json").read_text())
+    assert bob["points"] == FULL
+    feedback = nbformat.read(out / "bob.feedback.ipynb", as_version=4)
+    sources = "\n".join(c.source for c in feedback.cells)
+    assert f"cache-{learner_tag(LESSON, 'bob')}" in sources, "feedback not from bob's own copy"
