@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pwd
 import re
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -174,6 +175,29 @@ def prepare_runtime_dir(who: Learner) -> None:
     folder.chmod(0o700)
 
 
+def remove(name: str, *, wait: float = 60.0) -> None:
+    """Remove the user ``name`` (``userdel -r``) and their runtime folder.
+
+    ``userdel`` refuses while a process of the user lives, and an exited process lingers
+    until init collects it, so it is retried for up to ``wait`` seconds. A user that does
+    not exist is no error; one that cannot be removed raises :class:`RoomError`.
+    """
+    who = lookup(name)
+    deadline = time.monotonic() + wait
+    while True:
+        done = subprocess.run(["userdel", "-r", name], capture_output=True, text=True)
+        if done.returncode in (0, 6):  # 6: no such user
+            break
+        if time.monotonic() > deadline:
+            raise RoomError(
+                f"The user {name} could not be removed: {done.stderr.strip()}",
+                f"Stop what still runs as {name}, then: userdel -r {name}",
+            )
+        time.sleep(0.2)
+    if who is not None:
+        shutil.rmtree(who.runtime_dir, ignore_errors=True)
+
+
 __all__ = [
     "MIN_SUBORDINATE_IDS",
     "Learner",
@@ -182,5 +206,6 @@ __all__ = [
     "learner",
     "lookup",
     "prepare_runtime_dir",
+    "remove",
     "subordinate_ids",
 ]

@@ -9,21 +9,19 @@ user removed, whatever happened.
 from __future__ import annotations
 
 import contextlib
-import shutil
-import subprocess
 import time
 import uuid
 from dataclasses import dataclass
 
 from ..authoring import personalize
 from ..engine import Engine
-from ..errors import DockdojoError
+from ..errors import DockdojoError, RoomError
 from ..kinds import solve_lesson
 from ..lessons import load_lesson
 from ..text import plural
 from .config import RoomConfig
 from .engines import LearnerEngine
-from .learners import lookup
+from .learners import remove
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,8 @@ def rehearse(config: RoomConfig, lesson_id: str = "what-is-an-image") -> Rehears
     finally:
         with contextlib.suppress(DockdojoError):
             engine.stop()
-        _remove_user(name)
+        with contextlib.suppress(RoomError):  # what is left is named by the next doctor
+            remove(name)
     took = time.monotonic() - started
     if report.passed:
         return Rehearsal(
@@ -75,20 +74,6 @@ def rehearse(config: RoomConfig, lesson_id: str = "what-is-an-image") -> Rehears
         f"{plural(len(failed), 'step')} failed, first {first.step}: {why}",
         took,
     )
-
-
-def _remove_user(name: str) -> None:
-    """``userdel -r`` and the runtime folder, once the user's last processes are gone
-    (retried for a while: an exited process lingers until init collects it)."""
-    who = lookup(name)
-    deadline = time.monotonic() + 30
-    while True:
-        done = subprocess.run(["userdel", "-r", name], capture_output=True, text=True)
-        if done.returncode in (0, 6) or time.monotonic() > deadline:  # 6: no such user
-            break
-        time.sleep(0.5)
-    if who is not None:
-        shutil.rmtree(who.runtime_dir, ignore_errors=True)
 
 
 __all__ = ["Rehearsal", "rehearse"]

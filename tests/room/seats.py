@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import socket
 import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +23,7 @@ from dockdojo.runner.cli import main
 from dockdojo.runner.room import RoomConfig, authz
 from dockdojo.runner.room.config import Limits
 from dockdojo.runner.room.engines import LearnerEngine
-from dockdojo.runner.room.learners import SUBUID, Learner, lookup
+from dockdojo.runner.room.learners import SUBUID, Learner, lookup, remove
 
 
 @dataclass(frozen=True)
@@ -74,11 +74,14 @@ def add_user(name: str) -> Learner:
 def remove_user(who: Learner) -> None:
     """``userdel -r`` once the user's processes are gone (an exited process stays a
     zombie until init collects it, and userdel refuses while it does)."""
-    deadline = time.monotonic() + 60
-    while processes_of(who, zombies=True) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    subprocess.run(["userdel", "-r", who.name], check=True, capture_output=True)
-    shutil.rmtree(who.runtime_dir, ignore_errors=True)
+    remove(who.name)
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def subordinate_range(who: Learner) -> range:

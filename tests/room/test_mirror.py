@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from room.seats import free_port
 
 from dockdojo.runner.cli import main
 from dockdojo.runner.room import load_config
@@ -68,12 +69,6 @@ class Room:
         return self.state / "mirror"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def port_taken(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
@@ -81,7 +76,7 @@ def port_taken(port: int) -> bool:
 
 def _make_room(root: Path) -> Room:
     root.mkdir()
-    port = _free_port()
+    port = free_port()
     config = root / "room.toml"
     config.write_text(f'state = "{root / "room"}"\nmirror_port = {port}\n')
     return Room(config, root / "room", port)
@@ -357,7 +352,7 @@ def scratch(workdir: Path) -> Iterator[str]:
     """A writable registry of these tests' own (the sandbox's is only read from)."""
     binary = shutil.which("docker-registry")
     assert binary, "docker-registry is not installed (tests/world/install.sh installs it)"
-    port = _free_port()
+    port = free_port()
     storage = workdir / "scratch"
     storage.mkdir()
     config = workdir / "scratch.yml"

@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from room.seats import Seat, new_room, seats
+from room.seats import Seat, free_port, new_room, seats
 
 from dockdojo.runner import Engine, load_lesson, parse_ref
 from dockdojo.runner.authoring import content_dirs, lesson_sources
@@ -22,12 +21,6 @@ from dockdojo.runner.room.mirror import Mirror
 from dockdojo.runner.sandbox import processes_using
 
 pytestmark = pytest.mark.engine
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _every_lesson_image() -> list[str]:
@@ -58,7 +51,7 @@ def test_learners_pull_every_lesson_image_from_a_mirror_filled_offline_and_canno
     assert source, "DOCKDOJO_TEST_REGISTRY is not set: run through make test"
     images = _every_lesson_image()
     assert {"nginx:latest", "redis:latest", "mongo:latest"} <= set(images)
-    with new_room(_free_port()) as room:
+    with new_room(free_port()) as room:
         mirror = Mirror(room.config)
         archive = workdir / "room.tar"
         packed = mirror.pack(
