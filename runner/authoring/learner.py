@@ -17,10 +17,16 @@ from typing import Any
 from .model import Action, CheckSpec, Lesson, Section, Step
 
 PLACEHOLDER = "{learner_tag}"
+TAG_VARIABLE = "DOCKDOJO_LEARNER_TAG"
+"""``LESSON=TAG``: the tag, as given by a grader that keeps its secret to itself (a
+submission's kernel gets its own tag this way, never the salt)."""
 
 
 def learner_tag(lesson_id: str, learner: str) -> str:
     """Six hex characters, stable for one learner in one lesson."""
+    given_lesson, _, given = os.environ.get(TAG_VARIABLE, "").partition("=")
+    if given and given_lesson == lesson_id and os.environ.get("DOCKDOJO_LEARNER") == learner:
+        return given
     secret = os.environ.get("DOCKDOJO_TAG_SALT", "")
     digest = hashlib.sha256(f"{secret}\0{lesson_id}\0{learner}".encode()).hexdigest()
     return digest[:6]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,11 +23,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     grade = sub.add_parser(
         "grade",
         help="score submitted lesson notebooks against the live engine",
-        description="Execute each submission in a fresh kernel, then check the engine's "
+        description="Execute each submission in a fresh kernel, then check its engine's "
         "state in this process, and write JSON, JUnit XML, Gradescope results, a "
         "gradebook CSV and a feedback notebook per submission. The learner is "
-        "each file's name (ada.ipynb is ada). Exit code 0 means grading worked, "
-        "whatever the scores.",
+        "each file's name (ada.ipynb is ada). Each submission runs as a pool user of "
+        "its own (dd-grade-N), on a throwaway rootless engine of its own pulling from "
+        "the room's mirror, confined by the limits below; this needs Linux and root. "
+        "Exit code 0 means grading worked, whatever the scores.",
     )
     grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION.ipynb")
     grade.add_argument("--lesson", required=True, help="lesson name or path (the grader's copy)")
@@ -58,12 +61,39 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         metavar="BYTES",
         help="output kept per cell; the rest is dropped and the report says so (default: 100000)",
     )
+    grade.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="the room's settings (default: /etc/dockdojo/room.toml when it exists): its "
+        "mirror and the limits of each submission's engine",
+    )
+    limits = grade.add_argument_group("limits of each submission's kernel")
+    limits.add_argument(
+        "--memory-mb", type=int, default=None, help="memory, its files included (default: 1024)"
+    )
+    limits.add_argument(
+        "--pids", type=int, default=None, help="processes and threads at once (default: 256)"
+    )
+    limits.add_argument(
+        "--cpu-seconds", type=float, default=None, help="CPU time in all (default: 300)"
+    )
+    limits.add_argument(
+        "--disk-mb", type=int, default=None, help="its folder, home and /tmp (default: 256)"
+    )
+    grade.add_argument(
+        "--trusted",
+        action="store_true",
+        help="run the notebooks as you, on the current engine, without isolation: only "
+        "for notebooks you wrote yourself (the reports say so)",
+    )
     grade.set_defaults(func=_grade)
 
 
 def _grade(args: argparse.Namespace) -> int:
 
     from ..engine import Engine
+    from ..grading import Confinement
     from ..grading.execute import (
         DEFAULT_CELL_TIMEOUT,
         DEFAULT_MAX_OUTPUT,
@@ -74,6 +104,8 @@ def _grade(args: argparse.Namespace) -> int:
     )
     from ..grading.reports import write_all
     from ..lessons import load_lesson
+    from ..room.config import RoomConfig, load_config
+    from ..room.mirror import Mirror
 
     lesson = load_lesson(args.lesson)
     missing = [str(p) for p in args.submissions if not p.is_file()]
@@ -90,9 +122,32 @@ def _grade(args: argparse.Namespace) -> int:
                 f"Use the step ids that dockdojo run {args.lesson} lists.",
             )
         steps = tuple(args.steps)
-    with Engine(lesson=lesson.id) as engine:
-        engine.ping()  # no engine: grading cannot work, say so before running anything
-        host = engine.host
+    defaults = Confinement()
+    given = {
+        name: getattr(args, name)
+        for name in ("memory_mb", "pids", "cpu_seconds", "disk_mb")
+        if getattr(args, name) is not None
+    }
+    limits = Confinement(**{**defaults.__dict__, **given})
+    limits.check()
+    room_options: dict[str, RoomConfig] = {}
+    if args.trusted:
+        with Engine(lesson=lesson.id) as engine:
+            engine.ping()  # no engine: grading cannot work, say so before running anything
+            host = engine.host
+        where = f"on {host}, trusted (as you, without isolation)"
+    else:
+        host = None
+        room = load_config(args.config)
+        room_options["room"] = room
+        status = Mirror(room).status(content=False)
+        if not status.running:
+            raise DockdojoError(
+                f"The room's mirror is not running, so submissions' engines cannot pull "
+                f"({status.describe()}).",
+                "Start it: dockdojo room mirror start (see dockdojo room mirror --help).",
+            )
+        where = "each isolated on an engine of its own"
     options = GradeOptions(
         lesson=lesson,
         steps=steps,
@@ -100,12 +155,17 @@ def _grade(args: argparse.Namespace) -> int:
         cell_timeout=args.cell_timeout or DEFAULT_CELL_TIMEOUT,
         submission_timeout=args.timeout or DEFAULT_SUBMISSION_TIMEOUT,
         max_output=args.max_output or DEFAULT_MAX_OUTPUT,
+        trusted=args.trusted,
+        limits=limits,
+        hide=(args.out.resolve(),),
     )
+    if room_options:
+        options = replace(options, room=room_options["room"])
     total = len(args.submissions)
     done = [0]
     tty = sys.stderr.isatty()
     print(
-        f"grading {total} submission(s) of {lesson.id} on {host}, {args.jobs} at a time",
+        f"grading {total} submission(s) of {lesson.id} {where}, {args.jobs} at a time",
         file=sys.stderr,
     )
 

@@ -384,6 +384,14 @@ class Engine:
             self._events({"type": "container", "event": "destroy"}, since)
         )
 
+    def containers_created(self, since: float) -> list[str]:
+        """Ids of the containers created since ``since`` that still exist."""
+        made = {
+            str((e.get("Actor") or {}).get("ID") or e.get("id") or "")
+            for e in self._events({"type": "container", "event": "create"}, since)
+        }
+        return sorted(c.id for c in self.containers() if c.id in made)
+
     def logs(self, container: str, *, tail: int = 20) -> str:
         """The container's last ``tail`` log lines (stdout and stderr)."""
         api = self._client().api

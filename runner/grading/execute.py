@@ -2,18 +2,23 @@
 
 Each submission goes through the same ordered stages (as nbgrader's autograde does):
 
-1. **read** the notebook; the learner is its file name (``ada.ipynb`` is ``ada``);
-2. **clean up** what an earlier grading of this learner left (their labelled containers);
-3. **execute** it in a fresh kernel (nbclient): per-cell and per-submission time limits,
-   widgets on their blocking path, and Docker reached through a labelling proxy so that
-   every container the submission makes, by any means, carries its learner's labels;
-4. **validate** in the grader's own process against the live engine: nothing the
-   notebook printed, stored or patched counts, only what the engine shows;
-5. **clean up** the containers the submission made (and nothing else);
+1. **read**: every submission is read once, before any runs (:func:`private_copies`);
+   the learner is the file's name (``ada.ipynb`` is ``ada``);
+2. **execute** it in a fresh kernel (nbclient), with per-cell and per-submission time
+   limits and widgets on their blocking path. By default (**isolated**) the kernel runs
+   in a :class:`~dockdojo.runner.grading.isolation.Box`: a pool user of its own, a
+   throwaway rootless engine of its own pulling from the room's read-only mirror, a
+   cgroup with memory, process, CPU and disk limits, and every file system but its work
+   folder read-only; with ``trusted`` (an instructor's own test notebooks) it runs as
+   the grader's user on the grader's engine;
+3. **end** the kernel and everything it started, as a whole;
+4. **validate** in the grader's own process against the submission's engine: nothing
+   the notebook printed, stored or patched counts, only what the engine shows;
+5. **clean up**: the box's engine and data root are deleted (trusted: the containers
+   the submission made);
 6. **report** a :class:`~dockdojo.runner.grading.reports.SubmissionResult`.
 
-Submissions run concurrently up to ``jobs``; per-learner exercise values
-(``{learner_tag}``) and per-submission labels keep them apart.
+Submissions run concurrently up to ``jobs``.
 """
 
 from __future__ import annotations
@@ -29,11 +34,11 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
@@ -48,8 +53,10 @@ from ..engine.models import LABEL_LEARNER, LABEL_LESSON
 from ..errors import DockdojoError
 from ..kinds.checking import check_lesson
 from ..kinds.report import LessonReport
-from .labelproxy import LABEL_GRADE, LabelProxy
-from .reports import Status, SubmissionResult
+from ..room.config import RoomConfig
+from .isolation import Box, Confinement, Pool
+from .kernelenv import DEFAULT_KERNEL_ENV, prepare
+from .reports import Isolation, Status, SubmissionResult
 
 DEFAULT_CELL_TIMEOUT = 60.0
 DEFAULT_SUBMISSION_TIMEOUT = 600.0
@@ -70,18 +77,33 @@ class GradeOptions:
     submission_timeout: float = DEFAULT_SUBMISSION_TIMEOUT
     """Seconds a whole submission may run."""
     docker_host: str | None = None
-    """The engine to grade on (default: as Docker's tools find it)."""
+    """Trusted mode: the engine to grade on (default: as Docker's tools find it)."""
     kernel: str = "python3"
-    """Kernel to execute submissions with."""
+    """Trusted mode: the kernel to execute submissions with."""
     max_output: int = DEFAULT_MAX_OUTPUT
     """Bytes of output kept per cell; what a cell prints past that is dropped as it
     arrives (a cell printing without end cannot fill the grader's memory), and the run's
     message says which cells were cut."""
+    trusted: bool = False
+    """Run submissions as the grader's user on the grader's engine (an instructor's own
+    test notebooks); otherwise each runs isolated in a box of its own."""
+    room: RoomConfig = field(default_factory=RoomConfig)
+    """Isolated mode: the room whose mirror and engine limits the boxes use."""
+    limits: Confinement = field(default_factory=Confinement)
+    """Isolated mode: what each submission's kernel may use."""
+    kernel_env: Path = DEFAULT_KERNEL_ENV
+    """Isolated mode: where the kernels' Python is kept."""
+    hide: tuple[Path, ...] = ()
+    """Isolated mode: folders a kernel must not see (besides the submissions' folders)."""
 
     def step_ids(self) -> list[str]:
         if self.steps is not None:
             return list(self.steps)
         return [s.id for s in self.lesson.steps if s.exercise] or [s.id for s in self.lesson.steps]
+
+    @property
+    def isolation(self) -> Isolation:
+        return "trusted" if self.trusted else "isolated"
 
 
 def learner_of(path: Path) -> str:
@@ -110,18 +132,34 @@ def grade_all(
             f"Two submissions belong to the same learner: {', '.join(sorted(duplicates))}.",
             "Give each learner's notebook their own file name (the learner id).",
         )
+    options.limits.check()
     lock = threading.Lock()
     copies = copies if copies is not None else private_copies(paths)
+    jobs = max(1, min(jobs, len(paths)))
+    hide = (*options.hide, *{p.resolve().parent for p in paths})
+    options = replace(options, hide=hide)
 
-    def one(path: Path) -> SubmissionResult:
-        result = grade_one(path, options, copies.get(path))
-        if on_done is not None:
-            with lock:
-                on_done(result)
-        return result
+    with _pool(options, jobs) as pool:
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(one, paths))
+        def one(path: Path) -> SubmissionResult:
+            result = grade_one(path, options, copies.get(path), pool)
+            if on_done is not None:
+                with lock:
+                    on_done(result)
+            return result
+
+        with ThreadPoolExecutor(max_workers=jobs) as workers:
+            return list(workers.map(one, paths))
+
+
+@contextlib.contextmanager
+def _pool(options: GradeOptions, jobs: int) -> Iterator[Pool | None]:
+    if options.trusted:
+        yield None
+        return
+    kernel = prepare(options.kernel_env)
+    with Pool(options.room, jobs, kernel) as pool:
+        yield pool
 
 
 def private_copies(paths: Sequence[Path]) -> dict[Path, bytes | OSError]:
@@ -135,40 +173,40 @@ def private_copies(paths: Sequence[Path]) -> dict[Path, bytes | OSError]:
     return copies
 
 
+def _read(copy: bytes | OSError) -> nbformat.NotebookNode:
+    if isinstance(copy, OSError):
+        raise copy
+    nb: nbformat.NotebookNode = nbformat.reads(copy.decode("utf-8"), as_version=4)
+    return nb
+
+
 def grade_one(
-    path: Path, options: GradeOptions, copy: bytes | OSError | None = None
+    path: Path,
+    options: GradeOptions,
+    copy: bytes | OSError | None = None,
+    pool: Pool | None = None,
 ) -> SubmissionResult:
     """Every stage for one submission, from ``copy`` (its bytes as read before grading
-    began; read now when None); never raises for a bad submission."""
+    began; read now when None), in a box of ``pool`` (None: trusted); never raises for a
+    bad submission."""
     started = time.monotonic()
     learner = learner_of(path)
     lesson = personalize(options.lesson, learner)
-    run_id = f"{learner}-{os.getpid()}-{threading.get_ident()}-{int(time.time() * 1000)}"
-    host = options.docker_host or describe_host()
-    with Engine(host, lesson=lesson.id, learner=learner) as engine:
-        _remove_learners_containers(engine, lesson.id, learner)
-        engine.history_since = time.time()  # only what this submission does counts
+    if copy is None:
         try:
-            if copy is None:
-                copy = path.read_bytes()
-            if isinstance(copy, OSError):
-                raise copy
-            nb = nbformat.reads(copy.decode("utf-8"), as_version=4)
+            copy = path.read_bytes()
+        except OSError as exc:
+            copy = exc
+    with _place(options, pool, lesson, learner) as place:
+        try:
+            nb = _read(copy)
         except Exception as exc:  # any unreadable file is this submission's problem alone
+            outcome = Execution("error", f"The notebook could not be read: {exc}", 0, 0)
+        else:
+            outcome = execute(nb, lesson, learner, place, options)
+        place.end()
+        with Engine(place.docker_host, lesson=lesson.id, learner=learner) as engine:
             report = check_lesson(engine, lesson, options.step_ids())
-            return SubmissionResult(
-                str(path),
-                learner,
-                lesson.id,
-                report,
-                status="error",
-                execution_message=f"The notebook could not be read: {exc}",
-                seconds=time.monotonic() - started,
-            )
-        outcome = execute(nb, lesson, learner, host, run_id, options)
-        report = check_lesson(engine, lesson, options.step_ids())
-        with contextlib.suppress(DockdojoError):
-            engine.remove_labelled({LABEL_GRADE: run_id})
     return SubmissionResult(
         submission=str(path),
         learner=learner,
@@ -180,17 +218,12 @@ def grade_one(
         cells_total=outcome.cells_total,
         seconds=time.monotonic() - started,
         parameters=_parameters(options.lesson, lesson, options.step_ids()),
+        isolation=options.isolation,
     )
 
 
 def _graded(report: LessonReport) -> LessonReport:
     return replace(report, mode="grade")
-
-
-def _remove_learners_containers(engine: Engine, lesson: str, learner: str) -> None:
-    """What an earlier grading of this learner may have left, so this run starts clean."""
-    with contextlib.suppress(DockdojoError):
-        engine.remove_labelled({LABEL_LESSON: lesson, LABEL_LEARNER: learner})
 
 
 def _parameters(raw: Lesson, mine: Lesson, step_ids: Sequence[str]) -> dict[str, str]:
@@ -205,6 +238,147 @@ def _parameters(raw: Lesson, mine: Lesson, step_ids: Sequence[str]) -> dict[str,
     return out
 
 
+# where a submission runs ---------------------------------------------------------------
+class Place(Protocol):
+    """Where one submission's kernel runs and which engine its checks read."""
+
+    docker_host: str
+    cwd: Path
+
+    def kernel_manager(self, kernel: str) -> AsyncKernelManager: ...
+
+    def environment(self) -> dict[str, str]: ...
+
+    def kill(self, reason: str) -> None:
+        """End the kernel and everything it started (a limit was reached)."""
+
+    def end(self) -> None:
+        """After the run: end whatever of the kernel is left, before the checks."""
+
+    def stopped_for(self) -> str | None:
+        """Why the place ended the kernel early: ``time``, ``cpu``, ``memory`` or None."""
+
+
+@contextlib.contextmanager
+def _place(
+    options: GradeOptions, pool: Pool | None, lesson: Lesson, learner: str
+) -> Iterator[Place]:
+    if pool is None:
+        with Trusted.open(options, lesson, learner) as trusted:
+            yield trusted
+        return
+    with pool.box(lesson.id, learner, options.limits) as box:
+        yield Isolated(box, options)
+
+
+class Isolated:
+    """A :class:`Box`: pool user, throwaway engine, confined kernel."""
+
+    def __init__(self, box: Box, options: GradeOptions) -> None:
+        self.box = box
+        self.options = options
+        self.docker_host = box.docker_host
+        self.cwd = box.cwd
+        box.watch()
+
+    def kernel_manager(self, kernel: str) -> AsyncKernelManager:  # noqa: ARG002
+        return self.box.kernel_manager((*self.options.hide, self.options.room.state))
+
+    def environment(self) -> dict[str, str]:
+        return self.box.environment()
+
+    def kill(self, reason: str) -> None:
+        self.box.kill(reason)
+
+    def end(self) -> None:
+        self.box.end_kernel()
+
+    def stopped_for(self) -> str | None:
+        if self.box.stopped_for:
+            return self.box.stopped_for
+        return "memory" if self.box.out_of_memory() else None
+
+
+class Trusted:
+    """The grader's own user and engine; the containers a run made are removed after it."""
+
+    def __init__(self, options: GradeOptions, lesson: Lesson, learner: str, work: Path) -> None:
+        self.docker_host = options.docker_host or describe_host()
+        if not self.docker_host.startswith("unix://"):
+            raise DockdojoError(
+                f"Grading needs the engine's unix socket; {self.docker_host} is not one.",
+                "Grade on the machine that runs the engine (or its sandbox).",
+            )
+        self.lesson = lesson
+        self.learner = learner
+        self.work = work
+        self.cwd = work
+        self.since = time.time()
+        self._reason: str | None = None
+        self._km: AsyncKernelManager | None = None
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, options: GradeOptions, lesson: Lesson, learner: str) -> Iterator[Trusted]:
+        work = Path(tempfile.mkdtemp(prefix="dockdojo-grade-"))
+        try:
+            place = cls(options, lesson, learner, work)
+            with Engine(place.docker_host, lesson=lesson.id, learner=learner) as engine:
+                _remove_learners_containers(engine, lesson.id, learner)
+            place.since = time.time()
+            yield place
+            place.clean_up()
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def kernel_manager(self, kernel: str) -> AsyncKernelManager:
+        self._km = AsyncKernelManager(
+            kernel_name=kernel, transport="ipc", ip=str(self.work / "kernel")
+        )
+        return self._km
+
+    def environment(self) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "DOCKER_HOST": self.docker_host,
+            "DOCKDOJO_LEARNER": self.learner,
+            "DOCKDOJO_WIDGETS_SYNC": "1",
+            "JUPYTER_RUNTIME_DIR": str(self.work / "runtime"),
+        }
+        for name in ("DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
+            env.pop(name, None)
+        return env
+
+    def kill(self, reason: str) -> None:
+        self._reason = self._reason or reason
+        pid = getattr(self._km.provisioner, "pid", None) if self._km else None
+        if pid:
+            with contextlib.suppress(OSError):  # it may have exited by itself meanwhile
+                os.kill(pid, signal.SIGKILL)
+
+    def end(self) -> None:
+        """Nothing to end: the kernel was shut down; its children are trusted."""
+
+    def stopped_for(self) -> str | None:
+        return self._reason
+
+    def clean_up(self) -> None:
+        """The containers this run made: labelled for the learner, or created meanwhile."""
+        with Engine(self.docker_host, lesson=self.lesson.id, learner=self.learner) as engine:
+            _remove_learners_containers(engine, self.lesson.id, self.learner)
+            with contextlib.suppress(DockdojoError):
+                for cid in engine.containers_created(self.since):
+                    with contextlib.suppress(DockdojoError):
+                        engine.remove_container(cid)
+
+
+def _remove_learners_containers(engine: Engine, lesson: str, learner: str) -> None:
+    """What an earlier grading of this learner may have left, so this run starts clean."""
+    with contextlib.suppress(DockdojoError):
+        engine.remove_labelled({LABEL_LESSON: lesson, LABEL_LEARNER: learner})
+
+
+# running the notebook ------------------------------------------------------------------
 @dataclass(frozen=True)
 class Execution:
     """How running a submission went."""
@@ -221,67 +395,44 @@ class Execution:
 
 def execute(
     nb: nbformat.NotebookNode,
-    lesson: Lesson,
-    learner: str,
-    docker_host: str,
-    run_id: str,
+    lesson: Lesson,  # noqa: ARG001
+    learner: str,  # noqa: ARG001
+    place: Place,
     options: GradeOptions,
 ) -> Execution:
-    """Run the notebook in a fresh kernel, Docker reached through a labelling proxy."""
+    """Run the notebook in a fresh kernel at ``place``."""
     code = [c for c in nb.cells if c.cell_type == "code"]
     for cell in code:  # nothing the learner's copy recorded is kept or trusted
         cell.outputs = []
         cell.execution_count = None
     nb.metadata.pop("widgets", None)
-    if not docker_host.startswith("unix://"):
-        raise DockdojoError(
-            f"Grading needs the engine's unix socket; {docker_host} is not one.",
-            "Grade on the machine that runs the engine (or its sandbox).",
-        )
-    work = Path(tempfile.mkdtemp(prefix="dockdojo-grade-"))
-    labels = {LABEL_LESSON: lesson.id, LABEL_LEARNER: learner, LABEL_GRADE: run_id}
     started = [0]
     try:
-        with LabelProxy(
-            docker_host.removeprefix("unix://"), work / "docker.sock", labels, guard=True
-        ) as proxy:
-            env = {
-                **os.environ,
-                "DOCKER_HOST": proxy.docker_host,
-                "DOCKDOJO_LEARNER": learner,
-                "DOCKDOJO_WIDGETS_SYNC": "1",
-                "JUPYTER_RUNTIME_DIR": str(work / "runtime"),
-            }
-            for name in ("DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
-                env.pop(name, None)
-            km = AsyncKernelManager(
-                kernel_name=options.kernel, transport="ipc", ip=str(work / "kernel")
-            )
-            client = CappedClient(
-                nb,
-                max_output=options.max_output,
-                km=km,
-                timeout=options.cell_timeout,
-                allow_errors=True,
-                startup_timeout=60,
-                record_timing=False,
-                store_widget_state=False,
-                resources={"metadata": {"path": str(work)}},
-                on_cell_start=lambda cell, **_: _count(started, cell),
-            )
-            ran = _run(client, km, env, len(code), started, options)
-            if not client.cut:
-                return ran
-            cells = ", ".join(str(n) for n in sorted(client.cut))
-            return replace(
-                ran,
-                message=f"{ran.message} The output of code cell"
-                f"{'s' if len(client.cut) > 1 else ''} {cells} was cut at "
-                f"{options.max_output // 1000} kB; the rest was not kept.",
-            )
+        km = place.kernel_manager(options.kernel)
+        client = CappedClient(
+            nb,
+            max_output=options.max_output,
+            km=km,
+            timeout=options.cell_timeout,
+            allow_errors=True,
+            startup_timeout=60,
+            record_timing=False,
+            store_widget_state=False,
+            resources={"metadata": {"path": str(place.cwd)}},
+            on_cell_start=lambda cell, **_: _count(started, cell),
+        )
+        ran = _run(client, km, place, len(code), started, options)
+        if not client.cut:
+            return ran
+        cells = ", ".join(str(n) for n in sorted(client.cut))
+        return replace(
+            ran,
+            message=f"{ran.message} The output of code cell"
+            f"{'s' if len(client.cut) > 1 else ''} {cells} was cut at "
+            f"{options.max_output // 1000} kB; the rest was not kept.",
+        )
     finally:
         _close_thread_loop()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 class CappedClient(NotebookClient):
@@ -352,26 +503,16 @@ def _count(counter: list[int], cell: nbformat.NotebookNode) -> None:
 def _run(
     client: NotebookClient,
     km: AsyncKernelManager,
-    env: dict[str, str],
+    place: Place,
     total: int,
     started: list[int],
     options: GradeOptions,
 ) -> Execution:
-    expired = threading.Event()
-
-    def expire() -> None:
-        """Kill the kernel; nbclient then sees it dead and the run ends as a timeout."""
-        expired.set()
-        pid = getattr(km.provisioner, "pid", None)
-        if pid:
-            with contextlib.suppress(OSError):  # it may have exited by itself meanwhile
-                os.kill(pid, signal.SIGKILL)
-
-    watchdog = threading.Timer(options.submission_timeout, expire)
+    watchdog = threading.Timer(options.submission_timeout, lambda: place.kill("time"))
     watchdog.daemon = True
     watchdog.start()
     try:
-        client.execute(env=env, cwd=client.resources["metadata"]["path"])
+        client.execute(env=place.environment(), cwd=str(place.cwd))
         return Execution("graded", "Every cell ran.", started[0], total)
     except CellTimeoutError:
         return Execution(
@@ -383,23 +524,11 @@ def _run(
             total,
         )
     except DeadKernelError:
-        if expired.is_set():
-            return Execution(
-                "timeout",
-                f"The notebook ran longer than "
-                f"{options.submission_timeout:g} s in all and was "
-                "stopped.",
-                started[0],
-                total,
-            )
-        return Execution(
-            "kernel-died",
-            f"The kernel died while cell {started[0]} of {total} "
-            "ran; the cells after it did not run.",
-            started[0],
-            total,
-        )
+        return _died(place.stopped_for(), started[0], total, options)
     except Exception as exc:  # a submission must never stop the batch
+        reason = place.stopped_for()
+        if reason is not None:
+            return _died(reason, started[0], total, options)
         return Execution(
             "error",
             f"The notebook could not be run: {type(exc).__name__}: {str(exc).strip()[:300]}",
@@ -414,3 +543,38 @@ def _run(
         if client.kc is not None:
             client.kc.stop_channels()
         km.context.destroy(linger=0)  # this manager's own context: no socket outlives it
+
+
+def _died(reason: str | None, cell: int, total: int, options: GradeOptions) -> Execution:
+    """The kernel is gone: a limit ended it, or it died by itself."""
+    after = "; the cells after it did not run."
+    if reason == "time":
+        return Execution(
+            "timeout",
+            f"The notebook ran longer than {options.submission_timeout:g} s in all and was "
+            "stopped.",
+            cell,
+            total,
+        )
+    if reason == "cpu":
+        return Execution(
+            "timeout",
+            f"The notebook used more than {options.limits.cpu_seconds:g} s of CPU time "
+            f"(cell {cell} of {total} was running) and was stopped{after}",
+            cell,
+            total,
+        )
+    if reason == "memory":
+        return Execution(
+            "kernel-died",
+            f"The notebook used all of its {options.limits.memory_mb} MB of memory while "
+            f"cell {cell} of {total} ran, and the kernel was killed{after}",
+            cell,
+            total,
+        )
+    return Execution(
+        "kernel-died",
+        f"The kernel died while cell {cell} of {total} ran{after}",
+        cell,
+        total,
+    )

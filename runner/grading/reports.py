@@ -73,6 +73,7 @@ GRADE_SCHEMA = "dockdojo.grade/v1"
 
 Status = Literal["graded", "timeout", "kernel-died", "error"]
 STATUSES: tuple[Status, ...] = ("graded", "timeout", "kernel-died", "error")
+Isolation = Literal["isolated", "trusted"]
 """How a submission's notebook run ended; anything but ``graded`` ended it early."""
 
 ParameterValue = str | int | float | bool
@@ -117,6 +118,9 @@ class SubmissionResult:
     parameters: Mapping[str, ParameterValue] = field(default_factory=dict)
     """Per-learner exercise values the learner was shown, e.g.
     ``{"redis-cache.name": "cache-3f2a"}``."""
+    isolation: Isolation = "isolated"
+    """``isolated``: the notebook ran as a pool user of its own on a throwaway engine of
+    its own; ``trusted``: as the grader's user on the grader's engine (``--trusted``)."""
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -203,6 +207,7 @@ def to_json(result: SubmissionResult) -> dict[str, Any]:
             "cells_run": result.cells_run,
             "cells_total": result.cells_total,
             "seconds": round(result.seconds, 3),
+            "isolation": result.isolation,
         },
         "checking": {
             "engine": report.engine,
@@ -709,6 +714,7 @@ __all__ = [
     "LOST_CHECK_FAILED",
     "LOST_RUN_ENDED_EARLY",
     "STATUSES",
+    "Isolation",
     "ParameterValue",
     "Status",
     "SubmissionResult",

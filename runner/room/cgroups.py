@@ -30,7 +30,7 @@ from .config import Limits
 ROOT = Path("/sys/fs/cgroup")
 GROUP = "dockdojo"
 """The folder under which every learner engine's group is made."""
-_V1_CONTROLLERS = ("pids", "memory", "freezer")
+_V1_CONTROLLERS = ("pids", "memory", "freezer", "cpuacct")
 
 
 class Cgroup:
@@ -77,6 +77,36 @@ class Cgroup:
         except OSError:
             return []
         return [int(p) for p in text.split()]
+
+    def cpu_seconds(self) -> float:
+        """CPU time every process of the group has used so far, in seconds."""
+        try:
+            if self.v2:
+                for line in (self.root / GROUP / self.name / "cpu.stat").read_text().splitlines():
+                    key, _, value = line.partition(" ")
+                    if key == "usage_usec":
+                        return int(value) / 1e6
+                return 0.0
+            folder = self._folder("cpuacct")
+            return int((folder / "cpuacct.usage").read_text()) / 1e9 if folder else 0.0
+        except (OSError, ValueError):
+            return 0.0
+
+    def out_of_memory(self) -> bool:
+        """Whether the kernel killed a process of the group for reaching its memory limit."""
+        folder = self._folder("memory")
+        if folder is None:
+            return False
+        name = "memory.events" if self.v2 else "memory.oom_control"
+        try:
+            lines = (folder / name).read_text().splitlines()
+        except OSError:
+            return False
+        for line in lines:
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value) > 0
+        return False
 
     # lifecycle ---------------------------------------------------------------------
     def create(self, limits: Limits) -> None:

@@ -24,9 +24,9 @@ LAYERS: dict[str, set[str]] = {
     "authoring": {"errors", "text"},
     "kinds": {"errors", "text", "engine", "authoring"},
     "lessons": {"errors", "text", "authoring", "kinds"},
-    "grading": {"errors", "text", "engine", "authoring", "kinds", "lessons"},
     "workspace": {"errors", "text", "authoring", "kinds", "lessons"},
     "room": {"errors", "text", "engine", "sandbox", "authoring", "kinds", "lessons"},
+    "grading": {"errors", "text", "engine", "sandbox", "authoring", "kinds", "lessons", "room"},
     "readiness": {"errors", "text", "engine", "authoring"},
     "cli": {
         "errors",

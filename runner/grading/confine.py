@@ -1,0 +1,145 @@
+"""Start one program confined as a submission's kernel (run as root: ``python -I confine.py
+SPEC -- PROGRAM ARGS...``; this file imports nothing of dockdojo).
+
+In this order, before the program's first instruction:
+
+1. join the submission's cgroups (memory, processes, CPU accounting, freezer), so the
+   program and everything it ever starts are limited and can be ended as a whole;
+2. a mount namespace and a network namespace of its own: the network has only a
+   loopback that is down (the kernel talks to the grader over files in its work folder
+   and to its engine over the engine's socket, both of which are files), and in the
+   mount namespace every file system is read-only except the submission's work folder
+   (a size-limited tmpfs), which also stands in for ``/tmp``, ``/var/tmp``,
+   ``/dev/shm`` and the user's home; folders named in ``hide`` (the submissions, the
+   reports, the room's state) are covered by an empty read-only tmpfs;
+3. resource limits (no core files, open files), no new privileges (set-uid programs
+   such as ``su`` or ``newuidmap`` gain nothing), no supplementary groups;
+4. the pool user's uid and gid, umask 077, the work folder as the current directory,
+   and an environment that is exactly ``env``.
+
+Any failure ends this process before the program runs, with exit status 111 and the
+reason on stderr.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import sys
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+PR_SET_NO_NEW_PRIVS = 38
+_KEEP_WRITABLE = ("/proc", "/sys", "/dev")
+"""Pseudo file systems left as they are (their files are the kernel's own business)."""
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _fail(doing: str) -> None:
+    err = ctypes.get_errno()
+    sys.stderr.write(f"dockdojo confine: {doing}: {os.strerror(err)}\n")
+    sys.exit(111)
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str = "") -> None:
+    enc = os.fsencode
+    if (
+        _libc.mount(
+            enc(source) if source else None,
+            enc(target),
+            enc(fstype) if fstype else None,
+            ctypes.c_ulong(flags),
+            enc(data) if data else None,
+        )
+        != 0
+    ):
+        _fail(f"mount {target}")
+
+
+def _mount_points() -> list[tuple[str, int]]:
+    """Every mount point in this namespace with its per-mount flags, outermost first."""
+    points = []
+    with open("/proc/self/mountinfo") as info:
+        for line in info:
+            fields = line.split()
+            point = fields[4].encode().decode("unicode_escape")
+            options = fields[5].split(",")
+            flags = 0
+            for name, bit in (("nosuid", MS_NOSUID), ("nodev", MS_NODEV), ("noexec", 8)):
+                if name in options:
+                    flags |= bit
+            points.append((point, flags))
+    return sorted(set(points), key=lambda p: p[0].count("/"))
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def confine_files(spec: dict[str, object]) -> None:
+    work = str(spec["work"])
+    before = os.readlink("/proc/self/ns/mnt")
+    if _libc.unshare(CLONE_NEWNS | CLONE_NEWNET) != 0:
+        _fail("unshare")
+    if os.readlink("/proc/self/ns/mnt") == before:  # never remount the host's own tree
+        sys.stderr.write("dockdojo confine: no mount namespace of its own\n")
+        sys.exit(111)
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    for point, flags in _mount_points():
+        if any(_under(point, keep) for keep in (*_KEEP_WRITABLE, work)) or not os.path.isdir(point):
+            continue
+        # a per-mount flag: the file system itself (and the host's view) stays writable
+        _mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
+    hidden = [str(h) for h in spec.get("hide", []) if os.path.isdir(str(h))]  # type: ignore[attr-defined]
+    for folder in hidden:
+        _mount("dockdojo-hidden", folder, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k")
+    for target, source in dict(spec.get("binds", {})).items():  # type: ignore[call-overload]
+        if os.path.isdir(target):
+            _mount(source, target, None, MS_BIND | MS_REC)
+            _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) < 4 or argv[2] != "--":
+        sys.stderr.write("usage: confine.py SPEC -- PROGRAM [ARGS...]\n")
+        sys.exit(2)
+    spec = json.loads(argv[1])
+    program = argv[3:]
+    for procs in spec["cgroups"]:
+        with open(procs, "w") as f:
+            f.write(str(os.getpid()))
+    confine_files(spec)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    nofile = int(spec.get("nofile", 1024))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        _fail("no new privileges")
+    uid, gid = int(spec["uid"]), int(spec["gid"])
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    if os.getuid() == 0 or os.geteuid() == 0:
+        sys.stderr.write("dockdojo confine: still root\n")
+        sys.exit(111)
+    os.umask(0o077)
+    if spec.get("log"):  # the kernel's own chatter, kept in its work folder (size-limited)
+        log = os.open(spec["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
+    os.chdir(spec["cwd"])
+    os.execve(program[0], program, {str(k): str(v) for k, v in spec["env"].items()})
+
+
+if __name__ == "__main__":
+    main(sys.argv)

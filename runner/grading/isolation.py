@@ -1,0 +1,399 @@
+"""Where an untrusted submission runs: a pool user, a throwaway engine, a confined kernel.
+
+A grading batch holds a **pool** of Unix users, ``dd-grade-1`` ... ``dd-grade-N``, one per
+``--jobs`` slot (made when the batch starts, removed when it ends; one batch per room at
+a time). Each submission takes a free slot and gets, for itself alone, a :class:`Box`:
+
+- a **work folder**, ``/run/dockdojo/grading/USER``: a tmpfs of ``disk_mb`` owned by the
+  pool user (mode 700) holding the notebook's folder, the kernel's connection file and
+  sockets, and what the kernel sees as its home, ``/tmp``, ``/var/tmp`` and ``/dev/shm``;
+- a **rootless engine** of the room (:mod:`dockdojo.runner.room.engines`) with an empty
+  data root, pulling from the room's read-only mirror;
+- a **cgroup** for the kernel and everything it starts (memory, processes, CPU time),
+  which :mod:`.confine` joins before the kernel runs, in mount and network namespaces of
+  its own where every other file system is read-only.
+
+When the submission ends (or reaches a limit), the kernel's group is killed as a whole;
+the checks then read the engine from the grader's process; then the engine is killed,
+its data root deleted, anything left of the pool user's ended, and the work folder
+unmounted. Nothing of one submission meets the next.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.manager import AsyncKernelManager
+
+from ..authoring.learner import TAG_VARIABLE, learner_tag
+from ..errors import DockdojoError, RoomError, SandboxError
+from ..room.cgroups import Cgroup
+from ..room.config import Limits, RoomConfig
+from ..room.engines import LearnerEngine
+from ..room.host import PATH, check_can_run
+from ..room.learners import Learner, learner, lookup, remove
+from ..sandbox import unmount_under
+from . import confine
+from .kernelenv import KernelEnv
+
+POOL = re.compile(r"dd-grade-\d+\Z")
+"""Pool users' names."""
+WORK_ROOT = Path("/run/dockdojo/grading")
+"""Where each pool user's work folder is mounted."""
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """What one submission's kernel (and everything it starts) may use."""
+
+    memory_mb: int = 1024
+    """Memory, files in its work folder included (they live in memory)."""
+    pids: int = 256
+    """Processes and threads at once."""
+    cpu_seconds: float = 300.0
+    """CPU time in all, over every process it started."""
+    disk_mb: int = 256
+    """Size of its work folder: the notebook's folder, home, /tmp."""
+
+    def check(self) -> None:
+        for name in ("memory_mb", "pids", "cpu_seconds", "disk_mb"):
+            if getattr(self, name) <= 0:
+                raise DockdojoError(
+                    f"The grading limit {name} must be positive, not {getattr(self, name)}.",
+                    "Give a positive number, or leave the option out for its default.",
+                )
+
+
+class Pool:
+    """The batch's pool users, handed out one per running submission."""
+
+    def __init__(self, room: RoomConfig, size: int, kernel: KernelEnv) -> None:
+        self.room = room
+        self.kernel = kernel
+        self.names = [f"dd-grade-{n}" for n in range(1, max(1, size) + 1)]
+        self._free: queue.Queue[str] = queue.Queue()
+        self._lock: Any = None
+
+    def __enter__(self) -> Pool:
+        if os.geteuid() != 0 or sys.platform != "linux":
+            raise DockdojoError(
+                "Grading untrusted submissions needs Linux and root: each one runs as a "
+                "user of its own with an engine of its own.",
+                "Grade as root on the room's server, or add --trusted for your own test "
+                "notebooks (they then run as you, on the current engine).",
+            )
+        check_can_run()
+        self.room.state.mkdir(mode=0o711, parents=True, exist_ok=True)
+        self._lock = (self.room.state / "grading.lock").open("w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise DockdojoError(
+                f"Another dockdojo grade is running on the room {self.room.state}.",
+                "Wait until it ends (its pool users are dd-grade-*), then grade again.",
+            ) from None
+        try:
+            clear_leftovers(self.room)  # what a grader that was killed left
+            for name in self.names:
+                learner(name, create=True)
+                self._free.put(name)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        try:
+            clear_leftovers(self.room)
+        finally:
+            if self._lock is not None:
+                self._lock.close()
+
+    @contextlib.contextmanager
+    def box(self, lesson: str, learner_id: str, limits: Confinement) -> Iterator[Box]:
+        """A fresh box on a free pool user for one submission; cleared when it ends."""
+        name = self._free.get()
+        try:
+            who = lookup(name)
+            assert who is not None
+            box = Box(who, self.room, self.kernel, limits, lesson, learner_id)
+            try:
+                box.open()
+                yield box
+            finally:
+                box.close()
+        finally:
+            self._free.put(name)
+
+
+def clear_leftovers(room: RoomConfig) -> None:
+    """End every pool user's box and remove the users (idempotent)."""
+    for entry in sorted(_pool_users()):
+        who = lookup(entry)
+        if who is None:
+            continue
+        _clear(who, room)
+        remove(entry)
+        shutil.rmtree(LearnerEngine(entry, room).folder, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        WORK_ROOT.rmdir()
+
+
+def _pool_users() -> list[str]:
+    try:
+        lines = Path("/etc/passwd").read_text().splitlines()
+    except OSError:
+        return []
+    return [line.split(":")[0] for line in lines if POOL.match(line.split(":")[0])]
+
+
+def _clear(who: Learner, room: RoomConfig) -> None:
+    """Whatever of ``who`` runs or is mounted: kernel group, engine, processes, work."""
+    group = Cgroup(f"{who.name}.kernel")
+    group.kill()
+    group.remove()
+    LearnerEngine(who.name, room).discard()
+    kill_user(who.uid)
+    work = WORK_ROOT / who.name
+    if work.is_dir():
+        try:
+            unmount_under(work)
+        except SandboxError as exc:
+            raise RoomError(exc.what, exc.hint) from exc
+        if work.is_mount():
+            done = subprocess.run(["umount", "-l", str(work)], capture_output=True, text=True)
+            if done.returncode != 0 and work.is_mount():
+                raise RoomError(
+                    f"Could not unmount {work}: {done.stderr.strip()}",
+                    f"Unmount it by hand: umount -l {work}",
+                )
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def kill_user(uid: int, timeout: float = 10.0) -> None:
+    """Kill every process of ``uid`` (repeating, so a forking process cannot outrun it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = processes_of(uid)
+        if not found:
+            return
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if time.monotonic() > deadline:
+            raise RoomError(
+                f"Processes {', '.join(map(str, found))} of uid {uid} would not end.",
+                "Kill them by hand: kill -9 " + " ".join(map(str, found)),
+            )
+        time.sleep(0.02)
+
+
+def processes_of(uid: int) -> list[int]:
+    """Live processes whose real or effective user is ``uid`` (zombies are already dead)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        ids = fields.get("Uid", "").split()
+        if str(uid) in ids[:2] and not fields.get("State", "").strip().startswith("Z"):
+            found.append(int(entry.name))
+    return found
+
+
+class Box:
+    """One submission's user, work folder, engine and kernel group."""
+
+    def __init__(
+        self,
+        who: Learner,
+        room: RoomConfig,
+        kernel: KernelEnv,
+        limits: Confinement,
+        lesson: str,
+        learner_id: str,
+    ) -> None:
+        self.who = who
+        self.room = room
+        self.kernel = kernel
+        self.limits = limits
+        self.lesson = lesson
+        self.learner = learner_id
+        self.work = WORK_ROOT / who.name
+        self.group = Cgroup(f"{who.name}.kernel")
+        self.engine = LearnerEngine(who.name, room)
+        self.stopped_for: str | None = None
+        """Why the box ended the kernel before its end: ``cpu``, ``time``, or None."""
+        self._watch: threading.Thread | None = None
+        self._done = threading.Event()
+
+    @property
+    def docker_host(self) -> str:
+        return self.who.docker_host
+
+    @property
+    def cwd(self) -> Path:
+        return self.work / "notebook"
+
+    # lifecycle ---------------------------------------------------------------------
+    def open(self) -> None:
+        _clear(self.who, self.room)  # a slot starts empty, whatever came before
+        WORK_ROOT.mkdir(parents=True, exist_ok=True)
+        WORK_ROOT.chmod(0o755)
+        self.work.mkdir(mode=0o700)
+        options = f"size={self.limits.disk_mb}m,mode=0700,uid={self.who.uid},gid={self.who.gid}"
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"{options},nosuid,nodev", "dockdojo-grade", self.work],
+            capture_output=True,
+            text=True,
+            env={"PATH": PATH},
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RoomError(
+                f"Could not mount the work folder {self.work}: {done.stderr.strip()}",
+                "Grading needs root and tmpfs; check that /run is writable.",
+            )
+        for name in ("notebook", "home", "tmp", "kernel"):
+            folder = self.work / name
+            folder.mkdir(mode=0o700)
+            os.chown(folder, self.who.uid, self.who.gid)
+        self.engine.discard()  # an empty data root
+        self.engine.start()
+        self.group.create(Limits(memory_mb=self.limits.memory_mb, pids=self.limits.pids))
+
+    def close(self) -> None:
+        self._done.set()
+        _clear(self.who, self.room)
+
+    def end_kernel(self) -> None:
+        """Kill the kernel's group as a whole (idempotent)."""
+        self.group.kill()
+
+    def out_of_memory(self) -> bool:
+        return self.group.out_of_memory()
+
+    # the kernel --------------------------------------------------------------------
+    def environment(self) -> dict[str, str]:
+        """The kernel's whole environment: nothing of the grader's."""
+        home = str(self.who.home)
+        return {
+            "HOME": home,
+            "USER": self.who.name,
+            "LOGNAME": self.who.name,
+            "PATH": f"{self.kernel.python.parent}:{PATH}",
+            "LANG": "C.UTF-8",
+            "TMPDIR": "/tmp",
+            "PYTHONPATH": str(self.kernel.code),
+            "DOCKER_HOST": self.docker_host,
+            "DOCKDOJO_LEARNER": self.learner,
+            TAG_VARIABLE: f"{self.lesson}={learner_tag(self.lesson, self.learner)}",
+            "DOCKDOJO_WIDGETS_SYNC": "1",
+            "JUPYTER_RUNTIME_DIR": str(self.work / "kernel" / "runtime"),
+            "MPLBACKEND": "agg",
+        }
+
+    def confine_spec(self, hide: Sequence[Path]) -> dict[str, Any]:
+        keep = (self.work, self.kernel.code, self.kernel.python.parent.parent, self.who.runtime_dir)
+        hidden = [
+            str(h)
+            for h in hide
+            if h != Path("/") and not any(k == h or h in k.parents for k in keep)
+        ]
+        tmp = str(self.work / "tmp")
+        return {
+            "cgroups": [str(p) for p in self.group.procs_files],
+            "work": str(self.work),
+            "uid": self.who.uid,
+            "gid": self.who.gid,
+            "cwd": str(self.cwd),
+            "env": self.environment(),
+            "hide": hidden,
+            "binds": {
+                "/tmp": tmp,
+                "/var/tmp": tmp,
+                "/dev/shm": tmp,
+                str(self.who.home): str(self.work / "home"),
+            },
+            "nofile": 1024,
+            "log": str(self.work / "kernel" / "kernel.log"),
+        }
+
+    def kernel_manager(self, hide: Sequence[Path]) -> AsyncKernelManager:
+        """A kernel manager whose kernel starts confined in this box."""
+        manager = ConfinedKernelManager(
+            transport="ipc",
+            ip=str(self.work / "kernel" / "k"),
+            connection_file=str(self.work / "kernel" / "kernel.json"),
+        )
+        manager.box_argv = [
+            sys.executable,
+            "-I",
+            str(confine.__file__),
+            json.dumps(self.confine_spec(hide)),
+            "--",
+            str(self.kernel.python),
+            "-s",
+            "-m",
+            "ipykernel_launcher",
+            "-f",
+            str(self.work / "kernel" / "kernel.json"),
+        ]
+        manager.box_owner = (self.who.uid, self.who.gid)
+        return manager
+
+    def watch(self) -> None:
+        """End the kernel's group when it has used its CPU time (checked 4 times a second)."""
+
+        def run() -> None:
+            while not self._done.wait(0.25):
+                if self.group.cpu_seconds() > self.limits.cpu_seconds:
+                    self.stopped_for = "cpu"
+                    with contextlib.suppress(RoomError):
+                        self.group.kill()
+                    return
+
+        self._watch = threading.Thread(target=run, name="dockdojo-cpu-watch", daemon=True)
+        self._watch.start()
+
+    def kill(self, reason: str) -> None:
+        self.stopped_for = self.stopped_for or reason
+        with contextlib.suppress(RoomError):
+            self.group.kill()
+
+
+class ConfinedKernelManager(AsyncKernelManager):
+    """jupyter_client's manager, starting its kernel through :mod:`.confine`."""
+
+    box_argv: list[str]
+    box_owner: tuple[int, int]
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:  # noqa: ARG002
+        return list(self.box_argv)
+
+    def write_connection_file(self, **kwargs: Any) -> None:
+        super().write_connection_file(**kwargs)
+        os.chown(self.connection_file, *self.box_owner)  # the kernel reads it as its user
+
+
+__all__ = ["POOL", "WORK_ROOT", "Box", "Confinement", "Pool", "clear_leftovers", "kill_user"]
