@@ -411,8 +411,15 @@ class LearnerEngine:
         submission's once its checks have read it."""
         need_root("Discarding a learner engine")
         with self._locked():
-            self._end(lookup(self.name))
+            who = lookup(self.name)
+            self._end(who)
             shutil.rmtree(self.data, ignore_errors=True)
+            if who is not None:  # the engine's runtime state (pid files name dead pids)
+                for entry in who.runtime_dir.glob("*"):
+                    if entry.is_dir() and not entry.is_symlink():
+                        shutil.rmtree(entry, ignore_errors=True)
+                    else:
+                        entry.unlink(missing_ok=True)
             if self.data.exists():
                 raise RoomError(
                     f"{self.data} could not be deleted.",

@@ -18,7 +18,7 @@ from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.test_grade import ROOT, answers, submission
+from grading.kit import ROOT, answers, submission
 
 from dockdojo.runner import Engine, load_lesson
 from dockdojo.runner.grading import GradeOptions, grade_all

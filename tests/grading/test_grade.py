@@ -11,79 +11,41 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 import pytest
+from grading.kit import (
+    CACHE,
+    FULL,
+    LESSON,
+    PROJECT,
+    GradingRoom,
+    answers,
+    grade,
+    submission,
+)
 
 from dockdojo.runner import Engine, load_lesson
 from dockdojo.runner.authoring import learner_tag
 from dockdojo.runner.cli import main
-from dockdojo.runner.grading import GradeOptions, SubmissionResult, grade_all
+from dockdojo.runner.grading import GradeOptions
 
-ROOT = Path(__file__).resolve().parents[2]
-LESSON = "what-is-an-image"
-FULL = 9  # the exercises' points
-
-
-def answers(learner: str) -> dict[str, str]:
-    """A complete solution for ``learner``, with the values the widgets show them."""
-    tag = learner_tag(LESSON, learner)
-    return {
-        "redis-cache": (
-            "import time\nimport docker\n\n"
-            "client = docker.from_env()\n"
-            f"cache = client.containers.run('redis', name='cache-{tag}', detach=True)\n"
-            "for _ in range(100):\n"
-            "    if cache.exec_run(['redis-cli', 'PING']).output.strip() == b'PONG':\n"
-            "        break\n"
-            "    time.sleep(0.1)\n"
-            f"print(cache.exec_run(['redis-cli', 'SET', 'dojo-{tag}', 'rocks']).output)\n"
-        ),
-        "redis-public": (
-            f"!docker run -d --name public-{tag} -p 127.0.0.1:0:6379 redis\n"
-            f"!docker port public-{tag}\n"
-        ),
-        "stopped-container": (
-            f"!docker run --name old-{tag} busybox echo hello\n"
-            "!docker rmi busybox || echo 'in use, as expected'\n"
-            f"!docker rm old-{tag}\n"
-        ),
-    }
-
-
-def submission(
-    folder: Path,
-    learner: str,
-    filled: dict[str, str],
-    tweak: Callable[[nbformat.NotebookNode], None] | None = None,
-) -> Path:
-    nb = nbformat.read(ROOT / "lessons" / f"{LESSON}.ipynb", as_version=4)
-    for cell in nb.cells:
-        meta = cell.metadata.get("dockdojo", {})
-        if meta.get("role") == "answer" and meta.get("step") in filled:
-            cell.source = filled[meta["step"]]
-    if tweak is not None:
-        tweak(nb)
-    path = folder / f"{learner}.ipynb"
-    nbformat.write(nb, path)
-    return path
+ROOT = PROJECT
 
 
 @pytest.fixture
-def options(docker_host: str, monkeypatch: pytest.MonkeyPatch) -> GradeOptions:
+def options(grading_room: GradingRoom, monkeypatch: pytest.MonkeyPatch) -> GradeOptions:
     monkeypatch.chdir(ROOT)
     return GradeOptions(
-        lesson=load_lesson(LESSON), docker_host=docker_host, cell_timeout=20, submission_timeout=120
+        lesson=load_lesson(LESSON),
+        room=grading_room.config,
+        cell_timeout=20,
+        submission_timeout=120,
     )
 
 
-def grade(paths: list[Path], options: GradeOptions, jobs: int = 1) -> dict[str, SubmissionResult]:
-    return {r.learner: r for r in grade_all(paths, options, jobs=jobs)}
-
-
-def test_complete_empty_and_partial(tmp_path: Path, options: GradeOptions, images: Engine) -> None:
+def test_complete_empty_and_partial(tmp_path: Path, options: GradeOptions) -> None:
     paths = [
         submission(tmp_path, "ada", answers("ada")),
         submission(tmp_path, "eve", {}),
@@ -92,19 +54,15 @@ def test_complete_empty_and_partial(tmp_path: Path, options: GradeOptions, image
     got = grade(paths, options)
     assert (got["ada"].status, got["ada"].points, got["ada"].max_points) == ("graded", FULL, FULL)
     assert got["eve"].points == 0
-    assert got["pat"].points == 3
+    assert got["pat"].points == CACHE
     failed = [c for s in got["pat"].report.steps for c in s.results if not c.passed]
     assert {c.step for c in failed} == {"redis-public", "stopped-container"}
     assert all(c.hint for c in failed)
     tag = learner_tag(LESSON, "ada")
     assert got["ada"].parameters["redis-cache.name"] == f"cache-{tag}"
-    # nothing the submissions made is left behind
-    assert not [
-        c for c in images.containers() if c.labels.get("dockdojo.learner") in {"ada", "eve", "pat"}
-    ]
+    assert {r.isolation for r in got.values()} == {"isolated"}
 
 
-@pytest.mark.usefixtures("images")
 def test_fake_marks_fake_metadata_and_monkeypatching_earn_nothing(
     tmp_path: Path, options: GradeOptions
 ) -> None:
@@ -139,7 +97,6 @@ def test_fake_marks_fake_metadata_and_monkeypatching_earn_nothing(
     assert got["patcher"].status == "graded"
 
 
-@pytest.mark.usefixtures("images")
 def test_a_crashing_kernel_and_an_endless_loop_end_their_own_run_only(
     tmp_path: Path, options: GradeOptions
 ) -> None:
@@ -163,7 +120,6 @@ def test_a_crashing_kernel_and_an_endless_loop_end_their_own_run_only(
     assert got["ada"].points == FULL
 
 
-@pytest.mark.usefixtures("images")
 def test_another_learners_values_do_not_pass(tmp_path: Path, options: GradeOptions) -> None:
     copied = submission(tmp_path, "bob", answers("ada"))  # bob hands in ada's notebook
     got = grade([copied], options)
@@ -173,7 +129,6 @@ def test_another_learners_values_do_not_pass(tmp_path: Path, options: GradeOptio
     assert f"cache-{bob}" in messages
 
 
-@pytest.mark.usefixtures("images")
 def test_concurrent_submissions_both_running_redis_as_asked(
     tmp_path: Path, options: GradeOptions
 ) -> None:
@@ -185,15 +140,13 @@ def test_concurrent_submissions_both_running_redis_as_asked(
     assert got["ada"].points == got["bob"].points == FULL
 
 
-@pytest.mark.usefixtures("images")
 def test_grade_command_writes_every_format(
     tmp_path: Path,
-    docker_host: str,
+    grading_room: GradingRoom,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(ROOT)
-    monkeypatch.setenv("DOCKER_HOST", docker_host)
     ada = submission(tmp_path, "ada", answers("ada"))
     eve = submission(tmp_path, "eve", {})
     out = tmp_path / "grades"
@@ -211,6 +164,8 @@ def test_grade_command_writes_every_format(
                 "2",
                 "--cell-timeout",
                 "30",
+                "--config",
+                str(grading_room.file),
             ]
         )
         == 0
@@ -221,6 +176,7 @@ def test_grade_command_writes_every_format(
     result = json.loads((out / "ada.json").read_text())
     assert result["points"] == FULL
     assert result["schema"] == "dockdojo.grade/v1"
+    assert result["execution"]["isolation"] == "isolated"
     junit = ET.parse(out / "junit.xml").getroot()
     assert len(junit.findall(".//testsuite")) == 2
     assert junit.findall(".//failure")
@@ -232,7 +188,6 @@ def test_grade_command_writes_every_format(
     assert any(c.metadata.get("dockdojo", {}).get("role") == "feedback" for c in feedback.cells)
 
 
-@pytest.mark.usefixtures("images")
 def test_a_cell_that_floods_its_output_is_cut_and_other_learners_are_unaffected(
     tmp_path: Path, options: GradeOptions
 ) -> None:
@@ -255,9 +210,9 @@ def test_a_cell_that_floods_its_output_is_cut_and_other_learners_are_unaffected(
     assert got["ada"].execution_message == "Every cell ran."
 
 
-@pytest.mark.usefixtures("images", "options")  # options: run from the project's root
+@pytest.mark.usefixtures("options")  # options: run from the project's root
 def test_a_submission_that_rewrites_another_learners_file_changes_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, docker_host: str
+    tmp_path: Path, grading_room: GradingRoom
 ) -> None:
     victim = submission(tmp_path, "bob", answers("bob"))
     original = victim.read_text()
@@ -266,7 +221,6 @@ def test_a_submission_that_rewrites_another_learners_file_changes_nothing(
         "aaa",
         {"redis-cache": f"open({str(victim)!r}, 'w').write('{{\"cells\": []}}')\n"},
     )
-    monkeypatch.setenv("DOCKER_HOST", docker_host)
     out = tmp_path / "grades"
     code = main(
         [
@@ -281,12 +235,38 @@ def test_a_submission_that_rewrites_another_learners_file_changes_nothing(
             "1",
             "--cell-timeout",
             "20",
+            "--config",
+            str(grading_room.file),
         ]
     )
     assert code == 0
-    assert victim.read_text() != original, "the vandal's cell did run"
+    assert victim.read_text() == original, "the vandal's kernel could write bob's notebook"
     bob = json.loads((out / "bob.json").read_text())
     assert bob["points"] == FULL
     feedback = nbformat.read(out / "bob.feedback.ipynb", as_version=4)
     sources = "\n".join(c.source for c in feedback.cells)
     assert f"cache-{learner_tag(LESSON, 'bob')}" in sources, "feedback not from bob's own copy"
+
+
+def test_trusted_mode_runs_on_the_graders_engine_says_so_and_removes_what_it_made(
+    tmp_path: Path, docker_host: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    options = GradeOptions(
+        lesson=load_lesson(LESSON),
+        docker_host=docker_host,
+        trusted=True,
+        cell_timeout=30,
+        submission_timeout=120,
+    )
+    unlabelled = {  # made outside the widgets: no dockdojo labels at all
+        **answers("tia"),
+        "stopped-container": "!docker run --name trusted-extra-$(hostname) busybox true\n",
+    }
+    with Engine(docker_host) as engine:
+        before = {c.id for c in engine.containers()}
+        got = grade([submission(tmp_path, "tia", unlabelled)], options)
+        after = {c.id for c in engine.containers()}
+    assert got["tia"].isolation == "trusted"
+    assert got["tia"].points == 2 * CACHE
+    assert after == before, "the trusted run left containers on the grader's engine"
