@@ -16,6 +16,8 @@ from ..errors import DockdojoError
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
+    from ..authoring.model import Lesson
+    from ..grading.execute import GradeOptions
     from ..grading.reports import SubmissionResult
 
 
@@ -91,7 +93,43 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _grade(args: argparse.Namespace) -> int:
+    from ..grading.execute import grade_all, learner_of, private_copies
+    from ..grading.reports import check_names, write_all, write_one
 
+    options, where = _options(args)
+    try:
+        check_names([learner_of(p) for p in args.submissions])
+    except ValueError as exc:
+        raise DockdojoError(f"{exc}.", "Give each learner's notebook a distinct name.") from exc
+    total = len(args.submissions)
+    print(
+        f"grading {total} submission(s) of {options.lesson.id} {where}, {args.jobs} at a time",
+        file=sys.stderr,
+    )
+    copies = private_copies(list(args.submissions))  # before any submission runs
+    submissions = {
+        str(path): nb for path, nb in ((p, _notebook(c)) for p, c in copies.items()) if nb
+    }
+    progress = _Progress(total)
+
+    def done(result: SubmissionResult) -> None:
+        write_one(result, args.out, submissions)  # kept even if the batch is stopped later
+        progress.show(result)
+
+    results = grade_all(
+        list(args.submissions), options, jobs=args.jobs, on_done=done, copies=copies
+    )
+    written = write_all(results, args.out, submissions)
+    print(f"{'LEARNER':<24} {'STATUS':<12} {'POINTS':>8}  SUBMISSION")
+    for r in results:
+        print(f"{r.learner:<24} {r.status:<12} {r.points:>3}/{r.max_points:<4}  {r.submission}")
+    print(f"wrote {len(written)} file(s) to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _options(args: argparse.Namespace) -> tuple[GradeOptions, str]:
+    """The grading options from the command line, and where grading runs, in words.
+    Raises :class:`DockdojoError` before anything runs when grading cannot work."""
     from ..engine import Engine
     from ..grading import Confinement
     from ..grading.execute import (
@@ -99,104 +137,83 @@ def _grade(args: argparse.Namespace) -> int:
         DEFAULT_MAX_OUTPUT,
         DEFAULT_SUBMISSION_TIMEOUT,
         GradeOptions,
-        grade_all,
-        private_copies,
     )
-    from ..grading.reports import write_all
     from ..lessons import load_lesson
-    from ..room.config import RoomConfig, load_config
+    from ..room.config import load_config
     from ..room.mirror import Mirror
 
     lesson = load_lesson(args.lesson)
     missing = [str(p) for p in args.submissions if not p.is_file()]
     if missing:
         raise DockdojoError(f"No such submission: {', '.join(missing)}.", "Check the paths.")
-    steps = None
-    if args.steps == ["all"]:
-        steps = tuple(s.id for s in lesson.steps)
-    elif args.steps:
-        unknown = sorted(set(args.steps) - {s.id for s in lesson.steps})
-        if unknown:
-            raise DockdojoError(
-                f"The lesson has no step {', '.join(unknown)}.",
-                f"Use the step ids that dockdojo run {args.lesson} lists.",
-            )
-        steps = tuple(args.steps)
-    defaults = Confinement()
     given = {
         name: getattr(args, name)
         for name in ("memory_mb", "pids", "cpu_seconds", "disk_mb")
         if getattr(args, name) is not None
     }
-    limits = Confinement(**{**defaults.__dict__, **given})
-    limits.check()
-    room_options: dict[str, RoomConfig] = {}
-    if args.trusted:
-        with Engine(lesson=lesson.id) as engine:
-            engine.ping()  # no engine: grading cannot work, say so before running anything
-            host = engine.host
-        where = f"on {host}, trusted (as you, without isolation)"
-    else:
-        host = None
-        room = load_config(args.config)
-        room_options["room"] = room
-        status = Mirror(room).status(content=False)
-        if not status.running:
-            raise DockdojoError(
-                f"The room's mirror is not running, so submissions' engines cannot pull "
-                f"({status.describe()}).",
-                "Start it: dockdojo room mirror start (see dockdojo room mirror --help).",
-            )
-        where = "each isolated on an engine of its own"
     options = GradeOptions(
         lesson=lesson,
-        steps=steps,
-        docker_host=host,
+        steps=_steps(args, lesson),
         cell_timeout=args.cell_timeout or DEFAULT_CELL_TIMEOUT,
         submission_timeout=args.timeout or DEFAULT_SUBMISSION_TIMEOUT,
         max_output=args.max_output or DEFAULT_MAX_OUTPUT,
         trusted=args.trusted,
-        limits=limits,
+        limits=replace(Confinement(), **given),
         hide=(args.out.resolve(),),
     )
-    if room_options:
-        options = replace(options, room=room_options["room"])
-    total = len(args.submissions)
-    done = [0]
-    tty = sys.stderr.isatty()
-    print(
-        f"grading {total} submission(s) of {lesson.id} {where}, {args.jobs} at a time",
-        file=sys.stderr,
-    )
+    options.limits.check()
+    if args.trusted:
+        with Engine(lesson=lesson.id) as engine:
+            engine.ping()  # no engine: grading cannot work, say so before running anything
+            host = engine.host
+        return replace(options, docker_host=host), f"on {host}, trusted (as you, unisolated)"
+    room = load_config(args.config)
+    status = Mirror(room).status(content=False)
+    if not status.running:
+        raise DockdojoError(
+            "The room's mirror is not running, so submissions' engines cannot pull "
+            f"({status.describe()}).",
+            "Start it: dockdojo room mirror start (see dockdojo room mirror --help).",
+        )
+    return replace(options, room=room), "each isolated on an engine of its own"
 
-    def progress(result: SubmissionResult) -> None:
-        done[0] += 1
+
+def _steps(args: argparse.Namespace, lesson: Lesson) -> tuple[str, ...] | None:
+    if args.steps == ["all"]:
+        return tuple(s.id for s in lesson.steps)
+    if not args.steps:
+        return None
+    unknown = sorted(set(args.steps) - {s.id for s in lesson.steps})
+    if unknown:
+        raise DockdojoError(
+            f"The lesson has no step {', '.join(unknown)}.",
+            f"Use the step ids that dockdojo run {args.lesson} lists.",
+        )
+    return tuple(args.steps)
+
+
+class _Progress:
+    """One line per graded submission (one line that fills up on a terminal)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.tty = sys.stderr.isatty()
+
+    def show(self, result: SubmissionResult) -> None:
+        self.done += 1
         width = 30
-        filled = width * done[0] // total
+        filled = width * self.done // self.total
         bar = "#" * filled + "." * (width - filled)
         line = (
-            f"[{bar}] {done[0]}/{total}  {result.learner}: {result.points}/"
+            f"[{bar}] {self.done}/{self.total}  {result.learner}: {result.points}/"
             f"{result.max_points} ({result.status}, {result.seconds:.1f} s)"
         )
-        if tty:  # one line that fills up
-            end = "" if done[0] < total else "\n"
+        if self.tty:
+            end = "" if self.done < self.total else "\n"
             print("\r" + line.ljust(100), end=end, file=sys.stderr, flush=True)
         else:
             print(line, file=sys.stderr, flush=True)
-
-    copies = private_copies(list(args.submissions))  # before any submission runs
-    results = grade_all(
-        list(args.submissions), options, jobs=args.jobs, on_done=progress, copies=copies
-    )
-    submissions = {
-        str(path): nb for path, nb in ((p, _notebook(c)) for p, c in copies.items()) if nb
-    }
-    written = write_all(results, args.out, submissions)
-    print(f"{'LEARNER':<24} {'STATUS':<12} {'POINTS':>8}  SUBMISSION")
-    for r in results:
-        print(f"{r.learner:<24} {r.status:<12} {r.points:>3}/{r.max_points:<4}  {r.submission}")
-    print(f"wrote {len(written)} file(s) to {args.out}", file=sys.stderr)
-    return 0
 
 
 def _notebook(copy: bytes | OSError) -> NotebookNode | None:

@@ -660,26 +660,41 @@ def write_all(
     over it. Raises ValueError, before writing anything, when two results would share
     files.
     """
-    names = [safe_name(r.learner) for r in results]
-    seen: dict[str, str] = {}
-    for result, name in zip(results, names, strict=True):
-        if name in seen:
-            raise ValueError(
-                f"learners {seen[name]!r} and {result.learner!r} would both be "
-                f"written to {name}.json; grade them in separate folders"
-            )
-        seen[name] = result.learner
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_names([r.learner for r in results])
     written = []
-    for result, name in zip(results, names, strict=True):
-        written.append(_write(out_dir / f"{name}.json", _json(to_json(result))))
-        notebook = submissions.get(result.submission, submissions.get(result.learner))
-        if notebook is not None:
-            text: str = nbformat.writes(feedback_notebook(notebook, result))
-            written.append(_write(out_dir / f"{name}.feedback.ipynb", text + "\n"))
-        written.append(_write(out_dir / f"{name}.results.json", _json(gradescope_json(result))))
+    for result in results:
+        written += write_one(result, out_dir, submissions)
     written.append(_write(out_dir / "junit.xml", junit_xml(results)))
     written.append(_write(out_dir / "gradebook.csv", gradebook_csv(results)))
+    return written
+
+
+def check_names(learners: Sequence[str]) -> None:
+    """Raise ValueError when two learners' reports would share files."""
+    seen: dict[str, str] = {}
+    for learner in learners:
+        name = safe_name(learner)
+        if name in seen:
+            raise ValueError(
+                f"learners {seen[name]!r} and {learner!r} would both be "
+                f"written to {name}.json; grade them in separate folders"
+            )
+        seen[name] = learner
+
+
+def write_one(
+    result: SubmissionResult, out_dir: Path, submissions: Mapping[str, NotebookNode]
+) -> list[Path]:
+    """One submission's own reports (as :func:`write_all` names them), written as soon as
+    it is graded, so that a grader stopped halfway keeps what it finished."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = safe_name(result.learner)
+    written = [_write(out_dir / f"{name}.json", _json(to_json(result)))]
+    notebook = submissions.get(result.submission, submissions.get(result.learner))
+    if notebook is not None:
+        text: str = nbformat.writes(feedback_notebook(notebook, result))
+        written.append(_write(out_dir / f"{name}.feedback.ipynb", text + "\n"))
+    written.append(_write(out_dir / f"{name}.results.json", _json(gradescope_json(result))))
     return written
 
 
@@ -718,6 +733,7 @@ __all__ = [
     "ParameterValue",
     "Status",
     "SubmissionResult",
+    "check_names",
     "feedback_notebook",
     "grade_schema",
     "gradebook_csv",
@@ -728,4 +744,5 @@ __all__ = [
     "safe_name",
     "to_json",
     "write_all",
+    "write_one",
 ]

@@ -280,6 +280,7 @@ def test_the_json_says_why_points_were_lost(
         "cells_run": 12,
         "cells_total": 20,
         "seconds": 31.0,
+        "isolation": "isolated",
     }
     assert data["checking"] == {
         "engine": "unix:///run/dockdojo-unit.sock",
