@@ -106,6 +106,7 @@ def _grade(args: argparse.Namespace) -> int:
         f"grading {total} submission(s) of {options.lesson.id} {where}, {args.jobs} at a time",
         file=sys.stderr,
     )
+    args.out.mkdir(parents=True, exist_ok=True)  # hidden from the kernels from the start
     copies = private_copies(list(args.submissions))  # before any submission runs
     submissions = {
         str(path): nb for path, nb in ((p, _notebook(c)) for p, c in copies.items()) if nb

@@ -128,12 +128,8 @@ class Engine:
 
     def _connect(self, timeout: float) -> docker.DockerClient:
         host = self.host
-        if host.startswith("unix://") and not os.path.exists(host.removeprefix("unix://")):
-            # Checked here because the SDK leaks a socket when a connect fails.
-            raise EngineUnavailable(
-                f"No Docker Engine answered at {host} (there is no socket file there).",
-                START_DOCKER,
-            )
+        if host.startswith("unix://"):
+            _listening(host)  # checked here because the SDK leaks a socket when a connect fails
         if self._api_version is None:
             probe = self._new_client(min(timeout, PING_TIMEOUT), MINIMUM_DOCKER_API_VERSION)
             try:
@@ -729,6 +725,28 @@ def read_frames(sock: socket.socket, limit: int, deadline: float) -> tuple[bytes
 
 
 _IMAGE_ID = re.compile(r"(?:sha256:)?([0-9a-f]{64})\Z")
+
+
+def _listening(host: str) -> None:
+    """Raise :class:`EngineUnavailable` when nothing listens on the socket of ``host``."""
+    path = host.removeprefix("unix://")
+    if not os.path.exists(path):
+        raise EngineUnavailable(
+            f"No Docker Engine answered at {host} (there is no socket file there).",
+            START_DOCKER,
+        )
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(PING_TIMEOUT)
+        try:
+            probe.connect(path)
+        except ConnectionRefusedError:
+            raise EngineUnavailable(
+                f"No Docker Engine answered at {host} (its socket file is there, but "
+                "nothing listens on it: the engine stopped).",
+                START_DOCKER,
+            ) from None
+        except OSError:
+            pass  # let the SDK say what is wrong (permission, ...)
 
 
 def image_key(text: str) -> str:

@@ -1,0 +1,397 @@
+"""Attacks on ``dockdojo grade``, one row each: a submission written as a cheating or
+hostile learner would write it, and what it deserves.
+
+Most attacks end by scoring in a way that says how they went, so a row's points tell a
+held barrier from an attack that did not run as written:
+
+- ``proof()`` does the first exercise honestly (``CACHE`` points): the attack met the
+  barrier it was expected to meet (the error it names);
+- ``cheat()`` does every exercise (``FULL`` points): the attack got through;
+- anything else (an unexpected error) leaves 0 points.
+
+So a row that deserves ``CACHE`` fails loudly both when the attack gets through and when
+it stops for some other reason. Rows whose harm is seen from outside (a report, a file,
+another learner's score, the mirror) say so in ``outside``, which :mod:`test_attacks`
+checks. A new attack is one more row.
+
+The cells may name ``@OUT@`` (the reports folder), ``@SUBS@`` (the submissions folder),
+``@MIRROR@`` (the mirror's port), ``@SANDBOX@`` (the grader's own engine socket) and
+``@VICTIM@`` (the learner the attacks aim at, whose notebook is empty).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grading.kit import CACHE, FULL
+
+PREAMBLE = """
+import os, pwd, signal, socket, subprocess, sys, time
+import docker
+from dockdojo.runner.authoring import learner_tag
+
+TAG = learner_tag('what-is-an-image', os.environ['DOCKDOJO_LEARNER'])
+ME = pwd.getpwuid(os.getuid()).pw_name
+OTHERS = [u.pw_name for u in pwd.getpwall()
+          if u.pw_name.startswith('dd-grade-') and u.pw_name != ME]
+
+def sh(command):
+    return subprocess.run(command, shell=True, capture_output=True, text=True)
+
+def proof():
+    # the honest first exercise: the attack met the barrier it was expected to meet
+    client = docker.from_env()
+    cache = client.containers.run('redis', name=f'cache-{TAG}', detach=True)
+    for _ in range(100):
+        if cache.exec_run(['redis-cli', 'PING']).output.strip() == b'PONG':
+            break
+        time.sleep(0.1)
+    cache.exec_run(['redis-cli', 'SET', f'dojo-{TAG}', 'rocks'])
+
+def cheat():
+    # every exercise: the attack got through
+    proof()
+    assert sh(f'docker run -d --name public-{TAG} -p 127.0.0.1:0:6379 redis').returncode == 0
+    assert sh(f'docker run --name old-{TAG} busybox echo hello').returncode == 0
+    assert sh(f'docker rm old-{TAG}').returncode == 0
+
+def refused(attempt, *errors):
+    # proof() when attempt() fails with one of errors, cheat() when it succeeds
+    try:
+        attempt()
+    except errors or (OSError,):
+        proof()
+        return
+    cheat()
+"""
+
+
+@dataclass(frozen=True)
+class Attack:
+    name: str
+    """The learner id the submission is graded as."""
+    seen: str
+    """The attack, as it was seen against the grader before isolation."""
+    cell: str
+    """Code of the first answer cell (after :data:`PREAMBLE`)."""
+    points: int
+    """What it deserves."""
+    status: str = "graded"
+    """How its run must end."""
+    message: str = ""
+    """A regular expression the run's message must match ("" to skip)."""
+    outside: tuple[str, ...] = ()
+    """Harm looked for from outside, by name (see test_attacks.OUTSIDE)."""
+
+
+ATTACKS: tuple[Attack, ...] = (
+    # -- scoring without the work ------------------------------------------------------
+    Attack(
+        "late-writer",
+        "a background process rewrote the learner's report, Gradescope file and CSV row "
+        "after the grader had written them",
+        "subprocess.Popen(['sh', '-c', 'sleep 2; for f in @OUT@/*; do echo 9 > $f; done; "
+        "echo x > @OUT@/late-writer.json'], start_new_session=True)\n"
+        "refused(lambda: os.listdir('@OUT@') or open('@OUT@/x', 'w'), OSError)\n",
+        CACHE,
+        outside=("reports intact",),
+    ),
+    Attack(
+        "patch-checks",
+        "appended to the installed checks.py, so the next batch's empty notebook scored 9/9",
+        "import dockdojo.runner.kinds.checks as checks\n"
+        "refused(lambda: open(checks.__file__, 'a').write('\\n# patched\\n'), OSError)\n",
+        CACHE,
+        outside=("kernel code unchanged",),
+    ),
+    Attack(
+        "pth-drop",
+        "dropped a .pth file into site-packages, run by every later Python",
+        "import site\n"
+        "refused(lambda: open(site.getsitepackages()[0] + '/zz-evil.pth', 'w')"
+        ".write('import os'), OSError)\n",
+        CACHE,
+        outside=("kernel code unchanged",),
+    ),
+    Attack(
+        "salt-reader",
+        "read the per-learner salt from the kernel's environment, to make another "
+        "learner's containers",
+        "if any('SALT' in k for k in os.environ):\n    cheat()\nelse:\n    proof()\n",
+        CACHE,
+    ),
+    Attack(
+        "grader-environ",
+        "found the grader's real engine socket in the grader's environment",
+        "refused(lambda: open(f'/proc/{os.getppid()}/environ').read(), PermissionError)\n",
+        CACHE,
+    ),
+    Attack(
+        "grader-memory",
+        "(new) read the grader's memory for its secrets",
+        "refused(lambda: open(f'/proc/{os.getppid()}/mem', 'rb').read(1), PermissionError)\n",
+        CACHE,
+    ),
+    Attack(
+        "helper",
+        "created another learner's per-learner containers, giving their empty notebook 9/9",
+        "victim = learner_tag('what-is-an-image', '@VICTIM@')\n"
+        "sh(f'docker run -d --name cache-{victim} redis')\n"
+        "sh(f'docker run -d --name public-{victim} -p 127.0.0.1:0:6379 redis')\n"
+        "proof()\n",
+        CACHE,
+        outside=("victim scores nothing",),
+    ),
+    # -- escaping to the grader's engine or the host -----------------------------------
+    Attack(
+        "grader-socket",
+        "used the grader's real engine socket to start a container that read the host's /etc",
+        "refused(lambda: docker.DockerClient(base_url='unix://@SANDBOX@').ping(), "
+        "docker.errors.DockerException, OSError)\n",
+        CACHE,
+    ),
+    Attack(
+        "other-engine",
+        "(new) used another submission's engine socket",
+        "def attempt():\n"
+        "    for other in OTHERS:\n"
+        "        s = socket.socket(socket.AF_UNIX)\n"
+        "        try:\n"
+        "            s.connect(f'/run/user/{pwd.getpwnam(other).pw_uid}/docker.sock')\n"
+        "        except FileNotFoundError:\n"
+        "            continue  # that slot's engine is between submissions\n"
+        "        return\n"
+        "    raise PermissionError('no other engine answered')\n"
+        "refused(attempt, PermissionError)\n",
+        CACHE,
+    ),
+    Attack(
+        "host-root",
+        "a container with / mounted and SYS_ADMIN read the host's /etc",
+        "r = sh('docker run --rm --privileged --cap-add SYS_ADMIN -v /:/host "
+        "busybox cat /host/etc/shadow')\n"
+        "if 'root:' in r.stdout:\n    cheat()\n"
+        "elif 'permission denied' in (r.stderr + r.stdout).lower():\n    proof()\n"
+        "else:\n    raise SystemExit(r.stderr)\n",
+        CACHE,
+    ),
+    Attack(
+        "host-pid-root",
+        "a container with the host's PID namespace and SYS_ADMIN read the host's /etc",
+        "r = sh('docker run --rm --privileged --pid=host --cap-add SYS_ADMIN -v /:/host "
+        "busybox cat /host/etc/shadow')\n"
+        "if 'root:' in r.stdout:\n    cheat()\n"
+        "elif r.returncode != 0 and 'not permitted' in r.stderr:\n    proof()\n"
+        "else:\n    raise SystemExit(r.stderr)\n",
+        CACHE,
+    ),
+    Attack(
+        "host-pid",
+        "PidMode: stopped a container the submission did not create (here: the grader)",
+        "r = sh(f'docker run --rm --privileged --pid=host busybox kill -STOP {os.getppid()}')\n"
+        "if r.returncode == 0:\n    cheat()\n"
+        "elif 'not permitted' in r.stderr + r.stdout:\n    proof()\n"
+        "else:\n    raise SystemExit(r.stderr)\n",
+        CACHE,
+    ),
+    Attack(
+        "container-reads-submissions",
+        "(new) a container mounting the submissions folder read another learner's notebook",
+        "r = sh('docker run --rm -v @SUBS@:/subs busybox cat /subs/@VICTIM@.ipynb')\n"
+        "if 'cells' in r.stdout:\n    cheat()\n"
+        "elif 'permission denied' in (r.stderr + r.stdout).lower():\n    proof()\n"
+        "else:\n    raise SystemExit(r.stderr)\n",
+        CACHE,
+    ),
+    # -- harming others ----------------------------------------------------------------
+    Attack(
+        "vandal",
+        "rewrote another learner's notebook before it was graded",
+        "refused(lambda: open('@SUBS@/@VICTIM@.ipynb', 'w').write('{}'), OSError)\n",
+        CACHE,
+        outside=("submissions unchanged",),
+    ),
+    Attack(
+        "reader",
+        "(new) read another learner's notebook to copy it",
+        "refused(lambda: open('@SUBS@/@VICTIM@.ipynb').read(), OSError)\n",
+        CACHE,
+    ),
+    Attack(
+        "kernel-hijack",
+        "connected to a concurrent learner's kernel",
+        "def attempt():\n"
+        "    for other in OTHERS:\n"
+        "        try:\n"
+        "            open(f'/run/dockdojo/grading/{other}/kernel/kernel.json').read()\n"
+        "        except FileNotFoundError:\n"
+        "            continue\n"
+        "        return\n"
+        "    raise PermissionError('no kernel found')\n"
+        "refused(attempt, PermissionError)\n",
+        CACHE,
+    ),
+    Attack(
+        "signals",
+        "SIGSTOP on the grader froze the whole batch; SIGKILL lost every report",
+        "def others():\n"
+        "    for pid in [int(p) for p in os.listdir('/proc') if p.isdigit()]:\n"
+        "        try:\n"
+        "            if os.stat(f'/proc/{pid}').st_uid != os.getuid():\n"
+        "                yield pid\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "def attempt():\n"
+        "    for pid in [os.getppid(), *others()]:\n"
+        "        try:\n"
+        "            os.kill(pid, signal.SIGSTOP)\n"
+        "        except (PermissionError, ProcessLookupError):\n"
+        "            continue\n"
+        "        return\n"
+        "    raise PermissionError('no signal reached anyone else')\n"
+        "refused(attempt, PermissionError)\n",
+        CACHE,
+    ),
+    Attack(
+        "mirror-push",
+        "overwrote a shared image (rebuilt, retagged, committed over)",
+        "assert sh('docker pull busybox').returncode == 0\n"
+        "sh('docker tag busybox 10.0.2.2:@MIRROR@/library/nginx:latest')\n"
+        "r = sh('docker push 10.0.2.2:@MIRROR@/library/nginx:latest')\n"
+        "if r.returncode == 0:\n    cheat()\nelse:\n    proof()\n",
+        CACHE,
+        outside=("mirror unchanged",),
+    ),
+    Attack(
+        "pruner",
+        "pruned and deleted shared images; swarm and plugin calls went through",
+        "sh('docker pull nginx')\n"
+        "sh('docker system prune -af')\n"
+        "sh('docker rmi -f $(docker images -q)')\n"
+        "sh('timeout 20 docker swarm init')\n"
+        "proof()\n",
+        CACHE,
+        outside=("mirror unchanged",),
+    ),
+    Attack(
+        "kernel-network",
+        "(new) reached services on the grader's host from the kernel",
+        "refused(lambda: socket.create_connection(('127.0.0.1', @MIRROR@), timeout=3), OSError)\n",
+        CACHE,
+    ),
+    Attack(
+        "engine-killer",
+        "(new) killed its own engine mid-run",
+        "sh('kill -9 $(pgrep -u $(id -u) dockerd)')\n",
+        0,
+    ),
+    # -- resources ---------------------------------------------------------------------
+    Attack(
+        "forker",
+        "200 background processes outlived grading",
+        "for _ in range(200):\n"
+        "    subprocess.Popen(['sleep', '1000'], start_new_session=True)\n"
+        "proof()\n",
+        CACHE,
+    ),
+    Attack(
+        "fork-bomb",
+        "(new) started processes until the machine had no more",
+        "procs = []\n"
+        "try:\n"
+        "    while len(procs) < 5000:\n"
+        "        procs.append(subprocess.Popen(['sleep', '1000']))\n"
+        "except OSError:\n"
+        "    for p in procs:\n"
+        "        p.kill()\n"
+        "        p.wait()\n"
+        "    proof()\n"
+        "else:\n"
+        "    cheat()\n",
+        CACHE,
+    ),
+    Attack(
+        "big-file",
+        "a 1 GiB file outlived grading",
+        "def attempt():\n"
+        "    with open('big', 'wb') as f:\n"
+        "        for _ in range(1024):\n"
+        "            f.write(b'x' * (1 << 20))\n"
+        "            f.flush()\n"
+        "try:\n"
+        "    refused(attempt, OSError)\n"
+        "finally:\n"
+        "    os.remove('big')\n",
+        CACHE,
+    ),
+    Attack(
+        "tmp-leak",
+        "(new) left files in /var/tmp and /dev/shm for later submissions",
+        "for path in ('/var/tmp/dd-leak', '/dev/shm/dd-leak', '/tmp/dd-leak'):\n"
+        "    open(path, 'w').write('x')\n"
+        "refused(lambda: open('/etc/dd-leak', 'w'), OSError)\n",
+        CACHE,
+        outside=("no leaked files",),
+    ),
+    Attack(
+        "fd-hog",
+        "1000 idle connections took 2000 of the grader's file descriptors",
+        "held = []\n"
+        "def attempt():\n"
+        "    for _ in range(5000):\n"
+        "        held.append(open('/dev/null'))\n"
+        "try:\n"
+        "    attempt()\n"
+        "except OSError:\n"
+        "    for f in held:\n"
+        "        f.close()\n"
+        "    proof()\n"
+        "else:\n"
+        "    cheat()\n",
+        CACHE,
+    ),
+    Attack(
+        "privileges",
+        "(new) gained root through a set-uid program",
+        "status = open('/proc/self/status').read()\n"
+        "if 'NoNewPrivs:\\t1' in status and sh('su -c id root </dev/null').returncode != 0:\n"
+        "    proof()\nelse:\n    cheat()\n",
+        CACHE,
+    ),
+    Attack(
+        "memory-hog",
+        "printing 200 MB took the grader from 84 MB to 866 MB; here the kernel itself grows",
+        "proof()\nhog = []\nwhile True:\n    hog.append(bytearray(64 << 20))\n",
+        CACHE,
+        status="kernel-died",
+        message=r"used all of its \d+ MB of memory",
+    ),
+    Attack(
+        "cpu-burner",
+        "(new) background processes spinning on the CPU after the cell returned",
+        "proof()\n"
+        "for _ in range(2):\n"
+        "    subprocess.Popen([sys.executable, '-c', 'while True: pass'], "
+        "start_new_session=True)\n"
+        "time.sleep(25)\n",
+        CACHE,
+        status="timeout",
+        message=r"used more than \d+ s of CPU time",
+    ),
+    Attack(
+        "printer",
+        "printed 200 MB into its outputs",
+        "proof()\nfor _ in range(30_000):\n    sys.stdout.write('x' * 999 + '\\n')\n",
+        CACHE,
+        message=r"was cut at 100 kB",
+    ),
+)
+
+
+VICTIM = "vic"
+"""The learner the attacks aim at: an empty notebook, deserving nothing."""
+HONEST = "honest"
+"""A learner in the same batch with a complete notebook, deserving everything."""
+EXPECTED_OTHERS = {VICTIM: 0, HONEST: FULL}
+
+__all__ = ["ATTACKS", "EXPECTED_OTHERS", "HONEST", "PREAMBLE", "VICTIM", "Attack"]
