@@ -10,6 +10,9 @@ import csv
 import io
 import json
 import re
+import subprocess
+import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -23,6 +26,8 @@ from grading.kit import (
     GradingRoom,
     answers,
     grade,
+    leftovers,
+    pool_users,
     submission,
 )
 
@@ -270,3 +275,60 @@ def test_trusted_mode_runs_on_the_graders_engine_says_so_and_removes_what_it_mad
     assert got["tia"].isolation == "trusted"
     assert got["tia"].points == 2 * CACHE
     assert after == before, "the trusted run left containers on the grader's engine"
+
+
+def test_a_grader_killed_halfway_keeps_finished_reports_and_the_next_batch_clears_up(
+    tmp_path: Path, grading_room: GradingRoom
+) -> None:
+    ada = submission(tmp_path, "ada", answers("ada"))
+    slow = submission(tmp_path, "slow", {"redis-cache": "import time\ntime.sleep(120)\n"})
+    out = tmp_path / "grades"
+    grader = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "dockdojo"),
+            "grade",
+            str(ada),
+            str(slow),
+            "--lesson",
+            LESSON,
+            "--out",
+            str(out),
+            "--jobs",
+            "1",
+            "--config",
+            str(grading_room.file),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "ada.json").exists():
+            assert grader.poll() is None, "the grader ended before ada was graded"
+            assert time.monotonic() < deadline, "ada was not graded within 120 s"
+            time.sleep(0.2)
+        time.sleep(4)  # slow's kernel is now sleeping in its box
+        assert pool_users(), "slow's box should be open"
+    finally:
+        grader.kill()
+        grader.wait()
+    assert json.loads((out / "ada.json").read_text())["points"] == FULL
+    assert leftovers(), "a grader killed with SIGKILL cannot clear up; the next batch does"
+
+    quick = submission(tmp_path, "quick", {})
+    got = main(
+        [
+            "grade",
+            str(quick),
+            "--lesson",
+            LESSON,
+            "--out",
+            str(out),
+            "--config",
+            str(grading_room.file),
+        ]
+    )
+    assert got == 0
+    assert json.loads((out / "quick.json").read_text())["points"] == 0
+    # the autouse check then finds nothing of either batch left
