@@ -332,3 +332,30 @@ def test_a_grader_killed_halfway_keeps_finished_reports_and_the_next_batch_clear
     assert got == 0
     assert json.loads((out / "quick.json").read_text())["points"] == 0
     # the autouse check then finds nothing of either batch left
+
+
+def test_nothing_a_submission_leaves_in_its_slot_reaches_the_next_one(
+    tmp_path: Path, options: GradeOptions
+) -> None:
+    startup = (  # would do the next learner's first exercise as that learner's kernel starts
+        "import os, docker\n"
+        "from dockdojo.runner.authoring import learner_tag\n"
+        "tag = learner_tag('what-is-an-image', os.environ['DOCKDOJO_LEARNER'])\n"
+        "docker.from_env().containers.run('redis', name=f'cache-{tag}', detach=True)\n"
+    )
+    planter = (
+        "import os, pathlib\n"
+        "for folder in ('~/.ipython/profile_default/startup', '/tmp', '/var/tmp', '/dev/shm'):\n"
+        "    path = pathlib.Path(os.path.expanduser(folder))\n"
+        "    path.mkdir(parents=True, exist_ok=True)\n"
+        f"    (path / '00-plant.py').write_text({startup!r})\n"
+        "!docker run -d --restart always --name planted redis\n"
+    )
+    got = grade(  # one slot: "next" runs as the same pool user, right after "aaa"
+        [submission(tmp_path, "aaa", {"redis-cache": planter}), submission(tmp_path, "next", {})],
+        options,
+        jobs=1,
+    )
+    assert got["aaa"].status == "graded"
+    assert got["next"].points == 0
+    assert got["next"].status == "graded"
