@@ -1,38 +1,58 @@
-"""Grading throughput: 10 complete submissions of the seed lesson.
+"""Grading throughput: 10 complete submissions of the seed lesson, side by side in one run.
 
-Side by side in one run: ``grade`` with one job, with the CPU count, and plain nbclient
-executing the same notebooks one after another (no proxy, no validation, no reports).
-Prints submissions per minute and the ratios. Run by `make bench` on the test sandbox.
+- plain nbclient, sequential, on the test sandbox's engine: with the images already
+  there (warm), and with redis and busybox removed before each notebook, so that each
+  one pulls them as an isolated submission's fresh engine must (cold);
+- ``dockdojo grade`` isolated (each submission a pool user with a fresh rootless engine
+  pulling through the room's mirror, a confined kernel, checks, reports' data), with
+  ``--jobs 1`` and ``--jobs 2``.
+
+Prints submissions per minute, the ratios, and the isolation's own cost per submission:
+the time spent opening and clearing boxes (pool user's work folder, engine start, cgroup;
+then killing, discarding the engine and unmounting), measured inside the run. Run by
+`make bench` on the test sandbox.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from grading.kit import ROOT, answers, submission
+from grading.kit import PROJECT, answers, submission
+from room.seats import free_port, new_room
 
 from dockdojo.runner import Engine, load_lesson
-from dockdojo.runner.grading import GradeOptions, grade_all
+from dockdojo.runner.grading import GradeOptions, grade_all, isolation
+from dockdojo.runner.room.mirror import Mirror
 
 COUNT = 10
+PULLED = ("redis", "busybox")
 
 
-def clean(engine: Engine) -> None:
+def clean(engine: Engine, *, images: bool = False) -> None:
     for container in engine.containers():
         engine.remove_container(container.id, force=True)
+    if images:
+        for image in PULLED:
+            if engine.image(image) is not None:
+                engine.remove_image(image, force=True)
 
 
-def plain_nbclient(paths: list[Path], host: str) -> None:
+def plain_nbclient(paths: list[Path], host: str, engine: Engine, *, cold: bool) -> None:
     for path in paths:
+        if cold:
+            clean(engine, images=True)
         nb = nbformat.read(path, as_version=4)
         env = {
             **os.environ,
@@ -43,33 +63,85 @@ def plain_nbclient(paths: list[Path], host: str) -> None:
         NotebookClient(nb, timeout=60, allow_errors=True).execute(env=env, cwd=str(path.parent))
 
 
+class BoxClock:
+    """Seconds spent in :meth:`Box.open` and :meth:`Box.close`, per call."""
+
+    def __init__(self) -> None:
+        self.opens: list[float] = []
+        self.closes: list[float] = []
+        self._saved: dict[str, Any] = {}
+
+    def __enter__(self) -> BoxClock:
+        for name, into in (("open", self.opens), ("close", self.closes)):
+            original = getattr(isolation.Box, name)
+            self._saved[name] = original
+            setattr(isolation.Box, name, self._timed(original, into))
+        return self
+
+    @staticmethod
+    def _timed(original: Callable[..., None], into: list[float]) -> Callable[..., None]:
+        def timed(box: isolation.Box) -> None:
+            started = time.perf_counter()
+            try:
+                original(box)
+            finally:
+                into.append(time.perf_counter() - started)
+
+        return timed
+
+    def __exit__(self, *_: object) -> None:
+        for name, original in self._saved.items():
+            setattr(isolation.Box, name, original)
+
+
 def main() -> int:
     host = os.environ["DOCKDOJO_TEST_DOCKER_HOST"]
-    jobs = os.cpu_count() or 1
-    os.chdir(ROOT)
+    registry = os.environ["DOCKDOJO_TEST_REGISTRY"]
+    os.chdir(PROJECT)
     folder = Path(tempfile.mkdtemp(prefix="dockdojo-bench-grade-"))
+    folder.chmod(0o700)
     paths = [submission(folder, f"s{n:02d}", answers(f"s{n:02d}")) for n in range(COUNT)]
-    options = GradeOptions(lesson=load_lesson("what-is-an-image"), docker_host=host)
+    lesson = load_lesson("what-is-an-image")
     timings: dict[str, float] = {}
-    with Engine(host) as engine:
-        for label, run in (
-            ("plain nbclient, sequential", lambda: plain_nbclient(paths, host)),
-            ("dockdojo grade --jobs 1", lambda: grade_all(paths, options, jobs=1)),
-            (f"dockdojo grade --jobs {jobs}", lambda: grade_all(paths, options, jobs=jobs)),
-        ):
+    clocks: dict[str, BoxClock] = {}
+    with new_room(free_port()) as room, Engine(host) as engine:
+        mirror = Mirror(room.config)
+        mirror.start(pull_through=f"http://{registry}")
+        options = GradeOptions(lesson=lesson, room=room.config)
+        try:
+            grade_all(paths[:1], options)  # the kernels' Python made, the mirror's cache filled
+            runs: list[tuple[str, Callable[[], object]]] = [
+                ("plain nbclient, warm", lambda: plain_nbclient(paths, host, engine, cold=False)),
+                ("plain nbclient, cold", lambda: plain_nbclient(paths, host, engine, cold=True)),
+                ("dockdojo grade --jobs 1", lambda: grade_all(paths, options, jobs=1)),
+                ("dockdojo grade --jobs 2", lambda: grade_all(paths, options, jobs=2)),
+            ]
+            for label, run in runs:
+                clean(engine)
+                with BoxClock() as clock:
+                    started = time.perf_counter()
+                    results = run()
+                    timings[label] = time.perf_counter() - started
+                clocks[label] = clock
+                if isinstance(results, list):
+                    scores = {r.points for r in results}
+                    assert scores == {9}, f"{label}: scores {scores}"
             clean(engine)
-            started = time.perf_counter()
-            results = run()
-            timings[label] = time.perf_counter() - started
-            if results is not None:
-                scores = {r.points for r in results}
-                assert scores == {9}, f"{label}: scores {scores}"
-        clean(engine)
-    base = timings["plain nbclient, sequential"]
-    print(f"grading {COUNT} submissions of what-is-an-image ({jobs} CPUs)")
-    print(f"{'run':<30} {'seconds':>8} {'subs/min':>9} {'vs plain':>9}")
+        finally:
+            mirror.stop()
+    cold = timings["plain nbclient, cold"]
+    print(f"grading {COUNT} submissions of what-is-an-image ({os.cpu_count()} CPUs)")
+    print(f"{'run':<26} {'seconds':>8} {'subs/min':>9} {'vs cold':>8}")
     for label, seconds in timings.items():
-        print(f"{label:<30} {seconds:>8.1f} {COUNT * 60 / seconds:>9.1f} {seconds / base:>9.2f}")
+        print(f"{label:<26} {seconds:>8.1f} {COUNT * 60 / seconds:>9.1f} {cold / seconds:>7.2f}x")
+    one = clocks["dockdojo grade --jobs 1"]
+    print(
+        f"isolation per submission (--jobs 1): open {statistics.median(one.opens):.2f} s, "
+        f"clear {statistics.median(one.closes):.2f} s (medians); "
+        f"grade minus plain cold: {(timings['dockdojo grade --jobs 1'] - cold) / COUNT:+.2f} s"
+    )
+    two = timings["dockdojo grade --jobs 2"]
+    print(f"--jobs 2 throughput vs plain nbclient cold, sequential: {cold / two:.2f}x")
     return 0
 
 
