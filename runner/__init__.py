@@ -70,7 +70,6 @@ if TYPE_CHECKING:
         NameInUse,
         PortInUse,
         Problem,
-        ProxyError,
         PullFailed,
         SandboxError,
     )
@@ -136,7 +135,6 @@ _WHERE = {
         "NameInUse",
         "PortInUse",
         "Problem",
-        "ProxyError",
         "PullFailed",
         "SandboxError",
     ),
@@ -189,7 +187,6 @@ __all__ = [
     "PortInUse",
     "PortLink",
     "Problem",
-    "ProxyError",
     "PullFailed",
     "PullProgress",
     "Removed",

@@ -110,10 +110,6 @@ class LessonError(DockdojoError):
         )
 
 
-class ProxyError(DockdojoError):
-    """The labelling proxy could not start or stop, or was set up the wrong way."""
-
-
 class MirrorError(DockdojoError):
     """The room's registry mirror could not start, stop, pack or load, or an archive of
     images is missing, damaged or altered."""

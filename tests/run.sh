@@ -40,5 +40,5 @@ if [ "$MODE" = bench ]; then
   for bench in tests/bench/bench_*.py; do $BIN/python "$bench"; done
 else
   step "tests"
-  $BIN/pytest tests/unit tests/install tests/engine tests/room tests/browser tests/lifecycle
+  $BIN/pytest tests/unit tests/install tests/engine tests/room tests/grading tests/browser tests/lifecycle
 fi
