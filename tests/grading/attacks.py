@@ -142,6 +142,18 @@ ATTACKS: tuple[Attack, ...] = (
         CACHE,
         outside=("victim scores nothing",),
     ),
+    Attack(
+        "impersonator",
+        "(new) claimed another learner's id in its kernel to earn points for them",
+        "proof()\n"
+        "os.environ['DOCKDOJO_LEARNER'] = '@VICTIM@'\n"
+        "theirs = learner_tag('what-is-an-image', '@VICTIM@')\n"
+        "if theirs != TAG:  # made for them, on this engine\n"
+        "    sh(f'docker run -d --name cache-{theirs} redis')\n"
+        "    sh(f'docker run -d --name public-{theirs} -p 127.0.0.1:0:6379 redis')\n",
+        CACHE,
+        outside=("victim scores nothing",),
+    ),
     # -- escaping to the grader's engine or the host -----------------------------------
     Attack(
         "grader-socket",
