@@ -12,6 +12,7 @@ Nothing here imports the lesson model, grading or the command line.
 """
 
 from .facade import Engine, connect, describe_host, port_bindings
+from .live import LiveModel, LiveState
 from .models import (
     LABEL_LEARNER,
     LABEL_LESSON,
@@ -43,6 +44,8 @@ __all__ = [
     "ExecSession",
     "ImageInfo",
     "ImageRef",
+    "LiveModel",
+    "LiveState",
     "PortLink",
     "PullProgress",
     "PullTracker",
