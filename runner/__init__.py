@@ -56,6 +56,7 @@ if TYPE_CHECKING:
         parse_ref,
         port_url,
         same_image,
+        uses_image,
     )
     from .errors import (
         ContainerNotFound,
@@ -123,6 +124,7 @@ _WHERE = {
         "parse_ref",
         "port_url",
         "same_image",
+        "uses_image",
     ),
     "errors": (
         "ContainerNotFound",
@@ -220,6 +222,7 @@ __all__ = [
     "run_step_checks",
     "same_image",
     "solve_lesson",
+    "uses_image",
     "uses_parameters",
 ]
 """The public API; :func:`__getattr__` loads each name from the module ``_WHERE`` says."""

@@ -16,7 +16,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from dockdojo.runner import DockdojoError
+from dockdojo.runner import DockdojoError, Engine, LiveModel
 
 STYLE = """
 <style>
@@ -30,6 +30,9 @@ STYLE = """
 .dojo-table td,.dojo-table th{padding:2px 10px;text-align:left;border-bottom:1px solid #ddd}
 .dojo-term{background:#1e1e1e;color:#e0e0e0;padding:8px;border-radius:4px;max-height:320px;
  overflow-y:auto;white-space:pre-wrap;font-family:monospace;font-size:13px;margin:0}
+.dojo-term.dojo-live{max-height:none;overflow-y:visible}
+.dojo-gone{background:#f1f1f1;border-left:4px solid #9e9e9e;color:#555}
+.dojo-stale{color:#8a6d00;font-size:0.95em}
 </style>
 """
 
@@ -73,16 +76,27 @@ class Worker:
         self.buttons = list(buttons)
         self.sync = synchronous() if sync is None else sync
         self._thread: threading.Thread | None = None
+        self._next: tuple[Callable[[], Any], str] | None = None
+        self._active = False
+        self._lock = threading.Lock()
         self.last_error: BaseException | None = None
 
     @property
     def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._active
 
-    def start(self, job: Callable[[], Any], busy_text: str = "") -> bool:
-        """Start ``job``; False (and nothing started) while a job still runs."""
-        if self.busy:
-            return False
+    def start(self, job: Callable[[], Any], busy_text: str = "", *, queue: str = "") -> bool:
+        """Start ``job``. While a job still runs: with ``queue`` (what to tell the learner),
+        run it right after that one (a later queued job replaces an earlier one) and return
+        True; without, start nothing and return False."""
+        with self._lock:
+            if self.busy:
+                if not queue:
+                    return False
+                self._next = (job, busy_text)
+                self.status.value = note("busy", queue)
+                return True
+            self._active = True
         for button in self.buttons:
             button.disabled = True
         if busy_text:
@@ -96,19 +110,54 @@ class Worker:
         return True
 
     def _run(self, job: Callable[[], Any]) -> None:
-        try:
-            job()
-        except Exception as exc:  # every failure becomes a sentence for the learner
-            self.last_error = exc
-            self.status.value = error_note(exc)
-        finally:
-            for button in self.buttons:
-                button.disabled = False
+        while True:
+            try:
+                job()
+            except Exception as exc:  # every failure becomes a sentence for the learner
+                self.last_error = exc
+                self.status.value = error_note(exc)
+            with self._lock:
+                queued, self._next = self._next, None
+                if queued is None:
+                    self._active = False
+                    for button in self.buttons:
+                        button.disabled = False
+                    return
+            job, busy_text = queued
+            if busy_text:
+                self.status.value = note("busy", busy_text)
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the current job ends (tests and headless runs)."""
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+def live(engine: Engine) -> LiveModel:
+    """The live model of ``engine``: one per engine and kernel, shared by every panel.
+
+    It follows the engine's events in the background, except in synchronous runs
+    (grading, headless), where panels are re-read after each action instead."""
+    model = engine.__dict__.get("_dockdojo_live")
+    if model is None:
+        model = engine.__dict__.setdefault("_dockdojo_live", LiveModel(engine))
+    assert isinstance(model, LiveModel)
+    if synchronous():
+        model.refresh()  # nothing follows the engine here: read it as each panel starts
+    elif not model.running:
+        model.start()
+    return model
+
+
+def touch(engine: Engine) -> None:
+    """A widget just changed the engine: have every panel show it."""
+    model = engine.__dict__.get("_dockdojo_live")
+    if not isinstance(model, LiveModel):
+        model = live(engine)
+    if model.running and not synchronous():
+        model.changed()
+    else:
+        model.refresh()
 
 
 def button(description: str, style: str = "", icon: str = "", tooltip: str = "") -> w.Button:

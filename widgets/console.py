@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 import ipywidgets as w
 
-from dockdojo.runner import DockdojoError, Engine, ExecSession
+from dockdojo.runner import ContainerInfo, DockdojoError, Engine, ExecSession, LiveState, uses_image
 
-from .common import EnterField, Worker, button, error_note, esc, note
+from .common import EnterField, Worker, button, error_note, esc, live, note
 
 _MAX_SHOWN = 20_000
 _LINES = 18
@@ -78,34 +78,41 @@ class ExecConsole(w.VBox):
                 self.status,
             ]
         )
-        self.refresh()
+        live(engine).subscribe(self.follow)
 
     # containers -----------------------------------------------------------------------
     def refresh(self) -> bool:
-        def job() -> None:
-            running = self.engine.containers(running_only=True)
-            if self.image is not None:
-                wanted = self.engine.image(self.image)
-                mine = [c for c in running if wanted is not None and c.image_id == wanted.id]
-                running = mine + [c for c in running if c not in mine]
+        """Read the engine now (the list follows the live model by itself)."""
+        return self.worker.start(live(self.engine).refresh)
+
+    def follow(self, state: LiveState) -> None:
+        """The running containers, this step's image first, as the engine has them now."""
+        if state.snapshot is None:
+            return
+        running: list[ContainerInfo] = [c for c in state.snapshot.containers if c.running]
+        if self.image is not None:
+            wanted = state.snapshot.image(self.image)
+            mine = [c for c in running if wanted is not None and uses_image(c, image_id=wanted.id)]
+            running = mine + [c for c in running if c not in mine]
+        options = [(f"{c.name} ({c.image})", c.name) for c in running]
+        if options != list(self.container.options):
             current = self.container.value
-            self.container.options = [(f"{c.name} ({c.image})", c.name) for c in running]
+            self.container.options = options
             names = [c.name for c in running]
             for choice in (current, self.preferred, *names[:1]):
                 if choice in names:
                     self.container.value = choice
                     break
-            self.status.value = (
-                ""
-                if running
-                else note(
-                    "info",
-                    "No container is running.",
-                    f"Run one first{' from ' + self.image if self.image else ''}, then select ↻.",
-                )
+        self.status.value = (
+            ""
+            if running
+            else note(
+                "info",
+                "No container is running.",
+                f"Run one first{' from ' + self.image if self.image else ''}; it shows here "
+                "by itself.",
             )
-
-        return self.worker.start(job)
+        )
 
     def connect(self) -> bool:
         target = self.container.value
@@ -184,7 +191,7 @@ class ExecConsole(w.VBox):
         shown = "\n".join(lines[-_LINES:])
         if len(lines) > _LINES:
             shown = f"… {len(lines) - _LINES} earlier line(s)\n" + shown
-        self.screen.value = f'<pre class="dojo-term">{esc(shown)}</pre>'
+        self.screen.value = f'<pre class="dojo-term dojo-live">{esc(shown)}</pre>'
 
     def close(self) -> None:
         if self.session is not None:

@@ -2,26 +2,44 @@
 
 from __future__ import annotations
 
+import http.client
 import shlex
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 
 import ipywidgets as w
 
-from dockdojo.runner import LABEL_LESSON, LABEL_STEP, ContainerInfo, DockdojoError, Engine
+from dockdojo.runner import (
+    LABEL_LESSON,
+    LABEL_STEP,
+    ContainerInfo,
+    DockdojoError,
+    Engine,
+    LiveState,
+    uses_image,
+)
 
-from .common import Worker, button, esc, note
+from .common import Worker, button, esc, live, note, synchronous, touch
 
 
-def card_html(info: ContainerInfo, logs: str = "") -> str:
-    """A container as the Containers tab shows it, with clickable port links."""
-    links = (
-        " ".join(
-            f'<a href="{esc(p.url)}" target="_blank" rel="noopener" class="dojo-link">'
-            f"{esc(p.host_port)}:{esc(p.container_port.split('/')[0])} ↗</a>"
-            for p in info.ports
-        )
-        or "<i>no published ports</i>"
-    )
+def card_html(info: ContainerInfo, logs: str = "", web: Mapping[int, bool] | None = None) -> str:
+    """A container as the Containers tab shows it. A published port is a link when it
+    answers HTTP (``web``: host port -> whether it does; unknown ports are links)."""
+    shown = []
+    for p in info.ports:
+        target = f"{p.host_port}:{p.container_port.split('/')[0]}"
+        if web is not None and web.get(p.host_port) is False:
+            shown.append(
+                f'<span class="dojo-port">host port {esc(p.host_port)} '
+                f"({esc(p.container_port)}, not a web page)</span>"
+            )
+        else:
+            shown.append(
+                f'<a href="{esc(p.url)}" target="_blank" rel="noopener" class="dojo-link">'
+                f"{esc(target)} ↗</a>"
+            )
+    links = " ".join(shown) or "<i>no published ports</i>"
     state = "🟢" if info.running else "⚪"
     html = (
         f'<div class="dojo-note dojo-info"><b>{esc(info.name)}</b> '
@@ -33,27 +51,98 @@ def card_html(info: ContainerInfo, logs: str = "") -> str:
     return html + "</div>"
 
 
+def answers_http(port: int, timeout: float = 1.5) -> bool:
+    """Whether ``localhost:port`` answers an HTTP request (any status)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("HEAD", "/")
+        connection.getresponse()
+        return True
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
+def gone_html(info: ContainerInfo) -> str:
+    """A container that no longer exists: said plainly, without its old links."""
+    return (
+        f'<div class="dojo-note dojo-gone"><b>{esc(info.name)}</b> '
+        f"<code>{esc(info.short_id)}</code> was deleted (docker rm, Docker Desktop or "
+        "another widget). Run starts a new one.</div>"
+    )
+
+
 class ContainerCard(w.VBox):
-    """One container: name, id, status, port links and its last log lines."""
+    """One container: name, id, status, port links and its last log lines, as the engine
+    has it now (it follows the live model; Refresh also reads its logs)."""
 
     def __init__(self, engine: Engine, info: ContainerInfo) -> None:
         self.engine = engine
         self.info = info
+        self.gone = False
+        self.logs = ""
+        self.web: dict[int, bool] = {}
         self.html = w.HTML()
         self.refresh_button = button("Refresh", icon="refresh")
         self.status = w.HTML()
         self.worker = Worker(self.status, [self.refresh_button])
         self.refresh_button.on_click(lambda _: self.refresh())
         super().__init__([self.html, w.HBox([self.refresh_button]), self.status])
+        self.add_class("dojo-card")
         self.show(info, "")
+        self.unsubscribe = live(engine).subscribe(self.follow, now=False)
 
     def show(self, info: ContainerInfo, logs: str) -> None:
         self.info = info
-        self.html.value = card_html(info, logs)
+        self.logs = logs
+        self.html.value = card_html(info, logs, self.web)
+        unknown = [p.host_port for p in info.ports if p.host_port not in self.web]
+        if unknown and info.running:
+            self._probe(unknown)
+
+    def _probe(self, ports: list[int]) -> None:
+        """Find which published ports are web pages (a server may need a moment)."""
+
+        def probe() -> None:
+            deadline = time.monotonic() + 5.0
+            for port in ports:
+                while not (found := answers_http(port)) and time.monotonic() < deadline:
+                    time.sleep(0.25)
+                self.web[port] = found
+            self.html.value = card_html(self.info, self.logs, self.web)
+
+        if synchronous():
+            probe()
+        else:
+            threading.Thread(target=probe, name="dockdojo-port-probe", daemon=True).start()
+
+    def follow(self, state: LiveState) -> None:
+        """Show the container as the engine has it now, or that it is gone."""
+        if state.snapshot is None:
+            return
+        now = next((c for c in state.snapshot.containers if c.id == self.info.id), None)
+        if now is None:
+            if not self.gone:
+                self.gone = True
+                self.html.value = gone_html(self.info)
+                self.refresh_button.layout.display = "none"
+                self.status.value = ""
+            return
+        if now != self.info or self.gone:
+            self.gone = False
+            self.refresh_button.layout.display = ""
+            self.show(now, self.logs)
 
     def refresh(self) -> bool:
         def job() -> None:
-            info = self.engine.container(self.info.id)
+            try:
+                info = self.engine.container(self.info.id)
+            except DockdojoError:
+                self.gone = True
+                self.html.value = gone_html(self.info)
+                self.status.value = ""
+                return
             self.show(info, self.engine.logs(info.id, tail=5))
             self.status.value = ""
 
@@ -98,19 +187,36 @@ class RunWidget(w.VBox):
         self.settings = w.Accordion(children=[settings], selected_index=0 if ports else None)
         self.settings.set_title(0, "Optional settings")
         self.run_button = button("Run", "primary", "play")
+        self.run_button.add_class("dojo-run")
+        self.another_button = button("Run another", "warning", "play")
+        self.another_button.add_class("dojo-run-another")
+        self.cancel_button = button("Cancel", icon="times")
+        self.confirm = w.HBox(
+            [w.HTML(), self.another_button, self.cancel_button], layout=w.Layout(display="none")
+        )
+        self.confirm.add_class("dojo-confirm")
         self.cards = w.VBox()
         self.status = w.HTML()
-        self.worker = Worker(self.status, [self.run_button])
+        self.worker = Worker(self.status, [self.run_button, self.another_button])
         self.run_button.on_click(lambda _: self.run())
+        self.another_button.on_click(lambda _: self.run(again=True))
+        self.cancel_button.on_click(lambda _: self._ask(None))
         super().__init__(
-            [w.HBox([self.image, self.run_button]), self.settings, self.status, self.cards]
+            [
+                w.HBox([self.image, self.run_button]),
+                self.settings,
+                self.confirm,
+                self.status,
+                self.cards,
+            ]
         )
         self._port_fields: dict[str, w.Text] = {}
         self.load_ports()
         self.reattach()
 
     def load_ports(self) -> None:
-        """One host-port field per port the image exposes (empty or 0: random)."""
+        """One host-port field per port the image exposes (empty: not published, as in
+        Docker Desktop; 0: a random port)."""
         try:
             exposed = self.engine.exposed_ports(self.image.value) if self.image.value else []
         except DockdojoError:
@@ -123,7 +229,7 @@ class RunWidget(w.VBox):
             field = w.Text(
                 value="" if value is None else str(value),
                 description=f"Host port for {port}",
-                placeholder="0 or empty: random",
+                placeholder="empty: not published; 0: random",
                 style={"description_width": "initial"},
             )
             self._port_fields[port] = field
@@ -131,27 +237,60 @@ class RunWidget(w.VBox):
         self.ports_box.children = rows
 
     def reattach(self) -> None:
-        """After a kernel restart, show this step's containers instead of making new ones."""
-        if not self.step:
+        """After a kernel restart, show this step's containers (and, on the learner's own
+        engine, the running containers of its image, however they were started) instead
+        of making new ones."""
+        state = live(self.engine).state
+        if state.snapshot is None:
+            if state.problem:
+                self.status.value = note("error", state.problem, "Start Docker, then run again.")
             return
-        try:
-            found = self.engine.containers(
-                labels={LABEL_LESSON: self.engine.lesson, LABEL_STEP: self.step}
+        image = state.snapshot.image(self.image.value) if self.image.value else None
+        found = [
+            c
+            for c in state.snapshot.containers
+            if (
+                self.step
+                and c.labels.get(LABEL_LESSON) == self.engine.lesson
+                and c.labels.get(LABEL_STEP) == self.step
             )
-        except DockdojoError as exc:
-            self.status.value = note("error", exc.what, exc.hint)
-            return
+            or (c.running and image is not None and uses_image(c, image_id=image.id))
+        ]
         if found:
             self.cards.children = [ContainerCard(self.engine, c) for c in found]
             self.status.value = note(
                 "info",
-                f"This step already has {len(found)} container(s); they are shown below.",
+                f"{len(found)} container(s) of {self.image.value} are already here; "
+                "they are shown below.",
                 "Run starts another one.",
             )
 
+    def running_twins(self) -> list[ContainerInfo]:
+        """Running containers of this widget's image."""
+        state = live(self.engine).state
+        if state.snapshot is None or not self.image.value.strip():
+            return []
+        image = state.snapshot.image(self.image.value.strip())
+        if image is None:
+            return []
+        return [
+            c for c in state.snapshot.containers if c.running and uses_image(c, image_id=image.id)
+        ]
+
+    def _ask(self, question: str | None) -> None:
+        if question is None:
+            self.confirm.layout.display = "none"
+            return
+        label = self.confirm.children[0]
+        assert isinstance(label, w.HTML)
+        label.value = note("info", question)
+        self.confirm.layout.display = ""
+
     def settings_values(self) -> tuple[dict[str | int, int | str | None], dict[str, str]]:
-        ports: dict[str | int, int | str | None] = {
-            port: field.value.strip() or None for port, field in self._port_fields.items()
+        ports: dict[str | int, int | str | None] = {  # empty: not published
+            port: field.value.strip()
+            for port, field in self._port_fields.items()
+            if field.value.strip()
         }
         env: dict[str, str] = {}
         for line in self.env.value.splitlines():
@@ -165,8 +304,16 @@ class RunWidget(w.VBox):
                 env[key.strip()] = value
         return ports, env
 
-    def run(self) -> bool:
+    def run(self, *, again: bool = False) -> bool:
+        """Start a container; in a lesson's step, when one of the image runs already, ask
+        first (unless ``again``: the learner said to run another)."""
         image = self.image.value.strip()
+        twins = [] if again or not self.step else self.running_twins()
+        if twins:
+            names = ", ".join(c.name for c in twins)
+            self._ask(f"{image} already runs as {names}: run another?")
+            return False
+        self._ask(None)
 
         def job() -> None:
             if not self._port_fields:
@@ -182,6 +329,7 @@ class RunWidget(w.VBox):
                 step=self.step,
             )
             self.cards.children = [ContainerCard(self.engine, info), *self.cards.children]
+            touch(self.engine)
             links = ", ".join(info.links)
             self.status.value = note(
                 "ok", f"Started {info.name} from {image}." + (f" Open {links}" if links else "")

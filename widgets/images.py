@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import ipywidgets as w
 
-from dockdojo.runner import ContainerUse, Engine, ImageInUse, human_bytes
+from dockdojo.runner import ContainerUse, Engine, ImageInUse, LiveState, human_bytes, uses_image
 
-from .common import Worker, button, esc, note
+from .common import Worker, button, esc, live, note, touch
 
 
 class DeleteWidget(w.VBox):
@@ -34,6 +34,26 @@ class DeleteWidget(w.VBox):
         super().__init__(
             [w.HBox([self.image, self.delete_button, self.in_use_button]), self.status, self.users]
         )
+        self._shown_users: tuple[ContainerUse, ...] | None = None
+        self.live = live(engine)
+        self.live.subscribe(self._follow, now=False)
+
+    def _follow(self, state: LiveState) -> None:
+        """Keep the In use list and its message as the engine is now."""
+        if self._shown_users is None or state.snapshot is None:
+            return
+        image = state.snapshot.image(self.image.value.strip())
+        users = (
+            tuple(
+                ContainerUse(c.id, c.name, c.state)
+                for c in state.snapshot.containers
+                if uses_image(c, image_id=image.id)
+            )
+            if image is not None
+            else ()
+        )
+        if users != self._shown_users:
+            self._show_remaining(users)
 
     def _toggle(self, change: dict[str, object]) -> None:
         self.users.layout.display = "" if change["new"] else "none"
@@ -50,13 +70,16 @@ class DeleteWidget(w.VBox):
                 return
             self.users.children = []
             self.in_use_button.layout.display = "none"
+            self._shown_users = None
             self.status.value = note("ok", f"Deleted {image}.")
+            touch(self.engine)
             if self.on_deleted is not None:
                 self.on_deleted(image)
 
         return self.worker.start(job, f"Deleting {image}…")
 
     def show_users(self, users: tuple[ContainerUse, ...]) -> None:
+        self._shown_users = users
         self.in_use_button.description = f"In use ({len(users)})"
         self.in_use_button.layout.display = ""
         rows = []
@@ -81,34 +104,29 @@ class DeleteWidget(w.VBox):
                 self.engine.stop_container(user.id, timeout=5)
             else:
                 self.engine.remove_container(user.id, force=True)
-            image = self.engine.image(self.image.value)
-            remaining = (
-                []
-                if image is None
-                else [
-                    ContainerUse(c.id, c.name, c.state)
-                    for c in self.engine.containers()
-                    if c.image_id == image.id
-                ]
-            )
-            self.show_users(tuple(remaining))
-            if remaining:
-                self.status.value = note(
-                    "info", f"{len(remaining)} container(s) still use {self.image.value}."
-                )
-            else:
-                self.in_use_button.value = False
-                self.status.value = note(
-                    "info",
-                    f"No container uses {self.image.value} now.",
-                    "Select Delete again to remove the image.",
-                )
+            touch(self.engine)  # the list and its message follow the live model
 
         return self.worker.start(job)
 
+    def _show_remaining(self, remaining: tuple[ContainerUse, ...]) -> None:
+        self.show_users(remaining)
+        if remaining:
+            self.status.value = note(
+                "info", f"{len(remaining)} container(s) still use {self.image.value}."
+            )
+        else:
+            self.in_use_button.value = False
+            self.in_use_button.layout.display = "none"
+            self._shown_users = None
+            self.status.value = note(
+                "info",
+                f"No container uses {self.image.value} now.",
+                "Select Delete again to remove the image.",
+            )
+
 
 class ImagesWidget(w.VBox):
-    """The local images as a table, refreshable, with Run and Delete per row."""
+    """The local images as a table that follows the engine, with Run and Delete per row."""
 
     def __init__(self, engine: Engine, *, on_run: Callable[[str], object] | None = None) -> None:
         self.engine = engine
@@ -124,11 +142,29 @@ class ImagesWidget(w.VBox):
         self.worker = Worker(self.status, [self.refresh_button])
         self.refresh_button.on_click(lambda _: self.refresh())
         super().__init__([w.HBox([self.refresh_button]), self.table, self.status, self.panel])
-        self.refresh()
+        self._rows: object = None
+        self.live = live(engine)
+        self.live.subscribe(self.show)
+        if self.live.state.snapshot is None:
+            self.show(self.live.state)
 
     def refresh(self) -> bool:
-        def job() -> None:
-            rows = self.engine.images()
+        """Read the engine now (it follows changes by itself; this is for the doubtful)."""
+        return self.worker.start(self.live.refresh, "Reading the images…")
+
+    def show(self, state: LiveState) -> None:
+        """Render the table from the live model's state."""
+        if state.snapshot is None:
+            self.status.value = note(
+                "error",
+                state.problem or "The engine cannot be read.",
+                "Start Docker, then Refresh.",
+            )
+            return
+        rows = state.snapshot.images
+        key = tuple((r.name, r.id, r.containers) for r in rows)
+        if key != self._rows:
+            self._rows = key
             cells: list[w.Widget] = [
                 w.HTML(f"<b>{h}</b>")
                 for h in ("Name", "Tag", "Image ID", "Created", "Size", "In use", "", "")
@@ -150,9 +186,11 @@ class ImagesWidget(w.VBox):
                     delete,
                 ]
             self.table.children = cells
-            self.status.value = note("info", f"{len(rows)} image(s) on {self.engine.host}.")
-
-        return self.worker.start(job, "Reading the images…")
+        live_note = "" if state.connected else f" Not following changes: {state.problem}"
+        self.status.value = note(
+            "info" if state.connected else "error",
+            f"{len(rows)} image(s) on {self.engine.host}.{live_note}",
+        )
 
     def _run(self, image: str) -> None:
         if self.on_run is not None:
@@ -163,6 +201,6 @@ class ImagesWidget(w.VBox):
         self.panel.children = [RunWidget(self.engine, image)]
 
     def _delete(self, image: str) -> None:
-        panel = DeleteWidget(self.engine, image, on_deleted=lambda _: self.refresh())
+        panel = DeleteWidget(self.engine, image)
         self.panel.children = [panel]
         panel.delete()

@@ -6,59 +6,116 @@ The notebook's cells stay one short call each::
     lesson.progress()
     lesson.step("pull-images")
 
-Everything shown is recomputed from the live engine, so it is right after a kernel
-restart, and when the work was done outside the notebook (CLI, Docker Desktop).
+There is one evaluation of the lesson (:meth:`LessonView.evaluate`): every step's checks
+against the live engine, at once. A step's Check, Recheck all and the progress bar all
+show that one report, so they always agree. It is made again by itself whenever the
+engine changes (the live model follows its events: widgets, the docker CLI, Docker
+Desktop); checks that take seconds (mongosh) are then marked "changed since checked"
+instead, until Check runs them. Everything shown is computed from the engine, so it is
+right after a kernel restart, and when the work was done outside the notebook.
 """
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from html.parser import HTMLParser
 from typing import Any
 
 import ipywidgets as w
+from markdown_it import MarkdownIt
 
 from dockdojo.runner import (
     ACTIONS,
+    CHECKS,
     CheckResult,
     DockdojoError,
     Engine,
+    LessonReport,
+    LiveState,
     Step,
+    StepReport,
     check_lesson,
     load_lesson,
     personalize,
     plural,
-    run_step_checks,
     uses_parameters,
 )
 
-from .common import STYLE, Worker, button, esc, note
+from .common import STYLE, Worker, button, esc, live, note, synchronous
 from .console import ExecConsole
 from .containers import RunWidget
 from .images import DeleteWidget, ImagesWidget
 from .pull import PullWidget
 
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})  # a lesson's Markdown, HTML escaped
 
-def results_html(results: Sequence[CheckResult]) -> str:
+
+def markdown(text: str) -> str:
+    """A task's Markdown as HTML; raw HTML in it is shown as text, never run."""
+    rendered: str = _MARKDOWN.render(text)
+    return rendered
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.title = ""
+        self.parts: list[str] = []
+        self._in: list[str] = []
+
+    def handle_starttag(self, tag: str, _attrs: list[tuple[str, str | None]]) -> None:
+        self._in.append(tag)
+
+    def handle_endtag(self, _tag: str) -> None:
+        if self._in:
+            self._in.pop()
+
+    def handle_data(self, data: str) -> None:
+        where = self._in[-1] if self._in else ""
+        if where == "title":
+            self.title += data
+        elif where not in ("script", "style", "head") and data.strip():
+            self.parts.append(data.strip())
+
+
+def plain(value: object, limit: int = 160) -> str:
+    """Evidence as text: a web page becomes its title and the start of its text."""
+    text = str(value)
+    if re.search(r"<(!doctype|html|head|body|div|p|h\d)\b", text, re.IGNORECASE):
+        page = _Text()
+        page.feed(text)
+        words = " ".join(" ".join(page.parts).split())
+        title = " ".join(page.title.split())
+        text = f"page “{title}”: {words}" if title else words
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def results_html(results: Sequence[CheckResult], *, hints: bool = True) -> str:
     rows = []
     for r in results:
         if r.passed:
             evidence = ", ".join(
-                f"{esc(k)}: {esc(v)}"
+                f"{esc(k)}: {esc(plain(v))}"
                 for k, v in r.evidence.items()
-                if not isinstance(v, dict | list)
+                if not isinstance(v, dict | list) and k != "undone_by"
             )
             detail = f'<div class="dojo-hint">{evidence}</div>' if evidence else ""
             rows.append(f'<div class="dojo-note dojo-ok">✅ {esc(r.message)}{detail}</div>')
         else:
-            rows.append(
-                f'<div class="dojo-note dojo-error">❌ {esc(r.message)}'
-                f'<div class="dojo-hint">💡 {esc(r.hint)}</div></div>'
-            )
+            hint = f'<div class="dojo-hint">💡 {esc(r.hint)}</div>' if hints and r.hint else ""
+            rows.append(f'<div class="dojo-note dojo-error">❌ {esc(r.message)}{hint}</div>')
     return STYLE + "".join(rows)
 
 
+def costly(step: Step) -> bool:
+    """Whether a step's checks take seconds (they are then run on Check only)."""
+    return any(CHECKS[c.kind].costly for c in step.checks if c.kind in CHECKS)
+
+
 class CheckPanel(w.VBox):
-    """A step's checks: run after its action succeeds, and on the Check button."""
+    """A step's mark and check results, as the lesson's one evaluation has them."""
 
     def __init__(self, lesson: LessonView, step: Step) -> None:
         self.lesson = lesson
@@ -67,7 +124,7 @@ class CheckPanel(w.VBox):
         self.mark = w.HTML()
         self.results = w.HTML()
         self.worker = Worker(self.results, [self.check_button])
-        self.check_button.on_click(lambda _: self.run())
+        self.check_button.on_click(lambda _: self.run(clicked=True))
         points = plural(step.points, "point")
         super().__init__(
             [
@@ -81,21 +138,47 @@ class CheckPanel(w.VBox):
                 self.results,
             ]
         )
+        self.add_class("dojo-check")
         self.passed: bool | None = None
 
-    def run(self) -> bool:
-        def job() -> None:
-            results = run_step_checks(self.lesson.engine, self.lesson.model, self.step)
-            self.passed = all(r.passed for r in results)
-            self.mark.value = "<b>✅ Done</b>" if self.passed else "<b>❌ Not yet</b>"
-            self.results.value = results_html(results)
-            self.lesson.record(self.step.id, self.passed)
+    def run(self, *, clicked: bool = False) -> bool:
+        """Evaluate the lesson now (every step, the slow checks too) and show it."""
+        if clicked:
+            self.lesson.attempted.add(self.step.id)
+        return self.worker.start(
+            lambda: self.lesson.evaluate(slow=True),
+            "Checking…",
+            queue="Checking again as soon as the current check ends…",
+        )
 
-        return self.worker.start(job, "Checking…")
+    def show(self, report: StepReport | None, *, stale: bool) -> None:
+        if report is None:
+            self.passed = None
+            self.mark.value = "<b>… not checked yet</b>"
+            self.results.value = ""
+            return
+        self.passed = report.passed
+        undone = next(
+            (str(r.evidence["undone_by"]) for r in report.results if "undone_by" in r.evidence),
+            "",
+        )
+        if report.passed and undone:
+            by = self.lesson.title_of(undone)
+            mark = f"<b>✅ Done</b>, then undone by {esc(by)} as the guide asks"
+        elif report.passed:
+            mark = "<b>✅ Done</b>"
+        else:
+            mark = "<b>❌ Not yet</b>"
+        if stale:
+            mark += ' <span class="dojo-stale">· changed since checked: select Check</span>'
+        self.mark.value = mark
+        self.results.value = results_html(
+            report.results, hints=self.step.id in self.lesson.attempted
+        )
 
 
 class ProgressPanel(w.VBox):
-    """Steps done out of all, recomputed from the live engine."""
+    """Steps done out of all, from the lesson's one evaluation."""
 
     def __init__(self, lesson: LessonView) -> None:
         self.lesson = lesson
@@ -110,54 +193,116 @@ class ProgressPanel(w.VBox):
         self.refresh_button.on_click(lambda _: self.refresh())
         super().__init__([w.HBox([self.bar, self.label, self.refresh_button]), self.status])
         self.add_class("dojo-progress")
-        self.show()
+        self.show(lesson.report)
 
-    def show(self) -> None:
-        done = sum(1 for ok in self.lesson.done.values() if ok)
+    def show(self, report: LessonReport | None) -> None:
+        done = report.steps_passed if report is not None else 0
         self.bar.value = done
         self.label.value = esc(f"{done} of {self.bar.max} steps done")
 
     def refresh(self) -> bool:
-        def job() -> None:
-            report = check_lesson(self.lesson.engine, self.lesson.model)
-            for step in report.steps:
-                self.lesson.done[step.step] = step.passed
-            self.show()
-            self.status.value = (
-                ""
-                if report.steps_passed or report.points
-                else note(
-                    "info",
-                    report.steps[0].results[0].message
-                    if report.steps and report.steps[0].results
-                    else "Nothing checked yet.",
-                )
-            )
-
-        return self.worker.start(job, "Checking every step against the engine…")
+        return self.worker.start(
+            lambda: self.lesson.evaluate(slow=True),
+            "Checking every step against the engine…",
+            queue="Checking again as soon as the current check ends…",
+        )
 
 
 class LessonView:
-    """The widgets of one lesson, sharing one engine connection."""
+    """The widgets of one lesson, sharing one engine connection and one evaluation."""
 
     def __init__(self, name: str, *, engine: Engine | None = None) -> None:
         model = load_lesson(name)
         self.engine = engine or Engine(lesson=model.id)
         self.raw = model
         self.model = personalize(model, self.engine.learner)
-        self.done: dict[str, bool] = {}
+        self.report: LessonReport | None = None
+        """The lesson's one evaluation (None before the first)."""
+        self.version = -1
+        """The live model's version the report read."""
+        self.stale: set[str] = set()
+        """Steps with slow checks whose result read an older engine state."""
+        self.attempted: set[str] = set()
+        """Steps whose Check the learner selected (their hints show once they fail)."""
         self._progress: ProgressPanel | None = None
         self.panels: dict[str, CheckPanel] = {}
+        self._lock = threading.Lock()
+        self._evaluator = Worker(w.HTML())
+        self._live_unsubscribe: Callable[[], None] | None = None
 
-    def record(self, step_id: str, passed: bool) -> None:
-        self.done[step_id] = passed
+    @property
+    def done(self) -> dict[str, bool]:
+        """Each step's mark, from the one evaluation."""
+        if self.report is None:
+            return {}
+        return {s.step: s.passed for s in self.report.steps}
+
+    def title_of(self, step_id: str) -> str:
+        try:
+            return self.model.step(step_id).title
+        except KeyError:
+            return step_id
+
+    # the one evaluation ---------------------------------------------------------------
+    def evaluate(self, *, slow: bool = True) -> LessonReport:
+        """Check every step against the engine and show the result on every panel.
+
+        With ``slow`` False (a change seen by the live model), steps whose checks take
+        seconds keep their last result, marked "changed since checked"."""
+        state = self._follow_engine()
+        with self._lock:
+            previous = {s.step: s for s in self.report.steps} if self.report else {}
+            steps = self.model.steps
+            quick = [s.id for s in steps if slow or not costly(s) or s.id not in previous]
+            checked = check_lesson(self.engine, self.model, quick).steps if quick else ()
+            fresh = {s.step: s for s in checked}
+            stale = {s.id for s in steps if s.id not in fresh} | (self.stale - set(fresh))
+            ordered = tuple(fresh.get(s.id) or previous[s.id] for s in steps)
+            report = LessonReport(
+                self.model.id,
+                self.model.title,
+                ordered,
+                mode="check",
+                engine=self.engine.host,
+            )
+            self.report, self.stale = report, stale
+            self.version = state.version if state is not None else self.version
+        self.render()
+        return report
+
+    def render(self) -> None:
+        """Show the one evaluation on every panel."""
+        report = self.report
+        by_step = {s.step: s for s in report.steps} if report else {}
+        for step_id, panel in self.panels.items():
+            panel.show(by_step.get(step_id), stale=step_id in self.stale)
         if self._progress is not None:
-            self._progress.show()
+            self._progress.show(report)
+
+    def _follow_engine(self) -> LiveState | None:
+        """Start following the live model (once); its state now."""
+        model = live(self.engine)
+        if self._live_unsubscribe is None:
+            self._live_unsubscribe = model.subscribe(self._changed, now=False)
+        return model.state
+
+    def _changed(self, state: LiveState) -> None:
+        if state.version <= self.version or synchronous():
+            return
+        self._evaluator.start(
+            lambda: self.evaluate(slow=False), queue="re-checking after the engine changed"
+        )
+
+    # panels ---------------------------------------------------------------------------
+    def record(self, step_id: str, passed: bool) -> None:  # noqa: ARG002
+        """Kept for notebooks built before the one evaluation: shows the current one."""
+        self.render()
 
     def progress(self) -> ProgressPanel:
-        """The bar at the top of the lesson (computed in the background)."""
+        """The bar at the top of the lesson."""
         self._progress = ProgressPanel(self)
-        self._progress.refresh()
+        if self.report is None:
+            self._progress.refresh()
         return self._progress
 
     def step(self, step_id: str) -> w.VBox:
@@ -174,13 +319,16 @@ class LessonView:
         box = w.VBox(children, layout=w.Layout(border="1px solid #ddd", padding="6px"))
         box.add_class("dojo-step")
         box.add_class(f"dojo-step-{step.id}")
-        panel.run()
+        if self.report is not None and self.version == live(self.engine).state.version:
+            self.render()  # nothing changed since the last evaluation: show it
+        else:
+            panel.run()
         return box
 
     def action_widget(self, step: Step, panel: CheckPanel) -> w.Widget | None:
         if step.action is None:
             task = (
-                f"<b>Your task</b> (learner {esc(self.engine.learner)}): {esc(step.task)}"
+                f"<b>Your task</b> (learner {esc(self.engine.learner)}):{markdown(step.task)}"
                 if uses_parameters(self.raw.step(step.id))
                 else ""
             )
@@ -190,7 +338,7 @@ class LessonView:
                     "Solve this one on your own (terminal, Docker Desktop, "
                     "or code in the cell above), then select Check.",
                 )
-                + (f'<div class="dojo-note dojo-info">{task}</div>' if task else "")
+                + (f'<div class="dojo-note dojo-info dojo-task">{task}</div>' if task else "")
             )
         make = (
             WIDGETS.get(ACTIONS[step.action.kind].widget) if step.action.kind in ACTIONS else None

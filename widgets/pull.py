@@ -8,7 +8,7 @@ import ipywidgets as w
 
 from dockdojo.runner import Engine, ImageInfo, PullProgress, human_bytes
 
-from .common import EnterField, Worker, button, esc, note
+from .common import EnterField, Worker, button, esc, note, touch
 
 
 class PullWidget(w.VBox):
@@ -23,6 +23,7 @@ class PullWidget(w.VBox):
     ) -> None:
         self.engine = engine
         self.on_pulled = on_pulled
+        self._pulling = ""
         self.query = w.Text(
             placeholder="Search images, e.g. nginx",
             value=images[0] if images else "",
@@ -84,16 +85,26 @@ class PullWidget(w.VBox):
         return self.worker.start(job, f"Searching for {term!r}…")
 
     def pull(self, image: str) -> bool:
-        """Pull ``image`` in the background; False when a pull is already running."""
-        if self.worker.busy:
+        """Pull ``image`` in the background. A click while the widget is busy is not lost:
+        the pull starts when the current search ends (a pull already running is not
+        interrupted, and the click says so)."""
+        image = image.strip()
+        if not image:
+            self.status.value = note("error", "Type an image name first.", "For example: redis")
             return False
-        self.entry.set(image)
+        if self._pulling:
+            self.status.value = note(
+                "busy", f"Still pulling {self._pulling}; select Pull {image} again after it."
+            )
+            return False
 
         def show(progress: PullProgress) -> None:
             self.bar.value = progress.fraction
             self.detail.value = esc(progress.describe())
 
         def job() -> None:
+            self._pulling = image
+            self.entry.set(image)
             self.bar.value = 0.0
             self.bar.layout.visibility = "visible"
             self.bar.bar_style = ""
@@ -102,11 +113,16 @@ class PullWidget(w.VBox):
             except Exception:
                 self.bar.bar_style = "danger"
                 raise
+            finally:
+                self._pulling = ""
             self.bar.bar_style = "success"
             self.status.value = note(
                 "ok", f"Pulled {info.name}: image id {info.short_id}, {human_bytes(info.size)}."
             )
+            touch(self.engine)
             if self.on_pulled is not None:
                 self.on_pulled(info)
 
-        return self.worker.start(job, f"Pulling {image}…")
+        return self.worker.start(
+            job, f"Pulling {image}…", queue=f"Still searching: pulling {image} as typed, next."
+        )

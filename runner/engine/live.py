@@ -27,6 +27,8 @@ from .snapshot import Snapshot
 
 WATCHED = ("container", "image", "volume", "network")
 """Event types that change what the model holds."""
+QUIET = ("exec_", "top")
+"""Event actions that change nothing the model holds (checks run execs themselves)."""
 RETRY = 1.0
 """Seconds between attempts to reach a stopped engine's event stream."""
 START_WAIT = 5.0
@@ -50,6 +52,9 @@ class LiveState:
     """Why it is not, in a sentence, when it is not."""
     at: float = field(default_factory=time.time)
     """When this state was read."""
+    activity: int = 0
+    """Grows when something changed inside a container that the images and containers do
+    not show (:meth:`LiveModel.bump`: a command typed in a console)."""
 
 
 Listener = Callable[[LiveState], None]
@@ -123,18 +128,26 @@ class LiveModel:
         """Say that the engine changed (a widget just acted): re-read it soon."""
         self._dirty.set()
 
+    def bump(self) -> LiveState:
+        """Say that something changed inside a container (a console command): a new state,
+        so that what depends on it (checks) is read again."""
+        state = self._state
+        return self._publish(state.snapshot, state.connected, state.problem, bump=1)
+
     def refresh(self) -> LiveState:
         """Re-read the engine now and tell every subscriber."""
         try:
             snapshot = Snapshot.take(self.engine)
         except DockdojoError as exc:
-            return self._publish(self._state.snapshot, False, exc.what)
+            return self._publish(self._state.snapshot, False, f"{exc.what} {exc.hint}".strip())
         return self._publish(
             snapshot, self._following, "" if self._following else self._state.problem
         )
 
     # inside ------------------------------------------------------------------------
-    def _publish(self, snapshot: Snapshot | None, connected: bool, problem: str) -> LiveState:
+    def _publish(
+        self, snapshot: Snapshot | None, connected: bool, problem: str, bump: int = 0
+    ) -> LiveState:
         with self._lock:
             old = self._state
             same = (
@@ -143,10 +156,13 @@ class LiveModel:
                 and snapshot.images == old.snapshot.images
                 and snapshot.containers == old.snapshot.containers
                 and (old.connected, old.problem) == (connected, problem)
+                and not bump
             )
             if same:
                 return old
-            state = LiveState(old.version + 1, snapshot, connected, problem)
+            state = LiveState(
+                old.version + 1, snapshot, connected, problem, activity=old.activity + bump
+            )
             self._state = state
             listeners = list(self._listeners)
         for listener in listeners:
@@ -163,10 +179,12 @@ class LiveModel:
                 self._following = True
                 self._tried.set()
                 self._dirty.set()  # what changed while nobody listened
-                for _event in stream:
-                    self._dirty.set()
+                for event in stream:
                     if self._stopped.is_set():
                         break
+                    action = str(event.get("Action") or event.get("status") or "")
+                    if not action.startswith(QUIET):  # checks' own execs change nothing
+                        self._dirty.set()
                 if self._stopped.is_set():
                     break
                 reason = "The engine's event stream ended (the engine stopped or restarted)."

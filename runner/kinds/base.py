@@ -134,6 +134,9 @@ class CheckKind:
     """Its arguments."""
     one_of: tuple[tuple[str, ...], ...] = ()
     """Groups of which at least one argument must be given (e.g. ``image`` or ``name``)."""
+    costly: bool = False
+    """Whether it takes seconds (it starts a program such as mongosh): a live view
+    marks its result "changed since checked" instead of running it at every change."""
 
     @property
     def schema(self) -> Schema:

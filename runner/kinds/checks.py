@@ -659,6 +659,7 @@ CHECKS: dict[str, CheckKind] = table(
                 Param("db", "str", doc="database, default test"),
             ),
             one_of=(("image", "name"),),
+            costly=True,
         ),
         CheckKind(
             "no_container_uses",

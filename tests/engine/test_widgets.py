@@ -127,7 +127,15 @@ def test_run_with_host_port_zero_shows_a_card_with_the_port_link(
     # after a kernel restart the same step's cell shows that container again
     again = RunWidget(lesson_engine, "nginx", ports={80: 0}, step=widget.step)
     assert [c.info.id for c in again.cards.children] == [card.info.id]
-    assert "already has 1 container(s)" in text(again.status.value)
+    assert "1 container(s) of nginx are already here" in text(again.status.value)
+    # a second Run asks first, and runs another only when told to
+    again.run_button.click()
+    assert "nginx already runs as" in text(again.confirm.children[0].value)
+    assert again.confirm.layout.display == ""
+    assert len(again.cards.children) == 1
+    again.another_button.click()
+    assert len(again.cards.children) == 2
+    cleanup.append(again.cards.children[0].info.id)
 
 
 @pytest.mark.usefixtures("images", "sync")
@@ -274,11 +282,11 @@ def test_lesson_steps_check_and_progress_follow_the_engine(docker_host: str) -> 
         shown = text(panel.results.value)
         tag = learner_tag("what-is-an-image", engine.learner)
         assert f"There is no container named cache-{tag}" in shown
-        assert f"docker run -d --name cache-{tag} redis" in shown  # the hint
-        task = text(exercise.children[1].value)
-        assert "Solve this one on your own" in task
-        assert (
-            f"Your task (learner {engine.learner}): Run a **redis** container named "
-            f"`cache-{tag}`" in task
-        )
+        assert f"docker run -d --name cache-{tag} redis" not in shown  # no hint unasked
+        panel.check_button.click()
+        assert f"docker run -d --name cache-{tag} redis" in text(panel.results.value)
+        task = exercise.children[1].value
+        assert "Solve this one on your own" in text(task)
+        assert f"<strong>redis</strong> container named <code>cache-{tag}</code>" in task
+        assert "**" not in task
         assert not lesson.done["redis-cache"]
