@@ -78,31 +78,39 @@ class ExecConsole(w.VBox):
                 self.status,
             ]
         )
+        self._chosen: str | None = None
+        """The container the learner picked in the list (kept while it runs)."""
+        self._picking = False
+        self.container.observe(self._picked, names="value")
         live(engine).subscribe(self.follow)
 
     # containers -----------------------------------------------------------------------
     def refresh(self) -> bool:
         """Read the engine now (the list follows the live model by itself)."""
-        return self.worker.start(live(self.engine).refresh)
+        return self.worker.start(lambda: self.follow(live(self.engine).refresh()))
 
     def follow(self, state: LiveState) -> None:
-        """The running containers, this step's image first, as the engine has them now."""
+        """The running containers, this step's image first, as the engine has them now.
+        The selection stays on the learner's pick while it runs; otherwise it goes to
+        the step's own container (the one named, else the first of its image)."""
         if state.snapshot is None:
             return
         running: list[ContainerInfo] = [c for c in state.snapshot.containers if c.running]
-        if self.image is not None:
-            wanted = state.snapshot.image(self.image)
-            mine = [c for c in running if wanted is not None and uses_image(c, image_id=wanted.id)]
-            running = mine + [c for c in running if c not in mine]
+        wanted = state.snapshot.image(self.image) if self.image is not None else None
+        mine = [c for c in running if wanted is not None and uses_image(c, image_id=wanted.id)]
+        running = mine + [c for c in running if c not in mine]
         options = [(f"{c.name} ({c.image})", c.name) for c in running]
         if options != list(self.container.options):
-            current = self.container.value
-            self.container.options = options
             names = [c.name for c in running]
-            for choice in (current, self.preferred, *names[:1]):
-                if choice in names:
-                    self.container.value = choice
-                    break
+            self._picking = True
+            try:
+                self.container.options = options
+                for choice in (self._chosen, self.preferred, *[c.name for c in mine[:1]], *names):
+                    if choice in names:
+                        self.container.value = choice
+                        break
+            finally:
+                self._picking = False
         self.status.value = (
             ""
             if running
@@ -113,6 +121,10 @@ class ExecConsole(w.VBox):
                 "by itself.",
             )
         )
+
+    def _picked(self, change: dict[str, object]) -> None:
+        if not self._picking and change["new"]:
+            self._chosen = str(change["new"])
 
     def connect(self) -> bool:
         target = self.container.value

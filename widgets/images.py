@@ -150,7 +150,7 @@ class ImagesWidget(w.VBox):
 
     def refresh(self) -> bool:
         """Read the engine now (it follows changes by itself; this is for the doubtful)."""
-        return self.worker.start(self.live.refresh, "Reading the images…")
+        return self.worker.start(lambda: self.show(self.live.refresh()), "Reading the images…")
 
     def show(self, state: LiveState) -> None:
         """Render the table from the live model's state."""
