@@ -43,7 +43,9 @@ class PullWidget(w.VBox):
         )
         self.detail = w.HTML()
         self.status = w.HTML()
-        self.worker = Worker(self.status, [self.search_button, self.pull_button, *self.quick])
+        # Pull buttons stay clickable during a search (a click then waits for it); they
+        # are disabled only while a pull runs
+        self.worker = Worker(self.status, [self.search_button])
         self.search_button.on_click(lambda _: self.search())
         self.pull_button.on_click(lambda _: self.pull(self.query.value))
         self.entry = EnterField(self.query, lambda _: self.search())  # Enter searches
@@ -104,6 +106,8 @@ class PullWidget(w.VBox):
 
         def job() -> None:
             self._pulling = image
+            for pull_button in (self.pull_button, *self.quick):
+                pull_button.disabled = True
             self.entry.set(image)
             self.bar.value = 0.0
             self.bar.layout.visibility = "visible"
@@ -115,6 +119,8 @@ class PullWidget(w.VBox):
                 raise
             finally:
                 self._pulling = ""
+                for pull_button in (self.pull_button, *self.quick):
+                    pull_button.disabled = False
             self.bar.bar_style = "success"
             self.status.value = note(
                 "ok", f"Pulled {info.name}: image id {info.short_id}, {human_bytes(info.size)}."

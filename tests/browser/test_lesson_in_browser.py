@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def done(step: Locator) -> None:
 
 @pytest.mark.usefixtures("fresh_world")
 def test_a_learner_clicks_through_the_first_lesson(
-    lab: Lab, page: Page, capsys: pytest.CaptureFixture[str]
+    lab: Lab, page: Page, capsys: pytest.CaptureFixture[str], docker_host: str
 ) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -92,7 +93,12 @@ def test_a_learner_clicks_through_the_first_lesson(
     step = page.locator(".dojo-step-pull-images")
     step.scroll_into_view_if_needed()
     for image in ("nginx", "redis", "mongo"):
-        button(step, f"Pull {image}").click()
+        if image == "redis":  # typed, then Pull clicked at once: the click is not lost
+            field = step.locator("input[placeholder^='Search images']")
+            field.fill("redis")
+            button(step, "Pull").click()  # the field's change (a search) comes first
+        else:
+            button(step, f"Pull {image}").click()
         widths = watch_progress(step, until=f"Pulled {image}:latest")
         assert widths[-1] == 100.0, widths
         if image == "mongo":  # big enough to be seen moving
@@ -130,11 +136,30 @@ def test_a_learner_clicks_through_the_first_lesson(
     site.close()
     done(step)
     shot("05-nginx-running", step)
+    button(step, "Run").click()  # a second Run asks first
+    expect(
+        step.get_by_text(re.compile(r"nginx already runs as \S+: run another\?"))
+    ).to_be_visible()
+    button(step, "Cancel").click()
+    expect(step.locator(".dojo-card")).to_have_count(1)
 
     # Step 3 (redis): run it, then redis-cli in the exec console
     step = page.locator(".dojo-step-run-redis")
     step.scroll_into_view_if_needed()
     button(step, "Run").click()
+    done(step)
+    # the container is deleted in a terminal: its card and its check follow, unclicked
+    name = step.locator(".dojo-card b").first.inner_text()
+    subprocess.run(
+        ["docker", "rm", "-f", name],
+        env={"DOCKER_HOST": docker_host, "PATH": "/usr/bin:/bin"},
+        check=True,
+        capture_output=True,
+    )
+    gone = step.locator(".dojo-gone", has_text=re.compile(f"{re.escape(name)}.*was deleted"))
+    expect(gone).to_be_visible(timeout=5_000)
+    expect(step.get_by_text("❌ Not yet")).to_be_visible(timeout=5_000)
+    button(step, "Run").click()  # and it runs again, without a question: none runs now
     done(step)
     step = page.locator(".dojo-step-redis-cli")
     console_session(step, ["redis-cli", "SET test 1", "GET test"], waits=["6379>", "OK", '"1"'])
@@ -175,6 +200,10 @@ def test_a_learner_clicks_through_the_first_lesson(
     progress.scroll_into_view_if_needed()
     button(progress, "Recheck all").click()
     expect(progress.get_by_text("8 of 11 steps done")).to_be_visible()
+    # the bar and every step's mark agree: 8 marks done, the 3 exercises not yet
+    expect(page.locator(".dojo-check", has_text="✅ Done")).to_have_count(8)
+    expect(page.locator(".dojo-check", has_text="❌ Not yet")).to_have_count(3)
+    expect(page.locator(".dojo-step-pull-images")).to_contain_text("then undone by")
     shot("10-progress", progress)
     with capsys.disabled():
         print(
