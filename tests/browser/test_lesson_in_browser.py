@@ -167,7 +167,7 @@ def test_a_learner_clicks_through_the_first_lesson(
     done(step)
     shot("06-redis-cli", step)
 
-    # Step 4: run mongo, then mongosh
+    # Step 5: run mongo, then mongosh
     step = page.locator(".dojo-step-run-mongo")
     step.scroll_into_view_if_needed()
     button(step, "Run").click()
@@ -182,7 +182,7 @@ def test_a_learner_clicks_through_the_first_lesson(
     done(step)
     shot("07-mongosh", step)
 
-    # Step 5: delete nginx, meet "in use", delete its container, delete the image
+    # Step 6: delete nginx, meet "in use", delete its container, delete the image
     step = page.locator(".dojo-step-remove-nginx")
     step.scroll_into_view_if_needed()
     expect(step.get_by_text("❌ Not yet")).to_be_visible()
