@@ -55,10 +55,27 @@ def test_every_step_of_the_guide_has_an_action_and_checks() -> None:
     assert lesson.points == sum(s.points for s in lesson.steps) > 0
 
 
-def test_guide_prose_is_kept_as_written_with_the_emoji_repaired() -> None:
+FIXED = {
+    "### Step 3: Start a container using the redis image": (
+        "### Step 4: Start a container using the redis image"
+    ),
+    "### Step 4: Start a container using the mongo image": (
+        "### Step 5: Start a container using the mongo image"
+    ),
+    "### Step 5: Removing images": "### Step 6: Removing images",
+    "1. Go to the **Exec** tab for the running redis container": (
+        "1. Go to the **Exec** tab for the running mongo container"
+    ),
+    "MORE TO COME HERE": "",
+}
+"""The guide's slips the lesson corrects (each with a source comment in content/)."""
+
+
+def test_guide_prose_is_kept_as_written_but_for_its_slips_and_the_emoji() -> None:
     seed = SEED.read_text(encoding="utf-8")
     nb = nbformat.read(NOTEBOOK, as_version=4)
     shown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    lines = [line.strip() for line in shown.splitlines()]
     body = seed.split("---", 2)[2]
     skipped = ("<iframe", "{{<", "![")
     for line in body.splitlines():
@@ -66,6 +83,10 @@ def test_guide_prose_is_kept_as_written_with_the_emoji_repaired() -> None:
         if not text or text.startswith(skipped) or "![" in text:
             continue
         text = text.replace("ðŸŽ‰", "🎉")
+        if text in FIXED:
+            assert text not in lines, f"guide slip kept: {text!r}"
+            assert not FIXED[text] or FIXED[text] in shown, f"fix missing: {FIXED[text]!r}"
+            continue
         assert text in shown, f"guide line lost: {text!r}"
     assert "🎉" in shown
     assert "ðŸŽ‰" not in shown
