@@ -29,6 +29,8 @@ from markdown_it import MarkdownIt
 from dockdojo.runner import (
     ACTIONS,
     CHECKS,
+    LABEL_LEARNER,
+    LABEL_LESSON,
     CheckResult,
     DockdojoError,
     Engine,
@@ -188,12 +190,87 @@ class ProgressPanel(w.VBox):
         )
         self.label = w.HTML()
         self.refresh_button = button("Recheck all", icon="refresh")
+        self.over_button = button("Start over", icon="undo")
+        self.over_button.add_class("dojo-start-over")
+        self.sure_button = button("Remove them and start over", "danger", "trash")
+        self.keep_button = button("Keep them", icon="times")
+        self.question = w.HTML()
+        self.confirm = w.VBox(
+            [self.question, w.HBox([self.sure_button, self.keep_button])],
+            layout=w.Layout(display="none"),
+        )
+        self.confirm.add_class("dojo-confirm")
         self.status = w.HTML()
-        self.worker = Worker(self.status, [self.refresh_button])
+        self.live_note = w.HTML()
+        self.worker = Worker(self.status, [self.refresh_button, self.over_button])
         self.refresh_button.on_click(lambda _: self.refresh())
-        super().__init__([w.HBox([self.bar, self.label, self.refresh_button]), self.status])
+        self.over_button.on_click(lambda _: self.ask_start_over())
+        self.sure_button.on_click(lambda _: self.start_over())
+        self.keep_button.on_click(lambda _: self._close())
+        super().__init__(
+            [
+                w.HBox([self.bar, self.label, self.refresh_button, self.over_button]),
+                self.confirm,
+                self.live_note,
+                self.status,
+            ]
+        )
         self.add_class("dojo-progress")
         self.show(lesson.report)
+        live(lesson.engine).subscribe(self._connection)
+
+    def _connection(self, state: LiveState) -> None:
+        """Say when changes are not followed (the engine stopped); quiet when they are."""
+        self.live_note.value = (
+            ""
+            if state.connected or synchronous()
+            else note(
+                "error",
+                f"Not following the engine: {state.problem}",
+                "Marks may be out of date; they are checked again when it is back.",
+            )
+        )
+
+    def _made(self) -> list[str]:
+        labels = {LABEL_LESSON: self.lesson.model.id, LABEL_LEARNER: self.lesson.engine.learner}
+        return [c.name for c in self.lesson.engine.containers(labels=labels)]
+
+    def ask_start_over(self) -> bool:
+        """List what Start over would remove (this lesson's containers of this learner)."""
+
+        def job() -> None:
+            made = self._made()
+            listed = ", ".join(made) if made else "no container"
+            self.question.value = note(
+                "info",
+                f"Start over removes what this lesson made for you: {listed}; "
+                "and sets every step back to not checked.",
+                "Images stay (pull them again or not, as you like).",
+            )
+            self.confirm.layout.display = ""
+            self.status.value = ""
+
+        return self.worker.start(job)
+
+    def start_over(self) -> bool:
+        def job() -> None:
+            labels = {
+                LABEL_LESSON: self.lesson.model.id,
+                LABEL_LEARNER: self.lesson.engine.learner,
+            }
+            removed = self.lesson.engine.remove_labelled(labels)
+            self._close()
+            self.lesson.attempted.clear()
+            self.lesson.evaluate(slow=True)
+            self.status.value = note(
+                "ok",
+                f"Started over: removed {plural(len(removed.containers), 'container')}.",
+            )
+
+        return self.worker.start(job, "Starting over…")
+
+    def _close(self) -> None:
+        self.confirm.layout.display = "none"
 
     def show(self, report: LessonReport | None) -> None:
         done = report.steps_passed if report is not None else 0

@@ -64,6 +64,8 @@ PING_TIMEOUT = 5.0
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_EXEC_TIMEOUT = 30.0
 DEFAULT_HOST_IP = "127.0.0.1"
+SHARED_VARIABLE = "DOCKDOJO_SHARED_ENGINE"
+"""Set to ``1`` where an engine is shared by several learners."""
 MAX_EXEC_OUTPUT = 1_000_000
 """Bytes of a one-shot command's output kept by :meth:`Engine.exec`, at most."""
 
@@ -98,8 +100,13 @@ class Engine:
         learner: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         host_ip: str = DEFAULT_HOST_IP,
+        shared: bool | None = None,
     ) -> None:
         self.base_url = base_url
+        self.shared = os.environ.get(SHARED_VARIABLE) == "1" if shared is None else shared
+        """Whether other learners use this engine too (``DOCKDOJO_SHARED_ENGINE=1``, which
+        workshops set): then only this learner's labelled containers are listed,
+        attached or counted (:class:`~dockdojo.runner.engine.snapshot.Snapshot`)."""
         self.lesson = lesson or "none"
         self.learner = learner or _default_learner()
         self.timeout = timeout

@@ -290,3 +290,44 @@ def test_lesson_steps_check_and_progress_follow_the_engine(docker_host: str) -> 
         assert f"<strong>redis</strong> container named <code>cache-{tag}</code>" in task
         assert "**" not in task
         assert not lesson.done["redis-cache"]
+
+
+@pytest.mark.usefixtures("images", "sync")
+def test_on_a_shared_engine_only_this_learners_work_is_listed_counted_and_started_over(
+    docker_host: str, cleanup: list[str], name: Namer
+) -> None:
+    lesson_id = "what-is-an-image"
+    with Engine(docker_host, lesson=lesson_id, learner="someone-else") as other:
+        theirs = other.run("nginx", name=name("theirs"), ports={80: 0}, step="run-nginx")
+        cleanup.append(theirs.id)
+    learner = name("me")
+    with Engine(docker_host, lesson=lesson_id, learner=learner, shared=True) as engine:
+        lesson = LessonView(lesson_id, engine=engine)
+        progress = lesson.progress()
+        lesson.step("run-nginx")
+        panel = lesson.panels["run-nginx"]
+        assert panel.passed is False, "someone else's nginx counted for this learner"
+        table = ImagesWidget(engine)
+        shown = table.live.state.snapshot
+        assert shown is not None
+        assert all(i.containers == 0 for i in shown.images), "their containers counted as use"
+        console = ExecConsole(engine, image="nginx")
+        assert theirs.name not in [value for _, value in console.container.options]
+        run = RunWidget(engine, "nginx", ports={80: 0}, step="run-nginx")
+        assert run.cards.children == (), "someone else's container was attached"
+        run.run_button.click()
+        (card,) = run.cards.children
+        cleanup.append(card.info.id)
+        panel.check_button.click()  # (here nothing follows the engine: widgets run inline)
+        assert panel.passed is True
+        assert progress.bar.value == lesson.report.steps_passed  # type: ignore[union-attr]
+        # Start over lists what it removes, then removes exactly that
+        progress.over_button.click()
+        assert card.info.name in text(progress.question.value)
+        assert theirs.name not in text(progress.question.value)
+        progress.sure_button.click()
+        assert "removed 1 container" in text(progress.status.value)
+        assert panel.passed is False
+        assert engine.containers(labels={"dockdojo.learner": learner}) == []
+    with Engine(docker_host) as plain:
+        assert plain.container(theirs.id).running, "start over touched someone else's container"
