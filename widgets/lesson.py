@@ -90,7 +90,7 @@ def plain(value: object, limit: int = 160) -> str:
         page.feed(text)
         words = " ".join(" ".join(page.parts).split())
         title = " ".join(page.title.split())
-        text = f"page “{title}”: {words}" if title else words
+        text = f"page “{title}”" + (f": {words}" if words else "") if title else words
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

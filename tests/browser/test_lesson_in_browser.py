@@ -142,6 +142,17 @@ def test_a_learner_clicks_through_the_first_lesson(
     ).to_be_visible()
     button(step, "Cancel").click()
     expect(step.locator(".dojo-card")).to_have_count(1)
+    # the kernel restarts and every cell runs again: nginx is found, with its link
+    page.locator("li.lm-MenuBar-item", has_text="Kernel").click()
+    page.locator(".lm-Menu-item", has_text="Restart Kernel and Run All Cells").first.click()
+    page.get_by_role("dialog").locator("button.jp-mod-accept").click()
+    step = page.locator(".dojo-step-run-nginx")
+    expect(step.get_by_text(re.compile(r"container\(s\) of nginx are already here"))).to_be_visible(
+        timeout=60_000
+    )
+    expect(step.locator("a.dojo-link")).to_have_attribute("href", href)
+    done(step)
+    progress = page.locator(".dojo-progress")
 
     # Step 3 (redis): run it, then redis-cli in the exec console
     step = page.locator(".dojo-step-run-redis")
