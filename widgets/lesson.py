@@ -125,23 +125,31 @@ class CheckPanel(w.VBox):
         self.check_button = button("Check", "success", "check")
         self.mark = w.HTML()
         self.results = w.HTML()
+        self.answer_button = w.ToggleButton(
+            description="Show the answer", icon="eye", layout=w.Layout(width="auto")
+        )
+        self.answer_button.add_class("dojo-show-answer")
+        self.answer = w.HTML(layout=w.Layout(display="none"))
+        self.answer_button.observe(self._toggle_answer, names="value")
         self.worker = Worker(self.results, [self.check_button])
         self.check_button.on_click(lambda _: self.run(clicked=True))
         points = plural(step.points, "point")
-        super().__init__(
-            [
-                w.HBox(
-                    [
-                        self.check_button,
-                        self.mark,
-                        w.HTML(f'<span class="dojo-hint">{esc(points)}</span>'),
-                    ]
-                ),
-                self.results,
-            ]
-        )
+        row: list[w.Widget] = [
+            self.check_button,
+            self.mark,
+            w.HTML(f'<span class="dojo-hint">{esc(points)}</span>'),
+        ]
+        if step.exercise and step.solve:  # the solution stays hidden until asked for
+            row.append(self.answer_button)
+        super().__init__([w.HBox(row), self.answer, self.results])
         self.add_class("dojo-check")
         self.passed: bool | None = None
+
+    def _toggle_answer(self, change: dict[str, object]) -> None:
+        if change["new"]:
+            does = [ACTIONS[a.kind].describe(a.args) for a in self.step.solve if a.kind in ACTIONS]
+            self.answer.value = note("info", "One way to do it: " + "; then ".join(does) + ".")
+        self.answer.layout.display = "" if change["new"] else "none"
 
     def run(self, *, clicked: bool = False) -> bool:
         """Evaluate the lesson now (every step, the slow checks too) and show it."""

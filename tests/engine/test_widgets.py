@@ -285,6 +285,9 @@ def test_lesson_steps_check_and_progress_follow_the_engine(docker_host: str) -> 
         assert f"docker run -d --name cache-{tag} redis" not in shown  # no hint unasked
         panel.check_button.click()
         assert f"docker run -d --name cache-{tag} redis" in text(panel.results.value)
+        assert panel.answer.layout.display == "none"
+        panel.answer_button.value = True  # "Show the answer"
+        assert f"run redis named cache-{tag}" in text(panel.answer.value)
         task = exercise.children[1].value
         assert "Solve this one on your own" in text(task)
         assert f"<strong>redis</strong> container named <code>cache-{tag}</code>" in task
