@@ -31,6 +31,7 @@ from dockdojo.runner import (
     CHECKS,
     LABEL_LEARNER,
     LABEL_LESSON,
+    LABEL_STEP,
     CheckResult,
     DockdojoError,
     Engine,
@@ -45,7 +46,7 @@ from dockdojo.runner import (
     uses_parameters,
 )
 
-from .common import STYLE, Worker, button, esc, live, note, synchronous
+from .common import STYLE, Worker, button, esc, live, note, synchronous, touch
 from .console import ExecConsole
 from .containers import RunWidget
 from .images import DeleteWidget, ImagesWidget
@@ -141,9 +142,56 @@ class CheckPanel(w.VBox):
         ]
         if step.exercise and step.solve:  # the solution stays hidden until asked for
             row.append(self.answer_button)
-        super().__init__([w.HBox(row), self.answer, self.results])
+        self.over_button = button("Start this step over", icon="undo")
+        self.over_button.add_class("dojo-step-over")
+        self.sure_button = button("Remove them", "danger", "trash")
+        self.keep_button = button("Keep them", icon="times")
+        self.question = w.HTML()
+        self.confirm = w.VBox(
+            [self.question, w.HBox([self.sure_button, self.keep_button])],
+            layout=w.Layout(display="none"),
+        )
+        self.over_button.on_click(lambda _: self.ask_start_over())
+        self.sure_button.on_click(lambda _: self.start_over())
+        self.keep_button.on_click(lambda _: setattr(self.confirm.layout, "display", "none"))
+        if step.action is not None and step.action.kind == "run":  # steps that make containers
+            row.append(self.over_button)
+        super().__init__([w.HBox(row), self.confirm, self.answer, self.results])
         self.add_class("dojo-check")
         self.passed: bool | None = None
+
+    def _labels(self) -> dict[str, str]:
+        engine = self.lesson.engine
+        return {
+            LABEL_LESSON: self.lesson.model.id,
+            LABEL_LEARNER: engine.learner,
+            LABEL_STEP: self.step.id,
+        }
+
+    def ask_start_over(self) -> bool:
+        """List the containers this step made for this learner, and ask."""
+
+        def job() -> None:
+            made = [c.name for c in self.lesson.engine.containers(labels=self._labels())]
+            self.question.value = note(
+                "info",
+                "Start this step over removes the containers it made for you: "
+                + (", ".join(made) if made else "none")
+                + ".",
+            )
+            self.confirm.layout.display = ""
+
+        return self.worker.start(job)
+
+    def start_over(self) -> bool:
+        def job() -> None:
+            self.lesson.engine.remove_labelled(self._labels())
+            self.confirm.layout.display = "none"
+            self.lesson.attempted.discard(self.step.id)
+            touch(self.lesson.engine)
+            self.lesson.evaluate(slow=True)
+
+        return self.worker.start(job, "Starting this step over…")
 
     def _toggle_answer(self, change: dict[str, object]) -> None:
         if change["new"]:

@@ -324,6 +324,18 @@ def test_on_a_shared_engine_only_this_learners_work_is_listed_counted_and_starte
         panel.check_button.click()  # (here nothing follows the engine: widgets run inline)
         assert panel.passed is True
         assert progress.bar.value == lesson.report.steps_passed  # type: ignore[union-attr]
+        # the step alone starts over: its container goes, and the step is not done
+        panel.over_button.click()
+        assert card.info.name in text(panel.question.value)
+        assert theirs.name not in text(panel.question.value)
+        panel.sure_button.click()
+        assert panel.passed is False
+        assert "was deleted" in card.html.value
+        run.run_button.click()
+        card = run.cards.children[0]
+        cleanup.append(card.info.id)
+        panel.check_button.click()
+        assert panel.passed is True
         # Start over lists what it removes, then removes exactly that
         progress.over_button.click()
         assert card.info.name in text(progress.question.value)

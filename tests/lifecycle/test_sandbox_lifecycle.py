@@ -113,3 +113,38 @@ def _check_restart(engine: Engine) -> None:
     # the container stopped with the engine; dockerd does not restart it by itself
     assert engine.container("lifecycle-web").state == "exited"
     engine.remove_container("lifecycle-web")
+
+
+def test_the_live_model_says_when_the_engine_stops_and_reads_it_anew_when_it_is_back(
+    sandbox: Sandbox,
+) -> None:
+    from dockdojo.runner import LiveModel, LiveState
+
+    engine = Engine(sandbox.docker_host)
+    model = LiveModel(engine).start()
+    seen: list[LiveState] = []
+    model.subscribe(seen.append, now=False)
+    try:
+        assert model.state.connected
+        sandbox.stop()
+        deadline = time.monotonic() + 30
+        while model.state.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not model.state.connected, "the drop was never noticed"
+        assert model.state.problem, "a dropped stream says why"
+        sandbox.start()
+        made = engine.run("redis", name="lifecycle-live")  # made as the engine came back
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            state = model.state
+            ids = {c.id for c in state.snapshot.containers} if state.snapshot else set()
+            if state.connected and made.id in ids:
+                break
+            time.sleep(0.05)
+        assert model.state.connected, "the stream was not followed again"
+        assert any(not s.connected for s in seen), "subscribers were not told of the drop"
+        assert seen[-1].connected
+        engine.remove_container(made.id, force=True)
+    finally:
+        model.stop()
+        engine.close()
