@@ -46,7 +46,7 @@ from ..room.cgroups import Cgroup
 from ..room.config import Limits, RoomConfig
 from ..room.engines import LearnerEngine
 from ..room.host import PATH, check_can_run
-from ..room.learners import Learner, learner, lookup, remove
+from ..room.learners import Learner, learner, lookup, processes_of, remove
 from ..sandbox import unmount_under
 from . import confine
 from .kernelenv import KernelEnv
@@ -190,7 +190,7 @@ def kill_user(uid: int, timeout: float = 10.0) -> None:
     """Kill every process of ``uid`` (repeating, so a forking process cannot outrun it)."""
     deadline = time.monotonic() + timeout
     while True:
-        found = processes_of(uid)
+        found = processes_of({uid})
         if not found:
             return
         for pid in found:
@@ -202,23 +202,6 @@ def kill_user(uid: int, timeout: float = 10.0) -> None:
                 "Kill them by hand: kill -9 " + " ".join(map(str, found)),
             )
         time.sleep(0.02)
-
-
-def processes_of(uid: int) -> list[int]:
-    """Live processes whose real or effective user is ``uid`` (zombies are already dead)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        ids = fields.get("Uid", "").split()
-        if str(uid) in ids[:2] and not fields.get("State", "").strip().startswith("Z"):
-            found.append(int(entry.name))
-    return found
 
 
 class Box:

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,6 +176,25 @@ def prepare_runtime_dir(who: Learner) -> None:
     folder.chmod(0o700)
 
 
+def processes_of(uids: Collection[int], *, zombies: bool = False) -> list[int]:
+    """Processes whose real or effective user id is one of ``uids`` (a learner's, and
+    their subordinate ids); exited ones (zombies) only with ``zombies``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        ids = [int(i) for i in fields.get("Uid", "").split()[:2]]
+        zombie = fields.get("State", "").strip().startswith("Z")
+        if any(i in uids for i in ids) and (zombies or not zombie):
+            found.append(int(entry.name))
+    return found
+
+
 def remove(name: str, *, wait: float = 60.0) -> None:
     """Remove the user ``name`` (``userdel -r``) and their runtime folder.
 
@@ -206,6 +226,7 @@ __all__ = [
     "learner",
     "lookup",
     "prepare_runtime_dir",
+    "processes_of",
     "remove",
     "subordinate_ids",
 ]

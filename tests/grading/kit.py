@@ -80,6 +80,18 @@ def submission(
     return path
 
 
+def grade_argv(
+    paths: list[Path], out: Path, room: GradingRoom, jobs: int = 1, **options: object
+) -> list[str]:
+    """``dockdojo grade`` arguments for ``paths`` of the seed lesson into ``out``, in
+    ``room``; ``options`` as ``cell_timeout=20`` for ``--cell-timeout 20``."""
+    argv = ["grade", *map(str, paths), "--lesson", LESSON, "--out", str(out)]
+    argv += ["--jobs", str(jobs), "--config", str(room.file)]
+    for name, value in options.items():
+        argv += [f"--{name.replace('_', '-')}", str(value)]
+    return argv
+
+
 def grade(paths: list[Path], options: GradeOptions, jobs: int = 1) -> dict[str, SubmissionResult]:
     return {r.learner: r for r in grade_all(paths, options, jobs=jobs)}
 

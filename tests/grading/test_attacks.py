@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from grading.attacks import ATTACKS, EXPECTED_OTHERS, HONEST, PREAMBLE, VICTIM, Attack
-from grading.kit import LESSON, PROJECT, GradingRoom, answers, submission
+from grading.kit import PROJECT, GradingRoom, answers, grade_argv, submission
 
 from dockdojo.runner.cli import main
 from dockdojo.runner.grading.kernelenv import DEFAULT_KERNEL_ENV, prepare
@@ -102,26 +102,16 @@ def test_every_attack_gets_what_it_deserves_and_harms_no_one(
 
     started = time.monotonic()
     code = main(
-        [
-            "grade",
-            *map(str, paths),
-            "--lesson",
-            LESSON,
-            "--out",
-            str(out),
-            "--jobs",
-            "2",
-            "--cell-timeout",
-            "40",
-            "--timeout",
-            "150",
-            "--memory-mb",
-            "512",
-            "--cpu-seconds",
-            "15",
-            "--config",
-            str(grading_room.file),
-        ]
+        grade_argv(
+            paths,
+            out,
+            grading_room,
+            jobs=2,
+            cell_timeout=40,
+            timeout=150,
+            memory_mb=512,
+            cpu_seconds=15,
+        )
     )
     took = time.monotonic() - started
     assert code == 0

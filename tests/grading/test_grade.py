@@ -26,6 +26,7 @@ from grading.kit import (
     GradingRoom,
     answers,
     grade,
+    grade_argv,
     leftovers,
     pool_users,
     submission,
@@ -155,26 +156,7 @@ def test_grade_command_writes_every_format(
     ada = submission(tmp_path, "ada", answers("ada"))
     eve = submission(tmp_path, "eve", {})
     out = tmp_path / "grades"
-    assert (
-        main(
-            [
-                "grade",
-                str(ada),
-                str(eve),
-                "--lesson",
-                LESSON,
-                "--out",
-                str(out),
-                "--jobs",
-                "2",
-                "--cell-timeout",
-                "30",
-                "--config",
-                str(grading_room.file),
-            ]
-        )
-        == 0
-    )
+    assert main(grade_argv([ada, eve], out, grading_room, jobs=2, cell_timeout=30)) == 0
     table = capsys.readouterr().out
     assert "ada" in table
     assert f"{FULL:>3}/{FULL:<4}" in table
@@ -227,23 +209,7 @@ def test_a_submission_that_rewrites_another_learners_file_changes_nothing(
         {"redis-cache": f"open({str(victim)!r}, 'w').write('{{\"cells\": []}}')\n"},
     )
     out = tmp_path / "grades"
-    code = main(
-        [
-            "grade",
-            str(vandal),
-            str(victim),
-            "--lesson",
-            LESSON,
-            "--out",
-            str(out),
-            "--jobs",
-            "1",
-            "--cell-timeout",
-            "20",
-            "--config",
-            str(grading_room.file),
-        ]
-    )
+    code = main(grade_argv([vandal, victim], out, grading_room, cell_timeout=20))
     assert code == 0
     assert victim.read_text() == original, "the vandal's kernel could write bob's notebook"
     bob = json.loads((out / "bob.json").read_text())
@@ -286,17 +252,7 @@ def test_a_grader_killed_halfway_keeps_finished_reports_and_the_next_batch_clear
     grader = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "dockdojo"),
-            "grade",
-            str(ada),
-            str(slow),
-            "--lesson",
-            LESSON,
-            "--out",
-            str(out),
-            "--jobs",
-            "1",
-            "--config",
-            str(grading_room.file),
+            *grade_argv([ada, slow], out, grading_room),
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockdojo.runner.cli import main
-from dockdojo.runner.room import RoomConfig, authz
+from dockdojo.runner.room import RoomConfig, authz, learners
 from dockdojo.runner.room.config import Limits
 from dockdojo.runner.room.engines import LearnerEngine
 from dockdojo.runner.room.learners import SUBUID, Learner, lookup, remove
@@ -94,20 +94,7 @@ def subordinate_range(who: Learner) -> range:
 
 def processes_of(who: Learner, *, zombies: bool = False) -> list[int]:
     """Processes running as the learner or as one of their subordinate ids."""
-    ids = subordinate_range(who)
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        uid = int(fields["Uid"].split()[0])
-        if (uid == who.uid or uid in ids) and (zombies or fields["State"].split()[0] != "Z"):
-            found.append(int(entry.name))
-    return found
+    return learners.processes_of({who.uid, *subordinate_range(who)}, zombies=zombies)
 
 
 def leftovers(engine: LearnerEngine, who: Learner) -> list[str]:
