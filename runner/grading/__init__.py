@@ -4,7 +4,7 @@
   grader (:func:`grade_all`);
 - :mod:`.isolation`: where an untrusted submission runs (pool user, throwaway engine,
   confined kernel), and :mod:`.confine`, which starts its kernel;
-- :mod:`.kernelenv`: the Python those kernels run;
+- the Python those kernels run: :mod:`dockdojo.runner.room.pyenv`;
 - :mod:`.reports`: ``dockdojo.grade/v1`` JSON, JUnit XML, Gradescope, CSV, feedback
   notebooks.
 """

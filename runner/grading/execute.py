@@ -54,8 +54,8 @@ from ..errors import DockdojoError
 from ..kinds.checking import check_lesson
 from ..kinds.report import LessonReport
 from ..room.config import RoomConfig
+from ..room.pyenv import DEFAULT_KERNEL_ENV, prepare
 from .isolation import Box, Confinement, Pool
-from .kernelenv import DEFAULT_KERNEL_ENV, prepare
 from .reports import Isolation, Status, SubmissionResult
 
 DEFAULT_CELL_TIMEOUT = 60.0

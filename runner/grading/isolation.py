@@ -47,9 +47,9 @@ from ..room.config import Limits, RoomConfig
 from ..room.engines import LearnerEngine
 from ..room.host import PATH, check_can_run
 from ..room.learners import Learner, learner, lookup, processes_of, remove
+from ..room.pyenv import KernelEnv
 from ..sandbox import unmount_under
 from . import confine
-from .kernelenv import KernelEnv
 
 POOL = re.compile(r"dd-grade-\d+\Z")
 """Pool users' names."""

@@ -18,7 +18,7 @@ from grading.attacks import ATTACKS, EXPECTED_OTHERS, HONEST, PREAMBLE, VICTIM, 
 from grading.kit import PROJECT, GradingRoom, answers, grade_argv, submission
 
 from dockdojo.runner.cli import main
-from dockdojo.runner.grading.kernelenv import DEFAULT_KERNEL_ENV, prepare
+from dockdojo.runner.room.pyenv import DEFAULT_KERNEL_ENV, prepare
 
 SALT = "the-graders-own-secret"
 MANIFESTS = ", ".join(

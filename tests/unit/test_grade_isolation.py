@@ -15,9 +15,9 @@ from dockdojo.runner.cli import main
 from dockdojo.runner.errors import DockdojoError
 from dockdojo.runner.grading import Confinement
 from dockdojo.runner.grading.isolation import Box, Pool
-from dockdojo.runner.grading.kernelenv import KernelEnv, requirements
 from dockdojo.runner.room import RoomConfig
 from dockdojo.runner.room.learners import Learner
+from dockdojo.runner.room.pyenv import KernelEnv, requirements
 
 KERNEL = KernelEnv(
     Path("/var/lib/dockdojo/kernel/bin/python"), Path("/var/lib/dockdojo/kernel/code/x")

@@ -1,12 +1,17 @@
-"""The Python that submissions' kernels run: one every pool user may run and none may change.
+"""Pythons that other users run: one every learner or pool user may run and none may change.
 
-The grader's own interpreter may live where other users cannot go (a pyenv under
-``/root``), so kernels get a virtual environment of their own, made from the system's
-``/usr/bin/python3`` in a root-owned folder (default ``/var/lib/dockdojo/kernel``,
-mode 755): dockdojo's runtime dependencies at the versions the grader itself uses, and
-``ipykernel``. dockdojo's own code is copied beside it, once per version of that code
-(``code/<hash>/dockdojo``), compiled, and read-only to everyone but root; a kernel finds
-it through ``PYTHONPATH``. Nothing a submission does can change what the next one runs.
+dockdojo's own interpreter may live where other users cannot go (a pyenv under
+``/root``), so what learners and graded submissions run gets a virtual environment of
+its own, made from the system's ``/usr/bin/python3`` in a root-owned folder (mode 755):
+dockdojo's runtime dependencies at the versions dockdojo itself runs with, ``ipykernel``,
+and any ``extra`` packages (JupyterLab and jupyterhub-singleuser for a learner's server).
+dockdojo's own code is copied beside it, once per version of that code
+(``code/<hash>/dockdojo``), compiled, and read-only to everyone but root; the programs
+find it through ``PYTHONPATH``. Nothing a learner or a submission does can change what
+the next one runs.
+
+- :data:`DEFAULT_KERNEL_ENV`: submissions' kernels (``dockdojo grade``);
+- :data:`DEFAULT_LEARNER_ENV`: learners' single-user servers on the room's JupyterHub.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ from pathlib import Path
 from ..errors import DockdojoError
 
 DEFAULT_KERNEL_ENV = Path("/var/lib/dockdojo/kernel")
+DEFAULT_LEARNER_ENV = Path("/var/lib/dockdojo/learner")
+LEARNER_EXTRA = ("jupyterhub", "jupyterlab", "jupyter-server-proxy")
+"""What a learner's single-user server needs besides a kernel."""
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 _PACKAGES = ("runner", "widgets", "content")
 _MARKER = "dockdojo-kernel.json"
@@ -35,17 +43,17 @@ _MARKER = "dockdojo-kernel.json"
 
 @dataclass(frozen=True)
 class KernelEnv:
-    """A ready kernel environment."""
+    """A ready environment."""
 
     python: Path
-    """The interpreter kernels run."""
+    """Its interpreter."""
     code: Path
     """The folder to put on ``PYTHONPATH`` (holds ``dockdojo/``)."""
 
 
-def requirements() -> list[str]:
-    """What kernels need, pinned to the versions this grader runs with."""
-    names = ["ipykernel"]
+def requirements(extra: tuple[str, ...] = ()) -> list[str]:
+    """What the environment needs, pinned to the versions dockdojo runs with."""
+    names = ["ipykernel", *extra]
     for line in requires("dockdojo") or []:
         if "extra ==" in line:
             continue
@@ -63,11 +71,16 @@ def requirements() -> list[str]:
     return pinned
 
 
-def prepare(folder: Path = DEFAULT_KERNEL_ENV, *, python: Path = SYSTEM_PYTHON) -> KernelEnv:
-    """The kernel environment in ``folder``, made or brought up to date first (idempotent;
-    the first time, ``pip`` downloads the packages). Raises :class:`DockdojoError` saying
+def prepare(
+    folder: Path = DEFAULT_KERNEL_ENV,
+    *,
+    python: Path = SYSTEM_PYTHON,
+    extra: tuple[str, ...] = (),
+) -> KernelEnv:
+    """The environment in ``folder``, made or brought up to date first (idempotent; the
+    first time, ``pip`` downloads the packages). Raises :class:`DockdojoError` saying
     what to fix when it cannot be made."""
-    pinned = requirements()
+    pinned = requirements(extra)
     wanted = {"python": str(python), "requirements": pinned}
     folder.parent.mkdir(parents=True, exist_ok=True)
     with _locked(folder.parent / f".{folder.name}.lock"):
@@ -90,7 +103,7 @@ def _install(folder: Path, python: Path, wanted: list[str]) -> None:
             f"{python} is missing; submissions' kernels need a Python every user may run.",
             "Install Debian's python3 and python3-venv (apt-get install python3-venv).",
         )
-    print(f"preparing the kernels' Python in {folder} (once per version)", file=sys.stderr)
+    print(f"preparing the Python in {folder} (once per version)", file=sys.stderr)
     shutil.rmtree(folder, ignore_errors=True)
     steps = [
         [str(python), "-m", "venv", str(folder)],
@@ -101,7 +114,7 @@ def _install(folder: Path, python: Path, wanted: list[str]) -> None:
         if done.returncode != 0:
             shutil.rmtree(folder, ignore_errors=True)
             raise DockdojoError(
-                f"Could not prepare the kernels' Python ({' '.join(argv[:3])}...): "
+                f"Could not prepare the Python in {folder} ({' '.join(argv[:3])}...): "
                 + (done.stderr.strip().splitlines() or ["no message"])[-1],
                 "Check that python3-venv is installed and that the package index is reachable.",
             )
@@ -169,4 +182,11 @@ def _locked(path: Path) -> Iterator[None]:
         yield
 
 
-__all__ = ["DEFAULT_KERNEL_ENV", "KernelEnv", "prepare", "requirements"]
+__all__ = [
+    "DEFAULT_KERNEL_ENV",
+    "DEFAULT_LEARNER_ENV",
+    "LEARNER_EXTRA",
+    "KernelEnv",
+    "prepare",
+    "requirements",
+]
