@@ -51,9 +51,15 @@ def card_html(info: ContainerInfo, logs: str = "", web: Mapping[int, bool] | Non
     return html + "</div>"
 
 
-def answers_http(port: int, timeout: float = 1.5) -> bool:
-    """Whether ``localhost:port`` answers an HTTP request (any status)."""
+def answers_http(port: int, timeout: float = 1.5) -> bool | None:
+    """Whether ``localhost:port`` answers an HTTP request (any status): True; False when
+    something answers that is not a web server (redis); None when nothing listens yet."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.connect()
+    except OSError:
+        connection.close()
+        return None
     try:
         connection.request("HEAD", "/")
         connection.getresponse()
@@ -105,11 +111,13 @@ class ContainerCard(w.VBox):
         """Find which published ports are web pages (a server may need a moment)."""
 
         def probe() -> None:
-            deadline = time.monotonic() + 5.0
+            deadline = time.monotonic() + 5.0  # a server may need a moment to listen
             for port in ports:
-                while not (found := answers_http(port)) and time.monotonic() < deadline:
+                found = answers_http(port)
+                while found is None and time.monotonic() < deadline:  # not listening yet
                     time.sleep(0.25)
-                self.web[port] = found
+                    found = answers_http(port)
+                self.web[port] = bool(found)
             self.html.value = card_html(self.info, self.logs, self.web)
 
         if synchronous():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import room_engine, room_mirror
+from . import room_engine, room_hub, room_mirror
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,6 +27,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     groups = room.add_subparsers(dest="room_group", required=True, metavar="GROUP")
     room_engine.add_commands(groups)
     room_mirror.add_commands(groups)
+    room_hub.add_commands(groups)
 
 
 __all__ = ["add_commands"]

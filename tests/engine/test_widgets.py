@@ -139,6 +139,28 @@ def test_run_with_host_port_zero_shows_a_card_with_the_port_link(
 
 
 @pytest.mark.usefixtures("images", "sync")
+def test_a_published_port_that_is_no_web_page_is_no_link_and_empty_is_not_published(
+    lesson_engine: Engine, cleanup: list[str]
+) -> None:
+    widget = RunWidget(lesson_engine, "redis")
+    (field,) = widget.ports_box.children
+    assert field.value == ""  # as in Docker Desktop: empty is not published
+    widget.run_button.click()
+    (card,) = widget.cards.children
+    cleanup.append(card.info.id)
+    assert card.info.ports == ()
+    assert "no published ports" in text(card.html.value)
+    field.value = "0"  # 0: a random host port
+    widget.run_button.click()
+    card = widget.cards.children[0]
+    cleanup.append(card.info.id)
+    (port,) = card.info.ports
+    shown = text(card.html.value)
+    assert f"host port {port.host_port} (6379/tcp, not a web page)" in shown
+    assert "dojo-link" not in card.html.value
+
+
+@pytest.mark.usefixtures("images", "sync")
 def test_bad_settings_and_taken_names_read_as_sentences(
     lesson_engine: Engine, cleanup: list[str], name: Namer
 ) -> None:

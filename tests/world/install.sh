@@ -18,3 +18,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 echo "[install] system packages present: ${packages[*]}" >&2
+
+# JupyterHub's proxy (npm), for the room's hub tests
+if ! command -v configurable-http-proxy >/dev/null; then
+  echo "[install] npm install -g configurable-http-proxy" >&2
+  npm install -g --silent configurable-http-proxy@5 >/dev/null
+fi

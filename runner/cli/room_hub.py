@@ -1,0 +1,60 @@
+"""``dockdojo room hub-config``: a JupyterHub configuration for the room."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    hub = groups.add_parser(
+        "hub-config",
+        help="write a JupyterHub configuration for the room (then: jupyterhub -f FILE)",
+        description="Write a jupyterhub_config.py that starts each learner's server as "
+        "their own Unix user with their own rootless engine, started before the server "
+        "and stopped after it. Prepares the learners' Python (JupyterLab, "
+        "jupyterhub-singleuser, dockdojo) in /var/lib/dockdojo/learner first. Run the "
+        "hub as root with: jupyterhub -f FILE",
+    )
+    hub.add_argument("--out", type=Path, required=True, help="where to write the file")
+    hub.add_argument("--port", type=int, default=8000, help="the hub's port on 127.0.0.1")
+    hub.add_argument(
+        "--learner", action="append", default=[], metavar="NAME", help="a learner (repeatable)"
+    )
+    hub.add_argument(
+        "--admin", action="append", default=[], metavar="NAME", help="an instructor (repeatable)"
+    )
+    hub.add_argument(
+        "--password",
+        default=None,
+        help="use JupyterHub's dummy authenticator with this shared password (trials only)",
+    )
+    hub.set_defaults(func=_hub_config)
+
+
+def _hub_config(args: argparse.Namespace) -> int:
+    from ..room.config import load_config
+    from ..room.host import need_root
+    from ..room.hub import hub_config, prepare_state
+    from ..room.pyenv import DEFAULT_LEARNER_ENV, LEARNER_EXTRA, prepare
+
+    need_root("Writing a room's JupyterHub configuration")
+    room = load_config(args.config)
+    prepare(DEFAULT_LEARNER_ENV, extra=LEARNER_EXTRA)
+    prepare_state(room)
+    text = hub_config(
+        args.config.resolve() if args.config else None,
+        room,
+        port=args.port,
+        learners=tuple(args.learner),
+        admins=tuple(args.admin),
+        password=args.password,
+    )
+    args.out.write_text(text)
+    args.out.chmod(0o600)
+    print(f"wrote {args.out}; start the hub with: jupyterhub -f {args.out}", file=sys.stderr)
+    return 0
+
+
+__all__ = ["add_commands"]

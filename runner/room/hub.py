@@ -1,0 +1,115 @@
+"""The room on JupyterHub: each learner a Unix user, their server started with their engine.
+
+``dockdojo room hub-config`` writes a JupyterHub configuration for the room, which
+``jupyterhub -f`` runs (as root, with dockdojo importable):
+
+- JupyterHub's local-process spawner starts each learner's single-user server as the
+  learner's own Unix user, from the learners' Python (:mod:`.pyenv`,
+  ``/var/lib/dockdojo/learner``: JupyterLab, jupyterhub-singleuser, dockdojo);
+- before the server starts, :func:`pre_spawn` starts the learner's rootless engine of
+  the room (:mod:`.engines`) and gives the server its ``DOCKER_HOST`` and learner id;
+  when the server stops (by the learner, an admin or idle culling), :func:`post_stop`
+  stops the engine;
+- the hub's database and cookie secret live in ``STATE/hub/``.
+
+Authentication is whatever the configuration says; the written file uses JupyterHub's
+dummy authenticator with a shared password when given one (for tests and trials), and
+otherwise leaves ``c.JupyterHub.authenticator_class`` for the instructor to set.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import RoomError
+from .config import RoomConfig, load_config
+from .engines import LearnerEngine
+from .pyenv import DEFAULT_LEARNER_ENV, LEARNER_EXTRA, prepare
+
+ROOM_CONFIG = "DOCKDOJO_ROOM_CONFIG"
+"""Environment variable naming the room's settings file, for the hooks in the hub."""
+LEARNER_ENV = "DOCKDOJO_LEARNER_ENV"
+"""Environment variable naming the learners' Python, for the hooks in the hub."""
+
+
+def hub_config(
+    config_file: Path | None,
+    room: RoomConfig,
+    *,
+    port: int = 8000,
+    learners: tuple[str, ...] = (),
+    admins: tuple[str, ...] = (),
+    password: str | None = None,
+    learner_env: Path = DEFAULT_LEARNER_ENV,
+    proxy: str = "configurable-http-proxy",
+) -> str:
+    """The text of a ``jupyterhub_config.py`` for ``room``."""
+    hub_state = room.state / "hub"
+    lines = [
+        "# JupyterHub for a dockdojo room (dockdojo room hub-config writes this file).",
+        "import os",
+        "from dockdojo.runner.room import hub",
+        "",
+        "c = get_config()  # noqa: F821 (JupyterHub defines it)",
+        f"os.environ[{ROOM_CONFIG!r}] = {str(config_file or '')!r}",
+        f"os.environ[{LEARNER_ENV!r}] = {str(learner_env)!r}",
+        f"c.JupyterHub.bind_url = 'http://127.0.0.1:{port}'",
+        f"c.JupyterHub.db_url = 'sqlite:///{hub_state}/jupyterhub.sqlite'",
+        f"c.JupyterHub.cookie_secret_file = '{hub_state}/cookie_secret'",
+        f"c.ConfigurableHTTPProxy.command = [{proxy!r}]",
+        f"c.ConfigurableHTTPProxy.pid_file = '{hub_state}/proxy.pid'",
+        "c.JupyterHub.spawner_class = 'localprocess'",
+        f"c.Spawner.cmd = ['{learner_env}/bin/jupyterhub-singleuser']",
+        "c.Spawner.default_url = '/lab'",
+        "c.Spawner.start_timeout = 120",
+        "c.Spawner.pre_spawn_hook = hub.pre_spawn",
+        "c.Spawner.post_stop_hook = hub.post_stop",
+    ]
+    if learners:
+        lines.append(f"c.Authenticator.allowed_users = {set(learners)!r}")
+    if admins:
+        lines.append(f"c.Authenticator.admin_users = {set(admins)!r}")
+    if password is not None:
+        lines += [
+            "c.JupyterHub.authenticator_class = 'dummy'",
+            f"c.DummyAuthenticator.password = {password!r}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _room() -> RoomConfig:
+    given = os.environ.get(ROOM_CONFIG)
+    return load_config(Path(given) if given else None)
+
+
+def pre_spawn(spawner: Any) -> None:
+    """Start the learner's engine before their server, and point the server at it."""
+    name = str(spawner.user.name)
+    python = prepare(Path(os.environ.get(LEARNER_ENV) or DEFAULT_LEARNER_ENV), extra=LEARNER_EXTRA)
+    status = LearnerEngine(name, _room()).start()
+    if not status.running:
+        raise RoomError(f"{name}'s engine did not start.", status.describe())
+    spawner.environment = {
+        **dict(spawner.environment or {}),
+        "DOCKER_HOST": status.docker_host,
+        "DOCKDOJO_LEARNER": name,
+        "PYTHONPATH": str(python.code),
+    }
+
+
+def post_stop(spawner: Any) -> None:
+    """Stop the learner's engine once their server has stopped."""
+    LearnerEngine(str(spawner.user.name), _room()).stop()
+
+
+def prepare_state(room: RoomConfig) -> Path:
+    """``STATE/hub``, root's alone (the hub's database and cookie secret)."""
+    folder = room.state / "hub"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    return folder
+
+
+__all__ = ["LEARNER_ENV", "ROOM_CONFIG", "hub_config", "post_stop", "pre_spawn", "prepare_state"]

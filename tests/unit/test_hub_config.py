@@ -1,0 +1,59 @@
+"""The JupyterHub configuration ``dockdojo room hub-config`` writes, read as JupyterHub
+reads it (run with its ``get_config``). The hub itself is tested in tests/room/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from traitlets.config import Config
+
+from dockdojo.runner.room import RoomConfig
+from dockdojo.runner.room.hub import LEARNER_ENV, ROOM_CONFIG, hub_config, post_stop, pre_spawn
+
+
+def _load(text: str, monkeypatch: pytest.MonkeyPatch) -> Config:
+    for name in (ROOM_CONFIG, LEARNER_ENV):
+        monkeypatch.delenv(name, raising=False)
+    before = dict(os.environ)
+    config = Config()
+    exec(compile(text, "jupyterhub_config.py", "exec"), {"get_config": lambda: config})
+    added = {name: os.environ.pop(name) for name in set(os.environ) - set(before)}
+    for name, value in added.items():
+        monkeypatch.setenv(name, value)  # so that it is undone after the test
+    return config
+
+
+def test_the_hub_spawns_each_learner_as_themselves_with_the_engine_hooks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    room = RoomConfig(state=tmp_path / "room", mirror_port=5100)
+    text = hub_config(
+        tmp_path / "room.toml",
+        room,
+        port=8123,
+        learners=("ada", "bob"),
+        admins=("teacher",),
+        learner_env=Path("/opt/learner"),
+    )
+    c = _load(text, monkeypatch)
+    assert c.JupyterHub.spawner_class == "localprocess"
+    assert c.JupyterHub.bind_url == "http://127.0.0.1:8123"
+    assert c.Spawner.cmd == ["/opt/learner/bin/jupyterhub-singleuser"]
+    assert c.Spawner.pre_spawn_hook is pre_spawn
+    assert c.Spawner.post_stop_hook is post_stop
+    assert c.Authenticator.allowed_users == {"ada", "bob"}
+    assert c.Authenticator.admin_users == {"teacher"}
+    assert str(room.state / "hub") in c.JupyterHub.db_url
+    assert "authenticator_class" not in c.JupyterHub  # the instructor's to choose
+    assert os.environ[ROOM_CONFIG] == str(tmp_path / "room.toml")
+    assert os.environ[LEARNER_ENV] == "/opt/learner"
+
+
+def test_a_trial_password_uses_the_dummy_authenticator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = _load(hub_config(None, RoomConfig(state=tmp_path), password="pw"), monkeypatch)
+    assert c.JupyterHub.authenticator_class == "dummy"
+    assert c.DummyAuthenticator.password == "pw"
