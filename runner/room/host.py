@@ -64,11 +64,17 @@ def need_root(doing: str) -> None:
         )
 
 
+def which(name: str) -> str | None:
+    """``name`` on the PATH, or in the system's own folders (/usr/sbin...) when the PATH
+    lacks them (a hub or a service started with a short PATH)."""
+    return shutil.which(name, path=f"{os.environ.get('PATH', '')}{os.pathsep}{PATH}")
+
+
 def check_can_run() -> Programs:
     """The programs learner engines need, or :class:`RoomError` saying what is missing
     and which Debian packages to install."""
     need_root("Starting a learner engine")
-    missing = {name: package for name, package in PROGRAMS.items() if shutil.which(name) is None}
+    missing = {name: package for name, package in PROGRAMS.items() if which(name) is None}
     script = next((p for p in ROOTLESS_SCRIPT_PATHS if p.is_file()), None)
     if script is None:
         missing["dockerd-rootless.sh"] = "docker.io"
@@ -82,7 +88,7 @@ def check_can_run() -> Programs:
         )
     _check_user_namespaces()
     _open_tun()
-    rootlesskit = shutil.which("rootlesskit")
+    rootlesskit = which("rootlesskit")
     assert rootlesskit is not None
     assert script is not None
     return Programs(rootlesskit=rootlesskit, script=str(script))

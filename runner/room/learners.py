@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RoomError
+from .host import PATH
 
 NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}\Z")
 """Learner names dockdojo accepts: a portable Unix user name (it also names a cgroup, a
@@ -84,7 +85,9 @@ def learner(name: str, *, create: bool = False) -> Learner:
     user is made with ``useradd -m``. Raises :class:`RoomError` saying what to fix."""
     found = lookup(name)
     if found is None and create:
-        result = subprocess.run(["useradd", "-m", name], capture_output=True, text=True)
+        result = subprocess.run(
+            ["useradd", "-m", name], capture_output=True, text=True, env={"PATH": PATH}
+        )
         if result.returncode != 0:
             raise RoomError(
                 f"useradd -m {name} failed: {result.stderr.strip()}",
@@ -158,7 +161,12 @@ def prepare_runtime_dir(who: Learner) -> None:
     """
     folder = who.runtime_dir
     if Path("/run/systemd/system").is_dir() and not folder.is_mount():
-        subprocess.run(["loginctl", "enable-linger", who.name], capture_output=True, check=False)
+        subprocess.run(
+            ["loginctl", "enable-linger", who.name],
+            capture_output=True,
+            check=False,
+            env={"PATH": PATH},
+        )
         deadline = time.monotonic() + 5.0
         while not folder.is_mount() and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -205,7 +213,9 @@ def remove(name: str, *, wait: float = 60.0) -> None:
     who = lookup(name)
     deadline = time.monotonic() + wait
     while True:
-        done = subprocess.run(["userdel", "-r", name], capture_output=True, text=True)
+        done = subprocess.run(
+            ["userdel", "-r", name], capture_output=True, text=True, env={"PATH": PATH}
+        )
         if done.returncode in (0, 6):  # 6: no such user
             break
         if time.monotonic() > deadline:

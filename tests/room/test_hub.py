@@ -65,6 +65,7 @@ def running_hub(room: Room, learners: list[Learner], port: int) -> Iterator[str]
         with contextlib.suppress(OSError, ValueError):
             os.kill(int(proxy.read_text()), signal.SIGTERM)
         log.close()
+        print((room.config.state / "hub.log").read_text()[-4000:], file=sys.stderr)
 
 
 def log_in(url: str, who: Learner) -> tuple[requests.Session, str]:
@@ -79,6 +80,14 @@ def log_in(url: str, who: Learner) -> tuple[requests.Session, str]:
     )
     assert answer.status_code == 302, answer.text[:500]
     return session, session.cookies.get("_xsrf") or xsrf
+
+
+def _ready(session: requests.Session, xsrf: str, url: str, who: Learner) -> bool:
+    model = session.get(
+        f"{url}/hub/api/users/{who.name}", headers={"X-XSRFToken": xsrf}, timeout=10
+    ).json()
+    server = (model.get("servers") or {}).get("") or {}
+    return bool(server.get("ready"))
 
 
 def server_process(who: Learner) -> int:
@@ -122,21 +131,25 @@ def _walk_through(url: str, room: Room, people: list[Learner]) -> None:
             timeout=180,
         )
         assert started.status_code in (201, 202), started.text[:500]
-    for (session, _), who in zip(sessions, people, strict=True):
+    for (session, xsrf), who in zip(sessions, people, strict=True):
         deadline = time.monotonic() + 180
-        while session.get(f"{url}/user/{who.name}/api/status", timeout=10).status_code != 200:
+        while not _ready(session, xsrf, url, who):
             assert time.monotonic() < deadline, f"{who.name}'s server did not start"
             time.sleep(0.5)
+        lab = session.get(f"{url}/user/{who.name}/lab", timeout=30)  # through the hub's OAuth
+        assert lab.status_code == 200, lab.status_code
+        assert lab.url.endswith(f"/user/{who.name}/lab")
         env = environ(server_process(who))
         assert env["DOCKER_HOST"] == who.docker_host
         assert env["DOCKDOJO_LEARNER"] == who.name
         assert engine_answers(who.socket), f"{who.name}'s engine does not answer"
     # neither learner can open the other's server
     (ada_session, _), bob = sessions[0], people[1]
-    theirs = ada_session.get(f"{url}/user/{bob.name}/api/status", timeout=10, allow_redirects=False)
-    assert theirs.status_code in (302, 403, 404), theirs.status_code
-    if theirs.status_code == 302:
-        assert f"/user/{bob.name}/" not in theirs.headers.get("Location", "")
+    theirs = ada_session.get(f"{url}/user/{bob.name}/lab", timeout=30)
+    assert theirs.status_code == 403 or f"/user/{bob.name}/" not in theirs.url, (
+        theirs.status_code,
+        theirs.url,
+    )
     # stopping a server stops its engine
     (session, xsrf), who = sessions[0], people[0]
     stopped = session.delete(
