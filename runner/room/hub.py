@@ -7,7 +7,8 @@
   learner's own Unix user, from the learners' Python (:mod:`.pyenv`,
   ``/var/lib/dockdojo/learner``: JupyterLab, jupyterhub-singleuser, dockdojo);
 - before the server starts, :func:`pre_spawn` starts the learner's rootless engine of
-  the room (:mod:`.engines`) and gives the server its ``DOCKER_HOST`` and learner id;
+  the room (:mod:`.engines`), places the lessons in ``~/dockdojo-lessons`` (written as
+  the learner), and gives the server its ``DOCKER_HOST`` and learner id;
   when the server stops (by the learner, an admin or idle culling), :func:`post_stop`
   stops the engine;
 - the hub's database and cookie secret live in ``STATE/hub/``.
@@ -20,13 +21,16 @@ otherwise leaves ``c.JupyterHub.authenticator_class`` for the instructor to set.
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
 from ..errors import RoomError
 from .config import RoomConfig, load_config
 from .engines import LearnerEngine
-from .pyenv import DEFAULT_LEARNER_ENV, LEARNER_EXTRA, prepare
+from .host import PATH
+from .learners import Learner, lookup
+from .pyenv import DEFAULT_LEARNER_ENV, LEARNER_EXTRA, KernelEnv, prepare
 
 ROOM_CONFIG = "DOCKDOJO_ROOM_CONFIG"
 """Environment variable naming the room's settings file, for the hooks in the hub."""
@@ -62,7 +66,7 @@ def hub_config(
         f"c.ConfigurableHTTPProxy.pid_file = '{hub_state}/proxy.pid'",
         "c.JupyterHub.spawner_class = 'localprocess'",
         f"c.Spawner.cmd = ['{learner_env}/bin/jupyterhub-singleuser']",
-        "c.Spawner.default_url = '/lab'",
+        f"c.Spawner.default_url = '/lab/tree/{LESSONS}'",
         "c.Spawner.start_timeout = 120",
         "c.Spawner.pre_spawn_hook = hub.pre_spawn",
         "c.Spawner.post_stop_hook = hub.post_stop",
@@ -79,6 +83,14 @@ def hub_config(
     return "\n".join(lines) + "\n"
 
 
+LESSONS = "dockdojo-lessons"
+"""The folder of each learner's home that holds their lesson notebooks."""
+_PLACE = (
+    "from pathlib import Path; from dockdojo.runner.workspace import sync_workspace; "
+    f"sync_workspace(Path.home() / {LESSONS!r})"
+)
+
+
 def _room() -> RoomConfig:
     given = os.environ.get(ROOM_CONFIG)
     return load_config(Path(given) if given else None)
@@ -91,12 +103,39 @@ def pre_spawn(spawner: Any) -> None:
     status = LearnerEngine(name, _room()).start()
     if not status.running:
         raise RoomError(f"{name}'s engine did not start.", status.describe())
+    place_lessons(lookup(name), python)
     spawner.environment = {
         **dict(spawner.environment or {}),
         "DOCKER_HOST": status.docker_host,
         "DOCKDOJO_LEARNER": name,
         "PYTHONPATH": str(python.code),
     }
+
+
+def place_lessons(who: Learner | None, python: KernelEnv) -> None:
+    """The lessons, in the learner's ``~/dockdojo-lessons``: written as the learner (never
+    as root into a folder the learner controls), new ones added and unchanged ones
+    updated, the learner's own changes kept (as ``dockdojo lab`` does)."""
+    if who is None:
+        raise RoomError("There is no such Unix user.", "Create the learner's user first.")
+    done = subprocess.run(
+        [str(python.python), "-s", "-c", _PLACE],
+        user=who.uid,
+        group=who.gid,
+        extra_groups=[],
+        env={"HOME": str(who.home), "PATH": PATH, "PYTHONPATH": str(python.code)},
+        cwd=who.home,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RoomError(
+            f"The lessons could not be placed in {who.name}'s home: "
+            + (done.stderr.strip().splitlines() or ["no message"])[-1],
+            f"Check {who.home} (it must be {who.name}'s own, with room to write).",
+        )
 
 
 def post_stop(spawner: Any) -> None:
@@ -112,4 +151,13 @@ def prepare_state(room: RoomConfig) -> Path:
     return folder
 
 
-__all__ = ["LEARNER_ENV", "ROOM_CONFIG", "hub_config", "post_stop", "pre_spawn", "prepare_state"]
+__all__ = [
+    "LEARNER_ENV",
+    "LESSONS",
+    "ROOM_CONFIG",
+    "hub_config",
+    "place_lessons",
+    "post_stop",
+    "pre_spawn",
+    "prepare_state",
+]

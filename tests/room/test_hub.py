@@ -139,6 +139,9 @@ def _walk_through(url: str, room: Room, people: list[Learner]) -> None:
         lab = session.get(f"{url}/user/{who.name}/lab", timeout=30)  # through the hub's OAuth
         assert lab.status_code == 200, lab.status_code
         assert lab.url.endswith(f"/user/{who.name}/lab")
+        placed = who.home / "dockdojo-lessons" / "what-is-an-image.ipynb"
+        assert placed.is_file(), "the lessons are not in the learner's home"
+        assert placed.stat().st_uid == who.uid, "the lessons were not written as the learner"
         env = environ(server_process(who))
         assert env["DOCKER_HOST"] == who.docker_host
         assert env["DOCKDOJO_LEARNER"] == who.name

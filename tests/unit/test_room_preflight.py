@@ -34,7 +34,7 @@ def test_not_root(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_missing_programs_are_named_with_their_packages(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(platform, "system", lambda: "Linux")
     monkeypatch.setattr(os, "geteuid", lambda: 0)
-    monkeypatch.setattr(shutil, "which", lambda name: None if name != "dockerd" else "/x")
+    monkeypatch.setattr(shutil, "which", lambda name, **_: None if name != "dockerd" else "/x")
     monkeypatch.setattr(host, "ROOTLESS_SCRIPT_PATHS", (Path("/nonexistent.sh"),))
     with pytest.raises(RoomError) as err:
         host.check_can_run()
@@ -49,7 +49,7 @@ def test_missing_programs_are_named_with_their_packages(monkeypatch: pytest.Monk
 def _all_installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(platform, "system", lambda: "Linux")
     monkeypatch.setattr(os, "geteuid", lambda: 0)
-    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(shutil, "which", lambda name, **_: f"/usr/bin/{name}")
     script = tmp_path / "dockerd-rootless.sh"
     script.write_text("#!/bin/sh\n")
     monkeypatch.setattr(host, "ROOTLESS_SCRIPT_PATHS", (script,))
