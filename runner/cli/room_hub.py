@@ -31,6 +31,19 @@ def add_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="use JupyterHub's dummy authenticator with this shared password (trials only)",
     )
     hub.set_defaults(func=_hub_config)
+    helm = groups.add_parser(
+        "helm-values",
+        help="print Helm values for Zero to JupyterHub on Kubernetes (documented, untested)",
+        description="Print values for the jupyterhub Helm chart: each learner's pod runs "
+        "an engine of its own in a sidecar (rootless Docker-in-Docker, or Sysbox), never "
+        "the node's socket; with --mirror, also the room mirror's Deployment and Service.",
+    )
+    helm.add_argument("--image", required=True, help="the learners' server image")
+    helm.add_argument("--runtime", choices=("dind-rootless", "sysbox"), default="dind-rootless")
+    helm.add_argument("--learner", action="append", default=[], metavar="NAME")
+    helm.add_argument("--admin", action="append", default=[], metavar="NAME")
+    helm.add_argument("--mirror", action="store_true", help="also print the mirror's manifests")
+    helm.set_defaults(func=_helm_values)
 
 
 def _hub_config(args: argparse.Namespace) -> int:
@@ -54,6 +67,23 @@ def _hub_config(args: argparse.Namespace) -> int:
     args.out.write_text(text)
     args.out.chmod(0o600)
     print(f"wrote {args.out}; start the hub with: jupyterhub -f {args.out}", file=sys.stderr)
+    return 0
+
+
+def _helm_values(args: argparse.Namespace) -> int:
+    from ..room.config import load_config
+    from ..room.helm import helm_values, mirror_manifests, to_yaml
+
+    values = helm_values(
+        load_config(args.config),
+        image=args.image,
+        runtime=args.runtime,
+        admins=tuple(args.admin),
+        learners=tuple(args.learner),
+    )
+    print(to_yaml([values]), end="")
+    if args.mirror:
+        print("---\n" + to_yaml(mirror_manifests()), end="")
     return 0
 
 
