@@ -18,12 +18,22 @@ def add_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "hub as root with: jupyterhub -f FILE",
     )
     hub.add_argument("--out", type=Path, required=True, help="where to write the file")
-    hub.add_argument("--port", type=int, default=8000, help="the hub's port on 127.0.0.1")
     hub.add_argument(
-        "--learner", action="append", default=[], metavar="NAME", help="a learner (repeatable)"
+        "--port", type=int, default=None, help="the hub's port on 127.0.0.1 (default: [hub] port)"
     )
     hub.add_argument(
-        "--admin", action="append", default=[], metavar="NAME", help="an instructor (repeatable)"
+        "--learner",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a learner (repeatable; added to [hub] learners)",
+    )
+    hub.add_argument(
+        "--admin",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="an instructor (repeatable; added to [hub] instructors)",
     )
     hub.add_argument(
         "--password",

@@ -10,6 +10,12 @@ exists), every key optional::
     containers = 30                    # containers at once, running or not
     memory_mb = 2048                   # memory of the engine and its containers
     pids = 2048                        # processes and threads of the engine and its containers
+
+    [hub]                              # the room on JupyterHub (dockdojo room hub-config)
+    port = 8000                        # the hub on 127.0.0.1
+    learners = ["ada", "bob"]          # who may log in (empty: whoever the authenticator lets in)
+    instructors = ["teacher"]          # JupyterHub admins
+    idle_minutes = 60                  # a server idle this long is stopped, with its engine
 """
 
 from __future__ import annotations
@@ -40,6 +46,20 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class HubSettings:
+    """The room on JupyterHub."""
+
+    port: int = 8000
+    """The hub's port on 127.0.0.1."""
+    learners: tuple[str, ...] = ()
+    """Who may log in; empty: whoever the authenticator lets in."""
+    instructors: tuple[str, ...] = ()
+    """JupyterHub admins."""
+    idle_minutes: int = 60
+    """A learner's server idle this long is stopped (and its engine with it); 0: never."""
+
+
+@dataclass(frozen=True)
 class RoomConfig:
     """Where a room keeps its state and what each learner's engine may use."""
 
@@ -50,6 +70,8 @@ class RoomConfig:
     10.0.2.2, slirp4netns's name for the host's loopback)."""
     limits: Limits = field(default_factory=Limits)
     """Each learner engine's limits."""
+    hub: HubSettings = field(default_factory=HubSettings)
+    """The room on JupyterHub."""
 
     @property
     def mirror_url(self) -> str:
@@ -75,7 +97,7 @@ def load_config(path: Path | None = None) -> RoomConfig:
         raise DockdojoError(
             f"{path} is not valid TOML: {exc}.", "Fix the file; every key is optional."
         ) from exc
-    known = {"state", "mirror_port", "limits"}
+    known = {"state", "mirror_port", "limits", "hub"}
     unknown = sorted(set(data) - known)
     raw_limits = data.get("limits", {})
     if unknown or not isinstance(raw_limits, dict):
@@ -105,8 +127,47 @@ def load_config(path: Path | None = None) -> RoomConfig:
             f"{path}: mirror_port = {port!r} is not a port.", "Give a port between 1 and 65535."
         )
     return RoomConfig(
-        state=Path(str(data.get("state", DEFAULT_STATE))), mirror_port=port, limits=limits
+        state=Path(str(data.get("state", DEFAULT_STATE))),
+        mirror_port=port,
+        limits=limits,
+        hub=_hub(path, data.get("hub", {})),
     )
 
 
-__all__ = ["DEFAULT_CONFIG", "DEFAULT_STATE", "Limits", "RoomConfig", "load_config"]
+def _hub(path: Path, raw: object) -> HubSettings:
+    """The ``[hub]`` table, checked key by key."""
+    if not isinstance(raw, dict):
+        raise DockdojoError(f"{path}: [hub] must be a table.", "Write it as [hub] with keys.")
+    known = {"port", "learners", "instructors", "idle_minutes"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise DockdojoError(
+            f"{path} has [hub] keys dockdojo does not know: {', '.join(unknown)}.",
+            f"Known keys: {', '.join(sorted(known))}.",
+        )
+    settings = HubSettings()
+    for key in ("port", "idle_minutes"):
+        value = raw.get(key, getattr(settings, key))
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise DockdojoError(
+                f"{path}: hub.{key} = {value!r} is not a whole number of 0 or more.",
+                "Give a number, e.g. port = 8000, idle_minutes = 60.",
+            )
+    names: dict[str, tuple[str, ...]] = {}
+    for key in ("learners", "instructors"):
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise DockdojoError(
+                f"{path}: hub.{key} must be a list of user names.",
+                'Write it as learners = ["ada", "bob"].',
+            )
+        names[key] = tuple(value)
+    return HubSettings(
+        port=int(raw.get("port", settings.port)),
+        learners=names["learners"],
+        instructors=names["instructors"],
+        idle_minutes=int(raw.get("idle_minutes", settings.idle_minutes)),
+    )
+
+
+__all__ = ["DEFAULT_CONFIG", "DEFAULT_STATE", "HubSettings", "Limits", "RoomConfig", "load_config"]

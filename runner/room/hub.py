@@ -42,15 +42,19 @@ def hub_config(
     config_file: Path | None,
     room: RoomConfig,
     *,
-    port: int = 8000,
+    port: int | None = None,
     learners: tuple[str, ...] = (),
     admins: tuple[str, ...] = (),
     password: str | None = None,
     learner_env: Path = DEFAULT_LEARNER_ENV,
     proxy: str = "configurable-http-proxy",
 ) -> str:
-    """The text of a ``jupyterhub_config.py`` for ``room``."""
+    """The text of a ``jupyterhub_config.py`` for ``room``: its ``[hub]`` settings, with
+    ``port`` instead of its port and ``learners`` and ``admins`` added to its own."""
     hub_state = room.state / "hub"
+    port = room.hub.port if port is None else port
+    learners = tuple(dict.fromkeys([*room.hub.learners, *learners]))
+    admins = tuple(dict.fromkeys([*room.hub.instructors, *admins]))
     lines = [
         "# JupyterHub for a dockdojo room (dockdojo room hub-config writes this file).",
         "import os",
@@ -71,6 +75,15 @@ def hub_config(
         "c.Spawner.pre_spawn_hook = hub.pre_spawn",
         "c.Spawner.post_stop_hook = hub.post_stop",
     ]
+    if room.hub.idle_minutes:  # an idle server is stopped, and with it its engine
+        lines += [
+            "import sys",
+            "c.JupyterHub.load_roles = [{'name': 'idle-culler', 'services': ['idle-culler'],",
+            "    'scopes': ['list:users', 'read:users:activity', 'read:servers',",
+            "               'delete:servers']}]",
+            "c.JupyterHub.services = [{'name': 'idle-culler', 'command': [sys.executable,",
+            f"    '-m', 'jupyterhub_idle_culler', '--timeout={room.hub.idle_minutes * 60}']}}]",
+        ]
     if learners:
         lines.append(f"c.Authenticator.allowed_users = {set(learners)!r}")
     if admins:

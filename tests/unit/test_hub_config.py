@@ -57,3 +57,48 @@ def test_a_trial_password_uses_the_dummy_authenticator(
     c = _load(hub_config(None, RoomConfig(state=tmp_path), password="pw"), monkeypatch)
     assert c.JupyterHub.authenticator_class == "dummy"
     assert c.DummyAuthenticator.password == "pw"
+
+
+def test_the_rooms_hub_settings_give_port_people_and_idle_culling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dockdojo.runner.room.config import load_config
+
+    file = tmp_path / "room.toml"
+    file.write_text(
+        f'state = "{tmp_path}"\n[hub]\nport = 8111\nlearners = ["ada"]\n'
+        'instructors = ["teacher"]\nidle_minutes = 30\n'
+    )
+    room = load_config(file)
+    assert (room.hub.port, room.hub.learners, room.hub.instructors) == (
+        8111,
+        ("ada",),
+        ("teacher",),
+    )
+    c = _load(hub_config(file, room, learners=("bob",)), monkeypatch)
+    assert c.JupyterHub.bind_url == "http://127.0.0.1:8111"
+    assert c.Authenticator.allowed_users == {"ada", "bob"}
+    assert c.Authenticator.admin_users == {"teacher"}
+    (culler,) = c.JupyterHub.services
+    assert culler["command"][-2:] == ["jupyterhub_idle_culler", "--timeout=1800"]
+    (role,) = c.JupyterHub.load_roles
+    assert "delete:servers" in role["scopes"]
+
+
+@pytest.mark.parametrize(
+    ("table", "words"),
+    [
+        ("[hub]\nport = -1\n", "hub.port = -1"),
+        ('[hub]\nlearners = "ada"\n', "hub.learners must be a list"),
+        ("[hub]\nteachers = []\n", "[hub] keys dockdojo does not know: teachers"),
+    ],
+)
+def test_a_wrong_hub_setting_is_named(tmp_path: Path, table: str, words: str) -> None:
+    from dockdojo.runner.errors import DockdojoError
+    from dockdojo.runner.room.config import load_config
+
+    file = tmp_path / "room.toml"
+    file.write_text(table)
+    with pytest.raises(DockdojoError) as caught:
+        load_config(file)
+    assert words in caught.value.what
