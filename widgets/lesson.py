@@ -37,6 +37,7 @@ from dockdojo.runner import (
     Engine,
     LessonReport,
     LiveState,
+    Removed,
     Step,
     StepReport,
     check_lesson,
@@ -160,19 +161,11 @@ class CheckPanel(w.VBox):
         self.add_class("dojo-check")
         self.passed: bool | None = None
 
-    def _labels(self) -> dict[str, str]:
-        engine = self.lesson.engine
-        return {
-            LABEL_LESSON: self.lesson.model.id,
-            LABEL_LEARNER: engine.learner,
-            LABEL_STEP: self.step.id,
-        }
-
     def ask_start_over(self) -> bool:
         """List the containers this step made for this learner, and ask."""
 
         def job() -> None:
-            made = [c.name for c in self.lesson.engine.containers(labels=self._labels())]
+            made = self.lesson.made(self.step.id)
             self.question.value = note(
                 "info",
                 "Start this step over removes the containers it made for you: "
@@ -185,11 +178,8 @@ class CheckPanel(w.VBox):
 
     def start_over(self) -> bool:
         def job() -> None:
-            self.lesson.engine.remove_labelled(self._labels())
             self.confirm.layout.display = "none"
-            self.lesson.attempted.discard(self.step.id)
-            touch(self.lesson.engine)
-            self.lesson.evaluate(slow=True)
+            self.lesson.start_over(self.step.id)
 
         return self.worker.start(job, "Starting this step over…")
 
@@ -287,15 +277,11 @@ class ProgressPanel(w.VBox):
             )
         )
 
-    def _made(self) -> list[str]:
-        labels = {LABEL_LESSON: self.lesson.model.id, LABEL_LEARNER: self.lesson.engine.learner}
-        return [c.name for c in self.lesson.engine.containers(labels=labels)]
-
     def ask_start_over(self) -> bool:
         """List what Start over would remove (this lesson's containers of this learner)."""
 
         def job() -> None:
-            made = self._made()
+            made = self.lesson.made()
             listed = ", ".join(made) if made else "no container"
             self.question.value = note(
                 "info",
@@ -310,14 +296,8 @@ class ProgressPanel(w.VBox):
 
     def start_over(self) -> bool:
         def job() -> None:
-            labels = {
-                LABEL_LESSON: self.lesson.model.id,
-                LABEL_LEARNER: self.lesson.engine.learner,
-            }
-            removed = self.lesson.engine.remove_labelled(labels)
             self._close()
-            self.lesson.attempted.clear()
-            self.lesson.evaluate(slow=True)
+            removed = self.lesson.start_over()
             self.status.value = note(
                 "ok",
                 f"Started over: removed {plural(len(removed.containers), 'container')}.",
@@ -426,11 +406,28 @@ class LessonView:
             lambda: self.evaluate(slow=False), queue="re-checking after the engine changed"
         )
 
-    # panels ---------------------------------------------------------------------------
-    def record(self, step_id: str, passed: bool) -> None:  # noqa: ARG002
-        """Kept for notebooks built before the one evaluation: shows the current one."""
-        self.render()
+    # starting over --------------------------------------------------------------------
+    def _labels(self, step_id: str | None) -> dict[str, str]:
+        labels = {LABEL_LESSON: self.model.id, LABEL_LEARNER: self.engine.learner}
+        return labels | ({LABEL_STEP: step_id} if step_id else {})
 
+    def made(self, step_id: str | None = None) -> list[str]:
+        """Names of the containers this lesson (or one step of it) made for this learner."""
+        return [c.name for c in self.engine.containers(labels=self._labels(step_id))]
+
+    def start_over(self, step_id: str | None = None) -> Removed:
+        """Remove exactly what :meth:`made` lists, set the step (or every step) back to
+        not tried, and show the lesson as the engine has it now."""
+        removed = self.engine.remove_labelled(self._labels(step_id))
+        if step_id:
+            self.attempted.discard(step_id)
+        else:
+            self.attempted.clear()
+        touch(self.engine)
+        self.evaluate(slow=True)
+        return removed
+
+    # panels ---------------------------------------------------------------------------
     def progress(self) -> ProgressPanel:
         """The bar at the top of the lesson."""
         self._progress = ProgressPanel(self)

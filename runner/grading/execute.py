@@ -203,7 +203,7 @@ def grade_one(
         except Exception as exc:  # any unreadable file is this submission's problem alone
             outcome = Execution("error", f"The notebook could not be read: {exc}", 0, 0)
         else:
-            outcome = execute(nb, lesson, learner, place, options)
+            outcome = execute(nb, place, options)
         place.end()
         with Engine(place.docker_host, lesson=lesson.id, learner=learner) as engine:
             report = check_lesson(engine, lesson, options.step_ids())
@@ -393,13 +393,7 @@ class Execution:
     """Code cells in the notebook."""
 
 
-def execute(
-    nb: nbformat.NotebookNode,
-    lesson: Lesson,  # noqa: ARG001
-    learner: str,  # noqa: ARG001
-    place: Place,
-    options: GradeOptions,
-) -> Execution:
+def execute(nb: nbformat.NotebookNode, place: Place, options: GradeOptions) -> Execution:
     """Run the notebook in a fresh kernel at ``place``."""
     code = [c for c in nb.cells if c.cell_type == "code"]
     for cell in code:  # nothing the learner's copy recorded is kept or trusted
