@@ -87,6 +87,7 @@ if TYPE_CHECKING:
         solve_lesson,
     )
     from .lessons import build_lessons, load_lesson, parse_lesson
+    from .look import tell_instructor
     from .sandbox import Sandbox, SandboxStatus
     from .text import human_bytes, plain_text, plural
 
@@ -155,6 +156,7 @@ _WHERE = {
         "solve_lesson",
     ),
     "lessons": ("build_lessons", "load_lesson", "parse_lesson"),
+    "look": ("tell_instructor",),
     "sandbox": ("Sandbox", "SandboxStatus"),
     "text": ("human_bytes", "plain_text", "plural"),
 }
@@ -222,6 +224,7 @@ __all__ = [
     "run_step_checks",
     "same_image",
     "solve_lesson",
+    "tell_instructor",
     "uses_image",
     "uses_parameters",
 ]

@@ -44,6 +44,7 @@ from dockdojo.runner import (
     load_lesson,
     personalize,
     plural,
+    tell_instructor,
     uses_parameters,
 )
 
@@ -193,6 +194,9 @@ class CheckPanel(w.VBox):
         """Evaluate the lesson now (every step, the slow checks too) and show it."""
         if clicked:
             self.lesson.attempted.add(self.step.id)
+            tell_instructor(
+                self.lesson.model.id, self.step.id
+            )  # a room's instructor view looks too
         return self.worker.start(
             lambda: self.lesson.evaluate(slow=True),
             "Checking…",

@@ -16,6 +16,12 @@ exists), every key optional::
     learners = ["ada", "bob"]          # who may log in (empty: whoever the authenticator lets in)
     instructors = ["teacher"]          # JupyterHub admins
     idle_minutes = 60                  # a server idle this long is stopped, with its engine
+
+    [instructor]                       # the instructor's view, a service of the hub
+    port = 8010                        # the service on 127.0.0.1
+    database = ""                      # SQLAlchemy URL; empty: a SQLite file in STATE/instructor
+    stuck_minutes = 10                 # a learner this long on one step is shown as stuck
+    recheck_seconds = 30               # how often every active learner is checked anew
 """
 
 from __future__ import annotations
@@ -60,6 +66,22 @@ class HubSettings:
 
 
 @dataclass(frozen=True)
+class InstructorSettings:
+    """The ``[instructor]`` table: the instructor's view (:mod:`.instructor`)."""
+
+    port: int = 8010
+    """The service's port on 127.0.0.1 (the hub's proxy forwards to it)."""
+    database: str = ""
+    """SQLAlchemy URL of the progress store (``postgresql+psycopg://...``); empty: a
+    SQLite file, ``STATE/instructor/progress.sqlite``."""
+    stuck_minutes: int = 10
+    """A learner on one step this long is shown as stuck."""
+    recheck_seconds: int = 30
+    """Every learner whose server runs is checked anew this often (and at once on a
+    "look now")."""
+
+
+@dataclass(frozen=True)
 class RoomConfig:
     """Where a room keeps its state and what each learner's engine may use."""
 
@@ -71,7 +93,9 @@ class RoomConfig:
     limits: Limits = field(default_factory=Limits)
     """Each learner engine's limits."""
     hub: HubSettings = field(default_factory=HubSettings)
-    """The room on JupyterHub."""
+    """The ``[hub]`` table: the room on JupyterHub."""
+    instructor: InstructorSettings = field(default_factory=InstructorSettings)
+    """The ``[instructor]`` table."""
 
     @property
     def mirror_url(self) -> str:
@@ -97,7 +121,7 @@ def load_config(path: Path | None = None) -> RoomConfig:
         raise DockdojoError(
             f"{path} is not valid TOML: {exc}.", "Fix the file; every key is optional."
         ) from exc
-    known = {"state", "mirror_port", "limits", "hub"}
+    known = {"state", "mirror_port", "limits", "hub", "instructor"}
     unknown = sorted(set(data) - known)
     raw_limits = data.get("limits", {})
     if unknown or not isinstance(raw_limits, dict):
@@ -131,6 +155,7 @@ def load_config(path: Path | None = None) -> RoomConfig:
         mirror_port=port,
         limits=limits,
         hub=_hub(path, data.get("hub", {})),
+        instructor=_instructor(path, data.get("instructor", {})),
     )
 
 
@@ -170,4 +195,47 @@ def _hub(path: Path, raw: object) -> HubSettings:
     )
 
 
-__all__ = ["DEFAULT_CONFIG", "DEFAULT_STATE", "HubSettings", "Limits", "RoomConfig", "load_config"]
+def _instructor(path: Path, raw: object) -> InstructorSettings:
+    """The ``[instructor]`` table, checked key by key."""
+    if not isinstance(raw, dict):
+        raise DockdojoError(
+            f"{path}: [instructor] must be a table.", "Write it as [instructor] with keys."
+        )
+    settings = InstructorSettings()
+    known = set(settings.__dict__)
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise DockdojoError(
+            f"{path} has [instructor] keys dockdojo does not know: {', '.join(unknown)}.",
+            f"Known keys: {', '.join(sorted(known))}.",
+        )
+    for key in ("port", "stuck_minutes", "recheck_seconds"):
+        value = raw.get(key, getattr(settings, key))
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise DockdojoError(
+                f"{path}: instructor.{key} = {value!r} is not a whole number of 1 or more.",
+                "Give a number, e.g. port = 8010, stuck_minutes = 10.",
+            )
+    database = raw.get("database", "")
+    if not isinstance(database, str):
+        raise DockdojoError(
+            f"{path}: instructor.database must be a text (an SQLAlchemy URL).",
+            'Write it as database = "postgresql+psycopg://user@host/db", or leave it out.',
+        )
+    return InstructorSettings(
+        port=int(raw.get("port", settings.port)),
+        database=database,
+        stuck_minutes=int(raw.get("stuck_minutes", settings.stuck_minutes)),
+        recheck_seconds=int(raw.get("recheck_seconds", settings.recheck_seconds)),
+    )
+
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "DEFAULT_STATE",
+    "HubSettings",
+    "InstructorSettings",
+    "Limits",
+    "RoomConfig",
+    "load_config",
+]

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RoomError
+from ..look import LOOK_URL
 from .config import RoomConfig, load_config
 from .engines import LearnerEngine
 from .host import PATH
@@ -34,6 +35,8 @@ from .pyenv import DEFAULT_LEARNER_ENV, LEARNER_EXTRA, KernelEnv, prepare
 
 ROOM_CONFIG = "DOCKDOJO_ROOM_CONFIG"
 """Environment variable naming the room's settings file, for the hooks in the hub."""
+SERVICE = "dockdojo"
+"""The instructor's view's name in the hub (:mod:`.instructor`)."""
 LEARNER_ENV = "DOCKDOJO_LEARNER_ENV"
 """Environment variable naming the learners' Python, for the hooks in the hub."""
 
@@ -74,15 +77,32 @@ def hub_config(
         "c.Spawner.start_timeout = 120",
         "c.Spawner.pre_spawn_hook = hub.pre_spawn",
         "c.Spawner.post_stop_hook = hub.post_stop",
+        "",
+        "# The instructor's view: a service of the hub, at /services/dockdojo/. Every user",
+        "# may reach it (the page itself is for instructors only) and so may each server's",
+        "# token, with which a learner's Check asks it to look at that learner now.",
+        "import sys",
+        f"c.JupyterHub.services = [{{'name': {SERVICE!r}, 'display': True,",
+        "    'oauth_no_confirm': True,",
+        f"    'url': 'http://127.0.0.1:{room.instructor.port}',",
+        "    'command': [sys.executable, '-m', 'dockdojo.runner.room.instructor',",
+        f"                '--config', {str(config_file or '')!r},",
+        f"                *[f'--instructor={{n}}' for n in {list(admins)!r}]]}}]",
+        "c.JupyterHub.load_roles = [",
+        f"    {{'name': 'user', 'scopes': ['self', 'access:services!service={SERVICE}']}},",
+        f"    {{'name': 'dockdojo-view', 'services': [{SERVICE!r}],",
+        "     'scopes': ['list:users', 'read:users', 'read:servers']},",
+        "]",
+        "c.Spawner.server_token_scopes = ['users:activity!user', 'access:servers!server',",
+        f"                                 'access:services!service={SERVICE}']",
     ]
     if room.hub.idle_minutes:  # an idle server is stopped, and with it its engine
         lines += [
-            "import sys",
-            "c.JupyterHub.load_roles = [{'name': 'idle-culler', 'services': ['idle-culler'],",
+            "c.JupyterHub.load_roles.append({'name': 'idle-culler', 'services': ['idle-culler'],",
             "    'scopes': ['list:users', 'read:users:activity', 'read:servers',",
-            "               'delete:servers']}]",
-            "c.JupyterHub.services = [{'name': 'idle-culler', 'command': [sys.executable,",
-            f"    '-m', 'jupyterhub_idle_culler', '--timeout={room.hub.idle_minutes * 60}']}}]",
+            "               'delete:servers']})",
+            "c.JupyterHub.services.append({'name': 'idle-culler', 'command': [sys.executable,",
+            f"    '-m', 'jupyterhub_idle_culler', '--timeout={room.hub.idle_minutes * 60}']}})",
         ]
     if learners:
         lines.append(f"c.Authenticator.allowed_users = {set(learners)!r}")
@@ -113,7 +133,8 @@ def pre_spawn(spawner: Any) -> None:
     """Start the learner's engine before their server, and point the server at it."""
     name = str(spawner.user.name)
     python = prepare(Path(os.environ.get(LEARNER_ENV) or DEFAULT_LEARNER_ENV), extra=LEARNER_EXTRA)
-    status = LearnerEngine(name, _room()).start()
+    room = _room()
+    status = LearnerEngine(name, room).start()
     if not status.running:
         raise RoomError(f"{name}'s engine did not start.", status.describe())
     place_lessons(lookup(name), python)
@@ -122,6 +143,7 @@ def pre_spawn(spawner: Any) -> None:
         "DOCKER_HOST": status.docker_host,
         "DOCKDOJO_LEARNER": name,
         "PYTHONPATH": str(python.code),
+        LOOK_URL: f"http://127.0.0.1:{room.instructor.port}/services/{SERVICE}/api/look",
     }
 
 
@@ -168,6 +190,7 @@ __all__ = [
     "LEARNER_ENV",
     "LESSONS",
     "ROOM_CONFIG",
+    "SERVICE",
     "hub_config",
     "place_lessons",
     "post_stop",

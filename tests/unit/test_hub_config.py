@@ -79,10 +79,45 @@ def test_the_rooms_hub_settings_give_port_people_and_idle_culling(
     assert c.JupyterHub.bind_url == "http://127.0.0.1:8111"
     assert c.Authenticator.allowed_users == {"ada", "bob"}
     assert c.Authenticator.admin_users == {"teacher"}
-    (culler,) = c.JupyterHub.services
-    assert culler["command"][-2:] == ["jupyterhub_idle_culler", "--timeout=1800"]
-    (role,) = c.JupyterHub.load_roles
-    assert "delete:servers" in role["scopes"]
+    services = {s["name"]: s for s in c.JupyterHub.services}
+    assert services["idle-culler"]["command"][-2:] == ["jupyterhub_idle_culler", "--timeout=1800"]
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert "delete:servers" in roles["idle-culler"]["scopes"]
+
+
+def test_the_instructors_view_is_a_service_every_user_and_server_token_may_reach(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dockdojo.runner.room.config import load_config
+
+    file = tmp_path / "room.toml"
+    file.write_text(
+        f'state = "{tmp_path}"\n[hub]\ninstructors = ["teacher"]\nidle_minutes = 0\n'
+        "[instructor]\nport = 8777\nstuck_minutes = 5\n"
+    )
+    room = load_config(file)
+    assert (room.instructor.port, room.instructor.stuck_minutes) == (8777, 5)
+    c = _load(hub_config(file, room, admins=("lead",)), monkeypatch)
+    (view,) = c.JupyterHub.services  # no culler when idle_minutes = 0
+    assert view["name"] == "dockdojo"
+    assert view["url"] == "http://127.0.0.1:8777"
+    assert view["command"][1:] == [
+        "-m",
+        "dockdojo.runner.room.instructor",
+        "--config",
+        str(file),
+        "--instructor=teacher",
+        "--instructor=lead",
+    ]
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert roles["user"]["scopes"] == ["self", "access:services!service=dockdojo"]
+    assert roles["dockdojo-view"]["services"] == ["dockdojo"]
+    assert set(roles["dockdojo-view"]["scopes"]) == {"list:users", "read:users", "read:servers"}
+    assert "access:services!service=dockdojo" in c.Spawner.server_token_scopes
+    assert not any(
+        "admin" in s or s.startswith("access:servers") and "!" not in s
+        for s in c.Spawner.server_token_scopes
+    )
 
 
 @pytest.mark.parametrize(
@@ -91,6 +126,9 @@ def test_the_rooms_hub_settings_give_port_people_and_idle_culling(
         ("[hub]\nport = -1\n", "hub.port = -1"),
         ('[hub]\nlearners = "ada"\n', "hub.learners must be a list"),
         ("[hub]\nteachers = []\n", "[hub] keys dockdojo does not know: teachers"),
+        ("[instructor]\nport = 0\n", "instructor.port = 0"),
+        ("[instructor]\ndatabase = 5\n", "instructor.database must be a text"),
+        ("[instructor]\ngrid = 1\n", "[instructor] keys dockdojo does not know: grid"),
     ],
 )
 def test_a_wrong_hub_setting_is_named(tmp_path: Path, table: str, words: str) -> None:

@@ -1,0 +1,54 @@
+"""A learner's Check, told to the instructor's view of their room ("look now").
+
+On JupyterHub, a learner's server has ``DOCKDOJO_LOOK_URL`` (the room's instructor view,
+:mod:`dockdojo.runner.room.instructor`) and its own hub token. :func:`tell_instructor` asks that
+view to check this learner's engine now. It sends only the lesson and the step: the
+view runs the checks itself, against the learner's engine, so nothing sent here can
+mark anyone done. It never waits and never fails the Check: without a room, or with the
+view away, nothing happens.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import urllib.error
+import urllib.request
+
+LOOK_URL = "DOCKDOJO_LOOK_URL"
+"""The instructor view's ``api/look`` address, set for a learner's server by the hub."""
+TIMEOUT = 5.0
+
+log = logging.getLogger("dockdojo.look")
+
+
+def tell_instructor(lesson: str, step: str | None = None) -> threading.Thread | None:
+    """Ask the room's instructor view to look at this learner now, in the background;
+    the thread doing it, or None when this is not a room's server."""
+    url = os.environ.get(LOOK_URL)
+    token = os.environ.get("JUPYTERHUB_API_TOKEN")
+    if not url or not token:
+        return None
+    body = json.dumps({"lesson": lesson, "step": step}).encode()
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+    )
+
+    def send() -> None:
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
+                answer.read()
+        except (OSError, urllib.error.URLError) as exc:  # the view away: the Check goes on
+            log.info("the instructor's view did not take the look: %s", exc)
+
+    thread = threading.Thread(target=send, name="dockdojo-look", daemon=True)
+    thread.start()
+    return thread
+
+
+__all__ = ["LOOK_URL", "tell_instructor"]

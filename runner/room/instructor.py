@@ -1,0 +1,406 @@
+"""The instructor's view of a room: a JupyterHub service at ``/services/dockdojo/``.
+
+The hub starts it (``dockdojo room hub-config`` writes the service into the hub's
+configuration) as ``python -m dockdojo.runner.room.instructor --config ROOM``, as the
+hub's own user, which can reach every learner's engine; learners cannot reach it but
+through the hub, which authenticates every request (hub OAuth for pages, the learner's
+server token for "look now").
+
+Routes, under the service's prefix:
+
+- ``/``: the grid (instructors only): learners by steps of the chosen lesson, time on
+  the current step, who is stuck, which check fails most, each engine's readiness;
+  it follows ``api/events`` and never reloads;
+- ``api/events?lesson=ID``: server-sent events: ``grid`` (everything) first, then
+  ``learner`` (one learner's row) on every change, numbered without gaps;
+- ``api/grid?lesson=ID`` (JSON), ``api/grid.csv?lesson=ID`` (CSV),
+  ``api/history?learner=NAME`` (JSON): instructors only;
+- ``api/look`` (POST ``{"lesson": ID, "step": ID}``, at most 1 kB): any user of the hub,
+  about themselves only: their checks run now against their own engine.
+
+Who is an instructor: the room's ``[hub] instructors``, the names given with
+``--instructor``, and the hub's admins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any, cast
+
+from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
+from tornado import web
+from tornado.iostream import StreamClosedError
+
+from ..authoring import Lesson
+from ..authoring.sources import lesson_sources
+from ..lessons import load_lesson
+from ..sandbox import engine_answers
+from .config import RoomConfig, load_config
+from .hub import SERVICE
+from .learners import lookup
+from .roster import Store, default_url
+from .watch import Look, Watch
+
+log = logging.getLogger("dockdojo.instructor")
+
+MAX_BODY = 1024
+"""Largest "look now" request, in bytes."""
+KEEPALIVE = 15.0
+"""Seconds between two comments on an idle event stream (proxies drop silent ones)."""
+CSP = (
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; "
+    "frame-ancestors 'none'"
+)
+"""The page loads nothing from elsewhere, and no other site may frame it."""
+
+
+def room_lessons() -> dict[str, Lesson]:
+    """The lessons installed with dockdojo, by id, in their order."""
+    folder = Path(str(resources.files("dockdojo.content")))
+    lessons = [load_lesson(path) for path in lesson_sources(folder)]
+    return {lesson.id: lesson for lesson in lessons}
+
+
+def learner_engine(name: str) -> str | None:
+    """``DOCKER_HOST`` of ``name``'s room engine when it answers."""
+    who = lookup(name)
+    if who is None or not engine_answers(who.socket):
+        return None
+    return who.docker_host
+
+
+class Base(HubOAuthenticated, web.RequestHandler):  # type: ignore[misc]
+    """What every route shares: the hub's user, the instructors' check, JSON errors."""
+
+    @property
+    def watch(self) -> Watch:
+        return cast(Watch, self.settings["watch"])
+
+    @property
+    def name(self) -> str:
+        return str(self.current_user["name"])
+
+    def set_default_headers(self) -> None:
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Content-Security-Policy", CSP)
+
+    def instructor(self) -> None:
+        """Refuse (403) anyone but an instructor."""
+        user = self.current_user
+        if user.get("kind", "user") != "user" or not self.settings["is_instructor"](self.name):
+            raise web.HTTPError(403, "This page is for the workshop's instructors.")
+
+    def lesson(self) -> str:
+        try:
+            return self.watch.valid(self.get_argument("lesson", self.watch.default_lesson), None)[0]
+        except ValueError as exc:
+            raise web.HTTPError(400, str(exc)) from None
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        reason = self._reason
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, web.HTTPError) and exc.log_message:
+            reason = exc.log_message
+        if "/api/" in self.request.path:
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"error": reason}))
+        else:
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.finish(f"{status_code}: {reason}\n")
+
+
+class Page(Base):
+    @web.authenticated
+    def get(self) -> None:
+        self.instructor()
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(self.settings["page"])
+
+
+class Grid(Base):
+    @web.authenticated
+    def get(self) -> None:
+        self.instructor()
+        self.finish(self.watch.grid(self.lesson()))
+
+
+class Csv(Base):
+    @web.authenticated
+    def get(self) -> None:
+        self.instructor()
+        lesson = self.lesson()
+        self.set_header("Content-Type", "text/csv; charset=utf-8")
+        self.set_header("Content-Disposition", f'attachment; filename="{lesson}.csv"')
+        self.finish(grid_csv(self.watch.grid(lesson)))
+
+
+class History(Base):
+    @web.authenticated
+    def get(self) -> None:
+        self.instructor()
+        learner = self.get_argument("learner")
+        if learner not in self.watch.learners:
+            raise web.HTTPError(404, "There is no such learner in this room.")
+        attempts = self.watch.store.attempts(learner, self.get_argument("lesson", None))
+        self.finish({"learner": learner, "attempts": [a.__dict__ for a in attempts]})
+
+
+class LookNow(Base):
+    @web.authenticated
+    def post(self) -> None:
+        if self.current_user.get("kind", "user") != "user":
+            raise web.HTTPError(403, "Only a learner may ask to be looked at.")
+        if len(self.request.body) > MAX_BODY:
+            raise web.HTTPError(413, f"A request is at most {MAX_BODY} bytes.")
+        try:
+            data = json.loads(self.request.body or b"{}")
+            if not isinstance(data, dict) or set(data) - {"lesson", "step"}:
+                raise ValueError("give only lesson and step")
+            lesson, step = self.watch.valid(data.get("lesson"), data.get("step"))
+        except ValueError as exc:
+            raise web.HTTPError(400, str(exc)) from None
+        if not self.watch.accept_look(self.name):
+            self.set_header("Retry-After", "1")
+            raise web.HTTPError(429, "Too many requests; ask again in a second.")
+        self.watch.look(Look(self.name, lesson, step, "look"))
+        self.set_status(202)
+        self.finish({"queued": True, "learner": self.name})
+
+
+class Events(Base):
+    @web.authenticated
+    async def get(self) -> None:
+        self.instructor()
+        lesson = self.lesson()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=10_000)
+        self.set_header("Content-Type", "text/event-stream")
+        self.set_header("X-Accel-Buffering", "no")
+
+        def deliver(event: dict[str, Any]) -> None:
+            loop.call_soon_threadsafe(_offer, queue, event)
+
+        unsubscribe = self.watch.subscribe(deliver)
+        try:
+            grid = self.watch.grid(lesson)
+            self.write(_event("grid", grid["seq"], grid))
+            await self.flush()
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), KEEPALIVE)
+                except TimeoutError:
+                    self.write(": still here\n\n")
+                    await self.flush()
+                    continue
+                if event.get("overflow"):
+                    return  # the page reconnects and starts from a whole grid
+                data = {
+                    "seq": event["seq"],
+                    "row": self.watch.row(event["learner"], lesson),
+                    "summary": self.watch.summary(lesson),
+                }
+                self.write(_event("learner", event["seq"], data))
+                await self.flush()
+        except StreamClosedError:
+            pass
+        finally:
+            unsubscribe()
+
+
+def make_app(watch: Watch, *, instructors: Sequence[str], prefix: str) -> web.Application:
+    """The tornado application of the service (authenticated by the hub)."""
+    hub_auth = HubOAuth(api_token=os.environ["JUPYTERHUB_API_TOKEN"], cache_max_age=60)
+    named = frozenset(instructors)
+    admins: dict[str, tuple[float, bool]] = {}
+
+    def is_instructor(name: str) -> bool:
+        if name in named:
+            return True
+        known = admins.get(name)
+        if known is None or time.monotonic() - known[0] > 60:
+            try:
+                model = hub_get(f"users/{name}")
+                known = (time.monotonic(), bool(isinstance(model, dict) and model.get("admin")))
+            except Exception:  # the hub's answer decides; without one, not an admin
+                known = (time.monotonic(), False)
+            admins[name] = known
+        return known[1]
+
+    base = prefix if prefix.endswith("/") else prefix + "/"
+    return web.Application(
+        [
+            (base, Page),
+            (base + "api/grid", Grid),
+            (base + "api/grid.csv", Csv),
+            (base + "api/history", History),
+            (base + "api/look", LookNow),
+            (base + "api/events", Events),
+            (base + "oauth_callback", HubOAuthCallbackHandler),
+        ],
+        hub_auth=hub_auth,
+        watch=watch,
+        is_instructor=is_instructor,
+        page=resources.files("dockdojo.runner.room").joinpath("instructor.html").read_text(),
+        cookie_secret=os.urandom(32),
+        login_url=hub_auth.login_url,
+    )
+
+
+def _offer(queue: asyncio.Queue[dict[str, Any]], event: dict[str, Any]) -> None:
+    try:
+        queue.put_nowait(event)
+    except asyncio.QueueFull:  # a page too slow to follow: it starts again
+        while not queue.empty():
+            queue.get_nowait()
+        queue.put_nowait({"overflow": True})
+
+
+def _event(kind: str, seq: int, data: dict[str, Any]) -> str:
+    return f"id: {seq}\nevent: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def grid_csv(grid: dict[str, Any]) -> str:
+    """The grid as CSV: a learner a line, a column per step (its status), then why the
+    failing steps fail."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    steps = [s["id"] for s in grid["steps"]]
+    writer.writerow(
+        [
+            "learner",
+            "engine",
+            "ready",
+            "steps_done",
+            "current_step",
+            "minutes_on_step",
+            "stuck",
+            *steps,
+            "failing_reasons",
+        ]
+    )
+    for row in grid["learners"]:
+        reasons = [
+            f"{step}: {row['steps'][step]['message']}"
+            for step in steps
+            if row["steps"][step]["status"] == "failing"
+        ]
+        writer.writerow(
+            [
+                _safe(row["name"]),
+                row["engine"],
+                {True: "yes", False: "no", None: ""}[row["ready"]],
+                row["done"],
+                row["current"] or "",
+                row["minutes_on_step"],
+                "yes" if row["stuck"] else "no",
+            ]
+            + [row["steps"][step]["status"] for step in steps]
+            + [_safe("; ".join(reasons))]
+        )
+    return out.getvalue()
+
+
+def _safe(text: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def hub_get(path: str) -> Any:
+    """``GET`` the hub's API (``JUPYTERHUB_API_URL``) with the service's own token."""
+    import requests
+
+    answer = requests.get(
+        os.environ["JUPYTERHUB_API_URL"].rstrip("/") + "/" + path,
+        headers={"Authorization": f"token {os.environ['JUPYTERHUB_API_TOKEN']}"},
+        timeout=10,
+    )
+    answer.raise_for_status()
+    return answer.json()
+
+
+def active_learners() -> list[str]:
+    """The hub's users whose default server is ready."""
+    users = hub_get("users?state=ready")
+    return [
+        str(u["name"])
+        for u in users
+        if u.get("kind", "user") == "user" and ((u.get("servers") or {}).get("") or {}).get("ready")
+    ]
+
+
+def serve(room: RoomConfig, *, instructors: Sequence[str], port: int | None = None) -> int:
+    """Run the service until SIGTERM (the hub stops its services so)."""
+    import tornado.httpserver
+    import tornado.ioloop
+
+    logging.basicConfig(
+        level=logging.INFO, format="[dockdojo %(levelname)s %(asctime)s] %(message)s"
+    )
+    url = room.instructor.database or default_url(room.state)
+    store = Store(url)
+    watch = Watch(
+        room_lessons(), store, learner_engine, stuck_minutes=room.instructor.stuck_minutes
+    )
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE}/")
+    app = make_app(watch, instructors=[*room.hub.instructors, *instructors], prefix=prefix)
+    server = tornado.httpserver.HTTPServer(app, max_body_size=MAX_BODY * 4, xheaders=True)
+    server.listen(port or room.instructor.port, "127.0.0.1")
+    stop = threading.Event()
+
+    def rounds() -> None:
+        while not stop.is_set():
+            try:
+                watch.recheck(active_learners())
+            except Exception as exc:  # the hub away for a moment: the next round
+                log.warning("could not list the hub's users: %s", exc)
+            stop.wait(room.instructor.recheck_seconds)
+
+    threading.Thread(target=rounds, daemon=True).start()
+    loop = tornado.ioloop.IOLoop.current()
+
+    def finish(*_: Any) -> None:
+        stop.set()
+        loop.add_callback_from_signal(loop.stop)
+
+    signal.signal(signal.SIGTERM, finish)
+    signal.signal(signal.SIGINT, finish)
+    log.info(
+        "the instructor's view listens on 127.0.0.1:%s%s (%s)",
+        port or room.instructor.port,
+        prefix,
+        url.split("://")[0],
+    )
+    loop.start()
+    server.stop()
+    watch.stop()
+    store.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dockdojo.runner.room.instructor")
+    parser.add_argument("--config", type=Path, default=None, help="the room's settings file")
+    parser.add_argument("--instructor", action="append", default=[], metavar="NAME")
+    parser.add_argument("--port", type=int, default=None)
+    args = parser.parse_args(argv)
+    return serve(load_config(args.config), instructors=args.instructor, port=args.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+__all__ = ["MAX_BODY", "SERVICE", "grid_csv", "learner_engine", "make_app", "room_lessons", "serve"]

@@ -1,0 +1,392 @@
+"""What the instructor's view shows, found on the learners' engines themselves.
+
+:class:`Watch` checks learners' engines with the lessons' own checks, in a few worker
+threads: at once when a learner asks ("look now", from their Check button) and every
+``recheck_seconds`` for everyone whose server runs. Nothing a learner sends is taken as
+a result: a "look now" names only a lesson and a step, and concerns only its sender.
+
+Every change is kept in memory (what the grid shows), handed to subscribers as a
+numbered event (the page's live stream), and written to the :class:`~.roster.Store`;
+writes the database refuses are kept, in order, and written again every second until
+it takes them.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..authoring import Lesson
+from ..engine import Engine
+from ..errors import DockdojoError
+from ..kinds import check_lesson
+from ..kinds.report import StepReport
+from ..readiness import engine_findings
+from .roster import Attempt, Batch, LearnerRow, StepRow, Store
+
+log = logging.getLogger("dockdojo.instructor")
+
+EngineOf = Callable[[str], "str | None"]
+"""A learner's name -> their engine's ``DOCKER_HOST``, or None when it does not answer."""
+DOCTOR_EVERY = 600.0
+"""Seconds between two readiness checks (``doctor``) of one learner's engine."""
+MIN_LOOK_GAP = 0.5
+"""Seconds a learner's two "look now" requests must be apart (more are refused: 429)."""
+
+
+@dataclass(frozen=True)
+class Look:
+    """A request to check one learner now."""
+
+    learner: str
+    lesson: str | None = None
+    step: str | None = None
+    cause: str = "look"
+    """``look`` (the learner's Check) or ``recheck`` (the service's own round)."""
+
+
+class Watch:
+    """The room as the instructor sees it: checked, remembered, streamed."""
+
+    def __init__(
+        self,
+        lessons: Mapping[str, Lesson],
+        store: Store,
+        engine_of: EngineOf,
+        *,
+        stuck_minutes: int = 10,
+        workers: int = 4,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not lessons:
+            raise DockdojoError("There are no lessons to watch.", "Reinstall dockdojo.")
+        self.lessons = dict(lessons)
+        self.store = store
+        self.engine_of = engine_of
+        self.stuck_minutes = stuck_minutes
+        self.clock = clock
+        self.seq = 0
+        """Number of the last event published (events are numbered from 1, no gaps)."""
+        self.checks_run = 0
+        self._lock = threading.RLock()
+        self._wake = threading.Condition(self._lock)
+        self._queue: collections.OrderedDict[str, Look] = collections.OrderedDict()
+        self._busy: set[str] = set()
+        self._last_look: dict[str, float] = {}
+        self._doctor_at: dict[str, float] = {}
+        self._subscribers: list[Callable[[dict[str, Any]], None]] = []
+        self._unsaved: list[Batch] = []
+        self._save_lock = threading.Lock()  # one writer at a time keeps batches in order
+        self._stopping = False
+        self.learners: dict[str, LearnerRow] = {}
+        self.steps: dict[tuple[str, str, str], StepRow] = {}
+        learners, steps = store.load()
+        self.learners = {row.name: row for row in learners}
+        self.steps = {(r.learner, r.lesson, r.step): r for r in steps}
+        self._threads = [
+            threading.Thread(target=self._work, name=f"watch-{n}", daemon=True)
+            for n in range(workers)
+        ]
+        self._threads.append(threading.Thread(target=self._flush_loop, daemon=True))
+        for thread in self._threads:
+            thread.start()
+
+    # requests -----------------------------------------------------------------------
+    @property
+    def default_lesson(self) -> str:
+        return next(iter(self.lessons))
+
+    def valid(self, lesson: object, step: object) -> tuple[str, str | None]:
+        """``(lesson, step)`` checked against the lessons; raises :class:`ValueError`."""
+        if not isinstance(lesson, str) or lesson not in self.lessons:
+            raise ValueError("lesson: not a lesson of this room")
+        if step is None:
+            return lesson, None
+        if not isinstance(step, str) or step not in {s.id for s in self.lessons[lesson].steps}:
+            raise ValueError(f"step: not a step of {lesson}")
+        return lesson, step
+
+    def accept_look(self, learner: str) -> bool:
+        """Whether ``learner`` may ask again now (one request per :data:`MIN_LOOK_GAP`)."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last_look.get(learner, -MIN_LOOK_GAP) < MIN_LOOK_GAP:
+                return False
+            self._last_look[learner] = now
+            return True
+
+    def look(self, look: Look) -> None:
+        """Queue a check of ``look.learner`` (merged with one already queued)."""
+        with self._lock:
+            queued = self._queue.pop(look.learner, None)
+            if queued is not None and look.cause == "recheck":
+                look = queued  # a learner's own request says more than a round's
+            elif queued is not None and queued.cause == "look" and look.step is None:
+                look = replace(look, step=queued.step)
+            self._queue[look.learner] = look
+            self._wake.notify()
+
+    def recheck(self, active: Iterable[str]) -> None:
+        """Queue a round: the learners whose servers run, and everyone whose engine ran."""
+        with self._lock:
+            names = dict.fromkeys(active)
+            names.update(
+                dict.fromkeys(n for n, r in self.learners.items() if r.engine == "running")
+            )
+        for name in names:
+            self.look(Look(name, cause="recheck"))
+
+    def idle(self) -> bool:
+        """Whether nothing is queued or being checked, and everything is stored."""
+        with self._lock:
+            return not self._queue and not self._busy and not self._unsaved
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping = True
+            self._wake.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._save()
+
+    # subscribers --------------------------------------------------------------------
+    def subscribe(self, callback: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` on every change (from a worker thread); returns the
+        function that ends the subscription."""
+        with self._lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def _publish(self, learner: str) -> None:
+        with self._lock:
+            self.seq += 1
+            event = {"seq": self.seq, "learner": learner}
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            try:
+                callback(event)
+            except Exception:  # a page that went away must not stop the watch
+                log.exception("a subscriber failed")
+
+    # what the grid shows --------------------------------------------------------------
+    def grid(self, lesson: str) -> dict[str, Any]:
+        """The whole grid of ``lesson``: its steps, every learner's row, the summary."""
+        with self._lock:
+            names = sorted(self.learners)
+            return {
+                "seq": self.seq,
+                "lesson": lesson,
+                "title": self.lessons[lesson].title,
+                "lessons": [{"id": k, "title": v.title} for k, v in self.lessons.items()],
+                "steps": [{"id": s.id, "title": s.title} for s in self.lessons[lesson].steps],
+                "stuck_minutes": self.stuck_minutes,
+                "now": self.clock(),
+                "learners": [self.row(name, lesson) for name in names],
+                "summary": self.summary(lesson),
+                "unsaved": sum(len(b.steps) + len(b.learners) for b in self._unsaved),
+            }
+
+    def row(self, name: str, lesson: str) -> dict[str, Any]:
+        """One learner's row of ``lesson``'s grid."""
+        with self._lock:
+            who = self.learners.get(name) or LearnerRow(name)
+            cells: dict[str, dict[str, Any]] = {}
+            current, on_since = None, who.seen_at
+            for step in self.lessons[lesson].steps:
+                found = self.steps.get((name, lesson, step.id))
+                status = found.status if found else "not_tried"
+                cells[step.id] = {
+                    "status": status,
+                    "message": found.message if found else "",
+                    "since": found.since if found else 0.0,
+                }
+                if current is None and status in ("done", "undone") and found:
+                    on_since = max(on_since, found.since)
+                elif current is None:
+                    current = step.id
+            now = self.clock()
+            minutes = (now - on_since) / 60 if current and on_since else 0.0
+            return {
+                "name": name,
+                "engine": who.engine,
+                "engine_message": who.engine_message,
+                "ready": who.ready,
+                "doctor": who.doctor,
+                "lesson": who.lesson,
+                "checked_at": who.checked_at,
+                "current": current,
+                "on_step_since": on_since if current else 0.0,
+                "minutes_on_step": round(minutes, 1),
+                "stuck": bool(current and on_since and minutes >= self.stuck_minutes),
+                "done": sum(c["status"] in ("done", "undone") for c in cells.values()),
+                "steps": cells,
+            }
+
+    def summary(self, lesson: str) -> dict[str, Any]:
+        """Counts, who is stuck, and the check that fails for the most learners."""
+        with self._lock:
+            rows = [self.row(name, lesson) for name in self.learners]
+        failing: collections.Counter[str] = collections.Counter()
+        reasons: dict[str, collections.Counter[str]] = {}
+        for row in rows:
+            for step, cell in row["steps"].items():
+                if cell["status"] == "failing":
+                    failing[step] += 1
+                    reasons.setdefault(step, collections.Counter())[cell["message"]] += 1
+        worst = None
+        if failing:
+            step, count = failing.most_common(1)[0]
+            title = next(s.title for s in self.lessons[lesson].steps if s.id == step)
+            worst = {
+                "step": step,
+                "title": title,
+                "learners": count,
+                "reason": reasons[step].most_common(1)[0][0],
+            }
+        return {
+            "learners": len(rows),
+            "finished": sum(1 for r in rows if r["current"] is None),
+            "stuck": sorted(r["name"] for r in rows if r["stuck"]),
+            "engines_down": sorted(
+                r["name"] for r in rows if r["engine"] in ("stopped", "unreachable")
+            ),
+            "most_failing": worst,
+        }
+
+    # the work -------------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while not self._stopping and not any(n not in self._busy for n in self._queue):
+                    self._wake.wait()
+                if self._stopping:
+                    return
+                name = next(n for n in self._queue if n not in self._busy)
+                look = self._queue.pop(name)
+                self._busy.add(name)
+            try:
+                self._check(look)
+            except Exception:  # one learner's failure must not end the watch
+                log.exception("checking %s failed", look.learner)
+            finally:
+                with self._lock:
+                    self._busy.discard(name)
+                    self._wake.notify_all()
+
+    def _check(self, look: Look) -> None:
+        now = self.clock()
+        with self._lock:
+            who = replace(self.learners.get(look.learner) or LearnerRow(look.learner, seen_at=now))
+        lesson = self.lessons[look.lesson or who.lesson or self.default_lesson]
+        who.lesson = lesson.id
+        who.checked_at = now
+        host = self.engine_of(look.learner)
+        batch = Batch(learners=[who])
+        if host is None:
+            who.engine, who.engine_message = "stopped", "No engine answers for this learner."
+        else:
+            try:
+                with Engine(host, lesson=lesson.id, learner=look.learner, shared=False) as engine:
+                    report = check_lesson(engine, lesson)
+                    if (
+                        self.clock() - self._doctor_at.get(look.learner, -DOCTOR_EVERY)
+                        >= DOCTOR_EVERY
+                    ):
+                        findings = engine_findings(engine, [lesson])
+                        self._doctor_at[look.learner] = self.clock()
+                        bad = [f for f in findings if not f.ok]
+                        who.ready = not bad
+                        who.doctor = "\n".join(f"{f.check}: {f.detail}" for f in bad)
+                who.engine, who.engine_message = "running", ""
+                batch.extend(self._steps(look, lesson, report.steps, now))
+            except DockdojoError as exc:
+                who.engine, who.engine_message = "unreachable", exc.what
+        with self._lock:
+            self.checks_run += 1
+            self.learners[who.name] = who
+            for row in batch.steps:
+                self.steps[(row.learner, row.lesson, row.step)] = row
+            self._unsaved.append(batch)
+        self._save()
+        self._publish(who.name)
+
+    def _steps(
+        self, look: Look, lesson: Lesson, reports: Iterable[StepReport], now: float
+    ) -> Batch:
+        batch = Batch()
+        for report in reports:
+            with self._lock:
+                old = self.steps.get((look.learner, lesson.id, report.step))
+            asked = look.cause == "look" and look.step == report.step
+            tried = bool(asked or (old and old.tried) or report.passed)
+            if report.passed:
+                undone = any("undone_by" in r.evidence for r in report.results)
+                status = "undone" if undone else "done"
+                message = next((r.message for r in report.results), "")
+            else:
+                status = "failing" if tried else "not_tried"
+                message = next((r.message for r in report.results if not r.passed), "")
+            changed = old is None or old.status != status
+            if old is not None and not changed and old.message == message and old.tried == tried:
+                if asked:  # the learner's Check click is history even when nothing changed
+                    batch.attempts.append(
+                        Attempt(look.learner, lesson.id, report.step, status, message, "look", now)
+                    )
+                continue
+            row = StepRow(
+                look.learner,
+                lesson.id,
+                report.step,
+                status,
+                message,
+                since=now if changed or old is None else old.since,
+                checked_at=now,
+                tried=tried,
+            )
+            batch.steps.append(row)
+            if changed or asked:
+                batch.attempts.append(
+                    Attempt(look.learner, lesson.id, report.step, status, message, look.cause, now)
+                )
+        return batch
+
+    # storage -------------------------------------------------------------------------
+    def _save(self) -> bool:
+        """Write what is unsaved, oldest first; False when the database refused."""
+        with self._save_lock:
+            with self._lock:
+                pending, self._unsaved = self._unsaved, []
+            while pending:
+                try:
+                    self.store.write(pending[0])
+                except Exception as exc:  # kept, and written again later
+                    log.warning("the database refused a write (%s); it is kept", exc)
+                    with self._lock:
+                        self._unsaved = pending + self._unsaved
+                    return False
+                pending.pop(0)
+            return True
+
+    def _flush_loop(self) -> None:
+        while True:
+            with self._lock:
+                if self._stopping:
+                    return
+                self._wake.wait(1.0)
+                waiting = bool(self._unsaved)
+            if waiting:
+                self._save()
+
+
+__all__ = ["DOCTOR_EVERY", "MIN_LOOK_GAP", "EngineOf", "Look", "Watch"]
