@@ -21,7 +21,7 @@ from pathlib import Path
 
 from dockdojo.runner.cli import main
 from dockdojo.runner.room import RoomConfig, authz, learners
-from dockdojo.runner.room.config import Limits
+from dockdojo.runner.room.config import Limits, load_config
 from dockdojo.runner.room.engines import LearnerEngine
 from dockdojo.runner.room.learners import SUBUID, Learner, lookup, remove
 
@@ -42,8 +42,9 @@ class Room:
 
 
 @contextlib.contextmanager
-def new_room(port: int, limits: Limits | None = None) -> Iterator[Room]:
-    """A room whose state is a fresh folder that learners may pass through."""
+def new_room(port: int, limits: Limits | None = None, extra: str = "") -> Iterator[Room]:
+    """A room whose state is a fresh folder that learners may pass through; ``extra`` is
+    more of its settings file (TOML tables)."""
     state = Path(tempfile.mkdtemp(prefix="ddroom-", dir="/tmp"))
     state.chmod(0o711)
     limits = limits or Limits()
@@ -51,10 +52,10 @@ def new_room(port: int, limits: Limits | None = None) -> Iterator[Room]:
     file.write_text(
         f'state = "{state}"\nmirror_port = {port}\n[limits]\n'
         f"containers = {limits.containers}\nmemory_mb = {limits.memory_mb}\n"
-        f"pids = {limits.pids}\n"
+        f"pids = {limits.pids}\n{extra}"
     )
     try:
-        yield Room(RoomConfig(state=state, mirror_port=port, limits=limits), file)
+        yield Room(load_config(file), file)
     finally:
         file.unlink(missing_ok=True)
         shutil.rmtree(state, ignore_errors=True)

@@ -1,0 +1,136 @@
+"""A real JupyterHub for a test room: started with the configuration ``dockdojo room
+hub-config`` writes (JupyterHub's dummy authenticator, one shared password), and the
+requests a learner's or an instructor's browser makes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import requests
+from room.seats import Room
+
+from dockdojo.runner.cli import main
+from dockdojo.runner.room.learners import Learner
+
+PASSWORD = "dojo-trial"
+
+
+@contextlib.contextmanager
+def running_hub(
+    room: Room, learners: list[Learner], port: int, admins: tuple[str, ...] = ()
+) -> Iterator[str]:
+    config = room.config.state / "jupyterhub_config.py"
+    argv = ["room", "--config", str(room.file), "hub-config", "--out", str(config)]
+    argv += ["--port", str(port), "--password", PASSWORD]
+    for who in learners:
+        argv += ["--learner", who.name]
+    for name in admins:
+        argv += ["--admin", name]
+    assert main(argv) == 0
+    log = (room.config.state / "hub.log").open("wb")
+    bin_dir = Path(sys.executable).parent
+    hub = subprocess.Popen(
+        [str(bin_dir / "jupyterhub"), "-f", str(config)],
+        cwd=room.config.state / "hub",
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{url}/hub/api", timeout=2).status_code == 200:
+                    break
+            assert hub.poll() is None, (room.config.state / "hub.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the hub did not answer within 60 s"
+            time.sleep(0.3)
+        yield url
+    finally:
+        hub.send_signal(signal.SIGTERM)
+        try:
+            hub.wait(30)
+        except subprocess.TimeoutExpired:
+            hub.kill()
+            hub.wait()
+        proxy = room.config.state / "hub" / "proxy.pid"
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(proxy.read_text()), signal.SIGTERM)
+        log.close()
+        print((room.config.state / "hub.log").read_text()[-4000:], file=sys.stderr)
+
+
+def log_in(url: str, who: Learner | str) -> tuple[requests.Session, str]:
+    session = requests.Session()
+    session.get(f"{url}/hub/login", timeout=10)
+    xsrf = session.cookies.get("_xsrf") or ""
+    answer = session.post(
+        f"{url}/hub/login",
+        data={"username": getattr(who, "name", who), "password": PASSWORD, "_xsrf": xsrf},
+        timeout=30,
+        allow_redirects=False,
+    )
+    assert answer.status_code == 302, answer.text[:500]
+    return session, session.cookies.get("_xsrf") or xsrf
+
+
+def ready(session: requests.Session, xsrf: str, url: str, who: Learner) -> bool:
+    model = session.get(
+        f"{url}/hub/api/users/{who.name}", headers={"X-XSRFToken": xsrf}, timeout=10
+    ).json()
+    server = (model.get("servers") or {}).get("") or {}
+    return bool(server.get("ready"))
+
+
+def server_process(who: Learner) -> int:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if b"jupyterhub-singleuser" in (entry / "cmdline").read_bytes() and (
+                entry.stat().st_uid == who.uid
+            ):
+                return int(entry.name)
+    raise AssertionError(f"no jupyterhub-singleuser runs as {who.name}")
+
+
+def environ(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+
+
+def start_servers(url: str, people: list[Learner]) -> list[tuple[requests.Session, str]]:
+    """Each learner logs in and starts their server; returns their sessions once all run."""
+    sessions = [log_in(url, who) for who in people]
+    for (session, xsrf), who in zip(sessions, people, strict=True):
+        started = session.post(
+            f"{url}/hub/api/users/{who.name}/server",
+            headers={"X-XSRFToken": xsrf},
+            timeout=180,
+        )
+        assert started.status_code in (201, 202), started.text[:500]
+    for (session, xsrf), who in zip(sessions, people, strict=True):
+        deadline = time.monotonic() + 180
+        while not ready(session, xsrf, url, who):
+            assert time.monotonic() < deadline, f"{who.name}'s server did not start"
+            time.sleep(0.5)
+    return sessions
+
+
+__all__ = [
+    "PASSWORD",
+    "environ",
+    "log_in",
+    "ready",
+    "running_hub",
+    "server_process",
+    "start_servers",
+]

@@ -1,0 +1,217 @@
+"""The instructor's view on a real JupyterHub: two learners work on their own engines,
+an instructor follows the grid live, and the service keeps what it learnt across a
+restart. Every result comes from the service's own checks of the learners' engines."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from room.hubkit import environ, log_in, running_hub, server_process, start_servers
+from room.seats import Room, add_user, free_port, new_name, new_room, remove_user
+
+from dockdojo.runner import Engine
+from dockdojo.runner.room.engines import LearnerEngine
+from dockdojo.runner.room.learners import Learner
+
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(900)]
+VIEW = "/services/dockdojo/"
+LESSON = "what-is-an-image"
+
+
+class Stream:
+    """The grid's event stream, read as the page reads it, in a thread."""
+
+    def __init__(self, session: requests.Session, url: str) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.answer = session.get(url, stream=True, timeout=(10, 60))
+        assert self.answer.status_code == 200, self.answer.text[:300]
+        assert self.answer.headers["Content-Type"].startswith("text/event-stream")
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        kind, data = "", ""
+        with contextlib.suppress(requests.RequestException, AttributeError):
+            for line in self.answer.iter_lines(decode_unicode=True):
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: "):
+                    data = line[6:]
+                elif not line and kind:
+                    self.events.append((kind, json.loads(data)))
+                    kind, data = "", ""
+
+    def wait_for(self, what: Callable[[dict[str, Any]], bool], timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for kind, data in list(self.events):
+                if kind == "learner" and what(data["row"]):
+                    return data
+            time.sleep(0.2)
+        raise AssertionError(f"no such update within {timeout} s: {self.events[-3:]}")
+
+    def close(self) -> None:
+        self.answer.close()
+
+
+def cell(row: dict[str, Any], step: str) -> str:
+    return str(row["steps"][step]["status"])
+
+
+def look(url: str, token: str, body: object, raw: bytes | None = None) -> requests.Response:
+    return requests.post(
+        f"{url}{VIEW}api/look",
+        data=raw if raw is not None else json.dumps(body),
+        headers={"Authorization": f"token {token}"},
+        timeout=10,
+    )
+
+
+def service_pid() -> int:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if b"dockdojo.runner.room.instructor" in (entry / "cmdline").read_bytes():
+                    return int(entry.name)
+    raise AssertionError("the instructor's view does not run")
+
+
+@contextlib.contextmanager
+def workshop(mirror_port: int) -> Iterator[tuple[Room, str, list[Learner], str]]:
+    teacher = f"t{new_name()}"
+    extra = f"[instructor]\nport = {free_port()}\nrecheck_seconds = 2\nstuck_minutes = 1\n"
+    with new_room(mirror_port, extra=extra) as room:
+        people = [add_user(new_name()), add_user(new_name())]
+        try:
+            with running_hub(room, people, free_port(), admins=(teacher,)) as url:
+                yield room, url, people, teacher
+        finally:
+            for who in people:
+                with contextlib.suppress(Exception):
+                    LearnerEngine(who.name, room.config).stop()
+                remove_user(who)
+
+
+def test_the_instructor_follows_two_learners_live_and_only_the_instructor_may(
+    mirror_port: int,
+) -> None:
+    with workshop(mirror_port) as (room, url, people, teacher):
+        ada, bob = people
+        start_servers(url, people)
+        tokens = {who.name: environ(server_process(who))["JUPYTERHUB_API_TOKEN"] for who in people}
+        assert environ(server_process(ada))["DOCKDOJO_LOOK_URL"].endswith(f"{VIEW}api/look")
+
+        # a learner is refused the page and the data; the instructor gets them
+        learner_session, _ = log_in(url, ada)
+        refused = learner_session.get(f"{url}{VIEW}", timeout=30)
+        assert refused.status_code == 403, (refused.status_code, refused.url)
+        assert "instructors" in refused.text
+        for path in ("api/grid", "api/grid.csv", "api/events", f"api/history?learner={bob.name}"):
+            answer = requests.get(
+                f"{url}{VIEW}{path}", headers={"Authorization": f"token {tokens[ada.name]}"}
+            )
+            assert answer.status_code == 403, (path, answer.status_code)
+        instructor, _ = log_in(url, teacher)
+        page = instructor.get(f"{url}{VIEW}", timeout=30)
+        assert page.status_code == 200, page.status_code
+        assert "EventSource" in page.text
+        stream = Stream(instructor, f"{url}{VIEW}api/events?lesson={LESSON}")
+        try:
+            _learners_work(url, room, ada, bob, tokens, instructor, stream)
+        finally:
+            stream.close()
+
+
+def _learners_work(
+    url: str,
+    room: Room,
+    ada: Learner,
+    bob: Learner,
+    tokens: dict[str, str],
+    instructor: requests.Session,
+    stream: Stream,
+) -> None:
+    # ada pulls the lesson's images on her engine, then selects Check: the grid follows
+    with Engine(ada.docker_host) as engine:
+        for image in ("nginx", "redis", "mongo"):
+            engine.pull(image)
+    asked = look(url, tokens[ada.name], {"lesson": LESSON, "step": "pull-images"})
+    assert asked.status_code == 202, asked.text
+    assert asked.json()["learner"] == ada.name
+    row = stream.wait_for(lambda r: r["name"] == ada.name and cell(r, "pull-images") == "done")
+    assert row["row"]["current"] == "run-nginx"
+
+    # bob's Check on a step he has not done: failing, with the check's reason
+    assert look(url, tokens[bob.name], {"lesson": LESSON, "step": "run-redis"}).status_code == 202
+    data = stream.wait_for(lambda r: r["name"] == bob.name and cell(r, "run-redis") == "failing")
+    assert data["row"]["steps"]["run-redis"]["message"]
+    assert cell(data["row"], "pull-images") == "not_tried"
+    assert data["summary"]["most_failing"]["step"] == "run-redis"
+
+    # nothing bob sends can concern ada, or mark him done
+    for body in (
+        {"lesson": LESSON, "step": "run-redis", "learner": ada.name},
+        {"lesson": LESSON, "step": "run-redis", "status": "done"},
+        {"lesson": "../../etc/passwd"},
+        {"lesson": LESSON, "step": "no-such-step"},
+        ["run-redis"],
+    ):
+        answer = look(url, tokens[bob.name], body)
+        assert answer.status_code == 400, (body, answer.status_code)
+    assert look(url, tokens[bob.name], None, raw=b"{" + b" " * 2000 + b"}").status_code == 413
+    assert look(url, tokens[bob.name], None, raw=b"not json").status_code == 400
+    anonymous = requests.post(f"{url}{VIEW}api/look", data="{}", timeout=10)
+    assert anonymous.status_code in (302, 403), anonymous.status_code
+    time.sleep(1)
+    burst = [look(url, tokens[bob.name], {"lesson": LESSON}).status_code for _ in range(5)]
+    assert 429 in burst, burst
+    assert 202 in burst, burst
+
+    # the grid, the CSV and the history agree
+    grid = instructor.get(f"{url}{VIEW}api/grid?lesson={LESSON}", timeout=30).json()
+    rows = {r["name"]: r for r in grid["learners"]}
+    assert cell(rows[ada.name], "pull-images") == "done"
+    assert cell(rows[bob.name], "pull-images") == "not_tried"
+    csv_text = instructor.get(f"{url}{VIEW}api/grid.csv?lesson={LESSON}", timeout=30).text
+    line = next(x for x in csv_text.splitlines() if x.startswith(ada.name + ","))
+    assert ",done," in line
+    history = instructor.get(
+        f"{url}{VIEW}api/history", params={"learner": ada.name}, timeout=30
+    ).json()["attempts"]
+    assert any(a["step"] == "pull-images" and a["status"] == "done" for a in history)
+
+    # the service restarted: nothing is lost, and the grid catches up
+    os.kill(service_pid(), signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while True:
+        with contextlib.suppress(requests.RequestException, ValueError):
+            again = instructor.get(f"{url}{VIEW}api/grid?lesson={LESSON}", timeout=10)
+            if again.status_code == 200:
+                rows = {r["name"]: r for r in again.json()["learners"]}
+                break
+        assert time.monotonic() < deadline, "the hub did not restart its service"
+        time.sleep(0.5)
+    assert cell(rows[ada.name], "pull-images") == "done"
+    assert cell(rows[bob.name], "run-redis") == "failing"
+    fresh = Stream(instructor, f"{url}{VIEW}api/events?lesson={LESSON}")
+    try:
+        with Engine(bob.docker_host) as engine:  # bob catches up while nobody looks
+            engine.pull("redis")
+            engine.run("redis", name="cache")
+        fresh.wait_for(lambda r: r["name"] == bob.name and cell(r, "run-redis") == "done")
+
+        # ada's engine stops: the grid says so
+        LearnerEngine(ada.name, room.config).stop()
+        fresh.wait_for(lambda r: r["name"] == ada.name and r["engine"] == "stopped")
+    finally:
+        fresh.close()
