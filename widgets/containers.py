@@ -17,6 +17,7 @@ from dockdojo.runner import (
     DockdojoError,
     Engine,
     LiveState,
+    PortLink,
     uses_image,
 )
 
@@ -51,10 +52,10 @@ def card_html(info: ContainerInfo, logs: str = "", web: Mapping[int, bool] | Non
     return html + "</div>"
 
 
-def answers_http(port: int, timeout: float = 1.5) -> bool | None:
-    """Whether ``localhost:port`` answers an HTTP request (any status): True; False when
+def answers_http(port: int, host: str = "127.0.0.1", timeout: float = 1.5) -> bool | None:
+    """Whether ``host:port`` answers an HTTP request (any status): True; False when
     something answers that is not a web server (redis); None when nothing listens yet."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    connection = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         connection.connect()
     except OSError:
@@ -103,21 +104,21 @@ class ContainerCard(w.VBox):
         self.info = info
         self.logs = logs
         self.html.value = card_html(info, logs, self.web)
-        unknown = [p.host_port for p in info.ports if p.host_port not in self.web]
+        unknown = [p for p in info.ports if p.host_port not in self.web]
         if unknown and info.running:
             self._probe(unknown)
 
-    def _probe(self, ports: list[int]) -> None:
+    def _probe(self, links: list[PortLink]) -> None:
         """Find which published ports are web pages (a server may need a moment)."""
 
         def probe() -> None:
             deadline = time.monotonic() + 5.0  # a server may need a moment to listen
-            for port in ports:
-                found = answers_http(port)
+            for link in links:
+                found = answers_http(link.host_port, link.reach)
                 while found is None and time.monotonic() < deadline:  # not listening yet
                     time.sleep(0.25)
-                    found = answers_http(port)
-                self.web[port] = bool(found)
+                    found = answers_http(link.host_port, link.reach)
+                self.web[link.host_port] = bool(found)
             self.html.value = card_html(self.info, self.logs, self.web)
 
         if synchronous():

@@ -64,6 +64,9 @@ PING_TIMEOUT = 5.0
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_EXEC_TIMEOUT = 30.0
 DEFAULT_HOST_IP = "127.0.0.1"
+HOST_IP_VARIABLE = "DOCKDOJO_HOST_IP"
+"""The address published ports bind to, when not ``127.0.0.1``: a room gives each
+learner one of their own (``dockdojo.runner.room.firewall``)."""
 SHARED_VARIABLE = "DOCKDOJO_SHARED_ENGINE"
 """Set to ``1`` where an engine is shared by several learners."""
 MAX_EXEC_OUTPUT = 1_000_000
@@ -99,7 +102,7 @@ class Engine:
         lesson: str | None = None,
         learner: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-        host_ip: str = DEFAULT_HOST_IP,
+        host_ip: str | None = None,
         shared: bool | None = None,
     ) -> None:
         self.base_url = base_url
@@ -110,7 +113,9 @@ class Engine:
         self.lesson = lesson or "none"
         self.learner = learner or _default_learner()
         self.timeout = timeout
-        self.host_ip = host_ip
+        self.host_ip = host_ip or os.environ.get(HOST_IP_VARIABLE) or DEFAULT_HOST_IP
+        """Where published ports bind: ``host_ip``, else ``DOCKDOJO_HOST_IP``, else
+        ``127.0.0.1``."""
         self._api_version: str | None = None
         self.history_since = 0.0
         """Epoch seconds: engine events before this do not count as history (the grader

@@ -81,15 +81,27 @@ class PortLink:
     @property
     def url(self) -> str:
         """The link a learner opens: local, or through JupyterHub's server proxy."""
-        return port_url(self.host_port)
+        return port_url(self.host_port, self.host_ip)
+
+    @property
+    def reach(self) -> str:
+        """The address to connect to: the one it listens on, or ``127.0.0.1`` for any."""
+        return self.host_ip if self.host_ip not in ANY_ADDRESS else "127.0.0.1"
 
 
-def port_url(port: int) -> str:
-    """``http://localhost:PORT/``; under JupyterHub (jupyter-server-proxy), the proxy path."""
+ANY_ADDRESS = ("", "0.0.0.0", "::", "127.0.0.1", "localhost")
+"""Addresses a port link names as ``localhost``."""
+
+
+def port_url(port: int, host_ip: str = "") -> str:
+    """``http://localhost:PORT/`` (or the address the port listens on, when it is a
+    particular one); under JupyterHub, the path of the learner's server proxy
+    (jupyter-server-proxy: ``proxy/PORT/``, or ``proxy/ADDRESS:PORT/``)."""
+    host = "" if host_ip in ANY_ADDRESS else host_ip
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
     if prefix:
-        return f"{prefix.rstrip('/')}/proxy/{port}/"
-    return f"http://localhost:{port}/"
+        return f"{prefix.rstrip('/')}/proxy/{host + ':' if host else ''}{port}/"
+    return f"http://{host or 'localhost'}:{port}/"
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,9 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 
 from ..authoring.learner import TAG_VARIABLE, learner_tag
+from ..engine.facade import HOST_IP_VARIABLE
 from ..errors import DockdojoError, RoomError, SandboxError
+from ..room import firewall
 from ..room.cgroups import Cgroup
 from ..room.config import Limits, RoomConfig
 from ..room.engines import LearnerEngine
@@ -289,6 +291,7 @@ class Box:
             "TMPDIR": "/tmp",
             "PYTHONPATH": str(self.kernel.code),
             "DOCKER_HOST": self.docker_host,
+            HOST_IP_VARIABLE: firewall.address(self.who.uid),  # its ports: its own
             "DOCKDOJO_LEARNER": self.learner,
             TAG_VARIABLE: f"{self.lesson}={learner_tag(self.lesson, self.learner)}",
             "DOCKDOJO_WIDGETS_SYNC": "1",

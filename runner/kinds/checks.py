@@ -521,9 +521,7 @@ def port_link_host(engine_host: str, link: PortLink) -> str:
     parts = urlsplit(engine_host)
     if parts.scheme in ("tcp", "http", "https", "ssh") and parts.hostname:
         return parts.hostname
-    if link.host_ip not in ("", "0.0.0.0", "::", "127.0.0.1"):
-        return link.host_ip
-    return "127.0.0.1"
+    return link.reach
 
 
 def _get(url: str, timeout: float) -> tuple[int, str]:

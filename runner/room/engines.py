@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import RoomError, SandboxError
 from ..sandbox import alive, answers_ok, engine_answers, read_pid, spawn, terminate, unmount_under
 from ..text import human_bytes, plural
-from . import authz
+from . import authz, firewall
 from .cgroups import Cgroup
 from .config import RoomConfig
 from .host import PATH, Programs, check_can_run, need_root
@@ -224,6 +224,7 @@ class LearnerEngine:
             self._end(who)  # whatever a crashed engine left
             prepare_runtime_dir(who)
             self._prepare_folders(who)
+            firewall.guard(firewall.address(who.uid), who.uid)
             self.cgroup.create(self.config.limits)
             self._start_limits(who)
             pid = self._launch(who, programs)
@@ -264,6 +265,7 @@ class LearnerEngine:
             "registry-mirrors": [self.config.mirror_url],
             "insecure-registries": [f"10.0.2.2:{self.config.mirror_port}"],
             "authorization-plugins": [authz.plugin_name(self.name)],
+            "ip": firewall.address(who.uid),  # published ports: the learner's alone
         }
         daemon = self._path("daemon.json")
         daemon.write_text(json.dumps(settings, indent=2) + "\n")
@@ -436,6 +438,7 @@ class LearnerEngine:
             raise RoomError(exc.what, exc.hint) from exc
         if who is not None:
             self._end_namespace_holders(who)
+            firewall.unguard(firewall.address(who.uid))
         self.cgroup.remove()
         for path in (
             self._path("rootlesskit.pid"),

@@ -30,6 +30,7 @@ PROGRAMS = {
     "containerd-shim-runc-v2": "docker.io",
     "runc": "docker.io",
     "useradd": "passwd",
+    "iptables": "iptables",
     "du": "coreutils",
 }
 """Programs a learner engine needs, and the Debian package of each."""

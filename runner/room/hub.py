@@ -25,8 +25,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from ..engine.facade import HOST_IP_VARIABLE
 from ..errors import RoomError
 from ..look import LOOK_URL
+from . import firewall
 from .config import RoomConfig, load_config
 from .engines import LearnerEngine
 from .host import PATH
@@ -137,10 +139,13 @@ def pre_spawn(spawner: Any) -> None:
     status = LearnerEngine(name, room).start()
     if not status.running:
         raise RoomError(f"{name}'s engine did not start.", status.describe())
-    place_lessons(lookup(name), python)
+    who = lookup(name)
+    place_lessons(who, python)
+    proxy_settings(Path(os.environ.get(LEARNER_ENV) or DEFAULT_LEARNER_ENV))
     spawner.environment = {
         **dict(spawner.environment or {}),
         "DOCKER_HOST": status.docker_host,
+        HOST_IP_VARIABLE: firewall.address(who.uid) if who else "",
         "DOCKDOJO_LEARNER": name,
         "PYTHONPATH": str(python.code),
         LOOK_URL: f"http://127.0.0.1:{room.instructor.port}/services/{SERVICE}/api/look",
@@ -173,6 +178,26 @@ def place_lessons(who: Learner | None, python: KernelEnv) -> None:
         )
 
 
+PROXY_SETTINGS = """\
+# dockdojo: a learner's port links (jupyter-server-proxy) may name the address their
+# engine publishes on (DOCKDOJO_HOST_IP); the host's firewall keeps it theirs alone.
+import os
+c.ServerProxy.host_allowlist = ["localhost", "127.0.0.1"] + [
+    a for a in [os.environ.get("DOCKDOJO_HOST_IP", "")] if a
+]
+"""
+
+
+def proxy_settings(env: Path) -> Path:
+    """The learners' servers' settings file (root's, in their Python's ``etc/jupyter``)."""
+    path = env / "etc" / "jupyter" / "jupyter_server_config.py"
+    if not path.is_file() or path.read_text() != PROXY_SETTINGS:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(PROXY_SETTINGS)
+        path.chmod(0o644)
+    return path
+
+
 def post_stop(spawner: Any) -> None:
     """Stop the learner's engine once their server has stopped."""
     LearnerEngine(str(spawner.user.name), _room()).stop()
@@ -196,4 +221,5 @@ __all__ = [
     "post_stop",
     "pre_spawn",
     "prepare_state",
+    "proxy_settings",
 ]

@@ -13,7 +13,7 @@ import nbformat
 from dockdojo.runner.authoring import learner_tag
 from dockdojo.runner.grading import GradeOptions, SubmissionResult, grade_all
 from dockdojo.runner.grading.isolation import POOL, WORK_ROOT
-from dockdojo.runner.room import RoomConfig
+from dockdojo.runner.room import RoomConfig, firewall
 from dockdojo.runner.room.cgroups import GROUP, ROOT
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -122,4 +122,5 @@ def leftovers() -> list[str]:
         group = ROOT / controller / GROUP
         if group.is_dir():
             left += [f"cgroup {p}" for p in group.iterdir() if p.is_dir() and "dd-grade" in p.name]
+    left += [f"firewall rule {rule}" for rule in firewall.rules()]
     return left

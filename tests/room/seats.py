@@ -19,8 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import docker
+
+from dockdojo.runner import Engine
 from dockdojo.runner.cli import main
-from dockdojo.runner.room import RoomConfig, authz, learners
+from dockdojo.runner.room import RoomConfig, authz, firewall, learners
 from dockdojo.runner.room.config import Limits, load_config
 from dockdojo.runner.room.engines import LearnerEngine
 from dockdojo.runner.room.learners import SUBUID, Learner, lookup, remove
@@ -109,6 +112,7 @@ def leftovers(engine: LearnerEngine, who: Learner) -> list[str]:
                 if line.split()[4].startswith(prefixes):
                     left.append(f"mount {line.split()[4]} (pid {entry.name})")
     left += [f"file {p}" for p in (authz.socket_path(who.name), who.socket) if p.exists()]
+    left += [f"firewall rule {r}" for r in firewall.rules(firewall.address(who.uid))]
     return left
 
 
@@ -144,6 +148,20 @@ def seats(room: Room, count: int) -> Iterator[list[Seat]]:
             for seat in taken:
                 remove_user(seat.who)
         assert not any(left.values()), f"left behind after stop: {left}"
+
+
+def published(seat: Seat) -> tuple[str, int]:
+    """nginx run the way the docker CLI runs it (-p 80, no address): where it listens."""
+    with Engine(seat.docker_host) as engine:
+        engine.pull("nginx")
+    client = docker.DockerClient(base_url=seat.docker_host)
+    try:
+        container = client.containers.run("nginx", detach=True, ports={"80/tcp": None})
+        container.reload()
+        (binding,) = container.attrs["NetworkSettings"]["Ports"]["80/tcp"][:1]
+        return binding["HostIp"], int(binding["HostPort"])
+    finally:
+        client.close()
 
 
 @contextlib.contextmanager

@@ -1,16 +1,29 @@
 """The room on a real JupyterHub: two learners log in, each gets a server running as their
-own Unix user with their own engine, neither can reach the other's, and stopping a
-server stops its engine."""
+own Unix user with their own engine, each opens their own nginx through their server's
+port proxy, neither can reach the other's server or ports, and stopping a server stops
+its engine."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 
 import pytest
 from room.hubkit import environ, running_hub, server_process, start_servers
-from room.seats import Room, add_user, free_port, new_name, new_room, remove_user
+from room.seats import (
+    Room,
+    Seat,
+    add_user,
+    free_port,
+    new_name,
+    new_room,
+    published,
+    remove_user,
+)
 
+from dockdojo.runner import port_url
+from dockdojo.runner.room import firewall
 from dockdojo.runner.room.engines import LearnerEngine
 from dockdojo.runner.room.learners import Learner
 from dockdojo.runner.sandbox import engine_answers
@@ -45,9 +58,28 @@ def _walk_through(url: str, room: Room, people: list[Learner]) -> None:
         env = environ(server_process(who))
         assert env["DOCKER_HOST"] == who.docker_host
         assert env["DOCKDOJO_LEARNER"] == who.name
+        assert env["DOCKDOJO_HOST_IP"] == firewall.address(who.uid)
         assert engine_answers(who.socket), f"{who.name}'s engine does not answer"
+    # each learner's port link opens their own nginx through the hub, and only theirs
+    links = {}
+    for (session, _), who in zip(sessions, people, strict=True):
+        host, port = published(Seat(who, room.engine(who)))
+        links[who.name] = (host, port)
+        os.environ["JUPYTERHUB_SERVICE_PREFIX"] = f"/user/{who.name}/"
+        try:
+            link = port_url(port, host)
+        finally:
+            del os.environ["JUPYTERHUB_SERVICE_PREFIX"]
+        page = session.get(f"{url}{link}", timeout=30)
+        assert page.status_code == 200, (link, page.status_code, page.text[:300])
+        assert "nginx" in page.text.lower()
+    (ada_session, _), (ada, bob) = sessions[0], people
+    bob_host, bob_port = links[bob.name]
+    for path in (f"proxy/{bob_host}:{bob_port}/", f"proxy/{bob_port}/"):
+        stolen = ada_session.get(f"{url}/user/{ada.name}/{path}", timeout=30)
+        assert stolen.status_code != 200, (path, stolen.status_code)
+        assert "nginx" not in stolen.text.lower()
     # neither learner can open the other's server
-    (ada_session, _), bob = sessions[0], people[1]
     theirs = ada_session.get(f"{url}/user/{bob.name}/lab", timeout=30)
     assert theirs.status_code == 403 or f"/user/{bob.name}/" not in theirs.url, (
         theirs.status_code,

@@ -115,7 +115,7 @@ def test_the_instructors_view_is_a_service_every_user_and_server_token_may_reach
     assert set(roles["dockdojo-view"]["scopes"]) == {"list:users", "read:users", "read:servers"}
     assert "access:services!service=dockdojo" in c.Spawner.server_token_scopes
     assert not any(
-        "admin" in s or s.startswith("access:servers") and "!" not in s
+        "admin" in s or (s.startswith("access:servers") and "!" not in s)
         for s in c.Spawner.server_token_scopes
     )
 

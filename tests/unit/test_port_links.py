@@ -15,3 +15,36 @@ def test_port_link_goes_through_the_server_proxy_under_jupyterhub(
     monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/alice/")
     assert port_url(32768) == "/user/alice/proxy/32768/"
     assert PortLink("80/tcp", "127.0.0.1", 8080).url == "/user/alice/proxy/8080/"
+
+
+def test_a_port_on_an_address_of_its_own_links_to_that_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("JUPYTERHUB_SERVICE_PREFIX", raising=False)
+    assert PortLink("80/tcp", "127.77.3.233", 32768).url == "http://127.77.3.233:32768/"
+    assert PortLink("80/tcp", "0.0.0.0", 32768).reach == "127.0.0.1"
+    assert PortLink("80/tcp", "127.77.3.233", 32768).reach == "127.77.3.233"
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/ada/")
+    link = PortLink("80/tcp", "127.77.3.233", 32768)
+    assert link.url == "/user/ada/proxy/127.77.3.233:32768/"
+
+
+def test_published_ports_bind_where_the_room_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dockdojo.runner import Engine
+
+    monkeypatch.delenv("DOCKDOJO_HOST_IP", raising=False)
+    assert Engine("unix:///nowhere.sock").host_ip == "127.0.0.1"
+    monkeypatch.setenv("DOCKDOJO_HOST_IP", "127.77.3.233")
+    assert Engine("unix:///nowhere.sock").host_ip == "127.77.3.233"
+    assert Engine("unix:///nowhere.sock", host_ip="127.0.0.2").host_ip == "127.0.0.2"
+
+
+def test_each_uid_has_a_loopback_address_of_its_own() -> None:
+    from dockdojo.runner.errors import RoomError
+    from dockdojo.runner.room.firewall import address
+
+    assert address(1001) == "127.77.3.233"
+    assert len({address(uid) for uid in range(1, 65536)}) == 65535
+    for uid in (0, 65536):
+        with pytest.raises(RoomError):
+            address(uid)
