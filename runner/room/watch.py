@@ -81,6 +81,8 @@ class Watch:
         self._doctor_at: dict[str, float] = {}
         self._subscribers: list[Callable[[dict[str, Any]], None]] = []
         self._unsaved: list[Batch] = []
+        self._rows: dict[tuple[str, str], dict[str, Any]] = {}
+        self._summaries: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
         self._save_lock = threading.Lock()  # one writer at a time keeps batches in order
         self._stopping = False
         self.learners: dict[str, LearnerRow] = {}
@@ -200,42 +202,56 @@ class Watch:
     def row(self, name: str, lesson: str) -> dict[str, Any]:
         """One learner's row of ``lesson``'s grid."""
         with self._lock:
-            who = self.learners.get(name) or LearnerRow(name)
-            cells: dict[str, dict[str, Any]] = {}
-            current, on_since = None, who.seen_at
-            for step in self.lessons[lesson].steps:
-                found = self.steps.get((name, lesson, step.id))
-                status = found.status if found else "not_tried"
-                cells[step.id] = {
-                    "status": status,
-                    "message": found.message if found else "",
-                    "since": found.since if found else 0.0,
-                }
-                if current is None and status in ("done", "undone") and found:
-                    on_since = max(on_since, found.since)
-                elif current is None:
-                    current = step.id
-            now = self.clock()
-            minutes = (now - on_since) / 60 if current and on_since else 0.0
-            return {
-                "name": name,
-                "engine": who.engine,
-                "engine_message": who.engine_message,
-                "ready": who.ready,
-                "doctor": who.doctor,
-                "lesson": who.lesson,
-                "checked_at": who.checked_at,
-                "current": current,
-                "on_step_since": on_since if current else 0.0,
-                "minutes_on_step": round(minutes, 1),
-                "stuck": bool(current and on_since and minutes >= self.stuck_minutes),
-                "done": sum(c["status"] in ("done", "undone") for c in cells.values()),
-                "steps": cells,
+            row = self._rows.get((name, lesson))
+            if row is None:
+                row = self._rows[(name, lesson)] = self._make_row(name, lesson)
+        on_since = row["on_step_since"]
+        minutes = (self.clock() - on_since) / 60 if on_since else 0.0
+        return {
+            **row,
+            "minutes_on_step": round(minutes, 1),
+            "stuck": bool(on_since and minutes >= self.stuck_minutes),
+        }
+
+    def _make_row(self, name: str, lesson: str) -> dict[str, Any]:
+        """The row without what the clock changes (kept until the learner changes)."""
+        who = self.learners.get(name) or LearnerRow(name)
+        cells: dict[str, dict[str, Any]] = {}
+        current, on_since = None, who.seen_at
+        for step in self.lessons[lesson].steps:
+            found = self.steps.get((name, lesson, step.id))
+            status = found.status if found else "not_tried"
+            cells[step.id] = {
+                "status": status,
+                "message": found.message if found else "",
+                "since": found.since if found else 0.0,
             }
+            if current is None and status in ("done", "undone") and found:
+                on_since = max(on_since, found.since)
+            elif current is None:
+                current = step.id
+        return {
+            "name": name,
+            "engine": who.engine,
+            "engine_message": who.engine_message,
+            "ready": who.ready,
+            "doctor": who.doctor,
+            "lesson": who.lesson,
+            "checked_at": who.checked_at,
+            "current": current,
+            "on_step_since": on_since if current else 0.0,
+            "done": sum(c["status"] in ("done", "undone") for c in cells.values()),
+            "steps": cells,
+        }
 
     def summary(self, lesson: str) -> dict[str, Any]:
-        """Counts, who is stuck, and the check that fails for the most learners."""
+        """Counts, who is stuck, and the check that fails for the most learners (made
+        once per change and per 5 s, however many pages ask)."""
+        key = (self.seq, int(self.clock() // 5))
         with self._lock:
+            cached = self._summaries.get(lesson)
+            if cached is not None and cached[0] == key:
+                return cached[1]
             rows = [self.row(name, lesson) for name in self.learners]
         failing: collections.Counter[str] = collections.Counter()
         reasons: dict[str, collections.Counter[str]] = {}
@@ -254,7 +270,7 @@ class Watch:
                 "learners": count,
                 "reason": reasons[step].most_common(1)[0][0],
             }
-        return {
+        summary = {
             "learners": len(rows),
             "finished": sum(1 for r in rows if r["current"] is None),
             "stuck": sorted(r["name"] for r in rows if r["stuck"]),
@@ -263,6 +279,9 @@ class Watch:
             ),
             "most_failing": worst,
         }
+        with self._lock:
+            self._summaries[lesson] = (key, summary)
+        return summary
 
     # the work -------------------------------------------------------------------------
     def _work(self) -> None:
@@ -317,6 +336,8 @@ class Watch:
             self.learners[who.name] = who
             for row in batch.steps:
                 self.steps[(row.learner, row.lesson, row.step)] = row
+            for key in [k for k in self._rows if k[0] == who.name]:
+                del self._rows[key]
             self._unsaved.append(batch)
         self._save()
         self._publish(who.name)

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import requests
@@ -24,16 +24,25 @@ PASSWORD = "dojo-trial"
 
 @contextlib.contextmanager
 def running_hub(
-    room: Room, learners: list[Learner], port: int, admins: tuple[str, ...] = ()
+    room: Room,
+    learners: Sequence[Learner | str],
+    port: int,
+    admins: tuple[str, ...] = (),
+    more: str = "",
+    quiet: bool = False,
 ) -> Iterator[str]:
+    """A hub for ``room`` (its configuration plus ``more`` lines); its URL. The hub's log
+    is printed afterwards unless ``quiet``."""
     config = room.config.state / "jupyterhub_config.py"
     argv = ["room", "--config", str(room.file), "hub-config", "--out", str(config)]
     argv += ["--port", str(port), "--password", PASSWORD]
     for who in learners:
-        argv += ["--learner", who.name]
+        argv += ["--learner", who if isinstance(who, str) else who.name]
     for name in admins:
         argv += ["--admin", name]
     assert main(argv) == 0
+    if more:
+        config.write_text(config.read_text() + more)
     log = (room.config.state / "hub.log").open("wb")
     bin_dir = Path(sys.executable).parent
     hub = subprocess.Popen(
@@ -65,7 +74,8 @@ def running_hub(
         with contextlib.suppress(OSError, ValueError):
             os.kill(int(proxy.read_text()), signal.SIGTERM)
         log.close()
-        print((room.config.state / "hub.log").read_text()[-4000:], file=sys.stderr)
+        if not quiet:
+            print((room.config.state / "hub.log").read_text()[-4000:], file=sys.stderr)
 
 
 def log_in(url: str, who: Learner | str) -> tuple[requests.Session, str]:

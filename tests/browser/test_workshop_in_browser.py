@@ -1,0 +1,152 @@
+"""A workshop on a real JupyterHub, in Chromium: two learners open the seed lesson in
+their own servers, pull and run nginx on their own engines and open its port link
+through the hub; the instructor's grid follows them live, without a reload; a learner
+who opens the instructor's page is refused. A screenshot of the grid is saved in
+build/screenshots/ (or $DOCKDOJO_SCREENSHOTS) as 11-instructor-view.png."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+
+import pytest
+from browser.test_lesson_in_browser import SHOTS, button, done
+from playwright.sync_api import Browser, Page, expect
+from room.hubkit import PASSWORD, running_hub
+from room.seats import add_user, free_port, new_name, new_room, remove_user
+
+from dockdojo.runner.room.engines import LearnerEngine
+from dockdojo.runner.room.learners import Learner
+
+pytestmark = pytest.mark.timeout(900)
+VIEW = "/services/dockdojo/"
+SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": '{"windowingMode": "none"}',
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": '{"fetchNews": "false"}',
+}
+
+
+@pytest.fixture
+def workshop() -> Iterator[tuple[str, list[Learner], str]]:
+    registry = os.environ.get("DOCKDOJO_TEST_REGISTRY")
+    if not registry:
+        pytest.fail("DOCKDOJO_TEST_REGISTRY is not set: run this through make test.")
+    teacher = f"t{new_name()}"
+    extra = f"[instructor]\nport = {free_port()}\nrecheck_seconds = 5\n"
+    with new_room(int(registry.rpartition(":")[2]), extra=extra) as room:
+        people = [add_user(new_name()), add_user(new_name())]
+        try:
+            for who in people:  # every cell in the page, and no news prompt
+                for name, text in SETTINGS.items():
+                    path = who.home / ".jupyter/lab/user-settings" / name
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text(text)
+                for path in [who.home / ".jupyter", *(who.home / ".jupyter").rglob("*")]:
+                    shutil.chown(path, who.uid, who.gid)
+            with running_hub(room, people, free_port(), admins=(teacher,)) as url:
+                yield url, people, teacher
+        finally:
+            for who in people:
+                with contextlib.suppress(Exception):
+                    LearnerEngine(who.name, room.config).stop()
+                remove_user(who)
+
+
+def log_in(browser: Browser, url: str, name: str) -> Page:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    page.goto(f"{url}/hub/login")
+    page.locator("#username_input").fill(name)
+    page.locator("#password_input").fill(PASSWORD)
+    page.locator("#login_submit").click()
+    page.wait_for_load_state()
+    return page
+
+
+def open_lesson(page: Page, url: str, who: Learner) -> None:
+    """The learner's server starts (with their engine); the lesson runs in it."""
+    page.wait_for_url(re.compile(f"/user/{who.name}/lab"), timeout=180_000)
+    page.goto(f"{url}/user/{who.name}/lab/tree/dockdojo-lessons/what-is-an-image.ipynb")
+    expect(page.locator(".jp-Notebook")).to_be_visible()
+    select_kernel = page.get_by_role("dialog").get_by_role("button", name="Select Kernel")
+    kernel_idle = page.get_by_text(re.compile(r"Python 3 \(ipykernel\) \| Idle"))
+    deadline = time.monotonic() + 90
+    while not kernel_idle.count() or select_kernel.count():
+        assert time.monotonic() < deadline, "the kernel did not start"
+        if select_kernel.count():
+            select_kernel.click()
+        time.sleep(0.2)
+    page.locator("li.lm-MenuBar-item", has_text="Run").click()
+    page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
+    expect(page.locator(".dojo-progress")).to_be_visible(timeout=90_000)
+
+
+def run_nginx(page: Page, who: Learner) -> str:
+    """Pull nginx, run it, open its link through the hub; the link."""
+    step = page.locator(".dojo-step-pull-images")
+    step.scroll_into_view_if_needed()
+    button(step, "Pull nginx").click()
+    expect(step.get_by_text("Pulled nginx:latest")).to_be_visible(timeout=120_000)
+    step = page.locator(".dojo-step-run-nginx")
+    step.scroll_into_view_if_needed()
+    button(step, "Run").click()
+    link = step.locator("a.dojo-link")
+    expect(link).to_be_visible()
+    href = link.get_attribute("href") or ""
+    assert re.fullmatch(rf"/user/{who.name}/proxy/127\.77\.\d+\.\d+:\d+/", href), href
+    with page.expect_popup() as popup:
+        link.click()
+    site = popup.value
+    site.wait_for_load_state()
+    expect(site.locator("h1")).to_have_text("Welcome to nginx!")
+    site.close()
+    expect(step.locator(".dojo-card")).to_have_count(1)  # their own container, no other
+    button(step, "Check").click()
+    done(step)
+    return href
+
+
+def test_learners_work_on_their_own_engines_while_the_instructor_watches(
+    browser: Browser, workshop: tuple[str, list[Learner], str]
+) -> None:
+    url, (ada, bob), teacher = workshop
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    instructor = log_in(browser, url, teacher)
+    instructor.goto(f"{url}{VIEW}")
+    expect(instructor.locator("#live")).to_have_text("live")
+    instructor.evaluate("window.stayed = true")  # gone if the page reloads
+
+    pages = {}
+    for who in (ada, bob):
+        pages[who.name] = log_in(browser, url, who.name)
+        open_lesson(pages[who.name], url, who)
+    links = {who.name: run_nginx(pages[who.name], who) for who in (ada, bob)}
+    assert links[ada.name] != links[bob.name]
+
+    # ada cannot open bob's port through her own server's proxy
+    stolen = links[bob.name].replace(f"/user/{bob.name}/", f"/user/{ada.name}/")
+    answer = pages[ada.name].request.get(f"{url}{stolen}")
+    assert answer.status != 200, answer.status
+    assert "Welcome to nginx" not in answer.text()
+
+    # the grid has followed both, without a reload
+    for who in (ada, bob):
+        row = instructor.locator(f'#grid tr[data-learner="{who.name}"]')
+        target = row.locator('td[data-step="run-nginx"]')
+        expect(target).to_have_attribute("data-status", "done", timeout=30_000)
+    assert instructor.evaluate("window.stayed") is True
+    assert instructor.evaluate("window.dockdojo.gaps") == 0
+    instructor.screenshot(path=str(SHOTS / "11-instructor-view.png"))
+
+    # a learner who opens the instructor's page is refused
+    refused = pages[bob.name].goto(f"{url}{VIEW}")
+    assert refused is not None
+    assert refused.status == 403
+    expect(pages[bob.name].locator("body")).to_contain_text("instructors")
+    for page in [instructor, *pages.values()]:
+        page.context.close()

@@ -1,0 +1,76 @@
+"""The instructor view's bookkeeping, without an engine: a learner whose engine does not
+answer (the engine finder here is a stand-in that finds none), the request checks, the
+CSV. The checks against real engines are in tests/room/test_roster.py."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dockdojo.runner.room.instructor import grid_csv, room_lessons
+from dockdojo.runner.room.roster import Store
+from dockdojo.runner.room.watch import MIN_LOOK_GAP, Look, Watch
+
+LESSON = "what-is-an-image"
+
+
+@pytest.fixture
+def watch(tmp_path: Path) -> Iterator[Watch]:
+    made = Watch(room_lessons(), Store(f"sqlite:///{tmp_path / 'p.sqlite'}"), lambda _n: None)
+    yield made
+    made.stop()
+    made.store.close()
+
+
+def settle(watch: Watch, checks: int) -> None:
+    deadline = time.monotonic() + 10
+    while not (watch.checks_run >= checks and watch.idle()):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+def test_a_learner_without_an_engine_is_shown_as_stopped_and_numbered_events_follow(
+    watch: Watch,
+) -> None:
+    events: list[dict] = []
+    watch.subscribe(events.append)
+    watch.look(Look("ada", LESSON, "run-nginx"))
+    watch.look(Look("bob", None, None, "recheck"))
+    settle(watch, 2)
+    grid = watch.grid(LESSON)
+    rows = {r["name"]: r for r in grid["learners"]}
+    assert rows["ada"]["engine"] == "stopped"
+    assert rows["ada"]["steps"]["run-nginx"]["status"] == "not_tried"  # nothing was checked
+    assert grid["summary"]["engines_down"] == ["ada", "bob"]
+    assert sorted(e["learner"] for e in events) == ["ada", "bob"]
+    assert [e["seq"] for e in events] == [1, 2]
+    assert watch.store.load()[0], "the learners were not stored"
+
+
+def test_requests_name_only_a_lesson_and_one_of_its_steps(watch: Watch) -> None:
+    assert watch.valid(LESSON, "run-nginx") == (LESSON, "run-nginx")
+    assert watch.valid(LESSON, None) == (LESSON, None)
+    for lesson, step in [("nope", None), (LESSON, "nope"), (5, None), (LESSON, ["run-nginx"])]:
+        with pytest.raises(ValueError, match="not a"):
+            watch.valid(lesson, step)
+
+
+def test_a_learner_may_ask_again_only_after_a_pause(watch: Watch) -> None:
+    assert watch.accept_look("ada")
+    assert not watch.accept_look("ada")
+    assert watch.accept_look("bob")  # one learner's pace is not another's
+    time.sleep(MIN_LOOK_GAP)
+    assert watch.accept_look("ada")
+
+
+def test_the_csv_has_a_column_per_step_and_never_a_formula(watch: Watch) -> None:
+    watch.look(Look("=cmd|'/c calc'!A1", LESSON, None, "recheck"))
+    settle(watch, 1)
+    text = grid_csv(watch.grid(LESSON))
+    header, line = text.splitlines()[:2]
+    steps = [s.id for s in room_lessons()[LESSON].steps]
+    assert header.split(",")[7 : 7 + len(steps)] == steps
+    assert line.startswith("'=cmd"), line
