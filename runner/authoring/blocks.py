@@ -94,7 +94,8 @@ class BlockText:
         blank = prefix.group(0).rstrip() if prefix else ""
         indent = re.match(r"^[ \t]*", line)
         lead = prefix.group(0) if prefix else indent.group(0) if indent else ""
-        self.edits[a] = [blank, lead + caption, blank, line] if caption else [line]
+        before = [blank] if a > 0 and self.lines[a - 1].strip() not in ("", ">") else []
+        self.edits[a] = [*before, lead + caption, blank, line] if caption else [line]
         self.kind[a] = "code"
         self.ctx.note(self.line_of(a), "code block attributes (title as a caption)", False)
 
@@ -206,8 +207,9 @@ class BlockText:
             elif run and run_kind == "html":
                 text = translate_iframes(text, line, self.ctx)
             if run:
-                kept = [row for row in text.split("\n") if row != _REMOVED]
-                out.append("\n".join(kept).replace(_ADDED, "\n"))
+                text = "\n".join(row for row in text.split("\n") if row != _REMOVED)
+                text = text.replace(_ADDED, "\n")
+                out.append(_tidy(text) if run_kind is None else text)
             run.clear()
 
         for row in range(start, end):
@@ -219,3 +221,10 @@ class BlockText:
             run.append(_ADDED.join(lines) if lines else _REMOVED)
         flush()
         return "\n".join(out)
+
+
+def _tidy(text: str) -> str:
+    """Prose whose shortcodes were taken out: no blank line of spaces, none doubled."""
+    text = re.sub(r"^[ \t]+$", "", text, flags=re.M)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return re.sub(r"^\n{2,}", "\n", re.sub(r"\n{2,}$", "\n", text))

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from markdown_it.common.utils import normalizeReference
+
 from .links import Catalog, resolve, slug
 from .markdown import Shortcode, find_shortcodes
 
@@ -64,7 +66,8 @@ _YOUTUBE = re.compile(
 _LINK = re.compile(
     r"(?<!!)\[((?:[^\[\]]|\[[^\]]*\])+)\]\(\s*(<[^>\n]*>|[^)\s]+)(\s+\"[^\"]*\")?\s*\)"
 )
-_REFERENCE = re.compile(r"^(\s*\[[^\]]+\]:\s*)(<[^>\n]*>|\S+)", re.M)
+_FULL_REFERENCE = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\]]*\])+)\]\[([^\]]*)\]")
+_SHORTCUT_REFERENCE = re.compile(r"(?<![!\]])\[([^\[\]]+)\](?![\[(:])")
 
 
 def _ignore_note(_line: int, _construct: str, _kept: bool) -> None:
@@ -98,6 +101,10 @@ class Context:
     """The page's front matter (``grid`` shortcodes read their cards there)."""
     include: Callable[[str, int], str] = _no_include
     """Renders ``{{< include NAME >}}`` found on a line."""
+    references: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Link reference definitions (``[api]: /reference/api/``) as markdown-it read them
+    (normalized label -> ``href``, ``title``): a notebook renders each cell alone, so
+    reference links are written inline."""
 
     def link(self, url: str, line: int, what: str = "link") -> str:
         """``url`` resolved (:func:`.links.resolve`), noted, or warned about."""
@@ -283,21 +290,32 @@ def translate_inline(text: str, start_line: int, ctx: Context) -> str:
 
 
 def translate_links(text: str, start_line: int, ctx: Context) -> str:
-    """Links to other guide pages (``/reference/...``, ``./next.md``) -> lessons or the site."""
+    """Links to other guide pages (``/reference/...``, ``./next.md``) -> lessons or the
+    site; reference links (``[text][api]``) written inline."""
+
+    def at(match: re.Match[str]) -> int:
+        return start_line + text.count("\n", 0, match.start())
 
     def one(match: re.Match[str]) -> str:
         url = match.group(2)
         if urlparse(url.strip("<>")).scheme or url.startswith(("#", "mailto:")):
             return match.group(0)
-        line = start_line + text.count("\n", 0, match.start())
         title = match.group(3) or ""
-        return f"[{match.group(1)}]({ctx.link(url, line)}{title})"
+        return f"[{match.group(1)}]({ctx.link(url, at(match))}{title})"
 
-    def reference(match: re.Match[str]) -> str:
-        url = match.group(2)
-        if urlparse(url.strip("<>")).scheme or url.startswith(("#", "mailto:")):
+    def reference(match: re.Match[str], label: str) -> str:
+        found = ctx.references.get(normalizeReference(label))
+        if found is None:
             return match.group(0)
-        line = start_line + text.count("\n", 0, match.start())
-        return f"{match.group(1)}{ctx.link(url, line)}"
+        line = at(match)
+        url = str(found.get("href") or "")
+        if not (urlparse(url).scheme or url.startswith(("#", "mailto:"))):
+            url = ctx.link(url, line)
+        title = str(found.get("title") or "").replace('"', "&quot;")
+        ctx.note(line, "reference link (written inline)", False)
+        shown_title = f' "{title}"' if title else ""
+        return f"[{match.group(1)}]({url}{shown_title})"
 
-    return _REFERENCE.sub(reference, _LINK.sub(one, text))
+    text = _LINK.sub(one, text)
+    text = _FULL_REFERENCE.sub(lambda m: reference(m, m.group(2) or m.group(1)), text)
+    return _SHORTCUT_REFERENCE.sub(lambda m: reference(m, m.group(1)), text)

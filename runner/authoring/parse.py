@@ -177,7 +177,9 @@ class _Parser:
 
     # structure -----------------------------------------------------------------------
     def parse(self) -> Lesson:
-        tokens = markdown().parse(self.text)
+        env: dict[str, Any] = {}
+        tokens = markdown().parse(self.text, env)
+        self.references = env.get("references", {})
         for number, line in enumerate(self.lines, 1):
             if _MOJIBAKE.search(line):
                 self.warn(
@@ -241,6 +243,7 @@ class _Parser:
             catalog=self.catalog,
             front=self.front,
             include=self.include,
+            references=self.references,
         )
 
     def read_front_matter(self, token: Token) -> None:
@@ -296,12 +299,13 @@ class _Parser:
         name, closing = token.meta["name"], token.meta["closing"]
         tabs = self._tabs
         if name == "tabs" and not closing:
+            self.flush()  # a tab set is a cell of its own (or, with headings, a cell per tab)
             self._tabs = self.plan_tabs(tokens, index)
             kind = "tab set with headings (a section per tab)" if self._tabs.headings else "tab set"
             self.note(line, kind, False)
         elif name == "tabs":
+            self.flush()
             if tabs is not None and tabs.headings:  # what follows belongs to the section again
-                self.flush()
                 self.close_section()
                 self._title, self._level = tabs.outer
             self._tabs = None
@@ -370,13 +374,15 @@ class _Parser:
             self.warn(line, f"included page {name!r} includes itself; left out the second time")
             return ""
         self._including.append(name)
+        env: dict[str, Any] = {}
+        tokens = markdown().parse(text, env)
         ctx = replace(
             self.ctx,
             source=path,
+            references=env.get("references", {}),
             warn=lambda at, message: self.warn(line, f"in {name} line {at}: {message}"),
             note=lambda _at, construct, kept: self.note(line, construct, kept),
         )
-        tokens = markdown().parse(text)
         inner = BlockText(text.split("\n"), ctx, lambda row: row + 1)
         parts = []
         index = 0
