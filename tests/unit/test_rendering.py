@@ -227,3 +227,127 @@ def test_the_checks_see_what_they_look_for() -> None:
     assert problems_in_cell(good) == []
     cell = "[a](x.ipynb#top) [b](https://x.org) [c](#here) [d](y.md)"
     assert broken_links(cell, {"x.ipynb"}) == ["y.md"]
+
+
+# each defect of issue 13, on its own case --------------------------------------------
+def cells_of(case: str, built: Built | None = None) -> list[str]:
+    built = built or build_in_root(sorted((CASES / "ok").glob("*.md")))
+    text = next(text for target, (_, text) in built.items() if target.stem == case)
+    return list(markdown_cells(text))
+
+
+def top_level_paragraphs(source: str) -> list[str]:
+    tokens = COMMONMARK.parse(source)
+    return [
+        tokens[i + 1].content
+        for i, t in enumerate(tokens)
+        if t.type == "paragraph_open" and t.level == 0
+    ]
+
+
+def test_a_paragraph_after_a_list_or_a_callout_is_not_swallowed() -> None:
+    """Defect 1, in a fixture case and in the seed lesson."""
+    paragraphs = [
+        p for cell in cells_of("lists-then-paragraphs") for p in top_level_paragraphs(cell)
+    ]
+    for text in (
+        "Once it has downloaded, the image is ready to run.",
+        "A paragraph after the bullets.",
+        "This paragraph follows the list, not the callout.",
+        "And a paragraph after the callout.",
+    ):
+        assert text in paragraphs
+    seed = build_in_root(lesson_sources(ROOT / "content"))
+    paragraphs = [
+        p for cell in cells_of("what-is-an-image", seed) for p in top_level_paragraphs(cell)
+    ]
+    assert any(p.startswith("Once they've all downloaded") for p in paragraphs)
+    assert any(p.startswith("Congratulations! You've run a container") for p in paragraphs)
+
+
+def test_callouts_inside_list_items_get_their_label() -> None:
+    """Defect 2: ``   > [!TIP]`` under a list item, at two depths."""
+    (cell,) = cells_of("nested-callouts")[1:]
+    html = COMMONMARK.render(cell)
+    assert "[!" not in html
+    for label in (
+        "📝 <strong>Note</strong>",
+        "💡 <strong>Tip</strong>",
+        "⚠️ <strong>Warning</strong>",
+    ):
+        assert re.search(rf"<li>.*<blockquote>\s*<p>{re.escape(label)}</p>", html, re.S)
+
+
+def headings(built_cells: list[str]) -> list[str]:
+    out = []
+    for cell in built_cells:
+        tokens = COMMONMARK.parse(cell)
+        out += [
+            f"{t.tag} {tokens[i + 1].content}"
+            for i, t in enumerate(tokens)
+            if t.type == "heading_open"
+        ]
+    return out
+
+
+def test_tabs_with_headings_are_labelled_sections_in_order() -> None:
+    """Defect 3: each tab a section under its label, its headings demoted below it, in
+    order; no label at the end of the previous tab's last section."""
+    cells = cells_of("tabs-with-headings")
+    assert headings(cells) == [
+        "h1 Tabs with headings",
+        "h2 Try it out",
+        "h3 ▸ Using the GUI",
+        "h4 View your container",
+        "h4 Stop your container",
+        "h3 ▸ Using the CLI",
+        "h4 View your container",
+        "h5 Only running ones",
+        "h4 Stop your container",
+        "h2 Additional resources",
+    ]
+    # no heading twice under the same label, and no label inside another section's cell
+    paths, parents = set(), {}
+    for heading in headings(cells):
+        level = int(heading[1])
+        parents = {k: v for k, v in parents.items() if k < level} | {level: heading}
+        path = tuple(parents[k] for k in sorted(parents))
+        assert path not in paths
+        paths.add(path)
+    assert all("▸" not in c or c.lstrip().startswith("### ▸") for c in cells)
+    assert "That is all for this part." in top_level_paragraphs(cells[-2])
+
+
+def test_tabs_that_say_the_same_share_one_label() -> None:
+    """Defect 3, platforms: tabs with the same text are shown once under all their names."""
+    (cell,) = [c for c in cells_of("tabs-same-text") if "Mac, Linux" in c]
+    assert cell.count("Open a terminal and run `docker version`.") == 1
+    assert cell.index("**▸ Mac, Linux**") < cell.index("**▸ Windows**")
+    nested = next(c for c in cells_of("tabs-same-text") if "▸ PowerShell" in c)
+    assert "**▸ Mac / Linux**" in nested
+    assert "The folder's files are listed." in nested
+
+
+def test_no_hugo_syntax_is_left_in_the_text() -> None:
+    """Defect 7: attribute lists, fence attributes, grids and details."""
+    built = build_in_root(sorted((CASES / "ok").glob("*.md")))
+    quotes = "\n".join(cells_of("attribute-lists", built))
+    assert "> 📝 **Note**\n>\n> **Requiring authentication**" in quotes
+    assert "> ⚠️ **Warning**\n>\n> **Ports**" in quotes
+    assert "{" not in quotes
+    fences = "\n".join(cells_of("fence-attributes", built))
+    assert "📄 *Dockerfile*\n\n```dockerfile\nFROM node:22-alpine" in fences
+    assert "   📄 *compose.yaml*\n\n   ```yaml\n   services:" in fences
+    assert "hl_lines" not in fences
+    grid = "\n".join(cells_of("grid", built))
+    assert "- [**Get Docker**](https://docs.docker.com/get-started/get-docker/): Choose" in grid
+    assert "- [**Other lesson**](other-lesson.ipynb): A lesson built with this one, over" in grid
+    details = COMMONMARK.render("\n".join(cells_of("details", built)))
+    assert '<pre><code class="language-console">$ docker ps --all' in details
+    assert "<p>It lists <strong>stopped</strong> containers too.</p>" in details
+    assert "<p>Use <code>docker rm</code>.</p>" in details
+    lesson = built[Path("out/attribute-lists.ipynb")][0]
+    assert [w.message for w in lesson.warnings if "attribute" in w.message] == [
+        "attribute list { #stream } has no meaning in a notebook; left out",
+        "attribute list {: .custom-class} has no meaning in a notebook; left out",
+    ]
