@@ -307,7 +307,8 @@ def test_tabs_with_headings_are_labelled_sections_in_order() -> None:
         "h2 Additional resources",
     ]
     # no heading twice under the same label, and no label inside another section's cell
-    paths, parents = set(), {}
+    paths: set[tuple[str, ...]] = set()
+    parents: dict[int, str] = {}
     for heading in headings(cells):
         level = int(heading[1])
         parents = {k: v for k, v in parents.items() if k < level} | {level: heading}
