@@ -91,11 +91,13 @@ class Problem:
     path: str
     """The source file, as given (relative paths stay relative)."""
     line: int
-    """1-based line."""
+    """1-based line; 0 when the problem is the file itself (missing, not UTF-8...)."""
     message: str
     """What is wrong, in a sentence."""
 
     def __str__(self) -> str:
+        if not self.line:
+            return f"{self.path}: {self.message}"
         return f"{self.path}:{self.line}: {self.message}"
 
 

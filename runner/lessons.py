@@ -30,11 +30,15 @@ def parse_lesson(
     return _parse(path, KINDS, lessons=lessons, text=text)
 
 
-def build_lessons(sources: list[Path], out_dir: Path) -> dict[Path, tuple[Lesson, str]]:
-    """Every lesson's notebook text by target path; raises before anything is written."""
+def build_lessons(
+    sources: list[Path], out_dir: Path, *, docs_base: str | None = None
+) -> dict[Path, tuple[Lesson, str]]:
+    """Every lesson's notebook text by target path; raises before anything is written.
+    ``docs_base`` (``https://docs.docker.com``) is where site paths in the guides go
+    when a lesson's front matter names no ``docs_url``."""
     from .authoring.build import build  # nbformat: only for the commands that write
 
-    return build(sources, out_dir, KINDS)
+    return build(sources, out_dir, KINDS, docs_base=docs_base)
 
 
 __all__ = ["build_lessons", "load_lesson", "parse_lesson"]

@@ -2,9 +2,12 @@
 
 - :mod:`.model`: the typed lesson (:class:`Lesson`, :class:`Step`, ...);
 - :mod:`.declarations`: the arguments actions and checks take (:class:`KindTable`);
-- :mod:`.markdown` (markdown-it plugins for directives and shortcodes) and :mod:`.hugo`
-  (Docker-docs constructs) feed :mod:`.parse`, which makes a :class:`Lesson`;
-- :mod:`.notebook` writes one lesson's notebook; :mod:`.build` builds a set of them;
+- :mod:`.markdown` (markdown-it plugins for directives and shortcodes), :mod:`.hugo`
+  (Docker-docs constructs), :mod:`.blocks` (one block's lines, guided by its tokens) and
+  :mod:`.links` (links between lessons and to the docs site) feed :mod:`.parse`, which
+  makes a :class:`Lesson`;
+- :mod:`.notebook` writes one lesson's notebook; :mod:`.build` builds a set of them and
+  reports what each page's constructs became;
 - :mod:`.sources` finds lessons; :mod:`.learner` fills in per-learner values.
 
 Nothing here imports the engine: a lesson is parsed and built without Docker. The
@@ -14,9 +17,20 @@ bring in nbformat, slow to import) are imported by the commands that write noteb
 
 from .declarations import CHECK_FIELDS, KindTable, Param, Schema, problems
 from .learner import PLACEHOLDER, learner_tag, personalize, uses_parameters
-from .model import SCHEMA, Action, Block, BuildWarning, CheckSpec, Lesson, Prose, Section, Step
+from .model import (
+    SCHEMA,
+    Action,
+    Block,
+    BuildWarning,
+    CheckSpec,
+    Lesson,
+    Prose,
+    Section,
+    Step,
+    Translation,
+)
 from .parse import load_lesson, parse_lesson
-from .sources import content_dirs, find_lesson, lesson_sources
+from .sources import content_dirs, find_lesson, lesson_id, lesson_sources
 
 __all__ = [
     "CHECK_FIELDS",
@@ -33,9 +47,11 @@ __all__ = [
     "Schema",
     "Section",
     "Step",
+    "Translation",
     "content_dirs",
     "find_lesson",
     "learner_tag",
+    "lesson_id",
     "lesson_sources",
     "load_lesson",
     "parse_lesson",

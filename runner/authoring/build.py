@@ -1,28 +1,53 @@
 """Building a set of lessons: every source parsed, every notebook planned, nothing
-written until all are sound; and which notebooks on disk are stale."""
+written until all are sound; which notebooks on disk are stale; and what each page's
+constructs became (:func:`report`)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from pathlib import Path
 
 from ..errors import LessonError, Problem
 from .declarations import KindTable
+from .links import Catalog
 from .model import Lesson
 from .notebook import render
 from .parse import parse_lesson
+from .sources import lesson_id, shown_path
 
 
-def build(sources: list[Path], out_dir: Path, kinds: KindTable) -> dict[Path, tuple[Lesson, str]]:
+def build(
+    sources: list[Path], out_dir: Path, kinds: KindTable, *, docs_base: str | None = None
+) -> dict[Path, tuple[Lesson, str]]:
     """Every lesson's notebook text, keyed by target path; raises before anything is written.
 
-    All sources are parsed first; one :class:`LessonError` lists the problems of all.
+    All sources are parsed first; one :class:`LessonError` lists the problems of all
+    (a missing, unreadable or non-UTF-8 source is one, and so are two sources that would
+    make the same notebook). Links between the sources open each other's notebooks; site
+    paths go to ``docs_base`` when a lesson's front matter names no ``docs_url``.
     """
-    names = frozenset(p.stem for p in sources)
+    sources = list(dict.fromkeys(sources))  # a file named twice is built once
     found: list[Problem] = []
+    targets: dict[str, list[Path]] = defaultdict(list)
+    for path in sources:
+        if path.is_file() or not path.exists():
+            targets[lesson_id(path)].append(path)
+    for name, paths in targets.items():
+        if len({p.resolve() for p in paths}) > 1:
+            shown = " and ".join(shown_path(p) for p in paths)
+            found += [
+                Problem(
+                    shown_path(p),
+                    0,
+                    f"{shown} would both become {out_dir / name}.ipynb; rename one of them",
+                )
+                for p in paths
+            ]
+    catalog = Catalog.of([p for p in sources if p.is_file()], docs_base)
     out: dict[Path, tuple[Lesson, str]] = {}
     for path in sources:
         try:
-            lesson = parse_lesson(path, kinds, lessons=names)
+            lesson = parse_lesson(path, kinds, lessons=catalog)
         except LessonError as exc:
             found += exc.problems
             continue
@@ -43,6 +68,27 @@ def stale(planned: dict[Path, tuple[Lesson, str]], out_dir: Path) -> list[str]:
     for orphan in sorted(set(out_dir.glob("*.ipynb")) - set(planned)):
         problems.append(f"{orphan} has no lesson source")
     return problems
+
+
+def report(lesson: Lesson, target: Path) -> list[str]:
+    """What ``build --report`` prints for one page: what was translated (construct,
+    count and lines), what was kept as the guide has it, and every warning."""
+    lines = [f"{lesson.source} -> {target} ({len(lesson.steps)} step(s))"]
+    for title, kept in (("translated", False), ("kept", True)):
+        by_construct: dict[str, list[int]] = defaultdict(list)
+        for item in lesson.translations:
+            if item.kept == kept:
+                by_construct[item.construct].append(item.line)
+        if not by_construct:
+            lines.append(f"  {title}: nothing")
+            continue
+        lines.append(f"  {title}:")
+        for construct, at in by_construct.items():
+            shown = ", ".join(str(n) for n in dict.fromkeys(at))
+            lines.append(f"    {construct}: {len(at)} (line {shown})")
+    lines.append(f"  warned: {len(lesson.warnings) or 'nothing'}")
+    lines += [f"    {lesson.source}:{w.line}: {w.message}" for w in lesson.warnings]
+    return lines
 
 
 def _relative(path: Path) -> str:

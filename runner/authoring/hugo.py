@@ -1,8 +1,10 @@
 """Docker-docs (Hugo) constructs, translated into Markdown a notebook shows well.
 
-Each function takes source text and returns notebook Markdown plus warnings (line,
-message) for what could only be approximated. Nothing is dropped silently: what cannot
-be translated stays as readable text, with a warning that names its line.
+Each function takes source text and returns notebook Markdown. What could only be
+approximated is warned about (:attr:`Context.warn`, with its line); what was translated or
+deliberately kept is noted for ``build --report`` (:attr:`Context.note`). Nothing is
+dropped silently: what cannot be translated stays as readable text, with a warning that
+names its line.
 """
 
 from __future__ import annotations
@@ -12,11 +14,19 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from html import unescape
-from urllib.parse import parse_qs, urljoin, urlparse
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
 
+from markdown_it.common.utils import normalizeReference
+
+from .links import Catalog, resolve, slug
 from .markdown import Shortcode, find_shortcodes
 
 Warn = Callable[[int, str], None]
+Note = Callable[[int, str, bool], None]
+"""``note(line, construct, kept)``: ``construct`` was translated (or kept, when true)."""
+
 CALLOUTS = {
     "NOTE": "📝 **Note**",
     "TIP": "💡 **Tip**",
@@ -24,6 +34,28 @@ CALLOUTS = {
     "WARNING": "⚠️ **Warning**",
     "CAUTION": "🛑 **Caution**",
 }
+ATTRIBUTE_CALLOUTS = {
+    "information": "NOTE",
+    "info": "NOTE",
+    "note": "NOTE",
+    "tip": "TIP",
+    "important": "IMPORTANT",
+    "warning": "WARNING",
+    "caution": "CAUTION",
+    "danger": "CAUTION",
+}
+"""Classes of a kramdown-style attribute list under a quote (``{ .warning }``) that make
+it a callout."""
+
+CALLOUT_MARKER = re.compile(r"\[!([A-Za-z]+)\]")
+ATTRIBUTE_LIST = re.compile(
+    r"\{:?[ \t]*((?:[.#][\w-]+|[\w-]+=(?:\"[^\"]*\"|'[^']*'|[^\s}]+))"
+    r"(?:[ \t]+(?:[.#][\w-]+|[\w-]+=(?:\"[^\"]*\"|'[^']*'|[^\s}]+)))*)[ \t]*\}"
+)
+"""A Hugo/kramdown attribute list: ``{ .information }``, ``{#anchor}``, ``{: .class}``."""
+FENCE_ATTRIBUTES = re.compile(r"^(\s*(?:>\s*)*)(`{3,}|~{3,})[ \t]*([^\s{`]*)[ \t]*\{([^{}]*)\}\s*$")
+"""A fence whose info string ends with attributes: ```` ```dockerfile {title="Dockerfile"} ````."""
+_PAIR = re.compile(r"([\w-]+)\s*=\s*(\"[^\"]*\"|'[^']*'|\[[^\]]*\]|[^\s,]+)")
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*([^)\s]+)(\s+\"[^\"]*\")?\s*\)")
 _IFRAME = re.compile(r"<iframe\b[^>]*>.*?</iframe>|<iframe\b[^>]*/?>", re.S | re.I)
 _ATTR = re.compile(r'([a-zA-Z-]+)\s*=\s*"([^"]*)"')
@@ -31,6 +63,19 @@ _YOUTUBE = re.compile(
     r"(?:youtube(?:-nocookie)?\.com/(?:embed/|watch\?v=)|youtu\.be/)"
     r"([\w-]{6,})"
 )
+_LINK = re.compile(
+    r"(?<!!)\[((?:[^\[\]]|\[[^\]]*\])+)\]\(\s*(<[^>\n]*>|[^)\s]+)(\s+\"[^\"]*\")?\s*\)"
+)
+_FULL_REFERENCE = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\]]*\])+)\]\[([^\]]*)\]")
+_SHORTCUT_REFERENCE = re.compile(r"(?<![!\]])\[([^\[\]]+)\](?![\[(:])")
+
+
+def _ignore_note(_line: int, _construct: str, _kept: bool) -> None:
+    return None
+
+
+def _no_include(_name: str, _line: int) -> str:
+    return ""
 
 
 @dataclass
@@ -38,13 +83,56 @@ class Context:
     """What translation needs to know about the lesson being built."""
 
     lesson_id: str
-    """Id of the lesson (file stem)."""
+    """Id of the lesson (its notebook's name)."""
+    page: Path
+    """The lesson's source file."""
+    warn: Warn
+    """Where warnings go: ``warn(line, message)``, the line in the lesson's source."""
+    note: Note = _ignore_note
+    """Where translations are recorded for ``build --report``."""
+    source: Path | None = None
+    """The file being translated when it is not the page (an included file): its
+    relative links are resolved against its own location."""
     docs_url: str | None = None
     """Where the guide lives on the web, for resolving its relative links."""
-    lessons: frozenset[str] = frozenset()
-    """Ids of the lessons built alongside, for links between lessons."""
-    includes: Mapping[str, str] = field(default_factory=dict)
-    """Included pages available to ``{{< include >}}``, by file name."""
+    catalog: Catalog = field(default_factory=Catalog)
+    """The lessons built alongside, for links between lessons."""
+    front: Mapping[str, Any] = field(default_factory=dict)
+    """The page's front matter (``grid`` shortcodes read their cards there)."""
+    include: Callable[[str, int], str] = _no_include
+    """Renders ``{{< include NAME >}}`` found on a line."""
+    references: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Link reference definitions (``[api]: /reference/api/``) as markdown-it read them
+    (normalized label -> ``href``, ``title``): a notebook renders each cell alone, so
+    reference links are written inline."""
+
+    def link(self, url: str, line: int, what: str = "link") -> str:
+        """``url`` resolved (:func:`.links.resolve`), noted, or warned about."""
+        found = resolve(
+            url.strip("<>"),
+            source=self.source or self.page,
+            page=self.page,
+            catalog=self.catalog,
+            docs_url=self.docs_url,
+        )
+        if found.kind == "lesson":
+            self.note(line, f"{what} to a lesson built with this one", False)
+        elif found.kind == "docs site":
+            self.note(line, f"{what} to the docs site", False)
+        elif found.kind == "unresolved":
+            if url.startswith("/"):
+                hint = (
+                    "add 'dockdojo: {docs_url: ...}' to the front matter or build with "
+                    "--docs-base URL, so it opens from the notebook"
+                )
+                self.warn(line, f"{what} {url} is a path on the docs site; {hint}")
+            else:
+                self.warn(
+                    line,
+                    f"{what} {url} points to a page that is not built with this lesson; add "
+                    "'dockdojo: {docs_url: ...}' to the front matter to link to the docs site",
+                )
+        return found.url
 
 
 def video_link(url: str, title: str = "Video") -> str:
@@ -53,24 +141,26 @@ def video_link(url: str, title: str = "Video") -> str:
     return f"▶️ **Watch:** [{title}]({target})"
 
 
-def translate_iframes(text: str, line: int, warn: Warn) -> str:
+def translate_iframes(text: str, line: int, ctx: Context) -> str:
     """``<iframe src=...>`` (video embeds) -> a link; a notebook will not embed it."""
 
     def one(match: re.Match[str]) -> str:
+        at = line + text.count("\n", 0, match.start())
         attrs = {k.lower(): unescape(v) for k, v in _ATTR.findall(match.group(0))}
         src = attrs.get("src", "")
         if not src:
-            warn(line + text.count("\n", 0, match.start()), "an <iframe> without src was removed")
+            ctx.warn(at, "an <iframe> without src was removed")
             return ""
         title = attrs.get("title") or "Video"
         if title == "YouTube video player":
             title = "the video for this guide (YouTube)"
+        ctx.note(at, "embedded video (a link)", False)
         return video_link(src, title)
 
     return _IFRAME.sub(one, text)
 
 
-def translate_images(text: str, line: int, warn: Warn) -> str:
+def translate_images(text: str, line: int, ctx: Context) -> str:
     """Drop Hugo's query strings (``x.webp?w=500&border=true``); keep size as an attribute.
 
     Guide screenshots are not shipped with a lesson, so a relative image becomes its alt
@@ -84,7 +174,7 @@ def translate_images(text: str, line: int, warn: Warn) -> str:
             return match.group(0)
         width = parse_qs(parsed.query).get("w", [""])[0]
         path = parsed.path
-        warn(
+        ctx.warn(
             line + text.count("\n", 0, match.start()),
             f"image {path} is not shipped with the lesson; shown as its description",
         )
@@ -94,93 +184,138 @@ def translate_images(text: str, line: int, warn: Warn) -> str:
     return _IMAGE.sub(one, text)
 
 
-def translate_callout(text: str) -> str:
-    """``> [!TIP]`` (GitHub-style callouts) -> a blockquote with a labelled first line."""
-
-    def one(match: re.Match[str]) -> str:
-        label = CALLOUTS.get(match.group(2).upper())
-        return f"{match.group(1)}{label}" if label else match.group(0)
-
-    return re.sub(r"^(\s*>\s*)\[!(\w+)\][ \t]*$", one, text, flags=re.M)
-
-
-def link_target(url: str, ctx: Context, line: int, warn: Warn) -> str:
-    """A guide link as a notebook can follow it: sibling lessons, else the docs site."""
-    parsed = urlparse(url)
-    if parsed.scheme or url.startswith(("#", "mailto:")):
-        return url
-    stem = posixpath.splitext(posixpath.basename(parsed.path))[0]
-    if parsed.path.endswith(".md") and stem in ctx.lessons:
-        return f"{stem}.ipynb" + (f"#{parsed.fragment}" if parsed.fragment else "")
-    if ctx.docs_url:
-        page = parsed.path[:-3] + "/" if parsed.path.endswith(".md") else parsed.path
-        if page.startswith("/") and page.endswith("/_index/"):
-            page = page[: -len("_index/")]
-        if page.startswith("./") or not page.startswith("/"):
-            page = "../" + page.removeprefix("./")  # a page's URL is a folder: siblings are ../
-        return urljoin(ctx.docs_url, page) + (f"#{parsed.fragment}" if parsed.fragment else "")
-    warn(
-        line,
-        f"link {url} points to a page that is not a lesson here; add "
-        "'dockdojo: {docs_url: ...}' to the front matter to link to the docs site",
-    )
-    return url
+def callout_label(kind: str, line: int, ctx: Context) -> str:
+    """The first line of a callout (``[!TIP]`` -> ``💡 **Tip**``)."""
+    label = CALLOUTS.get(kind.upper())
+    if label is None:
+        ctx.warn(
+            line,
+            f"callout [!{kind}] is not one of {', '.join(CALLOUTS)}; shown as a quote "
+            f"labelled **{kind.capitalize()}**",
+        )
+        return f"**{kind.capitalize()}**"
+    ctx.note(line, "callout", False)
+    return label
 
 
-def translate_shortcode(
-    code: Shortcode, ctx: Context, line: int, warn: Warn, render_include: Callable[[str, int], str]
-) -> str:
-    """One shortcode -> Markdown. Unknown shortcodes stay readable, with a warning."""
+def fence_caption(line_text: str) -> tuple[str, str] | None:
+    """A fence line with attributes -> (the fence line without them, a caption or "")."""
+    match = FENCE_ATTRIBUTES.match(line_text)
+    if not match:
+        return None
+    prefix, fence, language, attrs = match.groups()
+    pairs = {k: v.strip("\"'") for k, v in _PAIR.findall(attrs)}
+    title = pairs.get("title", "")
+    return f"{prefix}{fence}{language}", (f"📄 *{title}*" if title else "")
+
+
+def translate_shortcode(code: Shortcode, ctx: Context, line: int) -> str:
+    """One shortcode inside a block -> Markdown. Unknown ones stay readable, with a warning."""
     p = code.params
     if code.name in ("tabs", "tab") and code.closing:
         return ""
     if code.name == "tabs":
+        ctx.note(line, "tab set", False)
         return ""
     if code.name == "tab":
         return f"**▸ {p.get('name') or p.get('0') or 'Tab'}**"
     if code.name == "button":
-        text = p.get("text") or p.get("0") or "Next"
-        url = p.get("url") or p.get("1") or ""
-        return f"**[{text} →]({link_target(url, ctx, line, warn)})**" if url else f"**{text}**"
+        return button(p.get("text") or p.get("0") or "Next", p.get("url") or p.get("1"), ctx, line)
     if code.name in ("youtube-embed", "youtube"):
         video = p.get("id") or p.get("0") or ""
+        ctx.note(line, "embedded video (a link)", False)
         return video_link(f"https://www.youtube.com/watch?v={video}", p.get("title") or "Video")
     if code.name == "include":
-        return render_include(p.get("0") or p.get("file") or "", line)
+        return ctx.include(p.get("0") or p.get("file") or "", line)
+    if code.name == "grid" and not code.closing:
+        return grid(p.get("items") or p.get("0") or "grid", ctx, line)
     if code.closing:
-        warn(line, f"unknown shortcode {{{{< /{code.name} >}}}} kept as text")
+        ctx.warn(line, f"unknown shortcode {{{{< /{code.name} >}}}} left out")
         return ""
     shown = " ".join(f"{k}={v}" if not k.isdigit() else v for k, v in p.items())
-    warn(line, f"unknown shortcode '{code.name}' kept as text")
+    ctx.warn(line, f"unknown shortcode '{code.name}' kept as text")
     return f"*[{code.name}{': ' + shown if shown else ''}]*"
 
 
-def translate_inline(
-    text: str, start_line: int, ctx: Context, warn: Warn, render_include: Callable[[str, int], str]
-) -> str:
-    """Every construct above, inside one block of prose."""
-    text = translate_links(text, start_line, ctx, warn)
+def button(text: str, url: str | None, ctx: Context, line: int) -> str:
+    """``{{< button text="Next" url="next-page" >}}`` -> a bold link."""
+    if not url:
+        ctx.warn(line, f"button {text!r} has no url; shown as bold text")
+        return f"**{text}**"
+    if re.search(r"\s", url) and "/" not in url and not url.endswith(".md"):
+        ctx.warn(line, f"button url {url!r} is not a page path; read as {slug(url)!r}")
+        url = slug(url)
+    return f"**[{text} →]({ctx.link(url, line, 'button')})**"
+
+
+def grid(key: str, ctx: Context, line: int) -> str:
+    """``{{< grid items="KEY" >}}``: the cards in the front matter's KEY (or params.KEY),
+    as a list of links."""
+    params = ctx.front.get("params")
+    items = ctx.front.get(key)
+    if items is None and isinstance(params, Mapping):
+        items = params.get(key)
+    if not isinstance(items, list) or not items:
+        ctx.warn(line, f"grid: the front matter has no list of cards under {key!r}; left out")
+        return ""
+    out = []
+    for item in items:
+        if not isinstance(item, Mapping) or not item.get("title"):
+            ctx.warn(line, f"grid {key!r}: a card without a title was left out")
+            continue
+        title, link = str(item["title"]), str(item.get("link") or "")
+        description = " ".join(str(item.get("description") or "").split())
+        entry = f"[**{title}**]({ctx.link(link, line)})" if link else f"**{title}**"
+        out.append(f"- {entry}" + (f": {description}" if description else ""))
+    ctx.note(line, "grid of cards (a list of links)", False)
+    return "\n".join(out)
+
+
+def translate_inline(text: str, start_line: int, ctx: Context) -> str:
+    """Every construct above, inside one run of prose lines."""
+    text = translate_links(text, start_line, ctx)
     out, last = [], 0
     for code in find_shortcodes(text):
         line = start_line + text.count("\n", 0, code.start)
-        out += [text[last : code.start], translate_shortcode(code, ctx, line, warn, render_include)]
+        replacement = translate_shortcode(code, ctx, line)
+        indent = code.start - (text.rfind("\n", 0, code.start) + 1)
+        if "\n" in replacement and indent:  # e.g. an include inside a list item
+            pad = re.sub(r"[^\s>]", " ", text[code.start - indent : code.start])
+            replacement = replacement.replace("\n", "\n" + pad)
+        out += [text[last : code.start], replacement]
         last = code.end
     text = "".join([*out, text[last:]])
-    text = translate_iframes(text, start_line, warn)
-    return translate_images(text, start_line, warn)
+    text = translate_iframes(text, start_line, ctx)
+    return translate_images(text, start_line, ctx)
 
 
-_LINK = re.compile(r"(?<!!)\[([^\]]+)\]\(\s*([^)\s]+)\s*\)")
+def translate_links(text: str, start_line: int, ctx: Context) -> str:
+    """Links to other guide pages (``/reference/...``, ``./next.md``) -> lessons or the
+    site; reference links (``[text][api]``) written inline."""
 
-
-def translate_links(text: str, start_line: int, ctx: Context, warn: Warn) -> str:
-    """Links to other guide pages (``/reference/...``, ``./next.md``) -> lessons or the site."""
+    def at(match: re.Match[str]) -> int:
+        return start_line + text.count("\n", 0, match.start())
 
     def one(match: re.Match[str]) -> str:
         url = match.group(2)
-        if urlparse(url).scheme or url.startswith(("#", "mailto:")):
+        if urlparse(url.strip("<>")).scheme or url.startswith(("#", "mailto:")):
             return match.group(0)
-        line = start_line + text.count("\n", 0, match.start())
-        return f"[{match.group(1)}]({link_target(url, ctx, line, warn)})"
+        title = match.group(3) or ""
+        return f"[{match.group(1)}]({ctx.link(url, at(match))}{title})"
 
-    return _LINK.sub(one, text)
+    def reference(match: re.Match[str], label: str) -> str:
+        found = ctx.references.get(normalizeReference(label))
+        if found is None:
+            return match.group(0)
+        line = at(match)
+        url = str(found.get("href") or "")
+        if not (urlparse(url).scheme or url.startswith(("#", "mailto:"))):
+            url = ctx.link(url, line)
+        title = str(found.get("title") or "").replace('"', "&quot;")
+        ctx.note(line, "reference link (written inline)", False)
+        shown_title = f' "{title}"' if title else ""
+        return f"[{match.group(1)}]({url}{shown_title})"
+
+    text = _LINK.sub(one, text)
+    text = _FULL_REFERENCE.sub(lambda m: reference(m, m.group(2) or m.group(1)), text)
+    return _SHORTCUT_REFERENCE.sub(lambda m: reference(m, m.group(1)), text)

@@ -118,6 +118,19 @@ class BuildWarning:
 
 
 @dataclass(frozen=True)
+class Translation:
+    """A Docker-docs construct the builder translated for the notebook, or kept as it is
+    (``build --report``)."""
+
+    line: int
+    """1-based source line."""
+    construct: str
+    """What it was, e.g. ``callout``, ``button to a lesson built with this one``."""
+    kept: bool = False
+    """True when it was kept as the guide has it (a code block, a table, HTML)."""
+
+
+@dataclass(frozen=True)
 class Lesson:
     """A guide made executable."""
 
@@ -135,6 +148,8 @@ class Lesson:
     """The guide in order."""
     warnings: tuple[BuildWarning, ...] = ()
     """What the builder could only approximate, with lines."""
+    translations: tuple[Translation, ...] = ()
+    """What the builder translated or kept, with lines (for ``build --report``)."""
     front_matter: Mapping[str, Any] = field(default_factory=dict)
     """The whole front matter, for anything else a tool wants from it."""
 

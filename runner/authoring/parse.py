@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +33,29 @@ from markdown_it.token import Token
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from ..errors import LessonError, Problem
+from .blocks import BlockText, strip_heading_attributes
 from .declarations import CHECK_FIELDS, KindTable, problems
-from .hugo import Context, translate_callout, translate_iframes, translate_inline
+from .hugo import Context
+from .links import Catalog
 from .markdown import directive_plugin, shortcode_plugin
-from .model import Action, Block, BuildWarning, CheckSpec, Lesson, Prose, Section, Step
-from .sources import find_lesson, lesson_sources
+from .model import (
+    Action,
+    Block,
+    BuildWarning,
+    CheckSpec,
+    Lesson,
+    Prose,
+    Section,
+    Step,
+    Translation,
+)
+from .sources import find_lesson, lesson_id, lesson_sources, shown_path
 
 _STEP_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,47}\Z")
 _STEP_KEYS = {"title", "action", "checks", "solve", "undone_by"}
 _EXERCISE_KEYS = {"title", "task", "checks", "solve", "undone_by"}
 _MOJIBAKE = re.compile("[ÃÂâð][\u0080-\u00bf\u0152-\u0178\u2018-\u203a\u20ac\u2122]")
+_COMMENTS_ONLY = re.compile(r"(\s*<!--.*?-->)+\s*", re.S)
 
 
 def markdown() -> MarkdownIt:
@@ -55,13 +69,21 @@ def markdown() -> MarkdownIt:
 
 
 def parse_lesson(
-    path: Path, kinds: KindTable, *, lessons: frozenset[str] = frozenset(), text: str | None = None
+    path: Path,
+    kinds: KindTable,
+    *,
+    lessons: frozenset[str] | Catalog = frozenset(),
+    text: str | None = None,
 ) -> Lesson:
     """Parse the lesson at ``path`` (or ``text``, shown as ``path``), validating its actions
-    and checks against ``kinds``; ``lessons`` are the names of lessons a link may point to.
+    and checks against ``kinds``. ``lessons`` are the lessons a link may point to: a
+    :class:`~.links.Catalog` of those built together, or the names of lessons beside it.
 
-    Raises :class:`LessonError` with every problem found.
+    Raises :class:`LessonError` with every problem found (a file that cannot be read is
+    one problem: ``PATH: what is wrong``).
     """
+    if not isinstance(lessons, Catalog):
+        lessons = Catalog.of([path.parent / f"{name}.md" for name in sorted(lessons)])
     return _Parser(path, kinds, lessons, text).parse()
 
 
@@ -72,26 +94,76 @@ def load_lesson(ref: str | Path, kinds: KindTable) -> Lesson:
     return parse_lesson(path, kinds, lessons=siblings)
 
 
+def read_source(path: Path) -> str:
+    """A lesson file's text; :class:`LessonError` (``PATH: what is wrong``) when it is
+    missing, a folder, unreadable or not UTF-8."""
+    shown = shown_path(path)
+    if not path.exists():
+        raise LessonError([Problem(shown, 0, "there is no such file")])
+    if path.is_dir():
+        raise LessonError(
+            [Problem(shown, 0, "is a folder, not a lesson file (name the .md files in it)")]
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LessonError([Problem(shown, 0, f"cannot be read: {exc.strerror or exc}")]) from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise LessonError(
+            [
+                Problem(
+                    shown,
+                    0,
+                    f"is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
+                    "save it as UTF-8",
+                )
+            ]
+        ) from exc
+
+
+@dataclass
+class _TabSet:
+    """A ``{{< tabs >}}`` at the top level, planned before its first tab is read."""
+
+    end: int
+    """Token index of its ``{{< /tabs >}}``."""
+    headings: bool
+    """Whether its tabs have headings: then each tab is a section of its own."""
+    level: int = 0
+    """Heading level of each tab's label (one below the enclosing heading)."""
+    shift: int = 0
+    """How many levels the tabs' own headings move down, below the labels."""
+    labels: dict[int, str] = field(default_factory=dict)
+    """Label of each shown tab, by its token index (tabs with the same text share one)."""
+    skip: dict[int, int] = field(default_factory=dict)
+    """Tabs shown under an earlier tab's label: token index -> index of its ``/tab``."""
+    outer: tuple[str, int] = ("", 0)
+    """The enclosing section (title, level), continued after the tab set."""
+
+
 class _Parser:
-    def __init__(
-        self, path: Path, kinds: KindTable, lessons: frozenset[str], text: str | None
-    ) -> None:
+    def __init__(self, path: Path, kinds: KindTable, catalog: Catalog, text: str | None) -> None:
         self.path = path
         self.actions = kinds.actions
         self.checks_known = kinds.checks
-        self.shown = _shown(path)
-        self.text = path.read_text(encoding="utf-8") if text is None else text
+        self.shown = shown_path(path)
+        self.text = read_source(path) if text is None else text
         self.lines = self.text.split("\n")
         self.problems: list[Problem] = []
         self.warnings: list[BuildWarning] = []
+        self.translations: list[Translation] = []
         self.front: dict[str, Any] = {}
-        self.lessons = lessons
+        self.catalog = catalog
         self.sections: list[Section] = []
         self._title, self._level = "", 0
         self._blocks: list[Block] = []
         self._prose: list[str] = []
         self._prose_line = 0
-        self._prev_end = 0
+        self._tabs: _TabSet | None = None
+        self._including: list[str] = []
 
     # reporting ----------------------------------------------------------------------
     def problem(self, line: int, message: str) -> None:
@@ -100,9 +172,14 @@ class _Parser:
     def warn(self, line: int, message: str) -> None:
         self.warnings.append(BuildWarning(line, message))
 
+    def note(self, line: int, construct: str, kept: bool) -> None:
+        self.translations.append(Translation(line, construct, kept))
+
     # structure -----------------------------------------------------------------------
     def parse(self) -> Lesson:
-        tokens = markdown().parse(self.text)
+        env: dict[str, Any] = {}
+        tokens = markdown().parse(self.text, env)
+        self.references = env.get("references", {})
         for number, line in enumerate(self.lines, 1):
             if _MOJIBAKE.search(line):
                 self.warn(
@@ -112,15 +189,19 @@ class _Parser:
                 )
         if tokens and tokens[0].type == "front_matter":
             self.read_front_matter(tokens[0])
-        ctx = self.context()
+        self.ctx = self.context()
+        self.text_of = BlockText(self.lines, self.ctx, lambda row: row + 1)
         index = 0
         while index < len(tokens):
             token = tokens[index]
             end = _close_index(tokens, index)
             if token.map is not None and token.type != "front_matter":
-                self.block(token, tokens[index : end + 1], ctx)
-            index = end + 1
-        self.flush()
+                index = self.block(tokens, index, end)
+            else:
+                index = end + 1
+        if self._tabs is not None:
+            self.warn(self._tabs.end, "{{< tabs >}} is not closed with {{< /tabs >}}")
+        self.flush(final=True)
         self.close_section()
         steps = [b for s in self.sections for b in s.blocks if isinstance(b, Step)]
         self.check_references(steps)
@@ -136,13 +217,14 @@ class _Parser:
         if isinstance(keywords, str):
             keywords = [k.strip() for k in keywords.split(",") if k.strip()]
         return Lesson(
-            id=self.path.stem,
-            title=str(self.front.get("title") or self.first_heading() or self.path.stem),
-            description=str(self.front.get("description") or ""),
+            id=lesson_id(self.path),
+            title=_one_line(self.front.get("title") or self.first_heading() or self.path.stem),
+            description=_one_line(self.front.get("description") or ""),
             keywords=tuple(str(k) for k in keywords),
             source=self.path,
             sections=tuple(self.sections),
             warnings=tuple(sorted(self.warnings, key=lambda w: w.line)),
+            translations=tuple(sorted(self.translations, key=lambda t: t.line)),
             front_matter=self.front,
         )
 
@@ -151,15 +233,17 @@ class _Parser:
 
     def context(self) -> Context:
         options = self.front.get("dockdojo") or {}
-        includes = {}
-        folder = self.path.parent / "_includes"
-        if folder.is_dir():
-            includes = {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*.md")}
+        docs_url = options.get("docs_url") if isinstance(options, dict) else None
         return Context(
-            lesson_id=self.path.stem,
-            docs_url=options.get("docs_url") if isinstance(options, dict) else None,
-            lessons=self.lessons,
-            includes=includes,
+            lesson_id=lesson_id(self.path),
+            page=self.path,
+            warn=self.warn,
+            note=self.note,
+            docs_url=docs_url if isinstance(docs_url, str) else None,
+            catalog=self.catalog,
+            front=self.front,
+            include=self.include,
+            references=self.references,
         )
 
     def read_front_matter(self, token: Token) -> None:
@@ -174,61 +258,161 @@ class _Parser:
             self.problem(1, "the front matter must be a mapping (key: value lines)")
             return
         self.front = data or {}
+        self.note(1, "front matter (title, description, keywords)", False)
 
-    def block(self, token: Token, group: list[Token], ctx: Context) -> None:
+    def block(self, tokens: list[Token], index: int, end: int) -> int:
+        """Read the top-level block at ``tokens[index]`` (closed at ``end``); the index of
+        the next one."""
+        token = tokens[index]
+        group = tokens[index : end + 1]
         assert token.map is not None
-        start, end = token.map
-        source = "\n".join(self.lines[start:end])
-        line = start + 1
+        line = token.map[0] + 1
+        if token.type == "hugo_shortcode" and token.meta["name"] in ("tabs", "tab"):
+            return self.tab_shortcode(tokens, index)
         if token.type == "heading_open":
             self.flush()
             self.close_section()
-            self._title = group[1].content if len(group) > 1 else ""
-            self._level = int(token.tag[1:])
-            self.add_prose(source, start, end)
+            level = int(token.tag[1:])
+            text = self.text_of.render(group)
+            if self._tabs is not None and self._tabs.shift:
+                level = min(6, level + self._tabs.shift)
+                title = text.split("\n")[0].strip().lstrip("#").strip()
+                text = f"{'#' * level} {title}"
+            self._title = strip_heading_attributes(group[1].content if len(group) > 1 else "")
+            self._level = level
+            self.add_prose(text, line)
         elif token.type == "directive":
             self.flush()
             step = self.directive(token)
             if step is not None:
                 self._blocks.append(step)
-            self._prev_end = end
-        elif token.type in ("fence", "code_block"):
-            self.add_prose(source, start, end)  # code stays exactly as written
-        elif token.type == "html_block":
-            self.add_prose(translate_iframes(source, line, self.warn), start, end)
-        elif token.type == "blockquote_open":
-            self.add_prose(self.inline(translate_callout(source), line, ctx), start, end)
         else:
-            self.add_prose(self.inline(source, line, ctx), start, end)
+            self.add_prose(self.text_of.render(group), line)
+        return end + 1
 
-    def inline(self, source: str, line: int, ctx: Context) -> str:
-        return translate_inline(source, line, ctx, self.warn, self.include)
+    # tabs ------------------------------------------------------------------------------
+    def tab_shortcode(self, tokens: list[Token], index: int) -> int:
+        """``{{< tabs >}}``, ``{{< tab name=... >}}`` and their closings at the top level."""
+        token = tokens[index]
+        assert token.map is not None
+        line = token.map[0] + 1
+        name, closing = token.meta["name"], token.meta["closing"]
+        tabs = self._tabs
+        if name == "tabs" and not closing:
+            self.flush()  # a tab set is a cell of its own (or, with headings, a cell per tab)
+            self._tabs = self.plan_tabs(tokens, index)
+            kind = "tab set with headings (a section per tab)" if self._tabs.headings else "tab set"
+            self.note(line, kind, False)
+        elif name == "tabs":
+            self.flush()
+            if tabs is not None and tabs.headings:  # what follows belongs to the section again
+                self.close_section()
+                self._title, self._level = tabs.outer
+            self._tabs = None
+        elif not closing:
+            params = token.meta["params"]
+            label = params.get("name") or params.get("0") or "Tab"
+            if tabs is not None and index in tabs.skip:
+                return tabs.skip[index] + 1
+            if tabs is not None:
+                label = tabs.labels.get(index, label)
+            if tabs is not None and tabs.headings:
+                self.flush()
+                self.close_section()
+                self._title, self._level = label, tabs.level
+                self.add_prose(f"{'#' * tabs.level} ▸ {label}", line)
+            else:
+                self.add_prose(f"**▸ {label}**", line)
+        return index + 1
 
+    def plan_tabs(self, tokens: list[Token], index: int) -> _TabSet:
+        """Where the tab set ends, whether it has headings, and which tabs say the same."""
+        end, tabs, levels = _scan_tabs(tokens, index)
+        plan = _TabSet(end=end, headings=bool(levels), outer=(self._title, self._level))
+        if levels:
+            plan.level = min(6, max(self._level + 1, 2))
+            plan.shift = max(0, plan.level + 1 - min(levels))
+        shown: tuple[int, str] | None = None  # (tab index, body) of the last tab shown
+        for tab, close, name in tabs:
+            body = self.between(tokens[tab], tokens[close])
+            if shown is not None and body == shown[1]:
+                plan.labels[shown[0]] += f", {name}"
+                plan.skip[tab] = close
+                continue
+            plan.labels[tab] = name
+            shown = (tab, body)
+        return plan
+
+    def between(self, first: Token, last: Token) -> str:
+        assert first.map is not None
+        assert last.map is not None
+        return "\n".join(self.lines[first.map[1] : last.map[0]]).strip()
+
+    # includes --------------------------------------------------------------------------
     def include(self, name: str, line: int) -> str:
-        ctx = self.context()
-        text = ctx.includes.get(name)
-        if text is None:
-            folder = Path(self.shown).parent / "_includes"
-            self.warn(line, f"included page {name!r} is not in {folder}; a note stands in for it")
-            return (
-                f"*This part of the guide is shared with other pages ({name}) and is not "
-                "included in this lesson.*"
-            )
-        return translate_inline(translate_callout(text.strip()), line, ctx, self.warn, self.include)
+        """``{{< include "NAME" >}}``: the file from ``_includes/`` beside the lesson,
+        translated as the lesson is (its relative links resolved from its own folder)."""
+        folder = self.path.parent / "_includes"
+        path = folder / name
+        stand_in = (
+            f"*This part of the guide is shared with other pages ({name}) and is not "
+            "included in this lesson.*"
+        )
+        if not name or not path.is_file():
+            shown = Path(self.shown).parent / "_includes"
+            self.warn(line, f"included page {name!r} is not in {shown}; a note stands in for it")
+            return stand_in
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = "cannot be read"
+            if isinstance(exc, UnicodeDecodeError):
+                reason = "is not UTF-8 text"
+            self.warn(line, f"included page {name!r} {reason}; a note stands in for it")
+            return stand_in
+        if name in self._including:
+            self.warn(line, f"included page {name!r} includes itself; left out the second time")
+            return ""
+        self._including.append(name)
+        env: dict[str, Any] = {}
+        tokens = markdown().parse(text, env)
+        ctx = replace(
+            self.ctx,
+            source=path,
+            references=env.get("references", {}),
+            warn=lambda at, message: self.warn(line, f"in {name} line {at}: {message}"),
+            note=lambda _at, construct, kept: self.note(line, construct, kept),
+        )
+        inner = BlockText(text.split("\n"), ctx, lambda row: row + 1)
+        parts = []
+        index = 0
+        while index < len(tokens):
+            end = _close_index(tokens, index)
+            if tokens[index].map is not None and tokens[index].type != "front_matter":
+                parts.append(inner.render(tokens[index : end + 1]).rstrip())
+            index = end + 1
+        self._including.pop()
+        self.note(line, f"include {name}", False)
+        return "\n\n".join(p for p in parts if p.strip())
 
-    def add_prose(self, text: str, start: int, end: int) -> None:
+    # prose -----------------------------------------------------------------------------
+    def add_prose(self, text: str, line: int) -> None:
+        """A block of prose; blocks are always apart (a blank line), so a paragraph after
+        a list or a quote never joins it."""
         text = text.rstrip()
         if not text.strip():  # e.g. {{< /tabs >}}: nothing to show
             return
         if not self._prose:
-            self._prose_line = start + 1
-        elif start > self._prev_end or text.startswith(("**▸", "▶️")):
-            self._prose.append("")  # one blank line separates blocks
+            self._prose_line = line
+        else:
+            self._prose.append("")
         self._prose.append(text)
-        self._prev_end = end
 
-    def flush(self) -> None:
+    def flush(self, final: bool = False) -> None:
+        """The prose so far as one cell; HTML comments alone wait for the next prose."""
         text = "\n".join(self._prose).strip("\n")
+        if not final and _COMMENTS_ONLY.fullmatch(text):
+            return
         if text.strip():
             self._blocks.append(Prose(text, self._prose_line))
         self._prose = []
@@ -473,6 +657,31 @@ class _Parser:
                     )
 
 
+_Tabs = list[tuple[int, int, str]]
+
+
+def _scan_tabs(tokens: list[Token], index: int) -> tuple[int, _Tabs, list[int]]:
+    """From ``{{< tabs >}}`` at ``index``: the index of its ``{{< /tabs >}}``, each tab as
+    (index, index of its ``/tab``, name), and the levels of the headings in them."""
+    opened: tuple[int, str] | None = None
+    tabs: _Tabs = []
+    levels: list[int] = []
+    for j in range(index + 1, len(tokens)):
+        t = tokens[j]
+        if t.level == 0 and t.type == "heading_open":
+            levels.append(int(t.tag[1:]))
+        if t.level != 0 or t.type != "hugo_shortcode" or t.meta["name"] not in ("tab", "tabs"):
+            continue
+        if t.meta["name"] == "tabs":
+            return j, tabs, levels
+        if not t.meta["closing"]:
+            opened = (j, str(t.meta["params"].get("name") or t.meta["params"].get("0") or "Tab"))
+        elif opened is not None:
+            tabs.append((opened[0], j, opened[1]))
+            opened = None
+    return len(tokens), tabs, levels
+
+
 def _close_index(tokens: list[Token], index: int) -> int:
     token = tokens[index]
     if token.nesting != 1:
@@ -510,8 +719,6 @@ def _yaml_reason(exc: yaml.YAMLError, first_line: int) -> str:
     return problem
 
 
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+def _one_line(value: Any) -> str:
+    """A front matter value as one line (``description: |`` blocks end with a newline)."""
+    return " ".join(str(value).split())

@@ -38,6 +38,22 @@ def find_lesson(ref: str | Path) -> Path:
     )
 
 
+def shown_path(path: Path) -> str:
+    """``path`` as messages show it: relative to the current folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def lesson_id(path: Path) -> str:
+    """The lesson id (and notebook name) of a source: its file name without ``.md``, or
+    for a section page (``_index.md``, ``index.md``) the name of its folder."""
+    if path.stem in ("_index", "index"):
+        return path.resolve().parent.name
+    return path.stem
+
+
 def lesson_sources(folder: Path) -> list[Path]:
     """The lesson files of a content folder (``_includes`` and READMEs are not lessons)."""
     return sorted(
@@ -47,4 +63,4 @@ def lesson_sources(folder: Path) -> list[Path]:
     )
 
 
-__all__ = ["content_dirs", "find_lesson", "lesson_sources"]
+__all__ = ["content_dirs", "find_lesson", "lesson_id", "lesson_sources", "shown_path"]

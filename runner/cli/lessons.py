@@ -1,6 +1,8 @@
 """``dockdojo build``, ``run`` and ``check``: lessons built, solved and checked.
 
-- ``dockdojo build [--check]`` writes (or compares) ``lessons/*.ipynb`` from ``content/``.
+- ``dockdojo build [--check] [--report] [--docs-base URL] [PATH...]`` writes (or
+  compares) ``lessons/*.ipynb`` from ``content/`` (or the files named); ``--report``
+  prints, per page, what was translated, kept as written, or warned about.
 
 - ``dockdojo run LESSON`` lists the steps and what each would do; the engine is not
   touched.
@@ -41,6 +43,17 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "--check",
         action="store_true",
         help="write nothing; exit 1 and name the files when lessons/ is stale",
+    )
+    build.add_argument(
+        "--report",
+        action="store_true",
+        help="print, per page, what was translated, kept as written, or warned about",
+    )
+    build.add_argument(
+        "--docs-base",
+        metavar="URL",
+        help="the docs site for site paths in the guides (/reference/...), e.g. "
+        "https://docs.docker.com, when a lesson's front matter names no docs_url",
     )
     build.set_defaults(func=_build_command)
 
@@ -180,7 +193,6 @@ def _kinds_command(_args: argparse.Namespace) -> int:
 
 def _build_command(args: argparse.Namespace) -> int:
     from ..authoring import lesson_sources
-    from ..authoring.build import stale
     from ..errors import LessonError
     from ..lessons import build_lessons
 
@@ -193,34 +205,49 @@ def _build_command(args: argparse.Namespace) -> int:
         )
     out_dir = Path(args.out)
     try:
-        planned = build_lessons(sources, out_dir)
+        planned = build_lessons(sources, out_dir, docs_base=args.docs_base)
     except LessonError as exc:
         for found in exc.problems:
             print(found, file=sys.stderr)
         print(f"{len(exc.problems)} problem(s); nothing was written.", file=sys.stderr)
         return 1
-    for lesson, _ in planned.values():
-        for warning in lesson.warnings:
-            print(f"{lesson.source}:{warning.line}: warning: {warning.message}", file=sys.stderr)
+    _print_fidelity(planned, report=args.report)
     if args.check:
-        problems = (
-            stale(planned, out_dir)
-            if not args.paths
-            else [p for p in stale(planned, out_dir) if "has no lesson source" not in p]
-        )
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        if problems:
-            print("lessons/ does not match content/: run dockdojo build", file=sys.stderr)
-            return 1
-        print(f"{len(planned)} lesson notebook(s) up to date")
-        return 0
+        return _check_built(planned, out_dir, named=bool(args.paths))
     out_dir.mkdir(parents=True, exist_ok=True)
     for target, (_, text) in planned.items():
         tmp = target.with_suffix(".ipynb.tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(target)
         print(f"wrote {target}")
+    return 0
+
+
+def _print_fidelity(planned: Mapping[Path, tuple[Lesson, str]], *, report: bool) -> None:
+    """Each page's report (``--report``, on stdout), else its warnings on stderr."""
+    from ..authoring.build import report as page_report
+
+    for target, (lesson, _) in planned.items():
+        if report:
+            print("\n".join(page_report(lesson, target)))
+            continue
+        for warning in lesson.warnings:
+            print(f"{lesson.source}:{warning.line}: warning: {warning.message}", file=sys.stderr)
+
+
+def _check_built(planned: Mapping[Path, tuple[Lesson, str]], out_dir: Path, *, named: bool) -> int:
+    """``build --check``: 0 when every planned notebook is on disk as planned."""
+    from ..authoring.build import stale
+
+    problems = stale(dict(planned), out_dir)
+    if named:  # only the files named are checked; others in out_dir are not orphans
+        problems = [p for p in problems if "has no lesson source" not in p]
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print("lessons/ does not match content/: run dockdojo build", file=sys.stderr)
+        return 1
+    print(f"{len(planned)} lesson notebook(s) up to date")
     return 0
 
 
