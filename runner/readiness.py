@@ -53,8 +53,15 @@ class Finding:
     """For a failing check: what to do."""
 
 
-def engine_findings(engine: Engine, lessons: Sequence[Lesson]) -> list[Finding]:
-    """Whether ``engine`` is ready for ``lessons``; the engine's own failure is a finding."""
+def engine_findings(
+    engine: Engine,
+    lessons: Sequence[Lesson],
+    *,
+    mirror_view: Callable[[str], str] | None = None,
+) -> list[Finding]:
+    """Whether ``engine`` is ready for ``lessons``; the engine's own failure is a finding.
+    ``mirror_view`` gives the address from which this process reaches a mirror the
+    engine names (a room engine's ``10.0.2.2`` is the host's loopback)."""
     try:
         info = engine.ping()
     except DockdojoError as exc:
@@ -64,7 +71,7 @@ def engine_findings(engine: Engine, lessons: Sequence[Lesson]) -> list[Finding]:
         _version(info),
         _disk(info),
     ]
-    found += _images(engine, info, lessons)
+    found += _images(engine, info, lessons, mirror_view or (lambda url: url))
     found += _ports(lessons)
     found.append(_identity(engine, lessons))
     return found
@@ -127,13 +134,15 @@ def lesson_images(lessons: Iterable[Lesson]) -> list[str]:
     return list(dict.fromkeys(parse_ref(name).familiar for ls in lessons for name in ls.images))
 
 
-def _images(engine: Engine, info: EngineInfo, lessons: Sequence[Lesson]) -> list[Finding]:
+def _images(
+    engine: Engine, info: EngineInfo, lessons: Sequence[Lesson], view: Callable[[str], str]
+) -> list[Finding]:
     out = []
     for name in lesson_images(lessons):
         if engine.image(name) is not None:
             out.append(Finding(f"image {name}", True, "on the engine"))
             continue
-        mirror = next((m for m in info.mirrors if mirror_has(m, parse_ref(name))), None)
+        mirror = next((m for m in info.mirrors if mirror_has(view(m), parse_ref(name))), None)
         if mirror is not None:
             out.append(Finding(f"image {name}", True, f"pullable from the mirror {mirror}"))
         elif info.mirrors:

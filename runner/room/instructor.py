@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import html
 import io
 import json
 import logging
@@ -58,8 +59,10 @@ log = logging.getLogger("dockdojo.instructor")
 
 MAX_BODY = 1024
 """Largest "look now" request, in bytes."""
-KEEPALIVE = 15.0
-"""Seconds between two comments on an idle event stream (proxies drop silent ones)."""
+KEEPALIVE = 5.0
+"""Seconds between two ``ping`` events on an idle stream: proxies keep it open, and a
+page that hears nothing for three of them starts a new stream (a service killed behind
+the hub's proxy may leave the old one hanging)."""
 CSP = (
     "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; "
     "frame-ancestors 'none'"
@@ -128,7 +131,9 @@ class Page(Base):
     def get(self) -> None:
         self.instructor()
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(self.settings["page"])
+        raw: object = self.xsrf_token  # the page's own requests carry it (the hub checks it)
+        token = raw.decode() if isinstance(raw, bytes) else str(raw)
+        self.finish(self.settings["page"].replace("{{xsrf}}", html.escape(token, quote=True)))
 
 
 class Grid(Base):
@@ -175,8 +180,8 @@ class LookNow(Base):
             raise web.HTTPError(400, str(exc)) from None
         if not self.watch.accept_look(self.name):
             self.set_header("Retry-After", "1")
-            raise web.HTTPError(429, "Too many requests; ask again in a second.")
-        self.watch.look(Look(self.name, lesson, step, "look"))
+            raise web.HTTPError(429, "Too many requests; ask again in a few seconds.")
+        self.watch.look(Look(self.name, lesson, frozenset([step] if step else []), "look"))
         self.set_status(202)
         self.finish({"queued": True, "learner": self.name})
 
@@ -203,7 +208,7 @@ class Events(Base):
                 try:
                     event = await asyncio.wait_for(queue.get(), KEEPALIVE)
                 except TimeoutError:
-                    self.write(": still here\n\n")
+                    self.write("event: ping\ndata: {}\n\n")  # the page's sign of life
                     await self.flush()
                     continue
                 if event.get("overflow"):
@@ -221,7 +226,9 @@ class Events(Base):
             unsubscribe()
 
 
-def make_app(watch: Watch, *, instructors: Sequence[str], prefix: str) -> web.Application:
+def make_app(
+    watch: Watch, *, instructors: Sequence[str], prefix: str, cookie_secret: bytes
+) -> web.Application:
     """The tornado application of the service (authenticated by the hub)."""
     hub_auth = HubOAuth(api_token=os.environ["JUPYTERHUB_API_TOKEN"], cache_max_age=60)
     named = frozenset(instructors)
@@ -255,7 +262,7 @@ def make_app(watch: Watch, *, instructors: Sequence[str], prefix: str) -> web.Ap
         watch=watch,
         is_instructor=is_instructor,
         page=resources.files("dockdojo.runner.room").joinpath("instructor.html").read_text(),
-        cookie_secret=os.urandom(32),
+        cookie_secret=cookie_secret,
         login_url=hub_auth.login_url,
     )
 
@@ -319,6 +326,24 @@ def _safe(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def cookie_secret(state: Path) -> bytes:
+    """The service's cookie secret, kept in ``STATE/instructor`` (root's), so that the
+    instructors' sessions outlive a restart of the service."""
+    folder = state / "instructor"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / "cookie_secret"
+    try:
+        secret = path.read_bytes()
+    except FileNotFoundError:
+        secret = b""
+    if len(secret) < 32:
+        secret = os.urandom(32)
+        path.touch(mode=0o600)
+        path.write_bytes(secret)
+    path.chmod(0o600)
+    return secret
+
+
 def hub_get(path: str) -> Any:
     """``GET`` the hub's API (``JUPYTERHUB_API_URL``) with the service's own token."""
     import requests
@@ -352,11 +377,21 @@ def serve(room: RoomConfig, *, instructors: Sequence[str], port: int | None = No
     )
     url = room.instructor.database or default_url(room.state)
     store = Store(url)
+    here = f"http://127.0.0.1:{room.mirror_port}"  # the mirror, as the host reaches it
     watch = Watch(
-        room_lessons(), store, learner_engine, stuck_minutes=room.instructor.stuck_minutes
+        room_lessons(),
+        store,
+        learner_engine,
+        stuck_minutes=room.instructor.stuck_minutes,
+        mirror_view=lambda url: here if url.rstrip("/") == room.mirror_url else url,
     )
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE}/")
-    app = make_app(watch, instructors=[*room.hub.instructors, *instructors], prefix=prefix)
+    app = make_app(
+        watch,
+        instructors=[*room.hub.instructors, *instructors],
+        prefix=prefix,
+        cookie_secret=cookie_secret(room.state),
+    )
     server = tornado.httpserver.HTTPServer(app, max_body_size=MAX_BODY * 4, xheaders=True)
     server.listen(port or room.instructor.port, "127.0.0.1")
     stop = threading.Event()

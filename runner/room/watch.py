@@ -35,8 +35,11 @@ EngineOf = Callable[[str], "str | None"]
 """A learner's name -> their engine's ``DOCKER_HOST``, or None when it does not answer."""
 DOCTOR_EVERY = 600.0
 """Seconds between two readiness checks (``doctor``) of one learner's engine."""
-MIN_LOOK_GAP = 0.5
-"""Seconds a learner's two "look now" requests must be apart (more are refused: 429)."""
+LOOK_BURST = 10
+LOOK_WINDOW = 2.0
+"""A learner may ask "look now" :data:`LOOK_BURST` times in :data:`LOOK_WINDOW` seconds;
+more are refused (429). Requests that come while one is queued join it, so a learner's
+engine is checked once at a time whatever they send."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,8 @@ class Look:
 
     learner: str
     lesson: str | None = None
-    step: str | None = None
+    steps: frozenset[str] = frozenset()
+    """The steps whose Check the learner selected (they count as tried)."""
     cause: str = "look"
     """``look`` (the learner's Check) or ``recheck`` (the service's own round)."""
 
@@ -61,6 +65,7 @@ class Watch:
         *,
         stuck_minutes: int = 10,
         workers: int = 4,
+        mirror_view: Callable[[str], str] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not lessons:
@@ -69,6 +74,7 @@ class Watch:
         self.store = store
         self.engine_of = engine_of
         self.stuck_minutes = stuck_minutes
+        self.mirror_view = mirror_view
         self.clock = clock
         self.seq = 0
         """Number of the last event published (events are numbered from 1, no gaps)."""
@@ -77,7 +83,7 @@ class Watch:
         self._wake = threading.Condition(self._lock)
         self._queue: collections.OrderedDict[str, Look] = collections.OrderedDict()
         self._busy: set[str] = set()
-        self._last_look: dict[str, float] = {}
+        self._looks: dict[str, collections.deque[float]] = {}
         self._doctor_at: dict[str, float] = {}
         self._subscribers: list[Callable[[dict[str, Any]], None]] = []
         self._unsaved: list[Batch] = []
@@ -114,12 +120,16 @@ class Watch:
         return lesson, step
 
     def accept_look(self, learner: str) -> bool:
-        """Whether ``learner`` may ask again now (one request per :data:`MIN_LOOK_GAP`)."""
+        """Whether ``learner`` may ask again now (:data:`LOOK_BURST` per
+        :data:`LOOK_WINDOW`)."""
         now = time.monotonic()
         with self._lock:
-            if now - self._last_look.get(learner, -MIN_LOOK_GAP) < MIN_LOOK_GAP:
+            recent = self._looks.setdefault(learner, collections.deque())
+            while recent and now - recent[0] >= LOOK_WINDOW:
+                recent.popleft()
+            if len(recent) >= LOOK_BURST:
                 return False
-            self._last_look[learner] = now
+            recent.append(now)
             return True
 
     def look(self, look: Look) -> None:
@@ -128,8 +138,8 @@ class Watch:
             queued = self._queue.pop(look.learner, None)
             if queued is not None and look.cause == "recheck":
                 look = queued  # a learner's own request says more than a round's
-            elif queued is not None and queued.cause == "look" and look.step is None:
-                look = replace(look, step=queued.step)
+            elif queued is not None:
+                look = replace(look, steps=look.steps | queued.steps)
             self._queue[look.learner] = look
             self._wake.notify()
 
@@ -322,7 +332,7 @@ class Watch:
                         self.clock() - self._doctor_at.get(look.learner, -DOCTOR_EVERY)
                         >= DOCTOR_EVERY
                     ):
-                        findings = engine_findings(engine, [lesson])
+                        findings = engine_findings(engine, [lesson], mirror_view=self.mirror_view)
                         self._doctor_at[look.learner] = self.clock()
                         bad = [f for f in findings if not f.ok]
                         who.ready = not bad
@@ -349,7 +359,7 @@ class Watch:
         for report in reports:
             with self._lock:
                 old = self.steps.get((look.learner, lesson.id, report.step))
-            asked = look.cause == "look" and look.step == report.step
+            asked = look.cause == "look" and report.step in look.steps
             tried = bool(asked or (old and old.tried) or report.passed)
             if report.passed:
                 undone = any("undone_by" in r.evidence for r in report.results)
@@ -410,4 +420,4 @@ class Watch:
                 self._save()
 
 
-__all__ = ["DOCTOR_EVERY", "MIN_LOOK_GAP", "EngineOf", "Look", "Watch"]
+__all__ = ["DOCTOR_EVERY", "LOOK_BURST", "LOOK_WINDOW", "EngineOf", "Look", "Watch"]

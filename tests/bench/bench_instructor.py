@@ -68,7 +68,7 @@ class Page:
                     data = json.loads(line[6:])
                     if kind == "grid":
                         self.seq = data["seq"]
-                    else:
+                    elif kind == "learner":
                         if data["seq"] != self.seq + 1:
                             self.gaps += 1
                         self.seq = data["seq"]

@@ -10,13 +10,14 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import time
 from collections.abc import Iterator
 
 import pytest
 from browser.test_lesson_in_browser import SHOTS, button, done
 from playwright.sync_api import Browser, Page, expect
-from room.hubkit import PASSWORD, running_hub
+from room.hubkit import PASSWORD, running_hub, service_pid
 from room.seats import add_user, free_port, new_name, new_room, remove_user
 
 from dockdojo.runner.room.engines import LearnerEngine
@@ -134,14 +135,34 @@ def test_learners_work_on_their_own_engines_while_the_instructor_watches(
     assert answer.status != 200, answer.status
     assert "Welcome to nginx" not in answer.text()
 
+    # bob selects Check on the pull step he has not finished: failing, with its reason
+    step = pages[bob.name].locator(".dojo-step-pull-images")
+    step.scroll_into_view_if_needed()
+    button(step, "Check").click()
+
     # the grid has followed both, without a reload
+    rows = {w.name: instructor.locator(f'#grid tr[data-learner="{w.name}"]') for w in (ada, bob)}
     for who in (ada, bob):
-        row = instructor.locator(f'#grid tr[data-learner="{who.name}"]')
-        target = row.locator('td[data-step="run-nginx"]')
+        target = rows[who.name].locator('td[data-step="run-nginx"]')
         expect(target).to_have_attribute("data-status", "done", timeout=30_000)
+        expect(rows[who.name].locator("td.ready")).to_have_text("ready", timeout=30_000)
+    failing = rows[bob.name].locator('td[data-step="pull-images"]')
+    expect(failing).to_have_attribute("data-status", "failing", timeout=30_000)
+    expect(failing).to_have_attribute("title", re.compile("redis|mongo"))
+    expect(instructor.locator("#most-failing")).to_contain_text("Pull nginx, redis and mongo")
     assert instructor.evaluate("window.stayed") is True
     assert instructor.evaluate("window.dockdojo.gaps") == 0
     instructor.screenshot(path=str(SHOTS / "11-instructor-view.png"))
+
+    # the service restarts: the page says so, reconnects by itself, and shows the same
+    os.kill(service_pid(), signal.SIGKILL)
+    deadline = time.monotonic() + 60  # the page's CSP forbids wait_for_function's eval
+    while instructor.evaluate("window.dockdojo.grids") < 2:
+        assert time.monotonic() < deadline, "the page did not reconnect"
+        time.sleep(0.2)
+    expect(instructor.locator("#live")).to_have_text("live")
+    expect(failing).to_have_attribute("data-status", "failing")
+    assert instructor.evaluate("window.stayed") is True
 
     # a learner who opens the instructor's page is refused
     refused = pages[bob.name].goto(f"{url}{VIEW}")

@@ -55,8 +55,8 @@ def until(what: Callable[[], bool], timeout: float = 60) -> None:
 def test_a_restarted_watch_knows_everything_the_last_one_learnt(url: str) -> None:
     first = watch_of(url)
     try:
-        first.look(Look("ada", LESSON, "pull-images"))
-        first.look(Look("bob", LESSON, None, "recheck"))
+        first.look(Look("ada", LESSON, frozenset({"pull-images"})))
+        first.look(Look("bob", LESSON, frozenset(), "recheck"))
         until(lambda: first.checks_run == 2 and first.idle())
         before = first.grid(LESSON)
     finally:
@@ -93,7 +93,7 @@ def test_checks_made_while_the_database_is_away_are_stored_when_it_is_back(
     try:
         server.stop()
         away = time.monotonic()
-        watch.look(Look("cy", LESSON, "run-redis"))
+        watch.look(Look("cy", LESSON, frozenset({"run-redis"})))
         until(lambda: watch.checks_run == 1)
         shown = {r["name"]: r for r in watch.grid(LESSON)["learners"]}
         assert shown["cy"]["steps"]["run-redis"]["status"] in ("done", "failing")

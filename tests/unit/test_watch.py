@@ -12,7 +12,7 @@ import pytest
 
 from dockdojo.runner.room.instructor import grid_csv, room_lessons
 from dockdojo.runner.room.roster import Store
-from dockdojo.runner.room.watch import MIN_LOOK_GAP, Look, Watch
+from dockdojo.runner.room.watch import LOOK_BURST, LOOK_WINDOW, Look, Watch
 
 LESSON = "what-is-an-image"
 
@@ -37,8 +37,8 @@ def test_a_learner_without_an_engine_is_shown_as_stopped_and_numbered_events_fol
 ) -> None:
     events: list[dict] = []
     watch.subscribe(events.append)
-    watch.look(Look("ada", LESSON, "run-nginx"))
-    watch.look(Look("bob", None, None, "recheck"))
+    watch.look(Look("ada", LESSON, frozenset({"run-nginx"})))
+    watch.look(Look("bob", None, frozenset(), "recheck"))
     settle(watch, 2)
     grid = watch.grid(LESSON)
     rows = {r["name"]: r for r in grid["learners"]}
@@ -58,16 +58,26 @@ def test_requests_name_only_a_lesson_and_one_of_its_steps(watch: Watch) -> None:
             watch.valid(lesson, step)
 
 
-def test_a_learner_may_ask_again_only_after_a_pause(watch: Watch) -> None:
-    assert watch.accept_look("ada")
+def test_a_learner_may_ask_often_but_not_without_end(watch: Watch) -> None:
+    assert all(watch.accept_look("ada") for _ in range(LOOK_BURST))  # quick Checks pass
     assert not watch.accept_look("ada")
     assert watch.accept_look("bob")  # one learner's pace is not another's
-    time.sleep(MIN_LOOK_GAP)
+    time.sleep(LOOK_WINDOW)
     assert watch.accept_look("ada")
+
+
+def test_looks_that_come_while_one_waits_join_it(watch: Watch) -> None:
+    with watch._lock:  # nothing runs while the queue is filled
+        watch.look(Look("ada", LESSON, frozenset({"run-nginx"})))
+        watch.look(Look("ada", LESSON, frozenset({"run-redis"})))
+        watch.look(Look("ada", None, frozenset(), "recheck"))
+        assert list(watch._queue) == ["ada"]
+        assert watch._queue["ada"].steps == {"run-nginx", "run-redis"}
+        assert watch._queue["ada"].cause == "look"
 
 
 def test_the_csv_has_a_column_per_step_and_never_a_formula(watch: Watch) -> None:
-    watch.look(Look("=cmd|'/c calc'!A1", LESSON, None, "recheck"))
+    watch.look(Look("=cmd|'/c calc'!A1", LESSON, frozenset(), "recheck"))
     settle(watch, 1)
     text = grid_csv(watch.grid(LESSON))
     header, line = text.splitlines()[:2]
