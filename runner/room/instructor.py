@@ -213,6 +213,8 @@ class Events(Base):
                     continue
                 if event.get("overflow"):
                     return  # the page reconnects and starts from a whole grid
+                if event["seq"] <= grid["seq"]:
+                    continue  # already in the grid the page started from
                 data = {
                     "seq": event["seq"],
                     "row": self.watch.row(event["learner"], lesson),

@@ -90,6 +90,7 @@ class Watch:
         self._rows: dict[tuple[str, str], dict[str, Any]] = {}
         self._summaries: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
         self._save_lock = threading.Lock()  # one writer at a time keeps batches in order
+        self._publish_lock = threading.Lock()
         self._stopping = False
         self.learners: dict[str, LearnerRow] = {}
         self.steps: dict[tuple[str, str, str], StepRow] = {}
@@ -181,15 +182,16 @@ class Watch:
         return unsubscribe
 
     def _publish(self, learner: str) -> None:
-        with self._lock:
-            self.seq += 1
-            event = {"seq": self.seq, "learner": learner}
-            subscribers = list(self._subscribers)
-        for callback in subscribers:
-            try:
-                callback(event)
-            except Exception:  # a page that went away must not stop the watch
-                log.exception("a subscriber failed")
+        with self._publish_lock:  # subscribers get the events in their numbers' order
+            with self._lock:
+                self.seq += 1
+                event = {"seq": self.seq, "learner": learner}
+                subscribers = list(self._subscribers)
+            for callback in subscribers:
+                try:
+                    callback(event)
+                except Exception:  # a page that went away must not stop the watch
+                    log.exception("a subscriber failed")
 
     # what the grid shows --------------------------------------------------------------
     def grid(self, lesson: str) -> dict[str, Any]:

@@ -57,8 +57,8 @@ def workshop() -> Iterator[tuple[str, list[Learner], str]]:
                 remove_user(who)
 
 
-def log_in(browser: Browser, url: str, name: str) -> Page:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+def log_in(browser: Browser, url: str, name: str, size: tuple[int, int] = (1400, 1000)) -> Page:
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
     page = context.new_page()
     page.set_default_timeout(120_000)
     page.goto(f"{url}/hub/login")
@@ -117,7 +117,7 @@ def test_learners_work_on_their_own_engines_while_the_instructor_watches(
 ) -> None:
     url, (ada, bob), teacher = workshop
     SHOTS.mkdir(parents=True, exist_ok=True)
-    instructor = log_in(browser, url, teacher)
+    instructor = log_in(browser, url, teacher, size=(1140, 400))
     instructor.goto(f"{url}{VIEW}")
     expect(instructor.locator("#live")).to_have_text("live")
     instructor.evaluate("window.stayed = true")  # gone if the page reloads
