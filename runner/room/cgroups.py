@@ -19,15 +19,14 @@ wait until it is empty, then remove its folders.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import RoomError
 from .config import Limits
+from .host import locked
 
 ROOT = Path("/sys/fs/cgroup")
 GROUP = "dockdojo"
@@ -36,14 +35,6 @@ _V1_CONTROLLERS = ("pids", "memory", "freezer", "cpuacct")
 LOCK = Path("/run/dockdojo/cgroups.lock")
 """Held while a group is made or removed: removing the last group also removes the parent
 ``dockdojo`` group, which must not vanish while another group is being made in it."""
-
-
-@contextlib.contextmanager
-def _parent_locked() -> Iterator[None]:
-    LOCK.parent.mkdir(parents=True, exist_ok=True)
-    with LOCK.open("w") as handle:  # one open file each: threads exclude each other too
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
 
 
 class Cgroup:
@@ -133,7 +124,7 @@ class Cgroup:
                 "Boot with the pids and memory controllers enabled (cgroup v1 mounts "
                 "under /sys/fs/cgroup/pids and /sys/fs/cgroup/memory, or cgroup v2).",
             )
-        with _parent_locked():
+        with locked(LOCK):
             self._create(pids, memory, limits)
 
     def _create(self, pids: Path, memory: Path, limits: Limits) -> None:
@@ -182,7 +173,7 @@ class Cgroup:
 
     def remove(self) -> None:
         """Remove the group's folders (it must be empty); the parent goes when unused."""
-        with _parent_locked():
+        with locked(LOCK):
             self._remove()
 
     def _remove(self) -> None:

@@ -32,7 +32,6 @@ written.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -51,7 +50,7 @@ from ..text import human_bytes, plural
 from . import authz, firewall
 from .cgroups import Cgroup
 from .config import RoomConfig
-from .host import PATH, Programs, check_can_run, need_root
+from .host import PATH, Programs, check_can_run, locked, need_root
 from .learners import Learner, check_name, learner, lookup, prepare_runtime_dir
 
 if TYPE_CHECKING:
@@ -486,8 +485,7 @@ class LearnerEngine:
         """One start, stop or reset of this learner's engine at a time."""
         locks = self.config.state / "engines"
         locks.mkdir(mode=0o711, parents=True, exist_ok=True)
-        with (locks / f".{self.name}.lock").open("w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        with locked(locks / f".{self.name}.lock"):
             yield
 
 

@@ -17,14 +17,11 @@ when it ends. A learner may still publish on another address by naming it
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import RoomError
-from .host import PATH, which
+from .host import PATH, locked, which
 
 CHAIN = "DOCKDOJO-PORTS"
 """The firewall chain of the rooms' rules."""
@@ -33,14 +30,6 @@ PREFIX = (127, 77)
 LOCK = Path("/run/dockdojo/firewall.lock")
 """Held while rules change: the chain goes with its last rule, and must not go while
 another engine adds its own."""
-
-
-@contextlib.contextmanager
-def _locked() -> Iterator[None]:
-    LOCK.parent.mkdir(parents=True, exist_ok=True)
-    with LOCK.open("w") as handle:  # one open file each: threads exclude each other too
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
 
 
 def address(uid: int) -> str:
@@ -89,14 +78,14 @@ def rules(addr: str | None = None) -> list[str]:
 
 def guard(addr: str, uid: int) -> None:
     """Let only ``uid`` and root connect to ``addr`` (idempotent)."""
-    with _locked():
+    with locked(LOCK):
         _unguard(addr)
         _guard(addr, uid)
 
 
 def unguard(addr: str) -> None:
     """Remove ``addr``'s rules; the chain goes with the last of them."""
-    with _locked():
+    with locked(LOCK):
         _unguard(addr)
 
 

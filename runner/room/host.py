@@ -7,10 +7,13 @@ It installs nothing; the one change it makes is to let learners open ``/dev/net/
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import platform
 import shutil
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +66,16 @@ def need_root(doing: str) -> None:
             "confines it in a cgroup.",
             "Run it as root, e.g. sudo dockdojo room engine ...",
         )
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold the lock file ``path`` (made, with its folder, when missing) exclusively. Each
+    holder opens the file itself, so threads of one process exclude each other too."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def which(name: str) -> str | None:

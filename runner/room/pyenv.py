@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import compileall
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -31,6 +30,7 @@ from importlib.metadata import PackageNotFoundError, distribution, requires
 from pathlib import Path
 
 from ..errors import DockdojoError
+from .host import locked
 
 DEFAULT_KERNEL_ENV = Path("/var/lib/dockdojo/kernel")
 DEFAULT_LEARNER_ENV = Path("/var/lib/dockdojo/learner")
@@ -83,7 +83,7 @@ def prepare(
     pinned = requirements(extra)
     wanted = {"python": str(python), "requirements": pinned}
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(folder.parent / f".{folder.name}.lock"):
+    with locked(folder.parent / f".{folder.name}.lock"):
         marker = folder / _MARKER
         try:
             current = json.loads(marker.read_text())
@@ -173,13 +173,6 @@ def _open_to_all(folder: Path) -> None:
         for name in dirs:
             with contextlib.suppress(OSError):
                 os.chmod(Path(root) / name, 0o755)
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
 
 
 __all__ = [

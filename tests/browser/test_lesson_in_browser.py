@@ -53,6 +53,26 @@ def button(scope: Locator, name: str) -> Locator:
     return by_text.or_(by_title).first
 
 
+def run_all(page: Page, timeout: float = 60) -> None:
+    """The open notebook's kernel started (its own, Python 3), then Run All Cells, until
+    the lesson's progress panel shows."""
+    expect(page.locator(".jp-Notebook")).to_be_visible()
+    select_kernel = page.get_by_role("dialog").get_by_role("button", name="Select Kernel")
+    news = page.get_by_role("alert").get_by_role("button", name="No", exact=True)
+    kernel_idle = page.get_by_text(re.compile(r"Python 3 \(ipykernel\) \| Idle"))
+    deadline = time.monotonic() + timeout
+    while not kernel_idle.count() or select_kernel.count():
+        assert time.monotonic() < deadline, "the kernel did not start"
+        if select_kernel.count():
+            select_kernel.click()  # the kernel the notebook names (Python 3)
+        if news.count():
+            news.click()
+        time.sleep(0.2)
+    page.locator("li.lm-MenuBar-item", has_text="Run").click()
+    page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
+    expect(page.locator(".dojo-progress")).to_be_visible(timeout=timeout * 1000)
+
+
 def done(step: Locator) -> None:
     expect(step.get_by_text("✅ Done")).to_be_visible(timeout=60_000)
 
@@ -70,22 +90,8 @@ def test_a_learner_clicks_through_the_first_lesson(
         timings.append(f"{name}: {time.monotonic() - started:.1f} s")
 
     page.goto(lab.notebook_url("what-is-an-image.ipynb"))
-    expect(page.locator(".jp-Notebook")).to_be_visible()
-    select_kernel = page.get_by_role("dialog").get_by_role("button", name="Select Kernel")
-    news = page.get_by_role("alert").get_by_role("button", name="No", exact=True)
-    kernel_idle = page.get_by_text(re.compile(r"Python 3 \(ipykernel\) \| Idle"))
-    deadline = time.monotonic() + 60
-    while not kernel_idle.count() or select_kernel.count():
-        assert time.monotonic() < deadline, "the kernel did not start"
-        if select_kernel.count():
-            select_kernel.click()  # the kernel the notebook names (Python 3)
-        if news.count():
-            news.click()
-        time.sleep(0.2)
-    page.locator("li.lm-MenuBar-item", has_text="Run").click()
-    page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
+    run_all(page)
     progress = page.locator(".dojo-progress")
-    expect(progress).to_be_visible(timeout=60_000)
     expect(progress.get_by_text("0 of 11 steps done")).to_be_visible()
     shot("01-lesson-opened", page)
 

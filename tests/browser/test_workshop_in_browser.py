@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from browser.test_lesson_in_browser import SHOTS, button, done
+from browser.test_lesson_in_browser import SHOTS, button, done, run_all
 from playwright.sync_api import Browser, Page, expect
 from room.hubkit import PASSWORD, running_hub, service_pid
 from room.seats import add_user, free_port, new_name, new_room, remove_user
@@ -73,18 +73,7 @@ def open_lesson(page: Page, url: str, who: Learner) -> None:
     """The learner's server starts (with their engine); the lesson runs in it."""
     page.wait_for_url(re.compile(f"/user/{who.name}/lab"), timeout=180_000)
     page.goto(f"{url}/user/{who.name}/lab/tree/dockdojo-lessons/what-is-an-image.ipynb")
-    expect(page.locator(".jp-Notebook")).to_be_visible()
-    select_kernel = page.get_by_role("dialog").get_by_role("button", name="Select Kernel")
-    kernel_idle = page.get_by_text(re.compile(r"Python 3 \(ipykernel\) \| Idle"))
-    deadline = time.monotonic() + 90
-    while not kernel_idle.count() or select_kernel.count():
-        assert time.monotonic() < deadline, "the kernel did not start"
-        if select_kernel.count():
-            select_kernel.click()
-        time.sleep(0.2)
-    page.locator("li.lm-MenuBar-item", has_text="Run").click()
-    page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
-    expect(page.locator(".dojo-progress")).to_be_visible(timeout=90_000)
+    run_all(page, timeout=90)
 
 
 def run_nginx(page: Page, who: Learner) -> str:
