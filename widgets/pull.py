@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 import ipywidgets as w
 
 from dockdojo.runner import Engine, ImageInfo, PullProgress, human_bytes
 
-from .common import EnterField, Worker, button, esc, note, touch
+from .common import EnterField, Worker, button, esc, note, synchronous, touch
+
+TYPED_SETTLE = 0.5
+"""Seconds a Pull of what is typed waits for the field's last edit (:meth:`PullWidget.typed`)."""
 
 
 class PullWidget(w.VBox):
@@ -47,7 +51,7 @@ class PullWidget(w.VBox):
         # are disabled only while a pull runs
         self.worker = Worker(self.status, [self.search_button])
         self.search_button.on_click(lambda _: self.search())
-        self.pull_button.on_click(lambda _: self.pull(self.query.value))
+        self.pull_button.on_click(lambda _: self.pull(self.typed))
         self.entry = EnterField(self.query, lambda _: self.search())  # Enter searches
         for name, quick in zip(images, self.quick, strict=True):
             quick.on_click(lambda _, n=name: self.pull(n))
@@ -86,17 +90,26 @@ class PullWidget(w.VBox):
 
         return self.worker.start(job, f"Searching for {term!r}…")
 
-    def pull(self, image: str) -> bool:
-        """Pull ``image`` in the background. A click while the widget is busy is not lost:
-        the pull starts when the current search ends (a pull already running is not
-        interrupted, and the click says so)."""
-        image = image.strip()
-        if not image:
+    def typed(self) -> str:
+        """What the search field holds once the learner's last edit has arrived: the
+        browser sends a field's new value only after its previous update is acknowledged,
+        but a click at once, so a click can reach the kernel before the text typed just
+        before it. The name is read a moment after the click."""
+        if not synchronous():
+            time.sleep(TYPED_SETTLE)
+        return str(self.query.value)
+
+    def pull(self, image: str | Callable[[], str]) -> bool:
+        """Pull ``image`` (a name, or :meth:`typed`) in the background. A click while the
+        widget is busy is not lost: the pull starts when the current search ends (a pull
+        already running is not interrupted, and the click says so)."""
+        shown = image.strip() if isinstance(image, str) else "what you typed"
+        if not shown:
             self.status.value = note("error", "Type an image name first.", "For example: redis")
             return False
         if self._pulling:
             self.status.value = note(
-                "busy", f"Still pulling {self._pulling}; select Pull {image} again after it."
+                "busy", f"Still pulling {self._pulling}; select Pull {shown} again after it."
             )
             return False
 
@@ -105,30 +118,38 @@ class PullWidget(w.VBox):
             self.detail.value = esc(progress.describe())
 
         def job() -> None:
-            self._pulling = image
-            for pull_button in (self.pull_button, *self.quick):
-                pull_button.disabled = True
-            self.entry.set(image)
-            self.bar.value = 0.0
-            self.bar.layout.visibility = "visible"
-            self.bar.bar_style = ""
-            try:
-                info = self.engine.pull(image, show)
-            except Exception:
-                self.bar.bar_style = "danger"
-                raise
-            finally:
-                self._pulling = ""
-                for pull_button in (self.pull_button, *self.quick):
-                    pull_button.disabled = False
-            self.bar.bar_style = "success"
-            self.status.value = note(
-                "ok", f"Pulled {info.name}: image id {info.short_id}, {human_bytes(info.size)}."
-            )
-            touch(self.engine)
-            if self.on_pulled is not None:
-                self.on_pulled(info)
+            name = image.strip() if isinstance(image, str) else image().strip()
+            if not name:
+                self.status.value = note("error", "Type an image name first.", "For example: redis")
+                return
+            self._pulling = name
+            self.status.value = note("busy", f"Pulling {name}…")
+            self._pull(name, show)
 
         return self.worker.start(
-            job, f"Pulling {image}…", queue=f"Still searching: pulling {image} as typed, next."
+            job, f"Pulling {shown}…", queue=f"Still searching: pulling {shown}, next."
         )
+
+    def _pull(self, image: str, show: Callable[[PullProgress], None]) -> None:
+        for pull_button in (self.pull_button, *self.quick):
+            pull_button.disabled = True
+        self.entry.set(image)
+        self.bar.value = 0.0
+        self.bar.layout.visibility = "visible"
+        self.bar.bar_style = ""
+        try:
+            info = self.engine.pull(image, show)
+        except Exception:
+            self.bar.bar_style = "danger"
+            raise
+        finally:
+            self._pulling = ""
+            for pull_button in (self.pull_button, *self.quick):
+                pull_button.disabled = False
+        self.bar.bar_style = "success"
+        self.status.value = note(
+            "ok", f"Pulled {info.name}: image id {info.short_id}, {human_bytes(info.size)}."
+        )
+        touch(self.engine)
+        if self.on_pulled is not None:
+            self.on_pulled(info)

@@ -79,6 +79,7 @@ def hub_config(
         "c.Spawner.start_timeout = 120",
         "c.Spawner.pre_spawn_hook = hub.pre_spawn",
         "c.Spawner.post_stop_hook = hub.post_stop",
+        "c.JupyterHub.default_url = hub.landing  # instructors: the view; learners: their lab",
         "",
         "# The instructor's view: a service of the hub, at /services/dockdojo/. Every user",
         "# may reach it (the page itself is for instructors only) and so may each server's",
@@ -198,6 +199,16 @@ def proxy_settings(env: Path) -> Path:
     return path
 
 
+def landing(handler: Any) -> str:
+    """Where the hub sends someone who logs in: an instructor (a hub admin) to the
+    instructor's view, everyone else to their own server."""
+    user = getattr(handler, "current_user", None)
+    base = str(getattr(handler, "base_url", "/"))
+    if user is not None and getattr(user, "admin", False):
+        return f"{base}services/{SERVICE}/"
+    return f"{base}hub/spawn"
+
+
 def post_stop(spawner: Any) -> None:
     """Stop the learner's engine once their server has stopped."""
     LearnerEngine(str(spawner.user.name), _room()).stop()
@@ -217,6 +228,7 @@ __all__ = [
     "ROOM_CONFIG",
     "SERVICE",
     "hub_config",
+    "landing",
     "place_lessons",
     "post_stop",
     "pre_spawn",

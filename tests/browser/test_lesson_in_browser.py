@@ -243,7 +243,8 @@ def watch_progress(step: Locator, until: str) -> list[float]:
         if message.count() and widths and widths[-1] == 100.0:
             return widths
         time.sleep(0.05)
-    raise AssertionError(f"{until!r} never showed; widths seen: {widths}")
+    shown = " | ".join(step.inner_text().split("\n")[:40])
+    raise AssertionError(f"{until!r} never showed; widths seen: {widths}; the step: {shown}")
 
 
 def console_session(step: Locator, lines: list[str], waits: list[str]) -> None:

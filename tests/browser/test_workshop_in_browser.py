@@ -107,7 +107,7 @@ def test_learners_work_on_their_own_engines_while_the_instructor_watches(
     url, (ada, bob), teacher = workshop
     SHOTS.mkdir(parents=True, exist_ok=True)
     instructor = log_in(browser, url, teacher, size=(1140, 400))
-    instructor.goto(f"{url}{VIEW}")
+    expect(instructor).to_have_url(re.compile(f"{VIEW}$"))  # an instructor lands on the view
     expect(instructor.locator("#live")).to_have_text("live")
     instructor.evaluate("window.stayed = true")  # gone if the page reloads
 

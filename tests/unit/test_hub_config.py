@@ -10,7 +10,14 @@ import pytest
 from traitlets.config import Config
 
 from dockdojo.runner.room import RoomConfig
-from dockdojo.runner.room.hub import LEARNER_ENV, ROOM_CONFIG, hub_config, post_stop, pre_spawn
+from dockdojo.runner.room.hub import (
+    LEARNER_ENV,
+    ROOM_CONFIG,
+    hub_config,
+    landing,
+    post_stop,
+    pre_spawn,
+)
 
 
 def _load(text: str, monkeypatch: pytest.MonkeyPatch) -> Config:
@@ -43,6 +50,7 @@ def test_the_hub_spawns_each_learner_as_themselves_with_the_engine_hooks(
     assert c.Spawner.cmd == ["/opt/learner/bin/jupyterhub-singleuser"]
     assert c.Spawner.pre_spawn_hook is pre_spawn
     assert c.Spawner.post_stop_hook is post_stop
+    assert c.JupyterHub.default_url is landing
     assert c.Authenticator.allowed_users == {"ada", "bob"}
     assert c.Authenticator.admin_users == {"teacher"}
     assert str(room.state / "hub") in c.JupyterHub.db_url
@@ -140,3 +148,13 @@ def test_a_wrong_hub_setting_is_named(tmp_path: Path, table: str, words: str) ->
     with pytest.raises(DockdojoError) as caught:
         load_config(file)
     assert words in caught.value.what
+
+
+def test_instructors_land_on_the_view_and_learners_on_their_lab() -> None:
+    from types import SimpleNamespace
+
+    def handler(admin: bool) -> SimpleNamespace:
+        return SimpleNamespace(base_url="/", current_user=SimpleNamespace(admin=admin))
+
+    assert landing(handler(True)) == "/services/dockdojo/"
+    assert landing(handler(False)) == "/hub/spawn"
