@@ -11,6 +11,7 @@ from dockdojo.runner import Engine, ImageInfo, PullProgress, human_bytes
 
 from .common import EnterField, Worker, button, esc, note, synchronous, touch
 
+NO_NAME = note("error", "Type an image name first.", "For example: redis")
 TYPED_SETTLE = 0.5
 """Seconds a Pull of what is typed waits for the field's last edit (:meth:`PullWidget.typed`)."""
 
@@ -105,7 +106,7 @@ class PullWidget(w.VBox):
         already running is not interrupted, and the click says so)."""
         shown = image.strip() if isinstance(image, str) else "what you typed"
         if not shown:
-            self.status.value = note("error", "Type an image name first.", "For example: redis")
+            self.status.value = NO_NAME
             return False
         if self._pulling:
             self.status.value = note(
@@ -120,7 +121,7 @@ class PullWidget(w.VBox):
         def job() -> None:
             name = image.strip() if isinstance(image, str) else image().strip()
             if not name:
-                self.status.value = note("error", "Type an image name first.", "For example: redis")
+                self.status.value = NO_NAME
                 return
             self._pulling = name
             self.status.value = note("busy", f"Pulling {name}…")

@@ -59,12 +59,11 @@ def add_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _hub_config(args: argparse.Namespace) -> int:
     from ..room.config import load_config
     from ..room.host import need_root
-    from ..room.hub import hub_config, prepare_state
-    from ..room.pyenv import DEFAULT_LEARNER_ENV, LEARNER_EXTRA, prepare
+    from ..room.hub import hub_config, learners_python, prepare_state
 
     need_root("Writing a room's JupyterHub configuration")
     room = load_config(args.config)
-    prepare(DEFAULT_LEARNER_ENV, extra=LEARNER_EXTRA)
+    learners_python()
     prepare_state(room)
     text = hub_config(
         args.config.resolve() if args.config else None,

@@ -135,14 +135,13 @@ def _room() -> RoomConfig:
 def pre_spawn(spawner: Any) -> None:
     """Start the learner's engine before their server, and point the server at it."""
     name = str(spawner.user.name)
-    python = prepare(Path(os.environ.get(LEARNER_ENV) or DEFAULT_LEARNER_ENV), extra=LEARNER_EXTRA)
+    python = learners_python(Path(os.environ.get(LEARNER_ENV) or DEFAULT_LEARNER_ENV))
     room = _room()
     status = LearnerEngine(name, room).start()
     if not status.running:
         raise RoomError(f"{name}'s engine did not start.", status.describe())
     who = lookup(name)
     place_lessons(who, python)
-    proxy_settings(Path(os.environ.get(LEARNER_ENV) or DEFAULT_LEARNER_ENV))
     spawner.environment = {
         **dict(spawner.environment or {}),
         "DOCKER_HOST": status.docker_host,
@@ -189,14 +188,16 @@ c.ServerProxy.host_allowlist = ["localhost", "127.0.0.1"] + [
 """
 
 
-def proxy_settings(env: Path) -> Path:
-    """The learners' servers' settings file (root's, in their Python's ``etc/jupyter``)."""
+def learners_python(env: Path = DEFAULT_LEARNER_ENV) -> KernelEnv:
+    """The learners' Python in ``env``, made or brought up to date (:mod:`.pyenv`), with
+    their servers' settings file (root's, in its ``etc/jupyter``)."""
+    python = prepare(env, extra=LEARNER_EXTRA)
     path = env / "etc" / "jupyter" / "jupyter_server_config.py"
     if not path.is_file() or path.read_text() != PROXY_SETTINGS:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(PROXY_SETTINGS)
         path.chmod(0o644)
-    return path
+    return python
 
 
 def landing(handler: Any) -> str:
@@ -229,9 +230,9 @@ __all__ = [
     "SERVICE",
     "hub_config",
     "landing",
+    "learners_python",
     "place_lessons",
     "post_stop",
     "pre_spawn",
     "prepare_state",
-    "proxy_settings",
 ]

@@ -52,7 +52,7 @@ from ..sandbox import engine_answers
 from .config import RoomConfig, load_config
 from .hub import SERVICE
 from .learners import lookup
-from .roster import Store, default_url
+from .roster import Store, default_url, state_folder
 from .watch import Look, Watch
 
 log = logging.getLogger("dockdojo.instructor")
@@ -331,9 +331,7 @@ def _safe(text: str) -> str:
 def cookie_secret(state: Path) -> bytes:
     """The service's cookie secret, kept in ``STATE/instructor`` (root's), so that the
     instructors' sessions outlive a restart of the service."""
-    folder = state / "instructor"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = folder / "cookie_secret"
+    path = state_folder(state) / "cookie_secret"
     try:
         secret = path.read_bytes()
     except FileNotFoundError:

@@ -138,12 +138,17 @@ class Batch:
         self.attempts += other.attempts
 
 
-def default_url(state: Path) -> str:
-    """The SQLite file of a room whose ``[instructor] database`` is empty."""
+def state_folder(state: Path) -> Path:
+    """``STATE/instructor``, root's alone: the SQLite file, the view's cookie secret."""
     folder = state / "instructor"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
-    return f"sqlite:///{folder / 'progress.sqlite'}"
+    return folder
+
+
+def default_url(state: Path) -> str:
+    """The SQLite file of a room whose ``[instructor] database`` is empty."""
+    return f"sqlite:///{state_folder(state) / 'progress.sqlite'}"
 
 
 class Store:
@@ -193,12 +198,6 @@ class Store:
                 for row in db.execute(query)
             ]
 
-    def count_attempts(self) -> int:
-        with self.engine.connect() as db:
-            return int(
-                db.execute(sa.select(sa.func.count()).select_from(attempts_table)).scalar_one()
-            )
-
 
 def _last(rows: Iterable[Any], key: Any) -> Sequence[Any]:
     """The last of each key's rows (a batch may hold several versions of one row)."""
@@ -222,4 +221,5 @@ __all__ = [
     "StepRow",
     "Store",
     "default_url",
+    "state_folder",
 ]

@@ -92,11 +92,11 @@ class Watch:
         self._save_lock = threading.Lock()  # one writer at a time keeps batches in order
         self._publish_lock = threading.Lock()
         self._stopping = False
-        self.learners: dict[str, LearnerRow] = {}
-        self.steps: dict[tuple[str, str, str], StepRow] = {}
         learners, steps = store.load()
-        self.learners = {row.name: row for row in learners}
-        self.steps = {(r.learner, r.lesson, r.step): r for r in steps}
+        self.learners: dict[str, LearnerRow] = {row.name: row for row in learners}
+        self.steps: dict[tuple[str, str, str], StepRow] = {
+            (r.learner, r.lesson, r.step): r for r in steps
+        }
         self._threads = [
             threading.Thread(target=self._work, name=f"watch-{n}", daemon=True)
             for n in range(workers)
@@ -371,24 +371,21 @@ class Watch:
                 status = "failing" if tried else "not_tried"
                 message = next((r.message for r in report.results if not r.passed), "")
             changed = old is None or old.status != status
-            if old is not None and not changed and old.message == message and old.tried == tried:
-                if asked:  # the learner's Check click is history even when nothing changed
-                    batch.attempts.append(
-                        Attempt(look.learner, lesson.id, report.step, status, message, "look", now)
+            if changed or old is None or (old.message, old.tried) != (message, tried):
+                since = now if changed or old is None else old.since
+                batch.steps.append(
+                    StepRow(
+                        look.learner,
+                        lesson.id,
+                        report.step,
+                        status,
+                        message,
+                        since=since,
+                        checked_at=now,
+                        tried=tried,
                     )
-                continue
-            row = StepRow(
-                look.learner,
-                lesson.id,
-                report.step,
-                status,
-                message,
-                since=now if changed or old is None else old.since,
-                checked_at=now,
-                tried=tried,
-            )
-            batch.steps.append(row)
-            if changed or asked:
+                )
+            if changed or asked:  # a learner's Check is history even when nothing changed
                 batch.attempts.append(
                     Attempt(look.learner, lesson.id, report.step, status, message, look.cause, now)
                 )

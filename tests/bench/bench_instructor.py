@@ -33,7 +33,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from room.hubkit import log_in, running_hub
+from room.hubkit import events, log_in, running_hub
 from room.seats import add_user, free_port, new_name, new_room, remove_user
 
 from dockdojo.runner import Engine, check_lesson, load_lesson
@@ -59,20 +59,14 @@ class Page:
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
-        kind = ""
-        with contextlib.suppress(requests.RequestException, AttributeError):
-            for line in self.answer.iter_lines(decode_unicode=True):
-                if line.startswith("event: "):
-                    kind = line[7:]
-                elif line.startswith("data: "):
-                    data = json.loads(line[6:])
-                    if kind == "grid":
-                        self.seq = data["seq"]
-                    elif kind == "learner":
-                        if data["seq"] != self.seq + 1:
-                            self.gaps += 1
-                        self.seq = data["seq"]
-                        self.seen.append((time.time(), data["row"]))
+        for kind, data in events(self.answer):
+            if kind == "grid":
+                self.seq = data["seq"]
+            elif kind == "learner":
+                if data["seq"] != self.seq + 1:
+                    self.gaps += 1
+                self.seq = data["seq"]
+                self.seen.append((time.time(), data["row"]))
 
     def shown(self, name: str, after: float, what: Any = None) -> float | None:
         """When this page first showed ``name`` checked at or after ``after`` (and

@@ -5,6 +5,7 @@ requests a learner's or an instructor's browser makes."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import requests
 from room.seats import Room
@@ -144,9 +146,24 @@ def service_pid() -> int:
     raise AssertionError("the instructor's view does not run")
 
 
+def events(answer: requests.Response) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The server-sent events of a streamed answer, as ``(event, data)``, until it ends."""
+    kind, data = "", ""
+    with contextlib.suppress(requests.RequestException, AttributeError):
+        for line in answer.iter_lines(decode_unicode=True):
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: "):
+                data = line[6:]
+            elif not line and kind:
+                yield kind, json.loads(data)
+                kind, data = "", ""
+
+
 __all__ = [
     "PASSWORD",
     "environ",
+    "events",
     "log_in",
     "ready",
     "running_hub",

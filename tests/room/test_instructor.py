@@ -17,6 +17,7 @@ import pytest
 import requests
 from room.hubkit import (
     environ,
+    events,
     log_in,
     running_hub,
     server_process,
@@ -46,16 +47,8 @@ class Stream:
         self.thread.start()
 
     def _read(self) -> None:
-        kind, data = "", ""
-        with contextlib.suppress(requests.RequestException, AttributeError):
-            for line in self.answer.iter_lines(decode_unicode=True):
-                if line.startswith("event: "):
-                    kind = line[7:]
-                elif line.startswith("data: "):
-                    data = line[6:]
-                elif not line and kind:
-                    self.events.append((kind, json.loads(data)))
-                    kind, data = "", ""
+        for event in events(self.answer):
+            self.events.append(event)
 
     def wait_for(self, what: Callable[[dict[str, Any]], bool], timeout: float = 60) -> dict:
         deadline = time.monotonic() + timeout
