@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import http.client
 import shlex
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +22,10 @@ from dockdojo.runner import (
 )
 
 from .common import Worker, button, esc, live, note, synchronous, touch
+
+PROBE_SECONDS = 5.0
+"""How long a card waits for a new container's published port to answer."""
+HTTP_ANSWER = b"HTTP/"
 
 
 def card_html(info: ContainerInfo, logs: str = "", web: Mapping[int, bool] | None = None) -> str:
@@ -54,21 +58,26 @@ def card_html(info: ContainerInfo, logs: str = "", web: Mapping[int, bool] | Non
 
 def answers_http(port: int, host: str = "127.0.0.1", timeout: float = 1.5) -> bool | None:
     """Whether ``host:port`` answers an HTTP request (any status): True; False when
-    something answers that is not a web server (redis); None when nothing listens yet."""
-    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    something answers that is not a web server (redis answers ``-ERR``); None when
+    nothing answers yet.
+
+    Docker's port proxy accepts a connection before the server in the container
+    listens, then closes it without a byte: that is "not yet". The request names no
+    host, so that redis answers it rather than hanging up on a ``Host:`` line."""
+    first = b""
     try:
-        connection.connect()
+        with socket.create_connection((host, port), timeout=timeout) as connection:
+            connection.sendall(b"HEAD / HTTP/1.0\r\n\r\n")
+            while len(first) < len(HTTP_ANSWER):
+                more = connection.recv(len(HTTP_ANSWER) - len(first))
+                if not more:
+                    break
+                first += more
     except OSError:
-        connection.close()
+        pass  # refused, reset or silent: read what came, if anything
+    if not first:
         return None
-    try:
-        connection.request("HEAD", "/")
-        connection.getresponse()
-        return True
-    except (OSError, http.client.HTTPException):
-        return False
-    finally:
-        connection.close()
+    return HTTP_ANSWER.startswith(first)
 
 
 def gone_html(info: ContainerInfo) -> str:
@@ -90,6 +99,7 @@ class ContainerCard(w.VBox):
         self.gone = False
         self.logs = ""
         self.web: dict[int, bool] = {}
+        self.probing: set[int] = set()
         self.html = w.HTML()
         self.refresh_button = button("Refresh", icon="refresh")
         self.status = w.HTML()
@@ -109,16 +119,24 @@ class ContainerCard(w.VBox):
             self._probe(unknown)
 
     def _probe(self, links: list[PortLink]) -> None:
-        """Find which published ports are web pages (a server may need a moment)."""
+        """Find which published ports are web pages (a server may need a moment; one
+        that has still not answered HTTP after ``PROBE_SECONDS`` is no web page)."""
+        links = [link for link in links if link.host_port not in self.probing]
+        if not links:
+            return
+        self.probing.update(link.host_port for link in links)
 
         def probe() -> None:
-            deadline = time.monotonic() + 5.0  # a server may need a moment to listen
-            for link in links:
-                found = answers_http(link.host_port, link.reach)
-                while found is None and time.monotonic() < deadline:  # not listening yet
-                    time.sleep(0.25)
+            deadline = time.monotonic() + PROBE_SECONDS
+            try:
+                for link in links:
                     found = answers_http(link.host_port, link.reach)
-                self.web[link.host_port] = bool(found)
+                    while found is None and time.monotonic() < deadline:
+                        time.sleep(0.25)
+                        found = answers_http(link.host_port, link.reach)
+                    self.web[link.host_port] = bool(found)
+            finally:
+                self.probing.difference_update(link.host_port for link in links)
             self.html.value = card_html(self.info, self.logs, self.web)
 
         if synchronous():

@@ -163,6 +163,9 @@ def _port_published(call: Call) -> Seen:
     return Seen(True, f"{c.name} publishes {port} on host port {p.host_port} ({p.url}).", evidence)
 
 
+STILL_STARTING = " The server in the container may still be starting: check again in a moment."
+
+
 def _http_ok(call: Call) -> Seen:
     port = _port(call.args.get("port", 80))
     status = int(call.args.get("status", 200))
@@ -180,8 +183,10 @@ def _http_ok(call: Call) -> Seen:
             got, body = _get(url, min(HTTP_TIMEOUT, call.left()))
         except (OSError, http.client.HTTPException) as exc:
             record["error"] = shorten(str(exc) or type(exc).__name__)
+            starting = isinstance(exc, ConnectionError | TimeoutError)
             message = message or (
                 f"{url} ({container.name}) could not be reached ({record['error']})."
+                + (STILL_STARTING if starting else "")
             )
             continue
         record.update(status=got, snippet=snippet(body))

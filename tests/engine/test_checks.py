@@ -296,6 +296,7 @@ def test_a_port_link_that_refuses_connections_fails_cleanly(
     assert not result.passed
     url = f"http://127.0.0.1:{quiet.ports[0].host_port}/"
     assert result.message.startswith(f"{url} ({quiet.name}) could not be reached (")
+    assert result.message.endswith("may still be starting: check again in a moment.")
     assert result.evidence["tried"][0]["url"] == url
     assert result.seconds < 5
 

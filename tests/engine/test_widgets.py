@@ -139,6 +139,27 @@ def test_run_with_host_port_zero_shows_a_card_with_the_port_link(
 
 
 @pytest.mark.usefixtures("images", "sync")
+def test_a_web_server_that_takes_a_moment_to_listen_still_gets_its_link(
+    lesson_engine: Engine, cleanup: list[str], name: Namer
+) -> None:
+    """Docker's port proxy accepts at once and hangs up until nginx listens: that is
+    "not yet", never "not a web page"."""
+    widget = RunWidget(
+        lesson_engine,
+        "nginx",
+        ports={80: 0},
+        command=["sh", "-c", "sleep 2; exec nginx -g 'daemon off;'"],
+        step=name("step"),
+    )
+    widget.run_button.click()
+    (card,) = widget.cards.children
+    cleanup.append(card.info.id)
+    (link,) = card.info.ports
+    assert card.web == {link.host_port: True}
+    assert "not a web page" not in card.html.value
+
+
+@pytest.mark.usefixtures("images", "sync")
 def test_a_published_port_that_is_no_web_page_is_no_link_and_empty_is_not_published(
     lesson_engine: Engine, cleanup: list[str]
 ) -> None:

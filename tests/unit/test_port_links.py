@@ -48,3 +48,44 @@ def test_each_uid_has_a_loopback_address_of_its_own() -> None:
     for uid in (0, 65536):
         with pytest.raises(RoomError):
             address(uid)
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", True),  # a web server
+        (b"-ERR unknown command 'HEAD'\r\n", False),  # redis
+        (b"", None),  # Docker's port proxy before the server listens: closed, no byte
+    ],
+)
+def test_a_port_is_a_web_page_only_when_it_answers_http(answer: bytes, expected: object) -> None:
+    """A listener on loopback stands in for each kind of server (no engine here)."""
+    import socket
+    import threading
+
+    from dockdojo.widgets.containers import answers_http
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        heard: list[bytes] = []
+
+        def serve() -> None:
+            connection, _ = server.accept()
+            with connection:
+                heard.append(connection.recv(1024))
+                connection.sendall(answer)
+
+        thread = threading.Thread(target=serve)
+        thread.start()
+        assert answers_http(server.getsockname()[1]) is expected
+        thread.join(5)
+    assert heard == [b"HEAD / HTTP/1.0\r\n\r\n"]  # no Host line: redis hangs up on one
+
+
+def test_a_port_nothing_listens_on_is_not_yet_known() -> None:
+    import socket
+
+    from dockdojo.widgets.containers import answers_http
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+    assert answers_http(port) is None
