@@ -15,6 +15,7 @@ exists), every key optional::
     port = 8000                        # the hub on 127.0.0.1
     learners = ["ada", "bob"]          # who may log in (empty: whoever the authenticator lets in)
     instructors = ["teacher"]          # JupyterHub admins
+    instructor_group = "instructors"   # members of this hub group are instructors too
     idle_minutes = 60                  # a server idle this long is stopped, with its engine
 
     [instructor]                       # the instructor's view, a service of the hub
@@ -26,12 +27,15 @@ exists), every key optional::
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DockdojoError
 
+GROUP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""A hub group's name as a room may give it."""
 DEFAULT_CONFIG = Path("/etc/dockdojo/room.toml")
 DEFAULT_STATE = Path("/var/lib/dockdojo/room")
 
@@ -61,6 +65,9 @@ class HubSettings:
     """Who may log in; empty: whoever the authenticator lets in."""
     instructors: tuple[str, ...] = ()
     """JupyterHub admins."""
+    instructor_group: str = ""
+    """A JupyterHub group whose members are instructors too (they see the instructor's
+    view, and land on it); empty: none. The hub creates it; its admins fill it."""
     idle_minutes: int = 60
     """A learner's server idle this long is stopped (and its engine with it); 0: never."""
 
@@ -163,7 +170,7 @@ def _hub(path: Path, raw: object) -> HubSettings:
     """The ``[hub]`` table, checked key by key."""
     if not isinstance(raw, dict):
         raise DockdojoError(f"{path}: [hub] must be a table.", "Write it as [hub] with keys.")
-    known = {"port", "learners", "instructors", "idle_minutes"}
+    known = {"port", "learners", "instructors", "instructor_group", "idle_minutes"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise DockdojoError(
@@ -187,10 +194,17 @@ def _hub(path: Path, raw: object) -> HubSettings:
                 'Write it as learners = ["ada", "bob"].',
             )
         names[key] = tuple(value)
+    group = raw.get("instructor_group", "")
+    if not isinstance(group, str) or not GROUP_NAME.fullmatch(group or "x"):
+        raise DockdojoError(
+            f"{path}: hub.instructor_group = {group!r} is not a group name.",
+            'Give letters, digits, ".", "_" or "-", e.g. instructor_group = "instructors".',
+        )
     return HubSettings(
         port=int(raw.get("port", settings.port)),
         learners=names["learners"],
         instructors=names["instructors"],
+        instructor_group=group,
         idle_minutes=int(raw.get("idle_minutes", settings.idle_minutes)),
     )
 

@@ -111,6 +111,8 @@ def hub_config(
         lines.append(f"c.Authenticator.allowed_users = {set(learners)!r}")
     if admins:
         lines.append(f"c.Authenticator.admin_users = {set(admins)!r}")
+    if room.hub.instructor_group:  # made if missing; the hub's admins add its members
+        lines.append(f"c.JupyterHub.load_groups = {{{room.hub.instructor_group!r}: {{}}}}")
     if password is not None:
         lines += [
             "c.JupyterHub.authenticator_class = 'dummy'",
@@ -201,13 +203,19 @@ def learners_python(env: Path = DEFAULT_LEARNER_ENV) -> KernelEnv:
 
 
 def landing(handler: Any) -> str:
-    """Where the hub sends someone who logs in: an instructor (a hub admin) to the
-    instructor's view, everyone else to their own server."""
+    """Where the hub sends someone who logs in: an instructor (a hub admin, or a member
+    of the room's instructor group) to the instructor's view, everyone else to their
+    own server."""
     user = getattr(handler, "current_user", None)
     base = str(getattr(handler, "base_url", "/"))
-    if user is not None and getattr(user, "admin", False):
+    if user is not None and (getattr(user, "admin", False) or _in_instructor_group(user)):
         return f"{base}services/{SERVICE}/"
     return f"{base}hub/spawn"
+
+
+def _in_instructor_group(user: Any) -> bool:
+    groups = {str(getattr(g, "name", g)) for g in getattr(user, "groups", None) or []}
+    return bool(groups) and _room().hub.instructor_group in groups
 
 
 def post_stop(spawner: Any) -> None:

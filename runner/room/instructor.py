@@ -19,7 +19,8 @@ Routes, under the service's prefix:
   about themselves only: their checks run now against their own engine.
 
 Who is an instructor: the room's ``[hub] instructors``, the names given with
-``--instructor``, and the hub's admins.
+``--instructor``, the hub's admins, and the members of the room's ``[hub]
+instructor_group`` (asked of the hub, and asked again after a minute).
 """
 
 from __future__ import annotations
@@ -229,24 +230,32 @@ class Events(Base):
 
 
 def make_app(
-    watch: Watch, *, instructors: Sequence[str], prefix: str, cookie_secret: bytes
+    watch: Watch,
+    *,
+    instructors: Sequence[str],
+    prefix: str,
+    cookie_secret: bytes,
+    group: str = "",
 ) -> web.Application:
-    """The tornado application of the service (authenticated by the hub)."""
+    """The tornado application of the service (authenticated by the hub). Instructors:
+    the names in ``instructors``, the hub's admins and the members of hub ``group``."""
     hub_auth = HubOAuth(api_token=os.environ["JUPYTERHUB_API_TOKEN"], cache_max_age=60)
     named = frozenset(instructors)
-    admins: dict[str, tuple[float, bool]] = {}
+    asked: dict[str, tuple[float, bool]] = {}
 
     def is_instructor(name: str) -> bool:
         if name in named:
             return True
-        known = admins.get(name)
+        known = asked.get(name)
         if known is None or time.monotonic() - known[0] > 60:
             try:
                 model = hub_get(f"users/{name}")
-                known = (time.monotonic(), bool(isinstance(model, dict) and model.get("admin")))
-            except Exception:  # the hub's answer decides; without one, not an admin
+                model = model if isinstance(model, dict) else {}
+                member = bool(group) and group in (model.get("groups") or [])
+                known = (time.monotonic(), bool(model.get("admin")) or member)
+            except Exception:  # the hub's answer decides; without one, not an instructor
                 known = (time.monotonic(), False)
-            admins[name] = known
+            asked[name] = known
         return known[1]
 
     base = prefix if prefix.endswith("/") else prefix + "/"
@@ -391,6 +400,7 @@ def serve(room: RoomConfig, *, instructors: Sequence[str], port: int | None = No
         instructors=[*room.hub.instructors, *instructors],
         prefix=prefix,
         cookie_secret=cookie_secret(room.state),
+        group=room.hub.instructor_group,
     )
     server = tornado.httpserver.HTTPServer(app, max_body_size=MAX_BODY * 4, xheaders=True)
     server.listen(port or room.instructor.port, "127.0.0.1")

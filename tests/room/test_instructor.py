@@ -76,14 +76,23 @@ def look(url: str, token: str, body: object, raw: bytes | None = None) -> reques
     )
 
 
+HELPER = "helper"
+"""A member of the room's instructor group, not a hub admin."""
+
+
 @contextlib.contextmanager
 def workshop(mirror_port: int) -> Iterator[tuple[Room, str, list[Learner], str]]:
     teacher = f"t{new_name()}"
-    extra = f"[instructor]\nport = {free_port()}\nrecheck_seconds = 2\nstuck_minutes = 1\n"
+    extra = (
+        f"[instructor]\nport = {free_port()}\nrecheck_seconds = 2\nstuck_minutes = 1\n"
+        '[hub]\ninstructor_group = "helpers"\n'
+    )
+    # the hub's admins fill the group (in its admin page); here, its settings do
+    helpers = f"c.JupyterHub.load_groups = {{'helpers': {{'users': [{HELPER!r}]}}}}\n"
     with new_room(mirror_port, extra=extra) as room:
         people = [add_user(new_name()), add_user(new_name())]
         try:
-            with running_hub(room, people, free_port(), admins=(teacher,)) as url:
+            with running_hub(room, people, free_port(), admins=(teacher,), more=helpers) as url:
                 yield room, url, people, teacher
         finally:
             for who in people:
@@ -115,6 +124,17 @@ def test_the_instructor_follows_two_learners_live_and_only_the_instructor_may(
         page = instructor.get(f"{url}{VIEW}", timeout=30)
         assert page.status_code == 200, page.status_code
         assert "EventSource" in page.text
+        # a member of the instructor group, no admin, lands on the view and may read it
+        helper, _ = log_in(url, HELPER)
+        landed = helper.get(f"{url}/hub/", timeout=30)
+        assert landed.status_code == 200, (landed.status_code, landed.url)
+        assert landed.url.startswith(f"{url}{VIEW}"), landed.url
+        assert "EventSource" in landed.text
+        grid = helper.get(f"{url}{VIEW}api/grid?lesson={LESSON}", timeout=30)
+        assert grid.status_code == 200, grid.status_code
+        assert "learners" in grid.json()
+        # a learner lands on their own server
+        assert learner_session.get(f"{url}/hub/", timeout=30).url.startswith(f"{url}/user/")
         stream = Stream(instructor, f"{url}{VIEW}api/events?lesson={LESSON}")
         try:
             _learners_work(url, room, ada, bob, tokens, instructor, stream)

@@ -87,6 +87,7 @@ def test_the_rooms_hub_settings_give_port_people_and_idle_culling(
     assert c.JupyterHub.bind_url == "http://127.0.0.1:8111"
     assert c.Authenticator.allowed_users == {"ada", "bob"}
     assert c.Authenticator.admin_users == {"teacher"}
+    assert "load_groups" not in c.JupyterHub  # no instructor group named
     services = {s["name"]: s for s in c.JupyterHub.services}
     assert services["idle-culler"]["command"][-2:] == ["jupyterhub_idle_culler", "--timeout=1800"]
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
@@ -134,6 +135,8 @@ def test_the_instructors_view_is_a_service_every_user_and_server_token_may_reach
         ("[hub]\nport = -1\n", "hub.port = -1"),
         ('[hub]\nlearners = "ada"\n', "hub.learners must be a list"),
         ("[hub]\nteachers = []\n", "[hub] keys dockdojo does not know: teachers"),
+        ('[hub]\ninstructor_group = "a b"\n', "hub.instructor_group = 'a b' is not a group"),
+        ("[hub]\ninstructor_group = 1\n", "hub.instructor_group = 1 is not a group name"),
         ("[instructor]\nport = 0\n", "instructor.port = 0"),
         ("[instructor]\ndatabase = 5\n", "instructor.database must be a text"),
         ("[instructor]\ngrid = 1\n", "[instructor] keys dockdojo does not know: grid"),
@@ -150,11 +153,39 @@ def test_a_wrong_hub_setting_is_named(tmp_path: Path, table: str, words: str) ->
     assert words in caught.value.what
 
 
-def test_instructors_land_on_the_view_and_learners_on_their_lab() -> None:
+def test_instructors_land_on_the_view_and_learners_on_their_lab(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fakes of the hub's request handler and user, with the attributes landing reads."""
     from types import SimpleNamespace
 
-    def handler(admin: bool) -> SimpleNamespace:
-        return SimpleNamespace(base_url="/", current_user=SimpleNamespace(admin=admin))
+    file = tmp_path / "room.toml"
+    file.write_text(f'state = "{tmp_path}"\n[hub]\ninstructor_group = "helpers"\n')
+    monkeypatch.setenv(ROOM_CONFIG, str(file))
+
+    def handler(admin: bool, *groups: str) -> SimpleNamespace:
+        member = [SimpleNamespace(name=g) for g in groups]
+        return SimpleNamespace(
+            base_url="/", current_user=SimpleNamespace(admin=admin, groups=member)
+        )
 
     assert landing(handler(True)) == "/services/dockdojo/"
+    assert landing(handler(False, "helpers")) == "/services/dockdojo/"
+    assert landing(handler(False, "learners")) == "/hub/spawn"
     assert landing(handler(False)) == "/hub/spawn"
+    assert landing(SimpleNamespace(base_url="/hub-base/", current_user=None)) == (
+        "/hub-base/hub/spawn"
+    )
+
+
+def test_the_instructor_group_is_made_by_the_hub(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dockdojo.runner.room.config import load_config
+
+    file = tmp_path / "room.toml"
+    file.write_text(f'state = "{tmp_path}"\n[hub]\ninstructor_group = "helpers"\n')
+    room = load_config(file)
+    assert room.hub.instructor_group == "helpers"
+    c = _load(hub_config(file, room), monkeypatch)
+    assert c.JupyterHub.load_groups == {"helpers": {}}  # made; its members stay the hub's
