@@ -73,6 +73,21 @@ def run_all(page: Page, timeout: float = 60) -> None:
     expect(page.locator(".dojo-progress")).to_be_visible(timeout=timeout * 1000)
 
 
+def open_nginx_link(page: Page, step: Locator, pattern: str) -> tuple[Page, str]:
+    """Click the step's port link (whose address matches ``pattern``); the tab it
+    opens, showing nginx's welcome page, and the link's address."""
+    link = step.locator("a.dojo-link")
+    expect(link).to_be_visible()
+    href = link.get_attribute("href") or ""
+    assert re.fullmatch(pattern, href), href
+    with page.expect_popup() as popup:
+        link.click()
+    site = popup.value
+    site.wait_for_load_state()
+    expect(site.locator("h1")).to_have_text("Welcome to nginx!")
+    return site, href
+
+
 def done(step: Locator) -> None:
     expect(step.get_by_text("✅ Done")).to_be_visible(timeout=60_000)
 
@@ -129,15 +144,7 @@ def test_a_learner_clicks_through_the_first_lesson(
     step.scroll_into_view_if_needed()
     expect(step.get_by_label("Host port for 80/tcp")).to_have_value("0")
     button(step, "Run").click()
-    link = step.locator("a.dojo-link")
-    expect(link).to_be_visible()
-    href = link.get_attribute("href") or ""
-    assert re.fullmatch(r"http://localhost:\d+/", href), href
-    with page.expect_popup() as popup:
-        link.click()
-    site = popup.value
-    site.wait_for_load_state()
-    expect(site.locator("h1")).to_have_text("Welcome to nginx!")
+    site, href = open_nginx_link(page, step, r"http://localhost:\d+/")
     shot("04-nginx-welcome-page", site)
     site.close()
     done(step)

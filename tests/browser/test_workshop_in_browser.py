@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from browser.test_lesson_in_browser import SHOTS, button, done, run_all
+from browser.test_lesson_in_browser import SHOTS, button, done, open_nginx_link, run_all
 from playwright.sync_api import Browser, Page, expect
 from room.hubkit import PASSWORD, running_hub, service_pid
 from room.seats import add_user, free_port, new_name, new_room, remove_user
@@ -85,15 +85,7 @@ def run_nginx(page: Page, who: Learner) -> str:
     step = page.locator(".dojo-step-run-nginx")
     step.scroll_into_view_if_needed()
     button(step, "Run").click()
-    link = step.locator("a.dojo-link")
-    expect(link).to_be_visible()
-    href = link.get_attribute("href") or ""
-    assert re.fullmatch(rf"/user/{who.name}/proxy/127\.77\.\d+\.\d+:\d+/", href), href
-    with page.expect_popup() as popup:
-        link.click()
-    site = popup.value
-    site.wait_for_load_state()
-    expect(site.locator("h1")).to_have_text("Welcome to nginx!")
+    site, href = open_nginx_link(page, step, rf"/user/{who.name}/proxy/127\.77\.\d+\.\d+:\d+/")
     site.close()
     expect(step.locator(".dojo-card")).to_have_count(1)  # their own container, no other
     button(step, "Check").click()
