@@ -17,8 +17,13 @@ Where things are, for learner ``ada`` (uid 1001) and the room state ``STATE``:
 - ``STATE/engines/ada/data/`` (ada's, mode 700): the data root (images, containers,
   volumes), so a room's disk use is in one place and ``du`` reads it;
 - ``/run/user/1001/`` (ada's, mode 700): ``docker.sock`` and the engine's runtime state;
-- cgroups ``dockdojo/ada`` (:mod:`.cgroups`): memory and process limits;
-- ``/run/dockdojo/limits/ada.sock``: the containers limit (:mod:`.authz`).
+- cgroups ``dockdojo/ada`` (:mod:`dockdojo.runner.privileged.cgroups`): memory and
+  process limits;
+- ``/run/dockdojo/limits/ada.sock``: the containers limit
+  (:mod:`dockdojo.runner.privileged.authz`).
+
+What needs root (users, cgroups, mounts, firewall rules, processes) is asked of
+:mod:`dockdojo.runner.privileged`.
 
 dockerd looks for plugin specs in ``/etc/docker/plugins`` and asks every plugin it finds
 there whenever it looks for volume drivers (each ``-v``): a spec shared by all engines
@@ -44,14 +49,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import RoomError, SandboxError
-from ..sandbox import alive, answers_ok, engine_answers, read_pid, spawn, terminate, unmount_under
+from ..errors import RoomError
+from ..privileged import authz, firewall
+from ..privileged.cgroups import Cgroup
+from ..privileged.mounts import unmount_under
+from ..privileged.processes import (
+    As,
+    alive,
+    end_mount_holders,
+    read_pid,
+    set_oom_score,
+    signal_once,
+    spawn,
+    terminate,
+    write_pid,
+)
+from ..privileged.run import PATH, locked
+from ..privileged.users import POOL_PREFIX, REHEARSAL_PREFIX, own_folder, prepare_runtime_dir
+from ..sandbox import answers_ok, engine_answers
 from ..text import human_bytes, plural
-from . import authz, firewall
-from .cgroups import Cgroup
 from .config import RoomConfig
-from .host import PATH, Programs, check_can_run, locked, need_root
-from .learners import Learner, check_name, learner, lookup, prepare_runtime_dir
+from .host import Programs, check_can_run, need_root
+from .learners import Learner, check_name, learner, lookup
 
 if TYPE_CHECKING:
     from .reset import ResetReport
@@ -66,22 +85,6 @@ each container its stop timeout, 10 s by default, then 5 s more) before killing 
 OOM_SCORE_ADJ = -500
 """The engine's own processes (not its containers) are the last the kernel's OOM killer
 picks when the learner's memory limit is reached, as for a root dockerd."""
-
-_LAUNCH = """
-import json, os, subprocess, sys
-spec = json.loads(sys.argv[1])
-for procs in spec["cgroups"]:
-    with open(procs, "w") as f:
-        f.write(str(os.getpid()))
-log = open(spec["log"], "ab")
-proc = subprocess.Popen(spec["argv"], user=spec["uid"], group=spec["gid"], extra_groups=[],
-                        env=spec["env"], cwd=spec["cwd"], umask=0o022,
-                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                        start_new_session=True, close_fds=True)
-print(proc.pid)
-"""
-"""Run as root: join the engine's cgroups, then start its first process as the learner,
-not as our child (it outlives us and never becomes our zombie)."""
 
 _CHILD = (
     "set -e; plugins=$1; shift; host=$(readlink /etc/docker || true); rm -f /etc/docker; "
@@ -108,8 +111,8 @@ class EngineStatus:
     docker_host: str
     """``DOCKER_HOST`` for this engine (``unix:///run/user/UID/docker.sock``)."""
     limits_running: bool
-    """Whether the containers limit (:mod:`.authz`) answers; without it the engine
-    refuses every request."""
+    """Whether the containers limit (:mod:`~dockdojo.runner.privileged.authz`) answers;
+    without it the engine refuses every request."""
     containers: int
     """Containers in its data root, running or stopped."""
     disk_bytes: int
@@ -224,7 +227,7 @@ class LearnerEngine:
             prepare_runtime_dir(who)
             self._prepare_folders(who)
             firewall.guard(firewall.address(who.uid), who.uid)
-            self.cgroup.create(self.config.limits)
+            self.cgroup.create(memory_mb=self.config.limits.memory_mb, pids=self.config.limits.pids)
             self._start_limits(who)
             pid = self._launch(who, programs)
             try:
@@ -248,17 +251,14 @@ class LearnerEngine:
                     f"Let users pass through it (chmod o+x {folder}), or choose another "
                     "room state in room.toml.",
                 )
-        try:
-            self.data.mkdir(mode=0o700)
-            os.chown(self.data, who.uid, who.gid)
-        except FileExistsError:
+        if not own_folder(self.data, who):
             owner = self.data.lstat().st_uid
             if self.data.is_symlink() or owner != who.uid:
                 raise RoomError(
                     f"{self.data} belongs to uid {owner}, not to {who.name} ({who.uid}): "
                     "an engine of an earlier user of that name.",
                     f"Remove it (rm -rf {self.data}) to give {who.name} an empty engine.",
-                ) from None
+                )
         settings = {
             "data-root": str(self.data),
             "registry-mirrors": [self.config.mirror_url],
@@ -283,22 +283,19 @@ class LearnerEngine:
         spec = plugins / f"{authz.plugin_name(self.name)}.spec"
         spec.write_text(f"unix://{sock}\n")
         spec.chmod(0o644)
-        try:
-            pid = spawn(
-                [
-                    sys.executable,
-                    "-I",
-                    authz.__file__,
-                    str(sock),
-                    str(who.uid),
-                    str(self.data / "containers"),
-                    str(self.config.limits.containers),
-                ],
-                self._path("limits.log"),
-            )
-        except SandboxError as exc:
-            raise RoomError(exc.what, exc.hint) from exc
-        self._path("limits.pid").write_text(f"{pid}\n")
+        pid = spawn(
+            [
+                sys.executable,
+                "-I",
+                authz.__file__,
+                str(sock),
+                str(who.uid),
+                str(self.data / "containers"),
+                str(self.config.limits.containers),
+            ],
+            self._path("limits.log"),
+        )
+        write_pid(self._path("limits.pid"), pid)
         deadline = time.monotonic() + 10.0
         while not _limits_answer(sock):
             if time.monotonic() > deadline or alive(pid) is None:
@@ -311,13 +308,11 @@ class LearnerEngine:
 
     def _launch(self, who: Learner, programs: Programs) -> int:
         runtime = who.runtime_dir
-        spec = {
-            "cgroups": [str(p) for p in self.cgroup.procs_files],
-            "log": str(self.log),
-            "uid": who.uid,
-            "gid": who.gid,
-            "cwd": str(who.home),
-            "env": {
+        user = As(
+            uid=who.uid,
+            gid=who.gid,
+            cwd=who.home,
+            env={
                 "HOME": str(who.home),
                 "USER": who.name,
                 "LOGNAME": who.name,
@@ -325,7 +320,9 @@ class LearnerEngine:
                 "XDG_RUNTIME_DIR": str(runtime),
                 "_DOCKERD_ROOTLESS_CHILD": "1",
             },
-            "argv": [
+        )
+        pid = spawn(
+            [
                 programs.rootlesskit,
                 f"--state-dir={runtime}/dockerd-rootless",
                 "--net=slirp4netns",
@@ -345,21 +342,12 @@ class LearnerEngine:
                 "--config-file",
                 str(self._path("daemon.json")),
             ],
-        }
-        result = subprocess.run(
-            [sys.executable, "-I", "-c", _LAUNCH, json.dumps(spec)],
-            capture_output=True,
-            text=True,
-            env={"PATH": PATH},
-            check=False,
+            self.log,
+            user=user,
+            cgroups=self.cgroup.procs_files,
+            hint=f"Check that rootlesskit runs: {programs.rootlesskit} --version",
         )
-        if result.returncode != 0:
-            raise RoomError(
-                f"Could not start {self.name}'s engine: {result.stderr.strip()}",
-                f"Check that rootlesskit runs: {programs.rootlesskit} --version",
-            )
-        pid = int(result.stdout.strip())
-        self._path("rootlesskit.pid").write_text(f"{pid}\n")
+        write_pid(self._path("rootlesskit.pid"), pid)
         return pid
 
     def _wait_ready(self, who: Learner, pid: int) -> None:
@@ -386,9 +374,7 @@ class LearnerEngine:
         Lowering ``oom_score_adj`` needs CAP_SYS_RESOURCE, which root has on a server but
         not in every virtual machine or container; without it the kernel still kills
         within the learner's cgroup only, choosing by size alone."""
-        for pid in self.cgroup.pids():
-            with contextlib.suppress(OSError):
-                Path(f"/proc/{pid}/oom_score_adj").write_text(f"{OOM_SCORE_ADJ}\n")
+        set_oom_score(self.cgroup.pids(), OOM_SCORE_ADJ)
 
     # stop --------------------------------------------------------------------------
     def stop(self) -> EngineStatus:
@@ -398,8 +384,7 @@ class LearnerEngine:
         with self._locked():
             pid = self._pid()
             if pid is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGTERM)  # rootlesskit passes it on to dockerd
+                signal_once(pid, signal.SIGTERM)  # rootlesskit passes it on to dockerd
                 deadline = time.monotonic() + STOP_TIMEOUT
                 while self.cgroup.pids() and time.monotonic() < deadline:
                     time.sleep(0.05)
@@ -431,12 +416,11 @@ class LearnerEngine:
         """End every process of the engine, its containers limit and its cgroup."""
         self.cgroup.kill()
         terminate(self._limits_pid(), "the containers limit")
-        try:
-            unmount_under(self.data)
-        except SandboxError as exc:
-            raise RoomError(exc.what, exc.hint) from exc
+        unmount_under(self.data)
         if who is not None:
-            self._end_namespace_holders(who)
+            # a shell the learner entered the engine's namespaces with: theirs, it goes
+            held = (self.data, who.runtime_dir / "docker")
+            end_mount_holders(held, who.uid, f"{self.name}'s engine")
             firewall.unguard(firewall.address(who.uid))
         self.cgroup.remove()
         for path in (
@@ -449,19 +433,6 @@ class LearnerEngine:
             for name in ("docker.sock", "docker.pid"):
                 with contextlib.suppress(FileNotFoundError, IsADirectoryError):
                     (who.runtime_dir / name).unlink()
-
-    def _end_namespace_holders(self, who: Learner) -> None:
-        """Processes outside the cgroup that still see the engine's mounts (a shell the
-        learner entered the engine's namespaces with) go too: they are the learner's."""
-        holders = _processes_with_mounts_under((self.data, who.runtime_dir / "docker"))
-        for pid, uid in holders:
-            if uid != who.uid:
-                raise RoomError(
-                    f"Process {pid} (uid {uid}) still holds mounts of {self.name}'s engine.",
-                    f"End it (kill {pid}), then stop the engine again.",
-                )
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
 
     # reset -------------------------------------------------------------------------
     def reset(self, *, lesson: str | None = None, images: bool = False) -> ResetReport:
@@ -490,11 +461,16 @@ class LearnerEngine:
 
 
 def engine_names(config: RoomConfig) -> list[str]:
-    """Learners who have (or had) an engine in this room."""
+    """Learners who have (or had) an engine in this room (not grading's pool users nor
+    rehearsals: their own code ends their engines)."""
     folder = config.state / "engines"
     if not folder.is_dir():
         return []
-    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.is_dir() and not p.name.startswith((".", POOL_PREFIX, REHEARSAL_PREFIX))
+    )
 
 
 # helpers ---------------------------------------------------------------------------
@@ -533,28 +509,6 @@ def _rss(pid: int) -> int:
     except (OSError, ValueError, IndexError):
         pass
     return 0
-
-
-def _processes_with_mounts_under(folders: tuple[Path, ...]) -> list[tuple[int, int]]:
-    """(pid, uid) of processes in another mount namespace than ours whose mount table
-    has a mount point below ``folders``."""
-    prefixes = tuple(f"{f}/" for f in folders)
-    ours = os.readlink("/proc/self/ns/mnt")
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.readlink(entry / "ns" / "mnt") == ours:
-                continue
-            lines = (entry / "mountinfo").read_text().splitlines()
-            uid = entry.stat().st_uid
-        except OSError:
-            continue
-        points = (line.split()[4] for line in lines if len(line.split()) > 4)
-        if any(p.startswith(prefixes) for p in points) and alive(int(entry.name)):
-            found.append((int(entry.name), uid))
-    return found
 
 
 def _noise(line: str) -> bool:

@@ -20,8 +20,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from ..errors import RoomError
-from .host import PATH, locked, which
+from ..errors import HostError
+from .run import PATH, locked, which
 
 CHAIN = "DOCKDOJO-PORTS"
 """The firewall chain of the rooms' rules."""
@@ -35,7 +35,7 @@ another engine adds its own."""
 def address(uid: int) -> str:
     """The loopback address of the learner with ``uid``."""
     if not 0 < uid < 65536:
-        raise RoomError(
+        raise HostError(
             f"uid {uid} is outside 1-65535, so it has no port address of its own.",
             "Give learners user ids below 65536 (useradd's default range).",
         )
@@ -45,7 +45,7 @@ def address(uid: int) -> str:
 def _iptables(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     program = which("iptables")
     if program is None:
-        raise RoomError(
+        raise HostError(
             "iptables is missing, so learners' ports cannot be kept apart.",
             "Install it: apt-get install iptables",
         )
@@ -58,7 +58,7 @@ def _iptables(*args: str, check: bool = True) -> subprocess.CompletedProcess[str
         timeout=30,
     )
     if check and done.returncode != 0:
-        raise RoomError(
+        raise HostError(
             f"iptables {' '.join(args)} failed: {done.stderr.strip() or done.returncode}.",
             "The room needs the host's firewall (run as root, with netfilter available).",
         )
