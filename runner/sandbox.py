@@ -4,7 +4,8 @@ The sandbox runs ``dockerd`` with its own data root, exec root, pidfile and sock
 one state folder, and a Distribution registry on ``127.0.0.1:PORT`` that the engine
 uses as its registry mirror, so a plain ``docker pull nginx`` is served from it. It
 never touches the system engine's ``/var/run/docker.sock``. It installs nothing: when a
-binary is missing it says which package provides it.
+binary is missing it says which package provides it. Starting, ending and unmounting go
+through :mod:`dockdojo.runner.privileged` (whose errors it lets through).
 """
 
 from __future__ import annotations
@@ -12,10 +13,7 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -26,6 +24,8 @@ from pathlib import Path
 import platformdirs
 
 from .errors import SandboxError
+from .privileged.mounts import unmount_under
+from .privileged.processes import alive, processes_using, read_pid, spawn, terminate, write_pid
 
 DEFAULT_REGISTRY_PORT = 5000
 _START_TIMEOUT = 30.0
@@ -184,7 +184,7 @@ class Sandbox:
         )
         self._port_file.write_text(f"{self.registry_port}\n")
         pid = spawn([binary, "serve", str(config)], self._path("registry.log"))
-        self._path("registry.pid").write_text(f"{pid}\n")
+        write_pid(self._path("registry.pid"), pid)
 
     def _start_engine(self, binary: str) -> None:
         self._path("data").mkdir(exist_ok=True)
@@ -242,85 +242,6 @@ def check_can_run() -> tuple[str, str]:
     return dockerd, registry
 
 
-_DAEMONIZE = """
-import subprocess, sys
-log = open(sys.argv[1], "ab")
-proc = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=log,
-                        stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
-print(proc.pid)
-"""
-
-
-def spawn(argv: list[str], log: Path) -> int:
-    """Start a daemon that is not our child: it outlives us and never becomes our zombie."""
-    result = subprocess.run(
-        [sys.executable, "-c", _DAEMONIZE, str(log), *argv],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SandboxError(
-            f"Could not start {argv[0]}: {result.stderr.strip()}",
-            "Check that the binary runs: " + f"{argv[0]} --version",
-        )
-    return int(result.stdout.strip())
-
-
-_ENGINE_PROGRAMS = (
-    "dockerd",
-    "containerd",
-    "containerd-shim",
-    "containerd-shim-runc-v2",
-    "docker-proxy",
-    "docker-registry",
-    "registry",
-    "runc",
-)
-
-
-def processes_using(folder: Path) -> list[int]:
-    """Live engine processes (dockerd, containerd, shims, proxies, the registry) whose
-    command line names ``folder``: the sandbox's own, and nobody else's."""
-    needle = str(folder).encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            program = (entry / "comm").read_text().strip()
-        except OSError:
-            continue
-        if (
-            program.startswith(_ENGINE_PROGRAMS)
-            and needle in cmdline
-            and alive(int(entry.name)) is not None
-        ):
-            found.append(int(entry.name))
-    return found
-
-
-def read_pid(path: Path) -> int | None:
-    """The process id written in ``path``, or None when there is none."""
-    try:
-        return int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def alive(pid: int | None) -> int | None:
-    """``pid`` while that process lives (a zombie does not), else None."""
-    if pid is None:
-        return None
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # A zombie (state Z) has exited; its parent has not collected it yet.
-    return None if stat.rsplit(")", 1)[-1].split()[0] == "Z" else pid
-
-
 def answers_ok(sock: Path, request: bytes) -> bool:
     """Whether an HTTP/1.0 ``request`` sent to the UNIX socket ``sock`` gets a 200."""
     try:
@@ -366,47 +287,3 @@ def _wait_for(ready: Callable[[], bool], what: str, log: Path) -> None:
         f"{what} did not come up within {_START_TIMEOUT:.0f} s. Last lines of {log}:\n{tail}",
         "Fix what the log says, then run dockdojo sandbox stop and dockdojo sandbox start.",
     )
-
-
-def terminate(pid: int | None, what: str) -> None:
-    """Stop ``pid`` (SIGTERM, then SIGKILL after a while); ``what`` names it in errors."""
-    if alive(pid) is None:
-        return
-    assert pid is not None
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + _STOP_TIMEOUT
-    while time.monotonic() < deadline:
-        if alive(pid) is None:
-            return
-        time.sleep(0.1)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    time.sleep(0.2)
-    if alive(pid) is not None:
-        raise SandboxError(f"{what} (pid {pid}) would not stop.", f"Kill it by hand: kill -9 {pid}")
-
-
-def unmount_under(root: Path) -> None:
-    """Unmount everything the engine mounted below ``root`` (deepest first)."""
-    prefix = str(root) + "/"
-    try:
-        lines = Path("/proc/self/mountinfo").read_text().splitlines()
-    except OSError:
-        return
-    points = [
-        line.split()[4].encode().decode("unicode_escape")
-        for line in lines
-        if line.split()[4].startswith(prefix)
-    ]
-    for point in sorted(set(points), key=len, reverse=True):
-        result = subprocess.run(["umount", "-l", point], capture_output=True, text=True)
-        if result.returncode != 0 and Path(point).is_mount():
-            raise SandboxError(
-                f"Could not unmount {point}: {result.stderr.strip()}",
-                f"Unmount it by hand: umount -l {point}",
-            )

@@ -66,7 +66,7 @@ DEFAULT_EXEC_TIMEOUT = 30.0
 DEFAULT_HOST_IP = "127.0.0.1"
 HOST_IP_VARIABLE = "DOCKDOJO_HOST_IP"
 """The address published ports bind to, when not ``127.0.0.1``: a room gives each
-learner one of their own (``dockdojo.runner.room.firewall``)."""
+learner one of their own (``dockdojo.runner.privileged.firewall``)."""
 SHARED_VARIABLE = "DOCKDOJO_SHARED_ENGINE"
 """Set to ``1`` where an engine is shared by several learners."""
 MAX_EXEC_OUTPUT = 1_000_000

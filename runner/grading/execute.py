@@ -29,7 +29,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import tempfile
 import threading
 import time
@@ -53,6 +52,7 @@ from ..engine.models import LABEL_LEARNER, LABEL_LESSON
 from ..errors import DockdojoError
 from ..kinds.checking import check_lesson
 from ..kinds.report import LessonReport
+from ..privileged.processes import signal_once
 from ..room.config import RoomConfig
 from ..room.pyenv import DEFAULT_KERNEL_ENV, prepare
 from .isolation import Box, Confinement, Pool
@@ -354,7 +354,7 @@ class Trusted:
         pid = getattr(self._km.provisioner, "pid", None) if self._km else None
         if pid:
             with contextlib.suppress(OSError):  # it may have exited by itself meanwhile
-                os.kill(pid, signal.SIGKILL)
+                signal_once(pid)
 
     def end(self) -> None:
         """Nothing to end: the kernel was shut down; its children are trusted."""

@@ -141,7 +141,7 @@ def add(name: UserName, *, records: Path = RECORDS) -> Account:
     return who
 
 
-def remove(name: UserName, *, wait: float = 60.0, records: Path = RECORDS) -> None:
+def remove(name: str, *, wait: float = 60.0, records: Path = RECORDS) -> None:
     """Remove the user ``name`` (``userdel -r``), their runtime folder and their record.
 
     ``userdel`` refuses while a process of the user lives, and an exited process lingers

@@ -38,8 +38,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..engine.refs import ImageRef, parse_ref
-from ..errors import MirrorError, SandboxError
-from ..sandbox import alive, port_taken, processes_using, read_pid, spawn, terminate
+from ..errors import HostError, MirrorError
+from ..privileged.processes import alive, processes_using, read_pid, spawn, terminate
+from ..sandbox import port_taken
 from ..text import few, human_bytes, plural
 from .archive import Archive, ArchivedImage, ArchiveWriter, Descriptor, references
 from .config import RoomConfig
@@ -668,10 +669,10 @@ def registry_config(
 
 @contextmanager
 def _as_mirror_error() -> Iterator[None]:
-    """The sandbox helpers' errors, worded the same, as :class:`MirrorError`."""
+    """The process helpers' errors, worded the same, as :class:`MirrorError`."""
     try:
         yield
-    except SandboxError as exc:
+    except HostError as exc:
         raise MirrorError(exc.what, exc.hint) from exc
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from dockdojo.runner import Engine, EngineUnavailable, Sandbox
 from dockdojo.runner.cli import main
-from dockdojo.runner.sandbox import processes_using
+from dockdojo.runner.privileged.processes import processes_using
 
 BEFORE_STOP: set[str] = set()  # image names seen before the stop, compared after the restart
 

@@ -23,10 +23,11 @@ import docker
 
 from dockdojo.runner import Engine
 from dockdojo.runner.cli import main
+from dockdojo.runner.privileged.users import remove
 from dockdojo.runner.room import RoomConfig, authz, firewall, learners
 from dockdojo.runner.room.config import Limits, load_config
 from dockdojo.runner.room.engines import LearnerEngine
-from dockdojo.runner.room.learners import SUBUID, Learner, lookup, remove
+from dockdojo.runner.room.learners import SUBUID, Learner, lookup
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from room.seats import (
 )
 
 from dockdojo.runner import port_url
-from dockdojo.runner.room import firewall
+from dockdojo.runner.privileged import firewall
 from dockdojo.runner.room.engines import LearnerEngine
 from dockdojo.runner.room.learners import Learner
 from dockdojo.runner.sandbox import engine_answers

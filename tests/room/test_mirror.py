@@ -32,6 +32,7 @@ import pytest
 from room.seats import free_port
 
 from dockdojo.runner.cli import main
+from dockdojo.runner.privileged.processes import processes_using
 from dockdojo.runner.room import load_config
 from dockdojo.runner.room.mirror import Mirror, registry_config
 from dockdojo.runner.room.registry_api import (
@@ -41,7 +42,6 @@ from dockdojo.runner.room.registry_api import (
     Registry,
     sha256_digest,
 )
-from dockdojo.runner.sandbox import processes_using
 
 pytestmark = pytest.mark.engine
 
