@@ -51,7 +51,7 @@ from ..privileged.mounts import mount_tmpfs, unmount, unmount_under
 from ..privileged.processes import kill_user
 from ..privileged.run import PATH
 from ..privileged.users import POOL_PREFIX, UserName, hand_over, made_users, own_folder, remove
-from ..room.config import RoomConfig
+from ..room import RoomConfig
 from ..room.engines import LearnerEngine
 from ..room.host import check_can_run
 from ..room.learners import Learner, learner, lookup

@@ -116,7 +116,7 @@ class Account:
         return f"unix://{self.socket}"
 
 
-def lookup(name: UserName) -> Account | None:
+def lookup(name: str) -> Account | None:
     """The account of ``name``, or None when there is no such user."""
     try:
         entry = pwd.getpwnam(name)

@@ -23,8 +23,9 @@ import docker
 
 from dockdojo.runner import Engine
 from dockdojo.runner.cli import main
+from dockdojo.runner.privileged import authz, firewall, processes
 from dockdojo.runner.privileged.users import remove
-from dockdojo.runner.room import RoomConfig, authz, firewall, learners
+from dockdojo.runner.room import RoomConfig
 from dockdojo.runner.room.config import Limits, load_config
 from dockdojo.runner.room.engines import LearnerEngine
 from dockdojo.runner.room.learners import SUBUID, Learner, lookup
@@ -99,7 +100,7 @@ def subordinate_range(who: Learner) -> range:
 
 def processes_of(who: Learner, *, zombies: bool = False) -> list[int]:
     """Processes running as the learner or as one of their subordinate ids."""
-    return learners.processes_of({who.uid, *subordinate_range(who)}, zombies=zombies)
+    return processes.processes_of({who.uid, *subordinate_range(who)}, zombies=zombies)
 
 
 def leftovers(engine: LearnerEngine, who: Learner) -> list[str]:

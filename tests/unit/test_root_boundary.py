@@ -115,9 +115,11 @@ def violations(source: str, name: str = "<snippet>") -> list[str]:
     tree = ast.parse(source)
     aliases = _aliases(tree)
     strings = [
-        n for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        (n.lineno, n.value)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str)
     ]
-    commands = sorted({_program(s.value) for s in strings} & ROOT_COMMANDS)
+    commands = sorted({_program(text) for _, text in strings} & ROOT_COMMANDS)
     found = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
@@ -131,9 +133,9 @@ def violations(source: str, name: str = "<snippet>") -> list[str]:
             users = sorted(k.arg for k in node.keywords if k.arg in AS_ANOTHER_USER)
             if users:
                 found.append(f"{name}:{node.lineno}: {called} as another user ({users})")
-    for s in strings:
-        if any(p in s.value for p in FORBIDDEN_PATHS):
-            found.append(f"{name}:{s.lineno}: names {s.value[:60]!r}")
+    for line, text in strings:
+        if any(p in text for p in FORBIDDEN_PATHS):
+            found.append(f"{name}:{line}: names {text[:60]!r}")
     return found
 
 
