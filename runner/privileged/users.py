@@ -131,14 +131,19 @@ def add(name: UserName, *, records: Path = RECORDS) -> Account:
     who = lookup(name)
     if who is None:
         raise HostError(f"useradd -m {name} made no user {name}.", "Create the user by hand.")
+    write_record(who, records)
+    return who
+
+
+def write_record(who: Account, records: Path = RECORDS) -> None:
+    """Write down in ``records`` (made root's alone) that dockdojo made ``who``."""
     records.mkdir(mode=0o700, parents=True, exist_ok=True)
     records.chmod(0o700)
-    record = records / f"{name}.json"
+    record = records / f"{who.name}.json"
     part = record.with_suffix(".part")
-    part.write_text(json.dumps({"name": name, "uid": who.uid, "home": str(who.home)}) + "\n")
+    part.write_text(json.dumps({"name": who.name, "uid": who.uid, "home": str(who.home)}) + "\n")
     part.chmod(0o600)
     part.replace(record)
-    return who
 
 
 def remove(name: str, *, wait: float = 60.0, records: Path = RECORDS) -> None:
@@ -264,4 +269,5 @@ __all__ = [
     "own_folder",
     "prepare_runtime_dir",
     "remove",
+    "write_record",
 ]
