@@ -345,7 +345,8 @@ class Box:
 
 
 class ConfinedKernelManager(AsyncKernelManager):
-    """jupyter_client's manager, starting its kernel through :mod:`.confine`."""
+    """jupyter_client's manager, starting its kernel through
+    :mod:`dockdojo.runner.privileged.confine`."""
 
     box_argv: list[str]
     box_owner: tuple[int, int]
