@@ -21,7 +21,7 @@ import subprocess
 from pathlib import Path
 
 from ..errors import HostError
-from .run import PATH, locked, which
+from .run import locked, run, which
 
 CHAIN = "DOCKDOJO-PORTS"
 """The firewall chain of the rooms' rules."""
@@ -49,20 +49,12 @@ def _iptables(*args: str, check: bool = True) -> subprocess.CompletedProcess[str
             "iptables is missing, so learners' ports cannot be kept apart.",
             "Install it: apt-get install iptables",
         )
-    done = subprocess.run(
+    return run(
         [program, "-w", "5", *args],
-        capture_output=True,
-        text=True,
-        env={"PATH": PATH},
-        check=False,
+        hint="The room needs the host's firewall (run as root, with netfilter available).",
         timeout=30,
+        check=check,
     )
-    if check and done.returncode != 0:
-        raise HostError(
-            f"iptables {' '.join(args)} failed: {done.stderr.strip() or done.returncode}.",
-            "The room needs the host's firewall (run as root, with netfilter available).",
-        )
-    return done
 
 
 def rules(addr: str | None = None) -> list[str]:

@@ -239,6 +239,16 @@ def prepare_runtime_dir(who: Account) -> None:
     folder.chmod(0o700)
 
 
+def empty_runtime_dir(who: Account) -> None:
+    """Delete what is in ``who``'s runtime folder (an engine's state, whose pid files name
+    dead processes), keeping the folder."""
+    for entry in who.runtime_dir.glob("*"):
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
 def own_folder(folder: Path, who: Account, mode: int = 0o700) -> bool:
     """Make ``folder`` (``mode``) and give it to ``who``; False when it exists already
     (whoever owns it: the caller decides)."""
@@ -263,6 +273,7 @@ __all__ = [
     "Account",
     "UserName",
     "add",
+    "empty_runtime_dir",
     "hand_over",
     "lookup",
     "made_users",

@@ -65,7 +65,13 @@ from ..privileged.processes import (
     write_pid,
 )
 from ..privileged.run import PATH, locked
-from ..privileged.users import POOL_PREFIX, REHEARSAL_PREFIX, own_folder, prepare_runtime_dir
+from ..privileged.users import (
+    POOL_PREFIX,
+    REHEARSAL_PREFIX,
+    empty_runtime_dir,
+    own_folder,
+    prepare_runtime_dir,
+)
 from ..sandbox import answers_ok, engine_answers
 from ..text import human_bytes, plural
 from .config import RoomConfig
@@ -401,11 +407,7 @@ class LearnerEngine:
             self._end(who)
             shutil.rmtree(self.data, ignore_errors=True)
             if who is not None:  # the engine's runtime state (pid files name dead pids)
-                for entry in who.runtime_dir.glob("*"):
-                    if entry.is_dir() and not entry.is_symlink():
-                        shutil.rmtree(entry, ignore_errors=True)
-                    else:
-                        entry.unlink(missing_ok=True)
+                empty_runtime_dir(who)
             if self.data.exists():
                 raise RoomError(
                     f"{self.data} could not be deleted.",
