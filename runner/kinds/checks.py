@@ -78,18 +78,23 @@ def _image_removed(call: Call) -> Seen:
     if not absent.passed:
         return absent
     ref = _familiar(str(call.args["image"]))
-    arrivals = [
-        name for _, name in call.ctx.engine.image_arrivals() if name and _familiar(name) == ref
-    ]
-    if not arrivals:
+    history = call.ctx.engine.history()
+    if any(name and _familiar(name) == ref for _, name in history.arrivals):
         return Seen(
-            False,
-            f"{ref} is not on the engine, but the engine did not see it removed: "
-            "it was never pulled here (or the engine restarted since).",
-            {"image": ref, "removed": False},
+            True, f"{ref} was removed and is not on the engine.", {"image": ref, "removed": True}
+        )
+    if not history.complete:
+        return Seen(
+            True,
+            f"{ref} is not on the engine. Whether it was here and removed cannot be told: "
+            f"{history.source} may be incomplete ({history.why}).",
+            {"image": ref, "removed": None, "history": "incomplete"},
         )
     return Seen(
-        True, f"{ref} was removed and is not on the engine.", {"image": ref, "removed": True}
+        False,
+        f"{ref} is not on the engine, but it was never pulled here "
+        f"({history.source} shows no pull of it).",
+        {"image": ref, "removed": False},
     )
 
 
@@ -97,14 +102,22 @@ def _container_removed(call: Call) -> Seen:
     name = str(call.args["name"])
     if call.ctx.snapshot.named(name) is not None:
         return Seen(False, f"The container {name} still exists.", {"name": name})
-    if not any(n == name for _, n in call.ctx.engine.container_removals()):
+    history = call.ctx.engine.history()
+    if any(n == name for _, n in history.removals):
+        return Seen(True, f"The container {name} was removed.", {"name": name, "removed": True})
+    if not history.complete:
         return Seen(
-            False,
-            f"There is no container {name}, but the engine did not see one "
-            "removed: it was never created here (or the engine restarted since).",
-            {"name": name, "removed": False},
+            True,
+            f"There is no container {name}. Whether there was one and it was removed cannot "
+            f"be told: {history.source} may be incomplete ({history.why}).",
+            {"name": name, "removed": None, "history": "incomplete"},
         )
-    return Seen(True, f"The container {name} was removed.", {"name": name, "removed": True})
+    return Seen(
+        False,
+        f"There is no container {name}, but none was ever removed here: it was never "
+        f"created ({history.source} shows none removed).",
+        {"name": name, "removed": False},
+    )
 
 
 def _container_running(call: Call) -> Seen:

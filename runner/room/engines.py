@@ -13,7 +13,9 @@ Where things are, for learner ``ada`` (uid 1001) and the room state ``STATE``:
 - ``STATE/engines/ada/`` (root's, mode 755): ``daemon.json`` (the engine's only
   settings: the learner's own ``~/.config/docker/daemon.json`` is not read),
   ``plugins/`` (the containers limit's spec), ``engine.log`` (root's; the previous
-  start's in ``engine.log.1``), ``limits.log``, pid files;
+  start's in ``engine.log.1``), ``limits.log``, pid files, and ``journal.jsonl``: the
+  engine's past, recorded by root from the engine's start (:mod:`~dockdojo.runner.engine.journal`),
+  which the learner may read and never write;
 - ``STATE/engines/ada/data/`` (ada's, mode 700): the data root (images, containers,
   volumes), so a room's disk use is in one place and ``du`` reads it;
 - ``/run/user/1001/`` (ada's, mode 700): ``docker.sock`` and the engine's runtime state;
@@ -44,8 +46,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..engine.journal import LABEL as JOURNAL_LABEL
 from ..errors import RoomError, SandboxError
-from ..sandbox import alive, answers_ok, engine_answers, read_pid, spawn, terminate, unmount_under
+from ..sandbox import (
+    alive,
+    answers_ok,
+    engine_answers,
+    journal_recorder,
+    read_pid,
+    spawn,
+    terminate,
+    unmount_under,
+)
 from ..text import human_bytes, plural
 from . import authz, firewall
 from .cgroups import Cgroup
@@ -169,6 +181,8 @@ class LearnerEngine:
         self.folder = config.state / "engines" / name
         self.data = self.folder / "data"
         self.log = self.folder / "engine.log"
+        self.journal = self.folder / "journal.jsonl"
+        """dockdojo's journal of the engine's past (root's; the learner may read it)."""
         self.cgroup = Cgroup(name)
 
     def _path(self, name: str) -> Path:
@@ -219,6 +233,7 @@ class LearnerEngine:
                 if not current.limits_running:  # without it, every request is refused
                     self._start_limits(who)
                 self._wait_ready(who, current.pid)
+                self._start_journal(who, 0.0)
                 return self.status()
             self._end(who)  # whatever a crashed engine left
             prepare_runtime_dir(who)
@@ -226,9 +241,11 @@ class LearnerEngine:
             firewall.guard(firewall.address(who.uid), who.uid)
             self.cgroup.create(self.config.limits)
             self._start_limits(who)
+            launched = time.time()
             pid = self._launch(who, programs)
             try:
                 self._wait_ready(who, pid)
+                self._start_journal(who, launched)
             except RoomError:
                 self._end(who)
                 raise
@@ -251,6 +268,7 @@ class LearnerEngine:
         try:
             self.data.mkdir(mode=0o700)
             os.chown(self.data, who.uid, who.gid)
+            self.journal.unlink(missing_ok=True)  # an empty engine has no past
         except FileExistsError:
             owner = self.data.lstat().st_uid
             if self.data.is_symlink() or owner != who.uid:
@@ -265,6 +283,7 @@ class LearnerEngine:
             "insecure-registries": [f"10.0.2.2:{self.config.mirror_port}"],
             "authorization-plugins": [authz.plugin_name(self.name)],
             "ip": firewall.address(who.uid),  # published ports: the learner's alone
+            "labels": [f"{JOURNAL_LABEL}={self.journal}"],
         }
         daemon = self._path("daemon.json")
         daemon.write_text(json.dumps(settings, indent=2) + "\n")
@@ -308,6 +327,29 @@ class LearnerEngine:
                     "Fix what the log says, then start the engine again.",
                 )
             time.sleep(0.02)
+
+    def _journal_pid(self) -> int | None:
+        pid = alive(read_pid(self._path("journal.pid")))
+        if pid is None:
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return None
+        return pid if str(self.journal).encode() in cmdline else None
+
+    def _start_journal(self, who: Learner, since: float) -> None:
+        """Record the engine's past from ``since`` (:mod:`~dockdojo.runner.engine.journal`),
+        as root, in the engine's folder, which the learner may read but not write."""
+        if self._journal_pid() is not None:
+            return
+        try:
+            pid = spawn(
+                journal_recorder(who.docker_host, self.journal, since), self._path("journal.log")
+            )
+        except SandboxError as exc:
+            raise RoomError(exc.what, exc.hint) from exc
+        self._path("journal.pid").write_text(f"{pid}\n")
 
     def _launch(self, who: Learner, programs: Programs) -> int:
         runtime = who.runtime_dir
@@ -415,6 +457,7 @@ class LearnerEngine:
             who = lookup(self.name)
             self._end(who)
             shutil.rmtree(self.data, ignore_errors=True)
+            self.journal.unlink(missing_ok=True)
             if who is not None:  # the engine's runtime state (pid files name dead pids)
                 for entry in who.runtime_dir.glob("*"):
                     if entry.is_dir() and not entry.is_symlink():
@@ -431,6 +474,7 @@ class LearnerEngine:
         """End every process of the engine, its containers limit and its cgroup."""
         self.cgroup.kill()
         terminate(self._limits_pid(), "the containers limit")
+        terminate(self._journal_pid(), "the engine's journal")
         try:
             unmount_under(self.data)
         except SandboxError as exc:
@@ -442,6 +486,7 @@ class LearnerEngine:
         for path in (
             self._path("rootlesskit.pid"),
             self._path("limits.pid"),
+            self._path("journal.pid"),
             authz.socket_path(self.name),
         ):
             path.unlink(missing_ok=True)

@@ -20,7 +20,7 @@ LAYERS: dict[str, set[str]] = {
     "errors": set(),
     "text": set(),
     "engine": {"errors", "text"},
-    "sandbox": {"errors", "text"},
+    "sandbox": {"errors", "text", "engine"},
     "authoring": {"errors", "text"},
     "kinds": {"errors", "text", "engine", "authoring"},
     "lessons": {"errors", "text", "authoring", "kinds"},
