@@ -68,6 +68,7 @@ def test_the_past_outlives_a_thousand_execs_and_a_restart_of_the_view(
         print(f"journal: {len(entries)} entries, {seat.engine.journal.stat().st_size} bytes")
 
         url = f"sqlite:///{tmp_path / 'progress.sqlite'}"
+        # first as the learner's own notebook finds the journal (the engine's label) ...
         first = Watch(room_lessons(), Store(url), lambda _n: seat.docker_host, workers=1)
         try:
             steps = _looked(first, name, 1)
@@ -76,7 +77,14 @@ def test_the_past_outlives_a_thousand_execs_and_a_restart_of_the_view(
             first.store.close()
         assert steps["remove-nginx"]["status"] == "done", steps["remove-nginx"]
         assert steps["pull-images"]["status"] != "done"  # mongo was never pulled
-        second = Watch(room_lessons(), Store(url), lambda _n: seat.docker_host, workers=1)
+        # ... then as the instructor's view does: the room names each learner's journal
+        second = Watch(
+            room_lessons(),
+            Store(url),
+            lambda _n: seat.docker_host,
+            workers=1,
+            journal_of=lambda _n: seat.engine.journal,
+        )
         try:
             steps = _looked(second, name, 1)
         finally:
