@@ -896,9 +896,27 @@ def _container_from_inspect(data: Mapping[str, Any]) -> ContainerInfo:
     )
 
 
-def connect(base_url: str | None = None, **kwargs: Any) -> Engine:
-    """An :class:`Engine` that has answered a ping (raises :class:`EngineUnavailable`)."""
-    engine = Engine(base_url, **kwargs)
+def connect(
+    base_url: str | None = None,
+    *,
+    lesson: str | None = None,
+    learner: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    host_ip: str | None = None,
+    shared: bool | None = None,
+    journal: Path | bool = True,
+) -> Engine:
+    """An :class:`Engine` (its arguments are :class:`Engine`'s) that has answered a ping;
+    raises :class:`EngineUnavailable`."""
+    engine = Engine(
+        base_url,
+        lesson=lesson,
+        learner=learner,
+        timeout=timeout,
+        host_ip=host_ip,
+        shared=shared,
+        journal=journal,
+    )
     engine.ping()
     return engine
 
