@@ -29,8 +29,9 @@ from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common_kit import free_port
 from grading.kit import PROJECT, answers, submission
-from room.seats import free_port, new_room
+from room.seats import new_room
 
 from dockdojo.runner import Engine, load_lesson
 from dockdojo.runner.grading import GradeOptions, grade_all, isolation

@@ -9,19 +9,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from common_kit import until
 from lesson_kit import build_image, check, drop_image, lesson, step
 
 from dockdojo.runner import Engine
 from dockdojo.runner.kinds import run_check
 
 Namer = Callable[[str], str]
-
-
-def _wait_for(found: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not found():
-        assert time.monotonic() < deadline, f"the journal never showed {what}"
-        time.sleep(0.05)
 
 
 def test_a_removal_is_known_after_the_engine_has_forgotten_it(
@@ -36,7 +30,7 @@ def test_a_removal_is_known_after_the_engine_has_forgotten_it(
     images.run("redis", name=gone)
     images.remove_container(gone)
     drop_image(images, tag)
-    _wait_for(lambda: any(n == gone for _, n in journal.history(started).removals), gone)
+    until(lambda: any(n == gone for _, n in journal.history(started).removals), "the removal")
 
     busy = name("busy")
     cleanup.append(busy)

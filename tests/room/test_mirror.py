@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from room.seats import free_port
+from common_kit import free_port
 
 from dockdojo.runner.cli import main
 from dockdojo.runner.room import load_config

@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from room.seats import Seat, free_port, new_room, seats
+from common_kit import free_port
+from room.seats import Seat, new_room, seats
 
 from dockdojo.runner import Engine, load_lesson, parse_ref
 from dockdojo.runner.authoring import content_dirs, lesson_sources
