@@ -16,7 +16,7 @@ import pytest
 from grading.kit import GradingRoom, leftovers
 from room.seats import free_port, new_room
 
-from dockdojo.runner.room.mirror import Mirror
+from dockdojo.runner.mirror import Mirror
 
 pytestmark = pytest.mark.engine
 
