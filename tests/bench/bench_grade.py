@@ -35,7 +35,7 @@ from room.seats import new_room
 
 from dockdojo.runner import Engine, load_lesson
 from dockdojo.runner.grading import GradeOptions, grade_all, isolation
-from dockdojo.runner.room.mirror import Mirror
+from dockdojo.runner.mirror import Mirror
 
 COUNT = 10
 PULLED = ("redis", "busybox")

@@ -17,7 +17,7 @@ from common_kit import free_port
 from grading.kit import GradingRoom, leftovers
 from room.seats import new_room
 
-from dockdojo.runner.room.mirror import Mirror
+from dockdojo.runner.mirror import Mirror
 
 pytestmark = pytest.mark.engine
 

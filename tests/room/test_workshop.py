@@ -18,7 +18,7 @@ from room.seats import Seat, new_room, seats
 from dockdojo.runner import Engine, load_lesson, parse_ref
 from dockdojo.runner.authoring import content_dirs, lesson_sources
 from dockdojo.runner.cli import main
-from dockdojo.runner.room.mirror import Mirror
+from dockdojo.runner.mirror import Mirror
 from dockdojo.runner.sandbox import processes_using
 
 pytestmark = pytest.mark.engine

@@ -37,6 +37,7 @@ LAYERS: dict[str, set[str]] = {
         "readiness",
         "look",
     },
+    "mirror": {"errors", "text", "engine", "sandbox", "authoring", "lessons", "room"},
     "grading": {"errors", "text", "engine", "sandbox", "authoring", "kinds", "lessons", "room"},
     "readiness": {"errors", "text", "engine", "authoring"},
     "cli": {
@@ -50,6 +51,7 @@ LAYERS: dict[str, set[str]] = {
         "grading",
         "workspace",
         "room",
+        "mirror",
         "readiness",
     },
 }
