@@ -14,6 +14,7 @@ import os
 import platform
 import shutil
 import socket
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -96,6 +97,11 @@ class Sandbox:
         return f"unix://{self.socket_path}"
 
     @property
+    def journal(self) -> Path:
+        """dockdojo's journal of the engine's past (:mod:`.engine.journal`)."""
+        return self.state_dir / "journal.jsonl"
+
+    @property
     def registry_url(self) -> str:
         return f"http://127.0.0.1:{self.registry_port}"
 
@@ -135,18 +141,25 @@ class Sandbox:
             "the registry mirror",
             self._path("registry.log"),
         )
+        since = 0.0
         if current.engine_pid is None:
+            since = time.time()
             self._start_engine(dockerd)
         _wait_for(
             lambda: engine_answers(self.socket_path),
             "the Docker Engine",
             self._path("dockerd.log"),
         )
+        if alive(read_pid(self._path("journal.pid"))) is None:
+            recorder = journal_recorder(self.docker_host, self.journal, since)
+            pid = spawn(recorder, self._path("journal.log"))
+            self._path("journal.pid").write_text(f"{pid}\n")
         return self.status()
 
     def stop(self) -> SandboxStatus:
         """Stop the engine (and its containers) and the registry; unmount what they left."""
         terminate(read_pid(self._path("dockerd.pid")), "dockerd")
+        terminate(read_pid(self._path("journal.pid")), "the engine's journal")
         # dockerd stops its containerd itself; a crashed engine can leave it behind.
         terminate(read_pid(self._path("exec/containerd/containerd.pid")), "containerd")
         registry = alive(read_pid(self._path("registry.pid")))
@@ -154,7 +167,7 @@ class Sandbox:
         # Whatever else still names the state folder (container shims) goes too.
         for pid in processes_using(self.state_dir):
             terminate(pid, f"process {pid}")
-        for name in ("dockerd.pid", "registry.pid", "docker.sock"):
+        for name in ("dockerd.pid", "registry.pid", "journal.pid", "docker.sock"):
             self._path(name).unlink(missing_ok=True)
         # A start right after a stop must find the registry's port free again.
         deadline = time.monotonic() + _STOP_TIMEOUT
@@ -187,6 +200,8 @@ class Sandbox:
         write_pid(self._path("registry.pid"), pid)
 
     def _start_engine(self, binary: str) -> None:
+        from .engine.journal import LABEL as JOURNAL_LABEL  # the engine layer, when it starts
+
         self._path("data").mkdir(exist_ok=True)
         self._path("exec").mkdir(exist_ok=True)
         self.socket_path.unlink(missing_ok=True)
@@ -205,6 +220,8 @@ class Sandbox:
                 self.registry_url,
                 "--shutdown-timeout",
                 "5",
+                "--label",
+                f"{JOURNAL_LABEL}={self.journal}",
             ],
             self._path("dockerd.log"),
         )
@@ -240,6 +257,22 @@ def check_can_run() -> tuple[str, str]:
     assert dockerd is not None
     assert registry is not None
     return dockerd, registry
+
+
+def journal_recorder(docker_host: str, journal: Path, since: float) -> list[str]:
+    """The command that records ``journal`` of the engine at ``docker_host`` from ``since``
+    (:func:`~dockdojo.runner.engine.journal.record`); its starter runs it as a daemon."""
+    return [
+        sys.executable,
+        "-m",
+        "dockdojo.runner.engine.journal",
+        "--host",
+        docker_host,
+        "--journal",
+        str(journal),
+        "--since",
+        f"{since:.6f}",
+    ]
 
 
 def answers_ok(sock: Path, request: bytes) -> bool:

@@ -205,7 +205,10 @@ def grade_one(
         else:
             outcome = execute(nb, place, options)
         place.end()
-        with Engine(place.docker_host, lesson=lesson.id, learner=learner) as engine:
+        with Engine(
+            place.docker_host, lesson=lesson.id, learner=learner, journal=place.journal
+        ) as engine:
+            engine.history_since = place.since  # one learner's past is not another's
             report = check_lesson(engine, lesson, options.step_ids())
     return SubmissionResult(
         submission=str(path),
@@ -244,6 +247,10 @@ class Place(Protocol):
 
     docker_host: str
     cwd: Path
+    journal: Path | bool
+    """The engine's journal (:class:`~dockdojo.runner.engine.Engine`'s ``journal``)."""
+    since: float
+    """When the submission's run began: what happened before is not its history."""
 
     def kernel_manager(self, kernel: str) -> AsyncKernelManager: ...
 
@@ -279,6 +286,8 @@ class Isolated:
         self.options = options
         self.docker_host = box.docker_host
         self.cwd = box.cwd
+        self.journal: Path | bool = box.engine.journal  # recorded by the grader, as root
+        self.since = 0.0  # the box's engine is new: all of its past is this submission's
         box.watch()
 
     def kernel_manager(self, kernel: str) -> AsyncKernelManager:  # noqa: ARG002
@@ -313,6 +322,7 @@ class Trusted:
         self.learner = learner
         self.work = work
         self.cwd = work
+        self.journal: Path | bool = True  # the engine's own, when dockdojo started it
         self.since = time.time()
         self._reason: str | None = None
         self._km: AsyncKernelManager | None = None

@@ -1,5 +1,5 @@
-"""Workshop rooms: one rootless Docker Engine per learner, one read-only registry mirror
-for the room.
+"""Workshop rooms: one rootless Docker Engine per learner (the room's read-only registry
+mirror is :mod:`dockdojo.runner.mirror`).
 
 - :mod:`.config`: the room's settings (where its state lives, the mirror's port, the
   limits of each learner's engine), read from ``room.toml``;
@@ -7,8 +7,7 @@ for the room.
   needs: :mod:`.host` (the server's programs and devices), :mod:`.learners` (learner
   names, accounts checked for rootless Docker, subordinate ids) and :mod:`.reset`
   (emptying an engine); its cgroup, firewall rules, containers limit, user account and
-  processes are :mod:`dockdojo.runner.privileged`'s;
-- :mod:`.mirror`: the room's registry mirror, its archive (``pack``/``load``).
+  processes are :mod:`dockdojo.runner.privileged`'s.
 
 Rooms are for Linux servers, run as root; a learner's own laptop keeps one engine.
 """

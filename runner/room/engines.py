@@ -13,7 +13,9 @@ Where things are, for learner ``ada`` (uid 1001) and the room state ``STATE``:
 - ``STATE/engines/ada/`` (root's, mode 755): ``daemon.json`` (the engine's only
   settings: the learner's own ``~/.config/docker/daemon.json`` is not read),
   ``plugins/`` (the containers limit's spec), ``engine.log`` (root's; the previous
-  start's in ``engine.log.1``), ``limits.log``, pid files;
+  start's in ``engine.log.1``), ``limits.log``, pid files, and ``journal.jsonl``: the
+  engine's past, recorded by root from the engine's start (:mod:`~dockdojo.runner.engine.journal`),
+  which the learner may read and never write;
 - ``STATE/engines/ada/data/`` (ada's, mode 700): the data root (images, containers,
   volumes), so a room's disk use is in one place and ``du`` reads it;
 - ``/run/user/1001/`` (ada's, mode 700): ``docker.sock`` and the engine's runtime state;
@@ -49,6 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..engine.journal import LABEL as JOURNAL_LABEL
 from ..errors import RoomError
 from ..privileged import authz, firewall
 from ..privileged.cgroups import Cgroup
@@ -72,7 +75,7 @@ from ..privileged.users import (
     own_folder,
     prepare_runtime_dir,
 )
-from ..sandbox import answers_ok, engine_answers
+from ..sandbox import answers_ok, engine_answers, journal_recorder
 from ..text import human_bytes, plural
 from .config import RoomConfig
 from .host import Programs, check_can_run, need_root
@@ -178,6 +181,8 @@ class LearnerEngine:
         self.folder = config.state / "engines" / name
         self.data = self.folder / "data"
         self.log = self.folder / "engine.log"
+        self.journal = self.folder / "journal.jsonl"
+        """dockdojo's journal of the engine's past (root's; the learner may read it)."""
         self.cgroup = Cgroup(name)
 
     def _path(self, name: str) -> Path:
@@ -228,6 +233,7 @@ class LearnerEngine:
                 if not current.limits_running:  # without it, every request is refused
                     self._start_limits(who)
                 self._wait_ready(who, current.pid)
+                self._start_journal(who, 0.0)
                 return self.status()
             self._end(who)  # whatever a crashed engine left
             prepare_runtime_dir(who)
@@ -235,9 +241,11 @@ class LearnerEngine:
             firewall.guard(firewall.address(who.uid), who.uid)
             self.cgroup.create(memory_mb=self.config.limits.memory_mb, pids=self.config.limits.pids)
             self._start_limits(who)
+            launched = time.time()
             pid = self._launch(who, programs)
             try:
                 self._wait_ready(who, pid)
+                self._start_journal(who, launched)
             except RoomError:
                 self._end(who)
                 raise
@@ -257,7 +265,9 @@ class LearnerEngine:
                     f"Let users pass through it (chmod o+x {folder}), or choose another "
                     "room state in room.toml.",
                 )
-        if not own_folder(self.data, who):
+        if own_folder(self.data, who):
+            self.journal.unlink(missing_ok=True)  # an empty engine has no past
+        else:
             owner = self.data.lstat().st_uid
             if self.data.is_symlink() or owner != who.uid:
                 raise RoomError(
@@ -271,6 +281,7 @@ class LearnerEngine:
             "insecure-registries": [f"10.0.2.2:{self.config.mirror_port}"],
             "authorization-plugins": [authz.plugin_name(self.name)],
             "ip": firewall.address(who.uid),  # published ports: the learner's alone
+            "labels": [f"{JOURNAL_LABEL}={self.journal}"],
         }
         daemon = self._path("daemon.json")
         daemon.write_text(json.dumps(settings, indent=2) + "\n")
@@ -311,6 +322,26 @@ class LearnerEngine:
                     "Fix what the log says, then start the engine again.",
                 )
             time.sleep(0.02)
+
+    def _journal_pid(self) -> int | None:
+        pid = alive(read_pid(self._path("journal.pid")))
+        if pid is None:
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return None
+        return pid if str(self.journal).encode() in cmdline else None
+
+    def _start_journal(self, who: Learner, since: float) -> None:
+        """Record the engine's past from ``since`` (:mod:`~dockdojo.runner.engine.journal`),
+        as root, in the engine's folder, which the learner may read but not write."""
+        if self._journal_pid() is not None:
+            return
+        pid = spawn(
+            journal_recorder(who.docker_host, self.journal, since), self._path("journal.log")
+        )
+        write_pid(self._path("journal.pid"), pid)
 
     def _launch(self, who: Learner, programs: Programs) -> int:
         runtime = who.runtime_dir
@@ -406,6 +437,7 @@ class LearnerEngine:
             who = lookup(self.name)
             self._end(who)
             shutil.rmtree(self.data, ignore_errors=True)
+            self.journal.unlink(missing_ok=True)
             if who is not None:  # the engine's runtime state (pid files name dead pids)
                 empty_runtime_dir(who)
             if self.data.exists():
@@ -418,6 +450,7 @@ class LearnerEngine:
         """End every process of the engine, its containers limit and its cgroup."""
         self.cgroup.kill()
         terminate(self._limits_pid(), "the containers limit")
+        terminate(self._journal_pid(), "the engine's journal")
         unmount_under(self.data)
         if who is not None:
             # a shell the learner entered the engine's namespaces with: theirs, it goes
@@ -428,6 +461,7 @@ class LearnerEngine:
         for path in (
             self._path("rootlesskit.pid"),
             self._path("limits.pid"),
+            self._path("journal.pid"),
             authz.socket_path(self.name),
         ):
             path.unlink(missing_ok=True)

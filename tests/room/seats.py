@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -81,13 +80,6 @@ def remove_user(who: Learner) -> None:
     """``userdel -r`` once the user's processes are gone (an exited process stays a
     zombie until init collects it, and userdel refuses while it does)."""
     remove(who.name)
-
-
-def free_port() -> int:
-    """A TCP port of 127.0.0.1 nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def subordinate_range(who: Learner) -> range:

@@ -10,12 +10,12 @@ import os
 import time
 
 import pytest
+from common_kit import free_port
 from room.hubkit import environ, running_hub, server_process, start_servers
 from room.seats import (
     Room,
     Seat,
     add_user,
-    free_port,
     new_name,
     new_room,
     published,

@@ -21,7 +21,7 @@ LAYERS: dict[str, set[str]] = {
     "text": set(),
     "engine": {"errors", "text"},
     "privileged": {"errors"},
-    "sandbox": {"errors", "text", "privileged"},
+    "sandbox": {"errors", "text", "engine", "privileged"},
     "authoring": {"errors", "text"},
     "kinds": {"errors", "text", "engine", "authoring"},
     "lessons": {"errors", "text", "authoring", "kinds"},
@@ -39,6 +39,7 @@ LAYERS: dict[str, set[str]] = {
         "readiness",
         "look",
     },
+    "mirror": {"errors", "text", "engine", "sandbox", "privileged", "authoring", "lessons", "room"},
     "grading": {
         "errors",
         "text",
@@ -63,6 +64,7 @@ LAYERS: dict[str, set[str]] = {
         "grading",
         "workspace",
         "room",
+        "mirror",
         "readiness",
     },
 }
