@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..engine.journal import LABEL as JOURNAL_LABEL
-from ..errors import RoomError
+from ..errors import HostError, RoomError
 from ..privileged import authz, firewall
 from ..privileged.cgroups import Cgroup
 from ..privileged.mounts import unmount_under
@@ -246,7 +246,7 @@ class LearnerEngine:
             try:
                 self._wait_ready(who, pid)
                 self._start_journal(who, launched)
-            except RoomError:
+            except (RoomError, HostError):
                 self._end(who)
                 raise
             self._protect_engine()
