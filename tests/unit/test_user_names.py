@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from dockdojo.runner.cli import main
 from dockdojo.runner.errors import RoomError
 from dockdojo.runner.grading import isolation
 from dockdojo.runner.privileged import users
@@ -40,6 +41,18 @@ def test_room_config_refuses_a_reserved_learner(tmp_path: Path) -> None:
     config.write_text(f'state = "{tmp_path}"\n[hub]\nlearners = ["ada", "dd-grade-2"]\n')
     with pytest.raises(RoomError, match=r"room.toml: hub.learners: 'dd-grade-2'"):
         load_config(config)
+
+
+def test_room_engine_start_refuses_a_reserved_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "room.toml"
+    config.write_text(f'state = "{tmp_path}"\n')
+    code = main(["room", "--config", str(config), "engine", "start", "dd-grade-1"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "names starting with dd-grade- are kept for grading's pool" in err
+    assert "dockdojo room engine start NAME" in err
 
 
 def test_only_the_constructors_make_names() -> None:
