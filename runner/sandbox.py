@@ -265,7 +265,7 @@ def journal_recorder(docker_host: str, journal: Path, since: float) -> list[str]
     return [
         sys.executable,
         "-m",
-        "dockdojo.runner.engine.journal",
+        "dockdojo.runner.engine.recorder",
         "--host",
         docker_host,
         "--journal",

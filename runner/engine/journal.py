@@ -3,7 +3,7 @@
 dockerd keeps only its last 256 events in memory, and execs count among them: a checker
 that runs ``redis-cli`` every 30 s pushes a pull out of reach within minutes. So whoever
 starts an engine (the sandbox, a room's learner engine, a grading engine) also starts a
-recorder (:func:`record`, run as ``python -m dockdojo.runner.engine.journal``) that
+recorder (:mod:`.recorder`, run as ``python -m dockdojo.runner.engine.recorder``) that
 follows the engine's events from the moment it answers and appends its image and
 container lifecycle events (never execs) to a journal file where the engine's user
 cannot write. Checks read the past from it (:meth:`Journal.history`); on an engine
@@ -27,13 +27,9 @@ last :data:`KEEP_PER_KEY` entries of each image or container name.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
-import resource
-import signal
-import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -60,11 +56,6 @@ KEEP_PER_KEY = 8
 """Entries kept per image or container name when the journal is compacted."""
 MAX_TEXT = 256
 """Characters kept of any one text of an event."""
-RETRY = 1.0
-"""Seconds between attempts to reach an engine that does not answer."""
-MEMORY_LIMIT = 512 * 1024 * 1024
-"""Address space the recorder may use: an engine that sends garbage ends it, not the
-host's memory."""
 
 Json = dict[str, Any]
 
@@ -156,9 +147,10 @@ def entry_of(event: Mapping[str, Any]) -> Entry | None:
         attributes = {}
     nano = event.get("timeNano")
     at = int(nano) / 1e9 if nano else float(event.get("time") or 0)
-    if kind == "image":
-        named = action in ARRIVALS or (action == "untag" and ":" in actor_id)
-        return Entry(at, kind, action, name=_text(actor_id if named else ""), id=_text(actor_id))
+    if kind == "image":  # a pull names the image in its id, a tag or load in "name"
+        names = (actor_id, str(attributes.get("name") or ""))
+        name = next((n for n in names if n and not n.startswith("sha256:")), "")
+        return Entry(at, kind, action, name=_text(name), id=_text(actor_id))
     labels = {
         _text(k): _text(str(v))
         for k, v in list(attributes.items())[:200]
@@ -349,78 +341,3 @@ class Writer:
             handle.write(json.dumps(header) + "\n")
             handle.writelines(json.dumps(e.to_json(), ensure_ascii=False) + "\n" for e in merged)
         os.replace(temporary, self.path)
-
-
-# recording -------------------------------------------------------------------------
-def record(host: str, path: Path, since: float, *, stop: threading.Event | None = None) -> None:
-    """Follow the engine at ``host`` from ``since`` (or from the journal's last entry,
-    whichever is later) and append its lifecycle events to ``path``, until ``stop`` is
-    set; an engine that stops or restarts is followed again when it answers."""
-    from .facade import Engine  # the recorder is a process of its own: import when it runs
-
-    stop = stop or threading.Event()
-    writer = Writer(path)
-    last = max(since, writer.last_time())
-    seen: set[tuple[float, str, str]] = set()
-    while not stop.is_set():
-        engine = Engine(host)
-        try:
-            api = engine.api_client(timeout=None)
-            writer.begin(str(api.info().get("ID") or ""))
-            now = time.time()
-            writer.append([Entry(now, "journal", "follow", since=last)])
-            buffered = list(api.events(since=f"{last:.9f}", until=f"{now:.9f}", decode=True))
-            if len(buffered) >= ENGINE_EVENTS_LIMIT and last:
-                writer.append([Entry(now, "journal", "gap", since=last)])
-            actions = sorted({a for kept in KEPT.values() for a in kept})
-            stream = api.events(
-                since=f"{last:.9f}", filters={"type": list(KEPT), "event": actions}, decode=True
-            )
-            watcher = threading.Thread(target=_close_on, args=(stop, stream), daemon=True)
-            watcher.start()
-            for event in stream:
-                entry = entry_of(event) if isinstance(event, dict) else None
-                if entry is None or entry.at < last:
-                    continue
-                key = (entry.at, entry.action, entry.id)
-                if key in seen:
-                    continue
-                if entry.at > last:
-                    seen.clear()
-                seen.add(key)
-                last = entry.at
-                writer.append([entry])
-        except Exception as exc:  # the engine went away, or sent garbage: say so, retry
-            if not stop.is_set():
-                print(f"journal: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-        finally:
-            with contextlib.suppress(Exception):
-                engine.close()
-        stop.wait(RETRY)
-
-
-def _close_on(stop: threading.Event, stream: Any) -> None:
-    stop.wait()
-    with contextlib.suppress(Exception):
-        stream.close()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m dockdojo.runner.engine.journal --host H --journal PATH --since T``."""
-    parser = argparse.ArgumentParser(prog="dockdojo-journal", description=__doc__)
-    parser.add_argument("--host", required=True, help="the engine, e.g. unix:///run/docker.sock")
-    parser.add_argument("--journal", required=True, type=Path, help="the journal file")
-    parser.add_argument("--since", type=float, default=0.0, help="epoch seconds to record from")
-    args = parser.parse_args(argv)
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    print(f"journal of {args.host} in {args.journal}", file=sys.stderr, flush=True)
-    record(args.host, args.journal, args.since, stop=stop)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

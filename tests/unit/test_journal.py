@@ -49,6 +49,8 @@ def test_only_image_and_container_lifecycle_events_are_kept() -> None:
     assert [entry_of(e) for e in execs] == [None] * len(execs)
     pull = entry_of(_event("image", "pull", "nginx:latest", 2.5, name="nginx"))
     assert pull == Entry(2.5, "image", "pull", name="nginx:latest", id="nginx:latest")
+    tag = entry_of(_event("image", "tag", "sha256:abc", 2.7, name="web:1"))  # docker tag/build
+    assert tag == Entry(2.7, "image", "tag", name="web:1", id="sha256:abc")
     delete = entry_of(_event("image", "delete", "sha256:abc", 3.0, name="sha256:abc"))
     assert delete is not None
     assert (delete.name, delete.id) == ("", "sha256:abc")
