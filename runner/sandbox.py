@@ -261,7 +261,7 @@ def check_can_run() -> tuple[str, str]:
 
 def journal_recorder(docker_host: str, journal: Path, since: float) -> list[str]:
     """The command that records ``journal`` of the engine at ``docker_host`` from ``since``
-    (:func:`~dockdojo.runner.engine.journal.record`); its starter runs it as a daemon."""
+    (:func:`~dockdojo.runner.engine.recorder.record`); its starter runs it as a daemon."""
     return [
         sys.executable,
         "-m",
