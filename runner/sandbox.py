@@ -56,25 +56,28 @@ class SandboxStatus:
     """Process id of the registry when it runs."""
     registry_ready: bool
     """Whether the registry answers HTTP."""
+    journal: Path | None = None
+    """dockdojo's journal of the engine's past (:mod:`.engine.journal`)."""
+    journal_pid: int | None = None
+    """Process id of the journal's recorder when it runs."""
 
     @property
     def running(self) -> bool:
         return self.engine_ready and self.registry_ready
 
     def describe(self) -> str:
-        def line(name: str, pid: int | None, ready: bool, where: str) -> str:
+        def line(name: str, pid: int | None, ready: bool, where: str, doing: str) -> str:
             if pid is None:
                 return f"{name}: stopped"
-            state = "running" if ready else "started but not answering"
+            state = doing if ready else "started but not answering"
             return f"{name}: {state} (pid {pid}) at {where}"
 
-        return "\n".join(
-            [
-                f"sandbox state: {self.state_dir}",
-                line("engine", self.engine_pid, self.engine_ready, self.docker_host),
-                line("registry mirror", self.registry_pid, self.registry_ready, self.registry_url),
-            ]
+        engine = line("engine", self.engine_pid, self.engine_ready, self.docker_host, "running")
+        registry = line(
+            "registry mirror", self.registry_pid, self.registry_ready, self.registry_url, "running"
         )
+        journal = line("journal", self.journal_pid, True, str(self.journal), "recording")
+        return "\n".join([f"sandbox state: {self.state_dir}", engine, registry, journal])
 
 
 class Sandbox:
@@ -125,6 +128,8 @@ class Sandbox:
             engine_ready=engine_pid is not None and engine_answers(self.socket_path),
             registry_pid=registry_pid,
             registry_ready=registry_pid is not None and _registry_answers(self.registry_url),
+            journal=self.journal,
+            journal_pid=alive(read_pid(self._path("journal.pid"))),
         )
 
     def start(self) -> SandboxStatus:
