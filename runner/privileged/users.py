@@ -18,7 +18,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,6 +85,14 @@ class UserName(str):
     def reserved(self) -> bool:
         """Whether the name is one dockdojo keeps for its own users."""
         return self.startswith((POOL_PREFIX, REHEARSAL_PREFIX))
+
+    def __reduce__(self) -> tuple[Callable[[str], UserName], tuple[str]]:
+        """Copies and pickles are the same name, made again by its constructor."""
+        return _made_again, (str(self),)
+
+
+def _made_again(value: str) -> UserName:
+    return UserName(value, _KEY)
 
 
 @dataclass(frozen=True)

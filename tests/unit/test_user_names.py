@@ -6,7 +6,9 @@ or removed."""
 
 from __future__ import annotations
 
+import copy
 import os
+import pickle
 from pathlib import Path
 
 import pytest
@@ -123,3 +125,14 @@ def test_cleanup_removes_only_what_the_pool_made(
     isolation.clear_leftovers(RoomConfig(state=tmp_path / "room"))
     assert removed == ["dd-grade-1"]
     assert POOL_PREFIX == "dd-grade-"
+
+
+def test_a_name_survives_copies_and_pickles_as_itself() -> None:
+    """Stores and the view copy what they keep (SQLAlchemy rows, dataclasses): a name made
+    by a constructor stays that name, and the guarded constructor still refuses others."""
+    name = UserName.parse("ada")
+    for again in (copy.copy(name), copy.deepcopy(name), pickle.loads(pickle.dumps(name))):
+        assert again == "ada"
+        assert type(again) is UserName
+    with pytest.raises(TypeError):
+        UserName("dd-grade-1")
