@@ -4,6 +4,8 @@
   by one function (:mod:`.translate`);
 - :mod:`.session`: interactive programs in a container (the Exec tab);
 - :mod:`.snapshot`: images and containers read once, and which containers use an image;
+- :mod:`.ownership`: which containers are a learner's (the shared-engine rule) and the
+  ``dockdojo.*`` labels that say so;
 - :mod:`.progress`: pull progress from the engine's event stream;
 - :mod:`.refs`: image references as Docker parses them;
 - :mod:`.models`: the typed objects all of these return.
@@ -28,6 +30,7 @@ from .models import (
     port_url,
     uses_image,
 )
+from .ownership import Ownership
 from .progress import PullProgress, PullTracker, Throttle
 from .refs import ImageRef, normalize, parse_ref, same_image
 from .session import ExecSession
@@ -46,6 +49,7 @@ __all__ = [
     "ImageRef",
     "LiveModel",
     "LiveState",
+    "Ownership",
     "PortLink",
     "PullProgress",
     "PullTracker",

@@ -11,7 +11,6 @@ Each thread gets its own SDK client (the SDK's client is not thread-safe).
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
 import re
 import select
@@ -29,6 +28,7 @@ from docker.context import ContextAPI
 from docker.errors import DockerException
 from docker.utils import kwargs_from_env
 
+from .. import environ
 from ..errors import (
     ContainerNotFound,
     ContainerNotRunning,
@@ -42,9 +42,6 @@ from ..errors import (
 )
 from . import events, mirror
 from .models import (
-    LABEL_LEARNER,
-    LABEL_LESSON,
-    LABEL_STEP,
     ContainerInfo,
     EngineInfo,
     ExecResult,
@@ -55,6 +52,7 @@ from .models import (
     StoredImage,
     uses_image,
 )
+from .ownership import Ownership
 from .progress import PullProgress, PullTracker, Throttle
 from .refs import parse_ref
 from .session import ExecSession
@@ -64,11 +62,6 @@ PING_TIMEOUT = 5.0
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_EXEC_TIMEOUT = 30.0
 DEFAULT_HOST_IP = "127.0.0.1"
-HOST_IP_VARIABLE = "DOCKDOJO_HOST_IP"
-"""The address published ports bind to, when not ``127.0.0.1``: a room gives each
-learner one of their own (``dockdojo.runner.room.firewall``)."""
-SHARED_VARIABLE = "DOCKDOJO_SHARED_ENGINE"
-"""Set to ``1`` where an engine is shared by several learners."""
 MAX_EXEC_OUTPUT = 1_000_000
 """Bytes of a one-shot command's output kept by :meth:`Engine.exec`, at most."""
 
@@ -106,14 +99,14 @@ class Engine:
         shared: bool | None = None,
     ) -> None:
         self.base_url = base_url
-        self.shared = os.environ.get(SHARED_VARIABLE) == "1" if shared is None else shared
+        self.shared = environ.shared_engine() if shared is None else shared
         """Whether other learners use this engine too (``DOCKDOJO_SHARED_ENGINE=1``, which
         workshops set): then only this learner's labelled containers are listed,
-        attached or counted (:class:`~dockdojo.runner.engine.snapshot.Snapshot`)."""
+        counted, removed and solved over (:class:`~.ownership.Ownership`)."""
         self.lesson = lesson or "none"
-        self.learner = learner or _default_learner()
+        self.learner = learner or environ.learner()
         self.timeout = timeout
-        self.host_ip = host_ip or os.environ.get(HOST_IP_VARIABLE) or DEFAULT_HOST_IP
+        self.host_ip = host_ip or environ.host_ip() or DEFAULT_HOST_IP
         """Where published ports bind: ``host_ip``, else ``DOCKDOJO_HOST_IP``, else
         ``127.0.0.1``."""
         self._api_version: str | None = None
@@ -122,6 +115,11 @@ class Engine:
         sets it to a submission's start, so one learner's past is not another's)."""
         self._local = threading.local()
         self._lock = threading.Lock()
+
+    @property
+    def ownership(self) -> Ownership:
+        """What on this engine is this learner's, and the labels that say so."""
+        return Ownership(self.lesson, self.learner, self.shared)
 
     # connection -------------------------------------------------------------------
     @property
@@ -431,8 +429,10 @@ class Engine:
         labels: Mapping[str, str] | None = None,
         image: str | None = None,
     ) -> list[ContainerInfo]:
-        """Containers, stopped ones too unless ``running_only``, optionally filtered."""
+        """Containers, stopped ones too unless ``running_only``, optionally filtered; on a
+        shared engine only this learner's (:meth:`.Ownership.scoped`)."""
         filters: dict[str, Any] = {}
+        labels = self.ownership.scoped(labels)
         if labels:
             filters["label"] = [f"{k}={v}" for k, v in labels.items()]
         api = self._client().api
@@ -457,10 +457,7 @@ class Engine:
 
     def labels_for(self, step: str | None = None) -> dict[str, str]:
         """The ``dockdojo.*`` labels dockdojo puts on what it creates."""
-        labels = {LABEL_LESSON: self.lesson, LABEL_LEARNER: self.learner}
-        if step:
-            labels[LABEL_STEP] = step
-        return labels
+        return self.ownership.labels(step)
 
     def run(
         self,
@@ -548,13 +545,15 @@ class Engine:
             time.sleep(0.1)
 
     def remove_labelled(self, labels: Mapping[str, str]) -> Removed:
-        """Remove the containers and images carrying all ``labels`` (``dockdojo.*`` only)."""
+        """Remove the containers and images carrying all ``labels`` (``dockdojo.*`` only);
+        on a shared engine only this learner's (:meth:`.Ownership.scoped`)."""
         if not labels or not all(k.startswith("dockdojo.") for k in labels):
             raise DockdojoError(
                 "Cleanup needs at least one label, and only dockdojo.* labels.",
                 "Pass e.g. {'dockdojo.lesson': 'what-is-an-image'}; unlabelled resources "
                 "are never removed.",
             )
+        labels = self.ownership.scoped(labels) or {}
         removed = []
         for container in self.containers(labels=labels):
             try:
@@ -765,17 +764,6 @@ def image_key(text: str) -> str:
     """How the engine is asked for an image: ``sha256:...`` for an id, else ``nginx:latest``."""
     match = _IMAGE_ID.match(text.strip())
     return f"sha256:{match.group(1)}" if match else parse_ref(text).familiar
-
-
-def _default_learner() -> str:
-    try:
-        return (
-            os.environ.get("DOCKDOJO_LEARNER")
-            or os.environ.get("JUPYTERHUB_USER")
-            or getpass.getuser()
-        )
-    except (KeyError, OSError):
-        return "learner"
 
 
 def _name(row: Mapping[str, Any]) -> str:

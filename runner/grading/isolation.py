@@ -40,8 +40,9 @@ from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 
-from ..authoring.learner import TAG_VARIABLE, learner_tag
-from ..engine.facade import HOST_IP_VARIABLE
+from ..context import learner_tag
+from ..environ import HOST_IP as HOST_IP_VARIABLE
+from ..environ import LEARNER_TAG as TAG_VARIABLE
 from ..errors import DockdojoError, RoomError, SandboxError
 from ..room import firewall
 from ..room.cgroups import Cgroup

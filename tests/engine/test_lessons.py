@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from dockdojo.runner import Engine
-from dockdojo.runner.authoring import learner_tag, lesson_sources
+from dockdojo.runner.authoring import lesson_sources
 from dockdojo.runner.cli import main
+from dockdojo.runner.context import learner_tag
 
 ROOT = Path(__file__).resolve().parents[2]
 LESSONS = [p.stem for p in lesson_sources(ROOT / "content")]
