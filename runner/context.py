@@ -21,19 +21,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from . import environ
 from .authoring.model import Action, CheckSpec, Lesson, Section, Step
 from .engine import ContainerInfo, Engine, Ownership
+from .environ import given_tag, shared_engine, tag_salt
+from .environ import host_ip as given_host_ip
+from .environ import learner as given_learner
 
 PLACEHOLDER = "{learner_tag}"
 
 
 def learner_tag(lesson_id: str, learner: str) -> str:
     """Six hex characters, stable for one learner in one lesson."""
-    given = environ.given_tag(lesson_id, learner)
+    given = given_tag(lesson_id, learner)
     if given:
         return given
-    secret = environ.tag_salt()
+    secret = tag_salt()
     digest = hashlib.sha256(f"{secret}\0{lesson_id}\0{learner}".encode()).hexdigest()
     return digest[:6]
 
@@ -172,13 +174,13 @@ def learner_context(
     Docker's tools find it (or ``engine``, whose learner then wins), shared when
     ``DOCKDOJO_SHARED_ENGINE=1``."""
     if engine is None:
-        who = learner or environ.learner()
+        who = learner or given_learner()
         engine = Engine(
             base_url,
             lesson=lesson.id,
             learner=who,
-            shared=environ.shared_engine(),
-            host_ip=environ.host_ip(),
+            shared=shared_engine(),
+            host_ip=given_host_ip(),
         )
     return _made(lesson, engine.learner, engine)
 

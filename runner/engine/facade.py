@@ -28,7 +28,9 @@ from docker.context import ContextAPI
 from docker.errors import DockerException
 from docker.utils import kwargs_from_env
 
-from .. import environ
+from ..environ import host_ip as given_host_ip
+from ..environ import learner as given_learner
+from ..environ import shared_engine
 from ..errors import (
     ContainerNotFound,
     ContainerNotRunning,
@@ -99,14 +101,14 @@ class Engine:
         shared: bool | None = None,
     ) -> None:
         self.base_url = base_url
-        self.shared = environ.shared_engine() if shared is None else shared
+        self.shared = shared_engine() if shared is None else shared
         """Whether other learners use this engine too (``DOCKDOJO_SHARED_ENGINE=1``, which
         workshops set): then only this learner's labelled containers are listed,
         counted, removed and solved over (:class:`~.ownership.Ownership`)."""
         self.lesson = lesson or "none"
-        self.learner = learner or environ.learner()
+        self.learner = learner or given_learner()
         self.timeout = timeout
-        self.host_ip = host_ip or environ.host_ip() or DEFAULT_HOST_IP
+        self.host_ip = host_ip or given_host_ip() or DEFAULT_HOST_IP
         """Where published ports bind: ``host_ip``, else ``DOCKDOJO_HOST_IP``, else
         ``127.0.0.1``."""
         self._api_version: str | None = None

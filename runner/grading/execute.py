@@ -46,10 +46,10 @@ from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from .. import environ
 from ..authoring.model import Lesson
 from ..context import LearnerContext, context_for
 from ..engine.facade import describe_host
+from ..environ import LEARNER, WIDGETS_SYNC
 from ..errors import DockdojoError
 from ..kinds.checking import check_lesson
 from ..kinds.report import LessonReport
@@ -329,8 +329,8 @@ class Trusted:
         env = {
             **os.environ,
             "DOCKER_HOST": self.docker_host,
-            environ.LEARNER: self.learner,
-            environ.WIDGETS_SYNC: "1",
+            LEARNER: self.learner,
+            WIDGETS_SYNC: "1",
             "JUPYTER_RUNTIME_DIR": str(self.work / "runtime"),
         }
         for name in ("DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):

@@ -25,7 +25,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from .. import environ
+from ..environ import HOST_IP, LEARNER
 from ..errors import RoomError
 from ..look import LOOK_URL
 from . import firewall
@@ -147,8 +147,8 @@ def pre_spawn(spawner: Any) -> None:
     spawner.environment = {
         **dict(spawner.environment or {}),
         "DOCKER_HOST": status.docker_host,
-        environ.HOST_IP: firewall.address(who.uid) if who else "",
-        environ.LEARNER: name,
+        HOST_IP: firewall.address(who.uid) if who else "",
+        LEARNER: name,
         "PYTHONPATH": str(python.code),
         LOOK_URL: f"http://127.0.0.1:{room.instructor.port}/services/{SERVICE}/api/look",
     }
@@ -182,10 +182,10 @@ def place_lessons(who: Learner | None, python: KernelEnv) -> None:
 
 PROXY_SETTINGS = f"""\
 # dockdojo: a learner's port links (jupyter-server-proxy) may name the address their
-# engine publishes on ({environ.HOST_IP}); the host's firewall keeps it theirs alone.
+# engine publishes on ({HOST_IP}); the host's firewall keeps it theirs alone.
 import os
 c.ServerProxy.host_allowlist = ["localhost", "127.0.0.1"] + [
-    a for a in [os.environ.get("{environ.HOST_IP}", "")] if a
+    a for a in [os.environ.get("{HOST_IP}", "")] if a
 ]
 """
 
