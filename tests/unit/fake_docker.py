@@ -15,6 +15,7 @@ from typing import Any
 
 import docker.errors
 import pytest
+import requests
 
 from dockdojo.runner.engine import Engine
 
@@ -53,6 +54,12 @@ class FakeAPI:
     def version(self, api_version: bool = True) -> dict[str, Any]:  # noqa: ARG002
         return {"ApiVersion": "1.43", "Version": "24.0.0", "Os": "linux", "Arch": "amd64"}
 
+    def ping(self) -> bool:
+        return True
+
+    def info(self) -> dict[str, Any]:
+        return {"OperatingSystem": "a fake", "SecurityOptions": ["name=rootless"]}
+
     def containers(
         self, all: bool = False, filters: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]:
@@ -62,16 +69,32 @@ class FakeAPI:
     def images(self, filters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         return [i for i in self.images_ if _labelled(i, (filters or {}).get("label") or ())]
 
+    def inspect_image(self, ref: str) -> dict[str, Any]:
+        for row in self.images_:
+            if ref == row["Id"] or ref in row.get("RepoTags", ()):
+                return row
+        raise _not_found(f"No such image: {ref}")
+
+    def inspect_container(self, ref: str) -> dict[str, Any]:
+        raise _not_found(f"No such container: {ref}")
+
     def remove_container(self, ref: str, force: bool = False) -> None:  # noqa: ARG002
         for row in self.containers_:
             if ref in (row["Id"], str(row["Names"][0]).lstrip("/")):
                 self.containers_.remove(row)
                 self.removed.append(row["Id"])
                 return
-        raise docker.errors.NotFound(f"No such container: {ref}")
+        raise _not_found(f"No such container: {ref}")
 
     def events(self, **_: Any) -> list[dict[str, Any]]:
         return []
+
+
+def _not_found(message: str) -> docker.errors.NotFound:
+    """What the SDK raises for the engine's 404."""
+    response = requests.Response()
+    response.status_code = 404
+    return docker.errors.NotFound(message, response=response, explanation=message)
 
 
 def _labelled(row: Mapping[str, Any], selector: Sequence[str]) -> bool:
