@@ -68,7 +68,7 @@ def _do_the_exercise(who: Learner) -> str:
 
 def _notebook(who: Learner, monkeypatch: pytest.MonkeyPatch) -> dict[str, bool]:
     """What her notebook's widgets report, as her kernel would make it."""
-    from dockdojo.widgets.lesson import LessonView
+    from dockdojo.widgets import LessonView
 
     monkeypatch.setenv("DOCKER_HOST", who.docker_host)
     monkeypatch.setenv(LEARNER, who.name)
