@@ -12,6 +12,10 @@ labelled, except in a step that is the learner's own delete (``remove-image``,
 - ``remove-image`` tries the removal; when containers use the image it removes exactly
   the containers the engine's refusal lists, then the image.
 
+On a shared engine, both see only this learner's containers (the engine layer's
+:class:`~dockdojo.runner.engine.Ownership`): another learner's container of the same name
+is never replaced, and an image another learner still uses is refused, not cleared.
+
 To add an action kind, write its functions here and add its entry to :data:`ACTIONS`.
 """
 
