@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from .authoring.model import Action, CheckSpec, Lesson, Section, Step
@@ -191,11 +192,13 @@ def context_for(
     docker_host: str,
     *,
     shared: bool = False,
+    journal: Path | bool = True,
 ) -> LearnerContext:
     """The context of a learner named by the caller (the grader, the instructor's view,
-    the rehearsal), on the engine at ``docker_host``; nothing is read from the
+    the rehearsal), on the engine at ``docker_host`` whose journal is ``journal`` (as
+    :class:`~dockdojo.runner.engine.Engine` takes it); nothing is read from the
     environment but the tag's secret."""
-    engine = Engine(docker_host, lesson=lesson.id, learner=learner, shared=shared)
+    engine = Engine(docker_host, lesson=lesson.id, learner=learner, shared=shared, journal=journal)
     return _made(lesson, learner, engine)
 
 

@@ -23,7 +23,7 @@ SHARED_ENGINE = "DOCKDOJO_SHARED_ENGINE"
 """Set to ``1`` where an engine is shared by several learners."""
 HOST_IP = "DOCKDOJO_HOST_IP"
 """The address published ports bind to, when not ``127.0.0.1``: a room gives each
-learner one of their own (``dockdojo.runner.room.firewall``)."""
+learner one of their own (``dockdojo.runner.privileged.firewall``)."""
 WIDGETS_SYNC = "DOCKDOJO_WIDGETS_SYNC"
 """Set to ``1`` to run widget work inline instead of in threads (headless runs, grading)."""
 LOOK_URL = "DOCKDOJO_LOOK_URL"

@@ -80,6 +80,11 @@ class ImageInUse(DockdojoError):
         self.containers = tuple(containers)
 
 
+class HostError(DockdojoError):
+    """A command run as root, or an act on another user, a cgroup, a mount, a firewall
+    rule or another user's process, failed (:mod:`dockdojo.runner.privileged`)."""
+
+
 class SandboxError(DockdojoError):
     """The private engine or its registry could not be started, stopped or inspected."""
 

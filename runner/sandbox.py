@@ -4,7 +4,8 @@ The sandbox runs ``dockerd`` with its own data root, exec root, pidfile and sock
 one state folder, and a Distribution registry on ``127.0.0.1:PORT`` that the engine
 uses as its registry mirror, so a plain ``docker pull nginx`` is served from it. It
 never touches the system engine's ``/var/run/docker.sock``. It installs nothing: when a
-binary is missing it says which package provides it.
+binary is missing it says which package provides it. Starting, ending and unmounting go
+through :mod:`dockdojo.runner.privileged` (whose errors it lets through).
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import time
 import urllib.error
@@ -26,6 +25,8 @@ from pathlib import Path
 import platformdirs
 
 from .errors import SandboxError
+from .privileged.mounts import unmount_under
+from .privileged.processes import alive, processes_using, read_pid, spawn, terminate, write_pid
 
 DEFAULT_REGISTRY_PORT = 5000
 _START_TIMEOUT = 30.0
@@ -55,25 +56,28 @@ class SandboxStatus:
     """Process id of the registry when it runs."""
     registry_ready: bool
     """Whether the registry answers HTTP."""
+    journal: Path | None = None
+    """dockdojo's journal of the engine's past (:mod:`.engine.journal`)."""
+    journal_pid: int | None = None
+    """Process id of the journal's recorder when it runs."""
 
     @property
     def running(self) -> bool:
         return self.engine_ready and self.registry_ready
 
     def describe(self) -> str:
-        def line(name: str, pid: int | None, ready: bool, where: str) -> str:
+        def line(name: str, pid: int | None, ready: bool, where: str, doing: str) -> str:
             if pid is None:
                 return f"{name}: stopped"
-            state = "running" if ready else "started but not answering"
+            state = doing if ready else "started but not answering"
             return f"{name}: {state} (pid {pid}) at {where}"
 
-        return "\n".join(
-            [
-                f"sandbox state: {self.state_dir}",
-                line("engine", self.engine_pid, self.engine_ready, self.docker_host),
-                line("registry mirror", self.registry_pid, self.registry_ready, self.registry_url),
-            ]
+        engine = line("engine", self.engine_pid, self.engine_ready, self.docker_host, "running")
+        registry = line(
+            "registry mirror", self.registry_pid, self.registry_ready, self.registry_url, "running"
         )
+        journal = line("journal", self.journal_pid, True, str(self.journal), "recording")
+        return "\n".join([f"sandbox state: {self.state_dir}", engine, registry, journal])
 
 
 class Sandbox:
@@ -94,6 +98,11 @@ class Sandbox:
     @property
     def docker_host(self) -> str:
         return f"unix://{self.socket_path}"
+
+    @property
+    def journal(self) -> Path:
+        """dockdojo's journal of the engine's past (:mod:`.engine.journal`)."""
+        return self.state_dir / "journal.jsonl"
 
     @property
     def registry_url(self) -> str:
@@ -119,6 +128,8 @@ class Sandbox:
             engine_ready=engine_pid is not None and engine_answers(self.socket_path),
             registry_pid=registry_pid,
             registry_ready=registry_pid is not None and _registry_answers(self.registry_url),
+            journal=self.journal,
+            journal_pid=alive(read_pid(self._path("journal.pid"))),
         )
 
     def start(self) -> SandboxStatus:
@@ -135,18 +146,25 @@ class Sandbox:
             "the registry mirror",
             self._path("registry.log"),
         )
+        since = 0.0
         if current.engine_pid is None:
+            since = time.time()
             self._start_engine(dockerd)
         _wait_for(
             lambda: engine_answers(self.socket_path),
             "the Docker Engine",
             self._path("dockerd.log"),
         )
+        if alive(read_pid(self._path("journal.pid"))) is None:
+            recorder = journal_recorder(self.docker_host, self.journal, since)
+            pid = spawn(recorder, self._path("journal.log"))
+            self._path("journal.pid").write_text(f"{pid}\n")
         return self.status()
 
     def stop(self) -> SandboxStatus:
         """Stop the engine (and its containers) and the registry; unmount what they left."""
         terminate(read_pid(self._path("dockerd.pid")), "dockerd")
+        terminate(read_pid(self._path("journal.pid")), "the engine's journal")
         # dockerd stops its containerd itself; a crashed engine can leave it behind.
         terminate(read_pid(self._path("exec/containerd/containerd.pid")), "containerd")
         registry = alive(read_pid(self._path("registry.pid")))
@@ -154,7 +172,7 @@ class Sandbox:
         # Whatever else still names the state folder (container shims) goes too.
         for pid in processes_using(self.state_dir):
             terminate(pid, f"process {pid}")
-        for name in ("dockerd.pid", "registry.pid", "docker.sock"):
+        for name in ("dockerd.pid", "registry.pid", "journal.pid", "docker.sock"):
             self._path(name).unlink(missing_ok=True)
         # A start right after a stop must find the registry's port free again.
         deadline = time.monotonic() + _STOP_TIMEOUT
@@ -184,9 +202,11 @@ class Sandbox:
         )
         self._port_file.write_text(f"{self.registry_port}\n")
         pid = spawn([binary, "serve", str(config)], self._path("registry.log"))
-        self._path("registry.pid").write_text(f"{pid}\n")
+        write_pid(self._path("registry.pid"), pid)
 
     def _start_engine(self, binary: str) -> None:
+        from .engine.journal import LABEL as JOURNAL_LABEL  # the engine layer, when it starts
+
         self._path("data").mkdir(exist_ok=True)
         self._path("exec").mkdir(exist_ok=True)
         self.socket_path.unlink(missing_ok=True)
@@ -205,6 +225,8 @@ class Sandbox:
                 self.registry_url,
                 "--shutdown-timeout",
                 "5",
+                "--label",
+                f"{JOURNAL_LABEL}={self.journal}",
             ],
             self._path("dockerd.log"),
         )
@@ -242,83 +264,20 @@ def check_can_run() -> tuple[str, str]:
     return dockerd, registry
 
 
-_DAEMONIZE = """
-import subprocess, sys
-log = open(sys.argv[1], "ab")
-proc = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=log,
-                        stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
-print(proc.pid)
-"""
-
-
-def spawn(argv: list[str], log: Path) -> int:
-    """Start a daemon that is not our child: it outlives us and never becomes our zombie."""
-    result = subprocess.run(
-        [sys.executable, "-c", _DAEMONIZE, str(log), *argv],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SandboxError(
-            f"Could not start {argv[0]}: {result.stderr.strip()}",
-            "Check that the binary runs: " + f"{argv[0]} --version",
-        )
-    return int(result.stdout.strip())
-
-
-_ENGINE_PROGRAMS = (
-    "dockerd",
-    "containerd",
-    "containerd-shim",
-    "containerd-shim-runc-v2",
-    "docker-proxy",
-    "docker-registry",
-    "registry",
-    "runc",
-)
-
-
-def processes_using(folder: Path) -> list[int]:
-    """Live engine processes (dockerd, containerd, shims, proxies, the registry) whose
-    command line names ``folder``: the sandbox's own, and nobody else's."""
-    needle = str(folder).encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            program = (entry / "comm").read_text().strip()
-        except OSError:
-            continue
-        if (
-            program.startswith(_ENGINE_PROGRAMS)
-            and needle in cmdline
-            and alive(int(entry.name)) is not None
-        ):
-            found.append(int(entry.name))
-    return found
-
-
-def read_pid(path: Path) -> int | None:
-    """The process id written in ``path``, or None when there is none."""
-    try:
-        return int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def alive(pid: int | None) -> int | None:
-    """``pid`` while that process lives (a zombie does not), else None."""
-    if pid is None:
-        return None
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # A zombie (state Z) has exited; its parent has not collected it yet.
-    return None if stat.rsplit(")", 1)[-1].split()[0] == "Z" else pid
+def journal_recorder(docker_host: str, journal: Path, since: float) -> list[str]:
+    """The command that records ``journal`` of the engine at ``docker_host`` from ``since``
+    (:func:`~dockdojo.runner.engine.recorder.record`); its starter runs it as a daemon."""
+    return [
+        sys.executable,
+        "-m",
+        "dockdojo.runner.engine.recorder",
+        "--host",
+        docker_host,
+        "--journal",
+        str(journal),
+        "--since",
+        f"{since:.6f}",
+    ]
 
 
 def answers_ok(sock: Path, request: bytes) -> bool:
@@ -366,47 +325,3 @@ def _wait_for(ready: Callable[[], bool], what: str, log: Path) -> None:
         f"{what} did not come up within {_START_TIMEOUT:.0f} s. Last lines of {log}:\n{tail}",
         "Fix what the log says, then run dockdojo sandbox stop and dockdojo sandbox start.",
     )
-
-
-def terminate(pid: int | None, what: str) -> None:
-    """Stop ``pid`` (SIGTERM, then SIGKILL after a while); ``what`` names it in errors."""
-    if alive(pid) is None:
-        return
-    assert pid is not None
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + _STOP_TIMEOUT
-    while time.monotonic() < deadline:
-        if alive(pid) is None:
-            return
-        time.sleep(0.1)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    time.sleep(0.2)
-    if alive(pid) is not None:
-        raise SandboxError(f"{what} (pid {pid}) would not stop.", f"Kill it by hand: kill -9 {pid}")
-
-
-def unmount_under(root: Path) -> None:
-    """Unmount everything the engine mounted below ``root`` (deepest first)."""
-    prefix = str(root) + "/"
-    try:
-        lines = Path("/proc/self/mountinfo").read_text().splitlines()
-    except OSError:
-        return
-    points = [
-        line.split()[4].encode().decode("unicode_escape")
-        for line in lines
-        if line.split()[4].startswith(prefix)
-    ]
-    for point in sorted(set(points), key=len, reverse=True):
-        result = subprocess.run(["umount", "-l", point], capture_output=True, text=True)
-        if result.returncode != 0 and Path(point).is_mount():
-            raise SandboxError(
-                f"Could not unmount {point}: {result.stderr.strip()}",
-                f"Unmount it by hand: umount -l {point}",
-            )

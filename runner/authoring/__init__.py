@@ -5,7 +5,7 @@
 - :mod:`.markdown` (markdown-it plugins for directives and shortcodes), :mod:`.hugo`
   (Docker-docs constructs), :mod:`.blocks` (one block's lines, guided by its tokens) and
   :mod:`.links` (links between lessons and to the docs site) feed :mod:`.parse`, which
-  makes a :class:`Lesson`;
+  makes a :class:`Lesson`, its step directives read by :mod:`.steps`;
 - :mod:`.notebook` writes one lesson's notebook; :mod:`.build` builds a set of them and
   reports what each page's constructs became;
 - :mod:`.sources` finds lessons (per-learner values are filled in by

@@ -3,7 +3,7 @@
 The guide is parsed with markdown-it-py. Top-level blocks are read from the tokens and
 the prose is sliced from the source by each token's line map, so it stays as the guide
 wrote it; Hugo constructs are translated (:mod:`.hugo`). Steps are MyST-style fenced
-directives::
+directives, read by :mod:`.steps`::
 
     ```{step} pull-images
     title: Pull nginx, redis and mongo
@@ -22,7 +22,6 @@ written unless the whole lesson is sound.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -34,15 +33,13 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from ..errors import LessonError, Problem
 from .blocks import BlockText, strip_heading_attributes
-from .declarations import CHECK_FIELDS, KindTable, problems
+from .declarations import KindTable
 from .hugo import Context
 from .links import Catalog
 from .markdown import directive_plugin, shortcode_plugin
 from .model import (
-    Action,
     Block,
     BuildWarning,
-    CheckSpec,
     Lesson,
     Prose,
     Section,
@@ -50,10 +47,8 @@ from .model import (
     Translation,
 )
 from .sources import find_lesson, lesson_id, lesson_sources, shown_path
+from .steps import StepReader, yaml_reason
 
-_STEP_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,47}\Z")
-_STEP_KEYS = {"title", "action", "checks", "solve", "undone_by"}
-_EXERCISE_KEYS = {"title", "task", "checks", "solve", "undone_by"}
 _MOJIBAKE = re.compile("[ÃÂâð][\u0080-\u00bf\u0152-\u0178\u2018-\u203a\u20ac\u2122]")
 _COMMENTS_ONLY = re.compile(r"(\s*<!--.*?-->)+\s*", re.S)
 
@@ -147,8 +142,6 @@ class _TabSet:
 class _Parser:
     def __init__(self, path: Path, kinds: KindTable, catalog: Catalog, text: str | None) -> None:
         self.path = path
-        self.actions = kinds.actions
-        self.checks_known = kinds.checks
         self.shown = shown_path(path)
         self.text = read_source(path) if text is None else text
         self.lines = self.text.split("\n")
@@ -164,6 +157,7 @@ class _Parser:
         self._prose_line = 0
         self._tabs: _TabSet | None = None
         self._including: list[str] = []
+        self.steps = StepReader(kinds, self.problem)
 
     # reporting ----------------------------------------------------------------------
     def problem(self, line: int, message: str) -> None:
@@ -204,7 +198,7 @@ class _Parser:
         self.flush(final=True)
         self.close_section()
         steps = [b for s in self.sections for b in s.blocks if isinstance(b, Step)]
-        self.check_references(steps)
+        self.steps.check_references(steps)
         if not steps:
             self.warn(
                 1,
@@ -252,7 +246,7 @@ class _Parser:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = 2 + (mark.line if mark else 0)
-            self.problem(line, f"malformed YAML in the front matter: {_yaml_reason(exc, 2)}")
+            self.problem(line, f"malformed YAML in the front matter: {yaml_reason(exc, 2)}")
             return
         if data is not None and not isinstance(data, dict):
             self.problem(1, "the front matter must be a mapping (key: value lines)")
@@ -283,7 +277,7 @@ class _Parser:
             self.add_prose(text, line)
         elif token.type == "directive":
             self.flush()
-            step = self.directive(token)
+            step = self.steps.directive(token)
             if step is not None:
                 self._blocks.append(step)
         else:
@@ -422,240 +416,6 @@ class _Parser:
             self.sections.append(Section(self._title, self._level, tuple(self._blocks)))
         self._blocks = []
 
-    # directives ------------------------------------------------------------------------
-    def directive(self, token: Token) -> Step | None:
-        assert token.map is not None
-        line = token.map[0] + 1
-        name, arg = token.meta["name"], token.meta["arg"]
-        if not self.directive_named(line, name, arg):
-            return None
-        body = line + 1
-        parsed = self.step_yaml(token.content, line, body, arg)
-        if parsed is None:
-            return None
-        data, node = parsed
-        lines = _key_lines(node, body)
-        exercise = name == "exercise"
-        action = None
-        if exercise:
-            self.exercise_keys(arg, data, lines, line)
-        else:
-            kind = data.get("action")
-            if kind is None:
-                known = ", ".join(self.actions)
-                self.problem(line, f"step {arg!r} needs 'action:' (one of {known})")
-                return None
-            # a step's other keys are its action's arguments, checked there
-            args = {k: v for k, v in data.items() if k not in _STEP_KEYS}
-            action = self.action(str(kind), args, lines.get("action", line), arg)
-        checks = self.checks(arg, data.get("checks"), node, lines.get("checks", line), body)
-        solve = self.solve(arg, data.get("solve"), node, lines.get("solve", line), body)
-        task = str(data.get("task") or "")
-        if exercise:
-            self.exercise_complete(arg, solve, task, line)
-        undone_by = self.undone_by(arg, data, lines, line)
-        return Step(
-            id=arg,
-            title=str(data.get("title") or arg),
-            action=action,
-            checks=tuple(checks),
-            solve=tuple(solve),
-            exercise=exercise,
-            task=task.strip(),
-            line=line,
-            undone_by=undone_by,
-        )
-
-    def directive_named(self, line: int, name: str, arg: str) -> bool:
-        """Whether the fence is ``{step} ID`` or ``{exercise} ID``; a problem if not."""
-        if name not in ("step", "exercise"):
-            self.problem(line, f"unknown directive {{{name}}}: use {{step}} or {{exercise}}")
-            return False
-        if not _STEP_ID.match(arg):
-            self.problem(
-                line,
-                f"{{{name}}} needs an id after it, in lowercase letters, digits "
-                f"and '-', e.g. ```{{{name}}} pull-images (got {arg!r})",
-            )
-            return False
-        return True
-
-    def step_yaml(
-        self, content: str, line: int, body: int, step: str
-    ) -> tuple[dict[Any, Any], yaml.Node] | None:
-        """The directive's body as a mapping and its YAML node; a problem if it is not one."""
-        try:
-            node = yaml.compose(content)
-            data = yaml.safe_load(content)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            self.problem(
-                body + (mark.line if mark else 0),
-                f"malformed YAML in step {step!r}: {_yaml_reason(exc, body)}",
-            )
-            return None
-        if not isinstance(data, dict) or node is None:
-            self.problem(line, f"step {step!r} must be a YAML mapping (title:, action:, checks:)")
-            return None
-        return data, node
-
-    def exercise_keys(
-        self, step: str, data: Mapping[Any, Any], lines: Mapping[str, int], line: int
-    ) -> None:
-        """An exercise has no action, and no keys but :data:`_EXERCISE_KEYS`."""
-        if "action" in data:
-            self.problem(
-                lines.get("action", line),
-                f"exercise {step!r} has no action: the learner solves it on their own",
-            )
-        for key in data:
-            if key not in _EXERCISE_KEYS:
-                self.problem(
-                    lines.get(key, line),
-                    f"step {step!r} has an unknown key {key!r} "
-                    f"(allowed: {', '.join(sorted(_EXERCISE_KEYS))})",
-                )
-
-    def exercise_complete(self, step: str, solve: list[Action], task: str, line: int) -> None:
-        """An exercise needs the actions that complete it and a task for the learner."""
-        if not solve:
-            self.problem(
-                line,
-                f"exercise {step!r} needs 'solve:' (the actions that complete "
-                "it), so that run --solve can prove it",
-            )
-        if not task.strip():
-            self.problem(line, f"exercise {step!r} needs 'task:' (what the learner must do)")
-
-    def undone_by(
-        self, step: str, data: Mapping[Any, Any], lines: Mapping[str, int], line: int
-    ) -> str:
-        """The id of the later step that undoes this one, or ``""``."""
-        undone_by = data.get("undone_by") or ""
-        if not isinstance(undone_by, str):
-            self.problem(
-                lines.get("undone_by", line),
-                f"step {step!r}: 'undone_by' names one later step by its id",
-            )
-            return ""
-        return undone_by
-
-    def action(self, kind: str, args: Mapping[str, Any], line: int, step: str) -> Action | None:
-        spec = self.actions.get(kind)
-        if spec is None:
-            self.problem(
-                line, f"step {step!r}: unknown action {kind!r} (known: {', '.join(self.actions)})"
-            )
-            return None
-        for message in problems(spec, args):
-            self.problem(line, f"step {step!r}: {message}")
-        return Action(kind, dict(args), line)
-
-    def checks(self, step: str, raw: Any, node: yaml.Node, line: int, body: int) -> list[CheckSpec]:
-        if not raw:
-            self.problem(
-                line,
-                f"step {step!r} has no checks: add 'checks:' with at least one "
-                "check, so the lesson knows when the step is done",
-            )
-            return []
-        if not isinstance(raw, list):
-            self.problem(line, f"step {step!r}: 'checks' must be a list of checks")
-            return []
-        item_lines = _item_lines(node, "checks", body)
-        out = []
-        for number, item in enumerate(raw):
-            at = item_lines[number] if number < len(item_lines) else line
-            if not isinstance(item, dict) or "check" not in item:
-                self.problem(
-                    at,
-                    f"step {step!r}: each check needs 'check: KIND' "
-                    f"(one of {', '.join(self.checks_known)})",
-                )
-                continue
-            kind = str(item["check"])
-            spec = self.checks_known.get(kind)
-            if spec is None:
-                self.problem(
-                    at,
-                    f"step {step!r}: unknown check {kind!r} "
-                    f"(known: {', '.join(self.checks_known)})",
-                )
-                continue
-            args = {k: v for k, v in item.items() if k not in CHECK_FIELDS}
-            for message in problems(spec, args):
-                self.problem(at, f"step {step!r}: {message}")
-            hint = item.get("hint")
-            if not isinstance(hint, str) or not hint.strip():
-                self.problem(
-                    at,
-                    f"step {step!r}: check {kind!r} needs a 'hint:' that tells a "
-                    "learner what to do when it fails",
-                )
-                hint = ""
-            points = item.get("points", 1)
-            if not isinstance(points, int) or isinstance(points, bool) or points < 0:
-                self.problem(at, f"step {step!r}: 'points' must be a whole number >= 0")
-                points = 0
-            out.append(CheckSpec(kind, args, hint.strip(), points, at))
-        return out
-
-    def solve(self, step: str, raw: Any, node: yaml.Node, line: int, body: int) -> list[Action]:
-        if raw is None:
-            return []
-        if not isinstance(raw, list):
-            self.problem(line, f"step {step!r}: 'solve' must be a list of actions")
-            return []
-        item_lines = _item_lines(node, "solve", body)
-        out = []
-        for number, item in enumerate(raw):
-            at = item_lines[number] if number < len(item_lines) else line
-            if not isinstance(item, dict) or len(item) != 1:
-                self.problem(
-                    at,
-                    f"step {step!r}: each solve item is one action, e.g. "
-                    "'- run: {image: redis, name: cache}'",
-                )
-                continue
-            ((kind, args),) = item.items()
-            action = self.action(str(kind), args or {}, at, step)
-            if action is not None:
-                out.append(action)
-        return out
-
-    def check_references(self, steps: list[Step]) -> None:
-        seen: dict[str, int] = {}
-        for step in steps:
-            if step.id in seen:
-                self.problem(
-                    step.line, f"duplicate step id {step.id!r} (first used on line {seen[step.id]})"
-                )
-            seen.setdefault(step.id, step.line)
-        order = {step.id: number for number, step in enumerate(steps)}
-        for step in steps:
-            if step.undone_by and order.get(step.undone_by, -1) <= order[step.id]:
-                self.problem(
-                    step.line,
-                    f"step {step.id!r}: undone_by names "
-                    f"{step.undone_by!r}, which is not a later step",
-                )
-        for step in steps:
-            for check in step.checks:
-                if check.kind != "step_done":
-                    continue
-                target = check.args.get("step")
-                if target == step.id:
-                    self.problem(
-                        check.line, f"step {step.id!r}: step_done cannot name its own step"
-                    )
-                elif target not in seen:
-                    self.problem(
-                        check.line,
-                        f"step {step.id!r}: step_done names step "
-                        f"{target!r}, which does not exist (steps: "
-                        f"{', '.join(seen)})",
-                    )
-
 
 _Tabs = list[tuple[int, int, str]]
 
@@ -692,31 +452,6 @@ def _close_index(tokens: list[Token], index: int) -> int:
         if depth == 0:
             return j
     return len(tokens) - 1
-
-
-def _key_lines(node: yaml.Node, body: int) -> dict[str, int]:
-    if not isinstance(node, yaml.MappingNode):
-        return {}
-    return {str(k.value): body + k.start_mark.line for k, _ in node.value}
-
-
-def _item_lines(node: yaml.Node, key: str, body: int) -> list[int]:
-    if not isinstance(node, yaml.MappingNode):
-        return []
-    for k, value in node.value:
-        if k.value == key and isinstance(value, yaml.SequenceNode):
-            return [body + item.start_mark.line for item in value.value]
-    return []
-
-
-def _yaml_reason(exc: yaml.YAMLError, first_line: int) -> str:
-    """PyYAML's reason, with the line where the broken construct began when that differs."""
-    problem = str(getattr(exc, "problem", None) or exc).strip()
-    context, mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-    problem_mark = getattr(exc, "problem_mark", None)
-    if context and mark is not None and (problem_mark is None or mark.line != problem_mark.line):
-        problem += f" ({context.strip()} that started on line {first_line + mark.line})"
-    return problem
 
 
 def _one_line(value: Any) -> str:

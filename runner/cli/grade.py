@@ -140,8 +140,8 @@ def _options(args: argparse.Namespace) -> tuple[GradeOptions, str]:
         GradeOptions,
     )
     from ..lessons import load_lesson
+    from ..mirror import Mirror
     from ..room.config import load_config
-    from ..room.mirror import Mirror
 
     lesson = load_lesson(args.lesson)
     missing = [str(p) for p in args.submissions if not p.is_file()]

@@ -53,7 +53,7 @@ def choose_engine() -> str:
     Returns what was chosen, as a sentence; sets ``DOCKER_HOST`` when it starts the sandbox.
     """
     from ..engine import Engine
-    from ..errors import EngineUnavailable, SandboxError
+    from ..errors import EngineUnavailable, HostError, SandboxError
     from ..sandbox import Sandbox
 
     try:
@@ -62,7 +62,7 @@ def choose_engine() -> str:
     except EngineUnavailable as unavailable:
         try:
             status = Sandbox().start()
-        except SandboxError as exc:
+        except (SandboxError, HostError) as exc:
             return (
                 f"{unavailable.what} The sandbox cannot start either: {exc.what} "
                 f"{unavailable.hint} The lessons will say so until an engine answers."

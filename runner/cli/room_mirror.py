@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..room.mirror import Mirror
+    from ..mirror import Mirror
 
 _HUB = "https://registry-1.docker.io"
 
@@ -113,8 +113,8 @@ def add_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _mirror(args: argparse.Namespace) -> Mirror:
+    from ..mirror import Mirror
     from ..room import load_config
-    from ..room.mirror import Mirror
 
     return Mirror(load_config(args.config))
 

@@ -4,10 +4,14 @@
   by one function (:mod:`.translate`);
 - :mod:`.session`: interactive programs in a container (the Exec tab);
 - :mod:`.snapshot`: images and containers read once, and which containers use an image;
+- :mod:`.live`: one live model of an engine, kept current by its event stream;
+- :mod:`.journal`: dockdojo's own journal of an engine's past (pulled, removed,
+  created), recorded by whoever started the engine, and its reader;
 - :mod:`.ownership`: which containers are a learner's (the shared-engine rule) and the
   ``dockdojo.*`` labels that say so;
 - :mod:`.progress`: pull progress from the engine's event stream;
 - :mod:`.refs`: image references as Docker parses them;
+- :mod:`.mirror`: registry mirrors' catalogs, searched when Docker Hub cannot be;
 - :mod:`.models`: the typed objects all of these return.
 
 Nothing here imports the lesson model, grading or the command line.

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -42,7 +43,10 @@ from ..errors import (
     ImageNotFound,
     PullFailed,
 )
-from . import events, mirror
+from . import mirror
+from .journal import ENGINE_EVENTS_LIMIT, History, Journal
+from .journal import LABEL as JOURNAL_LABEL
+from .journal import from_events as journal_from_events
 from .models import (
     ContainerInfo,
     EngineInfo,
@@ -99,6 +103,7 @@ class Engine:
         timeout: float = DEFAULT_TIMEOUT,
         host_ip: str | None = None,
         shared: bool | None = None,
+        journal: Path | bool = True,
     ) -> None:
         self.base_url = base_url
         self.shared = shared_engine() if shared is None else shared
@@ -113,8 +118,12 @@ class Engine:
         ``127.0.0.1``."""
         self._api_version: str | None = None
         self.history_since = 0.0
-        """Epoch seconds: engine events before this do not count as history (the grader
-        sets it to a submission's start, so one learner's past is not another's)."""
+        """Epoch seconds: what happened before this does not count as history."""
+        self._journal = Journal(journal) if isinstance(journal, Path) else None
+        self._journal_known = journal is not True
+        """Whether :attr:`_journal` is settled: given by whoever started the engine (a
+        room, the grader: ``journal=PATH``), none (``journal=False``: the engine's own
+        events only), or (``True``) looked up once from the engine's label."""
         self._local = threading.local()
         self._lock = threading.Lock()
 
@@ -359,45 +368,53 @@ class Engine:
             pass  # offline: ask the mirrors
         return mirror.search(self.ping().mirrors, term, limit=limit, timeout=PING_TIMEOUT)
 
-    def _events(self, filters: Mapping[str, Any], since: float) -> list[Json]:
-        """The engine's remembered events matching ``filters``, from ``since`` (or from
-        :attr:`history_since`, whichever is later) until now."""
-        api = self._client().api
+    def journal(self) -> Journal | None:
+        """dockdojo's journal of this engine, when dockdojo started it: the one its starter
+        named, else the one the engine's ``dockdojo.journal`` label names whose first
+        line has this engine's id; None for an engine dockdojo did not start."""
+        if self._journal_known:
+            return self._journal
+        info = self._json(self._client(PING_TIMEOUT).api.info, Op("asking which engine this is"))
+        found = None
+        for label in info.get("Labels") or ():
+            key, _, value = str(label).partition("=")
+            if key == JOURNAL_LABEL and value:
+                candidate = Journal(Path(value))
+                if candidate.exists() and candidate.engine_id == str(info.get("ID") or ""):
+                    found = candidate
+        with self._lock:
+            self._journal, self._journal_known = found, True
+        return found
+
+    def history(self, since: float = 0.0) -> History:
+        """What happened on the engine from ``since`` (or :attr:`history_since`, whichever
+        is later) until now: images that arrived, containers created and removed.
+
+        Read from dockdojo's journal of the engine when there is one; else from the
+        engine's own event log, which keeps only its last 256 events since it started
+        (:attr:`History.complete` says whether it may have lost some).
+        """
         since = max(since, self.history_since)
+        journal = self.journal()
+        if journal is not None:
+            return journal.history(since)
+        api = self._client().api
         until = time.time()
         # The engine streams until `until`; to the nanosecond, it answers at once (a whole
         # second rounded up would make every read wait for that second to pass).
         found = self._rows(
-            lambda: list(
-                api.events(
-                    since=int(since), until=f"{until:.9f}", filters=dict(filters), decode=True
-                )
-            ),
+            lambda: list(api.events(since=f"{since:.9f}", until=f"{until:.9f}", decode=True)),
             Op("reading the engine's events"),
         )
-        return [e for e in found if events.event_time(e) >= since]
-
-    def image_arrivals(self, since: float = 0.0) -> list[tuple[float, str]]:
-        """(time, image name) of every pull, tag and load the engine still remembers.
-
-        The engine keeps its last few hundred events in memory, since it started. An image
-        that arrived and is gone now was removed (by the CLI, Desktop or dockdojo): the
-        engine's delete events name only ids, so arrivals are what can be matched by name.
-        """
-        return events.image_arrivals(self._events({"type": "image"}, since))
-
-    def container_removals(self, since: float = 0.0) -> list[tuple[float, str]]:
-        """(time, container name) of every container destroyed that the engine remembers."""
-        return events.container_removals(
-            self._events({"type": "container", "event": "destroy"}, since)
+        full = len(found) >= ENGINE_EVENTS_LIMIT
+        why = (
+            "the engine keeps only its last 256 events and has had more since then" if full else ""
         )
+        return journal_from_events(found, complete=not full, why=why)
 
     def containers_created(self, since: float) -> list[str]:
         """Ids of the containers created since ``since`` that still exist."""
-        made = {
-            str((e.get("Actor") or {}).get("ID") or e.get("id") or "")
-            for e in self._events({"type": "container", "event": "create"}, since)
-        }
+        made = {cid for _, cid in self.history(since).created}
         return sorted(c.id for c in self.containers() if c.id in made)
 
     def logs(self, container: str, *, tail: int = 20) -> str:
@@ -869,9 +886,27 @@ def _container_from_inspect(data: Mapping[str, Any]) -> ContainerInfo:
     )
 
 
-def connect(base_url: str | None = None, **kwargs: Any) -> Engine:
-    """An :class:`Engine` that has answered a ping (raises :class:`EngineUnavailable`)."""
-    engine = Engine(base_url, **kwargs)
+def connect(
+    base_url: str | None = None,
+    *,
+    lesson: str | None = None,
+    learner: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    host_ip: str | None = None,
+    shared: bool | None = None,
+    journal: Path | bool = True,
+) -> Engine:
+    """An :class:`Engine` (its arguments are :class:`Engine`'s) that has answered a ping;
+    raises :class:`EngineUnavailable`."""
+    engine = Engine(
+        base_url,
+        lesson=lesson,
+        learner=learner,
+        timeout=timeout,
+        host_ip=host_ip,
+        shared=shared,
+        journal=journal,
+    )
     engine.ping()
     return engine
 

@@ -16,6 +16,7 @@ work to a worker of their own).
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +25,8 @@ from dataclasses import dataclass, field
 from ..errors import DockdojoError
 from .facade import Engine
 from .snapshot import Snapshot
+
+log = logging.getLogger("dockdojo.live")
 
 WATCHED = ("container", "image", "volume", "network")
 """Event types that change what the model holds."""
@@ -166,8 +169,10 @@ class LiveModel:
             self._state = state
             listeners = list(self._listeners)
         for listener in listeners:
-            with contextlib.suppress(Exception):  # one broken panel must not stop the rest
+            try:
                 listener(state)
+            except Exception:  # one broken panel must not stop the rest: logged, not lost
+                log.exception("a panel failed to show the engine's state %d", state.version)
         return state
 
     def _follow(self) -> None:
@@ -207,15 +212,25 @@ class LiveModel:
                 break
             time.sleep(self.settle)  # a burst of events is one change
             self._dirty.clear()
-            with contextlib.suppress(Exception):
+            try:
                 self.refresh()
+            except Exception as exc:  # a bug, not the engine (refresh says so itself)
+                log.exception("re-reading the engine failed")
+                self._publish(
+                    self._state.snapshot,
+                    False,
+                    f"dockdojo could not read the engine ({type(exc).__name__}: {exc}); "
+                    "it tries again at the next change.",
+                )
 
     def _close_stream(self) -> None:
         stream, self._stream = self._stream, None
         close = getattr(stream, "close", None)
         if close is not None:
-            with contextlib.suppress(Exception):
+            try:
                 close()
+            except Exception:  # a stream that broke while closing is closed enough
+                log.debug("closing the event stream failed", exc_info=True)
 
 
 __all__ = ["WATCHED", "LiveModel", "LiveState"]

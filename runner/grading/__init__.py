@@ -3,7 +3,7 @@
 - :mod:`.execute`: each submission in a fresh kernel, then the lesson's checks in the
   grader (:func:`grade_all`);
 - :mod:`.isolation`: where an untrusted submission runs (pool user, throwaway engine,
-  confined kernel), and :mod:`.confine`, which starts its kernel;
+  confined kernel); its kernel is started by :mod:`dockdojo.runner.privileged.confine`;
 - the Python those kernels run: :mod:`dockdojo.runner.room.pyenv`;
 - :mod:`.reports`: ``dockdojo.grade/v1`` JSON, JUnit XML, Gradescope, CSV, feedback
   notebooks.

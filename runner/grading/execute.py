@@ -29,7 +29,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import tempfile
 import threading
 import time
@@ -53,6 +52,7 @@ from ..environ import LEARNER, WIDGETS_SYNC
 from ..errors import DockdojoError
 from ..kinds.checking import check_lesson
 from ..kinds.report import LessonReport
+from ..privileged.processes import signal_once
 from ..room.config import RoomConfig
 from ..room.pyenv import DEFAULT_KERNEL_ENV, prepare
 from .isolation import Box, Confinement, Pool
@@ -205,7 +205,8 @@ def grade_one(
         else:
             outcome = execute(nb, place, options)
         place.end()
-        with context_for(lesson, learner, place.docker_host) as context:
+        with context_for(lesson, learner, place.docker_host, journal=place.journal) as context:
+            context.engine.history_since = place.since  # one learner's past is not another's
             report = check_lesson(context.engine, context.lesson, options.step_ids())
     return SubmissionResult(
         submission=str(path),
@@ -232,6 +233,10 @@ class Place(Protocol):
 
     docker_host: str
     cwd: Path
+    journal: Path | bool
+    """The engine's journal (:class:`~dockdojo.runner.engine.Engine`'s ``journal``)."""
+    since: float
+    """When the submission's run began: what happened before is not its history."""
 
     def kernel_manager(self, kernel: str) -> AsyncKernelManager: ...
 
@@ -267,6 +272,8 @@ class Isolated:
         self.options = options
         self.docker_host = box.docker_host
         self.cwd = box.cwd
+        self.journal: Path | bool = box.engine.journal  # recorded by the grader, as root
+        self.since = 0.0  # the box's engine is new: all of its past is this submission's
         box.watch()
 
     def kernel_manager(self, kernel: str) -> AsyncKernelManager:  # noqa: ARG002
@@ -301,6 +308,7 @@ class Trusted:
         self.learner = learner
         self.work = work
         self.cwd = work
+        self.journal: Path | bool = True  # the engine's own, when dockdojo started it
         self.since = time.time()
         self._reason: str | None = None
         self._km: AsyncKernelManager | None = None
@@ -342,7 +350,7 @@ class Trusted:
         pid = getattr(self._km.provisioner, "pid", None) if self._km else None
         if pid:
             with contextlib.suppress(OSError):  # it may have exited by itself meanwhile
-                os.kill(pid, signal.SIGKILL)
+                signal_once(pid)
 
     def end(self) -> None:
         """Nothing to end: the kernel was shut down; its children are trusted."""

@@ -10,13 +10,18 @@ a time). Each submission takes a free slot and gets, for itself alone, a :class:
 - a **rootless engine** of the room (:mod:`dockdojo.runner.room.engines`) with an empty
   data root, pulling from the room's read-only mirror;
 - a **cgroup** for the kernel and everything it starts (memory, processes, CPU time),
-  which :mod:`.confine` joins before the kernel runs, in mount and network namespaces of
-  its own where every other file system is read-only.
+  which :mod:`dockdojo.runner.privileged.confine` joins before the kernel runs, in mount
+  and network namespaces of its own where every other file system is read-only.
 
 When the submission ends (or reaches a limit), the kernel's group is killed as a whole;
 the checks then read the engine from the grader's process; then the engine is killed,
 its data root deleted, anything left of the pool user's ended, and the work folder
 unmounted. Nothing of one submission meets the next.
+
+Pool users are made by :func:`dockdojo.runner.privileged.users.add`, which writes them
+down in root's record; cleanup removes only users found there with the same uid and
+home, never another user who merely has a pool user's name. What needs root is asked
+of :mod:`dockdojo.runner.privileged`.
 """
 
 from __future__ import annotations
@@ -28,11 +33,8 @@ import os
 import queue
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,18 +46,20 @@ from ..context import learner_tag
 from ..environ import HOST_IP as HOST_IP_VARIABLE
 from ..environ import LEARNER, WIDGETS_SYNC
 from ..environ import LEARNER_TAG as TAG_VARIABLE
-from ..errors import DockdojoError, RoomError, SandboxError
-from ..room import firewall
-from ..room.cgroups import Cgroup
-from ..room.config import Limits, RoomConfig
+from ..errors import DockdojoError, HostError
+from ..privileged import confine, firewall
+from ..privileged.cgroups import Cgroup
+from ..privileged.mounts import mount_tmpfs, unmount, unmount_under
+from ..privileged.processes import kill_user
+from ..privileged.run import PATH
+from ..privileged.users import POOL_PREFIX, UserName, hand_over, made_users, own_folder, remove
+from ..room import RoomConfig
 from ..room.engines import LearnerEngine
-from ..room.host import PATH, check_can_run
-from ..room.learners import Learner, learner, lookup, processes_of, remove
+from ..room.host import check_can_run
+from ..room.learners import Learner, learner, lookup
 from ..room.pyenv import KernelEnv
-from ..sandbox import unmount_under
-from . import confine
 
-POOL = re.compile(r"dd-grade-\d+\Z")
+POOL = re.compile(rf"{POOL_PREFIX}\d+\Z")
 """Pool users' names."""
 WORK_ROOT = Path("/run/dockdojo/grading")
 """Where each pool user's work folder is mounted."""
@@ -89,8 +93,8 @@ class Pool:
     def __init__(self, room: RoomConfig, size: int, kernel: KernelEnv) -> None:
         self.room = room
         self.kernel = kernel
-        self.names = [f"dd-grade-{n}" for n in range(1, max(1, size) + 1)]
-        self._free: queue.Queue[str] = queue.Queue()
+        self.names = [UserName.pool(n) for n in range(1, max(1, size) + 1)]
+        self._free: queue.Queue[UserName] = queue.Queue()
         self._lock: Any = None
 
     def __enter__(self) -> Pool:
@@ -115,6 +119,12 @@ class Pool:
         try:
             clear_leftovers(self.room)  # what a grader that was killed left
             for name in self.names:
+                if lookup(name) is not None:  # not made by the pool: someone else's
+                    raise DockdojoError(
+                        f"A user {name} exists that dockdojo's grading pool did not make.",
+                        f"Rename or remove that user (userdel -r {name}) if it is no one's, "
+                        "then grade again.",
+                    )
                 learner(name, create=True)
                 self._free.put(name)
         except BaseException:
@@ -147,8 +157,9 @@ class Pool:
 
 
 def clear_leftovers(room: RoomConfig) -> None:
-    """End every pool user's box and remove the users (idempotent)."""
-    for entry in sorted(_pool_users()):
+    """End every pool user's box and remove the users (idempotent): those the pool made
+    (:func:`pool_users`), never another user of such a name."""
+    for entry in sorted(pool_users()):
         who = lookup(entry)
         if who is None:
             continue
@@ -159,12 +170,11 @@ def clear_leftovers(room: RoomConfig) -> None:
         WORK_ROOT.rmdir()
 
 
-def _pool_users() -> list[str]:
-    try:
-        lines = Path("/etc/passwd").read_text().splitlines()
-    except OSError:
-        return []
-    return [line.split(":")[0] for line in lines if POOL.match(line.split(":")[0])]
+def pool_users(passwd: list[str] | None = None, **record: Any) -> list[UserName]:
+    """Pool users that the pool itself made and that still exist (``passwd``'s lines
+    and ``record``'s settings as :func:`~dockdojo.runner.privileged.users.made_users`
+    takes them, for tests)."""
+    return [n for n in made_users(POOL_PREFIX, passwd=passwd, **record) if POOL.match(n)]
 
 
 def _clear(who: Learner, room: RoomConfig) -> None:
@@ -176,36 +186,10 @@ def _clear(who: Learner, room: RoomConfig) -> None:
     kill_user(who.uid)
     work = WORK_ROOT / who.name
     if work.is_dir():
-        try:
-            unmount_under(work)
-        except SandboxError as exc:
-            raise RoomError(exc.what, exc.hint) from exc
+        unmount_under(work)
         if work.is_mount():
-            done = subprocess.run(["umount", "-l", str(work)], capture_output=True, text=True)
-            if done.returncode != 0 and work.is_mount():
-                raise RoomError(
-                    f"Could not unmount {work}: {done.stderr.strip()}",
-                    f"Unmount it by hand: umount -l {work}",
-                )
+            unmount(work)
         shutil.rmtree(work, ignore_errors=True)
-
-
-def kill_user(uid: int, timeout: float = 10.0) -> None:
-    """Kill every process of ``uid`` (repeating, so a forking process cannot outrun it)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = processes_of({uid})
-        if not found:
-            return
-        for pid in found:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        if time.monotonic() > deadline:
-            raise RoomError(
-                f"Processes {', '.join(map(str, found))} of uid {uid} would not end.",
-                "Kill them by hand: kill -9 " + " ".join(map(str, found)),
-            )
-        time.sleep(0.02)
 
 
 class Box:
@@ -248,26 +232,18 @@ class Box:
         WORK_ROOT.mkdir(parents=True, exist_ok=True)
         WORK_ROOT.chmod(0o755)
         self.work.mkdir(mode=0o700)
-        options = f"size={self.limits.disk_mb}m,mode=0700,uid={self.who.uid},gid={self.who.gid}"
-        done = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"{options},nosuid,nodev", "dockdojo-grade", self.work],
-            capture_output=True,
-            text=True,
-            env={"PATH": PATH},
-            check=False,
+        mount_tmpfs(
+            self.work,
+            size_mb=self.limits.disk_mb,
+            uid=self.who.uid,
+            gid=self.who.gid,
+            name="dockdojo-grade",
         )
-        if done.returncode != 0:
-            raise RoomError(
-                f"Could not mount the work folder {self.work}: {done.stderr.strip()}",
-                "Grading needs root and tmpfs; check that /run is writable.",
-            )
         for name in ("notebook", "home", "tmp", "kernel"):
-            folder = self.work / name
-            folder.mkdir(mode=0o700)
-            os.chown(folder, self.who.uid, self.who.gid)
+            own_folder(self.work / name, self.who)
         self.engine.discard()  # an empty data root
         self.engine.start()
-        self.group.create(Limits(memory_mb=self.limits.memory_mb, pids=self.limits.pids))
+        self.group.create(memory_mb=self.limits.memory_mb, pids=self.limits.pids)
 
     def close(self) -> None:
         self._done.set()
@@ -357,7 +333,7 @@ class Box:
             while not self._done.wait(0.25):
                 if self.group.cpu_seconds() > self.limits.cpu_seconds:
                     self.stopped_for = "cpu"
-                    with contextlib.suppress(RoomError):
+                    with contextlib.suppress(HostError):
                         self.group.kill()
                     return
 
@@ -366,12 +342,13 @@ class Box:
 
     def kill(self, reason: str) -> None:
         self.stopped_for = self.stopped_for or reason
-        with contextlib.suppress(RoomError):
+        with contextlib.suppress(HostError):
             self.group.kill()
 
 
 class ConfinedKernelManager(AsyncKernelManager):
-    """jupyter_client's manager, starting its kernel through :mod:`.confine`."""
+    """jupyter_client's manager, starting its kernel through
+    :mod:`dockdojo.runner.privileged.confine`."""
 
     box_argv: list[str]
     box_owner: tuple[int, int]
@@ -381,7 +358,7 @@ class ConfinedKernelManager(AsyncKernelManager):
 
     def write_connection_file(self, **kwargs: Any) -> None:
         super().write_connection_file(**kwargs)
-        os.chown(self.connection_file, *self.box_owner)  # the kernel reads it as its user
+        hand_over(Path(self.connection_file), *self.box_owner)  # the kernel reads it as its user
 
 
-__all__ = ["POOL", "WORK_ROOT", "Box", "Confinement", "Pool", "clear_leftovers", "kill_user"]
+__all__ = ["POOL", "WORK_ROOT", "Box", "Confinement", "Pool", "clear_leftovers", "pool_users"]

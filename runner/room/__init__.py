@@ -1,13 +1,13 @@
-"""Workshop rooms: one rootless Docker Engine per learner, one read-only registry mirror
-for the room.
+"""Workshop rooms: one rootless Docker Engine per learner (the room's read-only registry
+mirror is :mod:`dockdojo.runner.mirror`).
 
 - :mod:`.config`: the room's settings (where its state lives, the mirror's port, the
   limits of each learner's engine), read from ``room.toml``;
 - :mod:`.engines`: a learner's engine, run as that learner's Unix user, with what it
-  needs: :mod:`.host` (the server's programs and devices), :mod:`.learners` (Unix
-  accounts, subordinate ids, runtime folders), :mod:`.cgroups` (memory and process
-  limits), :mod:`.authz` (the containers limit) and :mod:`.reset` (emptying an engine);
-- :mod:`.mirror`: the room's registry mirror, its archive (``pack``/``load``).
+  needs: :mod:`.host` (the server's programs and devices), :mod:`.learners` (learner
+  names, accounts checked for rootless Docker, subordinate ids) and :mod:`.reset`
+  (emptying an engine); its cgroup, firewall rules, containers limit, user account and
+  processes are :mod:`dockdojo.runner.privileged`'s.
 
 Rooms are for Linux servers, run as root; a learner's own laptop keeps one engine.
 """

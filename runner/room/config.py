@@ -32,7 +32,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import DockdojoError
+from ..errors import DockdojoError, RoomError
+from ..privileged.users import UserName
 
 GROUP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 """A hub group's name as a room may give it."""
@@ -194,6 +195,11 @@ def _hub(path: Path, raw: object) -> HubSettings:
                 'Write it as learners = ["ada", "bob"].',
             )
         names[key] = tuple(value)
+    for name in names["learners"]:
+        try:
+            UserName.parse(name)
+        except RoomError as exc:
+            raise RoomError(f"{path}: hub.learners: {exc.what}", exc.hint) from None
     group = raw.get("instructor_group", "")
     if not isinstance(group, str) or not GROUP_NAME.fullmatch(group or "x"):
         raise DockdojoError(

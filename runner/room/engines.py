@@ -13,12 +13,19 @@ Where things are, for learner ``ada`` (uid 1001) and the room state ``STATE``:
 - ``STATE/engines/ada/`` (root's, mode 755): ``daemon.json`` (the engine's only
   settings: the learner's own ``~/.config/docker/daemon.json`` is not read),
   ``plugins/`` (the containers limit's spec), ``engine.log`` (root's; the previous
-  start's in ``engine.log.1``), ``limits.log``, pid files;
+  start's in ``engine.log.1``), ``limits.log``, pid files, and ``journal.jsonl``: the
+  engine's past, recorded by root from the engine's start (:mod:`~dockdojo.runner.engine.journal`),
+  which the learner may read and never write;
 - ``STATE/engines/ada/data/`` (ada's, mode 700): the data root (images, containers,
   volumes), so a room's disk use is in one place and ``du`` reads it;
 - ``/run/user/1001/`` (ada's, mode 700): ``docker.sock`` and the engine's runtime state;
-- cgroups ``dockdojo/ada`` (:mod:`.cgroups`): memory and process limits;
-- ``/run/dockdojo/limits/ada.sock``: the containers limit (:mod:`.authz`).
+- cgroups ``dockdojo/ada`` (:mod:`dockdojo.runner.privileged.cgroups`): memory and
+  process limits;
+- ``/run/dockdojo/limits/ada.sock``: the containers limit
+  (:mod:`dockdojo.runner.privileged.authz`).
+
+What needs root (users, cgroups, mounts, firewall rules, processes) is asked of
+:mod:`dockdojo.runner.privileged`.
 
 dockerd looks for plugin specs in ``/etc/docker/plugins`` and asks every plugin it finds
 there whenever it looks for volume drivers (each ``-v``): a spec shared by all engines
@@ -44,14 +51,35 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import RoomError, SandboxError
-from ..sandbox import alive, answers_ok, engine_answers, read_pid, spawn, terminate, unmount_under
+from ..engine.journal import LABEL as JOURNAL_LABEL
+from ..errors import HostError, RoomError
+from ..privileged import authz, firewall
+from ..privileged.cgroups import Cgroup
+from ..privileged.mounts import unmount_under
+from ..privileged.processes import (
+    As,
+    alive,
+    end_mount_holders,
+    read_pid,
+    set_oom_score,
+    signal_once,
+    spawn,
+    terminate,
+    write_pid,
+)
+from ..privileged.run import PATH, locked
+from ..privileged.users import (
+    POOL_PREFIX,
+    REHEARSAL_PREFIX,
+    empty_runtime_dir,
+    own_folder,
+    prepare_runtime_dir,
+)
+from ..sandbox import answers_ok, engine_answers, journal_recorder
 from ..text import human_bytes, plural
-from . import authz, firewall
-from .cgroups import Cgroup
 from .config import RoomConfig
-from .host import PATH, Programs, check_can_run, locked, need_root
-from .learners import Learner, check_name, learner, lookup, prepare_runtime_dir
+from .host import Programs, check_can_run, need_root
+from .learners import Learner, check_name, learner, lookup
 
 if TYPE_CHECKING:
     from .reset import ResetReport
@@ -66,22 +94,6 @@ each container its stop timeout, 10 s by default, then 5 s more) before killing 
 OOM_SCORE_ADJ = -500
 """The engine's own processes (not its containers) are the last the kernel's OOM killer
 picks when the learner's memory limit is reached, as for a root dockerd."""
-
-_LAUNCH = """
-import json, os, subprocess, sys
-spec = json.loads(sys.argv[1])
-for procs in spec["cgroups"]:
-    with open(procs, "w") as f:
-        f.write(str(os.getpid()))
-log = open(spec["log"], "ab")
-proc = subprocess.Popen(spec["argv"], user=spec["uid"], group=spec["gid"], extra_groups=[],
-                        env=spec["env"], cwd=spec["cwd"], umask=0o022,
-                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                        start_new_session=True, close_fds=True)
-print(proc.pid)
-"""
-"""Run as root: join the engine's cgroups, then start its first process as the learner,
-not as our child (it outlives us and never becomes our zombie)."""
 
 _CHILD = (
     "set -e; plugins=$1; shift; host=$(readlink /etc/docker || true); rm -f /etc/docker; "
@@ -108,8 +120,8 @@ class EngineStatus:
     docker_host: str
     """``DOCKER_HOST`` for this engine (``unix:///run/user/UID/docker.sock``)."""
     limits_running: bool
-    """Whether the containers limit (:mod:`.authz`) answers; without it the engine
-    refuses every request."""
+    """Whether the containers limit (:mod:`~dockdojo.runner.privileged.authz`) answers;
+    without it the engine refuses every request."""
     containers: int
     """Containers in its data root, running or stopped."""
     disk_bytes: int
@@ -169,6 +181,8 @@ class LearnerEngine:
         self.folder = config.state / "engines" / name
         self.data = self.folder / "data"
         self.log = self.folder / "engine.log"
+        self.journal = self.folder / "journal.jsonl"
+        """dockdojo's journal of the engine's past (root's; the learner may read it)."""
         self.cgroup = Cgroup(name)
 
     def _path(self, name: str) -> Path:
@@ -219,17 +233,20 @@ class LearnerEngine:
                 if not current.limits_running:  # without it, every request is refused
                     self._start_limits(who)
                 self._wait_ready(who, current.pid)
+                self._start_journal(who, 0.0)
                 return self.status()
             self._end(who)  # whatever a crashed engine left
             prepare_runtime_dir(who)
             self._prepare_folders(who)
             firewall.guard(firewall.address(who.uid), who.uid)
-            self.cgroup.create(self.config.limits)
+            self.cgroup.create(memory_mb=self.config.limits.memory_mb, pids=self.config.limits.pids)
             self._start_limits(who)
+            launched = time.time()
             pid = self._launch(who, programs)
             try:
                 self._wait_ready(who, pid)
-            except RoomError:
+                self._start_journal(who, launched)
+            except (RoomError, HostError):
                 self._end(who)
                 raise
             self._protect_engine()
@@ -248,23 +265,23 @@ class LearnerEngine:
                     f"Let users pass through it (chmod o+x {folder}), or choose another "
                     "room state in room.toml.",
                 )
-        try:
-            self.data.mkdir(mode=0o700)
-            os.chown(self.data, who.uid, who.gid)
-        except FileExistsError:
+        if own_folder(self.data, who):
+            self.journal.unlink(missing_ok=True)  # an empty engine has no past
+        else:
             owner = self.data.lstat().st_uid
             if self.data.is_symlink() or owner != who.uid:
                 raise RoomError(
                     f"{self.data} belongs to uid {owner}, not to {who.name} ({who.uid}): "
                     "an engine of an earlier user of that name.",
                     f"Remove it (rm -rf {self.data}) to give {who.name} an empty engine.",
-                ) from None
+                )
         settings = {
             "data-root": str(self.data),
             "registry-mirrors": [self.config.mirror_url],
             "insecure-registries": [f"10.0.2.2:{self.config.mirror_port}"],
             "authorization-plugins": [authz.plugin_name(self.name)],
             "ip": firewall.address(who.uid),  # published ports: the learner's alone
+            "labels": [f"{JOURNAL_LABEL}={self.journal}"],
         }
         daemon = self._path("daemon.json")
         daemon.write_text(json.dumps(settings, indent=2) + "\n")
@@ -283,22 +300,19 @@ class LearnerEngine:
         spec = plugins / f"{authz.plugin_name(self.name)}.spec"
         spec.write_text(f"unix://{sock}\n")
         spec.chmod(0o644)
-        try:
-            pid = spawn(
-                [
-                    sys.executable,
-                    "-I",
-                    authz.__file__,
-                    str(sock),
-                    str(who.uid),
-                    str(self.data / "containers"),
-                    str(self.config.limits.containers),
-                ],
-                self._path("limits.log"),
-            )
-        except SandboxError as exc:
-            raise RoomError(exc.what, exc.hint) from exc
-        self._path("limits.pid").write_text(f"{pid}\n")
+        pid = spawn(
+            [
+                sys.executable,
+                "-I",
+                authz.__file__,
+                str(sock),
+                str(who.uid),
+                str(self.data / "containers"),
+                str(self.config.limits.containers),
+            ],
+            self._path("limits.log"),
+        )
+        write_pid(self._path("limits.pid"), pid)
         deadline = time.monotonic() + 10.0
         while not _limits_answer(sock):
             if time.monotonic() > deadline or alive(pid) is None:
@@ -309,15 +323,33 @@ class LearnerEngine:
                 )
             time.sleep(0.02)
 
+    def _journal_pid(self) -> int | None:
+        pid = alive(read_pid(self._path("journal.pid")))
+        if pid is None:
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return None
+        return pid if str(self.journal).encode() in cmdline else None
+
+    def _start_journal(self, who: Learner, since: float) -> None:
+        """Record the engine's past from ``since`` (:mod:`~dockdojo.runner.engine.journal`),
+        as root, in the engine's folder, which the learner may read but not write."""
+        if self._journal_pid() is not None:
+            return
+        pid = spawn(
+            journal_recorder(who.docker_host, self.journal, since), self._path("journal.log")
+        )
+        write_pid(self._path("journal.pid"), pid)
+
     def _launch(self, who: Learner, programs: Programs) -> int:
         runtime = who.runtime_dir
-        spec = {
-            "cgroups": [str(p) for p in self.cgroup.procs_files],
-            "log": str(self.log),
-            "uid": who.uid,
-            "gid": who.gid,
-            "cwd": str(who.home),
-            "env": {
+        user = As(
+            uid=who.uid,
+            gid=who.gid,
+            cwd=who.home,
+            env={
                 "HOME": str(who.home),
                 "USER": who.name,
                 "LOGNAME": who.name,
@@ -325,7 +357,9 @@ class LearnerEngine:
                 "XDG_RUNTIME_DIR": str(runtime),
                 "_DOCKERD_ROOTLESS_CHILD": "1",
             },
-            "argv": [
+        )
+        pid = spawn(
+            [
                 programs.rootlesskit,
                 f"--state-dir={runtime}/dockerd-rootless",
                 "--net=slirp4netns",
@@ -345,21 +379,12 @@ class LearnerEngine:
                 "--config-file",
                 str(self._path("daemon.json")),
             ],
-        }
-        result = subprocess.run(
-            [sys.executable, "-I", "-c", _LAUNCH, json.dumps(spec)],
-            capture_output=True,
-            text=True,
-            env={"PATH": PATH},
-            check=False,
+            self.log,
+            user=user,
+            cgroups=self.cgroup.procs_files,
+            hint=f"Check that rootlesskit runs: {programs.rootlesskit} --version",
         )
-        if result.returncode != 0:
-            raise RoomError(
-                f"Could not start {self.name}'s engine: {result.stderr.strip()}",
-                f"Check that rootlesskit runs: {programs.rootlesskit} --version",
-            )
-        pid = int(result.stdout.strip())
-        self._path("rootlesskit.pid").write_text(f"{pid}\n")
+        write_pid(self._path("rootlesskit.pid"), pid)
         return pid
 
     def _wait_ready(self, who: Learner, pid: int) -> None:
@@ -386,9 +411,7 @@ class LearnerEngine:
         Lowering ``oom_score_adj`` needs CAP_SYS_RESOURCE, which root has on a server but
         not in every virtual machine or container; without it the kernel still kills
         within the learner's cgroup only, choosing by size alone."""
-        for pid in self.cgroup.pids():
-            with contextlib.suppress(OSError):
-                Path(f"/proc/{pid}/oom_score_adj").write_text(f"{OOM_SCORE_ADJ}\n")
+        set_oom_score(self.cgroup.pids(), OOM_SCORE_ADJ)
 
     # stop --------------------------------------------------------------------------
     def stop(self) -> EngineStatus:
@@ -398,8 +421,7 @@ class LearnerEngine:
         with self._locked():
             pid = self._pid()
             if pid is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGTERM)  # rootlesskit passes it on to dockerd
+                signal_once(pid, signal.SIGTERM)  # rootlesskit passes it on to dockerd
                 deadline = time.monotonic() + STOP_TIMEOUT
                 while self.cgroup.pids() and time.monotonic() < deadline:
                     time.sleep(0.05)
@@ -415,12 +437,9 @@ class LearnerEngine:
             who = lookup(self.name)
             self._end(who)
             shutil.rmtree(self.data, ignore_errors=True)
+            self.journal.unlink(missing_ok=True)
             if who is not None:  # the engine's runtime state (pid files name dead pids)
-                for entry in who.runtime_dir.glob("*"):
-                    if entry.is_dir() and not entry.is_symlink():
-                        shutil.rmtree(entry, ignore_errors=True)
-                    else:
-                        entry.unlink(missing_ok=True)
+                empty_runtime_dir(who)
             if self.data.exists():
                 raise RoomError(
                     f"{self.data} could not be deleted.",
@@ -431,17 +450,18 @@ class LearnerEngine:
         """End every process of the engine, its containers limit and its cgroup."""
         self.cgroup.kill()
         terminate(self._limits_pid(), "the containers limit")
-        try:
-            unmount_under(self.data)
-        except SandboxError as exc:
-            raise RoomError(exc.what, exc.hint) from exc
+        terminate(self._journal_pid(), "the engine's journal")
+        unmount_under(self.data)
         if who is not None:
-            self._end_namespace_holders(who)
+            # a shell the learner entered the engine's namespaces with: theirs, it goes
+            held = (self.data, who.runtime_dir / "docker")
+            end_mount_holders(held, who.uid, f"{self.name}'s engine")
             firewall.unguard(firewall.address(who.uid))
         self.cgroup.remove()
         for path in (
             self._path("rootlesskit.pid"),
             self._path("limits.pid"),
+            self._path("journal.pid"),
             authz.socket_path(self.name),
         ):
             path.unlink(missing_ok=True)
@@ -449,19 +469,6 @@ class LearnerEngine:
             for name in ("docker.sock", "docker.pid"):
                 with contextlib.suppress(FileNotFoundError, IsADirectoryError):
                     (who.runtime_dir / name).unlink()
-
-    def _end_namespace_holders(self, who: Learner) -> None:
-        """Processes outside the cgroup that still see the engine's mounts (a shell the
-        learner entered the engine's namespaces with) go too: they are the learner's."""
-        holders = _processes_with_mounts_under((self.data, who.runtime_dir / "docker"))
-        for pid, uid in holders:
-            if uid != who.uid:
-                raise RoomError(
-                    f"Process {pid} (uid {uid}) still holds mounts of {self.name}'s engine.",
-                    f"End it (kill {pid}), then stop the engine again.",
-                )
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
 
     # reset -------------------------------------------------------------------------
     def reset(self, *, lesson: str | None = None, images: bool = False) -> ResetReport:
@@ -490,11 +497,16 @@ class LearnerEngine:
 
 
 def engine_names(config: RoomConfig) -> list[str]:
-    """Learners who have (or had) an engine in this room."""
+    """Learners who have (or had) an engine in this room (not grading's pool users nor
+    rehearsals: their own code ends their engines)."""
     folder = config.state / "engines"
     if not folder.is_dir():
         return []
-    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.is_dir() and not p.name.startswith((".", POOL_PREFIX, REHEARSAL_PREFIX))
+    )
 
 
 # helpers ---------------------------------------------------------------------------
@@ -533,28 +545,6 @@ def _rss(pid: int) -> int:
     except (OSError, ValueError, IndexError):
         pass
     return 0
-
-
-def _processes_with_mounts_under(folders: tuple[Path, ...]) -> list[tuple[int, int]]:
-    """(pid, uid) of processes in another mount namespace than ours whose mount table
-    has a mount point below ``folders``."""
-    prefixes = tuple(f"{f}/" for f in folders)
-    ours = os.readlink("/proc/self/ns/mnt")
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.readlink(entry / "ns" / "mnt") == ours:
-                continue
-            lines = (entry / "mountinfo").read_text().splitlines()
-            uid = entry.stat().st_uid
-        except OSError:
-            continue
-        points = (line.split()[4] for line in lines if len(line.split()) > 4)
-        if any(p.startswith(prefixes) for p in points) and alive(int(entry.name)):
-            found.append((int(entry.name), uid))
-    return found
 
 
 def _noise(line: str) -> bool:

@@ -7,17 +7,14 @@ It installs nothing; the one change it makes is to let learners open ``/dev/net/
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import platform
-import shutil
 import stat
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RoomError
+from ..privileged.run import PATH, which
 
 ROOTLESS_SCRIPT_PATHS = (
     Path("/usr/share/docker.io/contrib/dockerd-rootless.sh"),  # Debian and Ubuntu docker.io
@@ -38,8 +35,6 @@ PROGRAMS = {
 }
 """Programs a learner engine needs, and the Debian package of each."""
 TUN = Path("/dev/net/tun")
-PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-"""The ``PATH`` of a learner's engine (nothing inherited from whoever runs dockdojo)."""
 
 
 @dataclass(frozen=True)
@@ -66,22 +61,6 @@ def need_root(doing: str) -> None:
             "confines it in a cgroup.",
             "Run it as root, e.g. sudo dockdojo room engine ...",
         )
-
-
-@contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Hold the lock file ``path`` (made, with its folder, when missing) exclusively. Each
-    holder opens the file itself, so threads of one process exclude each other too."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
-def which(name: str) -> str | None:
-    """``name`` on the PATH, or in the system's own folders (/usr/sbin...) when the PATH
-    lacks them (a hub or a service started with a short PATH)."""
-    return shutil.which(name, path=f"{os.environ.get('PATH', '')}{os.pathsep}{PATH}")
 
 
 def check_can_run() -> Programs:

@@ -21,17 +21,17 @@ otherwise leaves ``c.JupyterHub.authenticator_class`` for the instructor to set.
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from ..environ import HOST_IP, LEARNER
 from ..errors import RoomError
 from ..look import LOOK_URL
-from . import firewall
+from ..privileged import firewall
+from ..privileged.processes import As, run_as
+from ..privileged.run import PATH
 from .config import RoomConfig, load_config
 from .engines import LearnerEngine
-from .host import PATH
 from .learners import Learner, lookup
 from .pyenv import DEFAULT_LEARNER_ENV, LEARNER_EXTRA, KernelEnv, prepare
 
@@ -160,18 +160,13 @@ def place_lessons(who: Learner | None, python: KernelEnv) -> None:
     updated, the learner's own changes kept (as ``dockdojo lab`` does)."""
     if who is None:
         raise RoomError("There is no such Unix user.", "Create the learner's user first.")
-    done = subprocess.run(
-        [str(python.python), "-s", "-c", _PLACE],
-        user=who.uid,
-        group=who.gid,
-        extra_groups=[],
+    user = As(
+        uid=who.uid,
+        gid=who.gid,
         env={"HOME": str(who.home), "PATH": PATH, "PYTHONPATH": str(python.code)},
         cwd=who.home,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
     )
+    done = run_as(user, [str(python.python), "-s", "-c", _PLACE], timeout=120)
     if done.returncode != 0:
         raise RoomError(
             f"The lessons could not be placed in {who.name}'s home: "

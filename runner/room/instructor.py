@@ -51,6 +51,7 @@ from ..authoring.sources import lesson_sources
 from ..lessons import load_lesson
 from ..sandbox import engine_answers
 from .config import RoomConfig, load_config
+from .engines import LearnerEngine
 from .hub import SERVICE
 from .learners import lookup
 from .roster import Store, default_url, state_folder
@@ -393,6 +394,7 @@ def serve(room: RoomConfig, *, instructors: Sequence[str], port: int | None = No
         learner_engine,
         stuck_minutes=room.instructor.stuck_minutes,
         mirror_view=lambda url: here if url.rstrip("/") == room.mirror_url else url,
+        journal_of=lambda name: LearnerEngine(name, room).journal,
     )
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE}/")
     app = make_app(

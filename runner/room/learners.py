@@ -1,83 +1,36 @@
-"""Learners as Unix users: who they are, their subordinate ids, their runtime directory.
+"""Learners as Unix users: their names, their accounts checked for rootless Docker, and
+their subordinate ids.
 
 A learner's engine runs as the learner's own user, so the user must exist (``useradd
 -m``, which also gives the ranges in ``/etc/subuid`` and ``/etc/subgid`` that rootless
 Docker maps a container's users to). dockdojo creates a user only when asked to
-(``--create-user``).
+(``--create-user``), through :mod:`dockdojo.runner.privileged.users`.
 """
 
 from __future__ import annotations
 
-import os
-import pwd
-import re
-import shutil
-import subprocess
-import time
-from collections.abc import Collection
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RoomError
-from .host import PATH
+from ..privileged import users
+from ..privileged.users import Account as Learner
+from ..privileged.users import UserName
 
-NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}\Z")
-"""Learner names dockdojo accepts: a portable Unix user name (it also names a cgroup, a
-folder and an authorization plugin)."""
 MIN_SUBORDINATE_IDS = 65536
 """How many subordinate uids and gids a learner needs (images use ids up to 65534)."""
 SUBUID = Path("/etc/subuid")
 SUBGID = Path("/etc/subgid")
 
 
-@dataclass(frozen=True)
-class Learner:
-    """A learner's Unix account."""
-
-    name: str
-    """User name."""
-    uid: int
-    """User id; the engine and its containers' root run as this id."""
-    gid: int
-    """Primary group id."""
-    home: Path
-    """Home directory (rootless Docker needs one; the Docker CLI's config lives there)."""
-
-    @property
-    def runtime_dir(self) -> Path:
-        """``XDG_RUNTIME_DIR``: ``/run/user/UID``, the learner's own (mode 700)."""
-        return Path(f"/run/user/{self.uid}")
-
-    @property
-    def socket(self) -> Path:
-        """The engine's socket."""
-        return self.runtime_dir / "docker.sock"
-
-    @property
-    def docker_host(self) -> str:
-        """``DOCKER_HOST`` for this learner's engine."""
-        return f"unix://{self.socket}"
-
-
-def check_name(name: str) -> str:
-    """``name`` when dockdojo accepts it as a learner, else :class:`RoomError`."""
-    if not NAME.match(name):
-        raise RoomError(
-            f"{name!r} is not a learner name dockdojo accepts.",
-            "Use a Unix user name of lower-case letters, digits, - and _ "
-            "(at most 32, not starting with a digit or -).",
-        )
-    return name
+def check_name(name: str) -> UserName:
+    """``name`` when dockdojo accepts it as a learner, else :class:`RoomError` (a name of
+    grading's pool or of a rehearsal is accepted only as made by their own code)."""
+    return name if isinstance(name, UserName) else UserName.parse(name)
 
 
 def lookup(name: str) -> Learner | None:
     """The learner's account, or None when there is no such user."""
-    check_name(name)
-    try:
-        entry = pwd.getpwnam(name)
-    except KeyError:
-        return None
-    return Learner(name, entry.pw_uid, entry.pw_gid, Path(entry.pw_dir))
+    return users.lookup(check_name(name))
 
 
 def learner(name: str, *, create: bool = False) -> Learner:
@@ -85,14 +38,7 @@ def learner(name: str, *, create: bool = False) -> Learner:
     user is made with ``useradd -m``. Raises :class:`RoomError` saying what to fix."""
     found = lookup(name)
     if found is None and create:
-        result = subprocess.run(
-            ["useradd", "-m", name], capture_output=True, text=True, env={"PATH": PATH}
-        )
-        if result.returncode != 0:
-            raise RoomError(
-                f"useradd -m {name} failed: {result.stderr.strip()}",
-                "Create the user by hand, then start the engine again.",
-            )
+        users.add(check_name(name))
         found = lookup(name)
     if found is None:
         raise RoomError(
@@ -151,83 +97,6 @@ def _ranges(path: Path) -> list[tuple[str, int, int]]:
     return out
 
 
-def prepare_runtime_dir(who: Learner) -> None:
-    """Make ``/run/user/UID`` exist, owned by the learner, mode 700.
-
-    On a systemd server, logind owns these folders: it mounts a fresh one at the
-    learner's first login and removes it at the last logout, which would hide the
-    engine's socket. There the learner is made to linger (``loginctl enable-linger``),
-    so logind keeps the folder for as long as the user exists.
-    """
-    folder = who.runtime_dir
-    if Path("/run/systemd/system").is_dir() and not folder.is_mount():
-        subprocess.run(
-            ["loginctl", "enable-linger", who.name],
-            capture_output=True,
-            check=False,
-            env={"PATH": PATH},
-        )
-        deadline = time.monotonic() + 5.0
-        while not folder.is_mount() and time.monotonic() < deadline:
-            time.sleep(0.1)
-    folder.parent.mkdir(mode=0o755, exist_ok=True)
-    try:
-        folder.mkdir(mode=0o700)
-        os.chown(folder, who.uid, who.gid)
-    except FileExistsError:
-        info = folder.lstat()
-        if folder.is_symlink() or not folder.is_dir() or info.st_uid != who.uid:
-            raise RoomError(
-                f"{folder} is not {who.name}'s own folder.",
-                f"Remove it (rm -r {folder}) and start the engine again.",
-            ) from None
-    folder.chmod(0o700)
-
-
-def processes_of(uids: Collection[int], *, zombies: bool = False) -> list[int]:
-    """Processes whose real or effective user id is one of ``uids`` (a learner's, and
-    their subordinate ids); exited ones (zombies) only with ``zombies``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        ids = [int(i) for i in fields.get("Uid", "").split()[:2]]
-        zombie = fields.get("State", "").strip().startswith("Z")
-        if any(i in uids for i in ids) and (zombies or not zombie):
-            found.append(int(entry.name))
-    return found
-
-
-def remove(name: str, *, wait: float = 60.0) -> None:
-    """Remove the user ``name`` (``userdel -r``) and their runtime folder.
-
-    ``userdel`` refuses while a process of the user lives, and an exited process lingers
-    until init collects it, so it is retried for up to ``wait`` seconds. A user that does
-    not exist is no error; one that cannot be removed raises :class:`RoomError`.
-    """
-    who = lookup(name)
-    deadline = time.monotonic() + wait
-    while True:
-        done = subprocess.run(
-            ["userdel", "-r", name], capture_output=True, text=True, env={"PATH": PATH}
-        )
-        if done.returncode in (0, 6):  # 6: no such user
-            break
-        if time.monotonic() > deadline:
-            raise RoomError(
-                f"The user {name} could not be removed: {done.stderr.strip()}",
-                f"Stop what still runs as {name}, then: userdel -r {name}",
-            )
-        time.sleep(0.2)
-    if who is not None:
-        shutil.rmtree(who.runtime_dir, ignore_errors=True)
-
-
 __all__ = [
     "MIN_SUBORDINATE_IDS",
     "Learner",
@@ -235,8 +104,5 @@ __all__ = [
     "free_range_start",
     "learner",
     "lookup",
-    "prepare_runtime_dir",
-    "processes_of",
-    "remove",
     "subordinate_ids",
 ]

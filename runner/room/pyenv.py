@@ -30,7 +30,7 @@ from importlib.metadata import PackageNotFoundError, distribution, requires
 from pathlib import Path
 
 from ..errors import DockdojoError
-from .host import locked
+from ..privileged.run import locked
 
 DEFAULT_KERNEL_ENV = Path("/var/lib/dockdojo/kernel")
 DEFAULT_LEARNER_ENV = Path("/var/lib/dockdojo/learner")

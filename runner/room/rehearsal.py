@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import time
-import uuid
 from dataclasses import dataclass
 
 from ..context import context_for
-from ..errors import DockdojoError, RoomError
+from ..errors import DockdojoError, HostError
 from ..kinds import solve_lesson
 from ..lessons import load_lesson
+from ..privileged.users import UserName, remove
 from ..text import plural
 from .config import RoomConfig
 from .engines import LearnerEngine
-from .learners import remove
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,7 @@ def rehearse(config: RoomConfig, lesson_id: str = "what-is-an-image") -> Rehears
     """Solve ``lesson_id`` on a new, throwaway learner's engine; never raises for what the
     room lacks: that is the rehearsal's finding."""
     started = time.monotonic()
-    name = f"dd-rehearsal-{uuid.uuid4().hex[:6]}"
+    name = UserName.rehearsal()
     engine = LearnerEngine(name, config)
     try:
         status = engine.start(create_user=True)
@@ -50,7 +49,7 @@ def rehearse(config: RoomConfig, lesson_id: str = "what-is-an-image") -> Rehears
     finally:
         with contextlib.suppress(DockdojoError):
             engine.stop()
-        with contextlib.suppress(RoomError):  # what is left is named by the next doctor
+        with contextlib.suppress(HostError):  # what is left is named by the next doctor
             remove(name)
     took = time.monotonic() - started
     if report.passed:

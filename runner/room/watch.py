@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from ..authoring import Lesson
@@ -69,12 +70,16 @@ class Watch:
         workers: int = 4,
         mirror_view: Callable[[str], str] | None = None,
         clock: Callable[[], float] = time.time,
+        journal_of: Callable[[str], Path | bool] = lambda _name: True,
     ) -> None:
         if not lessons:
             raise DockdojoError("There are no lessons to watch.", "Reinstall dockdojo.")
         self.lessons = dict(lessons)
         self.store = store
         self.engine_of = engine_of
+        self.journal_of = journal_of
+        """A learner's name -> their engine's journal, as the room that started the engine
+        knows it (the default, True, asks the engine where its journal is)."""
         self.stuck_minutes = stuck_minutes
         self.mirror_view = mirror_view
         self.clock = clock
@@ -330,7 +335,8 @@ class Watch:
             who.engine, who.engine_message = "stopped", "No engine answers for this learner."
         else:
             try:
-                with context_for(lesson, look.learner, host) as context:
+                journal = self.journal_of(look.learner)
+                with context_for(lesson, look.learner, host, journal=journal) as context:
                     engine = context.engine
                     report = check_lesson(engine, context.lesson)
                     if (

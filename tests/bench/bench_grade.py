@@ -29,12 +29,13 @@ from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common_kit import free_port
 from grading.kit import PROJECT, answers, submission
-from room.seats import free_port, new_room
+from room.seats import new_room
 
 from dockdojo.runner import Engine, load_lesson
 from dockdojo.runner.grading import GradeOptions, grade_all, isolation
-from dockdojo.runner.room.mirror import Mirror
+from dockdojo.runner.mirror import Mirror
 
 COUNT = 10
 PULLED = ("redis", "busybox")

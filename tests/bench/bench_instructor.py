@@ -33,8 +33,9 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common_kit import free_port
 from room.hubkit import events, log_in, running_hub
-from room.seats import add_user, free_port, new_name, new_room, remove_user
+from room.seats import add_user, new_name, new_room, remove_user
 
 from dockdojo.runner import Engine, check_lesson, load_lesson
 from dockdojo.runner.room.engines import LearnerEngine

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from browser.labserver import ROOT, Lab
+from common_kit import free_port
 from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = os.environ.get("DOCKDOJO_CHROMIUM", "/usr/bin/chromium")
@@ -31,12 +31,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-dev-shm-usage",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +54,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     (settings / "@jupyterlab/apputils-extension/notification.jupyterlab-settings").write_text(
         '{"fetchNews": "false"}'
     )
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = {**os.environ, "DOCKER_HOST": host, "JUPYTER_RUNTIME_DIR": str(folder / ".runtime")}
     log = (folder / "jupyter.log").open("wb")
     proc = subprocess.Popen(

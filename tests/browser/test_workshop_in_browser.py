@@ -16,9 +16,10 @@ from collections.abc import Iterator
 
 import pytest
 from browser.test_lesson_in_browser import SHOTS, button, done, open_nginx_link, run_all
+from common_kit import free_port
 from playwright.sync_api import Browser, Page, expect
 from room.hubkit import PASSWORD, running_hub, service_pid
-from room.seats import add_user, free_port, new_name, new_room, remove_user
+from room.seats import add_user, new_name, new_room, remove_user
 
 from dockdojo.runner.room.engines import LearnerEngine
 from dockdojo.runner.room.learners import Learner

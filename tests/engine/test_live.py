@@ -5,19 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 
+from common_kit import eventually
+
 from dockdojo.runner import Engine, LiveModel, LiveState
-
-
-def _until(predicate: Callable[[], bool], seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 def _names(state: LiveState) -> set[str]:
@@ -42,11 +34,13 @@ def test_a_container_made_and_removed_with_the_cli_reaches_subscribers_by_itself
             check=True,
             capture_output=True,
         )
-        assert _until(lambda: container in _names(model.state)), "the new container never showed"
+        assert eventually(lambda: container in _names(model.state)), (
+            "the new container never showed"
+        )
         assert any(container in _names(s) for s in seen), "subscribers were not told"
         assert model.state.version > version
         subprocess.run(["docker", "rm", "-f", container], env=env, check=True, capture_output=True)
-        assert _until(lambda: container not in _names(model.state)), "the removal never showed"
+        assert eventually(lambda: container not in _names(model.state)), "the removal never showed"
         in_use = {i.name: i.containers for i in model.state.snapshot.images}  # type: ignore[union-attr]
         assert "redis:latest" in in_use
     finally:

@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from common_kit import free_port
 from grading.kit import GradingRoom, leftovers
-from room.seats import free_port, new_room
+from room.seats import new_room
 
-from dockdojo.runner.room.mirror import Mirror
+from dockdojo.runner.mirror import Mirror
 
 pytestmark = pytest.mark.engine
 

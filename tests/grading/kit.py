@@ -13,8 +13,9 @@ import nbformat
 from dockdojo.runner.context import learner_tag
 from dockdojo.runner.grading import GradeOptions, SubmissionResult, grade_all
 from dockdojo.runner.grading.isolation import POOL, WORK_ROOT
-from dockdojo.runner.room import RoomConfig, firewall
-from dockdojo.runner.room.cgroups import GROUP, ROOT
+from dockdojo.runner.privileged import firewall
+from dockdojo.runner.privileged.cgroups import GROUP, ROOT
+from dockdojo.runner.room import RoomConfig
 
 PROJECT = Path(__file__).resolve().parents[2]
 LESSON = "what-is-an-image"

@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+from common_kit import eventually
 
 from dockdojo.runner import Engine, EngineUnavailable, Sandbox
 from dockdojo.runner.cli import main
-from dockdojo.runner.sandbox import processes_using
+from dockdojo.runner.privileged.processes import processes_using
 
 BEFORE_STOP: set[str] = set()  # image names seen before the stop, compared after the restart
 
@@ -80,13 +81,16 @@ def test_stop_leaves_no_process_and_no_mount_then_engine_down_is_clear(
     containerd_pid = int(containerd.read_text()) if containerd.exists() else None
     assert _mounts_under(sandbox.state_dir), "a running engine has mounts (at least its netns)"
     assert main(["sandbox", "stop", "--state", str(sandbox.state_dir)]) == 0
-    for pid in (running.engine_pid, running.registry_pid, containerd_pid):
+    assert running.journal_pid is not None, "the engine's journal is not being recorded"
+    for pid in (running.engine_pid, running.registry_pid, containerd_pid, running.journal_pid):
         if pid is not None:
             assert not _running(pid), f"process {pid} survived the stop"
     assert processes_using(sandbox.state_dir) == []
     assert _mounts_under(sandbox.state_dir) == []
     assert main(["sandbox", "status", "--state", str(sandbox.state_dir)]) == 3
-    assert "engine: stopped" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "engine: stopped" in out
+    assert "journal: stopped" in out
 
     started = time.monotonic()
     with Engine(sandbox.docker_host) as engine, pytest.raises(EngineUnavailable) as err:
@@ -99,8 +103,15 @@ def test_stop_leaves_no_process_and_no_mount_then_engine_down_is_clear(
 def test_start_after_stop_brings_back_engine_images_and_mirror(sandbox: Sandbox) -> None:
     status = sandbox.start()
     assert status.running
+    assert status.journal_pid is not None
     with Engine(sandbox.docker_host) as engine:
         _check_restart(engine)
+        # the journal goes on across the restart: what came before it is still known
+        journal = engine.journal()
+        assert journal is not None
+        assert sum(e.action == "follow" for e in journal.entries()) >= 2
+        assert eventually(lambda: any(n == "redis:latest" for _, n in engine.history().arrivals))
+        assert eventually(lambda: "lifecycle-web" in {n for _, n in engine.history().removals})
 
 
 def _check_restart(engine: Engine) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from room.seats import free_port
+from common_kit import free_port
 
 from dockdojo.runner.room.learners import lookup
 

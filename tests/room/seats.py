@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -23,10 +22,12 @@ import docker
 
 from dockdojo.runner import Engine
 from dockdojo.runner.cli import main
-from dockdojo.runner.room import RoomConfig, authz, firewall, learners
+from dockdojo.runner.privileged import authz, firewall, processes
+from dockdojo.runner.privileged.users import remove
+from dockdojo.runner.room import RoomConfig
 from dockdojo.runner.room.config import Limits, load_config
 from dockdojo.runner.room.engines import LearnerEngine
-from dockdojo.runner.room.learners import SUBUID, Learner, lookup, remove
+from dockdojo.runner.room.learners import SUBUID, Learner, lookup
 
 
 @dataclass(frozen=True)
@@ -81,13 +82,6 @@ def remove_user(who: Learner) -> None:
     remove(who.name)
 
 
-def free_port() -> int:
-    """A TCP port of 127.0.0.1 nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def subordinate_range(who: Learner) -> range:
     for line in SUBUID.read_text().splitlines():
         owner, start, count = line.split(":")
@@ -98,7 +92,7 @@ def subordinate_range(who: Learner) -> range:
 
 def processes_of(who: Learner, *, zombies: bool = False) -> list[int]:
     """Processes running as the learner or as one of their subordinate ids."""
-    return learners.processes_of({who.uid, *subordinate_range(who)}, zombies=zombies)
+    return processes.processes_of({who.uid, *subordinate_range(who)}, zombies=zombies)
 
 
 def leftovers(engine: LearnerEngine, who: Learner) -> list[str]:

@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 import requests
+from common_kit import free_port
 from grading.kit import submission
 from room.hubkit import environ, log_in, running_hub, server_process, start_servers
-from room.seats import add_user, free_port, new_name, new_room, remove_user
+from room.seats import add_user, new_name, new_room, remove_user
 
 from dockdojo.runner import Engine
 from dockdojo.runner.cli import main

@@ -26,9 +26,10 @@ from room.seats import Room, Seat, add_user, engine_of, leftovers, new_name, new
 from dockdojo.runner import DockdojoError, Engine, load_lesson, solve_lesson
 from dockdojo.runner.errors import RoomError
 from dockdojo.runner.kinds import check_lesson
-from dockdojo.runner.room.cgroups import room_caps
+from dockdojo.runner.privileged.cgroups import room_caps
+from dockdojo.runner.privileged.users import prepare_runtime_dir
 from dockdojo.runner.room.config import Limits
-from dockdojo.runner.room.learners import Learner, lookup, prepare_runtime_dir
+from dockdojo.runner.room.learners import Learner, lookup
 
 pytestmark = pytest.mark.engine
 

@@ -10,12 +10,12 @@ import os
 import time
 
 import pytest
+from common_kit import free_port
 from room.hubkit import environ, running_hub, server_process, start_servers
 from room.seats import (
     Room,
     Seat,
     add_user,
-    free_port,
     new_name,
     new_room,
     published,
@@ -23,7 +23,7 @@ from room.seats import (
 )
 
 from dockdojo.runner import port_url
-from dockdojo.runner.room import firewall
+from dockdojo.runner.privileged import firewall
 from dockdojo.runner.room.engines import LearnerEngine
 from dockdojo.runner.room.learners import Learner
 from dockdojo.runner.sandbox import engine_answers

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import requests
+from common_kit import free_port
 from room.hubkit import (
     environ,
     events,
@@ -24,7 +25,7 @@ from room.hubkit import (
     service_pid,
     start_servers,
 )
-from room.seats import Room, add_user, free_port, new_name, new_room, remove_user
+from room.seats import Room, add_user, new_name, new_room, remove_user
 
 from dockdojo.runner import Engine
 from dockdojo.runner.room.engines import LearnerEngine

@@ -29,19 +29,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from room.seats import free_port
+from common_kit import free_port
 
 from dockdojo.runner.cli import main
-from dockdojo.runner.room import load_config
-from dockdojo.runner.room.mirror import Mirror, registry_config
-from dockdojo.runner.room.registry_api import (
+from dockdojo.runner.mirror import Mirror, registry_config
+from dockdojo.runner.mirror.registry_api import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
     Manifest,
     Registry,
     sha256_digest,
 )
-from dockdojo.runner.sandbox import processes_using
+from dockdojo.runner.privileged.processes import processes_using
+from dockdojo.runner.room import load_config
 
 pytestmark = pytest.mark.engine
 

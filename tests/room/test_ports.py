@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from room.seats import new_room, published, seats
 
-from dockdojo.runner.room import firewall
+from dockdojo.runner.privileged import firewall
 from dockdojo.runner.room.learners import Learner
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(300)]

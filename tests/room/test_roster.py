@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from common_kit import until
 from room.postgres import Postgres, postgres
 
 from dockdojo.runner.room.instructor import room_lessons
@@ -43,13 +44,6 @@ def engine_host() -> str:
 def watch_of(url: str) -> Watch:
     host = engine_host()
     return Watch(room_lessons(), Store(url), lambda _name: host, workers=2)
-
-
-def until(what: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not what():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 def test_a_restarted_watch_knows_everything_the_last_one_learnt(url: str) -> None:
@@ -101,7 +95,7 @@ def test_checks_made_while_the_database_is_away_are_stored_when_it_is_back(
         assert not watch.idle(), "the batch should wait for the database"
         assert watch.grid(LESSON)["unsaved"] > 0
         server.start()
-        until(watch.idle, timeout=30)
+        until(watch.idle, "the watch idle", seconds=30)
     finally:
         watch.stop()
         watch.store.close()

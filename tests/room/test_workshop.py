@@ -12,13 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from room.seats import Seat, free_port, new_room, seats
+from common_kit import free_port
+from room.seats import Seat, new_room, seats
 
 from dockdojo.runner import Engine, load_lesson, parse_ref
 from dockdojo.runner.authoring import content_dirs, lesson_sources
 from dockdojo.runner.cli import main
-from dockdojo.runner.room.mirror import Mirror
-from dockdojo.runner.sandbox import processes_using
+from dockdojo.runner.mirror import Mirror
+from dockdojo.runner.privileged.processes import processes_using
 
 pytestmark = pytest.mark.engine
 

@@ -15,6 +15,7 @@ from dockdojo.runner.environ import LEARNER_TAG as TAG_VARIABLE
 from dockdojo.runner.errors import DockdojoError
 from dockdojo.runner.grading import Confinement
 from dockdojo.runner.grading.isolation import Box, Pool
+from dockdojo.runner.privileged.users import UserName
 from dockdojo.runner.room import RoomConfig
 from dockdojo.runner.room.learners import Learner
 from dockdojo.runner.room.pyenv import KernelEnv, requirements
@@ -65,7 +66,7 @@ def test_a_negative_limit_on_the_command_line_is_refused_before_anything_runs(
 
 
 def _box(tmp_path: Path) -> Box:
-    who = Learner("dd-grade-1", 1500, 1500, Path("/home/dd-grade-1"))
+    who = Learner(UserName.pool(1), 1500, 1500, Path("/home/dd-grade-1"))
     return Box(who, RoomConfig(state=tmp_path), KERNEL, Confinement(), "what-is-an-image", "ada")
 
 

@@ -40,13 +40,13 @@ def test_published_ports_bind_where_the_room_says(monkeypatch: pytest.MonkeyPatc
 
 
 def test_each_uid_has_a_loopback_address_of_its_own() -> None:
-    from dockdojo.runner.errors import RoomError
-    from dockdojo.runner.room.firewall import address
+    from dockdojo.runner.errors import HostError
+    from dockdojo.runner.privileged.firewall import address
 
     assert address(1001) == "127.77.3.233"
     assert len({address(uid) for uid in range(1, 65536)}) == 65535
     for uid in (0, 65536):
-        with pytest.raises(RoomError):
+        with pytest.raises(HostError):
             address(uid)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dockdojo.runner.errors import MirrorError
-from dockdojo.runner.room.archive import (
+from dockdojo.runner.mirror.archive import (
     OCI_LAYOUT,
     REF_NAME,
     REPOSITORY,
@@ -24,7 +24,7 @@ from dockdojo.runner.room.archive import (
     Descriptor,
     references,
 )
-from dockdojo.runner.room.registry_api import (
+from dockdojo.runner.mirror.registry_api import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
     Manifest,

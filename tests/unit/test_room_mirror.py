@@ -12,7 +12,7 @@ import pytest
 
 from dockdojo.runner.cli import main
 from dockdojo.runner.lessons import load_lesson
-from dockdojo.runner.room.mirror import (
+from dockdojo.runner.mirror import (
     HeldImage,
     lesson_coverage,
     lesson_images,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from dockdojo.runner.errors import RoomError
+from dockdojo.runner.privileged.authz import Gate, refusal
 from dockdojo.runner.room import host, learners
-from dockdojo.runner.room.authz import Gate, refusal
 from dockdojo.runner.room.learners import Learner
 
 

@@ -19,14 +19,12 @@ wait until it is empty, then remove its folders.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import time
 from pathlib import Path
 
-from ..errors import RoomError
-from .config import Limits
-from .host import locked
+from ..errors import HostError
+from .processes import signal_once
+from .run import locked
 
 ROOT = Path("/sys/fs/cgroup")
 GROUP = "dockdojo"
@@ -113,21 +111,22 @@ class Cgroup:
         return False
 
     # lifecycle ---------------------------------------------------------------------
-    def create(self, limits: Limits) -> None:
-        """Make the group (or keep it) and set its memory and process limits."""
-        pids = self._folder("pids")
+    def create(self, *, memory_mb: int, pids: int) -> None:
+        """Make the group (or keep it) and set its memory (MiB) and process limits."""
+        most_pids = pids
+        pids_folder = self._folder("pids")
         memory = self._folder("memory")
-        if pids is None or memory is None:
-            raise RoomError(
+        if pids_folder is None or memory is None:
+            raise HostError(
                 "This server has no pids or memory cgroup controller, so a learner "
                 "engine's limits cannot be enforced.",
                 "Boot with the pids and memory controllers enabled (cgroup v1 mounts "
                 "under /sys/fs/cgroup/pids and /sys/fs/cgroup/memory, or cgroup v2).",
             )
         with locked(LOCK):
-            self._create(pids, memory, limits)
+            self._create(pids_folder, memory, memory_mb << 20, most_pids)
 
-    def _create(self, pids: Path, memory: Path, limits: Limits) -> None:
+    def _create(self, pids: Path, memory: Path, memory_bytes: int, most_pids: int) -> None:
         try:
             if self.v2:
                 _enable_controllers(self.root)
@@ -136,11 +135,11 @@ class Cgroup:
                 folder.mkdir(parents=True, exist_ok=True)
             room_pids, room_memory = room_caps()
             _write(pids.parent / "pids.max", room_pids)
-            _write(pids / "pids.max", limits.pids)
-            for folder, most in ((memory.parent, room_memory), (memory, limits.memory_mb << 20)):
+            _write(pids / "pids.max", most_pids)
+            for folder, most in ((memory.parent, room_memory), (memory, memory_bytes)):
                 self._limit_memory(folder, most)
         except OSError as exc:
-            raise RoomError(
+            raise HostError(
                 f"Could not set up the cgroup of {self.name}'s engine: {exc}.",
                 "Check that /sys/fs/cgroup is writable by root (not a read-only container mount).",
             ) from exc
@@ -160,13 +159,12 @@ class Cgroup:
         while self.pids() and time.monotonic() < deadline:
             self._freeze(True)
             for pid in self.pids():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+                signal_once(pid)
             self._freeze(False)
             time.sleep(0.05)
         left = self.pids()
         if left:
-            raise RoomError(
+            raise HostError(
                 f"Processes {', '.join(map(str, left))} of {self.name}'s engine would not end.",
                 "Kill them by hand: kill -9 " + " ".join(map(str, left)),
             )
@@ -183,7 +181,7 @@ class Cgroup:
             except FileNotFoundError:
                 pass
             except OSError as exc:
-                raise RoomError(
+                raise HostError(
                     f"Could not remove the cgroup {folder}: {exc.strerror}.",
                     f"Stop what runs in it, then: rmdir {folder}",
                 ) from exc

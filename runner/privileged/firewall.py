@@ -20,8 +20,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from ..errors import RoomError
-from .host import PATH, locked, which
+from ..errors import HostError
+from .run import locked, run, which
 
 CHAIN = "DOCKDOJO-PORTS"
 """The firewall chain of the rooms' rules."""
@@ -35,7 +35,7 @@ another engine adds its own."""
 def address(uid: int) -> str:
     """The loopback address of the learner with ``uid``."""
     if not 0 < uid < 65536:
-        raise RoomError(
+        raise HostError(
             f"uid {uid} is outside 1-65535, so it has no port address of its own.",
             "Give learners user ids below 65536 (useradd's default range).",
         )
@@ -45,24 +45,16 @@ def address(uid: int) -> str:
 def _iptables(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     program = which("iptables")
     if program is None:
-        raise RoomError(
+        raise HostError(
             "iptables is missing, so learners' ports cannot be kept apart.",
             "Install it: apt-get install iptables",
         )
-    done = subprocess.run(
+    return run(
         [program, "-w", "5", *args],
-        capture_output=True,
-        text=True,
-        env={"PATH": PATH},
-        check=False,
+        hint="The room needs the host's firewall (run as root, with netfilter available).",
         timeout=30,
+        check=check,
     )
-    if check and done.returncode != 0:
-        raise RoomError(
-            f"iptables {' '.join(args)} failed: {done.stderr.strip() or done.returncode}.",
-            "The room needs the host's firewall (run as root, with netfilter available).",
-        )
-    return done
 
 
 def rules(addr: str | None = None) -> list[str]:

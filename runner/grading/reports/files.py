@@ -1,0 +1,119 @@
+"""The reports written to files: each atomically, named by a safe form of the learner's
+id."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import unicodedata
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbformat import NotebookNode
+
+from .feedback import feedback_notebook
+from .gradebook import gradebook_csv
+from .gradescope import gradescope_json
+from .junit import junit_xml
+from .record import to_json
+from .result import SubmissionResult
+
+_WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+)
+
+
+def safe_name(learner: str) -> str:
+    """A file name stem for ``learner``: ``[a-z0-9._-]``, at most 64 characters.
+
+    An id already of that form is used as it is; any other gets a hash of the id
+    appended, so two learners whose ids differ only in odd characters or case do not
+    share files.
+    """
+    ascii_text = unicodedata.normalize("NFKD", learner).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^a-z0-9._-]+", "-", ascii_text.lower()).strip("._-")[:55]
+    if stem != learner or stem.split(".")[0] in _WINDOWS_RESERVED:
+        digest = hashlib.sha256(learner.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        stem = f"{stem or 'learner'}-{digest}"
+    return stem
+
+
+def write_all(
+    results: Sequence[SubmissionResult], out_dir: Path, submissions: Mapping[str, NotebookNode]
+) -> list[Path]:
+    """Write every report into ``out_dir``; the paths written, in order.
+
+    Per submission, named by :func:`safe_name` of the learner: ``NAME.json``
+    (``dockdojo.grade/v1``), ``NAME.feedback.ipynb`` (when ``submissions`` holds the
+    notebook, keyed by the result's submission path or else its learner id) and
+    ``NAME.results.json`` (Gradescope); for the batch, ``junit.xml`` and
+    ``gradebook.csv``. Each file is written to a temporary file beside it, then renamed
+    over it. Raises ValueError, before writing anything, when two results would share
+    files.
+    """
+    check_names([r.learner for r in results])
+    written = []
+    for result in results:
+        written += write_one(result, out_dir, submissions)
+    written.append(_write(out_dir / "junit.xml", junit_xml(results)))
+    written.append(_write(out_dir / "gradebook.csv", gradebook_csv(results)))
+    return written
+
+
+def check_names(learners: Sequence[str]) -> None:
+    """Raise ValueError when two learners' reports would share files."""
+    seen: dict[str, str] = {}
+    for learner in learners:
+        name = safe_name(learner)
+        if name in seen:
+            raise ValueError(
+                f"learners {seen[name]!r} and {learner!r} would both be "
+                f"written to {name}.json; grade them in separate folders"
+            )
+        seen[name] = learner
+
+
+def write_one(
+    result: SubmissionResult, out_dir: Path, submissions: Mapping[str, NotebookNode]
+) -> list[Path]:
+    """One submission's own reports (as :func:`write_all` names them), written as soon as
+    it is graded, so that a grader stopped halfway keeps what it finished."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = safe_name(result.learner)
+    written = [_write(out_dir / f"{name}.json", _json(to_json(result)))]
+    notebook = submissions.get(result.submission, submissions.get(result.learner))
+    if notebook is not None:
+        text: str = nbformat.writes(feedback_notebook(notebook, result))
+        written.append(_write(out_dir / f"{name}.feedback.ipynb", text + "\n"))
+    written.append(_write(out_dir / f"{name}.results.json", _json(gradescope_json(result))))
+    return written
+
+
+def _json(data: Mapping[str, Any]) -> str:
+    try:
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (say, from a file name): escape it
+        text = json.dumps(data, indent=2)
+    return text + "\n"
+
+
+def _write(path: Path, text: str) -> Path:
+    """Write ``text`` (UTF-8, newlines as given) to ``path`` by renaming a temporary file."""
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return path

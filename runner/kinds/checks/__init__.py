@@ -1,0 +1,167 @@
+"""Every check kind: one function and one entry of :data:`CHECKS` each.
+
+A check reads the engine (images, containers, published ports, HTTP on a port link,
+``redis-cli`` or ``mongosh`` run inside a container) and says what it saw (:class:`Seen`).
+Checks never raise because of the engine's state: an engine that is down, a container
+deleted meanwhile, a refused connection or a failing ``mongosh`` all become a failed
+check with a sentence saying so (:mod:`..checking` turns exceptions into results).
+
+Work is accepted however it was done (widgets, docker CLI, Docker Desktop): containers
+are found by image and/or name, never by dockdojo labels alone (see
+:func:`~dockdojo.runner.engine.prefer_lesson`).
+
+The functions live by what they read: :mod:`.images`, :mod:`.containers`, :mod:`.ports`
+(published ports and HTTP on a port link), :mod:`.commands` (commands run inside a
+container) and :mod:`.lesson` (other steps); :mod:`.targets` finds the containers a check
+is about. To add a check kind, write its function in one of them and add its entry to
+:data:`CHECKS` here.
+"""
+
+from __future__ import annotations
+
+from ...authoring.declarations import Param
+from ..base import CheckKind, table
+from .commands import _command_output, _mongo_document, mongo_script, parse_mongo_output
+from .containers import (
+    _container_absent,
+    _container_removed,
+    _container_running,
+    _container_stopped,
+    _logs_contain,
+)
+from .images import _image_absent, _image_present, _image_removed, _no_container_uses
+from .lesson import _step_done
+from .ports import EPHEMERAL_PORT_MIN, _http_ok, _port_published, port_link_host
+
+# the table ----------------------------------------------------------------------------
+_TARGET = (
+    Param("image", "str", doc="a container created from this image"),
+    Param("name", "str", doc="the container with this name"),
+)
+_PORT = Param("port", "port", doc="container port, default 80")
+
+CHECKS: dict[str, CheckKind] = table(
+    [
+        CheckKind(
+            "image_present",
+            "The image is on the engine.",
+            _image_present,
+            (Param("image", "str", True),),
+        ),
+        CheckKind(
+            "image_absent",
+            "The image is not on the engine.",
+            _image_absent,
+            (Param("image", "str", True),),
+        ),
+        CheckKind(
+            "image_removed",
+            "The image was removed: it is gone now, and the engine saw it "
+            "arrive earlier (so never pulling it does not count).",
+            _image_removed,
+            (Param("image", "str", True),),
+        ),
+        CheckKind(
+            "container_running",
+            "A container (from the image, or with the name) is running.",
+            _container_running,
+            _TARGET,
+            one_of=(("image", "name"),),
+        ),
+        CheckKind(
+            "port_published",
+            "A running container publishes the port on the host.",
+            _port_published,
+            (
+                *_TARGET,
+                _PORT,
+                Param("random", "bool", doc="the host port must be a random (ephemeral) one"),
+            ),
+            one_of=(("image", "name"),),
+        ),
+        CheckKind(
+            "http_ok",
+            "The container's port link answers HTTP.",
+            _http_ok,
+            (
+                *_TARGET,
+                _PORT,
+                Param("status", "int", doc="expected status, default 200"),
+                Param("contains", "str", doc="text the page must contain"),
+            ),
+            one_of=(("image", "name"),),
+        ),
+        CheckKind(
+            "command_output",
+            "A command run inside the container prints what is expected.",
+            _command_output,
+            (
+                *_TARGET,
+                Param("command", "argv", True, "e.g. [redis-cli, GET, test]"),
+                Param("expect", "str", doc="the whole output, trimmed"),
+                Param("contains", "str", doc="text the output must contain"),
+            ),
+            one_of=(("image", "name"), ("expect", "contains")),
+        ),
+        CheckKind(
+            "mongo_document",
+            "A document matching the filter exists (checked with mongosh).",
+            _mongo_document,
+            (
+                *_TARGET,
+                Param("collection", "str", True),
+                Param("filter", "map", True),
+                Param("db", "str", doc="database, default test"),
+            ),
+            one_of=(("image", "name"),),
+            costly=True,
+        ),
+        CheckKind(
+            "no_container_uses",
+            "No container, running or stopped, uses the image.",
+            _no_container_uses,
+            (Param("image", "str", True),),
+        ),
+        CheckKind(
+            "container_stopped",
+            "No matching container is running (stopped or removed).",
+            _container_stopped,
+            _TARGET,
+            one_of=(("image", "name"),),
+        ),
+        CheckKind(
+            "container_absent",
+            "No container with the name exists.",
+            _container_absent,
+            (Param("name", "str", True),),
+        ),
+        CheckKind(
+            "container_removed",
+            "A container with the name existed and was removed (the "
+            "engine saw it go; never creating it does not count).",
+            _container_removed,
+            (Param("name", "str", True),),
+        ),
+        CheckKind(
+            "logs_contain",
+            "A container's log (stdout and stderr) has a line containing the text.",
+            _logs_contain,
+            (
+                *_TARGET,
+                Param("contains", "str", True, "text a log line must contain"),
+                Param("tail", "int", doc="how many of the last lines to read, default 200"),
+            ),
+            one_of=(("image", "name"),),
+        ),
+        CheckKind(
+            "step_done",
+            "Every other check of the named step passes.",
+            _step_done,
+            (Param("step", "str", True, "id of a step in this lesson"),),
+        ),
+    ]
+)
+"""Every check kind, in the order lesson authors see them listed."""
+
+
+__all__ = ["CHECKS", "EPHEMERAL_PORT_MIN", "mongo_script", "parse_mongo_output", "port_link_host"]

@@ -1,0 +1,97 @@
+"""Checks of containers: running, stopped, absent, removed, and what their logs say."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...errors import DockdojoError
+from ...text import plain_text, snippet
+from ..base import Call, Seen
+from .targets import MAX_TARGETS, _not_running, _records, _states, _targets, _what
+
+
+def _container_removed(call: Call) -> Seen:
+    name = str(call.args["name"])
+    if call.ctx.snapshot.named(name) is not None:
+        return Seen(False, f"The container {name} still exists.", {"name": name})
+    history = call.ctx.engine.history()
+    if any(n == name for _, n in history.removals):
+        return Seen(True, f"The container {name} was removed.", {"name": name, "removed": True})
+    if not history.complete:
+        return Seen(
+            True,
+            f"There is no container {name}. Whether there was one and it was removed cannot "
+            f"be told: {history.source} may be incomplete ({history.why}).",
+            {"name": name, "removed": None, "history": "incomplete"},
+        )
+    return Seen(
+        False,
+        f"There is no container {name}, but none was ever removed here: it was never "
+        f"created ({history.source} shows none removed).",
+        {"name": name, "removed": False},
+    )
+
+
+def _container_running(call: Call) -> Seen:
+    found = _targets(call)
+    running = [c for c in found if c.running]
+    evidence = {"containers": _records(found)}
+    if running:
+        verb = "is" if len(running) == 1 else "are"
+        return Seen(True, f"{_states(running, state=False)} {verb} running.", evidence)
+    return Seen(False, _not_running(call, found) + ".", evidence)
+
+
+def _container_stopped(call: Call) -> Seen:
+    found = _targets(call)
+    running = [c for c in found if c.running]
+    evidence = {"containers": _records(found)}
+    if running:
+        verb = "is" if len(running) == 1 else "are"
+        return Seen(False, f"{_states(running, state=False)} {verb} still running.", evidence)
+    if not found:
+        return Seen(True, f"No {_what(call)} is running (there is none).", evidence)
+    return Seen(True, f"No {_what(call)} is running ({_states(found)}).", evidence)
+
+
+def _container_absent(call: Call) -> Seen:
+    name = str(call.args["name"])
+    container = call.ctx.snapshot.named(name)
+    if container is None:
+        return Seen(True, f"There is no container named {name}.", {"name": name})
+    return Seen(
+        False,
+        f"A container named {name} still exists (it is {container.state}).",
+        {"containers": _records([container])},
+    )
+
+
+def _logs_contain(call: Call) -> Seen:
+    text = str(call.args["contains"])
+    tail = int(call.args.get("tail", 200))
+    found = _targets(call)
+    if not found:
+        return Seen(
+            False, f"There is no {_what(call)}, so there are no logs to read.", {"contains": text}
+        )
+    read: list[dict[str, Any]] = []
+    for container in found[:MAX_TARGETS]:
+        try:
+            logs = call.ctx.engine.logs(container.name, tail=tail)
+        except DockdojoError as exc:
+            read.append({"container": container.name, "error": exc.what})
+            continue
+        lines = [line for line in plain_text(logs).splitlines() if text in line]
+        read.append({"container": container.name, "matched": len(lines)})
+        if lines:
+            return Seen(
+                True,
+                f"The logs of {container.name} say {snippet(lines[-1])!r}.",
+                {"contains": text, "line": snippet(lines[-1]), "read": read},
+            )
+    names = ", ".join(r["container"] for r in read)
+    return Seen(
+        False,
+        f"The last {tail} log lines of {names} do not contain {text!r}.",
+        {"contains": text, "read": read},
+    )

@@ -1,0 +1,79 @@
+"""Finding the containers a check is about, and saying what was found: shared by the
+check kinds that look at containers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ...engine import ContainerInfo, normalize, prefer_lesson
+from ...errors import InvalidReference
+from ...text import few
+from ..base import Call
+
+MAX_TARGETS = 5
+"""Containers a command is tried in, at most, when several match."""
+
+
+SNIPPET = 200
+"""Characters of output or page text kept as evidence."""
+
+
+def _targets(call: Call) -> list[ContainerInfo]:
+    image, name = call.args.get("image"), call.args.get("name")
+    found = call.ctx.snapshot.matching(
+        image=str(image) if image is not None else None,
+        name=str(name) if name is not None else None,
+    )
+    return prefer_lesson(found, call.ctx.lesson.id, call.ctx.lesson.steps_until(call.step.id))
+
+
+def _running_targets(call: Call) -> list[ContainerInfo]:
+    return [c for c in _targets(call) if c.running]
+
+
+def _what(call: Call) -> str:
+    """``container from nginx:latest``, ``container named web`` or both."""
+    image, name = call.args.get("image"), call.args.get("name")
+    if name is not None and image is not None:
+        return f"container named {name} from {_familiar(str(image))}"
+    if name is not None:
+        return f"container named {name}"
+    return f"container from {_familiar(str(image))}"
+
+
+def _not_running(call: Call, found: Sequence[ContainerInfo]) -> str:
+    """Why no target runs, as a sentence without its final period."""
+    if not found:
+        return f"There is no {_what(call)}"
+    return f"No {_what(call)} is running ({_states(found)})"
+
+
+def _familiar(ref: str) -> str:
+    try:
+        return normalize(ref)
+    except InvalidReference:
+        return ref
+
+
+def _records(containers: Sequence[ContainerInfo]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": c.short_id,
+            "name": c.name,
+            "image": c.image,
+            "state": c.state,
+            "ports": [f"{p.host_port}->{p.container_port}" for p in c.ports],
+        }
+        for c in containers[:10]
+    ]
+
+
+def _states(containers: Sequence[ContainerInfo], *, state: bool = True) -> str:
+    return few(
+        [
+            f"{c.name} ({c.state})" if state else f"{c.name} ({_familiar(c.image)})"
+            for c in containers
+        ],
+        limit=5,
+    )
