@@ -6,6 +6,9 @@ Its layers, each a subpackage, lowest first:
 - :mod:`.engine`: the only code that talks to Docker (:class:`Engine`);
 - :mod:`.sandbox`: a private engine with a registry mirror, for machines without one;
 - :mod:`.authoring`: Markdown guides to typed lessons and notebooks (no engine);
+- :mod:`.context`: one learner context (lesson, learner, tag, personalized lesson,
+  ownership, engine), made in one place; :mod:`.environ` names the environment
+  variables of the learner contract;
 - :mod:`.kinds`: every action kind and check kind, one table entry each; checking and
   solving a lesson; :mod:`.lessons` hands authoring the kinds' table;
 - :mod:`.grading`: untrusted submissions executed and scored, and the report formats;
@@ -23,15 +26,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .authoring import (
-        Action,
-        CheckSpec,
-        Lesson,
-        Step,
-        learner_tag,
-        personalize,
-        uses_parameters,
-    )
+    from .authoring import Action, CheckSpec, Lesson, Step
+    from .context import LearnerContext, learner_context, learner_tag
     from .engine import (
         LABEL_LEARNER,
         LABEL_LESSON,
@@ -58,6 +54,7 @@ if TYPE_CHECKING:
         same_image,
         uses_image,
     )
+    from .environ import widgets_sync
     from .errors import (
         ContainerNotFound,
         ContainerNotRunning,
@@ -92,15 +89,9 @@ if TYPE_CHECKING:
     from .text import human_bytes, plain_text, plural
 
 _WHERE = {
-    "authoring": (
-        "Action",
-        "CheckSpec",
-        "Lesson",
-        "Step",
-        "learner_tag",
-        "personalize",
-        "uses_parameters",
-    ),
+    "authoring": ("Action", "CheckSpec", "Lesson", "Step"),
+    "context": ("LearnerContext", "learner_context", "learner_tag"),
+    "environ": ("widgets_sync",),
     "engine": (
         "LABEL_LEARNER",
         "LABEL_LESSON",
@@ -188,6 +179,7 @@ __all__ = [
     "ImageNotFound",
     "ImageRef",
     "InvalidReference",
+    "LearnerContext",
     "Lesson",
     "LessonError",
     "LessonReport",
@@ -212,12 +204,12 @@ __all__ = [
     "connect",
     "describe_host",
     "human_bytes",
+    "learner_context",
     "learner_tag",
     "load_lesson",
     "normalize",
     "parse_lesson",
     "parse_ref",
-    "personalize",
     "plain_text",
     "plural",
     "port_url",
@@ -226,7 +218,7 @@ __all__ = [
     "solve_lesson",
     "tell_instructor",
     "uses_image",
-    "uses_parameters",
+    "widgets_sync",
 ]
 """The public API; :func:`__getattr__` loads each name from the module ``_WHERE`` says."""
 

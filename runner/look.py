@@ -17,8 +17,8 @@ import threading
 import urllib.error
 import urllib.request
 
-LOOK_URL = "DOCKDOJO_LOOK_URL"
-"""The instructor view's ``api/look`` address, set for a learner's server by the hub."""
+from .environ import LOOK_URL
+
 TIMEOUT = 5.0
 
 log = logging.getLogger("dockdojo.look")

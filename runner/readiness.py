@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .authoring import Lesson, learner_tag
+from .authoring import Lesson
+from .context import learner_tag
 from .engine import Engine, EngineInfo, ImageRef, parse_ref
 from .errors import DockdojoError
 from .text import human_bytes, plural

@@ -9,14 +9,13 @@ any failure into a sentence with a next step; no traceback reaches the learner.
 from __future__ import annotations
 
 import html
-import os
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets as w
 
-from dockdojo.runner import DockdojoError, Engine, LiveModel
+from dockdojo.runner import DockdojoError, Engine, LiveModel, widgets_sync
 
 STYLE = """
 <style>
@@ -63,7 +62,7 @@ def error_note(exc: BaseException) -> str:
 
 def synchronous() -> bool:
     """Run widget work inline instead of in threads (headless runs and grading)."""
-    return os.environ.get("DOCKDOJO_WIDGETS_SYNC") == "1"
+    return widgets_sync()
 
 
 class Worker:

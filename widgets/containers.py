@@ -11,8 +11,6 @@ from collections.abc import Callable, Mapping, Sequence
 import ipywidgets as w
 
 from dockdojo.runner import (
-    LABEL_LESSON,
-    LABEL_STEP,
     ContainerInfo,
     DockdojoError,
     Engine,
@@ -276,11 +274,7 @@ class RunWidget(w.VBox):
         found = [
             c
             for c in state.snapshot.containers
-            if (
-                self.step
-                and c.labels.get(LABEL_LESSON) == self.engine.lesson
-                and c.labels.get(LABEL_STEP) == self.step
-            )
+            if (self.step and self.engine.ownership.made_for(c, self.step))
             or (c.running and image is not None and uses_image(c, image_id=image.id))
         ]
         if found:

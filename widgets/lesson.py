@@ -29,9 +29,6 @@ from markdown_it import MarkdownIt
 from dockdojo.runner import (
     ACTIONS,
     CHECKS,
-    LABEL_LEARNER,
-    LABEL_LESSON,
-    LABEL_STEP,
     CheckResult,
     DockdojoError,
     Engine,
@@ -41,11 +38,10 @@ from dockdojo.runner import (
     Step,
     StepReport,
     check_lesson,
+    learner_context,
     load_lesson,
-    personalize,
     plural,
     tell_instructor,
-    uses_parameters,
 )
 
 from .common import STYLE, Worker, button, esc, live, note, synchronous, touch
@@ -329,10 +325,11 @@ class LessonView:
     """The widgets of one lesson, sharing one engine connection and one evaluation."""
 
     def __init__(self, name: str, *, engine: Engine | None = None) -> None:
-        model = load_lesson(name)
-        self.engine = engine or Engine(lesson=model.id)
-        self.raw = model
-        self.model = personalize(model, self.engine.learner)
+        self.context = learner_context(load_lesson(name), engine=engine)
+        """This learner, their lesson and their engine (:class:`LearnerContext`)."""
+        self.engine = self.context.engine
+        self.raw = self.context.declared
+        self.model = self.context.lesson
         self.report: LessonReport | None = None
         """The lesson's one evaluation (None before the first)."""
         self.version = -1
@@ -411,18 +408,14 @@ class LessonView:
         )
 
     # starting over --------------------------------------------------------------------
-    def _labels(self, step_id: str | None) -> dict[str, str]:
-        labels = {LABEL_LESSON: self.model.id, LABEL_LEARNER: self.engine.learner}
-        return labels | ({LABEL_STEP: step_id} if step_id else {})
-
     def made(self, step_id: str | None = None) -> list[str]:
         """Names of the containers this lesson (or one step of it) made for this learner."""
-        return [c.name for c in self.engine.containers(labels=self._labels(step_id))]
+        return [c.name for c in self.engine.containers(labels=self.context.labels(step_id))]
 
     def start_over(self, step_id: str | None = None) -> Removed:
         """Remove exactly what :meth:`made` lists, set the step (or every step) back to
         not tried, and show the lesson as the engine has it now."""
-        removed = self.engine.remove_labelled(self._labels(step_id))
+        removed = self.engine.remove_labelled(self.context.labels(step_id))
         if step_id:
             self.attempted.discard(step_id)
         else:
@@ -463,7 +456,7 @@ class LessonView:
         if step.action is None:
             task = (
                 f"<b>Your task</b> (learner {esc(self.engine.learner)}):{markdown(step.task)}"
-                if uses_parameters(self.raw.step(step.id))
+                if self.context.personal(step.id)
                 else ""
             )
             return w.HTML(

@@ -8,7 +8,8 @@
   makes a :class:`Lesson`, its step directives read by :mod:`.steps`;
 - :mod:`.notebook` writes one lesson's notebook; :mod:`.build` builds a set of them and
   reports what each page's constructs became;
-- :mod:`.sources` finds lessons; :mod:`.learner` fills in per-learner values.
+- :mod:`.sources` finds lessons (per-learner values are filled in by
+  :mod:`dockdojo.runner.context`).
 
 Nothing here imports the engine: a lesson is parsed and built without Docker. The
 package exports what reading a lesson needs; :mod:`.notebook` and :mod:`.build` (which
@@ -16,7 +17,6 @@ bring in nbformat, slow to import) are imported by the commands that write noteb
 """
 
 from .declarations import CHECK_FIELDS, KindTable, Param, Schema, problems
-from .learner import PLACEHOLDER, learner_tag, personalize, uses_parameters
 from .model import (
     SCHEMA,
     Action,
@@ -34,7 +34,6 @@ from .sources import content_dirs, find_lesson, lesson_id, lesson_sources
 
 __all__ = [
     "CHECK_FIELDS",
-    "PLACEHOLDER",
     "SCHEMA",
     "Action",
     "Block",
@@ -50,12 +49,9 @@ __all__ = [
     "Translation",
     "content_dirs",
     "find_lesson",
-    "learner_tag",
     "lesson_id",
     "lesson_sources",
     "load_lesson",
     "parse_lesson",
-    "personalize",
     "problems",
-    "uses_parameters",
 ]

@@ -30,6 +30,7 @@ from ..errors import DockdojoError
 
 if TYPE_CHECKING:
     from ..authoring import Lesson
+    from ..context import LearnerContext
 
 
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -83,7 +84,8 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     run.add_argument(
         "--fresh",
         action="store_true",
-        help="with --solve: first remove what dockdojo labelled for this lesson",
+        help="with --solve: first remove what dockdojo labelled for this lesson "
+        "(on a shared engine, only what it made for this learner)",
     )
     run.add_argument("--json", action="store_true", help="print JSON instead of a table")
     run.add_argument(
@@ -119,21 +121,19 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 # commands ---------------------------------------------------------------------------
-def _load(ref: str, learner: str | None) -> Lesson:
-    from ..authoring import personalize
-    from ..engine import Engine
+def _context(ref: str, learner: str | None) -> LearnerContext:
+    from ..context import learner_context
     from ..lessons import load_lesson
 
-    lesson = load_lesson(ref)
-    return personalize(lesson, learner or Engine(lesson=lesson.id).learner)
+    return learner_context(load_lesson(ref), learner=learner)
 
 
 def _run_command(args: argparse.Namespace) -> int:
-    from ..engine import Engine
     from ..kinds import solve_lesson
     from .tables import Table, plan_json, render_plan
 
-    lesson = _load(args.lesson, args.learner)
+    context = _context(args.lesson, args.learner)
+    lesson = context.lesson
     if not args.solve:
         if args.fresh:
             raise DockdojoError(
@@ -146,7 +146,8 @@ def _run_command(args: argparse.Namespace) -> int:
             sys.stdout.write(render_plan(lesson))
         return 0
     out = sys.stdout
-    with Engine(lesson=lesson.id, learner=args.learner) as engine:
+    with context as mine:
+        engine = mine.engine
         table = Table(
             out if not args.json else sys.stderr,
             lesson=lesson.id,
@@ -165,13 +166,11 @@ def _run_command(args: argparse.Namespace) -> int:
 
 
 def _check_command(args: argparse.Namespace) -> int:
-    from ..engine import Engine
     from ..kinds import check_lesson
     from .tables import render_report
 
-    lesson = _load(args.lesson, args.learner)
-    with Engine(lesson=lesson.id, learner=args.learner) as engine:
-        report = check_lesson(engine, lesson, args.steps)
+    with _context(args.lesson, args.learner) as context:
+        report = check_lesson(context.engine, context.lesson, args.steps)
     if args.json:
         _print_json(report.to_json())
     else:

@@ -7,6 +7,8 @@
 - :mod:`.live`: one live model of an engine, kept current by its event stream;
 - :mod:`.journal`: dockdojo's own journal of an engine's past (pulled, removed,
   created), recorded by whoever started the engine, and its reader;
+- :mod:`.ownership`: which containers are a learner's (the shared-engine rule) and the
+  ``dockdojo.*`` labels that say so;
 - :mod:`.progress`: pull progress from the engine's event stream;
 - :mod:`.refs`: image references as Docker parses them;
 - :mod:`.mirror`: registry mirrors' catalogs, searched when Docker Hub cannot be;
@@ -32,6 +34,7 @@ from .models import (
     port_url,
     uses_image,
 )
+from .ownership import Ownership
 from .progress import PullProgress, PullTracker, Throttle
 from .refs import ImageRef, normalize, parse_ref, same_image
 from .session import ExecSession
@@ -50,6 +53,7 @@ __all__ = [
     "ImageRef",
     "LiveModel",
     "LiveState",
+    "Ownership",
     "PortLink",
     "PullProgress",
     "PullTracker",

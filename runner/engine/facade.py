@@ -11,7 +11,6 @@ Each thread gets its own SDK client (the SDK's client is not thread-safe).
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
 import re
 import select
@@ -30,6 +29,9 @@ from docker.context import ContextAPI
 from docker.errors import DockerException
 from docker.utils import kwargs_from_env
 
+from ..environ import host_ip as given_host_ip
+from ..environ import learner as given_learner
+from ..environ import shared_engine
 from ..errors import (
     ContainerNotFound,
     ContainerNotRunning,
@@ -46,9 +48,6 @@ from .journal import ENGINE_EVENTS_LIMIT, History, Journal
 from .journal import LABEL as JOURNAL_LABEL
 from .journal import from_events as journal_from_events
 from .models import (
-    LABEL_LEARNER,
-    LABEL_LESSON,
-    LABEL_STEP,
     ContainerInfo,
     EngineInfo,
     ExecResult,
@@ -59,6 +58,7 @@ from .models import (
     StoredImage,
     uses_image,
 )
+from .ownership import Ownership
 from .progress import PullProgress, PullTracker, Throttle
 from .refs import parse_ref
 from .session import ExecSession
@@ -68,11 +68,6 @@ PING_TIMEOUT = 5.0
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_EXEC_TIMEOUT = 30.0
 DEFAULT_HOST_IP = "127.0.0.1"
-HOST_IP_VARIABLE = "DOCKDOJO_HOST_IP"
-"""The address published ports bind to, when not ``127.0.0.1``: a room gives each
-learner one of their own (``dockdojo.runner.privileged.firewall``)."""
-SHARED_VARIABLE = "DOCKDOJO_SHARED_ENGINE"
-"""Set to ``1`` where an engine is shared by several learners."""
 MAX_EXEC_OUTPUT = 1_000_000
 """Bytes of a one-shot command's output kept by :meth:`Engine.exec`, at most."""
 
@@ -111,14 +106,14 @@ class Engine:
         journal: Path | bool = True,
     ) -> None:
         self.base_url = base_url
-        self.shared = os.environ.get(SHARED_VARIABLE) == "1" if shared is None else shared
+        self.shared = shared_engine() if shared is None else shared
         """Whether other learners use this engine too (``DOCKDOJO_SHARED_ENGINE=1``, which
         workshops set): then only this learner's labelled containers are listed,
-        attached or counted (:class:`~dockdojo.runner.engine.snapshot.Snapshot`)."""
+        counted, removed and solved over (:class:`~.ownership.Ownership`)."""
         self.lesson = lesson or "none"
-        self.learner = learner or _default_learner()
+        self.learner = learner or given_learner()
         self.timeout = timeout
-        self.host_ip = host_ip or os.environ.get(HOST_IP_VARIABLE) or DEFAULT_HOST_IP
+        self.host_ip = host_ip or given_host_ip() or DEFAULT_HOST_IP
         """Where published ports bind: ``host_ip``, else ``DOCKDOJO_HOST_IP``, else
         ``127.0.0.1``."""
         self._api_version: str | None = None
@@ -131,6 +126,11 @@ class Engine:
         events only), or (``True``) looked up once from the engine's label."""
         self._local = threading.local()
         self._lock = threading.Lock()
+
+    @property
+    def ownership(self) -> Ownership:
+        """What on this engine is this learner's, and the labels that say so."""
+        return Ownership(self.lesson, self.learner, self.shared)
 
     # connection -------------------------------------------------------------------
     @property
@@ -448,8 +448,10 @@ class Engine:
         labels: Mapping[str, str] | None = None,
         image: str | None = None,
     ) -> list[ContainerInfo]:
-        """Containers, stopped ones too unless ``running_only``, optionally filtered."""
+        """Containers, stopped ones too unless ``running_only``, optionally filtered; on a
+        shared engine only this learner's (:meth:`.Ownership.scoped`)."""
         filters: dict[str, Any] = {}
+        labels = self.ownership.scoped(labels)
         if labels:
             filters["label"] = [f"{k}={v}" for k, v in labels.items()]
         api = self._client().api
@@ -474,10 +476,7 @@ class Engine:
 
     def labels_for(self, step: str | None = None) -> dict[str, str]:
         """The ``dockdojo.*`` labels dockdojo puts on what it creates."""
-        labels = {LABEL_LESSON: self.lesson, LABEL_LEARNER: self.learner}
-        if step:
-            labels[LABEL_STEP] = step
-        return labels
+        return self.ownership.labels(step)
 
     def run(
         self,
@@ -565,13 +564,15 @@ class Engine:
             time.sleep(0.1)
 
     def remove_labelled(self, labels: Mapping[str, str]) -> Removed:
-        """Remove the containers and images carrying all ``labels`` (``dockdojo.*`` only)."""
+        """Remove the containers and images carrying all ``labels`` (``dockdojo.*`` only);
+        on a shared engine only this learner's (:meth:`.Ownership.scoped`)."""
         if not labels or not all(k.startswith("dockdojo.") for k in labels):
             raise DockdojoError(
                 "Cleanup needs at least one label, and only dockdojo.* labels.",
                 "Pass e.g. {'dockdojo.lesson': 'what-is-an-image'}; unlabelled resources "
                 "are never removed.",
             )
+        labels = self.ownership.scoped(labels) or {}
         removed = []
         for container in self.containers(labels=labels):
             try:
@@ -782,17 +783,6 @@ def image_key(text: str) -> str:
     """How the engine is asked for an image: ``sha256:...`` for an id, else ``nginx:latest``."""
     match = _IMAGE_ID.match(text.strip())
     return f"sha256:{match.group(1)}" if match else parse_ref(text).familiar
-
-
-def _default_learner() -> str:
-    try:
-        return (
-            os.environ.get("DOCKDOJO_LEARNER")
-            or os.environ.get("JUPYTERHUB_USER")
-            or getpass.getuser()
-        )
-    except (KeyError, OSError):
-        return "learner"
 
 
 def _name(row: Mapping[str, Any]) -> str:

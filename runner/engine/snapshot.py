@@ -12,24 +12,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ..errors import InvalidReference
 from .facade import Engine
-from .models import LABEL_LEARNER, LABEL_LESSON, LABEL_STEP, ContainerInfo, ImageInfo, uses_image
+from .models import LABEL_LESSON, LABEL_STEP, ContainerInfo, ImageInfo, uses_image
 from .refs import parse_ref
 
 _IMAGE_ID = re.compile(r"(?:sha256:)?([0-9a-f]{12,64})\Z")
-
-
-def mine(container: ContainerInfo, learner: str) -> bool:
-    """Whether ``container`` was made for ``learner`` (by dockdojo, which labels it)."""
-    return container.labels.get(LABEL_LEARNER) == learner
-
-
-def _counted(image: ImageInfo, containers: tuple[ContainerInfo, ...]) -> ImageInfo:
-    users = sum(1 for c in containers if uses_image(c, image_id=image.id))
-    return replace(image, containers=users, in_use=users > 0)
 
 
 @dataclass(frozen=True)
@@ -47,13 +37,12 @@ class Snapshot:
 
     @classmethod
     def take(cls, engine: Engine) -> Snapshot:
-        """Ask the engine (raises :class:`~dockdojo.runner.errors.DockdojoError`)."""
+        """Ask the engine (raises :class:`~dockdojo.runner.errors.DockdojoError`); on a
+        shared engine, this learner's containers only, and images counted by them alone
+        (the engine's :class:`~.ownership.Ownership` rule)."""
         started = time.monotonic()
         images = tuple(engine.images())
         containers = tuple(engine.containers())
-        if engine.shared:  # only this learner's, and images counted by them alone
-            containers = tuple(c for c in containers if mine(c, engine.learner))
-            images = tuple(_counted(i, containers) for i in images)
         return cls(images, containers, engine.host, time.monotonic() - started)
 
     # images -----------------------------------------------------------------------

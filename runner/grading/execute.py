@@ -45,10 +45,10 @@ from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from ..authoring.learner import personalize
 from ..authoring.model import Lesson
-from ..engine.facade import Engine, describe_host
-from ..engine.models import LABEL_LEARNER, LABEL_LESSON
+from ..context import LearnerContext, context_for
+from ..engine.facade import describe_host
+from ..environ import LEARNER, WIDGETS_SYNC
 from ..errors import DockdojoError
 from ..kinds.checking import check_lesson
 from ..kinds.report import LessonReport
@@ -191,7 +191,7 @@ def grade_one(
     bad submission."""
     started = time.monotonic()
     learner = learner_of(path)
-    lesson = personalize(options.lesson, learner)
+    lesson = options.lesson
     if copy is None:
         try:
             copy = path.read_bytes()
@@ -205,11 +205,9 @@ def grade_one(
         else:
             outcome = execute(nb, place, options)
         place.end()
-        with Engine(
-            place.docker_host, lesson=lesson.id, learner=learner, journal=place.journal
-        ) as engine:
-            engine.history_since = place.since  # one learner's past is not another's
-            report = check_lesson(engine, lesson, options.step_ids())
+        with context_for(lesson, learner, place.docker_host, journal=place.journal) as context:
+            context.engine.history_since = place.since  # one learner's past is not another's
+            report = check_lesson(context.engine, context.lesson, options.step_ids())
     return SubmissionResult(
         submission=str(path),
         learner=learner,
@@ -220,25 +218,13 @@ def grade_one(
         cells_run=outcome.cells_run,
         cells_total=outcome.cells_total,
         seconds=time.monotonic() - started,
-        parameters=_parameters(options.lesson, lesson, options.step_ids()),
+        parameters=context.parameters(options.step_ids()),
         isolation=options.isolation,
     )
 
 
 def _graded(report: LessonReport) -> LessonReport:
     return replace(report, mode="grade")
-
-
-def _parameters(raw: Lesson, mine: Lesson, step_ids: Sequence[str]) -> dict[str, str]:
-    """Per-learner values, as ``step.argument`` -> value, for the report."""
-    out: dict[str, str] = {}
-    for step_id in step_ids:
-        before, after = raw.step(step_id), mine.step(step_id)
-        for c_before, c_after in zip(before.checks, after.checks, strict=True):
-            for key, value in c_before.args.items():
-                if isinstance(value, str) and "{learner_tag}" in value:
-                    out[f"{step_id}.{key}"] = str(c_after.args[key])
-    return out
 
 
 # where a submission runs ---------------------------------------------------------------
@@ -333,8 +319,8 @@ class Trusted:
         work = Path(tempfile.mkdtemp(prefix="dockdojo-grade-"))
         try:
             place = cls(options, lesson, learner, work)
-            with Engine(place.docker_host, lesson=lesson.id, learner=learner) as engine:
-                _remove_learners_containers(engine, lesson.id, learner)
+            with context_for(lesson, learner, place.docker_host) as context:
+                _remove_learners_containers(context)
             place.since = time.time()
             yield place
             place.clean_up()
@@ -351,8 +337,8 @@ class Trusted:
         env = {
             **os.environ,
             "DOCKER_HOST": self.docker_host,
-            "DOCKDOJO_LEARNER": self.learner,
-            "DOCKDOJO_WIDGETS_SYNC": "1",
+            LEARNER: self.learner,
+            WIDGETS_SYNC: "1",
             "JUPYTER_RUNTIME_DIR": str(self.work / "runtime"),
         }
         for name in ("DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
@@ -374,18 +360,19 @@ class Trusted:
 
     def clean_up(self) -> None:
         """The containers this run made: labelled for the learner, or created meanwhile."""
-        with Engine(self.docker_host, lesson=self.lesson.id, learner=self.learner) as engine:
-            _remove_learners_containers(engine, self.lesson.id, self.learner)
+        with context_for(self.lesson, self.learner, self.docker_host) as context:
+            engine = context.engine
+            _remove_learners_containers(context)
             with contextlib.suppress(DockdojoError):
                 for cid in engine.containers_created(self.since):
                     with contextlib.suppress(DockdojoError):
                         engine.remove_container(cid)
 
 
-def _remove_learners_containers(engine: Engine, lesson: str, learner: str) -> None:
+def _remove_learners_containers(context: LearnerContext) -> None:
     """What an earlier grading of this learner may have left, so this run starts clean."""
     with contextlib.suppress(DockdojoError):
-        engine.remove_labelled({LABEL_LESSON: lesson, LABEL_LEARNER: learner})
+        context.engine.remove_labelled(context.labels())
 
 
 # running the notebook ------------------------------------------------------------------

@@ -42,8 +42,10 @@ from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 
-from ..authoring.learner import TAG_VARIABLE, learner_tag
-from ..engine.facade import HOST_IP_VARIABLE
+from ..context import learner_tag
+from ..environ import HOST_IP as HOST_IP_VARIABLE
+from ..environ import LEARNER, WIDGETS_SYNC
+from ..environ import LEARNER_TAG as TAG_VARIABLE
 from ..errors import DockdojoError, HostError
 from ..privileged import confine, firewall
 from ..privileged.cgroups import Cgroup
@@ -268,9 +270,9 @@ class Box:
             "PYTHONPATH": str(self.kernel.code),
             "DOCKER_HOST": self.docker_host,
             HOST_IP_VARIABLE: firewall.address(self.who.uid),  # its ports: its own
-            "DOCKDOJO_LEARNER": self.learner,
+            LEARNER: self.learner,
             TAG_VARIABLE: f"{self.lesson}={learner_tag(self.lesson, self.learner)}",
-            "DOCKDOJO_WIDGETS_SYNC": "1",
+            WIDGETS_SYNC: "1",
             "JUPYTER_RUNTIME_DIR": str(self.work / "kernel" / "runtime"),
             "MPLBACKEND": "agg",
         }

@@ -12,6 +12,10 @@ labelled, except in a step that is the learner's own delete (``remove-image``,
 - ``remove-image`` tries the removal; when containers use the image it removes exactly
   the containers the engine's refusal lists, then the image.
 
+On a shared engine, both see only this learner's containers (the engine layer's
+:class:`~dockdojo.runner.engine.Ownership`): another learner's container of the same name
+is never replaced, and an image another learner still uses is refused, not cleared.
+
 To add an action kind, write its functions here and add its entry to :data:`ACTIONS`.
 """
 
@@ -24,15 +28,7 @@ from typing import Any
 
 from ..authoring.declarations import Param
 from ..authoring.model import Lesson, Step
-from ..engine import (
-    LABEL_LEARNER,
-    LABEL_LESSON,
-    LABEL_STEP,
-    Engine,
-    Snapshot,
-    normalize,
-    prefer_lesson,
-)
+from ..engine import Engine, Snapshot, normalize, prefer_lesson
 from ..errors import (
     ContainerNotFound,
     ContainerNotRunning,
@@ -63,14 +59,14 @@ def _images(engine: Engine, _lesson: Lesson, _step: Step, _args: Mapping[str, An
 def _run(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) -> str:
     image = str(args["image"])
     name = str(args["name"]) if args.get("name") else None
-    mine = {LABEL_LESSON: lesson.id, LABEL_STEP: step.id}
+    ownership = engine.ownership
     if name is not None:
         try:
             existing = engine.container(name)
         except ContainerNotFound:
             existing = None
         if existing is not None:
-            if not all(existing.labels.get(k) == v for k, v in mine.items()):
+            if not ownership.made_for(existing, step.id, lesson=lesson.id):
                 raise NameInUse(
                     f"A container named {name!r} already exists and dockdojo did not make "
                     f"it for step {step.id} of {lesson.id}, so it was left alone.",
@@ -78,7 +74,7 @@ def _run(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) ->
                 )
             _remove_quietly(engine, existing.id)
     else:
-        earlier = engine.containers(labels={**mine, LABEL_LEARNER: engine.learner})
+        earlier = engine.containers(labels=ownership.labels(step.id, lesson=lesson.id))
         for container in earlier:
             _remove_quietly(engine, container.id)
     ports = args.get("ports")
@@ -87,7 +83,7 @@ def _run(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) ->
         image,
         name=name,
         step=step.id,
-        labels={LABEL_LESSON: lesson.id},
+        labels=ownership.labels(step.id, lesson=lesson.id),
         ports=dict(ports) if ports else None,
         env={str(k): str(v) for k, v in env.items()} if env else None,
         command=[str(a) for a in args["command"]] if args.get("command") else None,

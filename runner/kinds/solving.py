@@ -16,7 +16,7 @@ from docker.errors import DockerException
 
 from ..authoring.declarations import problems
 from ..authoring.model import Action, Lesson, Step
-from ..engine import LABEL_LESSON, Engine
+from ..engine import Engine
 from ..errors import DockdojoError
 from .actions import ACTIONS
 from .checking import DEFAULT_TIMEOUT, run_step_checks, select_steps
@@ -41,15 +41,16 @@ def solve_lesson(
 ) -> LessonReport:
     """Perform each step's solution in order, then its checks; report like ``check``.
 
-    ``fresh`` first removes what dockdojo labelled for this lesson (its errors are
-    raised). An action that fails is recorded in its step's ``errors`` and the step's
-    remaining actions are skipped; later steps still run. ``on_step`` is called with
+    ``fresh`` first removes what dockdojo labelled for this lesson: on a shared engine,
+    only what it made for this learner (its errors are raised). An action that fails is
+    recorded in its step's ``errors`` and the step's remaining actions are skipped;
+    later steps still run. ``on_step`` is called with
     each step's report as soon as it is known.
     """
     started = time.monotonic()
     steps = select_steps(lesson, step_ids)
     if fresh:
-        engine.remove_labelled({LABEL_LESSON: lesson.id})
+        engine.remove_labelled(engine.ownership.lesson_filter(lesson.id))
     reports = []
     for step in steps:
         report = solve_step(engine, lesson, step, settle=settle, timeout=timeout)

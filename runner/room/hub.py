@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..engine.facade import HOST_IP_VARIABLE
+from ..environ import HOST_IP, LEARNER
 from ..errors import RoomError
 from ..look import LOOK_URL
 from ..privileged import firewall
@@ -147,8 +147,8 @@ def pre_spawn(spawner: Any) -> None:
     spawner.environment = {
         **dict(spawner.environment or {}),
         "DOCKER_HOST": status.docker_host,
-        HOST_IP_VARIABLE: firewall.address(who.uid) if who else "",
-        "DOCKDOJO_LEARNER": name,
+        HOST_IP: firewall.address(who.uid) if who else "",
+        LEARNER: name,
         "PYTHONPATH": str(python.code),
         LOOK_URL: f"http://127.0.0.1:{room.instructor.port}/services/{SERVICE}/api/look",
     }
@@ -175,12 +175,12 @@ def place_lessons(who: Learner | None, python: KernelEnv) -> None:
         )
 
 
-PROXY_SETTINGS = """\
+PROXY_SETTINGS = f"""\
 # dockdojo: a learner's port links (jupyter-server-proxy) may name the address their
-# engine publishes on (DOCKDOJO_HOST_IP); the host's firewall keeps it theirs alone.
+# engine publishes on ({HOST_IP}); the host's firewall keeps it theirs alone.
 import os
 c.ServerProxy.host_allowlist = ["localhost", "127.0.0.1"] + [
-    a for a in [os.environ.get("DOCKDOJO_HOST_IP", "")] if a
+    a for a in [os.environ.get("{HOST_IP}", "")] if a
 ]
 """
 

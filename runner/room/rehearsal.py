@@ -12,8 +12,7 @@ import contextlib
 import time
 from dataclasses import dataclass
 
-from ..authoring import personalize
-from ..engine import Engine
+from ..context import context_for
 from ..errors import DockdojoError, HostError
 from ..kinds import solve_lesson
 from ..lessons import load_lesson
@@ -43,8 +42,8 @@ def rehearse(config: RoomConfig, lesson_id: str = "what-is-an-image") -> Rehears
     engine = LearnerEngine(name, config)
     try:
         status = engine.start(create_user=True)
-        with Engine(status.docker_host, lesson=lesson_id, learner=name) as learner:
-            report = solve_lesson(learner, personalize(load_lesson(lesson_id), name))
+        with context_for(load_lesson(lesson_id), name, status.docker_host) as learner:
+            report = solve_lesson(learner.engine, learner.lesson)
     except DockdojoError as exc:
         return Rehearsal(False, f"the rehearsal stopped: {exc.what}", time.monotonic() - started)
     finally:

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, replace
 
-from ..engine import LABEL_LESSON, Engine, ImageRef, parse_ref
+from ..engine import Engine, ImageRef, parse_ref
 from ..errors import ContainerNotFound, DockdojoError, ImageNotFound, InvalidReference, RoomError
 from ..text import plural
 from .config import RoomConfig
@@ -79,7 +79,7 @@ def reset_engine(
             "--images empties the whole engine's images, so it cannot be limited to a lesson.",
             "Reset the lesson (--lesson ID), or the whole engine with --images.",
         )
-    labels = {LABEL_LESSON: lesson} if lesson is not None else None
+    labels = engine.ownership.lesson_filter(lesson) if lesson is not None else None
     containers = []
     for container in engine.containers(labels=labels):
         try:

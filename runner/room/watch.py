@@ -1,8 +1,10 @@
 """What the instructor's view shows, found on the learners' engines themselves.
 
-:class:`Watch` checks learners' engines with the lessons' own checks, in a few worker
-threads: at once when a learner asks ("look now", from their Check button) and every
-``recheck_seconds`` for everyone whose server runs. Nothing a learner sends is taken as
+:class:`Watch` checks learners' engines with the lessons' own checks, each learner's
+lesson as that learner sees it (their :class:`~dockdojo.runner.context.LearnerContext`,
+``{learner_tag}`` filled in), in a few worker threads: at once when a learner asks
+("look now", from their Check button) and every ``recheck_seconds`` for everyone whose
+server runs. Nothing a learner sends is taken as
 a result: a "look now" names only a lesson and a step, and concerns only its sender.
 
 Every change is kept in memory (what the grid shows), handed to subscribers as a
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..authoring import Lesson
-from ..engine import Engine
+from ..context import context_for
 from ..errors import DockdojoError
 from ..kinds import check_lesson
 from ..kinds.report import StepReport
@@ -334,10 +336,9 @@ class Watch:
         else:
             try:
                 journal = self.journal_of(look.learner)
-                with Engine(
-                    host, lesson=lesson.id, learner=look.learner, shared=False, journal=journal
-                ) as engine:
-                    report = check_lesson(engine, lesson)
+                with context_for(lesson, look.learner, host, journal=journal) as context:
+                    engine = context.engine
+                    report = check_lesson(engine, context.lesson)
                     if (
                         self.clock() - self._doctor_at.get(look.learner, -DOCTOR_EVERY)
                         >= DOCTOR_EVERY

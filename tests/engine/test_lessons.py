@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 
 from dockdojo.runner import Engine
-from dockdojo.runner.authoring import learner_tag, lesson_sources
+from dockdojo.runner.authoring import lesson_sources
 from dockdojo.runner.cli import main
+from dockdojo.runner.context import learner_tag
+from dockdojo.runner.engine import Ownership
+from dockdojo.runner.environ import SHARED_ENGINE
 
 ROOT = Path(__file__).resolve().parents[2]
 LESSONS = [p.stem for p in lesson_sources(ROOT / "content")]
@@ -64,3 +67,27 @@ def test_each_learner_has_their_own_exercise_values(
     assert main(["check", "what-is-an-image", "--learner", "bob", "--step", "redis-cache"]) == 1
     bob = learner_tag("what-is-an-image", "bob")
     assert f"There is no container named cache-{bob}" in capsys.readouterr().out
+
+
+def test_on_a_shared_engine_one_learners_fresh_solve_leaves_anothers_containers(
+    docker_host: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lesson = "what-is-an-image"
+    monkeypatch.setenv("DOCKER_HOST", docker_host)
+    monkeypatch.setenv(SHARED_ENGINE, "1")
+    monkeypatch.chdir(ROOT)
+    ada = Ownership(lesson, "ada").labels()
+    with Engine(docker_host, shared=False) as everything:
+        try:
+            assert main(["run", lesson, "--solve", "--learner", "ada"]) == 0, capsys.readouterr()
+            before = sorted(c.name for c in everything.containers(labels=ada))
+            assert f"cache-{learner_tag(lesson, 'ada')}" in before
+            assert main(["run", lesson, "--solve", "--fresh", "--learner", "bob"]) == 0, (
+                capsys.readouterr()
+            )
+            after = sorted(c.name for c in everything.containers(labels=ada))
+            assert after == before, "bob's run removed ada's containers"
+            capsys.readouterr()
+            assert main(["check", lesson, "--learner", "ada", "--step", "redis-cache"]) == 0
+        finally:
+            everything.remove_labelled(Ownership(lesson, "any").lesson_filter())

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from dockdojo.runner import Engine
-from dockdojo.runner.authoring import learner_tag
+from dockdojo.runner.context import learner_tag
 from dockdojo.widgets import (
     ContainerCard,
     DeleteWidget,

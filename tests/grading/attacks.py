@@ -28,7 +28,7 @@ from grading.kit import CACHE, FULL
 PREAMBLE = """
 import os, pwd, signal, socket, subprocess, sys, time
 import docker
-from dockdojo.runner.authoring import learner_tag
+from dockdojo.runner.context import learner_tag
 
 TAG = learner_tag('what-is-an-image', os.environ['DOCKDOJO_LEARNER'])
 ME = pwd.getpwuid(os.getuid()).pw_name

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from dockdojo.runner.authoring import learner_tag
+from dockdojo.runner.context import learner_tag
 from dockdojo.runner.grading import GradeOptions, SubmissionResult, grade_all
 from dockdojo.runner.grading.isolation import POOL, WORK_ROOT
 from dockdojo.runner.privileged import firewall

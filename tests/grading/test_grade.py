@@ -33,8 +33,8 @@ from grading.kit import (
 )
 
 from dockdojo.runner import Engine, load_lesson
-from dockdojo.runner.authoring import learner_tag
 from dockdojo.runner.cli import main
+from dockdojo.runner.context import learner_tag
 from dockdojo.runner.grading import GradeOptions
 
 ROOT = PROJECT
@@ -295,7 +295,7 @@ def test_nothing_a_submission_leaves_in_its_slot_reaches_the_next_one(
 ) -> None:
     startup = (  # would do the next learner's first exercise as that learner's kernel starts
         "import os, docker\n"
-        "from dockdojo.runner.authoring import learner_tag\n"
+        "from dockdojo.runner.context import learner_tag\n"
         "tag = learner_tag('what-is-an-image', os.environ['DOCKDOJO_LEARNER'])\n"
         "docker.from_env().containers.run('redis', name=f'cache-{tag}', detach=True)\n"
     )

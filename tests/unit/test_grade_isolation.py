@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from dockdojo.runner.authoring import learner_tag
-from dockdojo.runner.authoring.learner import TAG_VARIABLE
 from dockdojo.runner.cli import main
+from dockdojo.runner.context import learner_tag
+from dockdojo.runner.environ import LEARNER_TAG as TAG_VARIABLE
 from dockdojo.runner.errors import DockdojoError
 from dockdojo.runner.grading import Confinement
 from dockdojo.runner.grading.isolation import Box, Pool

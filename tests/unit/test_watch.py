@@ -1,6 +1,8 @@
 """The instructor view's bookkeeping, without an engine: a learner whose engine does not
 answer (the engine finder here is a stand-in that finds none), the request checks, the
-CSV. The checks against real engines are in tests/room/test_roster.py."""
+CSV, and each learner checked with their own values (over a fake SDK client,
+:mod:`unit.fake_docker`). The checks against real engines are in tests/room/test_roster.py
+and tests/room/test_agreement.py."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from unit.fake_docker import FakeAPI, install
 
+from dockdojo.runner.context import learner_tag
 from dockdojo.runner.room.instructor import grid_csv, room_lessons
 from dockdojo.runner.room.roster import Store
 from dockdojo.runner.room.watch import LOOK_BURST, LOOK_WINDOW, Look, Watch
@@ -84,3 +88,27 @@ def test_the_csv_has_a_column_per_step_and_never_a_formula(watch: Watch) -> None
     steps = [s.id for s in room_lessons()[LESSON].steps]
     assert header.split(",")[7 : 7 + len(steps)] == steps
     assert line.startswith("'=cmd"), line
+
+
+def test_each_learner_is_checked_with_their_own_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install(monkeypatch, FakeAPI())  # an engine with nothing on it, for everyone
+    watch = Watch(
+        room_lessons(), Store(f"sqlite:///{tmp_path / 'p.sqlite'}"), lambda _n: "unix:///fake"
+    )
+    try:
+        watch.look(Look("ada", LESSON, frozenset({"redis-cache"})))
+        watch.look(Look("bob", LESSON, frozenset({"redis-cache"})))
+        settle(watch, 2)
+        rows = {r["name"]: r for r in watch.grid(LESSON)["learners"]}
+        for who in ("ada", "bob"):
+            assert rows[who]["engine"] == "running", rows[who]
+            cell = rows[who]["steps"]["redis-cache"]
+            assert cell["status"] == "failing"
+            assert f"cache-{learner_tag(LESSON, who)}" in cell["message"], cell["message"]
+            assert "{learner_tag}" not in cell["message"]
+        assert "{learner_tag}" not in grid_csv(watch.grid(LESSON))
+    finally:
+        watch.stop()
+        watch.store.close()
