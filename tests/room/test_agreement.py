@@ -91,7 +91,7 @@ def _check_json(
     capsys.readouterr()
     main(["check", LESSON, "--json", "--learner", who.name])
     report = json.loads(capsys.readouterr().out)
-    return {s["step"]: bool(s["passed"]) for s in report["steps"]}
+    return {s["id"]: bool(s["passed"]) for s in report["steps"]}
 
 
 def _graded(who: Learner, folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, bool]:
