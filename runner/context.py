@@ -175,15 +175,24 @@ def learner_context(
     Docker's tools find it (or ``engine``, whose learner then wins), shared when
     ``DOCKDOJO_SHARED_ENGINE=1``."""
     if engine is None:
-        who = learner or given_learner()
-        engine = Engine(
-            base_url,
-            lesson=lesson.id,
-            learner=who,
-            shared=shared_engine(),
-            host_ip=given_host_ip(),
-        )
+        engine = environment_engine(base_url, lesson=lesson.id, learner=learner)
     return _made(lesson, engine.learner, engine)
+
+
+def environment_engine(
+    base_url: str | None = None, *, lesson: str | None = None, learner: str | None = None
+) -> Engine:
+    """The engine as whoever runs this process has it (a notebook, a command), with the
+    settings a room or workshop hands it in the environment: the learner, whether the
+    engine is shared (``DOCKDOJO_SHARED_ENGINE=1``) and the address ports bind to
+    (``DOCKDOJO_HOST_IP``). The one place these are read; the engine layer is given them."""
+    return Engine(
+        base_url,
+        lesson=lesson,
+        learner=learner or given_learner(),
+        shared=shared_engine(),
+        host_ip=given_host_ip(),
+    )
 
 
 def context_for(
@@ -206,6 +215,7 @@ __all__ = [
     "PLACEHOLDER",
     "LearnerContext",
     "context_for",
+    "environment_engine",
     "learner_context",
     "learner_tag",
     "parameters",

@@ -61,13 +61,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 def _doctor(args: argparse.Namespace) -> int:
     from ..authoring import content_dirs, lesson_sources
-    from ..engine import Engine
+    from ..context import environment_engine
     from ..lessons import load_lesson
     from ..readiness import engine_findings, render, room_findings, to_json
 
     names = args.lessons or sorted({p.stem for d in content_dirs() for p in lesson_sources(d)})
     lessons = [load_lesson(name) for name in names]
-    with Engine() as engine:
+    with environment_engine() as engine:
         findings = engine_findings(engine, lessons)
     if args.room:
         from ..room import load_config
@@ -104,10 +104,10 @@ def _rehearsal(config: RoomConfig, lesson: str | None) -> Finding:
 
 
 def _pull(args: argparse.Namespace) -> int:
-    from ..engine import Engine
+    from ..context import environment_engine
     from ..text import human_bytes
 
-    engine = Engine()
+    engine = environment_engine()
     tty = sys.stderr.isatty()
 
     def show(progress: PullProgress) -> None:
@@ -128,10 +128,10 @@ def _pull(args: argparse.Namespace) -> int:
 
 
 def _images(_: argparse.Namespace) -> int:
-    from ..engine import Engine
+    from ..context import environment_engine
     from ..text import human_bytes
 
-    rows = Engine().images()
+    rows = environment_engine().images()
     print(f"{'NAME':<32} {'TAG':<14} {'IMAGE ID':<13} {'CREATED':<17} {'SIZE':>9}  IN USE")
     for r in rows:
         print(

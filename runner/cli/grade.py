@@ -131,7 +131,7 @@ def _grade(args: argparse.Namespace) -> int:
 def _options(args: argparse.Namespace) -> tuple[GradeOptions, str]:
     """The grading options from the command line, and where grading runs, in words.
     Raises :class:`DockdojoError` before anything runs when grading cannot work."""
-    from ..engine import Engine
+    from ..context import environment_engine
     from ..grading import Confinement
     from ..grading.execute import (
         DEFAULT_CELL_TIMEOUT,
@@ -164,7 +164,7 @@ def _options(args: argparse.Namespace) -> tuple[GradeOptions, str]:
     )
     options.limits.check()
     if args.trusted:
-        with Engine(lesson=lesson.id) as engine:
+        with environment_engine(lesson=lesson.id) as engine:
             engine.ping()  # no engine: grading cannot work, say so before running anything
             host = engine.host
         return replace(options, docker_host=host), f"on {host}, trusted (as you, unisolated)"

@@ -1,20 +1,16 @@
 """The one place dockdojo talks to Docker: a small typed facade over the docker SDK.
 
-Every SDK call goes through :meth:`Engine._call`, which hands a failure to
+Every SDK call goes through :class:`~.connection.Connection`, which hands a failure to
 :func:`~.translate.translate` with what was being done, so each error says what happened
-and what to do. Engine events are read in :mod:`.events`, the mirrors' catalogs in
-:mod:`.mirror`. The engine is found the way Docker's own
-tools find it: ``DOCKER_HOST``, then the current CLI context, then the default socket.
-Each thread gets its own SDK client (the SDK's client is not thread-safe).
+and what to do; the engine's answers become dockdojo's models in :mod:`.rows`. The past
+is read in :mod:`.history`, the mirrors' catalogs in :mod:`.mirror`. The engine is found
+the way Docker's own tools find it: ``DOCKER_HOST``, then the current CLI context, then
+the default socket. Each thread gets its own SDK client (the SDK's client is not
+thread-safe).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import re
-import select
-import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,36 +19,27 @@ from pathlib import Path
 from typing import Any
 
 import docker
-import requests
-from docker.constants import MINIMUM_DOCKER_API_VERSION
-from docker.context import ContextAPI
-from docker.errors import DockerException
-from docker.utils import kwargs_from_env
 
-from ..environ import host_ip as given_host_ip
 from ..environ import learner as given_learner
-from ..environ import shared_engine
 from ..errors import (
     ContainerNotFound,
     ContainerNotRunning,
     ContainerUse,
     DockdojoError,
     EngineError,
-    EngineUnavailable,
-    ExecTimeout,
     ImageNotFound,
     PullFailed,
 )
 from . import mirror
-from .journal import ENGINE_EVENTS_LIMIT, History, Journal
-from .journal import LABEL as JOURNAL_LABEL
-from .journal import from_events as journal_from_events
+from .connection import DEFAULT_TIMEOUT, PING_TIMEOUT, Connection, Json, describe_host
+from .execs import run_once
+from .history import find_journal, from_engine
+from .journal import History, Journal
 from .models import (
     ContainerInfo,
     EngineInfo,
     ExecResult,
     ImageInfo,
-    PortLink,
     Removed,
     SearchResult,
     StoredImage,
@@ -61,34 +48,24 @@ from .models import (
 from .ownership import Ownership
 from .progress import PullProgress, PullTracker, Throttle
 from .refs import parse_ref
+from .rows import (
+    PortSpec,
+    check_argv,
+    container_from_inspect,
+    container_from_summary,
+    image_key,
+    parse_time,
+    port_bindings,
+)
 from .session import ExecSession
-from .translate import START_DOCKER, Op, removal_in_progress, translate, unavailable
+from .translate import Op, removal_in_progress, translate
 
-PING_TIMEOUT = 5.0
-DEFAULT_TIMEOUT = 60.0
 DEFAULT_EXEC_TIMEOUT = 30.0
 DEFAULT_HOST_IP = "127.0.0.1"
 MAX_EXEC_OUTPUT = 1_000_000
 """Bytes of a one-shot command's output kept by :meth:`Engine.exec`, at most."""
 
 ProgressCallback = Callable[[PullProgress], None]
-PortSpec = Mapping[str | int, int | str | None]
-Json = dict[str, Any]
-"""One JSON object of the engine's API, as the SDK decodes it."""
-
-
-def describe_host(base_url: str | None = None) -> str:
-    """Where an engine is looked for, as ``docker context`` would say it."""
-    if base_url:
-        return base_url
-    env = kwargs_from_env()
-    if "base_url" in env:
-        return str(env["base_url"])
-    try:
-        host = ContextAPI.kwargs_from_context().get("base_url")
-    except DockerException:
-        host = None
-    return str(host or "unix:///var/run/docker.sock")
 
 
 class Engine:
@@ -102,21 +79,22 @@ class Engine:
         learner: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         host_ip: str | None = None,
-        shared: bool | None = None,
+        shared: bool = False,
         journal: Path | bool = True,
     ) -> None:
         self.base_url = base_url
-        self.shared = shared_engine() if shared is None else shared
-        """Whether other learners use this engine too (``DOCKDOJO_SHARED_ENGINE=1``, which
-        workshops set): then only this learner's labelled containers are listed,
-        counted, removed and solved over (:class:`~.ownership.Ownership`)."""
+        self.shared = shared
+        """Whether other learners use this engine too (a workshop's setting, which
+        :func:`~dockdojo.runner.context.environment_engine` reads): then only this
+        learner's labelled containers are listed, counted, removed and solved over
+        (:class:`~.ownership.Ownership`)."""
         self.lesson = lesson or "none"
         self.learner = learner or given_learner()
         self.timeout = timeout
-        self.host_ip = host_ip or given_host_ip() or DEFAULT_HOST_IP
-        """Where published ports bind: ``host_ip``, else ``DOCKDOJO_HOST_IP``, else
-        ``127.0.0.1``."""
-        self._api_version: str | None = None
+        self.host_ip = host_ip or DEFAULT_HOST_IP
+        """Where published ports bind: ``host_ip`` (a room gives each learner an address of
+        their own), else ``127.0.0.1``."""
+        self._conn = Connection(base_url, timeout)
         self.history_since = 0.0
         """Epoch seconds: what happened before this does not count as history."""
         self._journal = Journal(journal) if isinstance(journal, Path) else None
@@ -124,7 +102,6 @@ class Engine:
         """Whether :attr:`_journal` is settled: given by whoever started the engine (a
         room, the grader: ``journal=PATH``), none (``journal=False``: the engine's own
         events only), or (``True``) looked up once from the engine's label."""
-        self._local = threading.local()
         self._lock = threading.Lock()
 
     @property
@@ -135,46 +112,11 @@ class Engine:
     # connection -------------------------------------------------------------------
     @property
     def host(self) -> str:
-        return describe_host(self.base_url)
-
-    def _client(self, timeout: float | None = None) -> docker.DockerClient:
-        """This thread's SDK client for ``timeout`` (created on first use)."""
-        key = self.timeout if timeout is None else timeout
-        clients: dict[float, docker.DockerClient] = self._local.__dict__.setdefault("clients", {})
-        client = clients.get(key)
-        if client is None:
-            client = self._connect(key)
-            clients[key] = client
-        return client
-
-    def _connect(self, timeout: float) -> docker.DockerClient:
-        host = self.host
-        if host.startswith("unix://"):
-            _listening(host)  # checked here because the SDK leaks a socket when a connect fails
-        if self._api_version is None:
-            probe = self._new_client(min(timeout, PING_TIMEOUT), MINIMUM_DOCKER_API_VERSION)
-            try:
-                version = str(probe.api.version(api_version=False)["ApiVersion"])
-            except (DockerException, requests.RequestException, KeyError) as exc:
-                raise unavailable(exc, self.host) from exc
-            finally:
-                probe.close()
-            with self._lock:
-                self._api_version = version
-        try:
-            return self._new_client(timeout, self._api_version)
-        except DockerException as exc:
-            raise unavailable(exc, self.host) from exc
-
-    def _new_client(self, timeout: float, version: str) -> docker.DockerClient:
-        if self.base_url:
-            return docker.DockerClient(base_url=self.base_url, version=version, timeout=timeout)
-        return docker.from_env(version=version, timeout=timeout)
+        return self._conn.host
 
     def close(self) -> None:
         """Close this thread's connections (other threads close theirs on exit)."""
-        for client in self._local.__dict__.pop("clients", {}).values():
-            client.close()
+        self._conn.close()
 
     def __enter__(self) -> Engine:
         return self
@@ -184,11 +126,11 @@ class Engine:
 
     def ping(self) -> EngineInfo:
         """Check that the engine answers within 5 s and say which engine it is."""
-        api = self._client(PING_TIMEOUT).api
+        api = self._conn.api(PING_TIMEOUT)
         op = Op("asking which engine this is")
-        self._call(api.ping, op)
-        version = self._json(api.version, op)
-        info = self._json(api.info, op)
+        self._conn.call(api.ping, op)
+        version = self._conn.json(api.version, op)
+        info = self._conn.json(api.info, op)
         mirrors = tuple((info.get("RegistryConfig") or {}).get("Mirrors") or ())
         return EngineInfo(
             host=self.host,
@@ -202,40 +144,6 @@ class Engine:
             rootless=any("rootless" in str(o) for o in info.get("SecurityOptions") or ()),
         )
 
-    def _drop_clients(self) -> None:
-        self.close()
-        self._api_version = None
-
-    def _call(self, fn: Callable[[], object], op: Op) -> object:
-        """Run one SDK call; any failure becomes the :class:`DockdojoError` that
-        :func:`~.translate.translate` makes of it for ``op``."""
-        try:
-            return fn()
-        except (DockerException, requests.RequestException, OSError) as exc:
-            if isinstance(exc, requests.ConnectionError):
-                self._drop_clients()
-            raise translate(exc, op, self.host) from exc
-
-    def _json(self, fn: Callable[[], object], op: Op) -> Json:
-        """One SDK call whose answer is a JSON object."""
-        result = self._call(fn, op)
-        if not isinstance(result, dict):
-            raise EngineError(
-                f"The Docker Engine gave an unexpected answer while {op.doing}.",
-                "Check that DOCKER_HOST points at a Docker Engine.",
-            )
-        return result
-
-    def _rows(self, fn: Callable[[], object], op: Op) -> list[Json]:
-        """One SDK call whose answer is a list of JSON objects."""
-        result = self._call(fn, op)
-        if not isinstance(result, list) or not all(isinstance(r, dict) for r in result):
-            raise EngineError(
-                f"The Docker Engine gave an unexpected answer while {op.doing}.",
-                "Check that DOCKER_HOST points at a Docker Engine.",
-            )
-        return result
-
     # images -----------------------------------------------------------------------
     def pull(
         self,
@@ -248,7 +156,7 @@ class Engine:
         ref = parse_ref(image)
         tracker = PullTracker(ref.familiar)
         throttle = Throttle(max_updates_per_second)
-        api = self._client().api
+        api = self._conn.api()
         op = Op(
             f"pulling {ref.familiar}",
             "pull",
@@ -272,7 +180,7 @@ class Engine:
                 if on_progress is not None and throttle.ready():
                     on_progress(snapshot)
 
-        self._call(stream, op)
+        self._conn.call(stream, op)
         info = self.image(ref.familiar)
         if info is None:
             raise PullFailed(
@@ -284,8 +192,8 @@ class Engine:
         return info
 
     def _inspect_image(self, key: str, op: Op) -> Json:
-        api = self._client().api
-        return self._json(lambda: api.inspect_image(key), op)
+        api = self._conn.api()
+        return self._conn.json(lambda: api.inspect_image(key), op)
 
     def image(self, image: str) -> ImageInfo | None:
         """The local image ``image`` names, or None when the engine does not have it."""
@@ -301,7 +209,7 @@ class Engine:
             repository=ref.repository,
             tag=ref.tag or "<none>",
             id=str(data["Id"]),
-            created=_parse_time(str(data.get("Created", ""))),
+            created=parse_time(str(data.get("Created", ""))),
             size=int(data.get("Size") or 0),
             in_use=bool(users),
             containers=len(users),
@@ -309,8 +217,8 @@ class Engine:
 
     def images(self) -> list[ImageInfo]:
         """Local images as the Images tab lists them: one row per tag, newest first."""
-        api = self._client().api
-        summaries = self._rows(api.images, Op("listing images"))
+        api = self._conn.api()
+        summaries = self._conn.rows(api.images, Op("listing images"))
         containers = self.containers()
         rows: list[ImageInfo] = []
         for summary in summaries:
@@ -352,9 +260,9 @@ class Engine:
         term = term.strip().lower()
         if not term:
             raise DockdojoError("Type a name to search for, e.g. nginx.", "")
-        api = self._client(PING_TIMEOUT * 2).api
+        api = self._conn.api(PING_TIMEOUT * 2)
         try:
-            hits = self._rows(lambda: api.search(term, limit=limit), Op("searching"))
+            hits = self._conn.rows(lambda: api.search(term, limit=limit), Op("searching"))
             return [
                 SearchResult(
                     str(h.get("name", "")),
@@ -370,21 +278,13 @@ class Engine:
 
     def journal(self) -> Journal | None:
         """dockdojo's journal of this engine, when dockdojo started it: the one its starter
-        named, else the one the engine's ``dockdojo.journal`` label names whose first
-        line has this engine's id; None for an engine dockdojo did not start."""
-        if self._journal_known:
-            return self._journal
-        info = self._json(self._client(PING_TIMEOUT).api.info, Op("asking which engine this is"))
-        found = None
-        for label in info.get("Labels") or ():
-            key, _, value = str(label).partition("=")
-            if key == JOURNAL_LABEL and value:
-                candidate = Journal(Path(value))
-                if candidate.exists() and candidate.engine_id == str(info.get("ID") or ""):
-                    found = candidate
-        with self._lock:
-            self._journal, self._journal_known = found, True
-        return found
+        named, else the one the engine's ``dockdojo.journal`` label names (:func:`.history.
+        find_journal`); None for an engine dockdojo did not start."""
+        if not self._journal_known:
+            found = find_journal(self._conn)
+            with self._lock:
+                self._journal, self._journal_known = found, True
+        return self._journal
 
     def history(self, since: float = 0.0) -> History:
         """What happened on the engine from ``since`` (or :attr:`history_since`, whichever
@@ -396,21 +296,7 @@ class Engine:
         """
         since = max(since, self.history_since)
         journal = self.journal()
-        if journal is not None:
-            return journal.history(since)
-        api = self._client().api
-        until = time.time()
-        # The engine streams until `until`; to the nanosecond, it answers at once (a whole
-        # second rounded up would make every read wait for that second to pass).
-        found = self._rows(
-            lambda: list(api.events(since=f"{since:.9f}", until=f"{until:.9f}", decode=True)),
-            Op("reading the engine's events"),
-        )
-        full = len(found) >= ENGINE_EVENTS_LIMIT
-        why = (
-            "the engine keeps only its last 256 events and has had more since then" if full else ""
-        )
-        return journal_from_events(found, complete=not full, why=why)
+        return journal.history(since) if journal is not None else from_engine(self._conn, since)
 
     def containers_created(self, since: float) -> list[str]:
         """Ids of the containers created since ``since`` that still exist."""
@@ -419,8 +305,8 @@ class Engine:
 
     def logs(self, container: str, *, tail: int = 20) -> str:
         """The container's last ``tail`` log lines (stdout and stderr)."""
-        api = self._client().api
-        raw = self._call(
+        api = self._conn.api()
+        raw = self._conn.call(
             lambda: api.logs(container, tail=tail),
             Op(f"reading the logs of {container}", "container", container),
         )
@@ -430,7 +316,7 @@ class Engine:
         """Remove a local image (by reference or id); :class:`ImageInUse` lists the
         containers that block it."""
         key = image_key(image)
-        api = self._client().api
+        api = self._conn.api()
         data: Json = {}
 
         def users() -> list[ContainerUse]:
@@ -438,7 +324,7 @@ class Engine:
 
         op = Op(f"removing {key}", "remove-image", key, users=users)
         data = self._inspect_image(key, op)
-        self._call(lambda: api.remove_image(key, force=force), op)
+        self._conn.call(lambda: api.remove_image(key, force=force), op)
 
     # containers -------------------------------------------------------------------
     def containers(
@@ -454,11 +340,11 @@ class Engine:
         labels = self.ownership.scoped(labels)
         if labels:
             filters["label"] = [f"{k}={v}" for k, v in labels.items()]
-        api = self._client().api
-        rows = self._rows(
+        api = self._conn.api()
+        rows = self._conn.rows(
             lambda: api.containers(all=True, filters=filters), Op("listing containers")
         )
-        found = [_container_from_summary(r) for r in rows]
+        found = [container_from_summary(r) for r in rows]
         if image is not None:
             wanted = self.image(image)
             found = [c for c in found if wanted is not None and uses_image(c, image_id=wanted.id)]
@@ -468,11 +354,11 @@ class Engine:
 
     def container(self, ref: str) -> ContainerInfo:
         """One container by name or id; :class:`ContainerNotFound` when it is gone."""
-        api = self._client().api
-        data = self._json(
+        api = self._conn.api()
+        data = self._conn.json(
             lambda: api.inspect_container(ref), Op("inspecting a container", "container", ref)
         )
-        return _container_from_inspect(data)
+        return container_from_inspect(data)
 
     def labels_for(self, step: str | None = None) -> dict[str, str]:
         """The ``dockdojo.*`` labels dockdojo puts on what it creates."""
@@ -496,13 +382,13 @@ class Engine:
         or an empty string picks a random free port. Ports bind to ``self.host_ip``.
         """
         ref = parse_ref(image)
-        api = self._client().api
+        api = self._conn.api()
         op = Op(f"running {ref.familiar}", "run", ref.familiar, name=name)
         self._inspect_image(ref.familiar, op)
         bindings = {key: (self.host_ip, port) for key, port in port_bindings(ports).items()}
         all_labels = {**self.labels_for(step), **dict(labels or {})}
         env_list = [f"{k}={v}" for k, v in (env or {}).items()]
-        created = self._json(
+        created = self._conn.json(
             lambda: api.create_container(
                 ref.familiar,
                 command=list(command) if command is not None else None,
@@ -517,10 +403,10 @@ class Engine:
         )
         cid = str(created["Id"])
         try:
-            self._call(lambda: api.start(cid), op)
+            self._conn.call(lambda: api.start(cid), op)
         except DockdojoError:
             # A container that never started is removed so that nothing is left behind.
-            self._call(
+            self._conn.call(
                 lambda: api.remove_container(cid, force=True),
                 Op("cleaning up a container that did not start", "container", cid),
             )
@@ -537,15 +423,17 @@ class Engine:
 
     def stop_container(self, ref: str, *, timeout: int = 10) -> None:
         """Stop a running container (a stopped one stays as it is)."""
-        api = self._client(self.timeout + timeout).api
+        api = self._conn.api(self.timeout + timeout)
         self.container(ref)
-        self._call(lambda: api.stop(ref, timeout=timeout), Op(f"stopping {ref}", "container", ref))
+        self._conn.call(
+            lambda: api.stop(ref, timeout=timeout), Op(f"stopping {ref}", "container", ref)
+        )
 
     def remove_container(self, ref: str, *, force: bool = True) -> None:
         """Remove a container; with ``force`` (the default) a running one is killed first."""
-        api = self._client().api
+        api = self._conn.api()
         try:
-            self._call(
+            self._conn.call(
                 lambda: api.remove_container(ref, force=force),
                 Op(f"removing {ref}", "remove-container", ref),
             )
@@ -580,10 +468,10 @@ class Engine:
                 removed.append(container.name)
             except ContainerNotFound:
                 pass  # removed by someone else meanwhile: the goal is reached
-        api = self._client().api
+        api = self._conn.api()
         selector = [f"{k}={v}" for k, v in labels.items()]
         images = []
-        for summary in self._rows(
+        for summary in self._conn.rows(
             lambda: api.images(filters={"label": selector}), Op("listing images")
         ):
             self.remove_image(str(summary["Id"]), force=True)
@@ -592,40 +480,42 @@ class Engine:
 
     def stored_images(self) -> list[StoredImage]:
         """Every local image once, with all its tags and repository digests."""
-        api = self._client().api
+        api = self._conn.api()
         return [
             StoredImage(
                 id=str(row["Id"]),
                 tags=tuple(t for t in row.get("RepoTags") or () if t != "<none>:<none>"),
                 digests=tuple(d for d in row.get("RepoDigests") or () if d != "<none>@<none>"),
             )
-            for row in self._rows(api.images, Op("listing images"))
+            for row in self._conn.rows(api.images, Op("listing images"))
         ]
 
     # networks and volumes ---------------------------------------------------------
     def networks(self, *, labels: Mapping[str, str] | None = None) -> list[str]:
         """Names of the networks made on this engine (never ``bridge``, ``host``, ``none``)."""
-        api = self._client().api
+        api = self._conn.api()
         filters: dict[str, Any] = {"type": "custom"}
         if labels:
             filters["label"] = [f"{k}={v}" for k, v in labels.items()]
-        rows = self._rows(lambda: api.networks(filters=filters), Op("listing networks"))
+        rows = self._conn.rows(lambda: api.networks(filters=filters), Op("listing networks"))
         return sorted(str(r.get("Name") or r["Id"]) for r in rows)
 
     def remove_network(self, name: str) -> None:
-        api = self._client().api
-        self._call(lambda: api.remove_network(name), Op(f"removing the network {name}"))
+        api = self._conn.api()
+        self._conn.call(lambda: api.remove_network(name), Op(f"removing the network {name}"))
 
     def volumes(self, *, labels: Mapping[str, str] | None = None) -> list[str]:
         """Names of the volumes on this engine."""
-        api = self._client().api
+        api = self._conn.api()
         filters = {"label": [f"{k}={v}" for k, v in labels.items()]} if labels else None
-        answer = self._json(lambda: api.volumes(filters=filters), Op("listing volumes"))
+        answer = self._conn.json(lambda: api.volumes(filters=filters), Op("listing volumes"))
         return sorted(str(v["Name"]) for v in answer.get("Volumes") or ())
 
     def remove_volume(self, name: str) -> None:
-        api = self._client().api
-        self._call(lambda: api.remove_volume(name, force=True), Op(f"removing the volume {name}"))
+        api = self._conn.api()
+        self._conn.call(
+            lambda: api.remove_volume(name, force=True), Op(f"removing the volume {name}")
+        )
 
     # exec -------------------------------------------------------------------------
     def exec(
@@ -643,56 +533,9 @@ class Engine:
         is no longer read (:attr:`ExecResult.truncated`), so a command that prints without
         end cannot fill the caller's memory.
         """
-        argv = _check_argv(argv)
+        argv = check_argv(argv)
         self.require_running(container)
-        api = self._client(timeout).api
-        op = Op(f"running {argv[0]} in {container}", "exec", container, argv=argv)
-        started = time.monotonic()
-        cut = [False]
-
-        def too_slow() -> ExecTimeout:
-            return ExecTimeout(
-                f"{' '.join(argv)} did not finish within {timeout:g} s in {container}.",
-                "It may be waiting for input or stuck; it may still run in the container.",
-            )
-
-        def read(exec_id: str) -> bytes:
-            stream = api.exec_start(exec_id, socket=True)
-            sock: socket.socket = getattr(stream, "_sock", stream)
-            try:
-                output, cut[0] = read_frames(sock, max_output, started + timeout)
-            except TimeoutError as exc:  # an OSError: raised as ours, past _call
-                raise too_slow() from exc
-            finally:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                stream.close()  # both: the socket stays open while its SocketIO is
-                sock.close()
-            return output
-
-        try:
-            exec_id = self._json(
-                lambda: api.exec_create(container, argv, environment=dict(env) if env else None), op
-            )["Id"]
-            raw = self._call(lambda: read(exec_id), op)
-            code = self._json(lambda: api.exec_inspect(exec_id), op)
-        except (EngineError, TimeoutError) as exc:
-            if not isinstance(exc, TimeoutError) and not isinstance(
-                exc.__cause__, requests.Timeout
-            ):
-                raise
-            raise ExecTimeout(
-                f"{' '.join(argv)} did not finish within {timeout:g} s in {container}.",
-                "It may be waiting for input or stuck; it may still run in the container.",
-            ) from exc
-        exit_code = code.get("ExitCode")
-        return ExecResult(
-            argv=tuple(argv),
-            exit_code=int(exit_code) if exit_code is not None else -1,
-            output=raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw),
-            seconds=time.monotonic() - started,
-            truncated=cut[0],
-        )
+        return run_once(self._conn, container, argv, timeout=timeout, env=env, limit=max_output)
 
     def require_running(self, container: str) -> ContainerInfo:
         """The container, or :class:`ContainerNotRunning` / :class:`ContainerNotFound`."""
@@ -706,7 +549,7 @@ class Engine:
 
     def api_client(self, timeout: float | None = None) -> docker.APIClient:
         """This thread's low-level SDK client, for the interactive console."""
-        return self._client(timeout).api
+        return self._conn.api(timeout)
 
     def session(
         self,
@@ -717,173 +560,13 @@ class Engine:
         plain: bool = True,
     ) -> ExecSession:
         """Start an interactive program (``redis-cli``, ``mongosh``, ``sh``) in a container."""
-        argv = _check_argv(argv)
+        argv = check_argv(argv)
         name = self.require_running(container).name
         api = self.api_client()
         op = Op(f"starting {argv[0]} in {container}", "exec", container, argv=argv)
-        session = self._call(lambda: ExecSession(api, name, argv, env=env, plain=plain), op)
+        session = self._conn.call(lambda: ExecSession(api, name, argv, env=env, plain=plain), op)
         assert isinstance(session, ExecSession)
         return session
-
-
-# helpers ----------------------------------------------------------------------------
-def read_frames(sock: socket.socket, limit: int, deadline: float) -> tuple[bytes, bool]:
-    """The output of a non-TTY exec stream (8-byte headers before each frame of stdout or
-    stderr), at most ``limit`` bytes, and whether it was cut there.
-
-    Raises :class:`TimeoutError` when the stream has not ended by ``deadline``
-    (``time.monotonic()``).
-    """
-    pending = bytearray()
-    output = bytearray()
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([sock], [], [], left)[0]:
-            raise TimeoutError("the command's output did not end in time")
-        data = sock.recv(65536)
-        if not data:
-            return bytes(output[:limit]), False
-        pending += data
-        while len(pending) >= 8:
-            size = int.from_bytes(pending[4:8], "big")
-            if len(pending) < 8 + size:
-                break
-            output += pending[8 : 8 + size]
-            del pending[: 8 + size]
-        if len(output) > limit:
-            return bytes(output[:limit]), True
-
-
-_IMAGE_ID = re.compile(r"(?:sha256:)?([0-9a-f]{64})\Z")
-
-
-def _listening(host: str) -> None:
-    """Raise :class:`EngineUnavailable` when nothing listens on the socket of ``host``."""
-    path = host.removeprefix("unix://")
-    if not os.path.exists(path):
-        raise EngineUnavailable(
-            f"No Docker Engine answered at {host} (there is no socket file there).",
-            START_DOCKER,
-        )
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        probe.settimeout(PING_TIMEOUT)
-        try:
-            probe.connect(path)
-        except ConnectionRefusedError:
-            raise EngineUnavailable(
-                f"No Docker Engine answered at {host} (its socket file is there, but "
-                "nothing listens on it: the engine stopped).",
-                START_DOCKER,
-            ) from None
-        except OSError:
-            pass  # let the SDK say what is wrong (permission, ...)
-
-
-def image_key(text: str) -> str:
-    """How the engine is asked for an image: ``sha256:...`` for an id, else ``nginx:latest``."""
-    match = _IMAGE_ID.match(text.strip())
-    return f"sha256:{match.group(1)}" if match else parse_ref(text).familiar
-
-
-def _name(row: Mapping[str, Any]) -> str:
-    names = row.get("Names") or [row.get("Id", "?")[:12]]
-    return str(names[0]).lstrip("/")
-
-
-def port_bindings(ports: PortSpec | None) -> dict[str, int | None]:
-    """``{80: 0}`` as the engine takes it: ``{"80/tcp": None}`` (None: a random host port).
-
-    Raises :class:`DockdojoError` for a port that is not one, saying how to write it.
-    """
-    out: dict[str, int | None] = {}
-    for key, value in (ports or {}).items():
-        container_port = str(key).strip()
-        if "/" not in container_port:
-            container_port += "/tcp"
-        number, _, proto = container_port.partition("/")
-        if (
-            not number.isdigit()
-            or not 0 < int(number) < 65536
-            or proto not in {"tcp", "udp", "sctp"}
-        ):
-            raise DockdojoError(
-                f"{key!r} is not a container port.", "Write a port as 80 or 80/tcp."
-            )
-        if value is None or (isinstance(value, str) and not value.strip()):
-            out[container_port] = None
-            continue
-        try:
-            host_port = int(value)
-        except ValueError:
-            raise DockdojoError(
-                f"Host port {value!r} is not a number.",
-                "Give a port between 1 and 65535, or 0 for a random one.",
-            ) from None
-        if not 0 <= host_port < 65536:
-            raise DockdojoError(
-                f"Host port {host_port} is out of range.",
-                "Give a port between 1 and 65535, or 0 for a random one.",
-            )
-        out[container_port] = host_port or None
-    return out
-
-
-def _check_argv(argv: Sequence[str] | str) -> list[str]:
-    if isinstance(argv, str) or not argv or not all(isinstance(a, str) for a in argv):
-        raise DockdojoError(
-            f"A command must be a non-empty list of strings, not {argv!r}.",
-            'Write e.g. ["redis-cli", "GET", "test"]: each argument is its own item.',
-        )
-    return list(argv)
-
-
-def _parse_time(text: str) -> datetime:
-    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?", text)
-    if not match:
-        return datetime.fromtimestamp(0, UTC)
-    return datetime.fromisoformat(match.group(1)).replace(tzinfo=UTC)
-
-
-def _container_from_summary(row: Mapping[str, Any]) -> ContainerInfo:
-    ports = tuple(
-        PortLink(
-            f"{p['PrivatePort']}/{p.get('Type', 'tcp')}", str(p.get("IP", "")), int(p["PublicPort"])
-        )
-        for p in row.get("Ports") or []
-        if p.get("PublicPort") and ":" not in str(p.get("IP"))
-    )
-    return ContainerInfo(
-        id=str(row["Id"]),
-        name=_name(row),
-        image=str(row.get("Image", "")),
-        image_id=str(row.get("ImageID", "")),
-        state=str(row.get("State", "")),
-        status=str(row.get("Status", "")),
-        ports=tuple(sorted(set(ports), key=lambda p: (p.container_port, p.host_port))),
-        labels=dict(row.get("Labels") or {}),
-    )
-
-
-def _container_from_inspect(data: Mapping[str, Any]) -> ContainerInfo:
-    published = (data.get("NetworkSettings") or {}).get("Ports") or {}
-    ports = tuple(
-        PortLink(container_port, str(b.get("HostIp", "")), int(b["HostPort"]))
-        for container_port, binds in sorted(published.items())
-        for b in binds or []
-        if b.get("HostPort") and ":" not in str(b.get("HostIp"))
-    )
-    state = data.get("State") or {}
-    config = data.get("Config") or {}
-    return ContainerInfo(
-        id=str(data["Id"]),
-        name=str(data.get("Name", "")).lstrip("/"),
-        image=str(config.get("Image", "")),
-        image_id=str(data.get("Image", "")),
-        state=str(state.get("Status", "")),
-        status=str(state.get("Status", "")),
-        ports=ports,
-        labels=dict(config.get("Labels") or {}),
-    )
 
 
 def connect(
@@ -893,7 +576,7 @@ def connect(
     learner: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     host_ip: str | None = None,
-    shared: bool | None = None,
+    shared: bool = False,
     journal: Path | bool = True,
 ) -> Engine:
     """An :class:`Engine` (its arguments are :class:`Engine`'s) that has answered a ping;

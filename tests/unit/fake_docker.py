@@ -17,7 +17,7 @@ import docker.errors
 import pytest
 import requests
 
-from dockdojo.runner.engine import Engine
+from dockdojo.runner.engine.connection import Connection
 
 
 @dataclass
@@ -118,5 +118,5 @@ class FakeClient:
 
 def install(monkeypatch: pytest.MonkeyPatch, api: FakeAPI) -> FakeAPI:
     """Make every Engine of this test talk to ``api`` instead of a Docker Engine."""
-    monkeypatch.setattr(Engine, "_connect", lambda _self, _timeout: FakeClient(api))
+    monkeypatch.setattr(Connection, "_connect", lambda _self, _timeout: FakeClient(api))
     return api

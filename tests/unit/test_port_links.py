@@ -30,12 +30,16 @@ def test_a_port_on_an_address_of_its_own_links_to_that_address(
 
 
 def test_published_ports_bind_where_the_room_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The room's setting is read where the environment is read (the context), and handed
+    to the engine layer, which reads no environment itself."""
     from dockdojo.runner import Engine
+    from dockdojo.runner.context import environment_engine
 
     monkeypatch.delenv("DOCKDOJO_HOST_IP", raising=False)
-    assert Engine("unix:///nowhere.sock").host_ip == "127.0.0.1"
+    assert environment_engine("unix:///nowhere.sock").host_ip == "127.0.0.1"
     monkeypatch.setenv("DOCKDOJO_HOST_IP", "127.77.3.233")
-    assert Engine("unix:///nowhere.sock").host_ip == "127.77.3.233"
+    assert environment_engine("unix:///nowhere.sock").host_ip == "127.77.3.233"
+    assert Engine("unix:///nowhere.sock").host_ip == "127.0.0.1"
     assert Engine("unix:///nowhere.sock", host_ip="127.0.0.2").host_ip == "127.0.0.2"
 
 
