@@ -1,5 +1,7 @@
 """``dockdojo grade``: the command line over :mod:`dockdojo.runner.grading`.
 
+Its options for grading's settings are made from their declarations in
+:mod:`dockdojo.runner.grading.options`; progress lines come from the stages' end hook.
 The grading modules (nbclient, nbformat) are imported only when the command runs."""
 
 from __future__ import annotations
@@ -62,8 +64,9 @@ def add_settings(parser: argparse.ArgumentParser) -> None:
         where: argparse._ActionsContainer = parser
         if flag.group is not None:
             where = groups.setdefault(flag.group, parser.add_argument_group(flag.group))
-        default = declared.default() if flag.command_default else argparse.SUPPRESS
-        if isinstance(declared.default(), bool):
+        value = declared.default()
+        default = value if flag.command_default else argparse.SUPPRESS
+        if isinstance(value, bool):
             where.add_argument(
                 flag.name, dest=declared.dest, action="store_true", default=default, help=flag.help
             )
@@ -71,7 +74,7 @@ def add_settings(parser: argparse.ArgumentParser) -> None:
         where.add_argument(
             flag.name,
             dest=declared.dest,
-            type=type(declared.default()),
+            type=type(value),
             default=default,
             metavar=flag.metavar or flag.name.lstrip("-").upper().replace("-", "_"),
             help=f"{flag.help} (default: {declared.shown_default()})",

@@ -52,7 +52,7 @@ class Submission:
     learner: str = ""
     """The learner, from the file's name."""
     started: float = field(default_factory=time.monotonic)
-    """When its first stage began."""
+    """When grading it began: its wall time (``seconds`` in its result) counts from here."""
     notebook: nbformat.NotebookNode | None = None
     """The notebook, parsed once (read), as the learner submitted it."""
     place: Place | None = None
