@@ -3,7 +3,7 @@
 A setting that ``dockdojo grade`` offers on its command line is declared with
 :func:`option`, which says its flag and its help there (as nbclient documents each of its
 options where it is declared); the command's options are made from these declarations
-(:func:`dockdojo.runner.cli.grade.add_commands`), and so is the README's table of them.
+(:func:`dockdojo.runner.cli.grade.add_settings`), and so is the README's table of them.
 A setting given no value on the command line keeps the default written here.
 """
 
@@ -33,7 +33,7 @@ class Flag:
     help: str
     """What the setting means, for ``--help`` and the README."""
     metavar: str | None = None
-    """The value's name in ``--help`` (default: argparse's)."""
+    """The value's name in ``--help`` (default: the option's name in capitals)."""
     group: str | None = None
     """The heading it is listed under in ``--help`` (None: with the command's own)."""
     command_default: Callable[[], Any] | None = None
@@ -43,9 +43,20 @@ class Flag:
     """The default in words, where its value says too little (e.g. ``the CPU count``)."""
 
 
-def option(default: Any, name: str, help: str, **flag: Any) -> Any:
-    """A setting with ``default`` that ``dockdojo grade`` offers as ``name``."""
-    return field(default=default, metadata={"flag": Flag(name, help, **flag)})
+def option(
+    default: Any,
+    name: str,
+    help: str,
+    *,
+    metavar: str | None = None,
+    group: str | None = None,
+    command_default: Callable[[], Any] | None = None,
+    shown_default: str | None = None,
+) -> Any:
+    """A setting with ``default`` that ``dockdojo grade`` offers as ``name`` (the rest as
+    :class:`Flag` has them)."""
+    flag = Flag(name, help, metavar, group, command_default, shown_default)
+    return field(default=default, metadata={"flag": flag})
 
 
 @dataclass(frozen=True)
