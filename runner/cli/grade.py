@@ -1,27 +1,29 @@
 """``dockdojo grade``: the command line over :mod:`dockdojo.runner.grading`.
 
+Its options for grading's settings are made from their declarations in
+:mod:`dockdojo.runner.grading.options`; progress lines come from the stages' end hook.
 The grading modules (nbclient, nbformat) are imported only when the command runs."""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DockdojoError
+from ..grading.options import GradeOptions, options_of
 
 if TYPE_CHECKING:
-    from nbformat import NotebookNode
-
     from ..authoring.model import Lesson
-    from ..grading.execute import GradeOptions
     from ..grading.reports import SubmissionResult
+    from ..grading.stages import Stage, Submission
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from ..room.config import DEFAULT_CONFIG
+
     grade = sub.add_parser(
         "grade",
         help="score submitted lesson notebooks against the live engine",
@@ -36,95 +38,79 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION.ipynb")
     grade.add_argument("--lesson", required=True, help="lesson name or path (the grader's copy)")
     grade.add_argument(
-        "--out", type=Path, default=Path("grades"), help="folder for the reports (default: grades)"
-    )
-    grade.add_argument(
-        "--jobs",
-        type=int,
-        default=os.cpu_count() or 1,
-        help="submissions graded at once (default: the CPU count)",
-    )
-    grade.add_argument(
         "--steps",
         nargs="+",
         metavar="ID",
         help="steps to score (default: the exercises; 'all' for every step)",
     )
     grade.add_argument(
-        "--cell-timeout", type=float, default=None, help="seconds one cell may run (default: 60)"
-    )
-    grade.add_argument(
-        "--timeout", type=float, default=None, help="seconds one submission may run (default: 600)"
-    )
-    grade.add_argument(
-        "--max-output",
-        type=int,
-        default=None,
-        metavar="BYTES",
-        help="output kept per cell; the rest is dropped and the report says so (default: 100000)",
-    )
-    grade.add_argument(
         "--config",
         type=Path,
         default=None,
-        help="the room's settings (default: /etc/dockdojo/room.toml when it exists): its "
+        help=f"the room's settings (default: {DEFAULT_CONFIG} when it exists): its "
         "mirror and the limits of each submission's engine",
     )
-    limits = grade.add_argument_group("limits of each submission's kernel")
-    limits.add_argument(
-        "--memory-mb", type=int, default=None, help="memory, its files included (default: 1024)"
-    )
-    limits.add_argument(
-        "--pids", type=int, default=None, help="processes and threads at once (default: 256)"
-    )
-    limits.add_argument(
-        "--cpu-seconds", type=float, default=None, help="CPU time in all (default: 300)"
-    )
-    limits.add_argument(
-        "--disk-mb", type=int, default=None, help="its folder, home and /tmp (default: 256)"
-    )
-    grade.add_argument(
-        "--trusted",
-        action="store_true",
-        help="run the notebooks as you, on the current engine, without isolation: only "
-        "for notebooks you wrote yourself (the reports say so)",
-    )
+    add_settings(grade)
     grade.set_defaults(func=_grade)
 
 
+def add_settings(parser: argparse.ArgumentParser) -> None:
+    """``dockdojo grade``'s options for the settings :class:`GradeOptions` declares as
+    such, each with the help and default written there; an option left out is not
+    passed on, so the setting keeps its declared default."""
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for declared in options_of(GradeOptions):
+        flag = declared.flag
+        where: argparse._ActionsContainer = parser
+        if flag.group is not None:
+            where = groups.setdefault(flag.group, parser.add_argument_group(flag.group))
+        value = declared.default()
+        default = value if flag.command_default else argparse.SUPPRESS
+        if isinstance(value, bool):
+            where.add_argument(
+                flag.name, dest=declared.dest, action="store_true", default=default, help=flag.help
+            )
+            continue
+        where.add_argument(
+            flag.name,
+            dest=declared.dest,
+            type=type(value),
+            default=default,
+            metavar=flag.metavar or flag.name.lstrip("-").upper().replace("-", "_"),
+            help=f"{flag.help} (default: {declared.shown_default()})",
+        )
+
+
+def settings_given(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given on the command line (or the command's own defaults), as
+    :class:`GradeOptions` takes them: nested ones (``limits.pids``) in their own dict."""
+    given: dict[str, Any] = {}
+    for declared in options_of(GradeOptions):
+        if declared.dest not in vars(args):
+            continue
+        *parents, name = declared.path
+        place = given
+        for parent in parents:
+            place = place.setdefault(parent, {})
+        place[name] = vars(args)[declared.dest]
+    return given
+
+
 def _grade(args: argparse.Namespace) -> int:
-    from ..grading.execute import grade_all, learner_of, private_copies
-    from ..grading.reports import check_names, write_all, write_one
+    from ..grading.batch import grade_batch
 
     options, where = _options(args)
-    try:
-        check_names([learner_of(p) for p in args.submissions])
-    except ValueError as exc:
-        raise DockdojoError(f"{exc}.", "Give each learner's notebook a distinct name.") from exc
     total = len(args.submissions)
     print(
-        f"grading {total} submission(s) of {options.lesson.id} {where}, {args.jobs} at a time",
+        f"grading {total} submission(s) of {options.lesson.id} {where}, {options.jobs} at a time",
         file=sys.stderr,
     )
-    args.out.mkdir(parents=True, exist_ok=True)  # hidden from the kernels from the start
-    copies = private_copies(list(args.submissions))  # before any submission runs
-    submissions = {
-        str(path): nb for path, nb in ((p, _notebook(c)) for p, c in copies.items()) if nb
-    }
     progress = _Progress(total)
-
-    def done(result: SubmissionResult) -> None:
-        write_one(result, args.out, submissions)  # kept even if the batch is stopped later
-        progress.show(result)
-
-    results = grade_all(
-        list(args.submissions), options, jobs=args.jobs, on_done=done, copies=copies
-    )
-    written = write_all(results, args.out, submissions)
+    batch = grade_batch(list(args.submissions), options, on_stage_end=progress.stage_ended)
     print(f"{'LEARNER':<24} {'STATUS':<12} {'POINTS':>8}  SUBMISSION")
-    for r in results:
+    for r in batch.results:
         print(f"{r.learner:<24} {r.status:<12} {r.points:>3}/{r.max_points:<4}  {r.submission}")
-    print(f"wrote {len(written)} file(s) to {args.out}", file=sys.stderr)
+    print(f"wrote {len(batch.written)} file(s) to {options.out}", file=sys.stderr)
     return 0
 
 
@@ -132,13 +118,7 @@ def _options(args: argparse.Namespace) -> tuple[GradeOptions, str]:
     """The grading options from the command line, and where grading runs, in words.
     Raises :class:`DockdojoError` before anything runs when grading cannot work."""
     from ..context import environment_engine
-    from ..grading import Confinement
-    from ..grading.execute import (
-        DEFAULT_CELL_TIMEOUT,
-        DEFAULT_MAX_OUTPUT,
-        DEFAULT_SUBMISSION_TIMEOUT,
-        GradeOptions,
-    )
+    from ..grading.options import Confinement
     from ..lessons import load_lesson
     from ..mirror import Mirror
     from ..room.config import load_config
@@ -147,23 +127,11 @@ def _options(args: argparse.Namespace) -> tuple[GradeOptions, str]:
     missing = [str(p) for p in args.submissions if not p.is_file()]
     if missing:
         raise DockdojoError(f"No such submission: {', '.join(missing)}.", "Check the paths.")
-    given = {
-        name: getattr(args, name)
-        for name in ("memory_mb", "pids", "cpu_seconds", "disk_mb")
-        if getattr(args, name) is not None
-    }
-    options = GradeOptions(
-        lesson=lesson,
-        steps=_steps(args, lesson),
-        cell_timeout=args.cell_timeout or DEFAULT_CELL_TIMEOUT,
-        submission_timeout=args.timeout or DEFAULT_SUBMISSION_TIMEOUT,
-        max_output=args.max_output or DEFAULT_MAX_OUTPUT,
-        trusted=args.trusted,
-        limits=replace(Confinement(), **given),
-        hide=(args.out.resolve(),),
-    )
-    options.limits.check()
-    if args.trusted:
+    given = settings_given(args)
+    limits = Confinement(**given.pop("limits", {}))
+    options = GradeOptions(lesson=lesson, steps=_steps(args, lesson), limits=limits, **given)
+    options.check()
+    if options.trusted:
         with environment_engine(lesson=lesson.id) as engine:
             engine.ping()  # no engine: grading cannot work, say so before running anything
             host = engine.host
@@ -194,12 +162,17 @@ def _steps(args: argparse.Namespace, lesson: Lesson) -> tuple[str, ...] | None:
 
 
 class _Progress:
-    """One line per graded submission (one line that fills up on a terminal)."""
+    """One line per graded submission (one line that fills up on a terminal), printed as
+    its last stage ends."""
 
     def __init__(self, total: int) -> None:
         self.total = total
         self.done = 0
         self.tty = sys.stderr.isatty()
+
+    def stage_ended(self, stage: Stage, sub: Submission) -> None:
+        if stage.name == "report" and sub.result is not None:
+            self.show(sub.result)
 
     def show(self, result: SubmissionResult) -> None:
         self.done += 1
@@ -215,16 +188,3 @@ class _Progress:
             print("\r" + line.ljust(100), end=end, file=sys.stderr, flush=True)
         else:
             print(line, file=sys.stderr, flush=True)
-
-
-def _notebook(copy: bytes | OSError) -> NotebookNode | None:
-    """A private copy as a notebook, or None when it is none (already reported)."""
-    import nbformat
-
-    if isinstance(copy, OSError):
-        return None
-    try:
-        nb: NotebookNode = nbformat.reads(copy.decode("utf-8"), as_version=4)
-    except Exception:  # an unreadable submission is already reported as such
-        return None
-    return nb

@@ -36,7 +36,6 @@ import shutil
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,33 +57,12 @@ from ..room.engines import LearnerEngine
 from ..room.host import check_can_run
 from ..room.learners import Learner, learner, lookup
 from ..room.pyenv import KernelEnv
+from .options import Confinement
 
 POOL = re.compile(rf"{POOL_PREFIX}\d+\Z")
 """Pool users' names."""
 WORK_ROOT = Path("/run/dockdojo/grading")
 """Where each pool user's work folder is mounted."""
-
-
-@dataclass(frozen=True)
-class Confinement:
-    """What one submission's kernel (and everything it starts) may use."""
-
-    memory_mb: int = 1024
-    """Memory, files in its work folder included (they live in memory)."""
-    pids: int = 256
-    """Processes and threads at once."""
-    cpu_seconds: float = 300.0
-    """CPU time in all, over every process it started."""
-    disk_mb: int = 256
-    """Size of its work folder: the notebook's folder, home, /tmp."""
-
-    def check(self) -> None:
-        for name in ("memory_mb", "pids", "cpu_seconds", "disk_mb"):
-            if getattr(self, name) <= 0:
-                raise DockdojoError(
-                    f"The grading limit {name} must be positive, not {getattr(self, name)}.",
-                    "Give a positive number, or leave the option out for its default.",
-                )
 
 
 class Pool:

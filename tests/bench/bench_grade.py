@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -114,8 +115,8 @@ def main() -> int:
             runs: list[tuple[str, Callable[[], object]]] = [
                 ("plain nbclient, warm", lambda: plain_nbclient(paths, host, engine, cold=False)),
                 ("plain nbclient, cold", lambda: plain_nbclient(paths, host, engine, cold=True)),
-                ("dockdojo grade --jobs 1", lambda: grade_all(paths, options, jobs=1)),
-                ("dockdojo grade --jobs 2", lambda: grade_all(paths, options, jobs=2)),
+                ("dockdojo grade --jobs 1", lambda: grade_all(paths, replace(options, jobs=1))),
+                ("dockdojo grade --jobs 2", lambda: grade_all(paths, replace(options, jobs=2))),
             ]
             for label, run in runs:
                 clean(engine)

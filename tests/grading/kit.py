@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
@@ -94,7 +94,7 @@ def grade_argv(
 
 
 def grade(paths: list[Path], options: GradeOptions, jobs: int = 1) -> dict[str, SubmissionResult]:
-    return {r.learner: r for r in grade_all(paths, options, jobs=jobs)}
+    return {r.learner: r for r in grade_all(paths, replace(options, jobs=jobs))}
 
 
 def pool_users() -> list[str]:

@@ -175,6 +175,25 @@ def test_grade_command_writes_every_format(
     assert any(c.metadata.get("dockdojo", {}).get("role") == "feedback" for c in feedback.cells)
 
 
+def test_grade_command_shows_each_submission_as_graded_and_writes_each_report_once(
+    tmp_path: Path,
+    grading_room: GradingRoom,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(ROOT)
+    paths = [submission(tmp_path, "ada", answers("ada")), submission(tmp_path, "eve", {})]
+    out = tmp_path / "grades"
+    assert main(grade_argv(paths, out, grading_room, jobs=2, cell_timeout=30)) == 0
+    err = capsys.readouterr().err
+    progress = [line for line in err.splitlines() if line.startswith("[")]
+    assert len(progress) == 2, err  # one line per submission, from the stages' end hook
+    assert {line.split("  ")[1].split(":")[0] for line in progress} == {"ada", "eve"}
+    files = sorted(p.name for p in out.iterdir())
+    assert len(files) == 8, files  # 3 per learner, junit.xml and gradebook.csv
+    assert f"wrote {len(files)} file(s) to {out}" in err, "a report was written twice"
+
+
 def test_a_cell_that_floods_its_output_is_cut_and_other_learners_are_unaffected(
     tmp_path: Path, options: GradeOptions
 ) -> None:

@@ -60,9 +60,17 @@ def write_all(
     written = []
     for result in results:
         written += write_one(result, out_dir, submissions)
-    written.append(_write(out_dir / "junit.xml", junit_xml(results)))
-    written.append(_write(out_dir / "gradebook.csv", gradebook_csv(results)))
-    return written
+    return written + write_batch(results, out_dir)
+
+
+def write_batch(results: Sequence[SubmissionResult], out_dir: Path) -> list[Path]:
+    """The batch's own reports, ``junit.xml`` and ``gradebook.csv``, once every result is
+    in (each submission's own were written by :func:`write_one` as it was graded)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [
+        _write(out_dir / "junit.xml", junit_xml(results)),
+        _write(out_dir / "gradebook.csv", gradebook_csv(results)),
+    ]
 
 
 def check_names(learners: Sequence[str]) -> None:
