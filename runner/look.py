@@ -1,7 +1,7 @@
 """A learner's Check, told to the instructor's view of their room ("look now").
 
 On JupyterHub, a learner's server has ``DOCKDOJO_LOOK_URL`` (the room's instructor view,
-:mod:`dockdojo.runner.room.instructor`) and its own hub token. :func:`tell_instructor` asks that
+:mod:`dockdojo.runner.hub.instructor`) and its own hub token. :func:`tell_instructor` asks that
 view to check this learner's engine now. It sends only the lesson and the step: the
 view runs the checks itself, against the learner's engine, so nothing sent here can
 mark anyone done. It never waits and never fails the Check: without a room, or with the

@@ -75,7 +75,7 @@ class HubSettings:
 
 @dataclass(frozen=True)
 class InstructorSettings:
-    """The ``[instructor]`` table: the instructor's view (:mod:`.instructor`)."""
+    """The ``[instructor]`` table: the instructor's view (:mod:`dockdojo.runner.hub.instructor`)."""
 
     port: int = 8010
     """The service's port on 127.0.0.1 (the hub's proxy forwards to it)."""

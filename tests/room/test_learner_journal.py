@@ -12,9 +12,9 @@ from room.seats import new_room, seats
 
 from dockdojo.runner import Engine
 from dockdojo.runner.engine.journal import Journal
-from dockdojo.runner.room.instructor import room_lessons
-from dockdojo.runner.room.roster import Store
-from dockdojo.runner.room.watch import Look, Watch
+from dockdojo.runner.hub.instructor import room_lessons
+from dockdojo.runner.hub.roster import Store
+from dockdojo.runner.hub.watch import Look, Watch
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(600)]
 LESSON = "what-is-an-image"

@@ -13,9 +13,9 @@ import pytest
 from common_kit import until
 from room.postgres import Postgres, postgres
 
-from dockdojo.runner.room.instructor import room_lessons
-from dockdojo.runner.room.roster import Store
-from dockdojo.runner.room.watch import Look, Watch
+from dockdojo.runner.hub.instructor import room_lessons
+from dockdojo.runner.hub.roster import Store
+from dockdojo.runner.hub.watch import Look, Watch
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(300)]
 LESSON = "what-is-an-image"

@@ -29,11 +29,11 @@ LAYERS: dict[str, set[str]] = {
     "lessons": {"errors", "text", "authoring", "kinds"},
     "workspace": {"errors", "text", "authoring", "kinds", "lessons"},
     "look": {"environ"},
-    "room": {
+    "room": {"errors", "text", "engine", "sandbox", "privileged", "context", "kinds", "lessons"},
+    "mirror": {"errors", "text", "engine", "sandbox", "privileged", "authoring", "lessons", "room"},
+    "hub": {
         "errors",
-        "text",
         "environ",
-        "engine",
         "sandbox",
         "privileged",
         "authoring",
@@ -42,8 +42,8 @@ LAYERS: dict[str, set[str]] = {
         "lessons",
         "readiness",
         "look",
+        "room",
     },
-    "mirror": {"errors", "text", "engine", "sandbox", "privileged", "authoring", "lessons", "room"},
     "grading": {
         "errors",
         "text",
@@ -73,6 +73,7 @@ LAYERS: dict[str, set[str]] = {
         "workspace",
         "room",
         "mirror",
+        "hub",
         "readiness",
     },
 }

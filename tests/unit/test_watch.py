@@ -14,9 +14,9 @@ import pytest
 from unit.fake_docker import FakeAPI, install
 
 from dockdojo.runner.context import learner_tag
-from dockdojo.runner.room.instructor import grid_csv, room_lessons
-from dockdojo.runner.room.roster import Store
-from dockdojo.runner.room.watch import LOOK_BURST, LOOK_WINDOW, Look, Watch
+from dockdojo.runner.hub.instructor import grid_csv, room_lessons
+from dockdojo.runner.hub.roster import Store
+from dockdojo.runner.hub.watch import LOOK_BURST, LOOK_WINDOW, Look, Watch
 
 LESSON = "what-is-an-image"
 

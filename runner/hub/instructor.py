@@ -1,7 +1,7 @@
 """The instructor's view of a room: a JupyterHub service at ``/services/dockdojo/``.
 
 The hub starts it (``dockdojo room hub-config`` writes the service into the hub's
-configuration) as ``python -m dockdojo.runner.room.instructor --config ROOM``, as the
+configuration) as ``python -m dockdojo.runner.hub.instructor --config ROOM``, as the
 hub's own user, which can reach every learner's engine; learners cannot reach it but
 through the hub, which authenticates every request (hub OAuth for pages, the learner's
 server token for "look now").
@@ -49,11 +49,11 @@ from tornado.iostream import StreamClosedError
 from ..authoring import Lesson
 from ..authoring.sources import lesson_sources
 from ..lessons import load_lesson
+from ..room.config import RoomConfig, load_config
+from ..room.engines import LearnerEngine
+from ..room.learners import lookup
 from ..sandbox import engine_answers
-from .config import RoomConfig, load_config
-from .engines import LearnerEngine
 from .hub import SERVICE
-from .learners import lookup
 from .roster import Store, default_url, state_folder
 from .watch import Look, Watch
 
@@ -273,7 +273,7 @@ def make_app(
         hub_auth=hub_auth,
         watch=watch,
         is_instructor=is_instructor,
-        page=resources.files("dockdojo.runner.room").joinpath("instructor.html").read_text(),
+        page=resources.files("dockdojo.runner.hub").joinpath("instructor.html").read_text(),
         cookie_secret=cookie_secret,
         login_url=hub_auth.login_url,
     )
@@ -439,7 +439,7 @@ def serve(room: RoomConfig, *, instructors: Sequence[str], port: int | None = No
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dockdojo.runner.room.instructor")
+    parser = argparse.ArgumentParser(prog="python -m dockdojo.runner.hub.instructor")
     parser.add_argument("--config", type=Path, default=None, help="the room's settings file")
     parser.add_argument("--instructor", action="append", default=[], metavar="NAME")
     parser.add_argument("--port", type=int, default=None)
