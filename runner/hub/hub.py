@@ -26,10 +26,10 @@ from typing import Any
 
 from ..environ import HOST_IP, LEARNER
 from ..errors import RoomError
-from ..look import LOOK_URL
 from ..privileged import firewall
 from ..privileged.processes import As, run_as
 from ..privileged.run import PATH
+from ..recheck import RECHECK_URL
 from ..room.config import RoomConfig, load_config
 from ..room.engines import LearnerEngine
 from ..room.learners import Learner, lookup
@@ -83,7 +83,7 @@ def hub_config(
         "",
         "# The instructor's view: a service of the hub, at /services/dockdojo/. Every user",
         "# may reach it (the page itself is for instructors only) and so may each server's",
-        "# token, with which a learner's Check asks it to look at that learner now.",
+        "# token, with which a learner's Check asks it to check that learner now.",
         "import sys",
         f"c.JupyterHub.services = [{{'name': {SERVICE!r}, 'display': True,",
         "    'oauth_no_confirm': True,",
@@ -150,7 +150,7 @@ def pre_spawn(spawner: Any) -> None:
         HOST_IP: firewall.address(who.uid) if who else "",
         LEARNER: name,
         "PYTHONPATH": str(python.code),
-        LOOK_URL: f"http://127.0.0.1:{room.instructor.port}/services/{SERVICE}/api/look",
+        RECHECK_URL: f"http://127.0.0.1:{room.instructor.port}/services/{SERVICE}/api/recheck",
     }
 
 

@@ -85,8 +85,8 @@ class InstructorSettings:
     stuck_minutes: int = 10
     """A learner on one step this long is shown as stuck."""
     recheck_seconds: int = 30
-    """Every learner whose server runs is checked anew this often (and at once on a
-    "look now")."""
+    """Every learner whose server runs is checked anew this often (and at once when their
+    Check asks)."""
 
 
 @dataclass(frozen=True)

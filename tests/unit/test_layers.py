@@ -28,7 +28,7 @@ LAYERS: dict[str, set[str]] = {
     "kinds": {"errors", "text", "engine", "authoring"},
     "lessons": {"errors", "text", "authoring", "kinds"},
     "workspace": {"errors", "text", "authoring", "kinds", "lessons"},
-    "look": {"environ"},
+    "recheck": {"environ"},
     "room": {"errors", "text", "engine", "sandbox", "privileged", "context", "kinds", "lessons"},
     "mirror": {"errors", "text", "engine", "sandbox", "privileged", "authoring", "lessons", "room"},
     "hub": {
@@ -41,7 +41,7 @@ LAYERS: dict[str, set[str]] = {
         "kinds",
         "lessons",
         "readiness",
-        "look",
+        "recheck",
         "room",
     },
     "grading": {
