@@ -9,7 +9,8 @@
   instructor, the page ``instructor.html``);
 - :mod:`.watch`: what the view shows, found with the lessons' own checks on each
   learner's engine, in the background and when a learner's Check asks;
-- :mod:`.roster`: the instructor's record of the room in a SQL database.
+- :mod:`.progress`: the instructor's record of the room (learners, steps, attempts) in a
+  SQL database, :class:`~.progress.ProgressStore`.
 
 Nothing here is imported by the learner's kernel; the hub and its service import it.
 """

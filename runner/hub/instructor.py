@@ -54,7 +54,7 @@ from ..room.engines import LearnerEngine
 from ..room.learners import lookup
 from ..sandbox import engine_answers
 from .hub import SERVICE
-from .roster import Store, default_url, state_folder
+from .progress import ProgressStore, default_url, state_folder
 from .watch import CheckRequest, Watch
 
 log = logging.getLogger("dockdojo.instructor")
@@ -389,7 +389,7 @@ def serve(room: RoomConfig, *, instructors: Sequence[str], port: int | None = No
         level=logging.INFO, format="[dockdojo %(levelname)s %(asctime)s] %(message)s"
     )
     url = room.instructor.database or default_url(room.state)
-    store = Store(url)
+    store = ProgressStore(url)
     here = f"http://127.0.0.1:{room.mirror_port}"  # the mirror, as the host reaches it
     watch = Watch(
         room_lessons(),

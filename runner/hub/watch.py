@@ -8,7 +8,7 @@ everyone whose server runs. Nothing a learner sends is taken as a result: a requ
 names only a lesson and a step, and concerns only its sender.
 
 Every change is kept in memory (what the grid shows), handed to subscribers as a
-numbered event (the page's live stream), and written to the :class:`~.roster.Store`;
+numbered event (the page's live stream), and written to the :class:`~.progress.ProgressStore`;
 writes the database refuses are kept, in order, and written again every second until
 it takes them.
 """
@@ -30,7 +30,7 @@ from ..errors import DockdojoError
 from ..kinds import check_lesson
 from ..kinds.report import StepReport
 from ..readiness import engine_findings
-from .roster import Attempt, Batch, LearnerRow, StepRow, Store
+from .progress import Attempt, Batch, LearnerRow, ProgressStore, StepRow
 
 log = logging.getLogger("dockdojo.instructor")
 
@@ -64,7 +64,7 @@ class Watch:
     def __init__(
         self,
         lessons: Mapping[str, Lesson],
-        store: Store,
+        store: ProgressStore,
         engine_of: EngineOf,
         *,
         stuck_minutes: int = 10,

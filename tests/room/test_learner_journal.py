@@ -13,7 +13,7 @@ from room.seats import new_room, seats
 from dockdojo.runner import Engine
 from dockdojo.runner.engine.journal import Journal
 from dockdojo.runner.hub.instructor import room_lessons
-from dockdojo.runner.hub.roster import Store
+from dockdojo.runner.hub.progress import ProgressStore
 from dockdojo.runner.hub.watch import CheckRequest, Watch
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(600)]
@@ -69,7 +69,7 @@ def test_the_past_outlives_a_thousand_execs_and_a_restart_of_the_view(
 
         url = f"sqlite:///{tmp_path / 'progress.sqlite'}"
         # first as the learner's own notebook finds the journal (the engine's label) ...
-        first = Watch(room_lessons(), Store(url), lambda _n: seat.docker_host, workers=1)
+        first = Watch(room_lessons(), ProgressStore(url), lambda _n: seat.docker_host, workers=1)
         try:
             steps = _checked(first, name, 1)
         finally:
@@ -80,7 +80,7 @@ def test_the_past_outlives_a_thousand_execs_and_a_restart_of_the_view(
         # ... then as the instructor's view does: the room names each learner's journal
         second = Watch(
             room_lessons(),
-            Store(url),
+            ProgressStore(url),
             lambda _n: seat.docker_host,
             workers=1,
             journal_of=lambda _n: seat.engine.journal,

@@ -1,7 +1,7 @@
 """The instructor view's bookkeeping, without an engine: a learner whose engine does not
 answer (the engine finder here is a stand-in that finds none), the request checks, the
 CSV, and each learner checked with their own values (over a fake SDK client,
-:mod:`unit.fake_docker`). The checks against real engines are in tests/room/test_roster.py
+:mod:`unit.fake_docker`). The checks against real engines are in tests/room/test_progress_store.py
 and tests/room/test_agreement.py."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from unit.fake_docker import FakeAPI, install
 
 from dockdojo.runner.context import learner_tag
 from dockdojo.runner.hub.instructor import grid_csv, room_lessons
-from dockdojo.runner.hub.roster import Store
+from dockdojo.runner.hub.progress import ProgressStore
 from dockdojo.runner.hub.watch import REQUEST_BURST, REQUEST_WINDOW, CheckRequest, Watch
 
 LESSON = "what-is-an-image"
@@ -23,7 +23,9 @@ LESSON = "what-is-an-image"
 
 @pytest.fixture
 def watch(tmp_path: Path) -> Iterator[Watch]:
-    made = Watch(room_lessons(), Store(f"sqlite:///{tmp_path / 'p.sqlite'}"), lambda _n: None)
+    made = Watch(
+        room_lessons(), ProgressStore(f"sqlite:///{tmp_path / 'p.sqlite'}"), lambda _n: None
+    )
     yield made
     made.stop()
     made.store.close()
@@ -95,7 +97,9 @@ def test_each_learner_is_checked_with_their_own_values(
 ) -> None:
     install(monkeypatch, FakeAPI())  # an engine with nothing on it, for everyone
     watch = Watch(
-        room_lessons(), Store(f"sqlite:///{tmp_path / 'p.sqlite'}"), lambda _n: "unix:///fake"
+        room_lessons(),
+        ProgressStore(f"sqlite:///{tmp_path / 'p.sqlite'}"),
+        lambda _n: "unix:///fake",
     )
     try:
         watch.request(CheckRequest("ada", LESSON, frozenset({"redis-cache"})))

@@ -14,7 +14,7 @@ from common_kit import until
 from room.postgres import Postgres, postgres
 
 from dockdojo.runner.hub.instructor import room_lessons
-from dockdojo.runner.hub.roster import Store
+from dockdojo.runner.hub.progress import ProgressStore
 from dockdojo.runner.hub.watch import CheckRequest, Watch
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(300)]
@@ -43,7 +43,7 @@ def engine_host() -> str:
 
 def watch_of(url: str) -> Watch:
     host = engine_host()
-    return Watch(room_lessons(), Store(url), lambda _name: host, workers=2)
+    return Watch(room_lessons(), ProgressStore(url), lambda _name: host, workers=2)
 
 
 def test_a_restarted_watch_knows_everything_the_last_one_learnt(url: str) -> None:
@@ -99,7 +99,7 @@ def test_checks_made_while_the_database_is_away_are_stored_when_it_is_back(
     finally:
         watch.stop()
         watch.store.close()
-    store = Store(server.url)
+    store = ProgressStore(server.url)
     try:
         attempts = store.attempts("cy", LESSON)
         assert any(a.step == "run-redis" and a.cause == "look" for a in attempts)

@@ -13,7 +13,7 @@ database SQLAlchemy reaches (``postgresql+psycopg://...``) when the room's
   its time: the history the instructor reads.
 
 Writes come in :class:`Batch` es; a batch the database refuses (it is unreachable, say)
-is kept by the caller and written again later (:class:`~.instructor.Watch`), so nothing
+is kept by the caller and written again later (:class:`~.watch.Watch`), so nothing
 is lost while the database is away.
 """
 
@@ -152,7 +152,7 @@ def default_url(state: Path) -> str:
     return f"sqlite:///{state_folder(state) / 'progress.sqlite'}"
 
 
-class Store:
+class ProgressStore:
     """The tables, in the database at ``url`` (made when missing)."""
 
     def __init__(self, url: str) -> None:
@@ -219,8 +219,8 @@ __all__ = [
     "Attempt",
     "Batch",
     "LearnerRow",
+    "ProgressStore",
     "StepRow",
-    "Store",
     "default_url",
     "state_folder",
 ]
