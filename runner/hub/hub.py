@@ -24,12 +24,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..environ import HOST_IP, LEARNER
+from ..environ import HOST_IP, LEARNER, RECHECK_URL
 from ..errors import RoomError
 from ..privileged import firewall
 from ..privileged.processes import As, run_as
 from ..privileged.run import PATH
-from ..recheck import RECHECK_URL
 from ..room.config import RoomConfig, load_config
 from ..room.engines import LearnerEngine
 from ..room.learners import Learner, lookup

@@ -41,7 +41,6 @@ LAYERS: dict[str, set[str]] = {
         "kinds",
         "lessons",
         "readiness",
-        "recheck",
         "room",
     },
     "grading": {
