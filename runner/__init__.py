@@ -11,6 +11,9 @@ Its layers, each a subpackage, lowest first:
   variables of the learner contract;
 - :mod:`.kinds`: every action kind and check kind, one table entry each; checking and
   solving a lesson; :mod:`.lessons` hands authoring the kinds' table;
+- :mod:`.room`, :mod:`.mirror` and :mod:`.hub`: workshop rooms (a rootless engine per
+  learner), their read-only registry mirror, and the room on JupyterHub with the
+  instructor's view, which a learner's Check asks to check them now (:mod:`.recheck`);
 - :mod:`.grading`: untrusted submissions executed and scored, and the report formats;
 - :mod:`.cli`: the ``dockdojo`` command.
 
@@ -84,7 +87,7 @@ if TYPE_CHECKING:
         solve_lesson,
     )
     from .lessons import build_lessons, load_lesson, parse_lesson
-    from .look import tell_instructor
+    from .recheck import request_recheck
     from .sandbox import Sandbox, SandboxStatus
     from .text import human_bytes, plain_text, plural
 
@@ -147,7 +150,7 @@ _WHERE = {
         "solve_lesson",
     ),
     "lessons": ("build_lessons", "load_lesson", "parse_lesson"),
-    "look": ("tell_instructor",),
+    "recheck": ("request_recheck",),
     "sandbox": ("Sandbox", "SandboxStatus"),
     "text": ("human_bytes", "plain_text", "plural"),
 }
@@ -213,10 +216,10 @@ __all__ = [
     "plain_text",
     "plural",
     "port_url",
+    "request_recheck",
     "run_step_checks",
     "same_image",
     "solve_lesson",
-    "tell_instructor",
     "uses_image",
     "widgets_sync",
 ]

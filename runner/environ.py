@@ -26,8 +26,8 @@ HOST_IP = "DOCKDOJO_HOST_IP"
 learner one of their own (``dockdojo.runner.privileged.firewall``)."""
 WIDGETS_SYNC = "DOCKDOJO_WIDGETS_SYNC"
 """Set to ``1`` to run widget work inline instead of in threads (headless runs, grading)."""
-LOOK_URL = "DOCKDOJO_LOOK_URL"
-"""The instructor view's ``api/look`` address, set for a learner's server by the hub."""
+RECHECK_URL = "DOCKDOJO_RECHECK_URL"
+"""The instructor view's ``api/recheck`` address, set for a learner's server by the hub."""
 HUB_USER = "JUPYTERHUB_USER"
 """JupyterHub's name for the user whose server this is (the learner, when
 :data:`LEARNER` is not set)."""
@@ -74,7 +74,7 @@ __all__ = [
     "HUB_USER",
     "LEARNER",
     "LEARNER_TAG",
-    "LOOK_URL",
+    "RECHECK_URL",
     "SHARED_ENGINE",
     "TAG_SALT",
     "WIDGETS_SYNC",

@@ -41,7 +41,7 @@ from dockdojo.runner import (
     learner_context,
     load_lesson,
     plural,
-    tell_instructor,
+    request_recheck,
 )
 
 from .common import STYLE, Worker, button, esc, live, note, synchronous, touch
@@ -190,9 +190,9 @@ class CheckPanel(w.VBox):
         """Evaluate the lesson now (every step, the slow checks too) and show it."""
         if clicked:
             self.lesson.attempted.add(self.step.id)
-            tell_instructor(
+            request_recheck(
                 self.lesson.model.id, self.step.id
-            )  # a room's instructor view looks too
+            )  # a room's instructor view checks too
         return self.worker.start(
             lambda: self.lesson.evaluate(slow=True),
             "Checking…",

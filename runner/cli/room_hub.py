@@ -57,9 +57,9 @@ def add_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _hub_config(args: argparse.Namespace) -> int:
+    from ..hub.hub import hub_config, learners_python, prepare_state
     from ..room.config import load_config
     from ..room.host import need_root
-    from ..room.hub import hub_config, learners_python, prepare_state
 
     need_root("Writing a room's JupyterHub configuration")
     room = load_config(args.config)
@@ -80,8 +80,8 @@ def _hub_config(args: argparse.Namespace) -> int:
 
 
 def _helm_values(args: argparse.Namespace) -> int:
+    from ..hub.helm import helm_values, mirror_manifests, to_yaml
     from ..room.config import load_config
-    from ..room.helm import helm_values, mirror_manifests, to_yaml
 
     values = helm_values(
         load_config(args.config),

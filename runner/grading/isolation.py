@@ -55,7 +55,7 @@ from ..privileged.users import POOL_PREFIX, UserName, hand_over, made_users, own
 from ..room import RoomConfig
 from ..room.engines import LearnerEngine
 from ..room.host import check_can_run
-from ..room.learners import Learner, learner, lookup
+from ..room.learners import Learner, create_learner, lookup
 from ..room.pyenv import KernelEnv
 from .options import Confinement
 
@@ -103,7 +103,7 @@ class Pool:
                         f"Rename or remove that user (userdel -r {name}) if it is no one's, "
                         "then grade again.",
                     )
-                learner(name, create=True)
+                create_learner(name)
                 self._free.put(name)
         except BaseException:
             self.__exit__()

@@ -1,5 +1,6 @@
 """Workshop rooms: one rootless Docker Engine per learner (the room's read-only registry
-mirror is :mod:`dockdojo.runner.mirror`).
+mirror is :mod:`dockdojo.runner.mirror`; the hub that serves the learners and the
+instructor's view is :mod:`dockdojo.runner.hub`).
 
 - :mod:`.config`: the room's settings (where its state lives, the mirror's port, the
   limits of each learner's engine), read from ``room.toml``;
@@ -7,7 +8,10 @@ mirror is :mod:`dockdojo.runner.mirror`).
   needs: :mod:`.host` (the server's programs and devices), :mod:`.learners` (learner
   names, accounts checked for rootless Docker, subordinate ids) and :mod:`.reset`
   (emptying an engine); its cgroup, firewall rules, containers limit, user account and
-  processes are :mod:`dockdojo.runner.privileged`'s.
+  processes are :mod:`dockdojo.runner.privileged`'s;
+- :mod:`.pyenv`: the Pythons other users run (learners' servers, graded kernels);
+- :mod:`.rehearsal`: ``dockdojo doctor --room``'s dress rehearsal, one lesson solved on a
+  throwaway learner's engine.
 
 Rooms are for Linux servers, run as root; a learner's own laptop keeps one engine.
 """

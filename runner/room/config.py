@@ -75,7 +75,7 @@ class HubSettings:
 
 @dataclass(frozen=True)
 class InstructorSettings:
-    """The ``[instructor]`` table: the instructor's view (:mod:`.instructor`)."""
+    """The ``[instructor]`` table: the instructor's view (:mod:`dockdojo.runner.hub.instructor`)."""
 
     port: int = 8010
     """The service's port on 127.0.0.1 (the hub's proxy forwards to it)."""
@@ -85,8 +85,8 @@ class InstructorSettings:
     stuck_minutes: int = 10
     """A learner on one step this long is shown as stuck."""
     recheck_seconds: int = 30
-    """Every learner whose server runs is checked anew this often (and at once on a
-    "look now")."""
+    """Every learner whose server runs is checked anew this often (and at once when their
+    Check asks)."""
 
 
 @dataclass(frozen=True)

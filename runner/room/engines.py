@@ -79,7 +79,7 @@ from ..sandbox import answers_ok, engine_answers, journal_recorder
 from ..text import human_bytes, plural
 from .config import RoomConfig
 from .host import Programs, check_can_run, need_root
-from .learners import Learner, check_name, learner, lookup
+from .learners import Learner, check_name, create_learner, existing_learner, lookup
 
 if TYPE_CHECKING:
     from .reset import ResetReport
@@ -226,7 +226,7 @@ class LearnerEngine:
     def start(self, *, create_user: bool = False) -> EngineStatus:
         """Start the engine (idempotent) and wait until its API answers."""
         programs = check_can_run()
-        who = learner(self.name, create=create_user)
+        who = create_learner(self.name) if create_user else existing_learner(self.name)
         with self._locked():
             current = self.status()
             if current.pid is not None:  # it runs (or is starting, or stuck)

@@ -3,8 +3,9 @@ their subordinate ids.
 
 A learner's engine runs as the learner's own user, so the user must exist (``useradd
 -m``, which also gives the ranges in ``/etc/subuid`` and ``/etc/subgid`` that rootless
-Docker maps a container's users to). dockdojo creates a user only when asked to
-(``--create-user``), through :mod:`dockdojo.runner.privileged.users`.
+Docker maps a container's users to). :func:`existing_learner` only finds and checks
+the account; :func:`create_learner` (``--create-user``, grading's pool) may also make
+it, through :mod:`dockdojo.runner.privileged.users`.
 """
 
 from __future__ import annotations
@@ -33,13 +34,10 @@ def lookup(name: str) -> Learner | None:
     return users.lookup(check_name(name))
 
 
-def learner(name: str, *, create: bool = False) -> Learner:
-    """The learner's account, checked for rootless Docker; with ``create``, a missing
-    user is made with ``useradd -m``. Raises :class:`RoomError` saying what to fix."""
+def existing_learner(name: str) -> Learner:
+    """The learner's account, checked for rootless Docker; never makes a user. Raises
+    :class:`RoomError` saying what to fix (for a missing user, how to make one)."""
     found = lookup(name)
-    if found is None and create:
-        users.add(check_name(name))
-        found = lookup(name)
     if found is None:
         raise RoomError(
             f"There is no Unix user {name}; a learner's engine runs as the learner's own user.",
@@ -67,6 +65,14 @@ def learner(name: str, *, create: bool = False) -> Learner:
                 f"--add-subgids {start}-{end} {name}",
             )
     return found
+
+
+def create_learner(name: str) -> Learner:
+    """The learner's account, made with ``useradd -m`` when there is no such user, then
+    checked as :func:`existing_learner` checks it."""
+    if lookup(name) is None:
+        users.add(check_name(name))
+    return existing_learner(name)
 
 
 def subordinate_ids(path: Path, who: Learner) -> int:
@@ -101,8 +107,9 @@ __all__ = [
     "MIN_SUBORDINATE_IDS",
     "Learner",
     "check_name",
+    "create_learner",
+    "existing_learner",
     "free_range_start",
-    "learner",
     "lookup",
     "subordinate_ids",
 ]

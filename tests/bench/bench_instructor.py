@@ -1,10 +1,10 @@
 """The instructor's view under a workshop's load, on a real JupyterHub, in one run.
 
 - 100 simulated learners (hub users with no engine: the service checks them and finds
-  none) each ask "look now" every 1 to 3 s for 60 s, through the hub's proxy with
+  none) each ask to be checked now every 1 to 3 s for 60 s, through the hub's proxy with
   their own tokens;
 - 2 real learners (Unix users with room engines) change their engines every 4 s (a
-  redis container started, then removed), then ask "look now", as their Check does;
+  redis container started, then removed), then ask to be checked now, as their Check does;
 - 5 instructor pages follow the live grid (``api/events``) the whole time.
 
 Printed: p50/p99 of the time from a change on a real learner's engine to each page
@@ -141,7 +141,7 @@ def run(url: str, admin: str, simulated: list[str], real: list[Any], teacher: st
 
     def ask(name: str) -> bool:
         answer = requests.post(
-            f"{url}{VIEW}api/look",
+            f"{url}{VIEW}api/recheck",
             data=json.dumps({"lesson": LESSON, "step": "run-redis"}),
             headers={"Authorization": f"token {tokens[name]}"},
             timeout=30,
@@ -220,7 +220,7 @@ def report(
     gaps = sum(page.gaps for page in pages)
     delivered = sum(len(p.seen) for p in pages)
     print(f"instructor view: {SIMULATED} simulated + {REAL} real learners, {PAGES} pages")
-    print(f"  {took:.0f} s; look-now requests taken: {len(sent)} ({len(sent) / took:.1f}/s)")
+    print(f"  {took:.0f} s; recheck requests taken: {len(sent)} ({len(sent) / took:.1f}/s)")
     print(f"  refused (too soon): {refused}; updates delivered: {delivered}")
     print(f"  lost: {lost}; event gaps: {gaps}")
     print(

@@ -141,7 +141,7 @@ def service_pid() -> int:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
-                if b"dockdojo.runner.room.instructor" in (entry / "cmdline").read_bytes():
+                if b"dockdojo.runner.hub.instructor" in (entry / "cmdline").read_bytes():
                     return int(entry.name)
     raise AssertionError("the instructor's view does not run")
 

@@ -116,7 +116,7 @@ def _viewed(
 ) -> dict[str, str]:
     """The instructor's view's cells for her, once it has checked her after her Check."""
     asked = requests.post(
-        f"{url}{VIEW}api/look",
+        f"{url}{VIEW}api/recheck",
         data=json.dumps({"lesson": LESSON, "step": "redis-cache"}),
         headers={"Authorization": f"token {token}"},
         timeout=10,

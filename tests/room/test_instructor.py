@@ -68,9 +68,9 @@ def cell(row: dict[str, Any], step: str) -> str:
     return str(row["steps"][step]["status"])
 
 
-def look(url: str, token: str, body: object, raw: bytes | None = None) -> requests.Response:
+def ask(url: str, token: str, body: object, raw: bytes | None = None) -> requests.Response:
     return requests.post(
-        f"{url}{VIEW}api/look",
+        f"{url}{VIEW}api/recheck",
         data=raw if raw is not None else json.dumps(body),
         headers={"Authorization": f"token {token}"},
         timeout=10,
@@ -109,7 +109,7 @@ def test_the_instructor_follows_two_learners_live_and_only_the_instructor_may(
         ada, bob = people
         start_servers(url, people)
         tokens = {who.name: environ(server_process(who))["JUPYTERHUB_API_TOKEN"] for who in people}
-        assert environ(server_process(ada))["DOCKDOJO_LOOK_URL"].endswith(f"{VIEW}api/look")
+        assert environ(server_process(ada))["DOCKDOJO_RECHECK_URL"].endswith(f"{VIEW}api/recheck")
 
         # a learner is refused the page and the data; the instructor gets them
         learner_session, _ = log_in(url, ada)
@@ -156,14 +156,14 @@ def _learners_work(
     with Engine(ada.docker_host) as engine:
         for image in ("nginx", "redis", "mongo"):
             engine.pull(image)
-    asked = look(url, tokens[ada.name], {"lesson": LESSON, "step": "pull-images"})
+    asked = ask(url, tokens[ada.name], {"lesson": LESSON, "step": "pull-images"})
     assert asked.status_code == 202, asked.text
     assert asked.json()["learner"] == ada.name
     row = stream.wait_for(lambda r: r["name"] == ada.name and cell(r, "pull-images") == "done")
     assert row["row"]["current"] == "run-nginx"
 
     # bob's Check on a step he has not done: failing, with the check's reason
-    assert look(url, tokens[bob.name], {"lesson": LESSON, "step": "run-redis"}).status_code == 202
+    assert ask(url, tokens[bob.name], {"lesson": LESSON, "step": "run-redis"}).status_code == 202
     data = stream.wait_for(lambda r: r["name"] == bob.name and cell(r, "run-redis") == "failing")
     assert data["row"]["steps"]["run-redis"]["message"]
     assert cell(data["row"], "pull-images") == "not_tried"
@@ -177,14 +177,14 @@ def _learners_work(
         {"lesson": LESSON, "step": "no-such-step"},
         ["run-redis"],
     ):
-        answer = look(url, tokens[bob.name], body)
+        answer = ask(url, tokens[bob.name], body)
         assert answer.status_code == 400, (body, answer.status_code)
-    assert look(url, tokens[bob.name], None, raw=b"{" + b" " * 2000 + b"}").status_code == 413
-    assert look(url, tokens[bob.name], None, raw=b"not json").status_code == 400
-    anonymous = requests.post(f"{url}{VIEW}api/look", data="{}", timeout=10)
+    assert ask(url, tokens[bob.name], None, raw=b"{" + b" " * 2000 + b"}").status_code == 413
+    assert ask(url, tokens[bob.name], None, raw=b"not json").status_code == 400
+    anonymous = requests.post(f"{url}{VIEW}api/recheck", data="{}", timeout=10)
     assert anonymous.status_code in (302, 403), anonymous.status_code
     time.sleep(2)
-    burst = [look(url, tokens[bob.name], {"lesson": LESSON}).status_code for _ in range(15)]
+    burst = [ask(url, tokens[bob.name], {"lesson": LESSON}).status_code for _ in range(15)]
     assert 429 in burst, burst
     assert 202 in burst, burst
 

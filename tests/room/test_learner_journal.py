@@ -12,9 +12,9 @@ from room.seats import new_room, seats
 
 from dockdojo.runner import Engine
 from dockdojo.runner.engine.journal import Journal
-from dockdojo.runner.room.instructor import room_lessons
-from dockdojo.runner.room.roster import Store
-from dockdojo.runner.room.watch import Look, Watch
+from dockdojo.runner.hub.instructor import room_lessons
+from dockdojo.runner.hub.progress import ProgressStore
+from dockdojo.runner.hub.watch import CheckRequest, Watch
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(600)]
 LESSON = "what-is-an-image"
@@ -31,8 +31,8 @@ def _as(user: str, command: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _looked(watch: Watch, name: str, checks: int) -> dict[str, dict[str, str]]:
-    watch.look(Look(name, LESSON, frozenset({"remove-nginx"})))
+def _checked(watch: Watch, name: str, checks: int) -> dict[str, dict[str, str]]:
+    watch.request(CheckRequest(name, LESSON, frozenset({"remove-nginx"})))
     deadline = time.monotonic() + 120
     while not (watch.checks_run >= checks and watch.idle()):
         assert time.monotonic() < deadline, "the view never checked the learner"
@@ -69,9 +69,9 @@ def test_the_past_outlives_a_thousand_execs_and_a_restart_of_the_view(
 
         url = f"sqlite:///{tmp_path / 'progress.sqlite'}"
         # first as the learner's own notebook finds the journal (the engine's label) ...
-        first = Watch(room_lessons(), Store(url), lambda _n: seat.docker_host, workers=1)
+        first = Watch(room_lessons(), ProgressStore(url), lambda _n: seat.docker_host, workers=1)
         try:
-            steps = _looked(first, name, 1)
+            steps = _checked(first, name, 1)
         finally:
             first.stop()
             first.store.close()
@@ -80,13 +80,13 @@ def test_the_past_outlives_a_thousand_execs_and_a_restart_of_the_view(
         # ... then as the instructor's view does: the room names each learner's journal
         second = Watch(
             room_lessons(),
-            Store(url),
+            ProgressStore(url),
             lambda _n: seat.docker_host,
             workers=1,
             journal_of=lambda _n: seat.engine.journal,
         )
         try:
-            steps = _looked(second, name, 1)
+            steps = _checked(second, name, 1)
         finally:
             second.stop()
             second.store.close()

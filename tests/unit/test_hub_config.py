@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from traitlets.config import Config
 
-from dockdojo.runner.room import RoomConfig
-from dockdojo.runner.room.hub import (
+from dockdojo.runner.hub.hub import (
     LEARNER_ENV,
     ROOM_CONFIG,
     hub_config,
@@ -18,6 +17,7 @@ from dockdojo.runner.room.hub import (
     post_stop,
     pre_spawn,
 )
+from dockdojo.runner.room import RoomConfig
 
 
 def _load(text: str, monkeypatch: pytest.MonkeyPatch) -> Config:
@@ -112,7 +112,7 @@ def test_the_instructors_view_is_a_service_every_user_and_server_token_may_reach
     assert view["url"] == "http://127.0.0.1:8777"
     assert view["command"][1:] == [
         "-m",
-        "dockdojo.runner.room.instructor",
+        "dockdojo.runner.hub.instructor",
         "--config",
         str(file),
         "--instructor=teacher",

@@ -28,12 +28,12 @@ LAYERS: dict[str, set[str]] = {
     "kinds": {"errors", "text", "engine", "authoring"},
     "lessons": {"errors", "text", "authoring", "kinds"},
     "workspace": {"errors", "text", "authoring", "kinds", "lessons"},
-    "look": {"environ"},
-    "room": {
+    "recheck": {"environ"},
+    "room": {"errors", "text", "engine", "sandbox", "privileged", "context", "kinds", "lessons"},
+    "mirror": {"errors", "text", "engine", "sandbox", "privileged", "authoring", "lessons", "room"},
+    "hub": {
         "errors",
-        "text",
         "environ",
-        "engine",
         "sandbox",
         "privileged",
         "authoring",
@@ -41,9 +41,8 @@ LAYERS: dict[str, set[str]] = {
         "kinds",
         "lessons",
         "readiness",
-        "look",
+        "room",
     },
-    "mirror": {"errors", "text", "engine", "sandbox", "privileged", "authoring", "lessons", "room"},
     "grading": {
         "errors",
         "text",
@@ -73,6 +72,7 @@ LAYERS: dict[str, set[str]] = {
         "workspace",
         "room",
         "mirror",
+        "hub",
         "readiness",
     },
 }

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from dockdojo.runner.errors import RoomError
+from dockdojo.runner.privileged import users
 from dockdojo.runner.privileged.authz import Gate, refusal
 from dockdojo.runner.room import host, learners
 from dockdojo.runner.room.learners import Learner
@@ -76,7 +77,7 @@ def test_tun_is_opened_to_learners(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 def test_a_missing_user_says_how_to_make_one() -> None:
     with pytest.raises(RoomError, match="There is no Unix user dd-nobody-here") as err:
-        learners.learner("dd-nobody-here")
+        learners.existing_learner("dd-nobody-here")
     assert "useradd -m dd-nobody-here" in err.value.hint
     assert "--create-user" in err.value.hint
 
@@ -102,7 +103,7 @@ def test_no_subordinate_ids_says_which_range_to_add(
     monkeypatch.setattr(learners, "SUBUID", subuid)
     monkeypatch.setattr(learners, "SUBGID", subuid)
     with pytest.raises(RoomError, match="fewer than 65536 subordinate ids") as err:
-        learners.learner("ada")
+        learners.existing_learner("ada")
     assert err.value.hint == (
         "Give ada a range: usermod --add-subuids 231072-296607 --add-subgids 231072-296607 ada"
     )
@@ -117,13 +118,27 @@ def test_a_learner_with_ranges_by_name_or_uid_is_ready(
     subgid.write_text("1234:100000:65536\n")
     monkeypatch.setattr(learners, "SUBUID", subuid)
     monkeypatch.setattr(learners, "SUBGID", subgid)
-    assert learners.learner("ada") == who
+    assert learners.existing_learner("ada") == who
 
 
 def test_root_is_no_learner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     _account(monkeypatch, tmp_path, uid=0)
     with pytest.raises(RoomError, match="ada is root"):
-        learners.learner("ada")
+        learners.existing_learner("ada")
+
+
+def test_only_create_learner_makes_a_user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    who = _account(monkeypatch, tmp_path, uid=0)  # root: found, then refused by the checks
+    made: list[str] = []
+    monkeypatch.setattr(users, "add", lambda name: made.append(name))
+    with pytest.raises(RoomError, match="There is no Unix user bob"):
+        learners.existing_learner("bob")
+    with pytest.raises(RoomError, match="ada is root"):
+        learners.create_learner(who.name)
+    assert made == []
+    with pytest.raises(RoomError, match="There is no Unix user bob"):
+        learners.create_learner("bob")  # the stand-in useradd here makes no user
+    assert made == ["bob"]
 
 
 def test_the_containers_limit_counts_containers_and_creates_under_way(tmp_path: Path) -> None:

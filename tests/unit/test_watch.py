@@ -1,7 +1,7 @@
 """The instructor view's bookkeeping, without an engine: a learner whose engine does not
 answer (the engine finder here is a stand-in that finds none), the request checks, the
 CSV, and each learner checked with their own values (over a fake SDK client,
-:mod:`unit.fake_docker`). The checks against real engines are in tests/room/test_roster.py
+:mod:`unit.fake_docker`). The checks against real engines are in tests/room/test_progress_store.py
 and tests/room/test_agreement.py."""
 
 from __future__ import annotations
@@ -14,16 +14,18 @@ import pytest
 from unit.fake_docker import FakeAPI, install
 
 from dockdojo.runner.context import learner_tag
-from dockdojo.runner.room.instructor import grid_csv, room_lessons
-from dockdojo.runner.room.roster import Store
-from dockdojo.runner.room.watch import LOOK_BURST, LOOK_WINDOW, Look, Watch
+from dockdojo.runner.hub.instructor import grid_csv, room_lessons
+from dockdojo.runner.hub.progress import ProgressStore
+from dockdojo.runner.hub.watch import REQUEST_BURST, REQUEST_WINDOW, CheckRequest, Watch
 
 LESSON = "what-is-an-image"
 
 
 @pytest.fixture
 def watch(tmp_path: Path) -> Iterator[Watch]:
-    made = Watch(room_lessons(), Store(f"sqlite:///{tmp_path / 'p.sqlite'}"), lambda _n: None)
+    made = Watch(
+        room_lessons(), ProgressStore(f"sqlite:///{tmp_path / 'p.sqlite'}"), lambda _n: None
+    )
     yield made
     made.stop()
     made.store.close()
@@ -41,8 +43,8 @@ def test_a_learner_without_an_engine_is_shown_as_stopped_and_numbered_events_fol
 ) -> None:
     events: list[dict] = []
     watch.subscribe(events.append)
-    watch.look(Look("ada", LESSON, frozenset({"run-nginx"})))
-    watch.look(Look("bob", None, frozenset(), "recheck"))
+    watch.request(CheckRequest("ada", LESSON, frozenset({"run-nginx"})))
+    watch.request(CheckRequest("bob", None, frozenset(), "recheck"))
     settle(watch, 2)
     grid = watch.grid(LESSON)
     rows = {r["name"]: r for r in grid["learners"]}
@@ -63,25 +65,25 @@ def test_requests_name_only_a_lesson_and_one_of_its_steps(watch: Watch) -> None:
 
 
 def test_a_learner_may_ask_often_but_not_without_end(watch: Watch) -> None:
-    assert all(watch.accept_look("ada") for _ in range(LOOK_BURST))  # quick Checks pass
-    assert not watch.accept_look("ada")
-    assert watch.accept_look("bob")  # one learner's pace is not another's
-    time.sleep(LOOK_WINDOW)
-    assert watch.accept_look("ada")
+    assert all(watch.accept_request("ada") for _ in range(REQUEST_BURST))  # quick Checks pass
+    assert not watch.accept_request("ada")
+    assert watch.accept_request("bob")  # one learner's pace is not another's
+    time.sleep(REQUEST_WINDOW)
+    assert watch.accept_request("ada")
 
 
-def test_looks_that_come_while_one_waits_join_it(watch: Watch) -> None:
+def test_requests_that_come_while_one_waits_join_it(watch: Watch) -> None:
     with watch._lock:  # nothing runs while the queue is filled
-        watch.look(Look("ada", LESSON, frozenset({"run-nginx"})))
-        watch.look(Look("ada", LESSON, frozenset({"run-redis"})))
-        watch.look(Look("ada", None, frozenset(), "recheck"))
+        watch.request(CheckRequest("ada", LESSON, frozenset({"run-nginx"})))
+        watch.request(CheckRequest("ada", LESSON, frozenset({"run-redis"})))
+        watch.request(CheckRequest("ada", None, frozenset(), "recheck"))
         assert list(watch._queue) == ["ada"]
         assert watch._queue["ada"].steps == {"run-nginx", "run-redis"}
         assert watch._queue["ada"].cause == "look"
 
 
 def test_the_csv_has_a_column_per_step_and_never_a_formula(watch: Watch) -> None:
-    watch.look(Look("=cmd|'/c calc'!A1", LESSON, frozenset(), "recheck"))
+    watch.request(CheckRequest("=cmd|'/c calc'!A1", LESSON, frozenset(), "recheck"))
     settle(watch, 1)
     text = grid_csv(watch.grid(LESSON))
     header, line = text.splitlines()[:2]
@@ -95,11 +97,13 @@ def test_each_learner_is_checked_with_their_own_values(
 ) -> None:
     install(monkeypatch, FakeAPI())  # an engine with nothing on it, for everyone
     watch = Watch(
-        room_lessons(), Store(f"sqlite:///{tmp_path / 'p.sqlite'}"), lambda _n: "unix:///fake"
+        room_lessons(),
+        ProgressStore(f"sqlite:///{tmp_path / 'p.sqlite'}"),
+        lambda _n: "unix:///fake",
     )
     try:
-        watch.look(Look("ada", LESSON, frozenset({"redis-cache"})))
-        watch.look(Look("bob", LESSON, frozenset({"redis-cache"})))
+        watch.request(CheckRequest("ada", LESSON, frozenset({"redis-cache"})))
+        watch.request(CheckRequest("bob", LESSON, frozenset({"redis-cache"})))
         settle(watch, 2)
         rows = {r["name"]: r for r in watch.grid(LESSON)["learners"]}
         for who in ("ada", "bob"):

@@ -13,9 +13,9 @@ import pytest
 from common_kit import until
 from room.postgres import Postgres, postgres
 
-from dockdojo.runner.room.instructor import room_lessons
-from dockdojo.runner.room.roster import Store
-from dockdojo.runner.room.watch import Look, Watch
+from dockdojo.runner.hub.instructor import room_lessons
+from dockdojo.runner.hub.progress import ProgressStore
+from dockdojo.runner.hub.watch import CheckRequest, Watch
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(300)]
 LESSON = "what-is-an-image"
@@ -43,14 +43,14 @@ def engine_host() -> str:
 
 def watch_of(url: str) -> Watch:
     host = engine_host()
-    return Watch(room_lessons(), Store(url), lambda _name: host, workers=2)
+    return Watch(room_lessons(), ProgressStore(url), lambda _name: host, workers=2)
 
 
 def test_a_restarted_watch_knows_everything_the_last_one_learnt(url: str) -> None:
     first = watch_of(url)
     try:
-        first.look(Look("ada", LESSON, frozenset({"pull-images"})))
-        first.look(Look("bob", LESSON, frozenset(), "recheck"))
+        first.request(CheckRequest("ada", LESSON, frozenset({"pull-images"})))
+        first.request(CheckRequest("bob", LESSON, frozenset(), "recheck"))
         until(lambda: first.checks_run == 2 and first.idle())
         before = first.grid(LESSON)
     finally:
@@ -87,7 +87,7 @@ def test_checks_made_while_the_database_is_away_are_stored_when_it_is_back(
     try:
         server.stop()
         away = time.monotonic()
-        watch.look(Look("cy", LESSON, frozenset({"run-redis"})))
+        watch.request(CheckRequest("cy", LESSON, frozenset({"run-redis"})))
         until(lambda: watch.checks_run == 1)
         shown = {r["name"]: r for r in watch.grid(LESSON)["learners"]}
         assert shown["cy"]["steps"]["run-redis"]["status"] in ("done", "failing")
@@ -99,7 +99,7 @@ def test_checks_made_while_the_database_is_away_are_stored_when_it_is_back(
     finally:
         watch.stop()
         watch.store.close()
-    store = Store(server.url)
+    store = ProgressStore(server.url)
     try:
         attempts = store.attempts("cy", LESSON)
         assert any(a.step == "run-redis" and a.cause == "look" for a in attempts)

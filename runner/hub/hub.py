@@ -4,10 +4,10 @@
 ``jupyterhub -f`` runs (as root, with dockdojo importable):
 
 - JupyterHub's local-process spawner starts each learner's single-user server as the
-  learner's own Unix user, from the learners' Python (:mod:`.pyenv`,
+  learner's own Unix user, from the learners' Python (:mod:`..room.pyenv`,
   ``/var/lib/dockdojo/learner``: JupyterLab, jupyterhub-singleuser, dockdojo);
 - before the server starts, :func:`pre_spawn` starts the learner's rootless engine of
-  the room (:mod:`.engines`), places the lessons in ``~/dockdojo-lessons`` (written as
+  the room (:mod:`..room.engines`), places the lessons in ``~/dockdojo-lessons`` (written as
   the learner), and gives the server its ``DOCKER_HOST`` and learner id;
   when the server stops (by the learner, an admin or idle culling), :func:`post_stop`
   stops the engine;
@@ -24,16 +24,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..environ import HOST_IP, LEARNER
+from ..environ import HOST_IP, LEARNER, RECHECK_URL
 from ..errors import RoomError
-from ..look import LOOK_URL
 from ..privileged import firewall
 from ..privileged.processes import As, run_as
 from ..privileged.run import PATH
-from .config import RoomConfig, load_config
-from .engines import LearnerEngine
-from .learners import Learner, lookup
-from .pyenv import DEFAULT_LEARNER_ENV, LEARNER_EXTRA, KernelEnv, prepare
+from ..room.config import RoomConfig, load_config
+from ..room.engines import LearnerEngine
+from ..room.learners import Learner, lookup
+from ..room.pyenv import DEFAULT_LEARNER_ENV, LEARNER_EXTRA, KernelEnv, prepare
 
 ROOM_CONFIG = "DOCKDOJO_ROOM_CONFIG"
 """Environment variable naming the room's settings file, for the hooks in the hub."""
@@ -63,7 +62,7 @@ def hub_config(
     lines = [
         "# JupyterHub for a dockdojo room (dockdojo room hub-config writes this file).",
         "import os",
-        "from dockdojo.runner.room import hub",
+        "from dockdojo.runner.hub import hub",
         "",
         "c = get_config()  # noqa: F821 (JupyterHub defines it)",
         f"os.environ[{ROOM_CONFIG!r}] = {str(config_file or '')!r}",
@@ -83,12 +82,12 @@ def hub_config(
         "",
         "# The instructor's view: a service of the hub, at /services/dockdojo/. Every user",
         "# may reach it (the page itself is for instructors only) and so may each server's",
-        "# token, with which a learner's Check asks it to look at that learner now.",
+        "# token, with which a learner's Check asks it to check that learner now.",
         "import sys",
         f"c.JupyterHub.services = [{{'name': {SERVICE!r}, 'display': True,",
         "    'oauth_no_confirm': True,",
         f"    'url': 'http://127.0.0.1:{room.instructor.port}',",
-        "    'command': [sys.executable, '-m', 'dockdojo.runner.room.instructor',",
+        "    'command': [sys.executable, '-m', 'dockdojo.runner.hub.instructor',",
         f"                '--config', {str(config_file or '')!r},",
         f"                *[f'--instructor={{n}}' for n in {list(admins)!r}]]}}]",
         "c.JupyterHub.load_roles = [",
@@ -150,7 +149,7 @@ def pre_spawn(spawner: Any) -> None:
         HOST_IP: firewall.address(who.uid) if who else "",
         LEARNER: name,
         "PYTHONPATH": str(python.code),
-        LOOK_URL: f"http://127.0.0.1:{room.instructor.port}/services/{SERVICE}/api/look",
+        RECHECK_URL: f"http://127.0.0.1:{room.instructor.port}/services/{SERVICE}/api/recheck",
     }
 
 
@@ -186,7 +185,7 @@ c.ServerProxy.host_allowlist = ["localhost", "127.0.0.1"] + [
 
 
 def learners_python(env: Path = DEFAULT_LEARNER_ENV) -> KernelEnv:
-    """The learners' Python in ``env``, made or brought up to date (:mod:`.pyenv`), with
+    """The learners' Python in ``env``, made or brought up to date (:mod:`..room.pyenv`), with
     their servers' settings file (root's, in its ``etc/jupyter``)."""
     python = prepare(env, extra=LEARNER_EXTRA)
     path = env / "etc" / "jupyter" / "jupyter_server_config.py"

@@ -1,10 +1,10 @@
 """The instructor's view of a room: a JupyterHub service at ``/services/dockdojo/``.
 
 The hub starts it (``dockdojo room hub-config`` writes the service into the hub's
-configuration) as ``python -m dockdojo.runner.room.instructor --config ROOM``, as the
+configuration) as ``python -m dockdojo.runner.hub.instructor --config ROOM``, as the
 hub's own user, which can reach every learner's engine; learners cannot reach it but
 through the hub, which authenticates every request (hub OAuth for pages, the learner's
-server token for "look now").
+server token for a learner's request to be checked now).
 
 Routes, under the service's prefix:
 
@@ -15,7 +15,7 @@ Routes, under the service's prefix:
   ``learner`` (one learner's row) on every change, numbered without gaps;
 - ``api/grid?lesson=ID`` (JSON), ``api/grid.csv?lesson=ID`` (CSV),
   ``api/history?learner=NAME`` (JSON): instructors only;
-- ``api/look`` (POST ``{"lesson": ID, "step": ID}``, at most 1 kB): any user of the hub,
+- ``api/recheck`` (POST ``{"lesson": ID, "step": ID}``, at most 1 kB): any user of the hub,
   about themselves only: their checks run now against their own engine.
 
 Who is an instructor: the room's ``[hub] instructors``, the names given with
@@ -49,18 +49,18 @@ from tornado.iostream import StreamClosedError
 from ..authoring import Lesson
 from ..authoring.sources import lesson_sources
 from ..lessons import load_lesson
+from ..room.config import RoomConfig, load_config
+from ..room.engines import LearnerEngine
+from ..room.learners import lookup
 from ..sandbox import engine_answers
-from .config import RoomConfig, load_config
-from .engines import LearnerEngine
 from .hub import SERVICE
-from .learners import lookup
-from .roster import Store, default_url, state_folder
-from .watch import Look, Watch
+from .progress import ProgressStore, default_url, state_folder
+from .watch import CheckRequest, Watch
 
 log = logging.getLogger("dockdojo.instructor")
 
 MAX_BODY = 1024
-"""Largest "look now" request, in bytes."""
+"""Largest request to be checked now, in bytes."""
 KEEPALIVE = 5.0
 """Seconds between two ``ping`` events on an idle stream: proxies keep it open, and a
 page that hears nothing for three of them starts a new stream (a service killed behind
@@ -166,11 +166,13 @@ class History(Base):
         self.finish({"learner": learner, "attempts": [a.__dict__ for a in attempts]})
 
 
-class LookNow(Base):
+class Recheck(Base):
+    """A learner's Check asking that their own engine be checked now."""
+
     @web.authenticated
     def post(self) -> None:
         if self.current_user.get("kind", "user") != "user":
-            raise web.HTTPError(403, "Only a learner may ask to be looked at.")
+            raise web.HTTPError(403, "Only a learner may ask to be checked.")
         if len(self.request.body) > MAX_BODY:
             raise web.HTTPError(413, f"A request is at most {MAX_BODY} bytes.")
         try:
@@ -180,10 +182,11 @@ class LookNow(Base):
             lesson, step = self.watch.valid(data.get("lesson"), data.get("step"))
         except ValueError as exc:
             raise web.HTTPError(400, str(exc)) from None
-        if not self.watch.accept_look(self.name):
+        if not self.watch.accept_request(self.name):
             self.set_header("Retry-After", "1")
             raise web.HTTPError(429, "Too many requests; ask again in a few seconds.")
-        self.watch.look(Look(self.name, lesson, frozenset([step] if step else []), "look"))
+        asked = CheckRequest(self.name, lesson, frozenset([step] if step else []), "look")
+        self.watch.request(asked)
         self.set_status(202)
         self.finish({"queued": True, "learner": self.name})
 
@@ -266,14 +269,14 @@ def make_app(
             (base + "api/grid", Grid),
             (base + "api/grid.csv", Csv),
             (base + "api/history", History),
-            (base + "api/look", LookNow),
+            (base + "api/recheck", Recheck),
             (base + "api/events", Events),
             (base + "oauth_callback", HubOAuthCallbackHandler),
         ],
         hub_auth=hub_auth,
         watch=watch,
         is_instructor=is_instructor,
-        page=resources.files("dockdojo.runner.room").joinpath("instructor.html").read_text(),
+        page=resources.files("dockdojo.runner.hub").joinpath("instructor.html").read_text(),
         cookie_secret=cookie_secret,
         login_url=hub_auth.login_url,
     )
@@ -386,7 +389,7 @@ def serve(room: RoomConfig, *, instructors: Sequence[str], port: int | None = No
         level=logging.INFO, format="[dockdojo %(levelname)s %(asctime)s] %(message)s"
     )
     url = room.instructor.database or default_url(room.state)
-    store = Store(url)
+    store = ProgressStore(url)
     here = f"http://127.0.0.1:{room.mirror_port}"  # the mirror, as the host reaches it
     watch = Watch(
         room_lessons(),
@@ -439,7 +442,7 @@ def serve(room: RoomConfig, *, instructors: Sequence[str], port: int | None = No
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dockdojo.runner.room.instructor")
+    parser = argparse.ArgumentParser(prog="python -m dockdojo.runner.hub.instructor")
     parser.add_argument("--config", type=Path, default=None, help="the room's settings file")
     parser.add_argument("--instructor", action="append", default=[], metavar="NAME")
     parser.add_argument("--port", type=int, default=None)

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from .config import RoomConfig
+from ..room.config import RoomConfig
 
 RUNTIMES = ("dind-rootless", "sysbox")
 SOCKET_DIR = "/run/dockdojo-engine"

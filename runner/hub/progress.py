@@ -9,11 +9,11 @@ database SQLAlchemy reaches (``postgresql+psycopg://...``) when the room's
   (the doctor's findings), the lesson they work on, when they were last checked;
 - ``dockdojo_steps``: one row per learner, lesson and step: its status (``done``,
   ``undone``, ``failing``, ``not_tried``), the check's message, since when;
-- ``dockdojo_attempts``: every change of a step's status and every "look now", with
+- ``dockdojo_attempts``: every change of a step's status and every learner's request, with
   its time: the history the instructor reads.
 
 Writes come in :class:`Batch` es; a batch the database refuses (it is unreachable, say)
-is kept by the caller and written again later (:class:`~.instructor.Watch`), so nothing
+is kept by the caller and written again later (:class:`~.watch.Watch`), so nothing
 is lost while the database is away.
 """
 
@@ -77,7 +77,7 @@ class LearnerRow:
 
     name: str
     lesson: str = ""
-    """The lesson they work on (the one their last "look now" named)."""
+    """The lesson they work on (the one their last request named)."""
     engine: str = "unknown"
     """``running``, ``stopped`` (no engine answers), ``unreachable`` (it failed a check),
     or ``unknown`` (not looked at yet)."""
@@ -87,7 +87,7 @@ class LearnerRow:
     doctor: str = ""
     """The doctor's failing findings, one per line (empty when ready)."""
     seen_at: float = 0.0
-    """Epoch seconds of their first "look now" or check."""
+    """Epoch seconds of their first request or check."""
     checked_at: float = 0.0
 
 
@@ -117,7 +117,8 @@ class Attempt:
     status: str
     message: str
     cause: str
-    """``look`` (the learner's Check) or ``recheck`` (the service's own round)."""
+    """``look`` (the learner's Check asking to be checked) or ``recheck`` (the service's
+    own round)."""
     at: float
 
 
@@ -151,7 +152,7 @@ def default_url(state: Path) -> str:
     return f"sqlite:///{state_folder(state) / 'progress.sqlite'}"
 
 
-class Store:
+class ProgressStore:
     """The tables, in the database at ``url`` (made when missing)."""
 
     def __init__(self, url: str) -> None:
@@ -218,8 +219,8 @@ __all__ = [
     "Attempt",
     "Batch",
     "LearnerRow",
+    "ProgressStore",
     "StepRow",
-    "Store",
     "default_url",
     "state_folder",
 ]

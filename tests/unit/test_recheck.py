@@ -1,4 +1,4 @@
-"""A learner's Check tells the room's instructor view to look (``tell_instructor``): it
+"""A learner's Check asks the room's instructor view to check them (``request_recheck``): it
 sends only the lesson and the step, with the server's own hub token, in the background,
 and never fails the Check. The view here is a plain HTTP server on the loopback that
 records what it gets."""
@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from dockdojo.runner import tell_instructor
+from dockdojo.runner import request_recheck
 
 
 @pytest.fixture
@@ -33,34 +33,34 @@ def view() -> Iterator[tuple[str, list[tuple[str, dict]]]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/services/dockdojo/api/look", got
+        yield f"http://127.0.0.1:{server.server_port}/services/dockdojo/api/recheck", got
     finally:
         server.shutdown()
         server.server_close()
 
 
 def test_outside_a_room_nothing_is_sent(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("DOCKDOJO_LOOK_URL", raising=False)
+    monkeypatch.delenv("DOCKDOJO_RECHECK_URL", raising=False)
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "t")
-    assert tell_instructor("what-is-an-image", "run-nginx") is None
+    assert request_recheck("what-is-an-image", "run-nginx") is None
 
 
 def test_a_check_sends_the_lesson_and_step_with_the_servers_token(
     monkeypatch: pytest.MonkeyPatch, view: tuple[str, list[tuple[str, dict]]]
 ) -> None:
     url, got = view
-    monkeypatch.setenv("DOCKDOJO_LOOK_URL", url)
+    monkeypatch.setenv("DOCKDOJO_RECHECK_URL", url)
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "server-token")
-    sent = tell_instructor("what-is-an-image", "run-nginx")
+    sent = request_recheck("what-is-an-image", "run-nginx")
     assert sent is not None
     sent.join(10)
     assert got == [("token server-token", {"lesson": "what-is-an-image", "step": "run-nginx"})]
 
 
 def test_a_view_that_is_away_does_not_fail_the_check(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DOCKDOJO_LOOK_URL", "http://127.0.0.1:9/services/dockdojo/api/look")
+    monkeypatch.setenv("DOCKDOJO_RECHECK_URL", "http://127.0.0.1:9/services/dockdojo/api/recheck")
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "server-token")
-    sent = tell_instructor("what-is-an-image", None)
+    sent = request_recheck("what-is-an-image", None)
     assert sent is not None
     sent.join(10)
     assert not sent.is_alive()

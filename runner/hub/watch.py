@@ -3,12 +3,12 @@
 :class:`Watch` checks learners' engines with the lessons' own checks, each learner's
 lesson as that learner sees it (their :class:`~dockdojo.runner.context.LearnerContext`,
 ``{learner_tag}`` filled in), in a few worker threads: at once when a learner asks
-("look now", from their Check button) and every ``recheck_seconds`` for everyone whose
-server runs. Nothing a learner sends is taken as
-a result: a "look now" names only a lesson and a step, and concerns only its sender.
+(a :class:`CheckRequest`, from their Check button) and every ``recheck_seconds`` for
+everyone whose server runs. Nothing a learner sends is taken as a result: a request
+names only a lesson and a step, and concerns only its sender.
 
 Every change is kept in memory (what the grid shows), handed to subscribers as a
-numbered event (the page's live stream), and written to the :class:`~.roster.Store`;
+numbered event (the page's live stream), and written to the :class:`~.progress.ProgressStore`;
 writes the database refuses are kept, in order, and written again every second until
 it takes them.
 """
@@ -30,7 +30,7 @@ from ..errors import DockdojoError
 from ..kinds import check_lesson
 from ..kinds.report import StepReport
 from ..readiness import engine_findings
-from .roster import Attempt, Batch, LearnerRow, StepRow, Store
+from .progress import Attempt, Batch, LearnerRow, ProgressStore, StepRow
 
 log = logging.getLogger("dockdojo.instructor")
 
@@ -38,15 +38,15 @@ EngineOf = Callable[[str], "str | None"]
 """A learner's name -> their engine's ``DOCKER_HOST``, or None when it does not answer."""
 DOCTOR_EVERY = 600.0
 """Seconds between two readiness checks (``doctor``) of one learner's engine."""
-LOOK_BURST = 10
-LOOK_WINDOW = 2.0
-"""A learner may ask "look now" :data:`LOOK_BURST` times in :data:`LOOK_WINDOW` seconds;
-more are refused (429). Requests that come while one is queued join it, so a learner's
-engine is checked once at a time whatever they send."""
+REQUEST_BURST = 10
+REQUEST_WINDOW = 2.0
+"""A learner may ask to be checked :data:`REQUEST_BURST` times in :data:`REQUEST_WINDOW`
+seconds; more are refused (429). Requests that come while one is queued join it, so a
+learner's engine is checked once at a time whatever they send."""
 
 
 @dataclass(frozen=True)
-class Look:
+class CheckRequest:
     """A request to check one learner now."""
 
     learner: str
@@ -54,7 +54,8 @@ class Look:
     steps: frozenset[str] = frozenset()
     """The steps whose Check the learner selected (they count as tried)."""
     cause: str = "look"
-    """``look`` (the learner's Check) or ``recheck`` (the service's own round)."""
+    """``look`` (the learner's Check, under the name the record has always kept) or
+    ``recheck`` (the service's own round)."""
 
 
 class Watch:
@@ -63,7 +64,7 @@ class Watch:
     def __init__(
         self,
         lessons: Mapping[str, Lesson],
-        store: Store,
+        store: ProgressStore,
         engine_of: EngineOf,
         *,
         stuck_minutes: int = 10,
@@ -88,9 +89,9 @@ class Watch:
         self.checks_run = 0
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
-        self._queue: collections.OrderedDict[str, Look] = collections.OrderedDict()
+        self._queue: collections.OrderedDict[str, CheckRequest] = collections.OrderedDict()
         self._busy: set[str] = set()
-        self._looks: dict[str, collections.deque[float]] = {}
+        self._requests: dict[str, collections.deque[float]] = {}
         self._doctor_at: dict[str, float] = {}
         self._subscribers: list[Callable[[dict[str, Any]], None]] = []
         self._unsaved: list[Batch] = []
@@ -127,28 +128,28 @@ class Watch:
             raise ValueError(f"step: not a step of {lesson}")
         return lesson, step
 
-    def accept_look(self, learner: str) -> bool:
-        """Whether ``learner`` may ask again now (:data:`LOOK_BURST` per
-        :data:`LOOK_WINDOW`)."""
+    def accept_request(self, learner: str) -> bool:
+        """Whether ``learner`` may ask again now (:data:`REQUEST_BURST` per
+        :data:`REQUEST_WINDOW`)."""
         now = time.monotonic()
         with self._lock:
-            recent = self._looks.setdefault(learner, collections.deque())
-            while recent and now - recent[0] >= LOOK_WINDOW:
+            recent = self._requests.setdefault(learner, collections.deque())
+            while recent and now - recent[0] >= REQUEST_WINDOW:
                 recent.popleft()
-            if len(recent) >= LOOK_BURST:
+            if len(recent) >= REQUEST_BURST:
                 return False
             recent.append(now)
             return True
 
-    def look(self, look: Look) -> None:
-        """Queue a check of ``look.learner`` (merged with one already queued)."""
+    def request(self, request: CheckRequest) -> None:
+        """Queue a check of ``request.learner`` (merged with one already queued)."""
         with self._lock:
-            queued = self._queue.pop(look.learner, None)
-            if queued is not None and look.cause == "recheck":
-                look = queued  # a learner's own request says more than a round's
+            queued = self._queue.pop(request.learner, None)
+            if queued is not None and request.cause == "recheck":
+                request = queued  # a learner's own request says more than a round's
             elif queued is not None:
-                look = replace(look, steps=look.steps | queued.steps)
-            self._queue[look.learner] = look
+                request = replace(request, steps=request.steps | queued.steps)
+            self._queue[request.learner] = request
             self._wake.notify()
 
     def recheck(self, active: Iterable[str]) -> None:
@@ -159,7 +160,7 @@ class Watch:
                 dict.fromkeys(n for n, r in self.learners.items() if r.engine == "running")
             )
         for name in names:
-            self.look(Look(name, cause="recheck"))
+            self.request(CheckRequest(name, cause="recheck"))
 
     def idle(self) -> bool:
         """Whether nothing is queued or being checked, and everything is stored."""
@@ -311,45 +312,47 @@ class Watch:
                 if self._stopping:
                     return
                 name = next(n for n in self._queue if n not in self._busy)
-                look = self._queue.pop(name)
+                request = self._queue.pop(name)
                 self._busy.add(name)
             try:
-                self._check(look)
+                self._check(request)
             except Exception:  # one learner's failure must not end the watch
-                log.exception("checking %s failed", look.learner)
+                log.exception("checking %s failed", request.learner)
             finally:
                 with self._lock:
                     self._busy.discard(name)
                     self._wake.notify_all()
 
-    def _check(self, look: Look) -> None:
+    def _check(self, request: CheckRequest) -> None:
         now = self.clock()
         with self._lock:
-            who = replace(self.learners.get(look.learner) or LearnerRow(look.learner, seen_at=now))
-        lesson = self.lessons[look.lesson or who.lesson or self.default_lesson]
+            who = replace(
+                self.learners.get(request.learner) or LearnerRow(request.learner, seen_at=now)
+            )
+        lesson = self.lessons[request.lesson or who.lesson or self.default_lesson]
         who.lesson = lesson.id
         who.checked_at = now
-        host = self.engine_of(look.learner)
+        host = self.engine_of(request.learner)
         batch = Batch(learners=[who])
         if host is None:
             who.engine, who.engine_message = "stopped", "No engine answers for this learner."
         else:
             try:
-                journal = self.journal_of(look.learner)
-                with context_for(lesson, look.learner, host, journal=journal) as context:
+                journal = self.journal_of(request.learner)
+                with context_for(lesson, request.learner, host, journal=journal) as context:
                     engine = context.engine
                     report = check_lesson(engine, context.lesson)
                     if (
-                        self.clock() - self._doctor_at.get(look.learner, -DOCTOR_EVERY)
+                        self.clock() - self._doctor_at.get(request.learner, -DOCTOR_EVERY)
                         >= DOCTOR_EVERY
                     ):
                         findings = engine_findings(engine, [lesson], mirror_view=self.mirror_view)
-                        self._doctor_at[look.learner] = self.clock()
+                        self._doctor_at[request.learner] = self.clock()
                         bad = [f for f in findings if not f.ok]
                         who.ready = not bad
                         who.doctor = "\n".join(f"{f.check}: {f.detail}" for f in bad)
                 who.engine, who.engine_message = "running", ""
-                batch.extend(self._steps(look, lesson, report.steps, now))
+                batch.extend(self._steps(request, lesson, report.steps, now))
             except DockdojoError as exc:
                 who.engine, who.engine_message = "unreachable", exc.what
         with self._lock:
@@ -364,13 +367,13 @@ class Watch:
         self._publish(who.name)
 
     def _steps(
-        self, look: Look, lesson: Lesson, reports: Iterable[StepReport], now: float
+        self, request: CheckRequest, lesson: Lesson, reports: Iterable[StepReport], now: float
     ) -> Batch:
         batch = Batch()
         for report in reports:
             with self._lock:
-                old = self.steps.get((look.learner, lesson.id, report.step))
-            asked = look.cause == "look" and report.step in look.steps
+                old = self.steps.get((request.learner, lesson.id, report.step))
+            asked = request.cause == "look" and report.step in request.steps
             tried = bool(asked or (old and old.tried) or report.passed)
             if report.passed:
                 undone = any("undone_by" in r.evidence for r in report.results)
@@ -384,7 +387,7 @@ class Watch:
                 since = now if changed or old is None else old.since
                 batch.steps.append(
                     StepRow(
-                        look.learner,
+                        request.learner,
                         lesson.id,
                         report.step,
                         status,
@@ -396,7 +399,9 @@ class Watch:
                 )
             if changed or asked:  # a learner's Check is history even when nothing changed
                 batch.attempts.append(
-                    Attempt(look.learner, lesson.id, report.step, status, message, look.cause, now)
+                    Attempt(
+                        request.learner, lesson.id, report.step, status, message, request.cause, now
+                    )
                 )
         return batch
 
@@ -428,4 +433,4 @@ class Watch:
                 self._save()
 
 
-__all__ = ["DOCTOR_EVERY", "LOOK_BURST", "LOOK_WINDOW", "EngineOf", "Look", "Watch"]
+__all__ = ["DOCTOR_EVERY", "REQUEST_BURST", "REQUEST_WINDOW", "CheckRequest", "EngineOf", "Watch"]
