@@ -368,7 +368,12 @@ class LessonView:
             previous = {s.step: s for s in self.report.steps} if self.report else {}
             steps = self.model.steps
             quick = [s.id for s in steps if slow or not costly(s) or s.id not in previous]
-            checked = check_lesson(self.engine, self.model, quick).steps if quick else ()
+            # after a change the live model saw, its read of the engine is current: the
+            # checks share it; a Check reads the engine once, now (run_checks)
+            seen = state.snapshot if not slow and state is not None and state.connected else None
+            checked = (
+                check_lesson(self.engine, self.model, quick, snapshot=seen).steps if quick else ()
+            )
             fresh = {s.step: s for s in checked}
             stale = {s.id for s in steps if s.id not in fresh} | (self.stale - set(fresh))
             ordered = tuple(fresh.get(s.id) or previous[s.id] for s in steps)

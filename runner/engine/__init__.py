@@ -18,6 +18,7 @@ Nothing here imports the lesson model, grading or the command line.
 """
 
 from .facade import Engine, connect, describe_host, port_bindings
+from .journal import History, Journal
 from .live import LiveModel, LiveState
 from .models import (
     LABEL_LEARNER,
@@ -49,8 +50,10 @@ __all__ = [
     "EngineInfo",
     "ExecResult",
     "ExecSession",
+    "History",
     "ImageInfo",
     "ImageRef",
+    "Journal",
     "LiveModel",
     "LiveState",
     "Ownership",

@@ -257,11 +257,11 @@ class Box:
 
     def confine_spec(self, hide: Sequence[Path]) -> dict[str, Any]:
         keep = (self.work, self.kernel.code, self.kernel.python.parent.parent, self.who.runtime_dir)
-        hidden = [
-            str(h)
-            for h in hide
-            if h != Path("/") and not any(k == h or h in k.parents for k in keep)
+        wanted = [
+            h for h in hide if h != Path("/") and not any(k == h or h in k.parents for k in keep)
         ]
+        # a folder inside one hidden already is gone with it (and cannot be mounted over)
+        hidden = [str(h) for h in wanted if not any(o in h.parents for o in wanted)]
         tmp = str(self.work / "tmp")
         return {
             "cgroups": [str(p) for p in self.group.procs_files],

@@ -71,8 +71,11 @@ def check_lesson(
     step_ids: Sequence[str] | None = None,
     *,
     timeout: float = DEFAULT_TIMEOUT,
+    snapshot: Snapshot | None = None,
 ) -> LessonReport:
-    """Check the steps ``step_ids`` (default: all) of ``lesson`` against the engine.
+    """Check the steps ``step_ids`` (default: all) of ``lesson`` against the engine, over
+    ``snapshot`` when the caller has read the engine already (the notebook's live model),
+    else over one read now.
 
     Raises :class:`DockdojoError` only for a step id the lesson does not have.
     """
@@ -85,7 +88,7 @@ def check_lesson(
         if i not in chosen
     ]
     items = [(s, c) for s in [*steps, *extra] for c in s.checks]
-    results = run_checks(engine, lesson, items, timeout=timeout)
+    results = run_checks(engine, lesson, items, timeout=timeout, snapshot=snapshot)
     by_step: dict[str, list[CheckResult]] = {}
     for (step, _), result in zip(items, results, strict=True):
         by_step.setdefault(step.id, []).append(result)

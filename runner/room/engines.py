@@ -194,15 +194,20 @@ class LearnerEngine:
         pid = alive(read_pid(self._path("rootlesskit.pid")))
         return pid if pid is not None and pid in self.cgroup.pids() else None
 
-    def _limits_pid(self) -> int | None:
-        pid = alive(read_pid(self._path("limits.pid")))
+    def _helper_pid(self, pid_file: str, names: Path) -> int | None:
+        """The pid in ``pid_file`` when that process runs and its command line names
+        ``names`` (never a reused pid): the containers limit's, the journal's."""
+        pid = alive(read_pid(self._path(pid_file)))
         if pid is None:
             return None
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             return None
-        return pid if str(authz.socket_path(self.name)).encode() in cmdline else None
+        return pid if str(names).encode() in cmdline else None
+
+    def _limits_pid(self) -> int | None:
+        return self._helper_pid("limits.pid", authz.socket_path(self.name))
 
     def status(self) -> EngineStatus:
         who = lookup(self.name)
@@ -324,14 +329,7 @@ class LearnerEngine:
             time.sleep(0.02)
 
     def _journal_pid(self) -> int | None:
-        pid = alive(read_pid(self._path("journal.pid")))
-        if pid is None:
-            return None
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            return None
-        return pid if str(self.journal).encode() in cmdline else None
+        return self._helper_pid("journal.pid", self.journal)
 
     def _start_journal(self, who: Learner, since: float) -> None:
         """Record the engine's past from ``since`` (:mod:`~dockdojo.runner.engine.journal`),

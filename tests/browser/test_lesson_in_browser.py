@@ -29,8 +29,8 @@ FIND = 'db.test.findOne({ email: "moby@docker.com" })'
 
 @pytest.fixture
 def fresh_world(docker_host: str) -> None:
-    """No images, no containers, and an engine with no memory of earlier ones: the learner
-    starts from scratch (on the test sandbox, restarted)."""
+    """No images, no containers, and an engine with no memory of earlier ones (its journal
+    gone too): the learner starts from scratch (on the test sandbox, restarted)."""
     with Engine(docker_host) as engine:
         for container in engine.containers():
             engine.remove_container(container.id, force=True)
@@ -41,6 +41,7 @@ def fresh_world(docker_host: str) -> None:
         pytest.fail("DOCKDOJO_TEST_SANDBOX_STATE is not set: run this through make test.")
     box = Sandbox(Path(state))
     box.stop()
+    box.journal.unlink(missing_ok=True)  # dockdojo's memory of the engine's past, too
     box.start()
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from ...errors import DockdojoError
 from ...text import plain_text, snippet
 from ..base import Call, Seen
-from .targets import MAX_TARGETS, _not_running, _records, _states, _targets, _what
+from .targets import MAX_TARGETS, _not_running, _records, _states, _targets, _what, by_history
 
 
 def _container_removed(call: Call) -> Seen:
@@ -15,20 +15,14 @@ def _container_removed(call: Call) -> Seen:
     if call.ctx.snapshot.named(name) is not None:
         return Seen(False, f"The container {name} still exists.", {"name": name})
     history = call.ctx.engine.history()
-    if any(n == name for _, n in history.removals):
-        return Seen(True, f"The container {name} was removed.", {"name": name, "removed": True})
-    if not history.complete:
-        return Seen(
-            True,
-            f"There is no container {name}. Whether there was one and it was removed cannot "
-            f"be told: {history.source} may be incomplete ({history.why}).",
-            {"name": name, "removed": None, "history": "incomplete"},
-        )
-    return Seen(
-        False,
-        f"There is no container {name}, but none was ever removed here: it was never "
+    return by_history(
+        history,
+        any(n == name for _, n in history.removals),
+        {"name": name},
+        done=f"The container {name} was removed.",
+        unknown=f"There is no container {name}. Whether there was one and it was removed",
+        never=f"There is no container {name}, but none was ever removed here: it was never "
         f"created ({history.source} shows none removed).",
-        {"name": name, "removed": False},
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...text import few, plural
 from ..base import Call, Seen
-from .targets import _familiar, _records, _states
+from .targets import _familiar, _records, _states, by_history
 
 
 def _image_present(call: Call) -> Seen:
@@ -45,22 +45,14 @@ def _image_removed(call: Call) -> Seen:
         return absent
     ref = _familiar(str(call.args["image"]))
     history = call.ctx.engine.history()
-    if any(name and _familiar(name) == ref for _, name in history.arrivals):
-        return Seen(
-            True, f"{ref} was removed and is not on the engine.", {"image": ref, "removed": True}
-        )
-    if not history.complete:
-        return Seen(
-            True,
-            f"{ref} is not on the engine. Whether it was here and removed cannot be told: "
-            f"{history.source} may be incomplete ({history.why}).",
-            {"image": ref, "removed": None, "history": "incomplete"},
-        )
-    return Seen(
-        False,
-        f"{ref} is not on the engine, but it was never pulled here "
+    return by_history(
+        history,
+        any(name and _familiar(name) == ref for _, name in history.arrivals),
+        {"image": ref},
+        done=f"{ref} was removed and is not on the engine.",
+        unknown=f"{ref} is not on the engine. Whether it was here and removed",
+        never=f"{ref} is not on the engine, but it was never pulled here "
         f"({history.source} shows no pull of it).",
-        {"image": ref, "removed": False},
     )
 
 

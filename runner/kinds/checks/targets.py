@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ...engine import ContainerInfo, normalize, prefer_lesson
+from ...engine import ContainerInfo, History, normalize, prefer_lesson
 from ...errors import InvalidReference
 from ...text import few
-from ..base import Call
+from ..base import Call, Seen
 
 MAX_TARGETS = 5
 """Containers a command is tried in, at most, when several match."""
@@ -77,3 +77,20 @@ def _states(containers: Sequence[ContainerInfo], *, state: bool = True) -> str:
         ],
         limit=5,
     )
+
+
+def by_history(
+    history: History, seen: bool, facts: dict[str, Any], *, done: str, unknown: str, never: str
+) -> Seen:
+    """What a check of the past says: ``done`` when ``history`` shows it (``seen``);
+    else, when the history may be incomplete, a pass that says what ``unknown`` cannot be
+    told (never calling the learner wrong for what was not recorded); else ``never``."""
+    if seen:
+        return Seen(True, done, {**facts, "removed": True})
+    if not history.complete:
+        return Seen(
+            True,
+            f"{unknown} cannot be told: {history.source} may be incomplete ({history.why}).",
+            {**facts, "removed": None, "history": "incomplete"},
+        )
+    return Seen(False, never, {**facts, "removed": False})
