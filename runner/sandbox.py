@@ -156,9 +156,23 @@ class Sandbox:
             self._path("dockerd.log"),
         )
         if alive(read_pid(self._path("journal.pid"))) is None:
+            from .engine.journal import following  # the engine layer, when it starts
+
             recorder = journal_recorder(self.docker_host, self.journal, since)
+            spawned = time.time()
             pid = spawn(recorder, self._path("journal.log"))
             self._path("journal.pid").write_text(f"{pid}\n")
+            _wait_for(
+                lambda: following(self.journal, spawned) or alive(pid) is None,
+                "the engine's journal",
+                self._path("journal.log"),
+            )
+            if alive(pid) is None:
+                raise SandboxError(
+                    "The engine's journal stopped while starting. Last lines of "
+                    f"{self._path('journal.log')}:\n{_log_tail(self._path('journal.log'))}",
+                    "Fix what the log says, then run dockdojo sandbox start again.",
+                )
         return self.status()
 
     def stop(self) -> SandboxStatus:
@@ -312,16 +326,20 @@ def port_taken(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _log_tail(log: Path) -> str:
+    if not log.exists():
+        return ""
+    return "\n".join(log.read_text(errors="replace").splitlines()[-8:])
+
+
 def _wait_for(ready: Callable[[], bool], what: str, log: Path) -> None:
     deadline = time.monotonic() + _START_TIMEOUT
     while time.monotonic() < deadline:
         if ready():
             return
         time.sleep(0.1)
-    tail = ""
-    if log.exists():
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-8:])
     raise SandboxError(
-        f"{what} did not come up within {_START_TIMEOUT:.0f} s. Last lines of {log}:\n{tail}",
+        f"{what} did not come up within {_START_TIMEOUT:.0f} s. "
+        f"Last lines of {log}:\n{_log_tail(log)}",
         "Fix what the log says, then run dockdojo sandbox stop and dockdojo sandbox start.",
     )

@@ -231,6 +231,17 @@ class Journal:
             self._stamp, self._engine, self._entries = stamp, engine, tuple(entries)
 
 
+def following(path: Path, after: float) -> bool:
+    """Whether the recorder of ``path`` began following its engine at ``after`` or later:
+    whoever starts a recorder waits for this, so a check made right after the start
+    reads a journal that is live."""
+    try:
+        _, entries = read(path)
+    except OSError:  # not written yet
+        return False
+    return any(e.kind == "journal" and e.action == "follow" and e.at >= after for e in entries)
+
+
 def read(path: Path) -> tuple[str, list[Entry]]:
     """(engine id, entries) of a journal file; lines that are not entries are skipped (a
     line being written is not whole yet)."""

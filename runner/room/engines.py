@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..engine.journal import LABEL as JOURNAL_LABEL
+from ..engine.journal import following
 from ..errors import HostError, RoomError
 from ..privileged import authz, firewall
 from ..privileged.cgroups import Cgroup
@@ -336,10 +337,20 @@ class LearnerEngine:
         as root, in the engine's folder, which the learner may read but not write."""
         if self._journal_pid() is not None:
             return
+        spawned = time.time()
         pid = spawn(
             journal_recorder(who.docker_host, self.journal, since), self._path("journal.log")
         )
         write_pid(self._path("journal.pid"), pid)
+        deadline = time.monotonic() + START_TIMEOUT
+        while not following(self.journal, spawned):
+            if alive(pid) is None or time.monotonic() > deadline:
+                raise RoomError(
+                    f"The journal of {self.name}'s engine did not start. Last lines of "
+                    f"{self._path('journal.log')}:\n{_tail(self._path('journal.log'))}",
+                    f"Fix what the log says, then: dockdojo room engine start {self.name}",
+                )
+            time.sleep(0.05)
 
     def _launch(self, who: Learner, programs: Programs) -> int:
         runtime = who.runtime_dir

@@ -16,6 +16,7 @@ from dockdojo.runner.engine.journal import (
     Journal,
     Writer,
     entry_of,
+    following,
     from_events,
 )
 
@@ -176,3 +177,15 @@ def test_history_from_the_engines_own_events_says_when_it_may_be_incomplete() ->
     assert history.arrivals == ((2.0, "redis:latest"),)
     assert not history.complete
     assert history.source == "the engine's own event log"
+
+
+def test_a_recorder_is_following_only_once_it_wrote_so_after_its_start(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    assert not following(path, 0.0)  # nothing written yet: not an error
+    writer = Writer(path)
+    writer.begin("ENGINE-ID")
+    writer.append([Entry(100.0, "journal", "follow", since=0.0)])
+    assert following(path, 99.0)
+    assert not following(path, 101.0)  # an earlier recorder's follow does not count
+    writer.append([Entry(102.0, "journal", "follow", since=100.0)])
+    assert following(path, 101.0)
