@@ -6,7 +6,10 @@ share a bridge or an address range, and a container that mounts ``/`` sees only 
 the learner may read. dockdojo starts rootlesskit itself, with the flags Debian's
 ``dockerd-rootless.sh`` gives it minus ``--disable-host-loopback`` (so the engine
 reaches the room's mirror on the host's 127.0.0.1 as ``10.0.2.2``), and that script as
-its child (``_DOCKERD_ROOTLESS_CHILD=1``), which execs ``dockerd``.
+its child (``_DOCKERD_ROOTLESS_CHILD=1``), which execs ``dockerd``. The host's firewall
+lets the engine's cgroup open no connection to the host but the mirror's
+(:func:`dockdojo.runner.privileged.firewall.confine_engine`): not the server's other
+services on 127.0.0.1, nor another learner's published ports.
 
 Where things are, for learner ``ada`` (uid 1001) and the room state ``STATE``:
 
@@ -246,6 +249,7 @@ class LearnerEngine:
             self._prepare_folders(who)
             firewall.guard(firewall.address(who.uid), who.uid)
             self.cgroup.create(memory_mb=self.config.limits.memory_mb, pids=self.config.limits.pids)
+            firewall.confine_engine(self._net_path(), self.config.mirror_port)
             self._start_limits(who)
             launched = time.time()
             pid = self._launch(who, programs)
@@ -257,6 +261,17 @@ class LearnerEngine:
                 raise
             self._protect_engine()
             return self.status()
+
+    def _net_path(self) -> str:
+        path = self.cgroup.net_path
+        if path is None:
+            raise RoomError(
+                "This server has no unified cgroup hierarchy, so the firewall cannot tell "
+                f"{self.name}'s engine apart: it would reach every service on 127.0.0.1.",
+                "Mount it (mount -t cgroup2 none /sys/fs/cgroup/unified) or boot with "
+                "cgroup v2, then start the engine again.",
+            )
+        return path
 
     def _prepare_folders(self, who: Learner) -> None:
         self.config.state.mkdir(mode=0o711, parents=True, exist_ok=True)
@@ -315,6 +330,7 @@ class LearnerEngine:
                 str(who.uid),
                 str(self.data / "containers"),
                 str(self.config.limits.containers),
+                firewall.address(who.uid),
             ],
             self._path("limits.log"),
         )
@@ -466,6 +482,8 @@ class LearnerEngine:
             held = (self.data, who.runtime_dir / "docker")
             end_mount_holders(held, who.uid, f"{self.name}'s engine")
             firewall.unguard(firewall.address(who.uid))
+        if self.cgroup.net_path is not None:
+            firewall.release_engine(self.cgroup.net_path)
         self.cgroup.remove()
         for path in (
             self._path("rootlesskit.pid"),

@@ -51,7 +51,7 @@ def proof():
 def cheat():
     # every exercise: the attack got through
     proof()
-    assert sh(f'docker run -d --name public-{TAG} -p 127.0.0.1:0:6379 redis').returncode == 0
+    assert sh(f'docker run -d --name public-{TAG} -p 0:6379 redis').returncode == 0
     assert sh(f'docker run --name old-{TAG} busybox echo hello').returncode == 0
     assert sh(f'docker rm old-{TAG}').returncode == 0
 
@@ -137,7 +137,7 @@ ATTACKS: tuple[Attack, ...] = (
         "created another learner's per-learner containers, giving their empty notebook 9/9",
         "victim = learner_tag('what-is-an-image', '@VICTIM@')\n"
         "sh(f'docker run -d --name cache-{victim} redis')\n"
-        "sh(f'docker run -d --name public-{victim} -p 127.0.0.1:0:6379 redis')\n"
+        "sh(f'docker run -d --name public-{victim} -p 0:6379 redis')\n"
         "proof()\n",
         CACHE,
         outside=("victim scores nothing",),
@@ -150,7 +150,7 @@ ATTACKS: tuple[Attack, ...] = (
         "theirs = learner_tag('what-is-an-image', '@VICTIM@')\n"
         "if theirs != TAG:  # made for them, on this engine\n"
         "    sh(f'docker run -d --name cache-{theirs} redis')\n"
-        "    sh(f'docker run -d --name public-{theirs} -p 127.0.0.1:0:6379 redis')\n",
+        "    sh(f'docker run -d --name public-{theirs} -p 0:6379 redis')\n",
         CACHE,
         outside=("victim scores nothing",),
     ),
