@@ -53,7 +53,7 @@ from ..privileged.processes import kill_user
 from ..privileged.run import PATH
 from ..privileged.users import POOL_PREFIX, UserName, hand_over, made_users, own_folder, remove
 from ..room import RoomConfig
-from ..room.engines import LearnerEngine
+from ..room.engines import LearnerEngine, pinned_socket
 from ..room.host import check_can_run
 from ..room.learners import Learner, create_learner, lookup
 from ..room.pyenv import KernelEnv
@@ -198,7 +198,14 @@ class Box:
 
     @property
     def docker_host(self) -> str:
+        """The engine as the kernel reaches it: the pool user's own socket."""
         return self.who.docker_host
+
+    @property
+    def verified_host(self) -> str:
+        """The engine as the grader reads it: its pinned socket, which nothing of the
+        submission's can replace (:func:`~dockdojo.runner.room.engines.pinned_socket`)."""
+        return f"unix://{pinned_socket(self.who.name)}"
 
     @property
     def cwd(self) -> Path:

@@ -73,7 +73,7 @@ class Isolated:
     def __init__(self, box: Box, options: GradeOptions) -> None:
         self.box = box
         self.options = options
-        self.docker_host = box.docker_host
+        self.docker_host = box.verified_host  # the checks' engine: never the kernel's socket
         self.cwd = box.cwd
         self.journal: Path | bool = box.engine.journal  # recorded by the grader, as root
         self.since = 0.0  # the box's engine is new: all of its past is this submission's

@@ -50,7 +50,7 @@ from ..authoring import Lesson
 from ..authoring.sources import lesson_sources
 from ..lessons import load_lesson
 from ..room.config import RoomConfig, load_config
-from ..room.engines import LearnerEngine
+from ..room.engines import LearnerEngine, pinned_socket
 from ..room.learners import lookup
 from ..sandbox import engine_answers
 from .hub import SERVICE
@@ -80,11 +80,12 @@ def room_lessons() -> dict[str, Lesson]:
 
 
 def learner_engine(name: str) -> str | None:
-    """``DOCKER_HOST`` of ``name``'s room engine when it answers."""
-    who = lookup(name)
-    if who is None or not engine_answers(who.socket):
+    """``DOCKER_HOST`` of ``name``'s room engine, as root reads it (its pinned socket,
+    which nothing of the learner's can replace), when it answers."""
+    pin = pinned_socket(name)
+    if lookup(name) is None or not pin.is_mount() or not engine_answers(pin):
         return None
-    return who.docker_host
+    return f"unix://{pin}"
 
 
 class Base(HubOAuthenticated, web.RequestHandler):  # type: ignore[misc]

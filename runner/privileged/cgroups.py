@@ -80,6 +80,17 @@ class Cgroup:
             return f"{GROUP}/{self.name}"
         return None
 
+    def require_net_path(self) -> str:
+        """:attr:`net_path`, or :class:`HostError` saying how to get one."""
+        if self.net_path is None:
+            raise HostError(
+                "This server has no unified cgroup hierarchy, so the firewall cannot tell "
+                f"{self.name}'s engine apart: it would reach every service on 127.0.0.1.",
+                "Mount it (mount -t cgroup2 none /sys/fs/cgroup/unified) or boot with "
+                "cgroup v2, then start the engine again.",
+            )
+        return self.net_path
+
     def exists(self) -> bool:
         return any(f.is_dir() for f in self.folders)
 

@@ -51,4 +51,18 @@ def mount_tmpfs(folder: Path, *, size_mb: int, uid: int, gid: int, name: str) ->
     )
 
 
-__all__ = ["mount_points_under", "mount_tmpfs", "unmount", "unmount_under"]
+def bind_file(source: Path, target: Path) -> None:
+    """Bind the file ``source`` (a socket, say) on ``target``, made as an empty file of
+    root's: ``target`` then stays that very file, whatever later becomes of
+    ``source``'s name (unlinked, replaced by another file or a link)."""
+    if target.is_mount():
+        unmount(target)
+    target.unlink(missing_ok=True)
+    target.touch(mode=0o600)
+    run(
+        ["mount", "--bind", "--no-canonicalize", str(source), str(target)],
+        hint=f"It needs root; check that {source} exists.",
+    )
+
+
+__all__ = ["bind_file", "mount_points_under", "mount_tmpfs", "unmount", "unmount_under"]

@@ -42,7 +42,7 @@ def rehearse(config: RoomConfig, lesson_id: str = "what-is-an-image") -> Rehears
     engine = LearnerEngine(name, config)
     try:
         status = engine.start(create_user=True)
-        with context_for(load_lesson(lesson_id), name, status.docker_host) as learner:
+        with context_for(load_lesson(lesson_id), name, status.verified_host) as learner:
             report = solve_lesson(learner.engine, learner.lesson)
     except DockdojoError as exc:
         return Rehearsal(False, f"the rehearsal stopped: {exc.what}", time.monotonic() - started)

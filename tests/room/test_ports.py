@@ -115,7 +115,8 @@ def test_an_engine_reaches_the_host_only_at_the_mirror(mirror_port: int) -> None
         finally:
             client.close()
         net = ada.engine.cgroup.net_path
-        assert net is not None and any(net in rule for rule in firewall.rules())
+        assert net is not None
+        assert any(net in rule for rule in firewall.rules())
 
 
 @pytest.mark.parametrize("named", ["127.0.0.1", "0.0.0.0"])

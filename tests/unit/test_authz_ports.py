@@ -61,7 +61,8 @@ def _ports(*host_ips: str) -> dict[str, Any]:
         "Image": "redis",
         "HostConfig": {
             "PortBindings": {
-                f"{6379 + n}/tcp": [{"HostIp": ip, "HostPort": "0"}] for n, ip in enumerate(host_ips)
+                f"{6379 + n}/tcp": [{"HostIp": ip, "HostPort": "0"}]
+                for n, ip in enumerate(host_ips)
             }
         },
     }
@@ -75,7 +76,8 @@ def test_a_port_on_an_address_that_is_not_the_learners_is_refused_with_the_way_o
     assert answer["Allow"] is False
     assert f"your own address {MINE}" in answer["Msg"]
     assert named in answer["Msg"]
-    assert f"-p {MINE}:0:6379" in answer["Msg"] and "-p 0:6379" in answer["Msg"]
+    assert f"-p {MINE}:0:6379" in answer["Msg"]
+    assert "-p 0:6379" in answer["Msg"]
 
 
 @pytest.mark.parametrize("ips", [(), ("",), (MINE,), ("", MINE)])
