@@ -202,12 +202,21 @@ def context_for(
     *,
     shared: bool = False,
     journal: Path | bool = True,
+    host_ip: str | None = None,
 ) -> LearnerContext:
     """The context of a learner named by the caller (the grader, the instructor's view,
     the rehearsal), on the engine at ``docker_host`` whose journal is ``journal`` (as
     :class:`~dockdojo.runner.engine.Engine` takes it); nothing is read from the
-    environment but the tag's secret."""
-    engine = Engine(docker_host, lesson=lesson.id, learner=learner, shared=shared, journal=journal)
+    environment but the tag's secret. ``host_ip``: where its published ports bind (a
+    room learner's own address), as for :class:`~dockdojo.runner.engine.Engine`."""
+    engine = Engine(
+        docker_host,
+        lesson=lesson.id,
+        learner=learner,
+        shared=shared,
+        journal=journal,
+        host_ip=host_ip,
+    )
     return _made(lesson, learner, engine)
 
 

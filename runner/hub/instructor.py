@@ -49,6 +49,7 @@ from tornado.iostream import StreamClosedError
 from ..authoring import Lesson
 from ..authoring.sources import lesson_sources
 from ..lessons import load_lesson
+from ..privileged.mounts import mounted
 from ..room.config import RoomConfig, load_config
 from ..room.engines import LearnerEngine, pinned_socket
 from ..room.learners import lookup
@@ -83,7 +84,7 @@ def learner_engine(name: str) -> str | None:
     """``DOCKER_HOST`` of ``name``'s room engine, as root reads it (its pinned socket,
     which nothing of the learner's can replace), when it answers."""
     pin = pinned_socket(name)
-    if lookup(name) is None or not pin.is_mount() or not engine_answers(pin):
+    if lookup(name) is None or not mounted(pin) or not engine_answers(pin):
         return None
     return f"unix://{pin}"
 

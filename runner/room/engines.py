@@ -64,7 +64,7 @@ from ..engine.journal import following
 from ..errors import HostError, RoomError
 from ..privileged import authz, firewall, peers
 from ..privileged.cgroups import Cgroup
-from ..privileged.mounts import bind_file, unmount, unmount_under
+from ..privileged.mounts import bind_file, mounted, unmount, unmount_under
 from ..privileged.processes import (
     As,
     alive,
@@ -235,7 +235,7 @@ class LearnerEngine:
         who = lookup(self.name)
         pid = self._pid()
         pin = pinned_socket(self.name)
-        running = who is not None and pid is not None and pin.is_mount() and engine_answers(pin)
+        running = who is not None and pid is not None and mounted(pin) and engine_answers(pin)
         return EngineStatus(
             learner=self.name,
             uid=who.uid if who else None,
@@ -263,7 +263,7 @@ class LearnerEngine:
                 if not current.limits_running:  # without it, every request is refused
                     self._start_limits(who)
                 self._wait_ready(who, current.pid)
-                if not pinned_socket(self.name).is_mount():
+                if not mounted(pinned_socket(self.name)):
                     self._pin(who, current.pid)
                 self._start_journal(0.0)
                 return self.status()
@@ -428,7 +428,8 @@ class LearnerEngine:
 
     def _wait_ready(self, who: Learner, pid: int) -> None:
         deadline = time.monotonic() + START_TIMEOUT
-        while not engine_answers(who.socket):
+        pin = pinned_socket(self.name)
+        while not engine_answers(pin if mounted(pin) else who.socket):  # once pinned, the pin
             if alive(pid) is None:
                 raise RoomError(
                     f"{self.name}'s engine stopped while starting. Last lines of "
@@ -513,7 +514,7 @@ class LearnerEngine:
         terminate(self._limits_pid(), "the containers limit")
         terminate(self._journal_pid(), "the engine's journal")
         pin = pinned_socket(self.name)
-        if pin.is_mount():
+        while mounted(pin):
             unmount(pin)
         pin.unlink(missing_ok=True)
         unmount_under(self.data)
