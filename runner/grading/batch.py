@@ -15,7 +15,7 @@ from ..errors import DockdojoError
 from ..room.pyenv import prepare
 from .isolation import Pool
 from .options import GradeOptions
-from .reports import SubmissionResult, check_names, write_batch
+from .reports import SubmissionResult, check_names, private_folder, write_batch
 from .stages import STAGES, Hook, Stage, Submission, learner_of, run_stages
 
 
@@ -61,7 +61,7 @@ def grade_batch(
     copies = private_copies(paths)
     hide = (*options.hide, *{p.resolve().parent for p in paths})
     if options.out is not None:
-        options.out.mkdir(parents=True, exist_ok=True)  # hidden from the kernels from the start
+        _private_out(options.out)  # hidden from the kernels, closed to their containers
         hide = (*hide, options.out.resolve())
     jobs = max(1, min(options.jobs, len(paths)))
     options = replace(options, hide=hide, jobs=jobs)
@@ -105,6 +105,18 @@ def grade_all(
     """Every submission's result, in the order of ``paths`` (:func:`grade_batch`)."""
     batch = grade_batch(paths, options, on_stage_start=on_stage_start, on_stage_end=on_stage_end)
     return batch.results
+
+
+def _private_out(out: Path) -> None:
+    """Make the reports folder before anything runs, readable by the grader's user only
+    (root, when submissions run isolated): the reports hold the lesson's solutions."""
+    try:
+        private_folder(out)
+    except OSError as exc:
+        raise DockdojoError(
+            f"The reports folder {out} cannot be made private to you: {exc.strerror or exc}.",
+            "Give --out a folder of your own (or one that does not exist yet).",
+        ) from exc
 
 
 @contextlib.contextmanager

@@ -14,7 +14,9 @@ it stops for some other reason. Rows whose harm is seen from outside (a report, 
 another learner's score, the mirror) say so in ``outside``, which :mod:`test_attacks`
 checks. A new attack is one more row.
 
-The cells may name ``@OUT@`` (the reports folder), ``@SUBS@`` (the submissions folder),
+The cells may name ``@OUT@`` (the reports folder, made 755 in a folder every user may
+pass through, as a grader's may be, and holding an earlier batch's
+``earlier.feedback.ipynb``, 644), ``@SUBS@`` (the submissions folder),
 ``@MIRROR@`` (the mirror's port), ``@SANDBOX@`` (the grader's own engine socket) and
 ``@VICTIM@`` (the learner the attacks aim at, whose notebook is empty).
 """
@@ -214,6 +216,17 @@ ATTACKS: tuple[Attack, ...] = (
         "elif 'permission denied' in (r.stderr + r.stdout).lower():\n    proof()\n"
         "else:\n    raise SystemExit(r.stderr)\n",
         CACHE,
+    ),
+    Attack(
+        "old-feedback",
+        "a container mounting --out (755, its files 644) read an earlier learner's feedback "
+        "notebook, with its solutions",
+        "r = sh('docker run --rm -v @OUT@:/out busybox cat /out/earlier.feedback.ipynb')\n"
+        "if 'solutions' in r.stdout:\n    cheat()\n"
+        "elif 'permission denied' in (r.stderr + r.stdout).lower():\n    proof()\n"
+        "else:\n    raise SystemExit(r.stderr)\n",
+        CACHE,
+        outside=("reports private",),
     ),
     # -- harming others ----------------------------------------------------------------
     Attack(

@@ -8,9 +8,12 @@ import hashlib
 import json
 import os
 import re
+import shutil
+import stat
+import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -56,6 +59,27 @@ def _manifest_digest(registry: str, repository: str, tag: str) -> str:
         return str(response.headers["Docker-Content-Digest"])
 
 
+@pytest.fixture
+def reachable_out() -> Iterator[Path]:
+    """A reports folder as a grader may keep one: 755, in a folder any user passes
+    through, with an earlier batch's feedback notebook in it (644)."""
+    out = Path(tempfile.mkdtemp(prefix="dockdojo-grades-", dir="/var/tmp"))
+    try:
+        out.chmod(0o755)
+        earlier = out / "earlier.feedback.ipynb"
+        earlier.write_text('{"cells": [], "the": "solutions"}\n')
+        earlier.chmod(0o644)
+        yield out
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def _private(folder: Path) -> bool:
+    """``folder`` is 0700, and everything in it 0600 (its files) or 0700."""
+    modes = [stat.S_IMODE(p.lstat().st_mode) for p in folder.iterdir()]
+    return stat.S_IMODE(folder.stat().st_mode) == 0o700 and set(modes) <= {0o600, 0o700}
+
+
 def _outcome(attack: Attack, got: dict[str, object]) -> str | None:
     """Why ``got`` (the learner's JSON report) is not what ``attack`` deserves, or None."""
     execution = got["execution"]
@@ -76,14 +100,14 @@ def test_every_attack_gets_what_it_deserves_and_harms_no_one(
     tmp_path: Path,
     grading_room: GradingRoom,
     monkeypatch: pytest.MonkeyPatch,
+    reachable_out: Path,
 ) -> None:
     monkeypatch.chdir(PROJECT)
     monkeypatch.setenv("DOCKDOJO_TAG_SALT", SALT)  # the grader's secret: kernels never see it
     registry = os.environ["DOCKDOJO_TEST_REGISTRY"]
     subs = tmp_path / "submissions"
     subs.mkdir(mode=0o700)
-    out = tmp_path / "grades"
-    out.mkdir()
+    out = reachable_out
     values = {
         "OUT": str(out),
         "SUBS": str(subs),
@@ -128,6 +152,7 @@ def test_every_attack_gets_what_it_deserves_and_harms_no_one(
     assert others == EXPECTED_OTHERS, "the attacks changed other learners' scores"
 
     outside: dict[str, Callable[[], bool]] = {
+        "reports private": lambda: _private(out),
         "reports intact": lambda: (
             not (out / "x").exists() and reports["late-writer"]["points"] != 9
         ),

@@ -1,0 +1,148 @@
+"""What ``dockdojo grade`` reads and writes on disk, against hostile names and files: the
+reports folder is closed to everyone but the grader's user, report names cannot collide
+whatever the learner ids are, and only regular files are graded."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from dockdojo.runner import load_lesson
+from dockdojo.runner.authoring import Lesson
+from dockdojo.runner.errors import DockdojoError
+from dockdojo.runner.grading import GradeOptions, Stage, Submission, grade_batch
+from dockdojo.runner.grading.reports import SubmissionResult, private_folder, write_all
+from dockdojo.runner.grading.stages import read, report
+from dockdojo.runner.kinds import LessonReport
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def lesson() -> Lesson:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(ROOT)
+        return load_lesson("what-is-an-image")
+
+
+def _scored_by_hand(sub: Submission) -> None:
+    """A fake: the engine's stages, with a result made by hand."""
+    lesson = sub.options.lesson
+    sub.result = SubmissionResult(
+        submission=str(sub.path),
+        learner=sub.learner,
+        lesson=lesson.id,
+        report=LessonReport(lesson.id, lesson.title, (), mode="grade"),
+        isolation=sub.options.isolation,
+    )
+
+
+BY_HAND = (Stage("read", read), Stage("scored by hand", _scored_by_hand), Stage("report", report))
+
+
+def _notebook(folder: Path, name: str) -> Path:
+    path = folder / f"{name}.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell(f"print({name!r})")]), path)
+    return path
+
+
+def _modes(folder: Path) -> dict[str, int]:
+    return {p.name: stat.S_IMODE(p.lstat().st_mode) for p in folder.iterdir()}
+
+
+# --out: readable by the grader's user only --------------------------------------------
+def test_reports_and_their_folder_are_readable_by_the_grader_only(
+    tmp_path: Path, lesson: Lesson
+) -> None:
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    out = tmp_path / "grades"
+    options = GradeOptions(lesson=lesson, trusted=True, out=out)
+    umask = os.umask(0o022)  # as a shell leaves it: new files 644, new folders 755
+    try:
+        batch = grade_batch([_notebook(subs, "ada")], options, stages=BY_HAND)
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    assert {p.name for p in batch.written} == set(_modes(out))
+    assert set(_modes(out).values()) == {0o600}
+
+
+def test_an_existing_reports_folder_and_its_old_files_are_closed(
+    tmp_path: Path, lesson: Lesson
+) -> None:
+    out = tmp_path / "grades"
+    out.mkdir(mode=0o755)
+    out.chmod(0o755)
+    old = out / "earlier.feedback.ipynb"  # an earlier batch's, written 644
+    old.write_text("the solutions")
+    old.chmod(0o644)
+    script = out / "tool.sh"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    (out / "old").mkdir(mode=0o777)
+    (out / "old").chmod(0o777)
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("not in --out")
+    elsewhere.chmod(0o644)
+    (out / "link").symlink_to(elsewhere)
+    os.mkfifo(out / "fifo", 0o666)  # never opened: it would not hang the grader anyway
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    grade_batch(
+        [_notebook(subs, "ada")],
+        GradeOptions(lesson=lesson, trusted=True, out=out),
+        stages=BY_HAND,
+    )
+    modes = _modes(out)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    assert modes["earlier.feedback.ipynb"] == 0o600
+    assert modes["tool.sh"] == 0o700
+    assert modes["old"] == 0o700
+    assert modes["ada.json"] == 0o600
+    assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o644, "a link in --out was followed"
+
+
+def test_write_all_closes_the_folder_it_writes_to(tmp_path: Path, lesson: Lesson) -> None:
+    out = tmp_path / "deep" / "grades"
+    result = SubmissionResult(
+        "ada.ipynb", "ada", lesson.id, LessonReport(lesson.id, lesson.title, (), mode="grade")
+    )
+    paths = write_all([result], out, {})
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in paths} == {0o600}
+
+
+def test_a_reports_folder_that_cannot_be_closed_is_refused_before_anything_runs(
+    tmp_path: Path, lesson: Lesson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "theirs"
+    out.mkdir()
+    chmod = os.chmod
+
+    def not_the_owner(path: object, mode: int, **kwargs: object) -> None:
+        if Path(str(path)) == out:  # as for someone else's folder, when not root
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
+        chmod(path, mode, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "chmod", not_the_owner)
+    with pytest.raises(PermissionError):
+        private_folder(out)
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    options = GradeOptions(lesson=lesson, trusted=True, out=out)
+    ran: list[str] = []
+    with pytest.raises(DockdojoError, match=r"theirs cannot be made private to you: Operation"):
+        grade_batch(
+            [_notebook(subs, "ada")],
+            options,
+            stages=BY_HAND,
+            on_stage_start=lambda stage, _sub: ran.append(stage.name),
+        )
+    assert ran == []
