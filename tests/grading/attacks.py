@@ -71,7 +71,8 @@ def refused(attempt, *errors):
 @dataclass(frozen=True)
 class Attack:
     name: str
-    """The learner id the submission is graded as."""
+    """The submission's file name without ``.ipynb`` (may name ``@VICTIM@``): the learner
+    id it is graded as, once made tame (``learner_of``)."""
     seen: str
     """The attack, as it was seen against the grader before isolation."""
     cell: str
@@ -235,6 +236,14 @@ ATTACKS: tuple[Attack, ...] = (
         "refused(lambda: open('@SUBS@/@VICTIM@.ipynb', 'w').write('{}'), OSError)\n",
         CACHE,
         outside=("submissions unchanged",),
+    ),
+    Attack(
+        "@VICTIM@.results",
+        "a submission named bob.results.ipynb: its report, bob.results.json, overwrote bob's "
+        "Gradescope file with another learner's result",
+        "proof()\n",
+        CACHE,
+        outside=("victim's files are the victim's",),
     ),
     Attack(
         "reader",

@@ -21,6 +21,8 @@ from grading.attacks import ATTACKS, EXPECTED_OTHERS, HONEST, PREAMBLE, VICTIM, 
 from grading.kit import PROJECT, GradingRoom, answers, grade_argv, submission
 
 from dockdojo.runner.cli import main
+from dockdojo.runner.grading.reports import safe_name
+from dockdojo.runner.grading.stages import learner_of
 from dockdojo.runner.room.pyenv import DEFAULT_KERNEL_ENV, prepare
 
 SALT = "the-graders-own-secret"
@@ -116,7 +118,8 @@ def test_every_attack_gets_what_it_deserves_and_harms_no_one(
         "VICTIM": VICTIM,
     }
     paths = [
-        submission(subs, a.name, {"redis-cache": PREAMBLE + _fill(a.cell, values)}) for a in ATTACKS
+        submission(subs, _fill(a.name, values), {"redis-cache": PREAMBLE + _fill(a.cell, values)})
+        for a in ATTACKS
     ]
     paths += [submission(subs, VICTIM, {}), submission(subs, HONEST, answers(HONEST))]
     notebooks = {p: p.read_bytes() for p in paths}
@@ -143,9 +146,9 @@ def test_every_attack_gets_what_it_deserves_and_harms_no_one(
 
     reports = {}
     for path in paths:
-        text = (out / f"{path.stem}.json").read_text()
+        text = (out / f"{safe_name(learner_of(path))}.json").read_text()
         reports[path.stem] = json.loads(text)  # "reports intact": every one still parses
-    wrong = {a.name: _outcome(a, reports[a.name]) for a in ATTACKS}
+    wrong = {a.name: _outcome(a, reports[_fill(a.name, values)]) for a in ATTACKS}
     table = "\n".join(f"  {name}: {why}" for name, why in wrong.items() if why)
     assert not table, f"attacks that did not get what they deserve ({took:.0f} s):\n{table}"
     others = {name: reports[name]["points"] for name in EXPECTED_OTHERS}
@@ -158,6 +161,11 @@ def test_every_attack_gets_what_it_deserves_and_harms_no_one(
         ),
         "kernel code unchanged": lambda: _tree_digest(DEFAULT_KERNEL_ENV) == kernel_code,
         "victim scores nothing": lambda: reports[VICTIM]["points"] == 0,
+        "victim's files are the victim's": lambda: (
+            reports[VICTIM]["learner"] == VICTIM
+            and json.loads((out / f"{VICTIM}.results.json").read_text())["score"] == 0
+            and "schema" not in json.loads((out / f"{VICTIM}.results.json").read_text())
+        ),
         "submissions unchanged": lambda: all(p.read_bytes() == b for p, b in notebooks.items()),
         "mirror unchanged": lambda: (
             _manifest_digest(

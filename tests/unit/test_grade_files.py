@@ -5,6 +5,7 @@ whatever the learner ids are, and only regular files are graded."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 from pathlib import Path
@@ -17,7 +18,12 @@ from dockdojo.runner import load_lesson
 from dockdojo.runner.authoring import Lesson
 from dockdojo.runner.errors import DockdojoError
 from dockdojo.runner.grading import GradeOptions, Stage, Submission, grade_batch
-from dockdojo.runner.grading.reports import SubmissionResult, private_folder, write_all
+from dockdojo.runner.grading.reports import (
+    SubmissionResult,
+    private_folder,
+    safe_name,
+    write_all,
+)
 from dockdojo.runner.grading.stages import read, report
 from dockdojo.runner.kinds import LessonReport
 
@@ -146,3 +152,68 @@ def test_a_reports_folder_that_cannot_be_closed_is_refused_before_anything_runs(
             on_stage_start=lambda stage, _sub: ran.append(stage.name),
         )
     assert ran == []
+
+
+# report names: none shared, whatever the learner ids ------------------------------------
+def test_a_learner_named_like_another_learners_report_overwrites_nothing(
+    tmp_path: Path, lesson: Lesson
+) -> None:
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    out = tmp_path / "grades"
+    paths = [
+        _notebook(subs, "bob"),
+        _notebook(subs, "bob.results"),
+        _notebook(subs, "bob.feedback"),
+    ]
+    batch = grade_batch(paths, GradeOptions(lesson=lesson, trusted=True, out=out), stages=BY_HAND)
+    assert [r.learner for r in batch.results] == ["bob", "bob.results", "bob.feedback"]
+    assert len(set(batch.written)) == len(batch.written) == 3 * 3 + 2
+    theirs = safe_name("bob.results")
+    assert theirs.startswith("bob.results-")
+    gradescope = json.loads((out / "bob.results.json").read_text())
+    assert "tests" in gradescope, "bob's Gradescope file"
+    assert "schema" not in gradescope, "bob's Gradescope file, not another's record"
+    assert json.loads((out / f"{theirs}.json").read_text())["learner"] == "bob.results"
+    assert json.loads((out / "bob.json").read_text())["learner"] == "bob"
+    assert json.loads((out / "bob.feedback.json").read_text())["learner"] == "bob.feedback"
+
+
+HOSTILE_IDS = [
+    "bob",
+    "bob.results",
+    "bob.results.results",
+    "bob.feedback",
+    "Bob.Results",
+    "bob.json",
+    "bob.results.json",
+    "bob.feedback.ipynb",
+    "junit",
+    "junit.xml",
+    "gradebook",
+    "gradebook.csv",
+    ".bob",
+    "bob.",
+    "-bob",
+    "con",
+    "x" * 70 + ".results",
+    "results",
+    ".results",
+]
+
+
+def test_no_two_reports_share_a_file_whatever_the_ids(tmp_path: Path, lesson: Lesson) -> None:
+    report = LessonReport(lesson.id, lesson.title, (), mode="grade")
+    results = [SubmissionResult(f"{who}.ipynb", who, lesson.id, report) for who in HOSTILE_IDS]
+    notebook = new_notebook(cells=[new_code_cell("1")])
+    paths = write_all(results, tmp_path, {r.submission: notebook for r in results})
+    names = [p.name for p in paths]
+    assert len(names) == len(set(names)) == 3 * len(HOSTILE_IDS) + 2
+    for result in results:  # each record is its own learner's
+        record = json.loads((tmp_path / f"{safe_name(result.learner)}.json").read_text())
+        assert record["learner"] == result.learner
+
+
+@pytest.mark.parametrize("learner", ["bob", "ada.lovelace_1-x", "bob.feedback", "junit"])
+def test_ids_that_were_fine_keep_their_names(learner: str) -> None:
+    assert safe_name(learner) == learner

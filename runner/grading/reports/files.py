@@ -27,6 +27,21 @@ from .result import SubmissionResult
 _WINDOWS_RESERVED = frozenset(
     {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 )
+RECORD = ".json"
+"""A submission's ``dockdojo.grade/v1`` record: ``NAME.json``."""
+FEEDBACK = ".feedback.ipynb"
+"""Its feedback notebook: ``NAME.feedback.ipynb``."""
+GRADESCOPE = ".results.json"
+"""Its Gradescope ``results.json``: ``NAME.results.json``."""
+JUNIT = "junit.xml"
+"""The batch's JUnit XML."""
+GRADEBOOK = "gradebook.csv"
+"""The batch's gradebook."""
+_OWN = (RECORD, FEEDBACK, GRADESCOPE)
+_ENDINGS = tuple(sorted({b[: -len(a)] for a in _OWN for b in _OWN if b != a and b.endswith(a)}))
+"""Ends a name may not have: ``bob.results`` + ``.json`` is ``bob`` + ``.results.json``."""
+_STEMS = frozenset(b[: -len(a)] for a in _OWN for b in (JUNIT, GRADEBOOK) if b.endswith(a))
+"""Names that with one of a submission's suffixes would be a batch's file."""
 
 
 def safe_name(learner: str) -> str:
@@ -34,11 +49,18 @@ def safe_name(learner: str) -> str:
 
     An id already of that form is used as it is; any other gets a hash of the id
     appended, so two learners whose ids differ only in odd characters or case do not
-    share files.
+    share files. So does an id that, with one report's suffix, would name another
+    learner's report or the batch's (``bob.results``: its ``.json`` would be ``bob``'s
+    Gradescope file), so that no two reports share a file whatever the ids are.
     """
     ascii_text = unicodedata.normalize("NFKD", learner).encode("ascii", "ignore").decode()
     stem = re.sub(r"[^a-z0-9._-]+", "-", ascii_text.lower()).strip("._-")[:55]
-    if stem != learner or stem.split(".")[0] in _WINDOWS_RESERVED:
+    if (
+        stem != learner
+        or stem.split(".")[0] in _WINDOWS_RESERVED
+        or stem.endswith(_ENDINGS)
+        or stem in _STEMS
+    ):
         digest = hashlib.sha256(learner.encode("utf-8", "surrogatepass")).hexdigest()[:8]
         stem = f"{stem or 'learner'}-{digest}"
     return stem
@@ -70,8 +92,8 @@ def write_batch(results: Sequence[SubmissionResult], out_dir: Path) -> list[Path
     in (each submission's own were written by :func:`write_one` as it was graded)."""
     _folder(out_dir)
     return [
-        _write(out_dir / "junit.xml", junit_xml(results)),
-        _write(out_dir / "gradebook.csv", gradebook_csv(results)),
+        _write(out_dir / JUNIT, junit_xml(results)),
+        _write(out_dir / GRADEBOOK, gradebook_csv(results)),
     ]
 
 
@@ -83,7 +105,7 @@ def check_names(learners: Sequence[str]) -> None:
         if name in seen:
             raise ValueError(
                 f"learners {seen[name]!r} and {learner!r} would both be "
-                f"written to {name}.json; grade them in separate folders"
+                f"written to {name}{RECORD}; grade them in separate folders"
             )
         seen[name] = learner
 
@@ -95,12 +117,12 @@ def write_one(
     it is graded, so that a grader stopped halfway keeps what it finished."""
     _folder(out_dir)
     name = safe_name(result.learner)
-    written = [_write(out_dir / f"{name}.json", _json(to_json(result)))]
+    written = [_write(out_dir / f"{name}{RECORD}", _json(to_json(result)))]
     notebook = submissions.get(result.submission, submissions.get(result.learner))
     if notebook is not None:
         text: str = nbformat.writes(feedback_notebook(notebook, result))
-        written.append(_write(out_dir / f"{name}.feedback.ipynb", text + "\n"))
-    written.append(_write(out_dir / f"{name}.results.json", _json(gradescope_json(result))))
+        written.append(_write(out_dir / f"{name}{FEEDBACK}", text + "\n"))
+    written.append(_write(out_dir / f"{name}{GRADESCOPE}", _json(gradescope_json(result))))
     return written
 
 
