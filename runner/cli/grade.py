@@ -7,6 +7,7 @@ The grading modules (nbclient, nbformat) are imported only when the command runs
 from __future__ import annotations
 
 import argparse
+import stat
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -124,9 +125,7 @@ def _options(args: argparse.Namespace) -> tuple[GradeOptions, str]:
     from ..room.config import load_config
 
     lesson = load_lesson(args.lesson)
-    missing = [str(p) for p in args.submissions if not p.is_file()]
-    if missing:
-        raise DockdojoError(f"No such submission: {', '.join(missing)}.", "Check the paths.")
+    _check_paths(args.submissions)
     given = settings_given(args)
     limits = Confinement(**given.pop("limits", {}))
     options = GradeOptions(lesson=lesson, steps=_steps(args, lesson), limits=limits, **given)
@@ -145,6 +144,28 @@ def _options(args: argparse.Namespace) -> tuple[GradeOptions, str]:
             "Start it: dockdojo room mirror start (see dockdojo room mirror --help).",
         )
     return replace(options, room=room), "each isolated on an engine of its own"
+
+
+def _check_paths(paths: list[Path]) -> None:
+    """Raise :class:`DockdojoError` for a path that does not exist or is a folder, before
+    anything runs. Links, FIFOs and devices are the learner's doing: each is refused in
+    its own report (the submission scores 0, with a message), and the batch goes on."""
+    missing, folders = [], []
+    for path in paths:
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            missing.append(str(path))
+            continue
+        if stat.S_ISDIR(mode):
+            folders.append(str(path))
+    if missing:
+        raise DockdojoError(f"No such submission: {', '.join(missing)}.", "Check the paths.")
+    if folders:
+        raise DockdojoError(
+            f"Not a notebook but a folder: {', '.join(folders)}.",
+            f"Give the notebooks in it (for example {folders[0]}/*.ipynb).",
+        )
 
 
 def _steps(args: argparse.Namespace, lesson: Lesson) -> tuple[str, ...] | None:

@@ -17,6 +17,7 @@ from .isolation import Pool
 from .options import GradeOptions
 from .reports import SubmissionResult, check_names, private_folder, write_batch
 from .stages import STAGES, Hook, Stage, Submission, learner_of, run_stages
+from .submissions import read_submission
 
 
 @dataclass(frozen=True)
@@ -130,11 +131,12 @@ def _pool(options: GradeOptions) -> Iterator[Pool | None]:
 
 
 def private_copies(paths: Sequence[Path]) -> dict[Path, bytes | OSError]:
-    """Every submission's bytes, read once before any runs (or why it could not be)."""
+    """Every submission's bytes, read once before any runs (or why it could not be: a
+    link, a FIFO, a device or a folder is not read, see :func:`read_submission`)."""
     copies: dict[Path, bytes | OSError] = {}
     for path in paths:
         try:
-            copies[path] = path.read_bytes()
+            copies[path] = read_submission(path)
         except OSError as exc:
             copies[path] = exc
     return copies

@@ -85,6 +85,9 @@ class Attack:
     """A regular expression the run's message must match ("" to skip)."""
     outside: tuple[str, ...] = ()
     """Harm looked for from outside, by name (see test_attacks.OUTSIDE)."""
+    file: str = "notebook"
+    """What is submitted: ``notebook`` (the lesson with :attr:`cell`), ``link`` (a symbolic
+    link to ``/etc/shadow``, which only root may read) or ``fifo`` (a named pipe)."""
 
 
 ATTACKS: tuple[Attack, ...] = (
@@ -156,6 +159,26 @@ ATTACKS: tuple[Attack, ...] = (
         "    sh(f'docker run -d --name public-{theirs} -p 127.0.0.1:0:6379 redis')\n",
         CACHE,
         outside=("victim scores nothing",),
+    ),
+    Attack(
+        "shadow-link",
+        "a submission that was a symbolic link to a root-only file was read as root, and its "
+        "content landed in a world-readable feedback notebook",
+        "",
+        0,
+        status="error",
+        message=r"is a symbolic link, not a regular file, and only regular files are graded",
+        outside=("no root-only content in reports",),
+        file="link",
+    ),
+    Attack(
+        "pipe",
+        "(new) a submission that was a FIFO: a grader reading it waits for a writer forever",
+        "",
+        0,
+        status="error",
+        message=r"is a FIFO \(a named pipe\), not a regular file",
+        file="fifo",
     ),
     # -- escaping to the grader's engine or the host -----------------------------------
     Attack(

@@ -26,6 +26,8 @@ from dockdojo.runner.grading.stages import learner_of
 from dockdojo.runner.room.pyenv import DEFAULT_KERNEL_ENV, prepare
 
 SALT = "the-graders-own-secret"
+SHADOW = Path("/etc/shadow")
+"""A file only root may read."""
 MANIFESTS = ", ".join(
     [
         "application/vnd.oci.image.index.v1+json",
@@ -82,6 +84,26 @@ def _private(folder: Path) -> bool:
     return stat.S_IMODE(folder.stat().st_mode) == 0o700 and set(modes) <= {0o600, 0o700}
 
 
+def _submit_as(path: Path, file: str) -> None:
+    """Replace the notebook at ``path`` by what :attr:`Attack.file` names."""
+    if file == "notebook":
+        return
+    path.unlink()
+    if file == "link":
+        path.symlink_to(SHADOW)
+    elif file == "fifo":
+        os.mkfifo(path)
+    else:
+        raise ValueError(f"no such kind of submitted file: {file!r}")
+
+
+def _holds_shadow(folder: Path) -> bool:
+    """Whether any file in ``folder`` holds a line of :data:`SHADOW`."""
+    secrets = [line for line in SHADOW.read_text().splitlines() if ":" in line]
+    texts = [p.read_text(errors="replace") for p in folder.iterdir() if p.is_file()]
+    return any(line in text for line in secrets for text in texts)
+
+
 def _outcome(attack: Attack, got: dict[str, object]) -> str | None:
     """Why ``got`` (the learner's JSON report) is not what ``attack`` deserves, or None."""
     execution = got["execution"]
@@ -122,7 +144,9 @@ def test_every_attack_gets_what_it_deserves_and_harms_no_one(
         for a in ATTACKS
     ]
     paths += [submission(subs, VICTIM, {}), submission(subs, HONEST, answers(HONEST))]
-    notebooks = {p: p.read_bytes() for p in paths}
+    for attack, path in zip(ATTACKS, paths, strict=False):
+        _submit_as(path, attack.file)
+    notebooks = {p: p.read_bytes() for p in paths if p.is_file() and not p.is_symlink()}
     prepare(DEFAULT_KERNEL_ENV)  # as the batch will find it
     kernel_code = _tree_digest(DEFAULT_KERNEL_ENV)
     fds = len(os.listdir("/proc/self/fd"))
@@ -156,6 +180,7 @@ def test_every_attack_gets_what_it_deserves_and_harms_no_one(
 
     outside: dict[str, Callable[[], bool]] = {
         "reports private": lambda: _private(out),
+        "no root-only content in reports": lambda: not _holds_shadow(out),
         "reports intact": lambda: (
             not (out / "x").exists() and reports["late-writer"]["points"] != 9
         ),

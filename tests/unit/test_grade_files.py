@@ -7,7 +7,10 @@ from __future__ import annotations
 import errno
 import json
 import os
+import socket
 import stat
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -16,8 +19,10 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from dockdojo.runner import load_lesson
 from dockdojo.runner.authoring import Lesson
+from dockdojo.runner.cli import main
 from dockdojo.runner.errors import DockdojoError
 from dockdojo.runner.grading import GradeOptions, Stage, Submission, grade_batch
+from dockdojo.runner.grading.execute import Execution
 from dockdojo.runner.grading.reports import (
     SubmissionResult,
     private_folder,
@@ -25,6 +30,7 @@ from dockdojo.runner.grading.reports import (
     write_all,
 )
 from dockdojo.runner.grading.stages import read, report
+from dockdojo.runner.grading.submissions import NotRegularFile, read_submission
 from dockdojo.runner.kinds import LessonReport
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,13 +44,16 @@ def lesson() -> Lesson:
 
 
 def _scored_by_hand(sub: Submission) -> None:
-    """A fake: the engine's stages, with a result made by hand."""
+    """A fake: the engine's stages, with a result made by hand (and the read's outcome)."""
     lesson = sub.options.lesson
+    outcome = sub.outcome or Execution("graded", "", 0, 0)
     sub.result = SubmissionResult(
         submission=str(sub.path),
         learner=sub.learner,
         lesson=lesson.id,
         report=LessonReport(lesson.id, lesson.title, (), mode="grade"),
+        status=outcome.status,
+        execution_message=outcome.message,
         isolation=sub.options.isolation,
     )
 
@@ -217,3 +226,136 @@ def test_no_two_reports_share_a_file_whatever_the_ids(tmp_path: Path, lesson: Le
 @pytest.mark.parametrize("learner", ["bob", "ada.lovelace_1-x", "bob.feedback", "junit"])
 def test_ids_that_were_fine_keep_their_names(learner: str) -> None:
     assert safe_name(learner) == learner
+
+
+# only regular files are graded -----------------------------------------------------------
+SECRET = "root-only: the grader's secret"
+
+
+def _graded_alone(path: Path, lesson: Lesson, out: Path) -> SubmissionResult:
+    """``path`` graded by itself, in a thread: a grader that hangs fails the test."""
+    options = GradeOptions(lesson=lesson, trusted=True, out=out)
+    got: list[SubmissionResult] = []
+    worker = threading.Thread(
+        target=lambda: got.extend(grade_batch([path], options, stages=BY_HAND).results),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(20)
+    assert not worker.is_alive(), f"grading {path} hung"
+    [result] = got
+    return result
+
+
+def _secret(tmp_path: Path) -> Path:
+    secret = tmp_path / "secret"
+    secret.write_text(SECRET)
+    secret.chmod(0o600)
+    return secret
+
+
+def _link(tmp_path: Path, subs: Path) -> Path:
+    path = subs / "ada.ipynb"
+    path.symlink_to(_secret(tmp_path))
+    return path
+
+
+def _dangling(_tmp_path: Path, subs: Path) -> Path:
+    path = subs / "ada.ipynb"
+    path.symlink_to(subs / "nowhere.ipynb")
+    return path
+
+
+def _link_to_notebook(_tmp_path: Path, subs: Path) -> Path:
+    path = subs / "ada.ipynb"
+    path.symlink_to(_notebook(subs, "real"))
+    return path
+
+
+def _fifo(_tmp_path: Path, subs: Path) -> Path:
+    path = subs / "ada.ipynb"
+    os.mkfifo(path)
+    return path
+
+
+def _socket(_tmp_path: Path, subs: Path) -> Path:
+    path = subs / "ada.ipynb"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+    return path
+
+
+def _device(_tmp_path: Path, _subs: Path) -> Path:
+    return Path("/dev/null")  # a character device every machine has; never opened
+
+
+def _folder(_tmp_path: Path, subs: Path) -> Path:
+    path = subs / "ada.ipynb"
+    path.mkdir()
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [
+        (_link, "a symbolic link"),
+        (_dangling, "a symbolic link"),
+        (_link_to_notebook, "a symbolic link"),
+        (_fifo, "a FIFO (a named pipe)"),
+        (_socket, "a socket"),
+        (_device, "a character device"),
+        (_folder, "a folder"),
+    ],
+    ids=lambda v: getattr(v, "__name__", v).strip("_"),
+)
+def test_only_regular_files_are_graded(
+    tmp_path: Path, lesson: Lesson, make: Callable[[Path, Path], Path], kind: str
+) -> None:
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    out = tmp_path / "grades"
+    path = make(tmp_path, subs)
+    result = _graded_alone(path, lesson, out)
+    assert result.status == "error"
+    assert result.points == 0
+    assert result.execution_message == (
+        f"The notebook could not be read: {path} is {kind}, not a regular file, and only "
+        "regular files are graded. Submit the notebook file itself (its .ipynb), not a link "
+        "or anything else."
+    )
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [f"{result.learner}.json", f"{result.learner}.results.json", "junit.xml", "gradebook.csv"]
+    ), "no feedback notebook: there was no notebook"
+    for written in out.iterdir():
+        assert SECRET not in written.read_text(), f"{written.name} holds what the link pointed at"
+
+
+def test_a_file_made_a_link_after_it_was_looked_at_is_not_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _link(tmp_path, tmp_path)
+    looked_at = os.stat(path)  # what lstat saw before the swap: a regular file
+    monkeypatch.setattr(os, "lstat", lambda _path: looked_at)
+    with pytest.raises(NotRegularFile, match="is a symbolic link, not a regular file"):
+        read_submission(path)
+
+
+def test_a_regular_file_is_read_whole(tmp_path: Path) -> None:
+    path = _notebook(tmp_path, "ada")
+    assert read_submission(path) == path.read_bytes()
+
+
+def test_the_command_refuses_missing_paths_and_folders_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    argv = ["grade", "--lesson", "what-is-an-image", "--trusted", "--out", str(tmp_path / "o")]
+    assert main([*argv, str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert f"error: Not a notebook but a folder: {folder}." in err
+    assert f"hint: Give the notebooks in it (for example {folder}/*.ipynb)." in err
+    assert main([*argv, str(tmp_path / "gone.ipynb")]) == 1
+    assert f"error: No such submission: {tmp_path / 'gone.ipynb'}." in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
