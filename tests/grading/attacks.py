@@ -180,6 +180,14 @@ ATTACKS: tuple[Attack, ...] = (
         message=r"is a FIFO \(a named pipe\), not a regular file",
         file="fifo",
     ),
+    Attack(
+        "\x1b]0;owned\x07\x1b[2K\r\x1b[1Aescapes",
+        "terminal escapes in a file name were printed raw in the final table (retitled the "
+        "window, erased and overwrote a line)",
+        "proof()\n",
+        CACHE,
+        outside=("escapes shown, not sent",),
+    ),
     # -- escaping to the grader's engine or the host -----------------------------------
     Attack(
         "grader-socket",

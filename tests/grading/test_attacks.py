@@ -125,6 +125,7 @@ def test_every_attack_gets_what_it_deserves_and_harms_no_one(
     grading_room: GradingRoom,
     monkeypatch: pytest.MonkeyPatch,
     reachable_out: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(PROJECT)
     monkeypatch.setenv("DOCKDOJO_TAG_SALT", SALT)  # the grader's secret: kernels never see it
@@ -165,7 +166,8 @@ def test_every_attack_gets_what_it_deserves_and_harms_no_one(
         )
     )
     took = time.monotonic() - started
-    assert code == 0
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
     time.sleep(3)  # a late writer that outlived its submission would have written by now
 
     reports = {}
@@ -180,6 +182,11 @@ def test_every_attack_gets_what_it_deserves_and_harms_no_one(
 
     outside: dict[str, Callable[[], bool]] = {
         "reports private": lambda: _private(out),
+        "escapes shown, not sent": lambda: (
+            "\x1b" not in printed.out
+            and "\x1b]0;owned" not in printed.err
+            and "\\x1b]0;owned\\x07" in printed.out
+        ),
         "no root-only content in reports": lambda: not _holds_shadow(out),
         "reports intact": lambda: (
             not (out / "x").exists() and reports["late-writer"]["points"] != 9
