@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import DockdojoError
 from ..room.pyenv import prepare
+from ..text import escaped
 from .isolation import Pool
 from .options import GradeOptions
 from .reports import SubmissionResult, check_names, private_folder, write_batch
@@ -60,7 +61,9 @@ def grade_batch(
         )
     options.check()
     copies = private_copies(paths)
-    hide = (*options.hide, *{p.resolve().parent for p in paths})
+    # the folders the submissions are in, not a link's target's (a link to /etc/shadow
+    # would hide /etc from every kernel)
+    hide = (*options.hide, *{p.parent.resolve() for p in paths})
     if options.out is not None:
         _private_out(options.out)  # hidden from the kernels, closed to their containers
         hide = (*hide, options.out.resolve())
@@ -115,7 +118,8 @@ def _private_out(out: Path) -> None:
         private_folder(out)
     except OSError as exc:
         raise DockdojoError(
-            f"The reports folder {out} cannot be made private to you: {exc.strerror or exc}.",
+            f"The reports folder {escaped(str(out))} cannot be made private to you: "
+            f"{exc.strerror or exc}.",
             "Give --out a folder of your own (or one that does not exist yet).",
         ) from exc
 

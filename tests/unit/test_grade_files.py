@@ -359,3 +359,17 @@ def test_the_command_refuses_missing_paths_and_folders_before_anything_runs(
     assert main([*argv, str(tmp_path / "gone.ipynb")]) == 1
     assert f"error: No such submission: {tmp_path / 'gone.ipynb'}." in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_link_hides_the_submissions_folder_not_its_target_folder(
+    tmp_path: Path, lesson: Lesson
+) -> None:
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    elsewhere = tmp_path / "elsewhere"  # as /etc for a link to /etc/shadow
+    elsewhere.mkdir()
+    link = _link(elsewhere, subs)
+    hidden: list[tuple[Path, ...]] = []
+    stages = (Stage("seen", lambda sub: hidden.append(sub.options.hide)), *BY_HAND)
+    grade_batch([link], GradeOptions(lesson=lesson, trusted=True), stages=stages)
+    assert hidden == [(subs.resolve(),)]
