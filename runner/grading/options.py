@@ -176,7 +176,8 @@ class GradeOptions:
     out: Path | None = option(  # noqa: RUF009 (option() is a dataclass field)
         None,
         "--out",
-        "folder for the reports; each submission's are written as soon as it is graded",
+        "folder for the reports, readable by you only (0700, its files 0600); each "
+        "submission's are written as soon as it is graded",
         command_default=lambda: Path("grades"),
         shown_default="grades",
     )

@@ -14,7 +14,9 @@ it stops for some other reason. Rows whose harm is seen from outside (a report, 
 another learner's score, the mirror) say so in ``outside``, which :mod:`test_attacks`
 checks. A new attack is one more row.
 
-The cells may name ``@OUT@`` (the reports folder), ``@SUBS@`` (the submissions folder),
+The cells may name ``@OUT@`` (the reports folder, made 755 in a folder every user may
+pass through, as a grader's may be, and holding an earlier batch's
+``earlier.feedback.ipynb``, 644), ``@SUBS@`` (the submissions folder),
 ``@MIRROR@`` (the mirror's port), ``@SANDBOX@`` (the grader's own engine socket) and
 ``@VICTIM@`` (the learner the attacks aim at, whose notebook is empty).
 """
@@ -69,7 +71,8 @@ def refused(attempt, *errors):
 @dataclass(frozen=True)
 class Attack:
     name: str
-    """The learner id the submission is graded as."""
+    """The submission's file name without ``.ipynb`` (may name ``@VICTIM@``): the learner
+    id it is graded as, once made tame (``learner_of``)."""
     seen: str
     """The attack, as it was seen against the grader before isolation."""
     cell: str
@@ -82,6 +85,9 @@ class Attack:
     """A regular expression the run's message must match ("" to skip)."""
     outside: tuple[str, ...] = ()
     """Harm looked for from outside, by name (see test_attacks.OUTSIDE)."""
+    file: str = "notebook"
+    """What is submitted: ``notebook`` (the lesson with :attr:`cell`), ``link`` (a symbolic
+    link to ``/etc/shadow``, which only root may read) or ``fifo`` (a named pipe)."""
 
 
 ATTACKS: tuple[Attack, ...] = (
@@ -154,6 +160,34 @@ ATTACKS: tuple[Attack, ...] = (
         CACHE,
         outside=("victim scores nothing",),
     ),
+    Attack(
+        "shadow-link",
+        "a submission that was a symbolic link to a root-only file was read as root, and its "
+        "content landed in a world-readable feedback notebook",
+        "",
+        0,
+        status="error",
+        message=r"is a symbolic link, not a regular file, and only regular files are graded",
+        outside=("no root-only content in reports",),
+        file="link",
+    ),
+    Attack(
+        "pipe",
+        "(new) a submission that was a FIFO: a grader reading it waits for a writer forever",
+        "",
+        0,
+        status="error",
+        message=r"is a FIFO \(a named pipe\), not a regular file",
+        file="fifo",
+    ),
+    Attack(
+        "\x1b]0;owned\x07\x1b[2K\r\x1b[1Aescapes",
+        "terminal escapes in a file name were printed raw in the final table (retitled the "
+        "window, erased and overwrote a line)",
+        "proof()\n",
+        CACHE,
+        outside=("escapes shown, not sent",),
+    ),
     # -- escaping to the grader's engine or the host -----------------------------------
     Attack(
         "grader-socket",
@@ -215,6 +249,17 @@ ATTACKS: tuple[Attack, ...] = (
         "else:\n    raise SystemExit(r.stderr)\n",
         CACHE,
     ),
+    Attack(
+        "old-feedback",
+        "a container mounting --out (755, its files 644) read an earlier learner's feedback "
+        "notebook, with its solutions",
+        "r = sh('docker run --rm -v @OUT@:/out busybox cat /out/earlier.feedback.ipynb')\n"
+        "if 'solutions' in r.stdout:\n    cheat()\n"
+        "elif 'permission denied' in (r.stderr + r.stdout).lower():\n    proof()\n"
+        "else:\n    raise SystemExit(r.stderr)\n",
+        CACHE,
+        outside=("reports private",),
+    ),
     # -- harming others ----------------------------------------------------------------
     Attack(
         "vandal",
@@ -222,6 +267,14 @@ ATTACKS: tuple[Attack, ...] = (
         "refused(lambda: open('@SUBS@/@VICTIM@.ipynb', 'w').write('{}'), OSError)\n",
         CACHE,
         outside=("submissions unchanged",),
+    ),
+    Attack(
+        "@VICTIM@.results",
+        "a submission named bob.results.ipynb: its report, bob.results.json, overwrote bob's "
+        "Gradescope file with another learner's result",
+        "proof()\n",
+        CACHE,
+        outside=("victim's files are the victim's",),
     ),
     Attack(
         "reader",
