@@ -50,7 +50,8 @@ class Place(Protocol):
         """After the run: end whatever of the kernel is left, before the checks."""
 
     def stopped_for(self) -> str | None:
-        """Why the place ended the kernel early: ``time``, ``cpu``, ``memory`` or None."""
+        """Why the place ended the kernel early: ``time``, ``cpu``, ``memory``, ``message``
+        (a message over the cap) or None."""
 
 
 @contextlib.contextmanager

@@ -397,6 +397,18 @@ ATTACKS: tuple[Attack, ...] = (
         CACHE,
         message=r"was cut at 100 kB",
     ),
+    Attack(
+        "big-messages",
+        "a kernel sending 40 messages of 40 MB took the grader to 821 MB (only 100 kB kept): "
+        "each was held whole before the output cap applied",
+        "proof()\n"
+        "from IPython.display import display\n"
+        "for _ in range(40):\n"
+        "    display({'text/plain': 'x' * (40 << 20)}, raw=True)\n",
+        CACHE,
+        status="kernel-died",
+        message=r"sent a message over \d+ MB while cell \d+ of \d+ ran; its kernel was stopped",
+    ),
 )
 
 

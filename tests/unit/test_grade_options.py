@@ -105,7 +105,9 @@ def test_given_options_reach_their_settings() -> None:
     }
 
 
-@pytest.mark.parametrize("name", ["cell_timeout", "submission_timeout", "max_output"])
+@pytest.mark.parametrize(
+    "name", ["cell_timeout", "submission_timeout", "max_output", "max_message_mb"]
+)
 def test_settings_must_be_positive(name: str) -> None:
     from dockdojo.runner.errors import DockdojoError
 
