@@ -63,6 +63,7 @@ def test_every_declared_setting_is_an_option_of_the_command_with_its_help_and_de
         "--cell-timeout",
         "--timeout",
         "--max-output",
+        "--max-message-mb",
         "--jobs",
         "--out",
         "--trusted",
