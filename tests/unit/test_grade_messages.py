@@ -28,6 +28,7 @@ class LocalPlace:
     docker_host = "unix:///nonexistent/docker.sock"
     journal = False
     since = 0.0
+    salt = None
 
     def __init__(self, work: Path) -> None:
         self.cwd = work
