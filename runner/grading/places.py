@@ -25,7 +25,7 @@ from ..engine.facade import describe_host
 from ..environ import LEARNER, WIDGETS_SYNC
 from ..errors import DockdojoError
 from ..privileged.processes import signal_once
-from ..room.salt import existing_salt, room_salt
+from ..room.salt import room_salt
 from .isolation import Box, Pool
 from .options import GradeOptions
 
@@ -119,8 +119,7 @@ class Trusted:
         self.cwd = work
         self.journal: Path | bool = True  # the engine's own, when dockdojo started it
         self.since = time.time()
-        # root on a room's server grades with the room's salt, as its hub tagged learners
-        self.salt = existing_salt(options.room) if os.geteuid() == 0 else None
+        self.salt: str | None = None  # tags as outside a room: DOCKDOJO_TAG_SALT, if set
         self._reason: str | None = None
         self._km: AsyncKernelManager | None = None
 

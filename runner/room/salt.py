@@ -8,12 +8,12 @@ the hub's first spawn, the instructor's view, the first ``dockdojo grade``), and
 it in ``STATE/tag-salt``: a regular file, root's, mode 0600, in the root-owned state
 folder. Whoever made it first, every later reader gets the same one.
 
-Who reads it: root's processes that act for the room, each once, and nobody else: the
-grader (isolated grading, and ``--trusted`` run as root on a room that has one), the
-hub (which hands each learner's server their own tags, ``DOCKDOJO_LEARNER_TAG``, never
-the salt) and the instructor's view. A submission's kernel gets its one tag the same
-way. Outside a room (a laptop) there is no salt unless ``DOCKDOJO_TAG_SALT`` sets one:
-a learner's tags there are anyone's to work out, which is fine on an engine of one's own.
+Who reads it: root's processes that act for the room, and nobody else: the grader
+(isolated grading), the hub (which hands each learner's server their own tags,
+``DOCKDOJO_LEARNER_TAG``, never the salt) and the instructor's view. A submission's
+kernel gets its one tag the same way. Outside a room (a laptop, and ``grade --trusted``)
+there is no salt unless ``DOCKDOJO_TAG_SALT`` sets one: a learner's tags there are
+anyone's to work out, which is fine on an engine of one's own.
 """
 
 from __future__ import annotations

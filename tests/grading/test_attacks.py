@@ -19,8 +19,8 @@ from grading.kit import PROJECT, GradingRoom, answers, grade_argv, submission
 
 from dockdojo.runner.cli import main
 from dockdojo.runner.room.pyenv import DEFAULT_KERNEL_ENV, prepare
+from dockdojo.runner.room.salt import room_salt
 
-SALT = "the-graders-own-secret"
 MANIFESTS = ", ".join(
     [
         "application/vnd.oci.image.index.v1+json",
@@ -78,7 +78,8 @@ def test_every_attack_gets_what_it_deserves_and_harms_no_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(PROJECT)
-    monkeypatch.setenv("DOCKDOJO_TAG_SALT", SALT)  # the grader's secret: kernels never see it
+    # the room's secret, as the grader knows it: kernels never see it
+    monkeypatch.setenv("DOCKDOJO_TAG_SALT", room_salt(grading_room.config))
     registry = os.environ["DOCKDOJO_TEST_REGISTRY"]
     subs = tmp_path / "submissions"
     subs.mkdir(mode=0o700)

@@ -26,9 +26,9 @@ class LocalPlace:
     nothing of isolation (tested for real in tests/grading/)."""
 
     docker_host = "unix:///nonexistent/docker.sock"
-    journal = False
+    journal: Path | bool = False
     since = 0.0
-    salt = None
+    salt: str | None = None
 
     def __init__(self, work: Path) -> None:
         self.cwd = work
