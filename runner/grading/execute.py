@@ -172,12 +172,14 @@ def cap_channels(km: AsyncKernelManager, max_bytes: int) -> None:
 
 
 class CappedKernelClient(AsyncKernelClient):
-    """jupyter_client's client, on a zmq context of its own (as before) whose sockets
-    take the options of its manager's (:func:`cap_channels`)."""
+    """jupyter_client's client, on a zmq context of its own (as jupyter_client makes it,
+    and ends it with the channels) whose sockets take its manager's options
+    (:func:`cap_channels`)."""
 
     def _context_default(self) -> zmq.asyncio.Context:
         context = super()._context_default()
-        context.sockopts.update(getattr(getattr(self.parent, "context", None), "sockopts", {}))
+        if isinstance(self.parent, AsyncKernelManager):
+            context.sockopts.update(self.parent.context.sockopts)
         return context
 
 
