@@ -15,8 +15,9 @@ another learner's score, the mirror) say so in ``outside``, which :mod:`test_att
 checks. A new attack is one more row.
 
 The cells may name ``@OUT@`` (the reports folder), ``@SUBS@`` (the submissions folder),
-``@MIRROR@`` (the mirror's port), ``@SANDBOX@`` (the grader's own engine socket) and
-``@VICTIM@`` (the learner the attacks aim at, whose notebook is empty).
+``@MIRROR@`` (the mirror's port), ``@SANDBOX@`` (the grader's own engine socket),
+``@STATE@`` (the room's state folder) and ``@VICTIM@`` (the learner the attacks aim at,
+whose notebook is empty).
 """
 
 from __future__ import annotations
@@ -118,6 +119,20 @@ ATTACKS: tuple[Attack, ...] = (
         "read the per-learner salt from the kernel's environment, to make another "
         "learner's containers",
         "if any('SALT' in k for k in os.environ):\n    cheat()\nelse:\n    proof()\n",
+        CACHE,
+    ),
+    Attack(
+        "salt-file",
+        "(new) read the room's tag salt from its file, from the kernel and through a "
+        "container that bind-mounts the room's state",
+        "def attempt():\n"
+        "    try:\n"
+        "        salt = open('@STATE@/tag-salt').read()\n"
+        "    except OSError:\n"
+        "        salt = sh('docker run --rm -v @STATE@:/s busybox cat /s/tag-salt').stdout\n"
+        "    if len(salt.strip()) != 64:\n"
+        "        raise PermissionError('no salt')\n"
+        "refused(attempt, PermissionError)\n",
         CACHE,
     ),
     Attack(

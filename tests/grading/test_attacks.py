@@ -91,6 +91,7 @@ def test_every_attack_gets_what_it_deserves_and_harms_no_one(
         "MIRROR": str(grading_room.config.mirror_port),
         "SANDBOX": str(Path(os.environ["DOCKDOJO_TEST_SANDBOX_STATE"]) / "docker.sock"),
         "VICTIM": VICTIM,
+        "STATE": str(grading_room.config.state),
     }
     paths = [
         submission(subs, a.name, {"redis-cache": PREAMBLE + _fill(a.cell, values)}) for a in ATTACKS
