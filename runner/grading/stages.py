@@ -107,7 +107,13 @@ def personalize(sub: Submission) -> None:
     """The learner's context on the place's engine: their lesson, their values, and what
     on the engine is theirs since the run began."""
     place = _place(sub)
-    context = context_for(sub.options.lesson, sub.learner, place.docker_host, journal=place.journal)
+    context = context_for(
+        sub.options.lesson,
+        sub.learner,
+        place.docker_host,
+        journal=place.journal,
+        salt=place.salt,
+    )
     sub.context = sub.exits.enter_context(context)
     sub.context.engine.history_since = place.since  # one learner's past is not another's
 

@@ -53,6 +53,7 @@ from ..privileged.mounts import mounted
 from ..room.config import RoomConfig, load_config
 from ..room.engines import LearnerEngine, pinned_socket
 from ..room.learners import lookup
+from ..room.salt import room_salt
 from ..sandbox import engine_answers
 from .hub import SERVICE
 from .progress import ProgressStore, default_url, state_folder
@@ -400,6 +401,7 @@ def serve(room: RoomConfig, *, instructors: Sequence[str], port: int | None = No
         stuck_minutes=room.instructor.stuck_minutes,
         mirror_view=lambda url: here if url.rstrip("/") == room.mirror_url else url,
         journal_of=lambda name: LearnerEngine(name, room).journal,
+        salt=room_salt(room),
     )
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE}/")
     app = make_app(

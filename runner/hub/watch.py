@@ -72,6 +72,7 @@ class Watch:
         mirror_view: Callable[[str], str] | None = None,
         clock: Callable[[], float] = time.time,
         journal_of: Callable[[str], Path | bool] = lambda _name: True,
+        salt: str | None = None,
     ) -> None:
         if not lessons:
             raise DockdojoError("There are no lessons to watch.", "Reinstall dockdojo.")
@@ -81,6 +82,9 @@ class Watch:
         self.journal_of = journal_of
         """A learner's name -> their engine's journal, as the room that started the engine
         knows it (the default, True, asks the engine where its journal is)."""
+        self.salt = salt
+        """The room's tag salt, with which learners' tags are made (None: the
+        environment's, as :func:`~dockdojo.runner.context.learner_tag` finds it)."""
         self.stuck_minutes = stuck_minutes
         self.mirror_view = mirror_view
         self.clock = clock
@@ -339,7 +343,9 @@ class Watch:
         else:
             try:
                 journal = self.journal_of(request.learner)
-                with context_for(lesson, request.learner, host, journal=journal) as context:
+                with context_for(
+                    lesson, request.learner, host, journal=journal, salt=self.salt
+                ) as context:
                     engine = context.engine
                     report = check_lesson(engine, context.lesson)
                     if (

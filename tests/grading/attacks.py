@@ -17,8 +17,9 @@ checks. A new attack is one more row.
 The cells may name ``@OUT@`` (the reports folder, made 755 in a folder every user may
 pass through, as a grader's may be, and holding an earlier batch's
 ``earlier.feedback.ipynb``, 644), ``@SUBS@`` (the submissions folder),
-``@MIRROR@`` (the mirror's port), ``@SANDBOX@`` (the grader's own engine socket) and
-``@VICTIM@`` (the learner the attacks aim at, whose notebook is empty).
+``@MIRROR@`` (the mirror's port), ``@SANDBOX@`` (the grader's own engine socket),
+``@STATE@`` (the room's state folder) and ``@VICTIM@`` (the learner the attacks aim at,
+whose notebook is empty).
 """
 
 from __future__ import annotations
@@ -124,6 +125,20 @@ ATTACKS: tuple[Attack, ...] = (
         "read the per-learner salt from the kernel's environment, to make another "
         "learner's containers",
         "if any('SALT' in k for k in os.environ):\n    cheat()\nelse:\n    proof()\n",
+        CACHE,
+    ),
+    Attack(
+        "salt-file",
+        "(new) read the room's tag salt from its file, from the kernel and through a "
+        "container that bind-mounts the room's state",
+        "def attempt():\n"
+        "    try:\n"
+        "        salt = open('@STATE@/tag-salt').read()\n"
+        "    except OSError:\n"
+        "        salt = sh('docker run --rm -v @STATE@:/s busybox cat /s/tag-salt').stdout\n"
+        "    if len(salt.strip()) != 64:\n"
+        "        raise PermissionError('no salt')\n"
+        "refused(attempt, PermissionError)\n",
         CACHE,
     ),
     Attack(
@@ -449,6 +464,18 @@ ATTACKS: tuple[Attack, ...] = (
         "proof()\nfor _ in range(30_000):\n    sys.stdout.write('x' * 999 + '\\n')\n",
         CACHE,
         message=r"was cut at 100 kB",
+    ),
+    Attack(
+        "big-messages",
+        "a kernel sending 40 messages of 40 MB took the grader to 821 MB (only 100 kB kept): "
+        "each was held whole before the output cap applied",
+        "proof()\n"
+        "from IPython.display import display\n"
+        "for _ in range(40):\n"
+        "    display({'text/plain': 'x' * (40 << 20)}, raw=True)\n",
+        CACHE,
+        status="kernel-died",
+        message=r"sent a message over \d+ MB while cell \d+ of \d+ ran; its kernel was stopped",
     ),
 )
 

@@ -24,8 +24,8 @@ from dockdojo.runner.cli import main
 from dockdojo.runner.grading.reports import safe_name
 from dockdojo.runner.grading.stages import learner_of
 from dockdojo.runner.room.pyenv import DEFAULT_KERNEL_ENV, prepare
+from dockdojo.runner.room.salt import room_salt
 
-SALT = "the-graders-own-secret"
 SHADOW = Path("/etc/shadow")
 """A file only root may read."""
 MANIFESTS = ", ".join(
@@ -128,7 +128,8 @@ def test_every_attack_gets_what_it_deserves_and_harms_no_one(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(PROJECT)
-    monkeypatch.setenv("DOCKDOJO_TAG_SALT", SALT)  # the grader's secret: kernels never see it
+    # the room's secret, as the grader knows it: kernels never see it
+    monkeypatch.setenv("DOCKDOJO_TAG_SALT", room_salt(grading_room.config))
     registry = os.environ["DOCKDOJO_TEST_REGISTRY"]
     subs = tmp_path / "submissions"
     subs.mkdir(mode=0o700)
@@ -139,6 +140,7 @@ def test_every_attack_gets_what_it_deserves_and_harms_no_one(
         "MIRROR": str(grading_room.config.mirror_port),
         "SANDBOX": str(Path(os.environ["DOCKDOJO_TEST_SANDBOX_STATE"]) / "docker.sock"),
         "VICTIM": VICTIM,
+        "STATE": str(grading_room.config.state),
     }
     paths = [
         submission(subs, _fill(a.name, values), {"redis-cache": PREAMBLE + _fill(a.cell, values)})
