@@ -18,7 +18,8 @@ The cells may name ``@OUT@`` (the reports folder, made 755 in a folder every use
 pass through, as a grader's may be, and holding an earlier batch's
 ``earlier.feedback.ipynb``, 644), ``@SUBS@`` (the submissions folder),
 ``@MIRROR@`` (the mirror's port), ``@SANDBOX@`` (the grader's own engine socket),
-``@STATE@`` (the room's state folder) and ``@VICTIM@`` (the learner the attacks aim at,
+``@STATE@`` (the room's state folder), ``@LOOPBACK@`` (the port of a service on the
+grader's host's 127.0.0.1, which no one may reach) and ``@VICTIM@`` (the learner the attacks aim at,
 whose notebook is empty).
 """
 
@@ -352,6 +353,39 @@ ATTACKS: tuple[Attack, ...] = (
         "proof()\n",
         CACHE,
         outside=("mirror unchanged",),
+    ),
+    Attack(
+        "loopback-thief",
+        "a container reached the host's 127.0.0.1 through its engine's gateway (10.0.2.2) "
+        "and shut down another pool user's redis published there",
+        "r = sh('docker run --rm busybox nc -w 3 10.0.2.2 @LOOPBACK@ </dev/null')\n"
+        "mirror = sh('docker run --rm busybox nc -w 3 10.0.2.2 @MIRROR@ </dev/null')\n"
+        "if r.returncode == 0:\n    cheat()\n"
+        "elif mirror.returncode == 0:  # the one way out still open\n    proof()\n"
+        "else:\n    raise SystemExit(mirror.stderr)\n",
+        CACHE,
+        outside=("loopback untouched",),
+    ),
+    Attack(
+        "shared-port",
+        "published redis on 127.0.0.1, as the lesson's hint said, where every user "
+        "(and every other submission's container) reached it",
+        "r = sh('docker run -d -p 127.0.0.1:0:6379 redis')\n"
+        "if r.returncode == 0:\n    cheat()\n"
+        "elif 'your own address' in r.stderr:\n    proof()\n"
+        "else:\n    raise SystemExit(r.stderr)\n",
+        CACHE,
+    ),
+    Attack(
+        "forged-engine",
+        "a container replaced the engine's socket with a fake Docker API, which the checks "
+        "then read (6 of 9 with no real container)",
+        "proof()\n"
+        "uid = os.getuid()\n"
+        "r = sh(f'docker run --rm -v /run/user/{uid}:/r busybox sh -c '\n"
+        "       f'\"mv /r/docker.sock /r/real.sock && ln -s /nowhere /r/docker.sock\"')\n"
+        "if r.returncode != 0:\n    raise SystemExit(r.stderr)\n",
+        CACHE,
     ),
     Attack(
         "kernel-network",

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import stat
 import tempfile
 import time
@@ -120,6 +121,17 @@ def _outcome(attack: Attack, got: dict[str, object]) -> str | None:
     return "; ".join(wrong) or None
 
 
+def _untouched(server: socket.socket) -> bool:
+    """Whether nobody connected to ``server`` (then closed)."""
+    try:
+        server.accept()[0].close()
+    except BlockingIOError:
+        return True
+    finally:
+        server.close()
+    return False
+
+
 def test_every_attack_gets_what_it_deserves_and_harms_no_one(
     tmp_path: Path,
     grading_room: GradingRoom,
@@ -134,7 +146,10 @@ def test_every_attack_gets_what_it_deserves_and_harms_no_one(
     subs = tmp_path / "submissions"
     subs.mkdir(mode=0o700)
     out = reachable_out
+    loopback = socket.create_server(("127.0.0.1", 0))  # a service of the grader's host
+    loopback.settimeout(0)
     values = {
+        "LOOPBACK": str(loopback.getsockname()[1]),
         "OUT": str(out),
         "SUBS": str(subs),
         "MIRROR": str(grading_room.config.mirror_port),
@@ -207,6 +222,7 @@ def test_every_attack_gets_what_it_deserves_and_harms_no_one(
             )
             == _manifest_digest(registry, "library/nginx", "latest")
         ),
+        "loopback untouched": lambda: _untouched(loopback),
         "no leaked files": lambda: (
             not any(
                 Path(p).exists() for p in ("/var/tmp/dd-leak", "/dev/shm/dd-leak", "/tmp/dd-leak")
