@@ -167,7 +167,7 @@ class GradeOptions:
         metavar="BYTES",
     )
     max_message_mb: int = option(
-        16,
+        64,
         "--max-message-mb",
         "size of one message the kernel may send; a bigger one stops the kernel, and the "
         "run's message says so (with at most 8 messages waiting, this bounds what a kernel "

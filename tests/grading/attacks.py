@@ -358,11 +358,10 @@ ATTACKS: tuple[Attack, ...] = (
         "loopback-thief",
         "a container reached the host's 127.0.0.1 through its engine's gateway (10.0.2.2) "
         "and shut down another pool user's redis published there",
-        "r = sh('docker run --rm busybox nc -w 3 10.0.2.2 @LOOPBACK@ </dev/null')\n"
-        "mirror = sh('docker run --rm busybox nc -w 3 10.0.2.2 @MIRROR@ </dev/null')\n"
+        "r = sh('docker run --rm busybox sh -c \"nc -w 3 10.0.2.2 @LOOPBACK@ </dev/null\"')\n"
         "if r.returncode == 0:\n    cheat()\n"
-        "elif mirror.returncode == 0:  # the one way out still open\n    proof()\n"
-        "else:\n    raise SystemExit(mirror.stderr)\n",
+        "elif 'refused' in r.stderr + r.stdout:\n    proof()\n"
+        "else:\n    raise SystemExit(r.stderr)\n",
         CACHE,
         outside=("loopback untouched",),
     ),
@@ -506,7 +505,7 @@ ATTACKS: tuple[Attack, ...] = (
         "proof()\n"
         "from IPython.display import display\n"
         "for _ in range(40):\n"
-        "    display({'text/plain': 'x' * (40 << 20)}, raw=True)\n",
+        "    display({'text/plain': 'x' * (80 << 20)}, raw=True)\n",
         CACHE,
         status="kernel-died",
         message=r"sent a message over \d+ MB while cell \d+ of \d+ ran; its kernel was stopped",

@@ -111,7 +111,9 @@ def _outcome(attack: Attack, got: dict[str, object]) -> str | None:
     assert isinstance(execution, dict)
     wrong = []
     if got["points"] != attack.points:
-        wrong.append(f"{got['points']} points, not {attack.points}")
+        wrong.append(
+            f"{got['points']} points, not {attack.points} ({str(execution['message'])[:300]!r})"
+        )
     if execution["status"] != attack.status:
         wrong.append(f"ended {execution['status']}, not {attack.status}")
     if attack.message and not re.search(attack.message, str(execution["message"])):
