@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .authoring.model import Action, CheckSpec, Lesson, Section, Step
-from .engine import ContainerInfo, Engine, Ownership
+from .engine import ContainerInfo, Engine, Ownership, TrustedImages
 from .environ import given_tag, shared_engine, tag_salt
 from .environ import host_ip as given_host_ip
 from .environ import learner as given_learner
@@ -112,6 +112,9 @@ class LearnerContext:
     engine: Engine
     """The learner's engine, scoped to the lesson and the learner (its labels, and on a
     shared engine what is theirs)."""
+    images: TrustedImages = field(default_factory=TrustedImages)
+    """Which manifests count as the lesson's images in the checks: the digests the room's
+    mirror serves (a room, grading), else any pulled as the declared repository."""
 
     @property
     def ownership(self) -> Ownership:
@@ -152,13 +155,16 @@ class LearnerContext:
         self.close()
 
 
-def _made(lesson: Lesson, learner: str, engine: Engine) -> LearnerContext:
+def _made(
+    lesson: Lesson, learner: str, engine: Engine, images: TrustedImages | None = None
+) -> LearnerContext:
     return LearnerContext(
         declared=lesson,
         learner=learner,
         tag=learner_tag(lesson.id, learner),
         lesson=personalize(lesson, learner),
         engine=engine,
+        images=images or TrustedImages(),
     )
 
 
@@ -202,13 +208,15 @@ def context_for(
     *,
     shared: bool = False,
     journal: Path | bool = True,
+    images: TrustedImages | None = None,
 ) -> LearnerContext:
     """The context of a learner named by the caller (the grader, the instructor's view,
     the rehearsal), on the engine at ``docker_host`` whose journal is ``journal`` (as
-    :class:`~dockdojo.runner.engine.Engine` takes it); nothing is read from the
-    environment but the tag's secret."""
+    :class:`~dockdojo.runner.engine.Engine` takes it), whose checks count ``images``
+    (the room mirror's digests) as the lesson's; nothing is read from the environment
+    but the tag's secret."""
     engine = Engine(docker_host, lesson=lesson.id, learner=learner, shared=shared, journal=journal)
-    return _made(lesson, learner, engine)
+    return _made(lesson, learner, engine, images)
 
 
 __all__ = [
