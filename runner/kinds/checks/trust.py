@@ -10,7 +10,8 @@ hands that over (:attr:`~..base.Context.images`):
   (:meth:`~dockdojo.runner.engine.TrustedImages.genuine`); ``docker tag busybox redis``
   makes a name, not a redis;
 - a command run inside a container (``redis-cli``, ``mongosh``) is believed only when
-  the container's image is one the lesson declares, pulled as it, and the container
+  the container's image is the one it names (or one the lesson declares) as pulled (in
+  a room: served by the room's mirror for a lesson image), and the container
   changed neither the command's file nor what runs it
   (:func:`~dockdojo.runner.engine.provenance.tampering`); it then runs with the image's
   own environment, so variables set with ``docker run -e`` change nothing.
@@ -18,10 +19,14 @@ hands that over (:attr:`~..base.Context.images`):
 
 from __future__ import annotations
 
+import re
+
 from ...engine import ContainerInfo, ImageInfo, ImageRef, parse_ref
 from ...engine.provenance import exec_env, pulled_as, tampering
 from ...errors import InvalidReference
 from ..base import Call
+
+_HEX = re.compile(r"[0-9a-f]{12,64}")
 
 
 def _ref(text: str) -> ImageRef | None:
@@ -29,6 +34,19 @@ def _ref(text: str) -> ImageRef | None:
         return parse_ref(text)
     except InvalidReference:
         return None
+
+
+def _claim(text: str, image: ImageInfo | None) -> ImageRef | None:
+    """The image ``text`` names by name, which ``image`` must prove to be; None when
+    ``text`` is ``image``'s id (the content itself, nothing to prove) or no name."""
+    bare = text.strip().removeprefix("sha256:")
+    if (
+        image is not None
+        and _HEX.fullmatch(bare)
+        and image.id.removeprefix("sha256:").startswith(bare)
+    ):
+        return None
+    return _ref(text)
 
 
 def _image_of(call: Call, container: ContainerInfo) -> ImageInfo | None:
@@ -42,7 +60,7 @@ def genuine(call: Call, ref: ImageRef, image: ImageInfo | None) -> bool:
 
 def forged_image(call: Call, ref_text: str, image: ImageInfo) -> str | None:
     """Why the local image named ``ref_text`` is not that image, as a sentence; or None."""
-    ref = _ref(ref_text)
+    ref = _claim(ref_text, image)
     if ref is None or genuine(call, ref, image):
         return None
     repo = ref.repository
@@ -57,8 +75,8 @@ def forged_container(call: Call, container: ContainerInfo) -> str | None:
     """Why ``container`` does not count as one of the check's image, as a sentence
     without its final period; None when it counts, or the check names no image."""
     text = call.args.get("image")
-    ref = _ref(str(text)) if text is not None else None
     image = _image_of(call, container)
+    ref = _claim(str(text), image) if text is not None else None
     if ref is None or genuine(call, ref, image):
         return None
     repo = ref.repository
@@ -77,16 +95,16 @@ def command_env(
     """The environment to run ``command`` (shown as ``shown``) in ``container`` with, or
     why its output cannot be trusted there (a sentence)."""
     image = _image_of(call, container)
-    declared = [r for r in map(_ref, call.ctx.lesson.images) if r is not None]
-    if not any(genuine(call, r, image) for r in declared):
-        names = ", ".join(r.repository for r in declared) or "none"
+    claimed = [r for r in map(_ref, [container.image, *call.ctx.lesson.images]) if r is not None]
+    if not any(genuine(call, r, image) for r in claimed):
         origin = pulled_as(image.digests) if image is not None else "its image is gone"
+        source = call.ctx.images.origin(claimed[0]) if claimed else "a registry"
         return (
             f"`{shown}` in {container.name} cannot be trusted: it runs an image tagged "
-            f"{container.image} ({origin}), not one of the lesson's images as pulled "
-            f"({names}). Remove it and run the lesson's image as pulled."
+            f"{container.image} that is not an image pulled from {source} ({origin}). "
+            f"Remove it (docker rm -f {container.name}) and run the image as pulled."
         )
-    files = call.ctx.engine.container_files(container.id)
+    files = call.ctx.engine.container_files(container.name)
     why = tampering(files, command)
     if why is not None:
         return (
