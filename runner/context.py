@@ -222,6 +222,7 @@ def context_for(
 __all__ = [
     "PLACEHOLDER",
     "LearnerContext",
+    "TrustedImages",
     "context_for",
     "environment_engine",
     "learner_context",

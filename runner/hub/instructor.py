@@ -49,6 +49,7 @@ from tornado.iostream import StreamClosedError
 from ..authoring import Lesson
 from ..authoring.sources import lesson_sources
 from ..lessons import load_lesson
+from ..mirror import room_images
 from ..room.config import RoomConfig, load_config
 from ..room.engines import LearnerEngine
 from ..room.learners import lookup
@@ -398,6 +399,7 @@ def serve(room: RoomConfig, *, instructors: Sequence[str], port: int | None = No
         stuck_minutes=room.instructor.stuck_minutes,
         mirror_view=lambda url: here if url.rstrip("/") == room.mirror_url else url,
         journal_of=lambda name: LearnerEngine(name, room).journal,
+        images_of=lambda lesson: room_images(lesson, room.mirror_port),
     )
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE}/")
     app = make_app(

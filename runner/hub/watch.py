@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..authoring import Lesson
-from ..context import context_for
+from ..context import TrustedImages, context_for
 from ..errors import DockdojoError
 from ..kinds import check_lesson
 from ..kinds.report import StepReport
@@ -72,6 +72,7 @@ class Watch:
         mirror_view: Callable[[str], str] | None = None,
         clock: Callable[[], float] = time.time,
         journal_of: Callable[[str], Path | bool] = lambda _name: True,
+        images_of: Callable[[Lesson], TrustedImages | None] = lambda _lesson: None,
     ) -> None:
         if not lessons:
             raise DockdojoError("There are no lessons to watch.", "Reinstall dockdojo.")
@@ -81,6 +82,9 @@ class Watch:
         self.journal_of = journal_of
         """A learner's name -> their engine's journal, as the room that started the engine
         knows it (the default, True, asks the engine where its journal is)."""
+        self.images_of = images_of
+        """A lesson -> which manifests count as its images (the room's mirror's digests,
+        read at each check; the default, None: any pulled as the declared repository)."""
         self.stuck_minutes = stuck_minutes
         self.mirror_view = mirror_view
         self.clock = clock
@@ -339,9 +343,12 @@ class Watch:
         else:
             try:
                 journal = self.journal_of(request.learner)
-                with context_for(lesson, request.learner, host, journal=journal) as context:
+                images = self.images_of(lesson)
+                with context_for(
+                    lesson, request.learner, host, journal=journal, images=images
+                ) as context:
                     engine = context.engine
-                    report = check_lesson(engine, context.lesson)
+                    report = check_lesson(engine, context.lesson, images=context.images)
                     if (
                         self.clock() - self._doctor_at.get(request.learner, -DOCTOR_EVERY)
                         >= DOCTOR_EVERY
