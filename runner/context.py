@@ -4,8 +4,11 @@ ownership labels and the engine, as one value made in one place.
 A lesson writes ``{learner_tag}`` where a value must differ between learners (a
 container name, a key, a value). Each learner gets a short tag derived from the lesson
 and the learner's id, the same in the learner's notebook (where the widgets show it), in
-``dockdojo check``, in the grader and in the instructor's view (which check it). Learners
-learn their value; nobody can guess another's without their id.
+``dockdojo check``, in the grader and in the instructor's view (which check it). The
+tag is made with a secret, in a room the room's own salt (:mod:`~.room.salt`), which
+only the grader, the hub and the instructor's view read: learners' servers and graded
+kernels are handed their own tags (``DOCKDOJO_LEARNER_TAG``), so nobody works out
+another's. On a laptop there is no secret unless one is set.
 
 :func:`learner_context` reads the environment once (a notebook, the CLI);
 :func:`context_for` is for callers that know the learner (the grader, the instructor's
@@ -31,12 +34,16 @@ from .environ import learner as given_learner
 PLACEHOLDER = "{learner_tag}"
 
 
-def learner_tag(lesson_id: str, learner: str) -> str:
-    """Six hex characters, stable for one learner in one lesson."""
-    given = given_tag(lesson_id, learner)
-    if given:
-        return given
-    secret = tag_salt()
+def learner_tag(lesson_id: str, learner: str, salt: str | None = None) -> str:
+    """Six hex characters, stable for one learner in one lesson. ``salt``: the room's
+    secret, given by a process that acts for a room (:mod:`~.room.salt`); None: the tag
+    handed to this process, else one made with the environment's secret (a laptop's,
+    usually none)."""
+    if salt is None:
+        given = given_tag(lesson_id, learner)
+        if given:
+            return given
+    secret = tag_salt() if salt is None else salt
     digest = hashlib.sha256(f"{secret}\0{lesson_id}\0{learner}".encode()).hexdigest()
     return digest[:6]
 
@@ -68,9 +75,10 @@ def _step(step: Step, tag: str) -> Step:
     )
 
 
-def personalize(lesson: Lesson, learner: str) -> Lesson:
-    """The lesson as ``learner`` sees it: every ``{learner_tag}`` replaced by their tag."""
-    tag = learner_tag(lesson.id, learner)
+def personalize(lesson: Lesson, learner: str, salt: str | None = None) -> Lesson:
+    """The lesson as ``learner`` sees it: every ``{learner_tag}`` replaced by their tag
+    (``salt`` as :func:`learner_tag` takes it)."""
+    tag = learner_tag(lesson.id, learner, salt)
     sections = tuple(
         Section(
             s.title, s.level, tuple(_step(b, tag) if isinstance(b, Step) else b for b in s.blocks)
@@ -156,13 +164,17 @@ class LearnerContext:
 
 
 def _made(
-    lesson: Lesson, learner: str, engine: Engine, images: TrustedImages | None = None
+    lesson: Lesson,
+    learner: str,
+    engine: Engine,
+    salt: str | None = None,
+    images: TrustedImages | None = None,
 ) -> LearnerContext:
     return LearnerContext(
         declared=lesson,
         learner=learner,
-        tag=learner_tag(lesson.id, learner),
-        lesson=personalize(lesson, learner),
+        tag=learner_tag(lesson.id, learner, salt),
+        lesson=personalize(lesson, learner, salt),
         engine=engine,
         images=images or TrustedImages(),
     )
@@ -208,15 +220,26 @@ def context_for(
     *,
     shared: bool = False,
     journal: Path | bool = True,
+    host_ip: str | None = None,
+    salt: str | None = None,
     images: TrustedImages | None = None,
 ) -> LearnerContext:
     """The context of a learner named by the caller (the grader, the instructor's view,
     the rehearsal), on the engine at ``docker_host`` whose journal is ``journal`` (as
-    :class:`~dockdojo.runner.engine.Engine` takes it), whose checks count ``images``
-    (the room mirror's digests) as the lesson's; nothing is read from the environment
-    but the tag's secret."""
-    engine = Engine(docker_host, lesson=lesson.id, learner=learner, shared=shared, journal=journal)
-    return _made(lesson, learner, engine, images)
+    :class:`~dockdojo.runner.engine.Engine` takes it), their tag made with ``salt`` (the
+    room's; None: as :func:`learner_tag` finds it, from the environment). ``host_ip``:
+    where its published ports bind (a room learner's own address), as for
+    :class:`~dockdojo.runner.engine.Engine`. Its checks count ``images`` (the room
+    mirror's digests) as the lesson's images."""
+    engine = Engine(
+        docker_host,
+        lesson=lesson.id,
+        learner=learner,
+        shared=shared,
+        journal=journal,
+        host_ip=host_ip,
+    )
+    return _made(lesson, learner, engine, salt, images)
 
 
 __all__ = [

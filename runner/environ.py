@@ -15,10 +15,12 @@ import os
 LEARNER = "DOCKDOJO_LEARNER"
 """The learner's id (a room's Unix user name, a submission's file name)."""
 LEARNER_TAG = "DOCKDOJO_LEARNER_TAG"
-"""``LESSON=TAG``: the tag, as given by a grader that keeps its secret to itself (a
-submission's kernel gets its own tag this way, never the salt)."""
+"""``LESSON=TAG,LESSON=TAG...``: the learner's tags, as given by whoever keeps the
+secret to itself (:func:`handed_tags`): a submission's kernel gets its own tag this way
+from the grader, a learner's server theirs from the room's hub; never the salt."""
 TAG_SALT = "DOCKDOJO_TAG_SALT"
-"""A secret mixed into every learner's tag, so nobody can work out another's."""
+"""Outside a room, a secret mixed into every learner's tag, so nobody can work out
+another's (empty unless set). A room has its own (:mod:`dockdojo.runner.room.salt`)."""
 SHARED_ENGINE = "DOCKDOJO_SHARED_ENGINE"
 """Set to ``1`` where an engine is shared by several learners."""
 HOST_IP = "DOCKDOJO_HOST_IP"
@@ -51,16 +53,26 @@ def host_ip() -> str | None:
     return os.environ.get(HOST_IP) or None
 
 
+def handed_tags(tags: dict[str, str]) -> str:
+    """The value of :data:`LEARNER_TAG` that hands a process its learner's ``tags`` (lesson
+    id -> tag)."""
+    return ",".join(f"{lesson}={tag}" for lesson, tag in tags.items())
+
+
 def given_tag(lesson_id: str, learner_id: str) -> str | None:
-    """The tag a grader handed this process for ``learner_id`` in ``lesson_id``, if any."""
-    given_lesson, _, given = os.environ.get(LEARNER_TAG, "").partition("=")
-    if given and given_lesson == lesson_id and os.environ.get(LEARNER) == learner_id:
-        return given
+    """The tag handed to this process (:data:`LEARNER_TAG`) for ``learner_id`` in
+    ``lesson_id``, if any."""
+    if os.environ.get(LEARNER) != learner_id:
+        return None
+    for pair in os.environ.get(LEARNER_TAG, "").split(","):
+        given_lesson, _, given = pair.partition("=")
+        if given and given_lesson == lesson_id:
+            return given
     return None
 
 
 def tag_salt() -> str:
-    """The secret mixed into tags (empty when the room sets none)."""
+    """The secret mixed into tags outside a room (empty unless :data:`TAG_SALT` is set)."""
     return os.environ.get(TAG_SALT, "")
 
 
@@ -79,6 +91,7 @@ __all__ = [
     "TAG_SALT",
     "WIDGETS_SYNC",
     "given_tag",
+    "handed_tags",
     "host_ip",
     "learner",
     "shared_engine",

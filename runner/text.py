@@ -1,5 +1,6 @@
-"""Text for people, in one place: terminal output as plain text, plurals, shortening,
-sizes. Every layer uses these; this module imports nothing from dockdojo."""
+"""Text for people, in one place: terminal output as plain text, text escaped for a
+terminal, plurals, shortening, sizes. Every layer uses these; this module imports
+nothing from dockdojo."""
 
 from __future__ import annotations
 
@@ -24,6 +25,21 @@ def plain_text(raw: str) -> str:
             merged = part + merged[len(part) :]
         lines.append(merged)
     return "\n".join(lines).replace("\x07", "")
+
+
+def escaped(text: str) -> str:
+    """``text`` safe to print on a terminal, one line: every character that is not
+    printable (control characters such as ESC, newlines and tabs, bidirectional and other
+    format characters, line separators, lone surrogates from undecodable file names) is
+    shown as its Python escape (``\\x1b``, ``\\n``, ``\\u202e``, ``\\udcff``); the rest is
+    kept as it is."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    return char.encode("unicode_escape", "backslashreplace").decode("ascii")
 
 
 def plural(count: int, noun: str, plural_form: str | None = None) -> str:
@@ -60,4 +76,4 @@ def human_bytes(n: int) -> str:
     raise AssertionError("unreachable")
 
 
-__all__ = ["few", "human_bytes", "plain_text", "plural", "shorten", "snippet"]
+__all__ = ["escaped", "few", "human_bytes", "plain_text", "plural", "shorten", "snippet"]

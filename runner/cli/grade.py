@@ -2,18 +2,24 @@
 
 Its options for grading's settings are made from their declarations in
 :mod:`dockdojo.runner.grading.options`; progress lines come from the stages' end hook.
+What it prints of learners' ids and files' paths is escaped
+(:func:`~dockdojo.runner.text.escaped`): a file name cannot move the cursor, retitle the
+window or hide a line.
 The grading modules (nbclient, nbformat) are imported only when the command runs."""
 
 from __future__ import annotations
 
 import argparse
+import stat
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DockdojoError
 from ..grading.options import GradeOptions, options_of
+from ..text import escaped
 
 if TYPE_CHECKING:
     from ..authoring.model import Lesson
@@ -102,16 +108,29 @@ def _grade(args: argparse.Namespace) -> int:
     options, where = _options(args)
     total = len(args.submissions)
     print(
-        f"grading {total} submission(s) of {options.lesson.id} {where}, {options.jobs} at a time",
+        escaped(
+            f"grading {total} submission(s) of {options.lesson.id} {where}, "
+            f"{options.jobs} at a time"
+        ),
         file=sys.stderr,
     )
     progress = _Progress(total)
     batch = grade_batch(list(args.submissions), options, on_stage_end=progress.stage_ended)
-    print(f"{'LEARNER':<24} {'STATUS':<12} {'POINTS':>8}  SUBMISSION")
-    for r in batch.results:
-        print(f"{r.learner:<24} {r.status:<12} {r.points:>3}/{r.max_points:<4}  {r.submission}")
-    print(f"wrote {len(batch.written)} file(s) to {options.out}", file=sys.stderr)
+    print(table(batch.results))
+    print(f"wrote {len(batch.written)} file(s) to {escaped(str(options.out))}", file=sys.stderr)
     return 0
+
+
+def table(results: Sequence[SubmissionResult]) -> str:
+    """The final table: a line per submission, its learner, status, points and path, each
+    escaped for the terminal."""
+    lines = [f"{'LEARNER':<24} {'STATUS':<12} {'POINTS':>8}  SUBMISSION"]
+    for r in results:
+        lines.append(
+            f"{escaped(r.learner):<24} {escaped(r.status):<12} {r.points:>3}/{r.max_points:<4}  "
+            f"{escaped(r.submission)}"
+        )
+    return "\n".join(lines)
 
 
 def _options(args: argparse.Namespace) -> tuple[GradeOptions, str]:
@@ -124,9 +143,7 @@ def _options(args: argparse.Namespace) -> tuple[GradeOptions, str]:
     from ..room.config import load_config
 
     lesson = load_lesson(args.lesson)
-    missing = [str(p) for p in args.submissions if not p.is_file()]
-    if missing:
-        raise DockdojoError(f"No such submission: {', '.join(missing)}.", "Check the paths.")
+    _check_paths(args.submissions)
     given = settings_given(args)
     limits = Confinement(**given.pop("limits", {}))
     options = GradeOptions(lesson=lesson, steps=_steps(args, lesson), limits=limits, **given)
@@ -145,6 +162,28 @@ def _options(args: argparse.Namespace) -> tuple[GradeOptions, str]:
             "Start it: dockdojo room mirror start (see dockdojo room mirror --help).",
         )
     return replace(options, room=room), "each isolated on an engine of its own"
+
+
+def _check_paths(paths: list[Path]) -> None:
+    """Raise :class:`DockdojoError` for a path that does not exist or is a folder, before
+    anything runs. Links, FIFOs and devices are the learner's doing: each is refused in
+    its own report (the submission scores 0, with a message), and the batch goes on."""
+    missing, folders = [], []
+    for path in paths:
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            missing.append(escaped(str(path)))
+            continue
+        if stat.S_ISDIR(mode):
+            folders.append(escaped(str(path)))
+    if missing:
+        raise DockdojoError(f"No such submission: {', '.join(missing)}.", "Check the paths.")
+    if folders:
+        raise DockdojoError(
+            f"Not a notebook but a folder: {', '.join(folders)}.",
+            f"Give the notebooks in it (for example {folders[0]}/*.ipynb).",
+        )
 
 
 def _steps(args: argparse.Namespace, lesson: Lesson) -> tuple[str, ...] | None:
@@ -180,8 +219,8 @@ class _Progress:
         filled = width * self.done // self.total
         bar = "#" * filled + "." * (width - filled)
         line = (
-            f"[{bar}] {self.done}/{self.total}  {result.learner}: {result.points}/"
-            f"{result.max_points} ({result.status}, {result.seconds:.1f} s)"
+            f"[{bar}] {self.done}/{self.total}  {escaped(result.learner)}: {result.points}/"
+            f"{result.max_points} ({escaped(result.status)}, {result.seconds:.1f} s)"
         )
         if self.tty:
             end = "" if self.done < self.total else "\n"

@@ -8,6 +8,8 @@ starts and ends:
   :class:`Confinement`); ``dockdojo grade``'s options are made from them;
 - :mod:`.batch`: the batch: each submission read once before any runs, graded ``jobs`` at
   a time, the batch's reports written once at the end (:func:`grade_all`);
+- :mod:`.submissions`: reading a submitted file, as root: regular files only (a link,
+  a FIFO, a device or a folder is refused with a message);
 - :mod:`.stages`: one submission: read, prepare, execute, end, personalize, check, clean
   up, score, report;
 - :mod:`.places`: where a submission runs, trusted or in a box;

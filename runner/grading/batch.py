@@ -13,10 +13,12 @@ from pathlib import Path
 
 from ..errors import DockdojoError
 from ..room.pyenv import prepare
+from ..text import escaped
 from .isolation import Pool
 from .options import GradeOptions
-from .reports import SubmissionResult, check_names, write_batch
+from .reports import SubmissionResult, check_names, private_folder, write_batch
 from .stages import STAGES, Hook, Stage, Submission, learner_of, run_stages
+from .submissions import read_submission
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,11 @@ def grade_batch(
         )
     options.check()
     copies = private_copies(paths)
-    hide = (*options.hide, *{p.resolve().parent for p in paths})
+    # the folders the submissions are in, not a link's target's (a link to /etc/shadow
+    # would hide /etc from every kernel)
+    hide = (*options.hide, *{p.parent.resolve() for p in paths})
     if options.out is not None:
-        options.out.mkdir(parents=True, exist_ok=True)  # hidden from the kernels from the start
+        _private_out(options.out)  # hidden from the kernels, closed to their containers
         hide = (*hide, options.out.resolve())
     jobs = max(1, min(options.jobs, len(paths)))
     options = replace(options, hide=hide, jobs=jobs)
@@ -107,6 +111,19 @@ def grade_all(
     return batch.results
 
 
+def _private_out(out: Path) -> None:
+    """Make the reports folder before anything runs, readable by the grader's user only
+    (root, when submissions run isolated): the reports hold the lesson's solutions."""
+    try:
+        private_folder(out)
+    except OSError as exc:
+        raise DockdojoError(
+            f"The reports folder {escaped(str(out))} cannot be made private to you: "
+            f"{exc.strerror or exc}.",
+            "Give --out a folder of your own (or one that does not exist yet).",
+        ) from exc
+
+
 @contextlib.contextmanager
 def _pool(options: GradeOptions) -> Iterator[Pool | None]:
     if options.trusted:
@@ -118,11 +135,12 @@ def _pool(options: GradeOptions) -> Iterator[Pool | None]:
 
 
 def private_copies(paths: Sequence[Path]) -> dict[Path, bytes | OSError]:
-    """Every submission's bytes, read once before any runs (or why it could not be)."""
+    """Every submission's bytes, read once before any runs (or why it could not be: a
+    link, a FIFO, a device or a folder is not read, see :func:`read_submission`)."""
     copies: dict[Path, bytes | OSError] = {}
     for path in paths:
         try:
-            copies[path] = path.read_bytes()
+            copies[path] = read_submission(path)
         except OSError as exc:
             copies[path] = exc
     return copies

@@ -4,6 +4,12 @@ The learner's copy is never trusted: its outputs, execution counts and widget st
 dropped before the run; each cell and the whole run have a time limit, each cell's output
 is kept up to ``max_output`` bytes, and however the run ends (a limit, a dead kernel, an
 error) the outcome is an :class:`Execution`, never an exception.
+
+The kernel's channels are capped too, before nbclient sees a byte: zmq refuses any
+message over ``max_message_mb`` as its size arrives (``MAXMSGSIZE``, by dropping the
+channel) and holds at most :data:`QUEUED` messages unread per channel, so whatever the
+kernel sends, the grader holds a bounded amount of it; a dropped channel stops the
+kernel (:class:`ChannelWatch`) and the run's message says why.
 """
 
 from __future__ import annotations
@@ -13,15 +19,22 @@ import contextlib
 import copy
 import json
 import threading
+import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import nbformat
+import zmq
+import zmq.asyncio
+from jupyter_client.asynchronous.client import AsyncKernelClient
+from jupyter_client.client import KernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from zmq.utils.monitor import recv_monitor_message
 
 from .options import GradeOptions
 from .places import Place
@@ -54,9 +67,11 @@ def execute(nb: nbformat.NotebookNode, place: Place, options: GradeOptions) -> E
     started = [0]
     try:
         km = place.kernel_manager(options.kernel)
+        cap_channels(km, options.max_message_mb << 20)
         client = CappedClient(
             nb,
             max_output=options.max_output,
+            watch=ChannelWatch(lambda: place.kill("message")),
             km=km,
             timeout=options.cell_timeout,
             allow_errors=True,
@@ -88,9 +103,18 @@ class CappedClient(NotebookClient):
     that were cut.
     """
 
-    def __init__(self, nb: nbformat.NotebookNode, *, max_output: int, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        nb: nbformat.NotebookNode,
+        *,
+        max_output: int,
+        watch: ChannelWatch | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(nb, **kwargs)
         self.max_output = max_output
+        self.watch = watch
+        """Watches the kernel's channels once they are open (None: no one does)."""
         self.cut: set[int] = set()
         self._kept: dict[int, int] = {}
         self._code_number = {
@@ -99,6 +123,12 @@ class CappedClient(NotebookClient):
                 (i for i, c in enumerate(nb.cells) if c.cell_type == "code"), 1
             )
         }
+
+    async def async_start_new_kernel_client(self) -> KernelClient:
+        kc = await super().async_start_new_kernel_client()
+        if self.watch is not None:
+            self.watch.start(kc)
+        return kc
 
     def output(
         self,
@@ -127,6 +157,92 @@ class CappedClient(NotebookClient):
         return None
 
 
+QUEUED = 8
+"""Messages of the kernel's that may wait unread on each channel (zmq's ``RCVHWM``); more
+wait in the kernel's own memory (its cgroup's), never the grader's."""
+
+
+def cap_channels(km: AsyncKernelManager, max_bytes: int) -> None:
+    """Before ``km`` starts its kernel: every socket to the kernel, the manager's and its
+    clients' (:class:`CappedKernelClient`), refuses a message over ``max_bytes`` and keeps
+    at most :data:`QUEUED` unread."""
+    km.context.setsockopt(zmq.MAXMSGSIZE, max_bytes)
+    km.context.setsockopt(zmq.RCVHWM, QUEUED)
+    km.client_factory = CappedKernelClient
+
+
+class CappedKernelClient(AsyncKernelClient):
+    """jupyter_client's client, on a zmq context of its own (as jupyter_client makes it,
+    and ends it with the channels) whose sockets take its manager's options
+    (:func:`cap_channels`)."""
+
+    def _context_default(self) -> zmq.asyncio.Context:
+        context = super()._context_default()
+        if isinstance(self.parent, AsyncKernelManager):
+            context.sockopts.update(self.parent.context.sockopts)
+        return context
+
+
+class ChannelWatch:
+    """Calls ``stop`` when zmq drops a kernel channel while the kernel still holds it:
+    the kernel sent a message over the cap (a kernel that ends is retried by zmq; a
+    peer that sent too much is not)."""
+
+    GRACE = 0.5
+    """Seconds after a drop in which a retry says the kernel was gone instead."""
+
+    def __init__(self, stop: Callable[[], None]) -> None:
+        self._stop = stop
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, kc: KernelClient) -> None:
+        """Watch ``kc``'s channels (from the thread that owns their sockets)."""
+        # the readers share the channels' context: inproc addresses are per context
+        context: zmq.Context[zmq.Socket[Any]] = zmq.Context.shadow(kc.context)
+        readers = []
+        channels = (kc.shell_channel, kc.iopub_channel, kc.stdin_channel, kc.control_channel)
+        for n, channel in enumerate(channels):
+            socket = getattr(channel, "socket", None)
+            if socket is None:
+                continue
+            address = f"inproc://dockdojo-channel-{id(self)}-{n}"
+            socket.monitor(address, zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECT_RETRIED)
+            reader = context.socket(zmq.PAIR)
+            reader.connect(address)
+            readers.append(reader)
+        self._thread = threading.Thread(
+            target=self._run, args=(readers,), name="dockdojo-channel-watch", daemon=True
+        )
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop watching (before the channels close, and before their context ends)."""
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self, readers: list[zmq.Socket[Any]]) -> None:
+        poller = zmq.Poller()
+        for reader in readers:
+            poller.register(reader, zmq.POLLIN)
+        dropped: dict[zmq.Socket[Any], float] = {}
+        try:
+            while not self._done.is_set():
+                for reader, _ in poller.poll(100):
+                    event = recv_monitor_message(reader)["event"]
+                    if event == zmq.EVENT_DISCONNECTED:
+                        dropped[reader] = time.monotonic()
+                    else:  # retried: the kernel went away by itself
+                        dropped.pop(reader, None)
+                if any(time.monotonic() - t > self.GRACE for t in dropped.values()):
+                    self._stop()
+                    return
+        finally:
+            for reader in readers:
+                reader.close(linger=0)
+
+
 def _close_thread_loop() -> None:
     """Close the event loop jupyter_core made for this thread (it never closes its own)."""
     with warnings.catch_warnings():
@@ -146,7 +262,7 @@ def _count(counter: list[int], cell: nbformat.NotebookNode) -> None:
 
 
 def _run(
-    client: NotebookClient,
+    client: CappedClient,
     km: AsyncKernelManager,
     place: Place,
     total: int,
@@ -182,6 +298,8 @@ def _run(
         )
     finally:
         watchdog.cancel()
+        if client.watch is not None:
+            client.watch.close()
         with contextlib.suppress(Exception):  # whatever state the kernel is in
             if km.has_kernel:
                 run_sync(km.shutdown_kernel)(now=True)
@@ -209,6 +327,14 @@ def _died(reason: str | None, cell: int, total: int, options: GradeOptions) -> E
             cell,
             total,
         )
+    if reason == "message":
+        return Execution(
+            "kernel-died",
+            f"The notebook sent a message over {options.max_message_mb} MB while cell {cell} "
+            f"of {total} ran; its kernel was stopped{after}",
+            cell,
+            total,
+        )
     if reason == "memory":
         return Execution(
             "kernel-died",
@@ -225,4 +351,12 @@ def _died(reason: str | None, cell: int, total: int, options: GradeOptions) -> E
     )
 
 
-__all__ = ["CappedClient", "Execution", "execute"]
+__all__ = [
+    "QUEUED",
+    "CappedClient",
+    "CappedKernelClient",
+    "ChannelWatch",
+    "Execution",
+    "cap_channels",
+    "execute",
+]

@@ -43,7 +43,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from ..context import learner_tag
 from ..environ import HOST_IP as HOST_IP_VARIABLE
-from ..environ import LEARNER, WIDGETS_SYNC
+from ..environ import LEARNER, WIDGETS_SYNC, handed_tags
 from ..environ import LEARNER_TAG as TAG_VARIABLE
 from ..errors import DockdojoError, HostError
 from ..privileged import confine, firewall
@@ -53,10 +53,11 @@ from ..privileged.processes import kill_user
 from ..privileged.run import PATH
 from ..privileged.users import POOL_PREFIX, UserName, hand_over, made_users, own_folder, remove
 from ..room import RoomConfig
-from ..room.engines import LearnerEngine
+from ..room.engines import LearnerEngine, pinned_socket
 from ..room.host import check_can_run
 from ..room.learners import Learner, create_learner, lookup
 from ..room.pyenv import KernelEnv
+from ..room.salt import room_salt
 from .options import Confinement
 
 POOL = re.compile(rf"{POOL_PREFIX}\d+\Z")
@@ -85,6 +86,7 @@ class Pool:
             )
         check_can_run()
         self.room.state.mkdir(mode=0o711, parents=True, exist_ok=True)
+        room_salt(self.room)  # made now if the room has none: tags need it from the start
         self._lock = (self.room.state / "grading.lock").open("w")
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -198,7 +200,14 @@ class Box:
 
     @property
     def docker_host(self) -> str:
+        """The engine as the kernel reaches it: the pool user's own socket."""
         return self.who.docker_host
+
+    @property
+    def verified_host(self) -> str:
+        """The engine as the grader reads it: its pinned socket, which nothing of the
+        submission's can replace (:func:`~dockdojo.runner.room.engines.pinned_socket`)."""
+        return f"unix://{pinned_socket(self.who.name)}"
 
     @property
     def cwd(self) -> Path:
@@ -249,7 +258,9 @@ class Box:
             "DOCKER_HOST": self.docker_host,
             HOST_IP_VARIABLE: firewall.address(self.who.uid),  # its ports: its own
             LEARNER: self.learner,
-            TAG_VARIABLE: f"{self.lesson}={learner_tag(self.lesson, self.learner)}",
+            TAG_VARIABLE: handed_tags(  # its own tag, made with the room's salt
+                {self.lesson: learner_tag(self.lesson, self.learner, room_salt(self.room))}
+            ),
             WIDGETS_SYNC: "1",
             "JUPYTER_RUNTIME_DIR": str(self.work / "kernel" / "runtime"),
             "MPLBACKEND": "agg",

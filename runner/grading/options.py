@@ -166,6 +166,14 @@ class GradeOptions:
         "run's message says which cells were cut",
         metavar="BYTES",
     )
+    max_message_mb: int = option(
+        16,
+        "--max-message-mb",
+        "size of one message the kernel may send; a bigger one stops the kernel, and the "
+        "run's message says so (with at most 8 messages waiting, this bounds what a kernel "
+        "can make the grader hold)",
+        metavar="MB",
+    )
     jobs: int = option(
         1,
         "--jobs",
@@ -176,7 +184,8 @@ class GradeOptions:
     out: Path | None = option(  # noqa: RUF009 (option() is a dataclass field)
         None,
         "--out",
-        "folder for the reports; each submission's are written as soon as it is graded",
+        "folder for the reports, readable by you only (0700, its files 0600); each "
+        "submission's are written as soon as it is graded",
         command_default=lambda: Path("grades"),
         shown_default="grades",
     )
@@ -204,7 +213,13 @@ class GradeOptions:
     def check(self) -> None:
         """Raise :class:`DockdojoError`, before anything runs, for a setting that cannot
         work."""
-        for name in ("cell_timeout", "submission_timeout", "max_output", "jobs"):
+        for name in (
+            "cell_timeout",
+            "submission_timeout",
+            "max_output",
+            "max_message_mb",
+            "jobs",
+        ):
             if getattr(self, name) <= 0:
                 raise DockdojoError(
                     f"The grading setting {name} must be positive, not {getattr(self, name)}.",

@@ -25,6 +25,7 @@ from ..engine.facade import describe_host
 from ..environ import LEARNER, WIDGETS_SYNC
 from ..errors import DockdojoError
 from ..privileged.processes import signal_once
+from ..room.salt import room_salt
 from .isolation import Box, Pool
 from .options import GradeOptions
 
@@ -38,6 +39,9 @@ class Place(Protocol):
     """The engine's journal (:class:`~dockdojo.runner.engine.Engine`'s ``journal``)."""
     since: float
     """When the submission's run began: what happened before is not its history."""
+    salt: str | None
+    """The secret learners' tags are made with here: the room's (:mod:`~..room.salt`);
+    None: the environment's, as :func:`~dockdojo.runner.context.learner_tag` finds it."""
 
     def kernel_manager(self, kernel: str) -> AsyncKernelManager: ...
 
@@ -50,7 +54,8 @@ class Place(Protocol):
         """After the run: end whatever of the kernel is left, before the checks."""
 
     def stopped_for(self) -> str | None:
-        """Why the place ended the kernel early: ``time``, ``cpu``, ``memory`` or None."""
+        """Why the place ended the kernel early: ``time``, ``cpu``, ``memory``, ``message``
+        (a message over the cap) or None."""
 
 
 @contextlib.contextmanager
@@ -73,10 +78,11 @@ class Isolated:
     def __init__(self, box: Box, options: GradeOptions) -> None:
         self.box = box
         self.options = options
-        self.docker_host = box.docker_host
+        self.docker_host = box.verified_host  # the checks' engine: never the kernel's socket
         self.cwd = box.cwd
         self.journal: Path | bool = box.engine.journal  # recorded by the grader, as root
         self.since = 0.0  # the box's engine is new: all of its past is this submission's
+        self.salt: str | None = room_salt(box.room)
         box.watch()
 
     def kernel_manager(self, kernel: str) -> AsyncKernelManager:  # noqa: ARG002
@@ -113,6 +119,7 @@ class Trusted:
         self.cwd = work
         self.journal: Path | bool = True  # the engine's own, when dockdojo started it
         self.since = time.time()
+        self.salt: str | None = None  # tags as outside a room: DOCKDOJO_TAG_SALT, if set
         self._reason: str | None = None
         self._km: AsyncKernelManager | None = None
 
@@ -122,7 +129,7 @@ class Trusted:
         work = Path(tempfile.mkdtemp(prefix="dockdojo-grade-"))
         try:
             place = cls(options, lesson, learner, work)
-            with context_for(lesson, learner, place.docker_host) as context:
+            with context_for(lesson, learner, place.docker_host, salt=place.salt) as context:
                 _remove_learners_containers(context)
             place.since = time.time()
             yield place
@@ -163,7 +170,7 @@ class Trusted:
 
     def clean_up(self) -> None:
         """The containers this run made: labelled for the learner, or created meanwhile."""
-        with context_for(self.lesson, self.learner, self.docker_host) as context:
+        with context_for(self.lesson, self.learner, self.docker_host, salt=self.salt) as context:
             engine = context.engine
             _remove_learners_containers(context)
             with contextlib.suppress(DockdojoError):

@@ -109,10 +109,15 @@ def personalize(sub: Submission) -> None:
     the engine is theirs since the run began, and (isolated) which manifests count as the
     lesson's images: those the room's mirror serves now."""
     place = _place(sub)
-    lesson, trusted = sub.options.lesson, sub.options.isolation == "trusted"
-    images = None if trusted else room_images(lesson, sub.options.room.mirror_port)
+    trusted = sub.options.isolation == "trusted"
+    images = None if trusted else room_images(sub.options.lesson, sub.options.room.mirror_port)
     context = context_for(
-        lesson, sub.learner, place.docker_host, journal=place.journal, images=images
+        sub.options.lesson,
+        sub.learner,
+        place.docker_host,
+        journal=place.journal,
+        salt=place.salt,
+        images=images,
     )
     sub.context = sub.exits.enter_context(context)
     sub.context.engine.history_since = place.since  # one learner's past is not another's

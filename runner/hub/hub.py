@@ -8,10 +8,13 @@
   ``/var/lib/dockdojo/learner``: JupyterLab, jupyterhub-singleuser, dockdojo);
 - before the server starts, :func:`pre_spawn` starts the learner's rootless engine of
   the room (:mod:`..room.engines`), places the lessons in ``~/dockdojo-lessons`` (written as
-  the learner), and gives the server its ``DOCKER_HOST`` and learner id;
+  the learner), and gives the server its ``DOCKER_HOST``, learner id and the learner's
+  own tags, made with the room's salt (:mod:`..room.salt`), which the server never
+  sees (:func:`server_environment`);
   when the server stops (by the learner, an admin or idle culling), :func:`post_stop`
   stops the engine;
-- the hub's database and cookie secret live in ``STATE/hub/``.
+- the hub's database and cookie secret live in ``STATE/hub/``; the room's tag salt, in
+  ``STATE/tag-salt``, is made by ``hub-config`` when the room has none yet.
 
 Authentication is whatever the configuration says; the written file uses JupyterHub's
 dummy authenticator with a shared password when given one (for tests and trials), and
@@ -21,10 +24,13 @@ otherwise leaves ``c.JupyterHub.authenticator_class`` for the instructor to set.
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..environ import HOST_IP, LEARNER, RECHECK_URL
+from ..authoring.sources import lesson_id, lesson_sources
+from ..context import learner_tag
+from ..environ import HOST_IP, LEARNER, LEARNER_TAG, RECHECK_URL, TAG_SALT, handed_tags
 from ..errors import RoomError
 from ..privileged import firewall
 from ..privileged.processes import As, run_as
@@ -33,6 +39,7 @@ from ..room.config import RoomConfig, load_config
 from ..room.engines import LearnerEngine
 from ..room.learners import Learner, lookup
 from ..room.pyenv import DEFAULT_LEARNER_ENV, LEARNER_EXTRA, KernelEnv, prepare
+from ..room.salt import room_salt
 
 ROOM_CONFIG = "DOCKDOJO_ROOM_CONFIG"
 """Environment variable naming the room's settings file, for the hooks in the hub."""
@@ -143,14 +150,40 @@ def pre_spawn(spawner: Any) -> None:
         raise RoomError(f"{name}'s engine did not start.", status.describe())
     who = lookup(name)
     place_lessons(who, python)
-    spawner.environment = {
+    env = {
         **dict(spawner.environment or {}),
-        "DOCKER_HOST": status.docker_host,
+        **server_environment(name, room, status.docker_host, who, python, room_salt(room)),
+    }
+    env.pop(TAG_SALT, None)  # the secret stays with the hub
+    spawner.environment = env
+
+
+def server_environment(
+    name: str,
+    room: RoomConfig,
+    docker_host: str,
+    who: Learner | None,
+    python: KernelEnv,
+    salt: str,
+) -> dict[str, str]:
+    """What the hub sets in ``name``'s server's environment: their engine, the address
+    their ports bind to, their id, their own tag in each of the room's lessons (made with
+    the room's ``salt``, which is not among them), the learners' Python's code and where
+    their Check asks the instructor's view."""
+    return {
+        "DOCKER_HOST": docker_host,
         HOST_IP: firewall.address(who.uid) if who else "",
         LEARNER: name,
+        LEARNER_TAG: handed_tags({i: learner_tag(i, name, salt) for i in room_lesson_ids()}),
         "PYTHONPATH": str(python.code),
         RECHECK_URL: f"http://127.0.0.1:{room.instructor.port}/services/{SERVICE}/api/recheck",
     }
+
+
+def room_lesson_ids() -> list[str]:
+    """The ids of the lessons installed with dockdojo: the room's lessons."""
+    folder = Path(str(resources.files("dockdojo.content")))
+    return [lesson_id(path) for path in lesson_sources(folder)]
 
 
 def place_lessons(who: Learner | None, python: KernelEnv) -> None:
@@ -218,10 +251,12 @@ def post_stop(spawner: Any) -> None:
 
 
 def prepare_state(room: RoomConfig) -> Path:
-    """``STATE/hub``, root's alone (the hub's database and cookie secret)."""
+    """``STATE/hub``, root's alone (the hub's database and cookie secret); the room's tag
+    salt is made too if the room has none yet."""
     folder = room.state / "hub"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     folder.chmod(0o700)
+    room_salt(room)
     return folder
 
 
@@ -237,4 +272,6 @@ __all__ = [
     "post_stop",
     "pre_spawn",
     "prepare_state",
+    "room_lesson_ids",
+    "server_environment",
 ]

@@ -50,9 +50,11 @@ from ..authoring import Lesson
 from ..authoring.sources import lesson_sources
 from ..lessons import load_lesson
 from ..mirror import room_images
+from ..privileged.mounts import mounted
 from ..room.config import RoomConfig, load_config
-from ..room.engines import LearnerEngine
+from ..room.engines import LearnerEngine, pinned_socket
 from ..room.learners import lookup
+from ..room.salt import room_salt
 from ..sandbox import engine_answers
 from .hub import SERVICE
 from .progress import ProgressStore, default_url, state_folder
@@ -81,11 +83,12 @@ def room_lessons() -> dict[str, Lesson]:
 
 
 def learner_engine(name: str) -> str | None:
-    """``DOCKER_HOST`` of ``name``'s room engine when it answers."""
-    who = lookup(name)
-    if who is None or not engine_answers(who.socket):
+    """``DOCKER_HOST`` of ``name``'s room engine, as root reads it (its pinned socket,
+    which nothing of the learner's can replace), when it answers."""
+    pin = pinned_socket(name)
+    if lookup(name) is None or not mounted(pin) or not engine_answers(pin):
         return None
-    return who.docker_host
+    return f"unix://{pin}"
 
 
 class Base(HubOAuthenticated, web.RequestHandler):  # type: ignore[misc]
@@ -399,6 +402,7 @@ def serve(room: RoomConfig, *, instructors: Sequence[str], port: int | None = No
         stuck_minutes=room.instructor.stuck_minutes,
         mirror_view=lambda url: here if url.rstrip("/") == room.mirror_url else url,
         journal_of=lambda name: LearnerEngine(name, room).journal,
+        salt=room_salt(room),
         images_of=lambda lesson: room_images(lesson, room.mirror_port),
     )
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE}/")

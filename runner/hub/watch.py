@@ -72,6 +72,7 @@ class Watch:
         mirror_view: Callable[[str], str] | None = None,
         clock: Callable[[], float] = time.time,
         journal_of: Callable[[str], Path | bool] = lambda _name: True,
+        salt: str | None = None,
         images_of: Callable[[Lesson], TrustedImages | None] = lambda _lesson: None,
     ) -> None:
         if not lessons:
@@ -82,6 +83,9 @@ class Watch:
         self.journal_of = journal_of
         """A learner's name -> their engine's journal, as the room that started the engine
         knows it (the default, True, asks the engine where its journal is)."""
+        self.salt = salt
+        """The room's tag salt, with which learners' tags are made (None: the
+        environment's, as :func:`~dockdojo.runner.context.learner_tag` finds it)."""
         self.images_of = images_of
         """A lesson -> which manifests count as its images (the room's mirror's digests,
         read at each check; the default, None: any pulled as the declared repository)."""
@@ -345,7 +349,7 @@ class Watch:
                 journal = self.journal_of(request.learner)
                 images = self.images_of(lesson)
                 with context_for(
-                    lesson, request.learner, host, journal=journal, images=images
+                    lesson, request.learner, host, journal=journal, salt=self.salt, images=images
                 ) as context:
                     engine = context.engine
                     report = check_lesson(engine, context.lesson, images=context.images)

@@ -14,7 +14,14 @@ root, outside the learner's cgroup; it allows every request but ``POST
     docker: Error response from daemon: authorization denied by plugin
     dockdojo-limits-ada: This room allows 30 containers per learner ...
 
-Run as ``python -I .../authz.py SOCKET UID CONTAINERS_DIR LIMIT`` (the file itself: it
+It also keeps the learner's published ports theirs: the engine publishes on the learner's
+own address (``ip`` in its settings; :mod:`.firewall` lets only them reach it), and a
+create that names another address for a port (``-p 127.0.0.1:8080:80``, ``-p
+0.0.0.0:80:80``) is refused with a sentence saying which address to use. A create whose
+settings dockerd did not pass on (a body over 1 MiB) is refused too, as it could not be
+read.
+
+Run as ``python -I .../authz.py SOCKET UID CONTAINERS_DIR LIMIT [ADDRESS]`` (the file itself: it
 needs nothing but the standard library, and about 12 MB of memory). If the
 server is not running, the engine refuses every request (Docker fails closed);
 ``dockdojo room engine start`` starts it again.
@@ -28,6 +35,7 @@ authorization request the server cannot read is refused.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -76,12 +84,61 @@ def refusal(limit: int, count: int) -> str:
     )
 
 
+def port_refusal(address: str, named: str) -> str:
+    """What a learner reads when a create names an address that is not theirs."""
+    return (
+        f"In this room your published ports listen on your own address {address}, which "
+        f"only you can reach; {named or 'that address'} would share the port with every "
+        "user of the server. Publish without an address (-p 0:6379 or -p 6379) or on "
+        f"yours (-p {address}:0:6379)."
+    )
+
+
+def unreadable() -> str:
+    return (
+        "dockdojo could not read this container's settings (the engine passes them on "
+        "only below 1 MiB), so it cannot tell which ports it publishes. Make its settings "
+        "smaller (fewer or shorter labels, environment variables or commands)."
+    )
+
+
+def foreign_address(create: dict[str, Any], address: str) -> str | None:
+    """The first host address a create's port bindings name that is not ``address`` or
+    empty (the engine's ``ip``), or None when every binding is the learner's own."""
+    host = create.get("HostConfig")
+    bindings = host.get("PortBindings") if isinstance(host, dict) else None
+    if not isinstance(bindings, dict):
+        return None
+    for spec in bindings.values():
+        for binding in spec if isinstance(spec, list) else [spec]:
+            named = binding.get("HostIp", "") if isinstance(binding, dict) else None
+            if not isinstance(named, str):
+                return repr(named)[:60]
+            if named not in ("", address):
+                return named[:60]
+    return None
+
+
+def _create_body(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The create request's own JSON (``RequestBody``, base64), None when absent or bad."""
+    raw = body.get("RequestBody")
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        create = json.loads(base64.b64decode(raw, validate=True))
+    except (ValueError, RecursionError):
+        return None
+    return create if isinstance(create, dict) else None
+
+
 class Gate:
     """Counts an engine's containers and decides on each create."""
 
-    def __init__(self, containers: Path, limit: int) -> None:
+    def __init__(self, containers: Path, limit: int, address: str | None = None) -> None:
         self.containers = containers
         self.limit = limit
+        self.address = address
+        """The learner's own address for published ports; None: any address."""
         self._pending: list[float] = []
         self._lock = threading.Lock()
 
@@ -92,10 +149,19 @@ class Gate:
         except OSError:
             return 0
 
-    def request(self, method: str, uri: str) -> tuple[bool, str]:
-        """(allowed, message) for one API request."""
+    def request(
+        self, method: str, uri: str, body: dict[str, Any] | None = None
+    ) -> tuple[bool, str]:
+        """(allowed, message) for one API request (``body``: dockerd's call)."""
         if method != "POST" or not _CREATE.match(uri):
             return True, ""
+        if self.address is not None:
+            create = _create_body(body or {})
+            if create is None:
+                return False, unreadable()
+            named = foreign_address(create, self.address)
+            if named is not None:
+                return False, port_refusal(self.address, named)
         with self._lock:
             now = time.monotonic()
             self._pending = [t for t in self._pending if now - t < _PENDING_FOR]
@@ -277,7 +343,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         method = str(body.get("RequestMethod") or "")
         uri = str(body.get("RequestUri") or "")
         if path == "/AuthZPlugin.AuthZReq":
-            allowed, message = self.gate.request(method, uri)
+            allowed, message = self.gate.request(method, uri, body)
             if not allowed:
                 print(f"refused {method} {uri}: {message}", file=sys.stderr, flush=True)
             return {"Allow": allowed, "Msg": message}
@@ -293,9 +359,9 @@ def make_server(path: Path, gate: Gate) -> _Server:
     return _Server(path, gate)
 
 
-def serve(path: Path, owner: int, containers: Path, limit: int) -> None:
+def serve(path: Path, owner: int, containers: Path, limit: int, address: str | None) -> None:
     """Listen on ``path`` (then owned by ``owner``, mode 600) until killed."""
-    server = make_server(path, Gate(containers, limit))
+    server = make_server(path, Gate(containers, limit, address))
     os.chown(path, owner, -1)
     path.chmod(0o600)
     print(f"containers limit {limit} for {containers} on {path}", file=sys.stderr, flush=True)
@@ -303,4 +369,10 @@ def serve(path: Path, owner: int, containers: Path, limit: int) -> None:
 
 
 if __name__ == "__main__":
-    serve(Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))
+    serve(
+        Path(sys.argv[1]),
+        int(sys.argv[2]),
+        Path(sys.argv[3]),
+        int(sys.argv[4]),
+        sys.argv[5] if len(sys.argv) > 5 else None,
+    )

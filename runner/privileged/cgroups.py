@@ -9,6 +9,10 @@ rootless engine cannot move its containers elsewhere). Both layouts are handled:
 - cgroup v2 (the unified hierarchy): one folder ``/sys/fs/cgroup/dockdojo/LEARNER``
   with the ``pids`` and ``memory`` controllers enabled above it.
 
+The firewall tells the engine's connections apart by the group's path in the unified
+hierarchy (``iptables -m cgroup --path dockdojo/LEARNER``, :meth:`Cgroup.net_path`): on
+v1 the group also has a folder in ``/sys/fs/cgroup/unified`` when that is mounted.
+
 The parent ``dockdojo`` group caps all learner engines together (:func:`room_caps`), so
 a room whose learners all reach their limits still leaves the server room to work.
 
@@ -29,7 +33,9 @@ from .run import locked
 ROOT = Path("/sys/fs/cgroup")
 GROUP = "dockdojo"
 """The folder under which every learner engine's group is made."""
-_V1_CONTROLLERS = ("pids", "memory", "freezer", "cpuacct")
+_V1_CONTROLLERS = ("pids", "memory", "freezer", "cpuacct", "unified")
+"""v1 hierarchies a group has a folder in, when mounted (``unified``: the v2 hierarchy
+beside them, with no controller, where the firewall finds the group)."""
 LOCK = Path("/run/dockdojo/cgroups.lock")
 """Held while a group is made or removed: removing the last group also removes the parent
 ``dockdojo`` group, which must not vanish while another group is being made in it."""
@@ -65,6 +71,25 @@ class Cgroup:
     def procs_files(self) -> list[Path]:
         """The files a process writes its pid to in order to join the group."""
         return [f / "cgroup.procs" for f in self.folders]
+
+    @property
+    def net_path(self) -> str | None:
+        """The group's path in the unified hierarchy, as ``iptables -m cgroup --path``
+        names it; None when there is no unified hierarchy (v1 without ``unified``)."""
+        if self.v2 or (self.root / "unified" / "cgroup.procs").is_file():
+            return f"{GROUP}/{self.name}"
+        return None
+
+    def require_net_path(self) -> str:
+        """:attr:`net_path`, or :class:`HostError` saying how to get one."""
+        if self.net_path is None:
+            raise HostError(
+                "This server has no unified cgroup hierarchy, so the firewall cannot tell "
+                f"{self.name}'s engine apart: it would reach every service on 127.0.0.1.",
+                "Mount it (mount -t cgroup2 none /sys/fs/cgroup/unified) or boot with "
+                "cgroup v2, then start the engine again.",
+            )
+        return self.net_path
 
     def exists(self) -> bool:
         return any(f.is_dir() for f in self.folders)

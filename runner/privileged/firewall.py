@@ -9,15 +9,25 @@ firewall lets only the learner's own uid and root (the instructor's view and the
 grader, which check it) connect to that address. Everyone else's connection is refused,
 whether it comes from their kernel, a terminal, or their server's port proxy.
 
+A learner cannot publish on another address by naming it (``-p 127.0.0.1:8080:80``): the
+engine's authorization plugin (:mod:`.authz`) refuses it with a sentence saying why.
+
+An engine reaches the host only at the room mirror's port (:func:`confine_engine`).
+slirp4netns, which carries the engine's outgoing connections, turns ``10.0.2.2`` into
+the host's ``127.0.0.1``, and any host address is reachable through it; so every new
+connection the engine's cgroup (``-m cgroup --path``: rootlesskit, slirp4netns, dockerd
+and every container) opens to an address of this host is refused, but the one to
+``127.0.0.1:MIRROR``. Answers on connections made to it (its published ports) pass.
+
 The rules live in the ``DOCKDOJO-PORTS`` chain, jumped to from ``OUTPUT`` (where
 loopback connections are decided); they are added when the engine starts and removed
-when it ends. A learner may still publish on another address by naming it
-(``-p 127.0.0.1:8080:80``): that port is then theirs to share.
+when it ends.
 """
 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import HostError
@@ -81,11 +91,64 @@ def unguard(addr: str) -> None:
         _unguard(addr)
 
 
-def _guard(addr: str, uid: int) -> None:
+def _engine_rules(cgroup: str, mirror_port: int) -> list[list[str]]:
+    """The rules (``iptables -A`` arguments) that keep the engine in ``cgroup`` off the
+    host but for the mirror."""
+    mine = ["-m", "cgroup", "--path", cgroup, "-m", "addrtype", "--dst-type", "LOCAL"]
+    new = ["-m", "conntrack", "--ctstate", "NEW"]
+    return [
+        [CHAIN, *mine, *new, "-p", "tcp", "-d", "127.0.0.1/32", "--dport", str(mirror_port),
+         "-j", "RETURN"],
+        [CHAIN, *mine, *new, "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"],
+        [CHAIN, *mine, *new, "-j", "REJECT"],
+    ]  # fmt: skip
+
+
+def confine_engine(cgroup: str, mirror_port: int) -> None:
+    """Let the engine whose processes are in ``cgroup`` (a unified-hierarchy path, which
+    must exist) open connections to this host only at ``127.0.0.1:mirror_port``
+    (idempotent)."""
+    with locked(LOCK):
+        _release(cgroup)
+        _chain()
+        for rule in _engine_rules(cgroup, mirror_port):
+            _iptables("-A", *rule)
+
+
+def release_engine(cgroup: str) -> None:
+    """Remove the rules of the engine in ``cgroup``; the chain goes with the last rule."""
+    with locked(LOCK):
+        _release(cgroup)
+        _drop_empty_chain()
+
+
+def _release(cgroup: str) -> None:
+    _delete(lambda line: f' --path "{cgroup}" ' in line or f" --path {cgroup} " in line)
+
+
+def _delete(matches: Callable[[str], bool]) -> None:
+    """Delete the chain's rules whose ``-S`` line ``matches``, by number, last first: a
+    rule naming a cgroup that is gone cannot be deleted by its text any more."""
+    numbers = [n for n, line in enumerate(rules(), start=1) if matches(line + " ")]
+    for number in reversed(numbers):
+        _iptables("-D", CHAIN, str(number), check=False)
+
+
+def _chain() -> None:
     if _iptables("-n", "-L", CHAIN, check=False).returncode != 0:
         _iptables("-N", CHAIN, check=False)  # another engine may make it at once
     if _iptables("-C", "OUTPUT", "-j", CHAIN, check=False).returncode != 0:
         _iptables("-I", "OUTPUT", "1", "-j", CHAIN)
+
+
+def _drop_empty_chain() -> None:
+    if not rules() and _iptables("-n", "-L", CHAIN, check=False).returncode == 0:
+        _iptables("-D", "OUTPUT", "-j", CHAIN, check=False)
+        _iptables("-X", CHAIN, check=False)
+
+
+def _guard(addr: str, uid: int) -> None:
+    _chain()
     for owner in (str(uid), "0"):
         _iptables(
             "-A", CHAIN, "-d", f"{addr}/32", "-m", "owner", "--uid-owner", owner, "-j", "RETURN"
@@ -97,11 +160,8 @@ def _guard(addr: str, uid: int) -> None:
 
 
 def _unguard(addr: str) -> None:
-    for line in rules(addr):
-        _iptables("-D", *line.split()[1:], check=False)
-    if not rules() and _iptables("-n", "-L", CHAIN, check=False).returncode == 0:
-        _iptables("-D", "OUTPUT", "-j", CHAIN, check=False)
-        _iptables("-X", CHAIN, check=False)
+    _delete(lambda line: f" -d {addr}/32 " in line)
+    _drop_empty_chain()
 
 
-__all__ = ["CHAIN", "address", "guard", "rules", "unguard"]
+__all__ = ["CHAIN", "address", "confine_engine", "guard", "release_engine", "rules", "unguard"]

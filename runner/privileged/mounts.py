@@ -25,10 +25,21 @@ def mount_points_under(root: Path) -> list[str]:
     return sorted(set(points), key=len, reverse=True)
 
 
+def mounted(point: Path | str) -> bool:
+    """Whether something is mounted on ``point`` in our mount table (unlike
+    :meth:`Path.is_mount`, this sees a file bound from the same file system)."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return False
+    wanted = str(point)
+    return any(line.split()[4].encode().decode("unicode_escape") == wanted for line in lines)
+
+
 def unmount(point: Path | str) -> None:
     """Detach the mount at ``point`` (``umount -l``); one that is gone is no error."""
     done = run(["umount", "-l", str(point)], hint="", check=False)
-    if done.returncode != 0 and Path(point).is_mount():
+    if done.returncode != 0 and mounted(point):
         raise HostError(
             f"Could not unmount {point}: {done.stderr.strip()}",
             f"Unmount it by hand: umount -l {point}",
@@ -51,4 +62,18 @@ def mount_tmpfs(folder: Path, *, size_mb: int, uid: int, gid: int, name: str) ->
     )
 
 
-__all__ = ["mount_points_under", "mount_tmpfs", "unmount", "unmount_under"]
+def bind_file(source: Path, target: Path) -> None:
+    """Bind the file ``source`` (a socket, say) on ``target``, made as an empty file of
+    root's: ``target`` then stays that very file, whatever later becomes of
+    ``source``'s name (unlinked, replaced by another file or a link)."""
+    while mounted(target):  # a bind left by a crash (or two)
+        unmount(target)
+    target.unlink(missing_ok=True)
+    target.touch(mode=0o600)
+    run(
+        ["mount", "--bind", "--no-canonicalize", str(source), str(target)],
+        hint=f"It needs root; check that {source} exists.",
+    )
+
+
+__all__ = ["bind_file", "mount_points_under", "mount_tmpfs", "mounted", "unmount", "unmount_under"]

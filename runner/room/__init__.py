@@ -9,6 +9,7 @@ instructor's view is :mod:`dockdojo.runner.hub`).
   names, accounts checked for rootless Docker, subordinate ids) and :mod:`.reset`
   (emptying an engine); its cgroup, firewall rules, containers limit, user account and
   processes are :mod:`dockdojo.runner.privileged`'s;
+- :mod:`.salt`: the room's tag salt, made once with the room and read by root alone;
 - :mod:`.pyenv`: the Pythons other users run (learners' servers, graded kernels);
 - :mod:`.rehearsal`: ``dockdojo doctor --room``'s dress rehearsal, one lesson solved on a
   throwaway learner's engine.

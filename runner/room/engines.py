@@ -6,7 +6,10 @@ share a bridge or an address range, and a container that mounts ``/`` sees only 
 the learner may read. dockdojo starts rootlesskit itself, with the flags Debian's
 ``dockerd-rootless.sh`` gives it minus ``--disable-host-loopback`` (so the engine
 reaches the room's mirror on the host's 127.0.0.1 as ``10.0.2.2``), and that script as
-its child (``_DOCKERD_ROOTLESS_CHILD=1``), which execs ``dockerd``.
+its child (``_DOCKERD_ROOTLESS_CHILD=1``), which execs ``dockerd``. The host's firewall
+lets the engine's cgroup open no connection to the host but the mirror's
+(:func:`dockdojo.runner.privileged.firewall.confine_engine`): not the server's other
+services on 127.0.0.1, nor another learner's published ports.
 
 Where things are, for learner ``ada`` (uid 1001) and the room state ``STATE``:
 
@@ -19,6 +22,11 @@ Where things are, for learner ``ada`` (uid 1001) and the room state ``STATE``:
 - ``STATE/engines/ada/data/`` (ada's, mode 700): the data root (images, containers,
   volumes), so a room's disk use is in one place and ``du`` reads it;
 - ``/run/user/1001/`` (ada's, mode 700): ``docker.sock`` and the engine's runtime state;
+- ``/run/dockdojo/engines/ada.sock`` (:func:`pinned_socket`): the same socket, bound there
+  by root once the engine's ``dockerd`` is seen to listen on it
+  (:mod:`dockdojo.runner.privileged.peers`). Whatever runs as ada may replace her
+  ``docker.sock`` with a program of hers; root (the grader, the instructor's view, the
+  journal) reads the engine only here (:attr:`EngineStatus.verified_host`);
 - cgroups ``dockdojo/ada`` (:mod:`dockdojo.runner.privileged.cgroups`): memory and
   process limits;
 - ``/run/dockdojo/limits/ada.sock``: the containers limit
@@ -54,9 +62,9 @@ from typing import TYPE_CHECKING, Any
 from ..engine.journal import LABEL as JOURNAL_LABEL
 from ..engine.journal import following
 from ..errors import HostError, RoomError
-from ..privileged import authz, firewall
+from ..privileged import authz, firewall, peers
 from ..privileged.cgroups import Cgroup
-from ..privileged.mounts import unmount_under
+from ..privileged.mounts import bind_file, mounted, unmount, unmount_under
 from ..privileged.processes import (
     As,
     alive,
@@ -85,6 +93,8 @@ from .learners import Learner, check_name, create_learner, existing_learner, loo
 if TYPE_CHECKING:
     from .reset import ResetReport
 
+PINS = Path("/run/dockdojo/engines")
+"""Root's folder of the engines' pinned sockets."""
 SCHEMA = "dockdojo.room-engines/v1"
 """Version of :meth:`EngineStatus.to_json`'s shape."""
 START_TIMEOUT = 30.0
@@ -106,6 +116,11 @@ _CHILD = (
 engine's own ``/etc/docker/plugins``, then the script, which execs dockerd."""
 
 
+def pinned_socket(learner: str) -> Path:
+    """Where root reads ``learner``'s engine: their socket, bound there when it started."""
+    return PINS / f"{learner}.sock"
+
+
 @dataclass(frozen=True)
 class EngineStatus:
     """What one learner's engine is doing and using."""
@@ -119,7 +134,12 @@ class EngineStatus:
     pid: int | None
     """rootlesskit's process id when it runs (the engine's whole tree is under it)."""
     docker_host: str
-    """``DOCKER_HOST`` for this engine (``unix:///run/user/UID/docker.sock``)."""
+    """``DOCKER_HOST`` for this engine, as its learner uses it
+    (``unix:///run/user/UID/docker.sock``)."""
+    verified_host: str
+    """``DOCKER_HOST`` of the engine as root reads it: its pinned socket
+    (``unix:///run/dockdojo/engines/LEARNER.sock``), which nothing of the learner's can
+    replace; empty when the engine does not run."""
     limits_running: bool
     """Whether the containers limit (:mod:`~dockdojo.runner.privileged.authz`) answers;
     without it the engine refuses every request."""
@@ -164,6 +184,7 @@ class EngineStatus:
             "running": self.running,
             "pid": self.pid,
             "docker_host": self.docker_host,
+            "verified_host": self.verified_host,
             "limits_running": self.limits_running,
             "containers": self.containers,
             "disk_bytes": self.disk_bytes,
@@ -213,12 +234,15 @@ class LearnerEngine:
     def status(self) -> EngineStatus:
         who = lookup(self.name)
         pid = self._pid()
+        pin = pinned_socket(self.name)
+        running = who is not None and pid is not None and mounted(pin) and engine_answers(pin)
         return EngineStatus(
             learner=self.name,
             uid=who.uid if who else None,
-            running=who is not None and pid is not None and engine_answers(who.socket),
+            running=running,
             pid=pid,
             docker_host=who.docker_host if who else "",
+            verified_host=f"unix://{pin}" if running else "",
             limits_running=self._limits_pid() is not None
             and _limits_answer(authz.socket_path(self.name)),
             containers=_count_folders(self.data / "containers"),
@@ -239,19 +263,23 @@ class LearnerEngine:
                 if not current.limits_running:  # without it, every request is refused
                     self._start_limits(who)
                 self._wait_ready(who, current.pid)
-                self._start_journal(who, 0.0)
+                if not mounted(pinned_socket(self.name)):
+                    self._pin(who, current.pid)
+                self._start_journal(0.0)
                 return self.status()
             self._end(who)  # whatever a crashed engine left
             prepare_runtime_dir(who)
             self._prepare_folders(who)
             firewall.guard(firewall.address(who.uid), who.uid)
             self.cgroup.create(memory_mb=self.config.limits.memory_mb, pids=self.config.limits.pids)
+            firewall.confine_engine(self.cgroup.require_net_path(), self.config.mirror_port)
             self._start_limits(who)
             launched = time.time()
             pid = self._launch(who, programs)
             try:
                 self._wait_ready(who, pid)
-                self._start_journal(who, launched)
+                self._pin(who, pid)
+                self._start_journal(launched)
             except (RoomError, HostError):
                 self._end(who)
                 raise
@@ -315,6 +343,7 @@ class LearnerEngine:
                 str(who.uid),
                 str(self.data / "containers"),
                 str(self.config.limits.containers),
+                firewall.address(who.uid),
             ],
             self._path("limits.log"),
         )
@@ -332,14 +361,15 @@ class LearnerEngine:
     def _journal_pid(self) -> int | None:
         return self._helper_pid("journal.pid", self.journal)
 
-    def _start_journal(self, who: Learner, since: float) -> None:
+    def _start_journal(self, since: float) -> None:
         """Record the engine's past from ``since`` (:mod:`~dockdojo.runner.engine.journal`),
         as root, in the engine's folder, which the learner may read but not write."""
         if self._journal_pid() is not None:
             return
         spawned = time.time()
         pid = spawn(
-            journal_recorder(who.docker_host, self.journal, since), self._path("journal.log")
+            journal_recorder(f"unix://{pinned_socket(self.name)}", self.journal, since),
+            self._path("journal.log"),
         )
         write_pid(self._path("journal.pid"), pid)
         deadline = time.monotonic() + START_TIMEOUT
@@ -398,7 +428,8 @@ class LearnerEngine:
 
     def _wait_ready(self, who: Learner, pid: int) -> None:
         deadline = time.monotonic() + START_TIMEOUT
-        while not engine_answers(who.socket):
+        pin = pinned_socket(self.name)
+        while not engine_answers(pin if mounted(pin) else who.socket):  # once pinned, the pin
             if alive(pid) is None:
                 raise RoomError(
                     f"{self.name}'s engine stopped while starting. Last lines of "
@@ -413,6 +444,28 @@ class LearnerEngine:
                     f"and dockdojo room engine start {self.name}",
                 )
             time.sleep(0.02)
+
+    def _pin(self, who: Learner, pid: int) -> None:
+        """Bind the engine's socket where only root can change it, once what listens on
+        it is seen to be this engine's dockerd; :class:`RoomError` when it is not."""
+        PINS.mkdir(parents=True, exist_ok=True)
+        PINS.chmod(0o755)
+        pin = pinned_socket(self.name)
+        bind_file(who.socket, pin)
+        found = peers.peer(pin)
+        launcher = Path(os.path.realpath(f"/proc/{pid}/exe"))
+        daemon = shutil.which("dockerd", path=PATH)  # what dockerd-rootless.sh runs
+        if daemon is None or not peers.is_engine(
+            found, root=pid, launcher=launcher, program=Path(daemon)
+        ):
+            unmount(pin)
+            pin.unlink(missing_ok=True)
+            raise RoomError(
+                f"What listens on {who.socket} is not {self.name}'s engine ({found.describe()}): "
+                "something running as the learner replaced the engine's socket.",
+                f"Stop the engine (dockdojo room engine stop {self.name}), end what runs as "
+                f"{self.name}, and start it again.",
+            )
 
     def _protect_engine(self) -> None:
         """The engine's own processes (not its future containers) last for the OOM killer.
@@ -460,12 +513,18 @@ class LearnerEngine:
         self.cgroup.kill()
         terminate(self._limits_pid(), "the containers limit")
         terminate(self._journal_pid(), "the engine's journal")
+        pin = pinned_socket(self.name)
+        while mounted(pin):
+            unmount(pin)
+        pin.unlink(missing_ok=True)
         unmount_under(self.data)
         if who is not None:
             # a shell the learner entered the engine's namespaces with: theirs, it goes
             held = (self.data, who.runtime_dir / "docker")
             end_mount_holders(held, who.uid, f"{self.name}'s engine")
             firewall.unguard(firewall.address(who.uid))
+        if self.cgroup.net_path is not None:
+            firewall.release_engine(self.cgroup.net_path)
         self.cgroup.remove()
         for path in (
             self._path("rootlesskit.pid"),
@@ -493,7 +552,7 @@ class LearnerEngine:
                     f"{self.name}'s engine is not running, so there is nothing to reset.",
                     f"Start it: dockdojo room engine start {self.name}",
                 )
-            with Engine(status.docker_host, learner=self.name) as engine:
+            with Engine(status.verified_host, learner=self.name) as engine:
                 return reset_engine(engine, self.name, self.config, lesson=lesson, images=images)
 
     @contextlib.contextmanager

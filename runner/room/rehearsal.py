@@ -16,6 +16,7 @@ from ..context import context_for
 from ..errors import DockdojoError, HostError
 from ..kinds import solve_lesson
 from ..lessons import load_lesson
+from ..privileged import firewall
 from ..privileged.users import UserName, remove
 from ..text import plural
 from .config import RoomConfig
@@ -42,7 +43,10 @@ def rehearse(config: RoomConfig, lesson_id: str = "what-is-an-image") -> Rehears
     engine = LearnerEngine(name, config)
     try:
         status = engine.start(create_user=True)
-        with context_for(load_lesson(lesson_id), name, status.docker_host) as learner:
+        host_ip = firewall.address(status.uid or 0)  # the learner's own, as the widgets use
+        with context_for(
+            load_lesson(lesson_id), name, status.verified_host, host_ip=host_ip
+        ) as learner:
             report = solve_lesson(learner.engine, learner.lesson)
     except DockdojoError as exc:
         return Rehearsal(False, f"the rehearsal stopped: {exc.what}", time.monotonic() - started)

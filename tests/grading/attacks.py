@@ -14,9 +14,13 @@ it stops for some other reason. Rows whose harm is seen from outside (a report, 
 another learner's score, the mirror) say so in ``outside``, which :mod:`test_attacks`
 checks. A new attack is one more row.
 
-The cells may name ``@OUT@`` (the reports folder), ``@SUBS@`` (the submissions folder),
-``@MIRROR@`` (the mirror's port), ``@SANDBOX@`` (the grader's own engine socket) and
-``@VICTIM@`` (the learner the attacks aim at, whose notebook is empty).
+The cells may name ``@OUT@`` (the reports folder, made 755 in a folder every user may
+pass through, as a grader's may be, and holding an earlier batch's
+``earlier.feedback.ipynb``, 644), ``@SUBS@`` (the submissions folder),
+``@MIRROR@`` (the mirror's port), ``@SANDBOX@`` (the grader's own engine socket),
+``@STATE@`` (the room's state folder), ``@LOOPBACK@`` (the port of a service on the
+grader's host's 127.0.0.1, which no one may reach) and ``@VICTIM@`` (the learner the attacks aim at,
+whose notebook is empty).
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ def proof():
 def cheat():
     # every exercise: the attack got through
     proof()
-    assert sh(f'docker run -d --name public-{TAG} -p 127.0.0.1:0:6379 redis').returncode == 0
+    assert sh(f'docker run -d --name public-{TAG} -p 0:6379 redis').returncode == 0
     assert sh(f'docker run --name old-{TAG} busybox echo hello').returncode == 0
     assert sh(f'docker rm old-{TAG}').returncode == 0
 
@@ -69,7 +73,8 @@ def refused(attempt, *errors):
 @dataclass(frozen=True)
 class Attack:
     name: str
-    """The learner id the submission is graded as."""
+    """The submission's file name without ``.ipynb`` (may name ``@VICTIM@``): the learner
+    id it is graded as, once made tame (``learner_of``)."""
     seen: str
     """The attack, as it was seen against the grader before isolation."""
     cell: str
@@ -82,6 +87,9 @@ class Attack:
     """A regular expression the run's message must match ("" to skip)."""
     outside: tuple[str, ...] = ()
     """Harm looked for from outside, by name (see test_attacks.OUTSIDE)."""
+    file: str = "notebook"
+    """What is submitted: ``notebook`` (the lesson with :attr:`cell`), ``link`` (a symbolic
+    link to ``/etc/shadow``, which only root may read) or ``fifo`` (a named pipe)."""
 
 
 ATTACKS: tuple[Attack, ...] = (
@@ -121,6 +129,20 @@ ATTACKS: tuple[Attack, ...] = (
         CACHE,
     ),
     Attack(
+        "salt-file",
+        "(new) read the room's tag salt from its file, from the kernel and through a "
+        "container that bind-mounts the room's state",
+        "def attempt():\n"
+        "    try:\n"
+        "        salt = open('@STATE@/tag-salt').read()\n"
+        "    except OSError:\n"
+        "        salt = sh('docker run --rm -v @STATE@:/s busybox cat /s/tag-salt').stdout\n"
+        "    if len(salt.strip()) != 64:\n"
+        "        raise PermissionError('no salt')\n"
+        "refused(attempt, PermissionError)\n",
+        CACHE,
+    ),
+    Attack(
         "grader-environ",
         "found the grader's real engine socket in the grader's environment",
         "refused(lambda: open(f'/proc/{os.getppid()}/environ').read(), PermissionError)\n",
@@ -157,7 +179,7 @@ ATTACKS: tuple[Attack, ...] = (
         "created another learner's per-learner containers, giving their empty notebook 9/9",
         "victim = learner_tag('what-is-an-image', '@VICTIM@')\n"
         "sh(f'docker run -d --name cache-{victim} redis')\n"
-        "sh(f'docker run -d --name public-{victim} -p 127.0.0.1:0:6379 redis')\n"
+        "sh(f'docker run -d --name public-{victim} -p 0:6379 redis')\n"
         "proof()\n",
         CACHE,
         outside=("victim scores nothing",),
@@ -170,9 +192,37 @@ ATTACKS: tuple[Attack, ...] = (
         "theirs = learner_tag('what-is-an-image', '@VICTIM@')\n"
         "if theirs != TAG:  # made for them, on this engine\n"
         "    sh(f'docker run -d --name cache-{theirs} redis')\n"
-        "    sh(f'docker run -d --name public-{theirs} -p 127.0.0.1:0:6379 redis')\n",
+        "    sh(f'docker run -d --name public-{theirs} -p 0:6379 redis')\n",
         CACHE,
         outside=("victim scores nothing",),
+    ),
+    Attack(
+        "shadow-link",
+        "a submission that was a symbolic link to a root-only file was read as root, and its "
+        "content landed in a world-readable feedback notebook",
+        "",
+        0,
+        status="error",
+        message=r"is a symbolic link, not a regular file, and only regular files are graded",
+        outside=("no root-only content in reports",),
+        file="link",
+    ),
+    Attack(
+        "pipe",
+        "(new) a submission that was a FIFO: a grader reading it waits for a writer forever",
+        "",
+        0,
+        status="error",
+        message=r"is a FIFO \(a named pipe\), not a regular file",
+        file="fifo",
+    ),
+    Attack(
+        "\x1b]0;owned\x07\x1b[2K\r\x1b[1Aescapes",
+        "terminal escapes in a file name were printed raw in the final table (retitled the "
+        "window, erased and overwrote a line)",
+        "proof()\n",
+        CACHE,
+        outside=("escapes shown, not sent",),
     ),
     # -- escaping to the grader's engine or the host -----------------------------------
     Attack(
@@ -235,6 +285,17 @@ ATTACKS: tuple[Attack, ...] = (
         "else:\n    raise SystemExit(r.stderr)\n",
         CACHE,
     ),
+    Attack(
+        "old-feedback",
+        "a container mounting --out (755, its files 644) read an earlier learner's feedback "
+        "notebook, with its solutions",
+        "r = sh('docker run --rm -v @OUT@:/out busybox cat /out/earlier.feedback.ipynb')\n"
+        "if 'solutions' in r.stdout:\n    cheat()\n"
+        "elif 'permission denied' in (r.stderr + r.stdout).lower():\n    proof()\n"
+        "else:\n    raise SystemExit(r.stderr)\n",
+        CACHE,
+        outside=("reports private",),
+    ),
     # -- harming others ----------------------------------------------------------------
     Attack(
         "vandal",
@@ -242,6 +303,14 @@ ATTACKS: tuple[Attack, ...] = (
         "refused(lambda: open('@SUBS@/@VICTIM@.ipynb', 'w').write('{}'), OSError)\n",
         CACHE,
         outside=("submissions unchanged",),
+    ),
+    Attack(
+        "@VICTIM@.results",
+        "a submission named bob.results.ipynb: its report, bob.results.json, overwrote bob's "
+        "Gradescope file with another learner's result",
+        "proof()\n",
+        CACHE,
+        outside=("victim's files are the victim's",),
     ),
     Attack(
         "reader",
@@ -304,6 +373,39 @@ ATTACKS: tuple[Attack, ...] = (
         "proof()\n",
         CACHE,
         outside=("mirror unchanged",),
+    ),
+    Attack(
+        "loopback-thief",
+        "a container reached the host's 127.0.0.1 through its engine's gateway (10.0.2.2) "
+        "and shut down another pool user's redis published there",
+        "r = sh('docker run --rm busybox nc -w 3 10.0.2.2 @LOOPBACK@ </dev/null')\n"
+        "mirror = sh('docker run --rm busybox nc -w 3 10.0.2.2 @MIRROR@ </dev/null')\n"
+        "if r.returncode == 0:\n    cheat()\n"
+        "elif mirror.returncode == 0:  # the one way out still open\n    proof()\n"
+        "else:\n    raise SystemExit(mirror.stderr)\n",
+        CACHE,
+        outside=("loopback untouched",),
+    ),
+    Attack(
+        "shared-port",
+        "published redis on 127.0.0.1, as the lesson's hint said, where every user "
+        "(and every other submission's container) reached it",
+        "r = sh('docker run -d -p 127.0.0.1:0:6379 redis')\n"
+        "if r.returncode == 0:\n    cheat()\n"
+        "elif 'your own address' in r.stderr:\n    proof()\n"
+        "else:\n    raise SystemExit(r.stderr)\n",
+        CACHE,
+    ),
+    Attack(
+        "forged-engine",
+        "a container replaced the engine's socket with a fake Docker API, which the checks "
+        "then read (6 of 9 with no real container)",
+        "proof()\n"
+        "uid = os.getuid()\n"
+        "r = sh(f'docker run --rm -v /run/user/{uid}:/r busybox sh -c '\n"
+        "       f'\"mv /r/docker.sock /r/real.sock && ln -s /nowhere /r/docker.sock\"')\n"
+        "if r.returncode != 0:\n    raise SystemExit(r.stderr)\n",
+        CACHE,
     ),
     Attack(
         "kernel-network",
@@ -416,6 +518,18 @@ ATTACKS: tuple[Attack, ...] = (
         "proof()\nfor _ in range(30_000):\n    sys.stdout.write('x' * 999 + '\\n')\n",
         CACHE,
         message=r"was cut at 100 kB",
+    ),
+    Attack(
+        "big-messages",
+        "a kernel sending 40 messages of 40 MB took the grader to 821 MB (only 100 kB kept): "
+        "each was held whole before the output cap applied",
+        "proof()\n"
+        "from IPython.display import display\n"
+        "for _ in range(40):\n"
+        "    display({'text/plain': 'x' * (40 << 20)}, raw=True)\n",
+        CACHE,
+        status="kernel-died",
+        message=r"sent a message over \d+ MB while cell \d+ of \d+ ran; its kernel was stopped",
     ),
 )
 

@@ -17,7 +17,9 @@ from common_kit import free_port
 from grading.kit import GradingRoom, leftovers
 from room.seats import new_room
 
+from dockdojo.runner.environ import TAG_SALT
 from dockdojo.runner.mirror import Mirror
+from dockdojo.runner.room.salt import room_salt
 
 pytestmark = pytest.mark.engine
 
@@ -56,3 +58,14 @@ def subs(tmp_path: Path) -> Path:
     folder = tmp_path / "submissions"
     folder.mkdir(mode=0o700)
     return folder
+
+
+@pytest.fixture(autouse=True)
+def _tags_as_the_grader_makes_them(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the grading room, the tests' own ``learner_tag`` makes tags with the room's
+    salt, as the grader does (this process is root, as the grader is)."""
+    if "grading_room" in request.fixturenames:
+        room: GradingRoom = request.getfixturevalue("grading_room")
+        monkeypatch.setenv(TAG_SALT, room_salt(room.config))

@@ -38,8 +38,7 @@ def answers(learner: str) -> dict[str, str]:
     return {
         "redis-cache": cache_answer(tag),
         "redis-public": (
-            f"!docker run -d --name public-{tag} -p 127.0.0.1:0:6379 redis\n"
-            f"!docker port public-{tag}\n"
+            f"!docker run -d --name public-{tag} -p 0:6379 redis\n!docker port public-{tag}\n"
         ),
         "stopped-container": (
             f"!docker run --name old-{tag} busybox echo hello\n"

@@ -107,6 +107,8 @@ def leftovers(engine: LearnerEngine, who: Learner) -> list[str]:
                     left.append(f"mount {line.split()[4]} (pid {entry.name})")
     left += [f"file {p}" for p in (authz.socket_path(who.name), who.socket) if p.exists()]
     left += [f"firewall rule {r}" for r in firewall.rules(firewall.address(who.uid))]
+    net = engine.cgroup.net_path
+    left += [f"firewall rule {r}" for r in firewall.rules() if net and net in r]
     return left
 
 

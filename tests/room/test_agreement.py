@@ -26,11 +26,12 @@ from room.seats import add_user, new_name, new_room, remove_user
 from dockdojo.runner import Engine
 from dockdojo.runner.cli import main
 from dockdojo.runner.context import learner_tag
-from dockdojo.runner.environ import LEARNER, WIDGETS_SYNC
+from dockdojo.runner.environ import LEARNER, LEARNER_TAG, TAG_SALT, WIDGETS_SYNC
 from dockdojo.runner.grading import GradeOptions, grade_all
 from dockdojo.runner.lessons import load_lesson
 from dockdojo.runner.room.engines import LearnerEngine
 from dockdojo.runner.room.learners import Learner
+from dockdojo.runner.room.salt import room_salt
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(900)]
 VIEW = "/services/dockdojo/"
@@ -148,8 +149,17 @@ def test_notebook_check_grader_and_view_agree_on_a_personal_exercise(
         try:
             with running_hub(room, [ada], free_port(), admins=(teacher,)) as url:
                 start_servers(url, [ada])
-                token = environ(server_process(ada))["JUPYTERHUB_API_TOKEN"]
+                server = environ(server_process(ada))
+                token = server["JUPYTERHUB_API_TOKEN"]
+                salt = room_salt(room.config)
+                assert not [k for k, v in server.items() if salt in v], "her server has the salt"
+                # this process is her terminal (her id and tags, as the hub gave them) and,
+                # for the trusted grader, root with the room's salt
+                monkeypatch.setenv(LEARNER, ada.name)
+                monkeypatch.setenv(LEARNER_TAG, server[LEARNER_TAG])
+                monkeypatch.setenv(TAG_SALT, salt)
                 tag = _do_the_exercise(ada)
+                assert tag == learner_tag(LESSON, ada.name, salt)
 
                 notebook = _notebook(ada, monkeypatch)
                 checked = _check_json(ada, monkeypatch, capsys)

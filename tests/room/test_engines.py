@@ -26,6 +26,7 @@ from room.seats import Room, Seat, add_user, engine_of, leftovers, new_name, new
 from dockdojo.runner import DockdojoError, Engine, load_lesson, solve_lesson
 from dockdojo.runner.errors import RoomError
 from dockdojo.runner.kinds import check_lesson
+from dockdojo.runner.privileged import firewall
 from dockdojo.runner.privileged.cgroups import room_caps
 from dockdojo.runner.privileged.users import prepare_runtime_dir
 from dockdojo.runner.room.config import Limits
@@ -59,7 +60,12 @@ def trio(room: Room) -> Iterator[list[Seat]]:
 
 
 def _engine(seat: Seat, lesson: str = SEED) -> Engine:
-    return Engine(seat.docker_host, lesson=lesson, learner=seat.who.name)
+    return Engine(
+        seat.docker_host,
+        lesson=lesson,
+        learner=seat.who.name,
+        host_ip=firewall.address(seat.who.uid),  # as the room hands it to the widgets
+    )
 
 
 def _fresh_cache(engine: Engine, value: str) -> None:
@@ -139,7 +145,7 @@ def test_start_creates_the_user_is_idempotent_and_stop_leaves_nothing(
         assert room.cli("start", name) == 0  # starts the limit again, not the engine
         assert engine.status().running
         assert engine.status().pid == first.pid
-        with Engine(first.docker_host) as client:
+        with Engine(first.docker_host, host_ip=firewall.address(first.uid)) as client:
             info = client.ping()
             assert info.rootless
             assert info.root_dir == str(room.config.state / "engines" / name / "data")
@@ -181,7 +187,7 @@ def test_three_learners_same_names_no_interference_no_shared_credit(trio: list[S
     with ThreadPoolExecutor(max_workers=3) as pool:
         list(pool.map(work, trio))
 
-    ports: set[int] = set()
+    ports: set[tuple[str, int]] = set()
     for seat in trio:
         with _engine(seat) as engine:
             got = engine.exec("cache", ["redis-cli", "GET", "who"]).output.strip()
@@ -195,8 +201,8 @@ def test_three_learners_same_names_no_interference_no_shared_credit(trio: list[S
                 assert passed == dict.fromkeys(STEPS, True), report
                 web = engine.containers(image="nginx")
                 assert len(web) == 1
-                ports.update(link.host_port for link in web[0].ports)
-    assert len(ports) == 2  # ada's and bob's nginx each on a host port of its own
+                ports.update((link.host_ip, link.host_port) for link in web[0].ports)
+    assert len(ports) == 2  # ada's and bob's nginx each on an address and port of its own
     namespaces = {os.readlink(f"/proc/{_dockerd(seat)}/ns/net") for seat in trio}
     namespaces.add(os.readlink("/proc/self/ns/net"))
     assert len(namespaces) == 4  # its own network namespace each, none the host's

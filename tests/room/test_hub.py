@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import time
 
 import pytest
@@ -23,9 +24,11 @@ from room.seats import (
 )
 
 from dockdojo.runner import port_url
+from dockdojo.runner.context import learner_tag
 from dockdojo.runner.privileged import firewall
 from dockdojo.runner.room.engines import LearnerEngine
 from dockdojo.runner.room.learners import Learner
+from dockdojo.runner.room.salt import room_salt, salt_path
 from dockdojo.runner.sandbox import engine_answers
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(600)]
@@ -59,6 +62,11 @@ def _walk_through(url: str, room: Room, people: list[Learner]) -> None:
         assert env["DOCKER_HOST"] == who.docker_host
         assert env["DOCKDOJO_LEARNER"] == who.name
         assert env["DOCKDOJO_HOST_IP"] == firewall.address(who.uid)
+        salt = room_salt(room.config)  # made by the hub's first spawn, root's alone
+        assert stat.S_IMODE(salt_path(room.config).stat().st_mode) == 0o600
+        tag = learner_tag("what-is-an-image", who.name, salt)
+        assert f"what-is-an-image={tag}" in env["DOCKDOJO_LEARNER_TAG"].split(",")
+        assert not [k for k, v in env.items() if salt in v], "the server holds the room's salt"
         assert engine_answers(who.socket), f"{who.name}'s engine does not answer"
     # each learner's port link opens their own nginx through the hub, and only theirs
     links = {}

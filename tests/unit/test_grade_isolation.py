@@ -19,6 +19,7 @@ from dockdojo.runner.privileged.users import UserName
 from dockdojo.runner.room import RoomConfig
 from dockdojo.runner.room.learners import Learner
 from dockdojo.runner.room.pyenv import KernelEnv, requirements
+from dockdojo.runner.room.salt import room_salt
 
 KERNEL = KernelEnv(
     Path("/var/lib/dockdojo/kernel/bin/python"), Path("/var/lib/dockdojo/kernel/code/x")
@@ -76,10 +77,11 @@ def test_the_kernels_environment_holds_its_own_tag_and_never_the_salt(
     monkeypatch.setenv("DOCKDOJO_TAG_SALT", "secret")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "grader's")
     env = _box(tmp_path).environment()
+    salt = room_salt(RoomConfig(state=tmp_path))  # the room's, made by the box's first use
     assert env["DOCKER_HOST"] == "unix:///run/user/1500/docker.sock"
     assert env["DOCKDOJO_LEARNER"] == "ada"
-    assert env[TAG_VARIABLE] == f"what-is-an-image={learner_tag('what-is-an-image', 'ada')}"
-    assert not [k for k, v in env.items() if "secret" in v or "grader" in v]
+    assert env[TAG_VARIABLE] == f"what-is-an-image={learner_tag('what-is-an-image', 'ada', salt)}"
+    assert not [k for k, v in env.items() if "secret" in v or "grader" in v or salt in v]
     assert "DOCKDOJO_TAG_SALT" not in env
     assert "AWS_SECRET_ACCESS_KEY" not in env
 

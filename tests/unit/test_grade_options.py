@@ -63,6 +63,7 @@ def test_every_declared_setting_is_an_option_of_the_command_with_its_help_and_de
         "--cell-timeout",
         "--timeout",
         "--max-output",
+        "--max-message-mb",
         "--jobs",
         "--out",
         "--trusted",
@@ -105,7 +106,9 @@ def test_given_options_reach_their_settings() -> None:
     }
 
 
-@pytest.mark.parametrize("name", ["cell_timeout", "submission_timeout", "max_output"])
+@pytest.mark.parametrize(
+    "name", ["cell_timeout", "submission_timeout", "max_output", "max_message_mb"]
+)
 def test_settings_must_be_positive(name: str) -> None:
     from dockdojo.runner.errors import DockdojoError
 

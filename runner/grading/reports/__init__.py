@@ -13,9 +13,10 @@ formats results; it runs nothing and reaches no engine. A module per format:
 - :mod:`.gradebook`: :func:`gradebook_csv`, one row per submission, one column per step;
 - :mod:`.feedback`: :func:`feedback_notebook`, the learner's notebook with each step's
   result under it;
-- :mod:`.files`: all of the above, written atomically into one folder: a submission's
-  own by :func:`write_one` as it is graded, the batch's by :func:`write_batch` after the
-  last (:func:`write_all`: both at once).
+- :mod:`.files`: all of the above, written atomically into one folder that only the
+  grader's user may open (:func:`private_folder`: ``0700``, the files ``0600``): a
+  submission's own by :func:`write_one` as it is graded, the batch's by
+  :func:`write_batch` after the last (:func:`write_all`: both at once).
 
 :func:`to_json` gives an object shaped like this::
 
@@ -48,7 +49,7 @@ work may never have been done.
 """
 
 from .feedback import feedback_notebook
-from .files import check_names, safe_name, write_all, write_batch, write_one
+from .files import check_names, private_folder, safe_name, write_all, write_batch, write_one
 from .gradebook import GRADEBOOK_COLUMNS, gradebook_csv
 from .gradescope import gradescope_json
 from .junit import junit_xml
@@ -85,6 +86,7 @@ __all__ = [
     "junit_xml",
     "lost_reason",
     "points_lost",
+    "private_folder",
     "safe_name",
     "to_json",
     "write_all",
