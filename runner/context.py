@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .authoring.model import Action, CheckSpec, Lesson, Section, Step
-from .engine import ContainerInfo, Engine, Ownership
+from .engine import ContainerInfo, Engine, Ownership, TrustedImages
 from .environ import given_tag, shared_engine, tag_salt
 from .environ import host_ip as given_host_ip
 from .environ import learner as given_learner
@@ -120,6 +120,9 @@ class LearnerContext:
     engine: Engine
     """The learner's engine, scoped to the lesson and the learner (its labels, and on a
     shared engine what is theirs)."""
+    images: TrustedImages = field(default_factory=TrustedImages)
+    """Which manifests count as the lesson's images in the checks: the digests the room's
+    mirror serves (a room, grading), else any pulled as the declared repository."""
 
     @property
     def ownership(self) -> Ownership:
@@ -160,13 +163,20 @@ class LearnerContext:
         self.close()
 
 
-def _made(lesson: Lesson, learner: str, engine: Engine, salt: str | None = None) -> LearnerContext:
+def _made(
+    lesson: Lesson,
+    learner: str,
+    engine: Engine,
+    salt: str | None = None,
+    images: TrustedImages | None = None,
+) -> LearnerContext:
     return LearnerContext(
         declared=lesson,
         learner=learner,
         tag=learner_tag(lesson.id, learner, salt),
         lesson=personalize(lesson, learner, salt),
         engine=engine,
+        images=images or TrustedImages(),
     )
 
 
@@ -212,13 +222,15 @@ def context_for(
     journal: Path | bool = True,
     host_ip: str | None = None,
     salt: str | None = None,
+    images: TrustedImages | None = None,
 ) -> LearnerContext:
     """The context of a learner named by the caller (the grader, the instructor's view,
     the rehearsal), on the engine at ``docker_host`` whose journal is ``journal`` (as
     :class:`~dockdojo.runner.engine.Engine` takes it), their tag made with ``salt`` (the
     room's; None: as :func:`learner_tag` finds it, from the environment). ``host_ip``:
     where its published ports bind (a room learner's own address), as for
-    :class:`~dockdojo.runner.engine.Engine`."""
+    :class:`~dockdojo.runner.engine.Engine`. Its checks count ``images`` (the room
+    mirror's digests) as the lesson's images."""
     engine = Engine(
         docker_host,
         lesson=lesson.id,
@@ -227,12 +239,13 @@ def context_for(
         journal=journal,
         host_ip=host_ip,
     )
-    return _made(lesson, learner, engine, salt)
+    return _made(lesson, learner, engine, salt, images)
 
 
 __all__ = [
     "PLACEHOLDER",
     "LearnerContext",
+    "TrustedImages",
     "context_for",
     "environment_engine",
     "learner_context",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -165,19 +166,37 @@ def seed_lesson(
 
 
 def build_image(engine: Engine, base: str) -> str:
-    """A new image ``dojo-<base>-<hex>:latest`` FROM ``base``, with an id of its own.
+    """A new image FROM ``base``, with an id of its own: ``dojo-built:<base>-<hex>``.
 
+    With the test registry (``DOCKDOJO_TEST_REGISTRY``, the sandbox's mirror) it is
+    pushed there and pulled back through the mirror, so it carries a digest of its
+    repository as a pulled image does (checks recognise images by it); all share one
+    repository, so the mirror's catalog, which search falls back to, gains one name.
     Tests that remove an image, or must not see other tests' containers, use one of
     these instead of the shared fixture image.
     """
-    tag = f"dojo-{base}-{uuid.uuid4().hex[:8]}:latest"
+    name = f"{base}-{uuid.uuid4().hex[:8]}"
+    tag = f"{BUILT_REPOSITORY}:{name}"
     dockerfile = f"FROM {base}\nLABEL dockdojo.test.image={tag}\n".encode()
-    for event in engine.api_client(120).build(
-        fileobj=io.BytesIO(dockerfile), tag=tag, rm=True, decode=True
-    ):
+    api = engine.api_client(120)
+    for event in api.build(fileobj=io.BytesIO(dockerfile), tag=tag, rm=True, decode=True):
         if "error" in event:
             raise AssertionError(f"building {tag} failed: {event['error']}")
+    registry = os.environ.get("DOCKDOJO_TEST_REGISTRY")
+    if registry:
+        pushed = f"{registry}/library/{BUILT_REPOSITORY}"
+        api.tag(tag, pushed, name)
+        for event in api.push(pushed, tag=name, stream=True, decode=True):
+            if "error" in event:
+                raise AssertionError(f"pushing {tag} failed: {event['error']}")
+        api.remove_image(f"{pushed}:{name}")
+        api.remove_image(tag)
+        engine.pull(tag)
     return tag
+
+
+BUILT_REPOSITORY = "dojo-built"
+"""The one repository of :func:`build_image`'s images (a tag each)."""
 
 
 def drop_image(engine: Engine, tag: str) -> None:

@@ -372,7 +372,11 @@ class LessonView:
             # checks share it; a Check reads the engine once, now (run_checks)
             seen = state.snapshot if not slow and state is not None and state.connected else None
             checked = (
-                check_lesson(self.engine, self.model, quick, snapshot=seen).steps if quick else ()
+                check_lesson(
+                    self.engine, self.model, quick, snapshot=seen, images=self.context.images
+                ).steps
+                if quick
+                else ()
             )
             fresh = {s.step: s for s in checked}
             stale = {s.id for s in steps if s.id not in fresh} | (self.stale - set(fresh))

@@ -170,7 +170,7 @@ def _check_command(args: argparse.Namespace) -> int:
     from .tables import render_report
 
     with _context(args.lesson, args.learner) as context:
-        report = check_lesson(context.engine, context.lesson, args.steps)
+        report = check_lesson(context.engine, context.lesson, args.steps, images=context.images)
     if args.json:
         _print_json(report.to_json())
     else:

@@ -11,6 +11,8 @@
   ``dockdojo.*`` labels that say so;
 - :mod:`.progress`: pull progress from the engine's event stream;
 - :mod:`.refs`: image references as Docker parses them;
+- :mod:`.provenance`: where an image came from (the digests that count,
+  :class:`TrustedImages`) and what a container changed of the programs it runs;
 - :mod:`.mirror`: registry mirrors' catalogs, searched when Docker Hub cannot be;
 - :mod:`.models`: the typed objects all of these return.
 
@@ -37,6 +39,7 @@ from .models import (
 )
 from .ownership import Ownership
 from .progress import PullProgress, PullTracker, Throttle
+from .provenance import ContainerFiles, TrustedImages
 from .refs import ImageRef, normalize, parse_ref, same_image
 from .session import ExecSession
 from .snapshot import Snapshot, prefer_lesson
@@ -45,6 +48,7 @@ __all__ = [
     "LABEL_LEARNER",
     "LABEL_LESSON",
     "LABEL_STEP",
+    "ContainerFiles",
     "ContainerInfo",
     "Engine",
     "EngineInfo",
@@ -65,6 +69,7 @@ __all__ = [
     "Snapshot",
     "StoredImage",
     "Throttle",
+    "TrustedImages",
     "connect",
     "describe_host",
     "normalize",

@@ -47,6 +47,7 @@ from .models import (
 )
 from .ownership import Ownership
 from .progress import PullProgress, PullTracker, Throttle
+from .provenance import ContainerFiles, read_container_files, read_stored_images
 from .refs import parse_ref
 from .rows import (
     PortSpec,
@@ -56,6 +57,7 @@ from .rows import (
     image_key,
     parse_time,
     port_bindings,
+    repo_digests,
 )
 from .session import ExecSession
 from .translate import Op, removal_in_progress, translate
@@ -213,6 +215,7 @@ class Engine:
             size=int(data.get("Size") or 0),
             in_use=bool(users),
             containers=len(users),
+            digests=repo_digests(data),
         )
 
     def images(self) -> list[ImageInfo]:
@@ -235,6 +238,7 @@ class Engine:
                         size=int(summary.get("Size") or 0),
                         in_use=count > 0,
                         containers=count,
+                        digests=repo_digests(summary),
                     )
                 )
         rows.sort(key=lambda r: (-r.created.timestamp(), r.repository, r.tag))
@@ -360,6 +364,10 @@ class Engine:
         )
         return container_from_inspect(data)
 
+    def container_files(self, ref: str) -> ContainerFiles:
+        """What a container changed of its image, mounts and was created with."""
+        return read_container_files(self._conn, ref)
+
     def labels_for(self, step: str | None = None) -> dict[str, str]:
         """The ``dockdojo.*`` labels dockdojo puts on what it creates."""
         return self.ownership.labels(step)
@@ -480,15 +488,7 @@ class Engine:
 
     def stored_images(self) -> list[StoredImage]:
         """Every local image once, with all its tags and repository digests."""
-        api = self._conn.api()
-        return [
-            StoredImage(
-                id=str(row["Id"]),
-                tags=tuple(t for t in row.get("RepoTags") or () if t != "<none>:<none>"),
-                digests=tuple(d for d in row.get("RepoDigests") or () if d != "<none>@<none>"),
-            )
-            for row in self._conn.rows(api.images, Op("listing images"))
-        ]
+        return read_stored_images(self._conn)
 
     # networks and volumes ---------------------------------------------------------
     def networks(self, *, labels: Mapping[str, str] | None = None) -> list[str]:

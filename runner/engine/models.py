@@ -57,6 +57,9 @@ class ImageInfo:
     """Whether any container, running or stopped, was created from it."""
     containers: int = 0
     """How many containers use it."""
+    digests: tuple[str, ...] = ()
+    """Repository digests, ``redis@sha256:...``: the manifests it was pulled as (whatever
+    its tags say); empty for an image built, committed or loaded here."""
 
     @property
     def name(self) -> str:

@@ -80,6 +80,11 @@ def check_argv(argv: Sequence[str] | str) -> list[str]:
     return list(argv)
 
 
+def repo_digests(row: Mapping[str, Any]) -> tuple[str, ...]:
+    """An image's repository digests (``redis@sha256:...``), from a summary or inspection."""
+    return tuple(str(d) for d in row.get("RepoDigests") or () if d != "<none>@<none>")
+
+
 def parse_time(text: str) -> datetime:
     match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?", text)
     if not match:
@@ -138,4 +143,5 @@ __all__ = [
     "name_of",
     "parse_time",
     "port_bindings",
+    "repo_digests",
 ]

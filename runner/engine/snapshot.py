@@ -68,6 +68,13 @@ class Snapshot:
             parse_ref(ref)  # raises the InvalidReference that says what is wrong
         return None
 
+    def image_by_id(self, image_id: str) -> ImageInfo | None:
+        """The local image with the id ``image_id`` (a container's), or None."""
+        for row in self.images:
+            if row.id == image_id:
+                return row
+        return None
+
     def tags(self) -> list[str]:
         """Names of the local images, as ``docker images`` shows them."""
         return sorted({row.name for row in self.images if row.tag != "<none>"})

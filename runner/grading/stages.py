@@ -22,6 +22,7 @@ import nbformat
 from ..context import LearnerContext, context_for
 from ..kinds.checking import check_lesson
 from ..kinds.report import LessonReport
+from ..mirror import room_images
 from .execute import Execution, execute
 from .isolation import Pool
 from .options import GradeOptions
@@ -104,15 +105,19 @@ def end(sub: Submission) -> None:
 
 
 def personalize(sub: Submission) -> None:
-    """The learner's context on the place's engine: their lesson, their values, and what
-    on the engine is theirs since the run began."""
+    """The learner's context on the place's engine: their lesson, their values, what on
+    the engine is theirs since the run began, and (isolated) which manifests count as the
+    lesson's images: those the room's mirror serves now."""
     place = _place(sub)
+    trusted = sub.options.isolation == "trusted"
+    images = None if trusted else room_images(sub.options.lesson, sub.options.room.mirror_port)
     context = context_for(
         sub.options.lesson,
         sub.learner,
         place.docker_host,
         journal=place.journal,
         salt=place.salt,
+        images=images,
     )
     sub.context = sub.exits.enter_context(context)
     sub.context.engine.history_since = place.since  # one learner's past is not another's
@@ -122,7 +127,9 @@ def check(sub: Submission) -> None:
     """Run the lesson's checks in this process against the submission's engine: only what
     the engine shows counts, nothing the notebook printed, stored or patched."""
     context = _context(sub)
-    report = check_lesson(context.engine, context.lesson, sub.options.step_ids())
+    report = check_lesson(
+        context.engine, context.lesson, sub.options.step_ids(), images=context.images
+    )
     sub.report = replace(report, mode="grade")
 
 

@@ -49,6 +49,7 @@ from tornado.iostream import StreamClosedError
 from ..authoring import Lesson
 from ..authoring.sources import lesson_sources
 from ..lessons import load_lesson
+from ..mirror import room_images
 from ..privileged.mounts import mounted
 from ..room.config import RoomConfig, load_config
 from ..room.engines import LearnerEngine, pinned_socket
@@ -402,6 +403,7 @@ def serve(room: RoomConfig, *, instructors: Sequence[str], port: int | None = No
         mirror_view=lambda url: here if url.rstrip("/") == room.mirror_url else url,
         journal_of=lambda name: LearnerEngine(name, room).journal,
         salt=room_salt(room),
+        images_of=lambda lesson: room_images(lesson, room.mirror_port),
     )
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE}/")
     app = make_app(

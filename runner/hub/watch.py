@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..authoring import Lesson
-from ..context import context_for
+from ..context import TrustedImages, context_for
 from ..errors import DockdojoError
 from ..kinds import check_lesson
 from ..kinds.report import StepReport
@@ -73,6 +73,7 @@ class Watch:
         clock: Callable[[], float] = time.time,
         journal_of: Callable[[str], Path | bool] = lambda _name: True,
         salt: str | None = None,
+        images_of: Callable[[Lesson], TrustedImages | None] = lambda _lesson: None,
     ) -> None:
         if not lessons:
             raise DockdojoError("There are no lessons to watch.", "Reinstall dockdojo.")
@@ -85,6 +86,9 @@ class Watch:
         self.salt = salt
         """The room's tag salt, with which learners' tags are made (None: the
         environment's, as :func:`~dockdojo.runner.context.learner_tag` finds it)."""
+        self.images_of = images_of
+        """A lesson -> which manifests count as its images (the room's mirror's digests,
+        read at each check; the default, None: any pulled as the declared repository)."""
         self.stuck_minutes = stuck_minutes
         self.mirror_view = mirror_view
         self.clock = clock
@@ -343,11 +347,12 @@ class Watch:
         else:
             try:
                 journal = self.journal_of(request.learner)
+                images = self.images_of(lesson)
                 with context_for(
-                    lesson, request.learner, host, journal=journal, salt=self.salt
+                    lesson, request.learner, host, journal=journal, salt=self.salt, images=images
                 ) as context:
                     engine = context.engine
-                    report = check_lesson(engine, context.lesson)
+                    report = check_lesson(engine, context.lesson, images=context.images)
                     if (
                         self.clock() - self._doctor_at.get(request.learner, -DOCTOR_EVERY)
                         >= DOCTOR_EVERY

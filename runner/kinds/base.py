@@ -21,7 +21,7 @@ from docker.errors import DockerException
 
 from ..authoring.declarations import Param, Schema
 from ..authoring.model import CheckSpec, Lesson, Step
-from ..engine import Engine, Snapshot
+from ..engine import Engine, Snapshot, TrustedImages
 from ..errors import DockdojoError
 from .report import CheckResult
 
@@ -70,6 +70,9 @@ class Context:
     """Results so far, by ``id()`` of their CheckSpec, shared with ``step_done``."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     """Guards :attr:`results` across worker threads."""
+    images: TrustedImages = field(default_factory=TrustedImages)
+    """Which manifests count as the lesson's images (the ``images`` of the learner's
+    :class:`~dockdojo.runner.context.LearnerContext`)."""
 
 
 @dataclass

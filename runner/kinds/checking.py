@@ -15,7 +15,7 @@ from typing import Any
 
 from ..authoring.declarations import problems
 from ..authoring.model import CheckSpec, Lesson, Step
-from ..engine import Engine, Snapshot
+from ..engine import Engine, Snapshot, TrustedImages
 from ..errors import DockdojoError, EngineUnavailable
 from ..text import shorten
 from .base import (
@@ -46,9 +46,12 @@ def run_check(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     snapshot: Snapshot | None = None,
+    images: TrustedImages | None = None,
 ) -> CheckResult:
     """Run one check of ``step`` against the live engine."""
-    return run_checks(engine, lesson, [(step, spec)], timeout=timeout, snapshot=snapshot)[0]
+    return run_checks(
+        engine, lesson, [(step, spec)], timeout=timeout, snapshot=snapshot, images=images
+    )[0]
 
 
 def run_step_checks(
@@ -58,11 +61,11 @@ def run_step_checks(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     snapshot: Snapshot | None = None,
+    images: TrustedImages | None = None,
 ) -> list[CheckResult]:
     """Run every check of ``step``, in declaration order."""
-    return run_checks(
-        engine, lesson, [(step, c) for c in step.checks], timeout=timeout, snapshot=snapshot
-    )
+    items = [(step, c) for c in step.checks]
+    return run_checks(engine, lesson, items, timeout=timeout, snapshot=snapshot, images=images)
 
 
 def check_lesson(
@@ -72,10 +75,12 @@ def check_lesson(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     snapshot: Snapshot | None = None,
+    images: TrustedImages | None = None,
 ) -> LessonReport:
     """Check the steps ``step_ids`` (default: all) of ``lesson`` against the engine, over
     ``snapshot`` when the caller has read the engine already (the notebook's live model),
-    else over one read now.
+    else over one read now; ``images`` are the manifests that count as the lesson's
+    images (the learner context's; by default, any pulled as the declared repository).
 
     Raises :class:`DockdojoError` only for a step id the lesson does not have.
     """
@@ -88,7 +93,7 @@ def check_lesson(
         if i not in chosen
     ]
     items = [(s, c) for s in [*steps, *extra] for c in s.checks]
-    results = run_checks(engine, lesson, items, timeout=timeout, snapshot=snapshot)
+    results = run_checks(engine, lesson, items, timeout=timeout, snapshot=snapshot, images=images)
     by_step: dict[str, list[CheckResult]] = {}
     for (step, _), result in zip(items, results, strict=True):
         by_step.setdefault(step.id, []).append(result)
@@ -135,6 +140,7 @@ def run_checks(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     snapshot: Snapshot | None = None,
+    images: TrustedImages | None = None,
 ) -> list[CheckResult]:
     """Run checks concurrently over one shared snapshot; results in the order of ``items``.
 
@@ -154,7 +160,7 @@ def run_checks(
                 for step, spec in items
             ]
         snapshot = taken
-    ctx = Context(engine, lesson, snapshot, timeout, _evaluate)
+    ctx = Context(engine, lesson, snapshot, timeout, _evaluate, images=images or TrustedImages())
     plain = _with_dependencies(lesson, items)
     _run_plain(ctx, plain)
     out = []

@@ -4,7 +4,8 @@ pulls from, filled online (pull-through) or offline from a packed archive.
 - :mod:`.service`: :class:`Mirror`, the mirror's process (start, stop, status) and the
   private registries on its storage that ``pack`` and ``load`` use;
 - :mod:`.holdings`: what it holds (:class:`MirrorStatus`, :class:`HeldImage`) and which
-  of each lesson's images are among them (:func:`lesson_coverage`);
+  of each lesson's images are among them (:func:`lesson_coverage`), and the digests
+  checks count as those images in a room (:func:`room_images`);
 - :mod:`.pack`: images copied from a registry to an archive;
 - :mod:`.load`: an archive's images checked and pushed into the mirror's storage;
 - :mod:`.program`: the Distribution registry program, its configuration, and root;
@@ -22,6 +23,8 @@ from .holdings import (
     MirrorStatus,
     lesson_coverage,
     lesson_images,
+    room_images,
+    trusted_images,
 )
 from .load import LoadResult
 from .pack import PackResult
@@ -43,4 +46,6 @@ __all__ = [
     "need_root",
     "registry_binary",
     "registry_config",
+    "room_images",
+    "trusted_images",
 ]

@@ -1,5 +1,5 @@
-"""What the room mirror holds: its status, each tag it serves, and which of each lesson's
-images are among them."""
+"""What the room mirror holds: its status, each tag it serves, which of each lesson's
+images are among them, and so which manifests checks count as the lesson's images."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..engine.provenance import TrustedImages, repository_key
 from ..engine.refs import ImageRef, parse_ref
 from ..text import human_bytes, plural
 from .archive import references
@@ -237,6 +238,33 @@ def lesson_coverage(
             images.append(LessonImage(ref.familiar, ref.path, reference, digest))
         out.append(LessonCoverage(lesson.id, tuple(images)))
     return tuple(out)
+
+
+MIRROR_SOURCE = "the room's mirror"
+"""How messages name the room's mirror as where a lesson's images come from."""
+
+
+def trusted_images(lessons: Sequence[Lesson], registry: Registry) -> TrustedImages:
+    """The digests the mirror serves for each of ``lessons``' images now: the manifests a
+    learner's checks count as those images (one GET of a manifest per image; a tag the
+    mirror does not hold counts nothing). Raises :class:`MirrorError` when it does not
+    answer."""
+    digests: dict[str, set[str]] = {}
+    for lesson in lessons:
+        for ref in lesson_images(lesson):
+            if ref.domain != "docker.io":
+                continue  # the mirror serves Docker Hub's images only
+            manifest = registry.manifest(ref.path, ref.digest or ref.tag or "latest")
+            if manifest is not None:
+                digests.setdefault(repository_key(ref), set()).add(manifest.digest)
+    return TrustedImages({k: frozenset(v) for k, v in digests.items()}, MIRROR_SOURCE)
+
+
+def room_images(lesson: Lesson, mirror_port: int) -> TrustedImages:
+    """:func:`trusted_images` of ``lesson`` as the room's mirror on this host's
+    ``127.0.0.1:mirror_port`` serves them (the grader's and the instructor's view's one
+    source)."""
+    return trusted_images([lesson], Registry(f"127.0.0.1:{mirror_port}", timeout=10.0))
 
 
 def held_images(registry: Registry) -> tuple[HeldImage, ...]:

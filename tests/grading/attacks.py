@@ -155,6 +155,26 @@ ATTACKS: tuple[Attack, ...] = (
         CACHE,
     ),
     Attack(
+        "forged-image",
+        "(round 2) docker tag busybox redis, then a cache container whose redis-cli is a "
+        "script printing the expected answer; here the script is committed into the image "
+        "(docker diff shows nothing). Held: only the honest stopped-container exercise "
+        "(worth CACHE too) scores; through: twice that",
+        "client = docker.from_env()\n"
+        "fake = (\"mkdir -p /usr/local/bin && echo '#!/bin/sh' > /usr/local/bin/redis-cli && \"\n"
+        "        \"echo 'echo rocks' >> /usr/local/bin/redis-cli && \"\n"
+        '        "chmod +x /usr/local/bin/redis-cli")\n'
+        "maker = client.containers.run('busybox', ['sh', '-c', fake], detach=True)\n"
+        "assert maker.wait()['StatusCode'] == 0\n"
+        "maker.commit('redis', 'latest', changes=['CMD [\"sleep\", \"3600\"]'])\n"
+        "maker.remove()\n"
+        "cache = client.containers.run('redis', name=f'cache-{TAG}', detach=True)\n"
+        "assert cache.exec_run(['redis-cli', 'GET', f'dojo-{TAG}']).output.strip() == b'rocks'\n"
+        "assert sh(f'docker run --name old-{TAG} busybox echo hello').returncode == 0\n"
+        "assert sh(f'docker rm old-{TAG}').returncode == 0\n",
+        CACHE,
+    ),
+    Attack(
         "helper",
         "created another learner's per-learner containers, giving their empty notebook 9/9",
         "victim = learner_tag('what-is-an-image', '@VICTIM@')\n"

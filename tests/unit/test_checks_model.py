@@ -46,8 +46,16 @@ REDIS_ID = "sha256:" + "b2" * 32
 WHEN = datetime(2024, 1, 1, tzinfo=UTC)
 
 
+PULLED_AS = {
+    NGINX_ID: ("nginx@sha256:" + "c3" * 32,),
+    REDIS_ID: ("redis@sha256:" + "d4" * 32, "127.0.0.1:5000/team/app@sha256:" + "e5" * 32),
+}
+"""Each image's repository digests: the manifests it was pulled as."""
+
+
 def _image(repository: str, image_id: str, tag: str = "latest") -> ImageInfo:
-    return ImageInfo(repository, tag, image_id, WHEN, 1000, in_use=False)
+    digests = PULLED_AS.get(image_id, ())
+    return ImageInfo(repository, tag, image_id, WHEN, 1000, in_use=False, digests=digests)
 
 
 def _container(

@@ -42,6 +42,7 @@ LAYERS: dict[str, set[str]] = {
         "lessons",
         "readiness",
         "room",
+        "mirror",
     },
     "grading": {
         "errors",
@@ -55,6 +56,7 @@ LAYERS: dict[str, set[str]] = {
         "kinds",
         "lessons",
         "room",
+        "mirror",
     },
     "readiness": {"errors", "text", "engine", "authoring", "context"},
     "cli": {

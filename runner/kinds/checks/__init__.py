@@ -13,8 +13,9 @@ are found by image and/or name, never by dockdojo labels alone (see
 The functions live by what they read: :mod:`.images`, :mod:`.containers`, :mod:`.ports`
 (published ports and HTTP on a port link), :mod:`.commands` (commands run inside a
 container) and :mod:`.lesson` (other steps); :mod:`.targets` finds the containers a check
-is about. To add a check kind, write its function in one of them and add its entry to
-:data:`CHECKS` here.
+is about, and :mod:`.trust` says which of them, and which commands' output, a check may
+believe (an image by the manifest it was pulled as, never by its name alone). To add a
+check kind, write its function in one of them and add its entry to :data:`CHECKS` here.
 """
 
 from __future__ import annotations

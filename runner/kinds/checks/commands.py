@@ -1,18 +1,20 @@
 """Checks that run a command inside a container: its output (``redis-cli``), or a
-document found with ``mongosh``. Commands are argv lists, never shell strings."""
+document found with ``mongosh``. Commands are argv lists, never shell strings, and run
+only where :mod:`.trust` believes their output, with the environment it gives."""
 
 from __future__ import annotations
 
 import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from ...engine import ContainerInfo, ExecResult
 from ...errors import DockdojoError
 from ...text import shorten, snippet
 from ..base import Call, Seen, TimedOut, as_error, bounded
 from .targets import MAX_TARGETS, _not_running, _records, _running_targets, _targets
+from .trust import command_env
 
 FOUND_MARK = "dockdojo:found "
 
@@ -36,6 +38,10 @@ def _command_output(call: Call) -> Seen:
     for container, result in _run_in(
         call, running[:MAX_TARGETS], argv, lambda r: _output_ok(r.output, expect, contains)
     ):
+        if isinstance(result, Distrusted):
+            runs.append({"container": container.name, "untrusted": result.why})
+            message = message or result.why
+            continue
         if isinstance(result, str):
             runs.append({"container": container.name, "error": result})
             message = message or f"`{shown}` could not run in {container.name}: {result}"
@@ -109,6 +115,10 @@ def _mongo_document(call: Call) -> Seen:
     for container, result in _run_in(
         call, running[:MAX_TARGETS], argv, lambda r: parse_mongo_output(r.output)[0] is not None
     ):
+        if isinstance(result, Distrusted):
+            runs.append({"container": container.name, "untrusted": result.why})
+            message = message or result.why
+            continue
         if isinstance(result, str):
             runs.append({"container": container.name, "error": result})
             message = message or f"mongosh could not run in {container.name}: {result}"
@@ -151,29 +161,46 @@ def parse_mongo_output(output: str) -> tuple[str | None, str | None]:
     return None, shorten((errors or lines or ["it printed nothing"])[-1])
 
 
+class Distrusted(NamedTuple):
+    """A command whose output would prove nothing in that container (:mod:`.trust`)."""
+
+    why: str
+    """Why, and what to do, as sentences."""
+
+
+Outcome = ExecResult | Distrusted | str
+"""A command's result, why it is not believed, or why it could not run."""
+
+
 def _run_in(
     call: Call,
     containers: Sequence[ContainerInfo],
     argv: list[str],
     accept: Callable[[ExecResult], bool],
-) -> list[tuple[ContainerInfo, ExecResult | str]]:
+) -> list[tuple[ContainerInfo, Outcome]]:
     """``argv`` run in the likeliest container, then, unless ``accept`` takes its result,
-    in the others at once: each result, or why it could not run, in container order."""
+    in the others at once: each result, or why it could not run or is not believed, in
+    container order. Each runs only where :func:`.trust.command_env` trusts it, with the
+    environment it gives."""
+    shown = " ".join(argv) if argv[0] != "mongosh" else "mongosh"
 
-    def one(container: ContainerInfo) -> ExecResult | str:
+    def one(container: ContainerInfo) -> Outcome:
         try:
-            return call.ctx.engine.exec(container.name, argv, timeout=call.left())
+            env = command_env(call, container, argv[0], shown)
+            if isinstance(env, str):
+                return Distrusted(env)
+            return call.ctx.engine.exec(container.name, argv, timeout=call.left(), env=env)
         except DockdojoError as exc:
             return exc.what
 
     if not containers:
         return []
     first = [(containers[0], one(containers[0]))]
-    if len(containers) == 1 or (not isinstance(first[0][1], str) and accept(first[0][1])):
+    if len(containers) == 1 or (isinstance(first[0][1], ExecResult) and accept(first[0][1])):
         return first
     rest = containers[1:]
     jobs = [functools.partial(one, c) for c in rest]
-    out: list[tuple[ContainerInfo, ExecResult | str]] = first
+    out: list[tuple[ContainerInfo, Outcome]] = first
     for container, outcome in zip(rest, bounded(call.ctx.engine, jobs, call.left()), strict=True):
         if isinstance(outcome, TimedOut):
             out.append((container, f"{argv[0]} did not finish in time."))

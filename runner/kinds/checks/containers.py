@@ -66,7 +66,7 @@ def _logs_contain(call: Call) -> Seen:
     found = _targets(call)
     if not found:
         return Seen(
-            False, f"There is no {_what(call)}, so there are no logs to read.", {"contains": text}
+            False, f"{_not_running(call, found)}, so there are no logs to read.", {"contains": text}
         )
     read: list[dict[str, Any]] = []
     for container in found[:MAX_TARGETS]:

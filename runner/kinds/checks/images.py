@@ -5,11 +5,19 @@ from __future__ import annotations
 from ...text import few, plural
 from ..base import Call, Seen
 from .targets import _familiar, _records, _states, by_history
+from .trust import forged_image
 
 
 def _image_present(call: Call) -> Seen:
     ref = str(call.args["image"])
     image = call.ctx.snapshot.image(ref)
+    forged = forged_image(call, ref, image) if image is not None else None
+    if image is not None and forged is not None:
+        return Seen(
+            False,
+            forged,
+            {"image": _familiar(ref), "id": image.short_id, "pulled_as": image.digests},
+        )
     if image is not None:
         return Seen(
             True,

@@ -10,6 +10,7 @@ from ...engine import ContainerInfo, History, normalize, prefer_lesson
 from ...errors import InvalidReference
 from ...text import few
 from ..base import Call, Seen
+from .trust import forged_container
 
 MAX_TARGETS = 5
 """Containers a command is tried in, at most, when several match."""
@@ -19,13 +20,25 @@ SNIPPET = 200
 """Characters of output or page text kept as evidence."""
 
 
-def _targets(call: Call) -> list[ContainerInfo]:
+def _matching(call: Call) -> list[ContainerInfo]:
+    """Containers with the check's name, made from an image with the check's image name."""
     image, name = call.args.get("image"), call.args.get("name")
     found = call.ctx.snapshot.matching(
         image=str(image) if image is not None else None,
         name=str(name) if name is not None else None,
     )
     return prefer_lesson(found, call.ctx.lesson.id, call.ctx.lesson.steps_until(call.step.id))
+
+
+def _targets(call: Call) -> list[ContainerInfo]:
+    """The containers the check is about: those :func:`_matching` finds whose image is
+    the check's image as pulled (:func:`.trust.forged_container`), likeliest first."""
+    return [c for c in _matching(call) if forged_container(call, c) is None]
+
+
+def _forged(call: Call) -> list[str]:
+    """Why each container that matches the check by names only does not count."""
+    return [why for c in _matching(call) if (why := forged_container(call, c)) is not None]
 
 
 def _running_targets(call: Call) -> list[ContainerInfo]:
@@ -45,6 +58,9 @@ def _what(call: Call) -> str:
 def _not_running(call: Call, found: Sequence[ContainerInfo]) -> str:
     """Why no target runs, as a sentence without its final period."""
     if not found:
+        forged = _forged(call)
+        if forged:
+            return forged[0] + (f" (and {len(forged) - 1} more like it)" if len(forged) > 1 else "")
         return f"There is no {_what(call)}"
     return f"No {_what(call)} is running ({_states(found)})"
 
