@@ -51,13 +51,11 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..engine.journal import LABEL as JOURNAL_LABEL
 from ..engine.journal import following
@@ -85,18 +83,16 @@ from ..privileged.users import (
     prepare_runtime_dir,
 )
 from ..sandbox import answers_ok, engine_answers, journal_recorder
-from ..text import human_bytes, plural
 from .config import RoomConfig
 from .host import Programs, check_can_run, need_root
 from .learners import Learner, check_name, create_learner, existing_learner, lookup
+from .status import SCHEMA, EngineStatus, count_folders, disk_usage, rss
 
 if TYPE_CHECKING:
     from .reset import ResetReport
 
 PINS = Path("/run/dockdojo/engines")
 """Root's folder of the engines' pinned sockets."""
-SCHEMA = "dockdojo.room-engines/v1"
-"""Version of :meth:`EngineStatus.to_json`'s shape."""
 START_TIMEOUT = 30.0
 """Seconds a start waits for the engine's API."""
 STOP_TIMEOUT = 20.0
@@ -119,79 +115,6 @@ engine's own ``/etc/docker/plugins``, then the script, which execs dockerd."""
 def pinned_socket(learner: str) -> Path:
     """Where root reads ``learner``'s engine: their socket, bound there when it started."""
     return PINS / f"{learner}.sock"
-
-
-@dataclass(frozen=True)
-class EngineStatus:
-    """What one learner's engine is doing and using."""
-
-    learner: str
-    """The learner (their Unix user name)."""
-    uid: int | None
-    """Their user id; None when the user does not exist (any more)."""
-    running: bool
-    """Whether the engine answers on its socket."""
-    pid: int | None
-    """rootlesskit's process id when it runs (the engine's whole tree is under it)."""
-    docker_host: str
-    """``DOCKER_HOST`` for this engine, as its learner uses it
-    (``unix:///run/user/UID/docker.sock``)."""
-    verified_host: str
-    """``DOCKER_HOST`` of the engine as root reads it: its pinned socket
-    (``unix:///run/dockdojo/engines/LEARNER.sock``), which nothing of the learner's can
-    replace; empty when the engine does not run."""
-    limits_running: bool
-    """Whether the containers limit (:mod:`~dockdojo.runner.privileged.authz`) answers;
-    without it the engine refuses every request."""
-    containers: int
-    """Containers in its data root, running or stopped."""
-    disk_bytes: int
-    """Size of its data root on disk (``du``)."""
-    memory_bytes: int
-    """Resident memory (RSS) of all its processes: engine, shims and containers."""
-    data_root: Path
-    """Its data root."""
-    log: Path
-    """Its log file."""
-
-    def describe(self) -> str:
-        """One line: ``ada  running  unix:///run/user/1001/docker.sock  2 containers ...``."""
-        if self.uid is None:
-            state = "no such user"
-        elif self.pid is None:
-            state = "stopped"
-        elif not self.limits_running:
-            state = "refusing every request: its containers limit is down (start it again)"
-        elif self.running:
-            state = "running"
-        else:
-            state = f"started but not answering (see {self.log})"
-        return "  ".join(
-            [
-                self.learner,
-                state,
-                self.docker_host,
-                plural(self.containers, "container"),
-                f"{human_bytes(self.disk_bytes)} disk",
-                f"{human_bytes(self.memory_bytes)} memory",
-            ]
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "learner": self.learner,
-            "uid": self.uid,
-            "running": self.running,
-            "pid": self.pid,
-            "docker_host": self.docker_host,
-            "verified_host": self.verified_host,
-            "limits_running": self.limits_running,
-            "containers": self.containers,
-            "disk_bytes": self.disk_bytes,
-            "memory_bytes": self.memory_bytes,
-            "data_root": str(self.data_root),
-            "log": str(self.log),
-        }
 
 
 class LearnerEngine:
@@ -245,9 +168,9 @@ class LearnerEngine:
             verified_host=f"unix://{pin}" if running else "",
             limits_running=self._limits_pid() is not None
             and _limits_answer(authz.socket_path(self.name)),
-            containers=_count_folders(self.data / "containers"),
-            disk_bytes=_disk_usage(self.data),
-            memory_bytes=sum(_rss(p) for p in self.cgroup.pids()),
+            containers=count_folders(self.data / "containers"),
+            disk_bytes=disk_usage(self.data),
+            memory_bytes=sum(rss(p) for p in self.cgroup.pids()),
             data_root=self.data,
             log=self.log,
         )
@@ -581,38 +504,6 @@ def engine_names(config: RoomConfig) -> list[str]:
 def _limits_answer(sock: Path) -> bool:
     """Whether the containers limit answers its activation call."""
     return answers_ok(sock, b"POST /Plugin.Activate HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
-
-
-def _count_folders(folder: Path) -> int:
-    try:
-        return sum(1 for entry in os.scandir(folder) if entry.is_dir())
-    except OSError:
-        return 0
-
-
-def _disk_usage(folder: Path) -> int:
-    if not folder.is_dir():
-        return 0
-    result = subprocess.run(
-        ["du", "-s", "-x", "--block-size=1", str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    try:
-        return int(result.stdout.split()[0])
-    except (IndexError, ValueError):
-        return 0
-
-
-def _rss(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
 
 
 def _noise(line: str) -> bool:

@@ -17,7 +17,6 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from dockdojo.runner import load_lesson
 from dockdojo.runner.authoring import Lesson
 from dockdojo.runner.cli import main
 from dockdojo.runner.errors import DockdojoError
@@ -34,13 +33,6 @@ from dockdojo.runner.grading.submissions import NotRegularFile, read_submission
 from dockdojo.runner.kinds import LessonReport
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def lesson() -> Lesson:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(ROOT)
-        return load_lesson("what-is-an-image")
 
 
 def _scored_by_hand(sub: Submission) -> None:

@@ -15,7 +15,6 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from dockdojo.runner import load_lesson
 from dockdojo.runner.authoring import Lesson
 from dockdojo.runner.errors import DockdojoError
 from dockdojo.runner.grading import STAGES, GradeOptions, Stage, Submission, grade_batch
@@ -24,13 +23,6 @@ from dockdojo.runner.grading.stages import read, report, run_stages
 from dockdojo.runner.kinds import LessonReport
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def lesson() -> Lesson:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(ROOT)
-        return load_lesson("what-is-an-image")
 
 
 def test_the_stages_in_order() -> None:
