@@ -8,7 +8,8 @@ instructor's view is :mod:`dockdojo.runner.hub`).
   needs: :mod:`.host` (the server's programs and devices), :mod:`.learners` (learner
   names, accounts checked for rootless Docker, subordinate ids), :mod:`.status` (what
   an engine is doing and using) and :mod:`.reset` (emptying an engine); its cgroup,
-  firewall rules, containers limit, user account and processes are :mod:`dockdojo.runner.privileged`'s;
+  firewall rules, containers limit, user account and processes are
+  :mod:`dockdojo.runner.privileged`'s;
 - :mod:`.salt`: the room's tag salt, made once with the room and read by root alone;
 - :mod:`.pyenv`: the Pythons other users run (learners' servers, graded kernels);
 - :mod:`.rehearsal`: ``dockdojo doctor --room``'s dress rehearsal, one lesson solved on a
