@@ -130,7 +130,7 @@ def _pool(options: GradeOptions) -> Iterator[Pool | None]:
         yield None
         return
     kernel = prepare(options.kernel_env)
-    with Pool(options.room, options.jobs, kernel) as pool:
+    with Pool(options.room, options.jobs, kernel, (*options.hide, options.room.state)) as pool:
         yield pool
 
 

@@ -46,7 +46,7 @@ from ..environ import HOST_IP as HOST_IP_VARIABLE
 from ..environ import LEARNER, WIDGETS_SYNC, handed_tags
 from ..environ import LEARNER_TAG as TAG_VARIABLE
 from ..errors import DockdojoError, HostError
-from ..privileged import confine, firewall
+from ..privileged import confine, firewall, leftovers
 from ..privileged.cgroups import Cgroup
 from ..privileged.mounts import mount_tmpfs, unmount, unmount_under
 from ..privileged.processes import kill_user
@@ -69,9 +69,13 @@ WORK_ROOT = Path("/run/dockdojo/grading")
 class Pool:
     """The batch's pool users, handed out one per running submission."""
 
-    def __init__(self, room: RoomConfig, size: int, kernel: KernelEnv) -> None:
+    def __init__(
+        self, room: RoomConfig, size: int, kernel: KernelEnv, hide: Sequence[Path] = ()
+    ) -> None:
         self.room = room
         self.kernel = kernel
+        self.hide = tuple(hide)
+        """Folders no submission's kernel or container sees (the submissions, reports)."""
         self.names = [UserName.pool(n) for n in range(1, max(1, size) + 1)]
         self._free: queue.Queue[UserName] = queue.Queue()
         self._lock: Any = None
@@ -106,6 +110,14 @@ class Pool:
                         "then grade again.",
                     )
                 create_learner(name)
+            made = [who for who in map(lookup, self.names) if who is not None]
+            try:
+                _check_unowned(made)
+            except DockdojoError:  # the files are not the pool's: they stay where they are
+                for who in made:
+                    remove(who.name)
+                raise
+            for name in self.names:
                 self._free.put(name)
         except BaseException:
             self.__exit__()
@@ -126,7 +138,7 @@ class Pool:
         try:
             who = lookup(name)
             assert who is not None
-            box = Box(who, self.room, self.kernel, limits, lesson, learner_id)
+            box = Box(who, self.room, self.kernel, limits, lesson, learner_id, self.hide)
             try:
                 box.open()
                 yield box
@@ -137,13 +149,16 @@ class Pool:
 
 
 def clear_leftovers(room: RoomConfig) -> None:
-    """End every pool user's box and remove the users (idempotent): those the pool made
-    (:func:`pool_users`), never another user of such a name."""
+    """End every pool user's box, delete every file they own anywhere (their uid's and
+    their subordinate ids', which their containers' files carry) and remove the users
+    (idempotent): those the pool made (:func:`pool_users`), never another user of such a
+    name."""
     for entry in sorted(pool_users()):
         who = lookup(entry)
         if who is None:
             continue
         _clear(who, room)
+        leftovers.sweep(_owner_ids(who), skip=_account_files(who))  # userdel -r: the rest
         remove(entry)
         shutil.rmtree(LearnerEngine(entry, room).folder, ignore_errors=True)
     with contextlib.suppress(OSError):
@@ -155,6 +170,33 @@ def pool_users(passwd: list[str] | None = None, **record: Any) -> list[UserName]
     and ``record``'s settings as :func:`~dockdojo.runner.privileged.users.made_users`
     takes them, for tests)."""
     return [n for n in made_users(POOL_PREFIX, passwd=passwd, **record) if POOL.match(n)]
+
+
+def _owner_ids(who: Learner) -> list[leftovers.Range]:
+    """The uids whose files are ``who``'s: their own, and their subordinate ids."""
+    ids = [(who.uid, who.uid)]
+    subordinate = leftovers.subordinate_range(who.name)
+    return ids if subordinate is None else [*ids, subordinate]
+
+
+def _account_files(who: Learner) -> list[Path]:
+    """What ``useradd -m`` makes for ``who`` and ``userdel -r`` deletes."""
+    return [who.home, Path("/var/mail") / who.name, Path("/var/spool/mail") / who.name]
+
+
+def _check_unowned(made: Sequence[Learner]) -> None:
+    """:class:`DockdojoError` when files of an earlier owner of a new pool user's uid (or
+    subordinate ids) remain: that user would own them."""
+    ranges = [r for who in made for r in _owner_ids(who)]
+    skip = [p for who in made for p in _account_files(who)]
+    found = leftovers.find_owned(ranges, skip=skip, limit=5)
+    if found:
+        raise DockdojoError(
+            f"Files of an earlier user with the ids the grading pool was given "
+            f"({', '.join(f'{a}-{b}' for a, b in ranges)}) remain, and a submission would own "
+            "them:\n  " + "\n  ".join(map(str, found)),
+            "Give them to their rightful owner or delete them, then grade again.",
+        )
 
 
 def _clear(who: Learner, room: RoomConfig) -> None:
@@ -183,6 +225,7 @@ class Box:
         limits: Confinement,
         lesson: str,
         learner_id: str,
+        hide: Sequence[Path] = (),
     ) -> None:
         self.who = who
         self.room = room
@@ -192,7 +235,8 @@ class Box:
         self.learner = learner_id
         self.work = WORK_ROOT / who.name
         self.group = Cgroup(f"{who.name}.kernel")
-        self.engine = LearnerEngine(who.name, room)
+        # the engine writes its data root, runtime folder and the work folder alone
+        self.engine = LearnerEngine(who.name, room, shares=(self.work,), hide=hide)
         self.stopped_for: str | None = None
         """Why the box ended the kernel before its end: ``cpu``, ``time``, or None."""
         self._watch: threading.Thread | None = None
@@ -268,11 +312,7 @@ class Box:
 
     def confine_spec(self, hide: Sequence[Path]) -> dict[str, Any]:
         keep = (self.work, self.kernel.code, self.kernel.python.parent.parent, self.who.runtime_dir)
-        wanted = [
-            h for h in hide if h != Path("/") and not any(k == h or h in k.parents for k in keep)
-        ]
-        # a folder inside one hidden already is gone with it (and cannot be mounted over)
-        hidden = [str(h) for h in wanted if not any(o in h.parents for o in wanted)]
+        hidden = confine.hidden([str(h) for h in hide], [str(k) for k in keep])
         tmp = str(self.work / "tmp")
         return {
             "cgroups": [str(p) for p in self.group.procs_files],

@@ -1,20 +1,28 @@
-"""Start one program confined as a submission's kernel (run as root: ``python -I confine.py
-SPEC -- PROGRAM ARGS...``; this file imports nothing of dockdojo).
+"""Start one program confined (run as root: ``python -I confine.py SPEC -- PROGRAM
+ARGS...``; this file imports nothing of dockdojo): a submission's kernel, or an engine.
 
 In this order, before the program's first instruction:
 
-1. join the submission's cgroups (memory, processes, CPU accounting, freezer), so the
+1. join the cgroups named in the spec (memory, processes, CPU accounting, freezer), so the
    program and everything it ever starts are limited and can be ended as a whole;
-2. a mount namespace and a network namespace of its own: the network has only a
-   loopback that is down (the kernel talks to the grader over files in its work folder
-   and to its engine over the engine's socket, both of which are files), and in the
-   mount namespace every file system is read-only except the submission's work folder
-   (a size-limited tmpfs), which also stands in for ``/tmp``, ``/var/tmp``,
-   ``/dev/shm`` and the user's home; folders named in ``hide`` (the submissions, the
-   reports, the room's state) are covered by an empty read-only tmpfs;
-3. resource limits (no core files, open files), no new privileges (set-uid programs
-   such as ``su`` or ``newuidmap`` gain nothing), no supplementary groups;
-4. the pool user's uid and gid, umask 077, the work folder as the current directory,
+2. a mount namespace of its own, and (unless ``network`` is false) a network namespace
+   whose only loopback is down (a kernel talks to the grader over files in its work
+   folder and to its engine over the engine's socket, both of which are files). In the
+   mount namespace every file system is read-only except the folders in ``writable``
+   (each bound on itself, nosuid and nodev, unless it is a mount point already, such as
+   a kernel's size-limited work folder) and the pseudo file systems ``/proc``, ``/sys``,
+   ``/dev``; each folder in ``tmpfs`` (an engine's ``/tmp``) gets a fresh empty tmpfs
+   that ends with the namespace, with the folders of ``keep`` inside it bound back;
+   folders named in ``hide`` (the submissions, the reports, the room's state) are
+   covered by an empty read-only tmpfs; ``binds`` then puts writable folders where the
+   program expects them (``/tmp``, the home). Whatever the program (or a container of
+   an engine started so, or a process entering the engine's namespaces) writes
+   therefore lands only in the writable folders and private tmpfs, which end with it or
+   which their owner deletes when the program ends (a grading pool's batch);
+3. resource limits (no core files; open files when ``nofile`` is given), no new
+   privileges unless ``no_new_privs`` is false (an engine's rootlesskit needs the
+   set-uid ``newuidmap``), no supplementary groups;
+4. the user's uid and gid, the umask (077 unless given), ``cwd`` as the current folder,
    and an environment that is exactly ``env``.
 
 Any failure ends this process before the program runs, with exit status 111 and the
@@ -28,6 +36,7 @@ import json
 import os
 import resource
 import sys
+from typing import Any
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
@@ -86,24 +95,55 @@ def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
-def confine_files(spec: dict[str, object]) -> None:
-    work = str(spec["work"])
+def hidden(hide: list[str], keep: list[str]) -> list[str]:
+    """The folders of ``hide`` that can be covered: none that is (or holds) a folder of
+    ``keep``, and none inside another one covered already (it is gone with it)."""
+    wanted = [h for h in hide if h != "/" and not any(_under(k, h) for k in keep)]
+    return [h for h in wanted if not any(o != h and _under(h, o) for o in wanted)]
+
+
+def _read_only_but(writable: list[str]) -> None:
+    """Every mount read-only but ``writable`` (each its own mount, nosuid and nodev)."""
+    for folder in writable:
+        if not os.path.ismount(folder):  # its own mount, so that it alone stays writable
+            _mount(folder, folder, None, MS_BIND | MS_REC)
+            _mount(None, folder, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)
+    for point, flags in _mount_points():
+        kept = any(_under(point, keep) for keep in (*_KEEP_WRITABLE, *writable))
+        if kept or not os.path.isdir(point):
+            continue
+        # a per-mount flag: the file system itself (and the host's view) stays writable
+        _mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
+
+
+def _private_tmpfs(folder: str, options: str, keep: list[str]) -> None:
+    """An empty tmpfs on ``folder``, with the folders of ``keep`` inside it bound back
+    where they were (as they were: writable or not)."""
+    inside = sorted((k for k in keep if k != folder and _under(k, folder)), key=len)
+    held = {k: os.open(k, os.O_PATH | os.O_DIRECTORY) for k in inside if os.path.isdir(k)}
+    _mount("dockdojo-private", folder, "tmpfs", MS_NOSUID | MS_NODEV, options)
+    for path, fd in held.items():
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        os.close(fd)
+
+
+def confine_files(spec: dict[str, Any]) -> None:
+    writable = [str(w) for w in spec.get("writable", [spec.get("work")]) if w]
     before = os.readlink("/proc/self/ns/mnt")
-    if _libc.unshare(CLONE_NEWNS | CLONE_NEWNET) != 0:
+    if _libc.unshare(CLONE_NEWNS | (CLONE_NEWNET if spec.get("network", True) else 0)) != 0:
         _fail("unshare")
     if os.readlink("/proc/self/ns/mnt") == before:  # never remount the host's own tree
         sys.stderr.write("dockdojo confine: no mount namespace of its own\n")
         sys.exit(111)
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    for point, flags in _mount_points():
-        if any(_under(point, keep) for keep in (*_KEEP_WRITABLE, work)) or not os.path.isdir(point):
-            continue
-        # a per-mount flag: the file system itself (and the host's view) stays writable
-        _mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
-    hidden = [str(h) for h in spec.get("hide", []) if os.path.isdir(str(h))]  # type: ignore[attr-defined]
-    for folder in hidden:
+    _read_only_but(writable)
+    for folder, options in dict(spec.get("tmpfs", {})).items():
+        if os.path.isdir(folder):
+            _private_tmpfs(folder, options, [str(k) for k in spec.get("keep", [])])
+    for folder in [str(h) for h in spec.get("hide", []) if os.path.isdir(str(h))]:
         _mount("dockdojo-hidden", folder, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k")
-    for target, source in dict(spec.get("binds", {})).items():  # type: ignore[call-overload]
+    for target, source in dict(spec.get("binds", {})).items():
         if os.path.isdir(target):
             _mount(source, target, None, MS_BIND | MS_REC)
             _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)
@@ -115,14 +155,15 @@ def main(argv: list[str]) -> None:
         sys.exit(2)
     spec = json.loads(argv[1])
     program = argv[3:]
-    for procs in spec["cgroups"]:
+    for procs in spec.get("cgroups", []):
         with open(procs, "w") as f:
             f.write(str(os.getpid()))
     confine_files(spec)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    nofile = int(spec.get("nofile", 1024))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+    if spec.get("nofile"):
+        nofile = int(spec["nofile"])
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+    if spec.get("no_new_privs", True) and _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         _fail("no new privileges")
     uid, gid = int(spec["uid"]), int(spec["gid"])
     os.setgroups([])
@@ -131,7 +172,7 @@ def main(argv: list[str]) -> None:
     if os.getuid() == 0 or os.geteuid() == 0:
         sys.stderr.write("dockdojo confine: still root\n")
         sys.exit(111)
-    os.umask(0o077)
+    os.umask(int(spec.get("umask", 0o077)))
     if spec.get("log"):  # the kernel's own chatter, kept in its work folder (size-limited)
         log = os.open(spec["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.dup2(log, 1)

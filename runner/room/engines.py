@@ -53,14 +53,14 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..engine.journal import LABEL as JOURNAL_LABEL
 from ..engine.journal import following
 from ..errors import HostError, RoomError
-from ..privileged import authz, firewall, peers
+from ..privileged import authz, confine, firewall, peers
 from ..privileged.cgroups import Cgroup
 from ..privileged.mounts import bind_file, mounted, unmount, unmount_under
 from ..privileged.processes import (
@@ -120,9 +120,21 @@ def pinned_socket(learner: str) -> Path:
 class LearnerEngine:
     """One learner's engine in a room, identified by the learner's name."""
 
-    def __init__(self, name: str, config: RoomConfig) -> None:
+    def __init__(
+        self,
+        name: str,
+        config: RoomConfig,
+        *,
+        shares: Sequence[Path] | None = None,
+        hide: Sequence[Path] = (),
+    ) -> None:
         self.name = check_name(name)
         self.config = config
+        self.shares = shares
+        """Folders the engine may write besides its data root and runtime folder (bind
+        mounts of the learner's own files): the learner's home when None."""
+        self.hide = tuple(hide)
+        """Folders its containers must not see (a grading batch's submissions)."""
         self.folder = config.state / "engines" / name
         self.data = self.folder / "data"
         self.log = self.folder / "engine.log"
@@ -322,6 +334,11 @@ class LearnerEngine:
         )
         pid = spawn(
             [
+                sys.executable,
+                "-I",
+                str(confine.__file__),
+                json.dumps(self._confinement(who, user)),
+                "--",
                 programs.rootlesskit,
                 f"--state-dir={runtime}/dockerd-rootless",
                 "--net=slirp4netns",
@@ -342,12 +359,40 @@ class LearnerEngine:
                 str(self._path("daemon.json")),
             ],
             self.log,
-            user=user,
             cgroups=self.cgroup.procs_files,
             hint=f"Check that rootlesskit runs: {programs.rootlesskit} --version",
         )
         write_pid(self._path("rootlesskit.pid"), pid)
         return pid
+
+    def _confinement(self, who: Learner, user: As) -> dict[str, object]:
+        """How :mod:`~dockdojo.runner.privileged.confine` starts the engine: as the
+        learner, with every file system read-only but its data root, its runtime folder
+        and its shares (nosuid, nodev), a ``/tmp``, ``/var/tmp`` and ``/dev/shm`` of its
+        own (tmpfs, charged to its memory limit, gone when it ends), and :attr:`hide`
+        covered. A container's bind mount of ``/tmp``, or a process that enters the
+        engine's namespaces, can then leave nothing where it outlives the engine."""
+        shares = [who.home] if self.shares is None else list(self.shares)
+        writable = [str(p) for p in (self.data, who.runtime_dir, *shares)]
+        needed = [*writable, str(self.folder), str(authz.SOCKETS)]
+        return {
+            "writable": writable,
+            "network": False,  # slirp4netns, which rootlesskit starts, needs the host's
+            "no_new_privs": False,  # rootlesskit runs the set-uid newuidmap
+            # its own, gone when it ends (rootlesskit needs a writable /tmp)
+            "tmpfs": {
+                "/tmp": "size=256m,mode=1777",
+                "/var/tmp": "size=256m,mode=1777",
+                "/dev/shm": "size=64m,mode=1777",
+            },
+            "keep": needed,
+            "hide": confine.hidden([str(h) for h in self.hide], needed),
+            "uid": user.uid,
+            "gid": user.gid,
+            "umask": 0o022,
+            "cwd": str(user.cwd),
+            "env": dict(user.env),
+        }
 
     def _wait_ready(self, who: Learner, pid: int) -> None:
         deadline = time.monotonic() + START_TIMEOUT

