@@ -62,7 +62,9 @@ from .options import Confinement
 
 POOL = re.compile(rf"{POOL_PREFIX}\d+\Z")
 """Pool users' names."""
-WORK_ROOT = Path("/run/dockdojo/grading")
+OWN_RUNTIME = Path("/run/dockdojo")
+"""dockdojo's own runtime folder (root's): what is in it is dockdojo's to delete."""
+WORK_ROOT = OWN_RUNTIME / "grading"
 """Where each pool user's work folder is mounted."""
 
 
@@ -189,6 +191,8 @@ def _check_unowned(made: Sequence[Learner]) -> None:
     subordinate ids) remain: that user would own them."""
     ranges = [r for who in made for r in _owner_ids(who)]
     skip = [p for who in made for p in _account_files(who)]
+    if OWN_RUNTIME.is_dir():  # dockdojo's own: sockets of engines of users gone since
+        leftovers.sweep(ranges, [OWN_RUNTIME], skip=skip)
     found = leftovers.find_owned(ranges, skip=skip, limit=5)
     if found:
         raise DockdojoError(
@@ -228,6 +232,8 @@ class Box:
         hide: Sequence[Path] = (),
     ) -> None:
         self.who = who
+        self.hide = tuple(hide)
+        """Folders the kernel does not see (its engine's containers: by permissions)."""
         self.room = room
         self.kernel = kernel
         self.limits = limits
@@ -235,8 +241,9 @@ class Box:
         self.learner = learner_id
         self.work = WORK_ROOT / who.name
         self.group = Cgroup(f"{who.name}.kernel")
-        # the engine writes its data root, runtime folder and the work folder alone
-        self.engine = LearnerEngine(who.name, room, shares=(self.work,), hide=hide)
+        # the engine writes its data root, runtime folder, the work folder and the
+        # pool user's home alone (userdel -r deletes it)
+        self.engine = LearnerEngine(who.name, room, shares=(self.work, who.home))
         self.stopped_for: str | None = None
         """Why the box ended the kernel before its end: ``cpu``, ``time``, or None."""
         self._watch: threading.Thread | None = None

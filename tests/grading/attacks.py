@@ -59,6 +59,9 @@ def cheat():
     assert sh(f'docker run --name old-{TAG} busybox echo hello').returncode == 0
     assert sh(f'docker rm old-{TAG}').returncode == 0
 
+# a folder the engine cannot read, or does not see at all (an engine's /tmp is its own)
+HELD = ('permission denied', 'no such file', 'read-only file system')
+
 def refused(attempt, *errors):
     # proof() when attempt() fails with one of errors, cheat() when it succeeds
     try:
@@ -253,7 +256,7 @@ ATTACKS: tuple[Attack, ...] = (
         "r = sh('docker run --rm --privileged --cap-add SYS_ADMIN -v /:/host "
         "busybox cat /host/etc/shadow')\n"
         "if 'root:' in r.stdout:\n    cheat()\n"
-        "elif 'permission denied' in (r.stderr + r.stdout).lower():\n    proof()\n"
+        "elif any(w in (r.stderr + r.stdout).lower() for w in HELD):\n    proof()\n"
         "else:\n    raise SystemExit(r.stderr)\n",
         CACHE,
     ),
@@ -281,7 +284,7 @@ ATTACKS: tuple[Attack, ...] = (
         "(new) a container mounting the submissions folder read another learner's notebook",
         "r = sh('docker run --rm -v @SUBS@:/subs busybox cat /subs/@VICTIM@.ipynb')\n"
         "if 'cells' in r.stdout:\n    cheat()\n"
-        "elif 'permission denied' in (r.stderr + r.stdout).lower():\n    proof()\n"
+        "elif any(w in (r.stderr + r.stdout).lower() for w in HELD):\n    proof()\n"
         "else:\n    raise SystemExit(r.stderr)\n",
         CACHE,
     ),
@@ -291,7 +294,7 @@ ATTACKS: tuple[Attack, ...] = (
         "notebook, with its solutions",
         "r = sh('docker run --rm -v @OUT@:/out busybox cat /out/earlier.feedback.ipynb')\n"
         "if 'solutions' in r.stdout:\n    cheat()\n"
-        "elif 'permission denied' in (r.stderr + r.stdout).lower():\n    proof()\n"
+        "elif any(w in (r.stderr + r.stdout).lower() for w in HELD):\n    proof()\n"
         "else:\n    raise SystemExit(r.stderr)\n",
         CACHE,
         outside=("reports private",),
