@@ -335,6 +335,7 @@ class Box:
                 "/dev/shm": tmp,
                 str(self.who.home): str(self.work / "home"),
             },
+            "proc": "invisible",  # its own processes and its engine's, nothing else
             "nofile": 1024,
             "log": str(self.work / "kernel" / "kernel.log"),
         }

@@ -15,8 +15,11 @@ In this order, before the program's first instruction:
    that ends with the namespace, with the folders of ``keep`` inside it bound back;
    folders named in ``hide`` (the submissions, the reports, the room's state) are
    covered by an empty read-only tmpfs; ``binds`` then puts writable folders where the
-   program expects them (``/tmp``, the home). Whatever the program (or a container of
-   an engine started so, or a process entering the engine's namespaces) writes
+   program expects them (``/tmp``, the home); with ``proc`` (``invisible``), ``/proc`` is a
+   fresh instance showing only the processes the program's user may trace (not the
+   host's socket table through ``/proc/1/net``, nor other users' command lines).
+   Whatever the program (or a container of an engine started so, or a process entering
+   the engine's namespaces) writes
    therefore lands only in the writable folders and private tmpfs, which end with it or
    which their owner deletes when the program ends (a grading pool's batch);
 3. resource limits (no core files; open files when ``nofile`` is given), no new
@@ -43,6 +46,7 @@ CLONE_NEWNET = 0x40000000
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
+MS_NOEXEC = 8
 MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
@@ -147,6 +151,9 @@ def confine_files(spec: dict[str, Any]) -> None:
         if os.path.isdir(target):
             _mount(source, target, None, MS_BIND | MS_REC)
             _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)
+    if spec.get("proc"):  # a new instance: its own options, the host's /proc untouched
+        proc_flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+        _mount("proc", "/proc", "proc", proc_flags, f"hidepid={spec['proc']}")
 
 
 def main(argv: list[str]) -> None:

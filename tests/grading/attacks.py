@@ -148,13 +148,13 @@ ATTACKS: tuple[Attack, ...] = (
     Attack(
         "grader-environ",
         "found the grader's real engine socket in the grader's environment",
-        "refused(lambda: open(f'/proc/{os.getppid()}/environ').read(), PermissionError)\n",
+        "refused(lambda: open(f'/proc/{os.getppid()}/environ').read(), OSError)\n",
         CACHE,
     ),
     Attack(
         "grader-memory",
         "(new) read the grader's memory for its secrets",
-        "refused(lambda: open(f'/proc/{os.getppid()}/mem', 'rb').read(1), PermissionError)\n",
+        "refused(lambda: open(f'/proc/{os.getppid()}/mem', 'rb').read(1), OSError)\n",
         CACHE,
     ),
     Attack(
@@ -387,6 +387,24 @@ ATTACKS: tuple[Attack, ...] = (
         "else:\n    raise SystemExit(r.stderr)\n",
         CACHE,
         outside=("loopback untouched",),
+    ),
+    Attack(
+        "socket-table",
+        "(round 2) the kernel read the host's socket table (/proc/1/net/tcp lists every "
+        "listener with its owner's uid) to find another pool user's published port, and "
+        "saw every user's processes",
+        "def seen():\n"
+        "    for pid in filter(str.isdigit, os.listdir('/proc')):\n"
+        "        try:\n"
+        "            yield pid, os.stat(f'/proc/{pid}').st_uid\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "root = [pid for pid, uid in seen() if uid == 0]\n"
+        "tables = [t for t in ('/proc/1/net/tcp', f'/proc/{os.getppid()}/net/tcp')\n"
+        "          if os.path.exists(t)]\n"
+        "if root or tables:\n    cheat()\n"
+        "else:\n    proof()\n",
+        CACHE,
     ),
     Attack(
         "shared-port",
