@@ -19,9 +19,9 @@ In this order, before the program's first instruction:
    fresh instance showing only the processes the program's user may trace (not the
    host's socket table through ``/proc/1/net``, nor other users' command lines).
    Whatever the program (or a container of an engine started so, or a process entering
-   the engine's namespaces) writes
-   therefore lands only in the writable folders and private tmpfs, which end with it or
-   which their owner deletes when the program ends (a grading pool's batch);
+   the engine's namespaces) writes therefore lands only in the writable folders and
+   private tmpfs, which end with it or which their owner deletes when the program ends
+   (a grading pool's batch);
 3. resource limits (no core files; open files when ``nofile`` is given), no new
    privileges unless ``no_new_privs`` is false (an engine's rootlesskit needs the
    set-uid ``newuidmap``), no supplementary groups;
