@@ -155,14 +155,15 @@ def clear_leftovers(room: RoomConfig) -> None:
     their subordinate ids', which their containers' files carry) and remove the users
     (idempotent): those the pool made (:func:`pool_users`), never another user of such a
     name."""
-    for entry in sorted(pool_users()):
-        who = lookup(entry)
-        if who is None:
-            continue
+    found = [who for who in map(lookup, sorted(pool_users())) if who is not None]
+    for who in found:
         _clear(who, room)
-        leftovers.sweep(_owner_ids(who), skip=_account_files(who))  # userdel -r: the rest
-        remove(entry)
-        shutil.rmtree(LearnerEngine(entry, room).folder, ignore_errors=True)
+    # once no process of theirs runs, one search for all of them (userdel -r: the rest)
+    ranges = [r for who in found for r in _owner_ids(who)]
+    leftovers.sweep(ranges, skip=[p for who in found for p in _account_files(who)])
+    for who in found:
+        remove(who.name)
+        shutil.rmtree(LearnerEngine(who.name, room).folder, ignore_errors=True)
     with contextlib.suppress(OSError):
         WORK_ROOT.rmdir()
 

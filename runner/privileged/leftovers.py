@@ -29,6 +29,9 @@ LOCAL = frozenset({"ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "tmpfs", "zfs
 FIND_TIMEOUT = 600.0
 """Seconds one search may take (about 2 s for a 20 GB root file system here)."""
 
+SWEEP_ROUND = 100_000
+"""Paths one round of :func:`sweep` deletes; a round that finds fewer was the last."""
+
 Range = tuple[int, int]
 """Owner uids ``first`` to ``last``, both included."""
 
@@ -112,10 +115,13 @@ def sweep(
     ranges: Sequence[Range], roots: Sequence[Path] | None = None, *, skip: Sequence[Path] = ()
 ) -> list[Path]:
     """Delete everything :func:`find_owned` finds; return what was deleted.
-    :class:`HostError` when something found could not be deleted."""
+    :class:`HostError` when something found could not be deleted.
+
+    No process of the owners may still run (they would write again): a search that
+    found fewer than its limit found everything, so it is not repeated."""
     deleted: list[Path] = []
     for _ in range(10):  # each round deletes up to find_owned's limit
-        found = find_owned(ranges, roots, skip=skip)
+        found = find_owned(ranges, roots, skip=skip, limit=SWEEP_ROUND)
         if not found:
             return deleted
         failed = []
@@ -137,6 +143,8 @@ def sweep(
                 + "\n  ".join(failed[:5]),
                 "Delete them by hand (check what holds them: fuser -vm PATH), then try again.",
             )
+        if len(found) < SWEEP_ROUND:
+            return deleted
     return deleted
 
 

@@ -35,8 +35,10 @@ from grading.kit import PROJECT, answers, submission
 from room.seats import new_room
 
 from dockdojo.runner import Engine, load_lesson
+from dockdojo.runner.environ import TAG_SALT
 from dockdojo.runner.grading import GradeOptions, grade_all, isolation
 from dockdojo.runner.mirror import Mirror
+from dockdojo.runner.room.salt import room_salt
 
 COUNT = 10
 PULLED = ("redis", "busybox")
@@ -102,11 +104,13 @@ def main() -> int:
     os.chdir(PROJECT)
     folder = Path(tempfile.mkdtemp(prefix="dockdojo-bench-grade-"))
     folder.chmod(0o700)
-    paths = [submission(folder, f"s{n:02d}", answers(f"s{n:02d}")) for n in range(COUNT)]
     lesson = load_lesson("what-is-an-image")
     timings: dict[str, float] = {}
     clocks: dict[str, BoxClock] = {}
     with new_room(free_port()) as room, Engine(host) as engine:
+        # the answers name each learner's values as the grader makes them: with the room's salt
+        os.environ[TAG_SALT] = room_salt(room.config)
+        paths = [submission(folder, f"s{n:02d}", answers(f"s{n:02d}")) for n in range(COUNT)]
         mirror = Mirror(room.config)
         mirror.start(pull_through=f"http://{registry}")
         options = GradeOptions(lesson=lesson, room=room.config)
