@@ -81,7 +81,7 @@ def grade_batch(
 
         return one_at_a_time
 
-    with _pool(options) as pool:
+    with _pool(options, len(paths)) as pool:
 
         def one(path: Path) -> Submission:
             sub = Submission(path, copies[path], options, pool)
@@ -125,12 +125,17 @@ def _private_out(out: Path) -> None:
 
 
 @contextlib.contextmanager
-def _pool(options: GradeOptions) -> Iterator[Pool | None]:
+def _pool(options: GradeOptions, count: int) -> Iterator[Pool | None]:
+    """The pool for ``count`` submissions: a user per job, and as many again (while
+    there are submissions for them) whose boxes are opened while others run."""
     if options.trusted:
         yield None
         return
     kernel = prepare(options.kernel_env)
-    with Pool(options.room, options.jobs, kernel, (*options.hide, options.room.state)) as pool:
+    size = options.jobs + max(0, min(options.jobs, count - options.jobs))
+    hide = (*options.hide, options.room.state)
+    ahead = (options.lesson.id, options.limits)
+    with Pool(options.room, size, kernel, hide, ahead=ahead, count=count) as pool:
         yield pool
 
 

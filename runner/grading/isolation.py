@@ -36,6 +36,7 @@ import shutil
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -72,14 +73,30 @@ class Pool:
     """The batch's pool users, handed out one per running submission."""
 
     def __init__(
-        self, room: RoomConfig, size: int, kernel: KernelEnv, hide: Sequence[Path] = ()
+        self,
+        room: RoomConfig,
+        size: int,
+        kernel: KernelEnv,
+        hide: Sequence[Path] = (),
+        *,
+        ahead: tuple[str, Confinement] | None = None,
+        count: int = 0,
     ) -> None:
         self.room = room
         self.kernel = kernel
         self.hide = tuple(hide)
         """Folders no submission's kernel or container sees (the submissions, reports)."""
         self.names = [UserName.pool(n) for n in range(1, max(1, size) + 1)]
-        self._free: queue.Queue[UserName] = queue.Queue()
+        self.ahead = ahead
+        """The lesson and limits of the boxes to open before they are asked for (a
+        batch's): each pool user's box is opened, and opened again once cleared, in the
+        background, so a submission finds its box ready. None: opened when asked for."""
+        self._to_open = count
+        """How many more boxes to open ahead: the batch's submissions not yet given one."""
+        self._count_lock = threading.Lock()
+        self._ready: queue.Queue[str | Box] = queue.Queue()
+        """Free pool users: as a name (open a box when asked) or an opened box."""
+        self._background: ThreadPoolExecutor | None = None
         self._lock: Any = None
 
     def __enter__(self) -> Pool:
@@ -119,8 +136,9 @@ class Pool:
                 for who in made:
                     remove(who.name)
                 raise
+            self._background = ThreadPoolExecutor(len(self.names), "dockdojo-box")
             for name in self.names:
-                self._free.put(name)
+                self._background.submit(self._recycle, name)
         except BaseException:
             self.__exit__()
             raise
@@ -128,26 +146,69 @@ class Pool:
 
     def __exit__(self, *_: object) -> None:
         try:
-            clear_leftovers(self.room)
+            if self._background is not None:
+                self.ahead = None  # nothing more is opened
+                self._background.shutdown(wait=True)
+            clear_leftovers(self.room)  # the boxes opened ahead and never used too
         finally:
             if self._lock is not None:
                 self._lock.close()
 
     @contextlib.contextmanager
     def box(self, lesson: str, learner_id: str, limits: Confinement) -> Iterator[Box]:
-        """A fresh box on a free pool user for one submission; cleared when it ends."""
-        name = self._free.get()
-        try:
-            who = lookup(name)
+        """A fresh box on a free pool user for one submission (opened ahead, or now);
+        cleared when it ends, in the background when the pool opens boxes ahead."""
+        free = self._ready.get()
+        if isinstance(free, Box) and (free.lesson, free.limits) != (lesson, limits):
+            free.close()  # opened for another lesson or limits
+            free = free.who.name
+        if isinstance(free, Box):
+            box = free
+        else:
+            who = lookup(free)
             assert who is not None
-            box = Box(who, self.room, self.kernel, limits, lesson, learner_id, self.hide)
+            box = Box(who, self.room, self.kernel, limits, lesson, self.hide)
             try:
                 box.open()
-                yield box
-            finally:
-                box.close()
+            except BaseException:
+                self._put_back(box)
+                raise
+        box.learner = learner_id
+        try:
+            yield box
         finally:
-            self._free.put(name)
+            self._put_back(box)
+
+    def _put_back(self, box: Box) -> None:
+        if self.ahead is not None and self._background is not None:
+            with contextlib.suppress(RuntimeError):  # else the pool is ending: cleared here
+                self._background.submit(self._recycle, box.who.name, box)
+                return
+        try:
+            box.close()
+        finally:
+            self._ready.put(box.who.name)
+
+    def _recycle(self, name: str, used: Box | None = None) -> None:
+        """Clear ``used`` and open the next box of ``name`` (:attr:`ahead`). When either
+        fails, the name is handed out as it is: its next submission opens the box
+        itself, and meets the error where it is reported."""
+        try:
+            if used is not None:
+                used.close()
+            ahead, who = self.ahead, lookup(name)
+            with self._count_lock:
+                wanted = self._to_open > 0
+                self._to_open -= wanted
+            if ahead is None or who is None or not wanted:
+                self._ready.put(name)
+                return
+            box = Box(who, self.room, self.kernel, ahead[1], ahead[0], self.hide)
+            box.open()
+        except Exception:  # said again to the submission that opens it itself
+            self._ready.put(name)
+            return
+        self._ready.put(box)
 
 
 def clear_leftovers(room: RoomConfig) -> None:
@@ -229,8 +290,8 @@ class Box:
         kernel: KernelEnv,
         limits: Confinement,
         lesson: str,
-        learner_id: str,
         hide: Sequence[Path] = (),
+        learner_id: str = "",
     ) -> None:
         self.who = who
         self.hide = tuple(hide)
@@ -240,6 +301,7 @@ class Box:
         self.limits = limits
         self.lesson = lesson
         self.learner = learner_id
+        """The learner whose submission runs here: set when the box is handed out."""
         self.work = WORK_ROOT / who.name
         self.group = Cgroup(f"{who.name}.kernel")
         # the engine writes its data root, runtime folder, the work folder and the

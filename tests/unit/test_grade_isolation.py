@@ -68,7 +68,9 @@ def test_a_negative_limit_on_the_command_line_is_refused_before_anything_runs(
 
 def _box(tmp_path: Path) -> Box:
     who = Learner(UserName.pool(1), 1500, 1500, Path("/home/dd-grade-1"))
-    return Box(who, RoomConfig(state=tmp_path), KERNEL, Confinement(), "what-is-an-image", "ada")
+    return Box(
+        who, RoomConfig(state=tmp_path), KERNEL, Confinement(), "what-is-an-image", learner_id="ada"
+    )
 
 
 def test_the_kernels_environment_holds_its_own_tag_and_never_the_salt(
