@@ -10,6 +10,8 @@ A folder found is deleted with all it holds and not searched further.
 Searched: every mount of a local, writable file system (``ext4``, ``xfs``, ``btrfs``,
 ``tmpfs``...) once per file system, never crossing into another (``find -xdev``), so
 ``/proc``, ``/sys``, network file systems and the engines' own overlay mounts are not.
+Each folder at the top of a file system is searched by a ``find`` of its own, as many
+side by side as there are CPUs (0.8 s instead of 1.5 s for 590,000 files here).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import shutil
 import stat
 import subprocess
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import HostError
@@ -96,7 +99,41 @@ def find_owned(
         skipped += [*(["-o"] if skipped else []), "-path", _literal(str(path))]
     if skipped:
         skipped = ["(", *skipped, ")", "-prune", "-o"]
-    argv = ["find", *where, "-xdev", *skipped, "(", *test, ")", "-prune", "-print0"]
+    expression = ["-xdev", *skipped, "(", *test, ")", "-prune", "-print0"]
+    runs = [["find", *where, "-maxdepth", "1", *expression]]  # the roots and what is in them
+    runs += [["find", *group, *expression] for group in _below(where)]
+    with ThreadPoolExecutor(min(len(runs), os.cpu_count() or 1)) as workers:
+        outputs = list(workers.map(lambda argv: _find(argv, ranges), runs))
+    found = sorted({Path(os.fsdecode(p)) for out in outputs for p in out.split(b"\0") if p})
+    # a folder found stands for everything in it: what another search found inside goes
+    kept = [p for p in found if not any(f in p.parents for f in found)]
+    return kept[:limit]
+
+
+def _below(roots: Sequence[str]) -> list[list[str]]:
+    """The folders one level below ``roots`` on their roots' own file systems, each a
+    search of its own (the searches run side by side, one per CPU: a host's few large
+    folders then take their time at once, not one after the other)."""
+    groups = []
+    for root in roots:
+        try:
+            device = os.lstat(root).st_dev
+            entries = list(os.scandir(root))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if (
+                    entry.is_dir(follow_symlinks=False)
+                    and entry.stat(follow_symlinks=False).st_dev == device
+                ):
+                    groups.append([entry.path])
+            except OSError:
+                continue
+    return groups
+
+
+def _find(argv: list[str], ranges: Sequence[Range]) -> bytes:
     try:
         done = subprocess.run(
             argv, capture_output=True, timeout=FIND_TIMEOUT, env={"PATH": PATH}, check=False
@@ -107,8 +144,7 @@ def find_owned(
             "Check that find(1) runs, then try again.",
         ) from err
     # find's exit status is 1 when a folder vanished or could not be read: what it printed holds
-    found = [Path(os.fsdecode(p)) for p in done.stdout.split(b"\0") if p]
-    return found[:limit]
+    return done.stdout
 
 
 def sweep(

@@ -68,6 +68,13 @@ def test_finds_and_deletes_exactly_the_owners_files(host: Path) -> None:
         else:
             path.write_text("x")
         os.chown(path, uid, uid)
+    deep = root / "deep" / "a" / "b"  # found by the search of deep, one of those side by side
+    deep.parent.mkdir(parents=True)
+    deep.write_text("x")
+    os.chown(deep, 262144 + 7, 262144 + 7)
+    owned[deep] = 262144 + 7
+    (root / "folder[1]" / "theirs").write_text("x")  # inside a folder found: not listed
+    os.chown(root / "folder[1]" / "theirs", 61001, 61001)
     os.mkfifo(root / "fifo")
     os.chown(root / "fifo", 61001, 61001)
     (root / "link").symlink_to("/etc/shadow")
