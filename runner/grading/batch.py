@@ -132,10 +132,12 @@ def _pool(options: GradeOptions, count: int) -> Iterator[Pool | None]:
         yield None
         return
     kernel = prepare(options.kernel_env)
-    size = options.jobs + max(0, min(options.jobs, count - options.jobs))
+    spares = max(0, min(options.jobs, count - options.jobs))
     hide = (*options.hide, options.room.state)
     ahead = (options.lesson.id, options.limits)
-    with Pool(options.room, size, kernel, hide, ahead=ahead, count=count) as pool:
+    with Pool(
+        options.room, options.jobs, kernel, hide, ahead=ahead, count=count, spares=spares
+    ) as pool:
         yield pool
 
 

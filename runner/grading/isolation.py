@@ -81,12 +81,16 @@ class Pool:
         *,
         ahead: tuple[str, Confinement] | None = None,
         count: int = 0,
+        spares: int = 0,
     ) -> None:
         self.room = room
         self.kernel = kernel
         self.hide = tuple(hide)
         """Folders no submission's kernel or container sees (the submissions, reports)."""
-        self.names = [UserName.pool(n) for n in range(1, max(1, size) + 1)]
+        self.names = [UserName.pool(n) for n in range(1, max(1, size) + max(0, spares) + 1)]
+        self._spares = self.names[max(1, size) :]
+        """Users whose first box is opened once a first submission has taken its own
+        (so that those first boxes open sooner); ready after that as any other."""
         self.ahead = ahead
         """The lesson and limits of the boxes to open before they are asked for (a
         batch's): each pool user's box is opened, and opened again once cleared, in the
@@ -121,28 +125,36 @@ class Pool:
             ) from None
         try:
             clear_leftovers(self.room)  # what a grader that was killed left
-            for name in self.names:
-                if lookup(name) is not None:  # not made by the pool: someone else's
-                    raise DockdojoError(
-                        f"A user {name} exists that dockdojo's grading pool did not make.",
-                        f"Rename or remove that user (userdel -r {name}) if it is no one's, "
-                        "then grade again.",
-                    )
-                create_learner(name)
-            made = [who for who in map(lookup, self.names) if who is not None]
-            try:
-                _check_unowned(made)
-            except DockdojoError:  # the files are not the pool's: they stay where they are
-                for who in made:
-                    remove(who.name)
-                raise
+            self._make_users()
             self._background = ThreadPoolExecutor(len(self.names), "dockdojo-box")
+            if self.ahead is None:
+                self._spares = []  # nothing is opened ahead: every user is free at once
             for name in self.names:
-                self._background.submit(self._recycle, name)
+                if name not in self._spares:
+                    self._background.submit(self._recycle, name)
         except BaseException:
             self.__exit__()
             raise
         return self
+
+    def _make_users(self) -> None:
+        """The pool's users, made now; :class:`DockdojoError` when a user of such a name
+        is someone else's, or files of an earlier owner of their ids remain."""
+        for name in self.names:
+            if lookup(name) is not None:  # not made by the pool: someone else's
+                raise DockdojoError(
+                    f"A user {name} exists that dockdojo's grading pool did not make.",
+                    f"Rename or remove that user (userdel -r {name}) if it is no one's, "
+                    "then grade again.",
+                )
+            create_learner(name)
+        made = [who for who in map(lookup, self.names) if who is not None]
+        try:
+            _check_unowned(made)
+        except DockdojoError:  # the files are not the pool's: they stay where they are
+            for who in made:
+                remove(who.name)
+            raise
 
     def __exit__(self, *_: object) -> None:
         try:
@@ -174,10 +186,18 @@ class Pool:
                 self._put_back(box)
                 raise
         box.learner = learner_id
+        self._open_a_spare()
         try:
             yield box
         finally:
             self._put_back(box)
+
+    def _open_a_spare(self) -> None:
+        with self._count_lock:
+            spare = self._spares.pop(0) if self.ahead is not None and self._spares else None
+        if spare is not None and self._background is not None:
+            with contextlib.suppress(RuntimeError):  # the pool is ending
+                self._background.submit(self._recycle, spare)
 
     def _put_back(self, box: Box) -> None:
         if self.ahead is not None and self._background is not None:
