@@ -59,8 +59,7 @@ def clean(engine: Engine, *, images: bool = False) -> None:
 
 def plain_nbclient(paths: list[Path], host: str, engine: Engine, *, cold: bool) -> None:
     for path in paths:
-        if cold:
-            clean(engine, images=True)
+        clean(engine, images=cold)  # each notebook on an engine without the last one's containers
         nb = nbformat.read(path, as_version=4)
         env = {
             **os.environ,
