@@ -28,6 +28,9 @@ HOST_IP = "DOCKDOJO_HOST_IP"
 learner one of their own (``dockdojo.runner.privileged.firewall``)."""
 WIDGETS_SYNC = "DOCKDOJO_WIDGETS_SYNC"
 """Set to ``1`` to run widget work inline instead of in threads (headless runs, grading)."""
+WIDGETS_HEADLESS = "DOCKDOJO_WIDGETS_HEADLESS"
+"""Set to ``1`` where nobody sees the widgets (grading): they are built and work as
+usual, but send nothing to a frontend (a lesson's widgets open about 1,400 comms)."""
 RECHECK_URL = "DOCKDOJO_RECHECK_URL"
 """The instructor view's ``api/recheck`` address, set for a learner's server by the hub."""
 HUB_USER = "JUPYTERHUB_USER"
@@ -81,6 +84,11 @@ def widgets_sync() -> bool:
     return os.environ.get(WIDGETS_SYNC) == "1"
 
 
+def widgets_headless() -> bool:
+    """Whether widgets send nothing to a frontend (``DOCKDOJO_WIDGETS_HEADLESS=1``)."""
+    return os.environ.get(WIDGETS_HEADLESS) == "1"
+
+
 __all__ = [
     "HOST_IP",
     "HUB_USER",
@@ -89,6 +97,7 @@ __all__ = [
     "RECHECK_URL",
     "SHARED_ENGINE",
     "TAG_SALT",
+    "WIDGETS_HEADLESS",
     "WIDGETS_SYNC",
     "given_tag",
     "handed_tags",
@@ -96,5 +105,6 @@ __all__ = [
     "learner",
     "shared_engine",
     "tag_salt",
+    "widgets_headless",
     "widgets_sync",
 ]

@@ -1,5 +1,12 @@
 """dockdojo's notebook UI: ipywidgets over :mod:`dockdojo.runner`."""
 
+from dockdojo.runner.environ import widgets_headless
+
+from .common import silence_comms
+
+if widgets_headless():  # a graded kernel: nobody sees the widgets
+    silence_comms()
+
 from .console import ExecConsole
 from .containers import ContainerCard, RunWidget
 from .images import DeleteWidget, ImagesWidget
