@@ -75,6 +75,8 @@ def hub_config(
         f"os.environ[{ROOM_CONFIG!r}] = {str(config_file or '')!r}",
         f"os.environ[{LEARNER_ENV!r}] = {str(learner_env)!r}",
         f"c.JupyterHub.bind_url = 'http://127.0.0.1:{port}'",
+        f"c.JupyterHub.hub_bind_url = 'http://127.0.0.1:{room.hub.api_port}'",
+        f"c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{room.hub.proxy_api_port}'",
         f"c.JupyterHub.db_url = 'sqlite:///{hub_state}/jupyterhub.sqlite'",
         f"c.JupyterHub.cookie_secret_file = '{hub_state}/cookie_secret'",
         f"c.ConfigurableHTTPProxy.command = [{proxy!r}]",

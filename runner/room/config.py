@@ -13,6 +13,8 @@ exists), every key optional::
 
     [hub]                              # the room on JupyterHub (dockdojo room hub-config)
     port = 8000                        # the hub on 127.0.0.1
+    api_port = 8081                    # the hub's own API on 127.0.0.1 (one per room)
+    proxy_api_port = 8001              # the proxy's API on 127.0.0.1 (one per room)
     learners = ["ada", "bob"]          # who may log in (empty: whoever the authenticator lets in)
     instructors = ["teacher"]          # JupyterHub admins
     instructor_group = "instructors"   # members of this hub group are instructors too
@@ -31,6 +33,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import DockdojoError, RoomError
 from ..privileged.users import UserName
@@ -62,6 +65,11 @@ class HubSettings:
 
     port: int = 8000
     """The hub's port on 127.0.0.1."""
+    api_port: int = 8081
+    """The hub's own API on 127.0.0.1, which servers and services reach (JupyterHub's
+    ``hub_bind_url``): a second room on the server needs another."""
+    proxy_api_port: int = 8001
+    """configurable-http-proxy's API on 127.0.0.1 (``ConfigurableHTTPProxy.api_url``)."""
     learners: tuple[str, ...] = ()
     """Who may log in; empty: whoever the authenticator lets in."""
     instructors: tuple[str, ...] = ()
@@ -167,11 +175,37 @@ def load_config(path: Path | None = None) -> RoomConfig:
     )
 
 
+def _hub_numbers(
+    path: Path, raw: dict[str, Any], settings: HubSettings, ports: tuple[str, ...]
+) -> dict[str, int]:
+    """The ``[hub]`` table's numbers, each checked; the ports must differ."""
+    chosen: dict[str, int] = {}
+    for key in (*ports, "idle_minutes"):
+        value = raw.get(key, getattr(settings, key))
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise DockdojoError(
+                f"{path}: hub.{key} = {value!r} is not a whole number of 0 or more.",
+                "Give a number, e.g. port = 8000, idle_minutes = 60.",
+            )
+        chosen[key] = value
+    for key in ports:
+        others = [k for k in ports if k != key and chosen[k] == chosen[key]]
+        if others:
+            raise DockdojoError(
+                f"{path}: hub.{key} and hub.{others[0]} are both {chosen[key]}; each needs "
+                "a port of its own.",
+                "Give each a different port (defaults: port 8000, api_port 8081, "
+                "proxy_api_port 8001).",
+            )
+    return chosen
+
+
 def _hub(path: Path, raw: object) -> HubSettings:
     """The ``[hub]`` table, checked key by key."""
     if not isinstance(raw, dict):
         raise DockdojoError(f"{path}: [hub] must be a table.", "Write it as [hub] with keys.")
-    known = {"port", "learners", "instructors", "instructor_group", "idle_minutes"}
+    ports = ("port", "api_port", "proxy_api_port")
+    known = {*ports, "learners", "instructors", "instructor_group", "idle_minutes"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise DockdojoError(
@@ -179,13 +213,7 @@ def _hub(path: Path, raw: object) -> HubSettings:
             f"Known keys: {', '.join(sorted(known))}.",
         )
     settings = HubSettings()
-    for key in ("port", "idle_minutes"):
-        value = raw.get(key, getattr(settings, key))
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise DockdojoError(
-                f"{path}: hub.{key} = {value!r} is not a whole number of 0 or more.",
-                "Give a number, e.g. port = 8000, idle_minutes = 60.",
-            )
+    chosen = _hub_numbers(path, raw, settings, ports)
     names: dict[str, tuple[str, ...]] = {}
     for key in ("learners", "instructors"):
         value = raw.get(key, [])
@@ -207,11 +235,13 @@ def _hub(path: Path, raw: object) -> HubSettings:
             'Give letters, digits, ".", "_" or "-", e.g. instructor_group = "instructors".',
         )
     return HubSettings(
-        port=int(raw.get("port", settings.port)),
+        port=chosen["port"],
+        api_port=chosen["api_port"],
+        proxy_api_port=chosen["proxy_api_port"],
         learners=names["learners"],
         instructors=names["instructors"],
         instructor_group=group,
-        idle_minutes=int(raw.get("idle_minutes", settings.idle_minutes)),
+        idle_minutes=chosen["idle_minutes"],
     )
 
 

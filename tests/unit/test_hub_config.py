@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from traitlets.config import Config
 
+from dockdojo.runner.errors import DockdojoError
 from dockdojo.runner.hub.hub import (
     LEARNER_ENV,
     ROOM_CONFIG,
@@ -189,3 +190,32 @@ def test_the_instructor_group_is_made_by_the_hub(
     assert room.hub.instructor_group == "helpers"
     c = _load(hub_config(file, room), monkeypatch)
     assert c.JupyterHub.load_groups == {"helpers": {}}  # made; its members stay the hub's
+
+
+def test_a_second_room_sets_the_hubs_internal_ports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dockdojo.runner.room.config import load_config
+
+    c = _load(hub_config(None, RoomConfig(state=tmp_path)), monkeypatch)
+    assert c.JupyterHub.hub_bind_url == "http://127.0.0.1:8081"
+    assert c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:8001"
+    file = tmp_path / "room.toml"
+    file.write_text(
+        f'state = "{tmp_path}"\n[hub]\nport = 8100\napi_port = 8181\nproxy_api_port = 8101\n'
+    )
+    c = _load(hub_config(file, load_config(file)), monkeypatch)
+    assert c.JupyterHub.bind_url == "http://127.0.0.1:8100"
+    assert c.JupyterHub.hub_bind_url == "http://127.0.0.1:8181"
+    assert c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:8101"
+
+
+def test_hub_ports_that_collide_are_refused(tmp_path: Path) -> None:
+    from dockdojo.runner.room.config import load_config
+
+    file = tmp_path / "room.toml"
+    file.write_text(f'state = "{tmp_path}"\n[hub]\nport = 8081\n')
+    with pytest.raises(DockdojoError) as caught:
+        load_config(file)
+    assert "hub.port and hub.api_port are both 8081" in caught.value.what
+    assert "different port" in caught.value.hint
