@@ -115,19 +115,22 @@ class Worker:
             self.status.value = note("busy", busy_text)
         self.last_error = None
         if self.sync:
-            self._run(job)
+            self._run(job, busy_text)
         else:
-            self._thread = threading.Thread(target=self._run, args=(job,), daemon=True)
+            self._thread = threading.Thread(target=self._run, args=(job, busy_text), daemon=True)
             self._thread.start()
         return True
 
-    def _run(self, job: Callable[[], Any]) -> None:
+    def _run(self, job: Callable[[], Any], busy_text: str) -> None:
         while True:
             try:
                 job()
             except Exception as exc:  # every failure becomes a sentence for the learner
                 self.last_error = exc
                 self.status.value = error_note(exc)
+            else:  # a job that said nothing of its own leaves no "busy" note behind
+                if busy_text and self.status.value == note("busy", busy_text):
+                    self.status.value = ""
             with self._lock:
                 queued, self._next = self._next, None
                 if queued is None:
