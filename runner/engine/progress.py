@@ -49,6 +49,12 @@ class PullProgress:
 
     def describe(self) -> str:
         """One line for a terminal or a widget label."""
+        if not self.layers_total:  # the engine named no layer: none to fetch, or not yet
+            return (
+                "100%  up to date: nothing to download"
+                if self.finished
+                else f"{self.fraction:4.0%}"
+            )
         parts = [f"{self.fraction:4.0%}", f"layers {self.layers_done}/{self.layers_total}"]
         if self.bytes_total:
             parts.append(f"{human_bytes(self.bytes_done)} / {human_bytes(self.bytes_total)}")

@@ -67,6 +67,17 @@ def test_fraction_is_monotonic_and_reaches_one_with_layer_counts() -> None:
     assert last.status == "Status: Downloaded newer image"
 
 
+def test_a_pull_of_an_image_already_here_says_so_not_layers_0_of_0() -> None:
+    tracker = _tracker()
+    for event in (
+        {"status": "Pulling from library/nginx", "id": "latest"},
+        {"status": "Digest: sha256:abc"},
+        {"status": "Status: Image is up to date for nginx:latest"},
+    ):
+        assert "0/0" not in tracker.feed(event).describe()
+    assert tracker.snapshot(finished=True).describe() == "100%  up to date: nothing to download"
+
+
 def test_fraction_never_drops_when_a_big_layer_reveals_its_size_late() -> None:
     tracker = _tracker()
     tracker.feed({"status": "Pulling fs layer", "id": "small"})
