@@ -57,7 +57,7 @@ if TYPE_CHECKING:
         same_image,
         uses_image,
     )
-    from .environ import widgets_sync
+    from .environ import widgets_headless, widgets_sync
     from .errors import (
         ContainerNotFound,
         ContainerNotRunning,
@@ -94,7 +94,7 @@ if TYPE_CHECKING:
 _WHERE = {
     "authoring": ("Action", "CheckSpec", "Lesson", "Step"),
     "context": ("LearnerContext", "learner_context", "learner_tag"),
-    "environ": ("widgets_sync",),
+    "environ": ("widgets_headless", "widgets_sync"),
     "engine": (
         "LABEL_LEARNER",
         "LABEL_LESSON",
@@ -221,6 +221,7 @@ __all__ = [
     "same_image",
     "solve_lesson",
     "uses_image",
+    "widgets_headless",
     "widgets_sync",
 ]
 """The public API; :func:`__getattr__` loads each name from the module ``_WHERE`` says."""

@@ -1,6 +1,6 @@
 """dockdojo's notebook UI: ipywidgets over :mod:`dockdojo.runner`."""
 
-from dockdojo.runner.environ import widgets_headless
+from dockdojo.runner import widgets_headless
 
 from .common import silence_comms
 

@@ -67,9 +67,11 @@ def _doctor(args: argparse.Namespace) -> int:
 
     names = args.lessons or sorted({p.stem for d in content_dirs() for p in lesson_sources(d)})
     lessons = [load_lesson(name) for name in names]
-    with environment_engine() as engine:
-        findings = engine_findings(engine, lessons)
-    if args.room:
+    findings = []
+    if not args.room:  # a room server needs no engine of its own: each learner has theirs
+        with environment_engine() as engine:
+            findings = engine_findings(engine, lessons)
+    else:
         from ..room import load_config
 
         config = load_config(args.config)
@@ -85,7 +87,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
 def _rehearsal(config: RoomConfig, lesson: str | None) -> Finding:
     from ..readiness import Finding
-    from ..room.rehearsal import rehearse
+    from ..room.rehearsal import kept_log, rehearse
 
     if lesson is None:
         return Finding("rehearsal", False, "there is no lesson to rehearse", "Name one: --lesson")
@@ -97,8 +99,8 @@ def _rehearsal(config: RoomConfig, lesson: str | None) -> Finding:
         ""
         if done.passed
         else (
-            "Fix the failing checks above, then run dockdojo doctor --room again; the engine's "
-            f"log stays in {config.state}/engines/dd-rehearsal-*/engine.log."
+            "Fix the failing checks above, then run dockdojo doctor --room again; the "
+            f"rehearsal engine's log is kept in {kept_log(config)}."
         ),
     )
 

@@ -133,7 +133,9 @@ LESSONS = "dockdojo-lessons"
 """The folder of each learner's home that holds their lesson notebooks."""
 _PLACE = (
     "from pathlib import Path; from dockdojo.runner.workspace import sync_workspace; "
-    f"sync_workspace(Path.home() / {LESSONS!r})"
+    f"lessons = Path.home() / {LESSONS!r}; sync_workspace(lessons); "
+    # the learner's home and lessons are theirs alone (useradd -m makes homes 755)
+    "Path.home().chmod(0o700); lessons.chmod(0o700)"
 )
 
 
@@ -191,7 +193,9 @@ def room_lesson_ids() -> list[str]:
 def place_lessons(who: Learner | None, python: KernelEnv) -> None:
     """The lessons, in the learner's ``~/dockdojo-lessons``: written as the learner (never
     as root into a folder the learner controls), new ones added and unchanged ones
-    updated, the learner's own changes kept (as ``dockdojo lab`` does)."""
+    updated, the learner's own changes kept (as ``dockdojo lab`` does). The home and the
+    lessons folder are then made the learner's alone (0700): no other learner reads
+    their notebooks."""
     if who is None:
         raise RoomError("There is no such Unix user.", "Create the learner's user first.")
     user = As(
@@ -210,12 +214,15 @@ def place_lessons(who: Learner | None, python: KernelEnv) -> None:
 
 
 PROXY_SETTINGS = f"""\
-# dockdojo: a learner's port links (jupyter-server-proxy) may name the address their
-# engine publishes on ({HOST_IP}); the host's firewall keeps it theirs alone.
+# dockdojo: a learner's port links (jupyter-server-proxy) reach only the address their
+# engine publishes on ({HOST_IP}), which the host's firewall keeps theirs alone: never
+# the server's 127.0.0.1 (its mirror, its hub, another service), not even as /proxy/PORT.
 import os
-c.ServerProxy.host_allowlist = ["localhost", "127.0.0.1"] + [
-    a for a in [os.environ.get("{HOST_IP}", "")] if a
-]
+c.ServerProxy.host_allowlist = [a for a in [os.environ.get("{HOST_IP}", "")] if a]
+# /proxy/PORT/ (its "local" handler) is given no allowlist and always reaches localhost:
+# in a room it reaches nothing (a 403, as for an address not allowed)
+from jupyter_server_proxy import handlers as _proxy
+_proxy.LocalProxyHandler._check_host_allowlist = lambda self, host: False
 """
 
 

@@ -139,6 +139,7 @@ def add(name: UserName, *, records: Path = RECORDS) -> Account:
     who = lookup(name)
     if who is None:
         raise HostError(f"useradd -m {name} made no user {name}.", "Create the user by hand.")
+    who.home.chmod(0o700)  # theirs alone: useradd -m makes it 755
     write_record(who, records)
     return who
 

@@ -2,15 +2,18 @@
 throwaway learner's engine, as a learner's first minutes would go.
 
 A Unix user ``dd-rehearsal-<hex>`` is made, given an engine of the room (its mirror, its
-limits), the lesson is solved and checked on it, and then the engine is stopped and the
-user removed, whatever happened.
+limits), the lesson is solved and checked on it, and then, whatever happened, the engine
+is discarded with its data root and folder and the user removed: nothing of it is left in
+the room (its engine's log is kept as ``STATE/rehearsal-engine.log``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import shutil
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..context import context_for
 from ..errors import DockdojoError, HostError
@@ -21,6 +24,11 @@ from ..privileged.users import UserName, remove
 from ..text import plural
 from .config import RoomConfig
 from .engines import LearnerEngine
+
+
+def kept_log(config: RoomConfig) -> Path:
+    """Where the last rehearsal's engine log is kept (its engine's folder is deleted)."""
+    return config.state / "rehearsal-engine.log"
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,10 @@ def rehearse(config: RoomConfig, lesson_id: str = "what-is-an-image") -> Rehears
         return Rehearsal(False, f"the rehearsal stopped: {exc.what}", time.monotonic() - started)
     finally:
         with contextlib.suppress(DockdojoError):
-            engine.stop()
+            engine.discard()  # its images and containers matter to nobody
+        with contextlib.suppress(OSError):
+            shutil.copyfile(engine.log, kept_log(config))
+        shutil.rmtree(engine.folder, ignore_errors=True)
         with contextlib.suppress(HostError):  # what is left is named by the next doctor
             remove(name)
     took = time.monotonic() - started
@@ -78,4 +89,4 @@ def rehearse(config: RoomConfig, lesson_id: str = "what-is-an-image") -> Rehears
     )
 
 
-__all__ = ["Rehearsal", "rehearse"]
+__all__ = ["Rehearsal", "kept_log", "rehearse"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import subprocess
 import time
 
 import pytest
@@ -58,6 +59,8 @@ def _walk_through(url: str, room: Room, people: list[Learner]) -> None:
         placed = who.home / "dockdojo-lessons" / "what-is-an-image.ipynb"
         assert placed.is_file(), "the lessons are not in the learner's home"
         assert placed.stat().st_uid == who.uid, "the lessons were not written as the learner"
+        for folder in (who.home, placed.parent):  # theirs alone (useradd -m made it 755)
+            assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
         env = environ(server_process(who))
         assert env["DOCKER_HOST"] == who.docker_host
         assert env["DOCKDOJO_LEARNER"] == who.name
@@ -82,11 +85,29 @@ def _walk_through(url: str, room: Room, people: list[Learner]) -> None:
         assert page.status_code == 200, (link, page.status_code, page.text[:300])
         assert "nginx" in page.text.lower()
     (ada_session, _), (ada, bob) = sessions[0], people
+    # bob's shell cannot read ada's lessons
+    peek = subprocess.run(
+        ["cat", str(ada.home / "dockdojo-lessons" / "what-is-an-image.ipynb")],
+        user=bob.uid,
+        group=bob.gid,
+        extra_groups=[],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert peek.returncode != 0, "bob read ada's lesson"
+    assert "Permission denied" in peek.stderr, peek.stderr
     bob_host, bob_port = links[bob.name]
     for path in (f"proxy/{bob_host}:{bob_port}/", f"proxy/{bob_port}/"):
         stolen = ada_session.get(f"{url}/user/{ada.name}/{path}", timeout=30)
         assert stolen.status_code != 200, (path, stolen.status_code)
         assert "nginx" not in stolen.text.lower()
+    # nor any 127.0.0.1 service of the server (here the room's mirror), by address or not
+    mirror = room.config.mirror_port
+    for path in (f"proxy/127.0.0.1:{mirror}/v2/_catalog", f"proxy/{mirror}/v2/_catalog"):
+        served = ada_session.get(f"{url}/user/{ada.name}/{path}", timeout=30)
+        assert served.status_code == 403, (path, served.status_code)
+        assert "repositories" not in served.text
     # neither learner can open the other's server
     theirs = ada_session.get(f"{url}/user/{bob.name}/lab", timeout=30)
     assert theirs.status_code == 403 or f"/user/{bob.name}/" not in theirs.url, (

@@ -84,8 +84,9 @@ def test_learners_pull_every_lesson_image_from_a_mirror_filled_offline_and_canno
             assert held_after == held_before
             assert not any(repository.endswith("evil") for repository, _, _ in held_after)
 
-            # the instructor's check the day before: ready, rehearsal included
-            monkeypatch.setenv("DOCKER_HOST", docker_host)
+            # the instructor's check the day before: ready, rehearsal included, on a server
+            # with no Docker Engine of its own (a room needs none: each learner has theirs)
+            monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
             code = main(
                 [
                     "doctor",
@@ -110,6 +111,10 @@ def test_learners_pull_every_lesson_image_from_a_mirror_filled_offline_and_canno
                 for u in Path("/etc/passwd").read_text().splitlines()
                 if u.startswith("dd-rehearsal-")
             ], "the rehearsal's learner is left"
+            engines = room.config.state / "engines"
+            left = [p.name for p in engines.iterdir()] if engines.is_dir() else []
+            assert not [n for n in left if n.startswith("dd-rehearsal-")], left
+            assert (room.config.state / "rehearsal-engine.log").is_file()
         finally:
             mirror.stop()
         assert processes_using(mirror.folder) == []
