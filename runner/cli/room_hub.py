@@ -38,7 +38,12 @@ def add_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     hub.add_argument(
         "--password",
         default=None,
-        help="use JupyterHub's dummy authenticator with this shared password (trials only)",
+        help="a trial: learners log in with this password (instructors with their own)",
+    )
+    hub.add_argument(
+        "--instructor-password",
+        default=None,
+        help="with --password: the instructors' password (never the learners')",
     )
     hub.set_defaults(func=_hub_config)
     helm = groups.add_parser(
@@ -56,6 +61,50 @@ def add_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     helm.set_defaults(func=_helm_values)
 
 
+LEARNER_PASSWORD_MIN = 8
+INSTRUCTOR_PASSWORD_MIN = 32
+"""The shortest passwords JupyterHub's shared-password authenticator takes."""
+
+
+def _check_passwords(args: argparse.Namespace, instructors: tuple[str, ...]) -> None:
+    """A trial's instructors need a password of their own: with the learners', any learner
+    would log in as an instructor (an admin of the hub)."""
+    from ..errors import DockdojoError
+
+    if args.password is None:
+        if args.instructor_password is not None:
+            raise DockdojoError(
+                "--instructor-password is for a trial hub, which --password makes.",
+                "Add --password for the learners, or leave both out and set the hub's "
+                "authenticator.",
+            )
+        return
+    if len(args.password) < LEARNER_PASSWORD_MIN:
+        raise DockdojoError(
+            f"--password has {len(args.password)} characters; JupyterHub wants at least "
+            f"{LEARNER_PASSWORD_MIN}.",
+            f"Give the learners a password of {LEARNER_PASSWORD_MIN} characters or more.",
+        )
+    if instructors and not args.instructor_password:
+        raise DockdojoError(
+            f"The instructors ({', '.join(instructors)}) have no password of their own: with "
+            "the learners' password any learner could log in as an instructor.",
+            "Add --instructor-password with another password.",
+        )
+    if args.instructor_password == args.password:
+        raise DockdojoError(
+            "--instructor-password is the learners' password: any learner could log in as "
+            "an instructor.",
+            "Give the instructors another password.",
+        )
+    if args.instructor_password and len(args.instructor_password) < INSTRUCTOR_PASSWORD_MIN:
+        raise DockdojoError(
+            f"--instructor-password has {len(args.instructor_password)} characters; an "
+            f"instructor (a hub admin) needs at least {INSTRUCTOR_PASSWORD_MIN}.",
+            "Give the instructors a longer password (for example: openssl rand -hex 20).",
+        )
+
+
 def _hub_config(args: argparse.Namespace) -> int:
     from ..hub.hub import hub_config, learners_python, prepare_state
     from ..room.config import load_config
@@ -63,6 +112,7 @@ def _hub_config(args: argparse.Namespace) -> int:
 
     need_root("Writing a room's JupyterHub configuration")
     room = load_config(args.config)
+    _check_passwords(args, (*room.hub.instructors, *args.admin))
     learners_python()
     prepare_state(room)
     text = hub_config(
@@ -72,6 +122,7 @@ def _hub_config(args: argparse.Namespace) -> int:
         learners=tuple(args.learner),
         admins=tuple(args.admin),
         password=args.password,
+        instructor_password=args.instructor_password,
     )
     args.out.write_text(text)
     args.out.chmod(0o600)

@@ -57,11 +57,15 @@ def hub_config(
     learners: tuple[str, ...] = (),
     admins: tuple[str, ...] = (),
     password: str | None = None,
+    instructor_password: str | None = None,
     learner_env: Path = DEFAULT_LEARNER_ENV,
     proxy: str = "configurable-http-proxy",
 ) -> str:
     """The text of a ``jupyterhub_config.py`` for ``room``: its ``[hub]`` settings, with
-    ``port`` instead of its port and ``learners`` and ``admins`` added to its own."""
+    ``port`` instead of its port and ``learners`` and ``admins`` added to its own. With
+    ``password``, a trial authenticator: learners log in with ``password``, instructors
+    (the hub's admins) with ``instructor_password`` alone (JupyterHub's shared-password
+    authenticator)."""
     hub_state = room.state / "hub"
     port = room.hub.port if port is None else port
     learners = tuple(dict.fromkeys([*room.hub.learners, *learners]))
@@ -121,11 +125,13 @@ def hub_config(
         lines.append(f"c.Authenticator.admin_users = {set(admins)!r}")
     if room.hub.instructor_group:  # made if missing; the hub's admins add its members
         lines.append(f"c.JupyterHub.load_groups = {{{room.hub.instructor_group!r}: {{}}}}")
-    if password is not None:
+    if password is not None:  # a trial: learners and instructors each with a password
         lines += [
-            "c.JupyterHub.authenticator_class = 'dummy'",
-            f"c.DummyAuthenticator.password = {password!r}",
+            "c.JupyterHub.authenticator_class = 'shared-password'",
+            f"c.SharedPasswordAuthenticator.user_password = {password!r}",
         ]
+        if instructor_password:  # admins log in with it alone, never with the learners'
+            lines.append(f"c.SharedPasswordAuthenticator.admin_password = {instructor_password!r}")
     return "\n".join(lines) + "\n"
 
 

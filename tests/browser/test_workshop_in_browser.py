@@ -18,7 +18,7 @@ import pytest
 from browser.test_lesson_in_browser import SHOTS, button, done, open_nginx_link, run_all
 from common_kit import free_port
 from playwright.sync_api import Browser, Page, expect
-from room.hubkit import PASSWORD, running_hub, service_pid
+from room.hubkit import password_of, running_hub, service_pid
 from room.seats import add_user, new_name, new_room, remove_user
 
 from dockdojo.runner.room.engines import LearnerEngine
@@ -64,7 +64,7 @@ def log_in(browser: Browser, url: str, name: str, size: tuple[int, int] = (1400,
     page.set_default_timeout(120_000)
     page.goto(f"{url}/hub/login")
     page.locator("#username_input").fill(name)
-    page.locator("#password_input").fill(PASSWORD)
+    page.locator("#password_input").fill(password_of(name))
     page.locator("#login_submit").click()
     page.wait_for_load_state()
     return page

@@ -1,6 +1,6 @@
 """A real JupyterHub for a test room: started with the configuration ``dockdojo room
-hub-config`` writes (JupyterHub's dummy authenticator, one shared password), and the
-requests a learner's or an instructor's browser makes."""
+hub-config`` writes (its trial authenticator: one password for the learners, another for
+the instructors), and the requests a learner's or an instructor's browser makes."""
 
 from __future__ import annotations
 
@@ -22,6 +22,16 @@ from dockdojo.runner.cli import main
 from dockdojo.runner.room.learners import Learner
 
 PASSWORD = "dojo-trial"
+"""The learners' password."""
+INSTRUCTOR_PASSWORD = "dojo-instructors-own-password-0123456789"
+"""The instructors' (the hub's admins') password."""
+_ADMINS: set[str] = set()
+"""The admins of the hubs started here (they log in with the instructors' password)."""
+
+
+def password_of(name: str) -> str:
+    """The password ``name`` logs in with on a hub started here."""
+    return INSTRUCTOR_PASSWORD if name in _ADMINS else PASSWORD
 
 
 @contextlib.contextmanager
@@ -38,6 +48,8 @@ def running_hub(
     config = room.config.state / "jupyterhub_config.py"
     argv = ["room", "--config", str(room.file), "hub-config", "--out", str(config)]
     argv += ["--port", str(port), "--password", PASSWORD]
+    argv += ["--instructor-password", INSTRUCTOR_PASSWORD]
+    _ADMINS.update(admins)
     for who in learners:
         argv += ["--learner", who if isinstance(who, str) else who.name]
     for name in admins:
@@ -81,12 +93,13 @@ def running_hub(
 
 
 def log_in(url: str, who: Learner | str) -> tuple[requests.Session, str]:
+    name = str(getattr(who, "name", who))
     session = requests.Session()
     session.get(f"{url}/hub/login", timeout=10)
     xsrf = session.cookies.get("_xsrf") or ""
     answer = session.post(
         f"{url}/hub/login",
-        data={"username": getattr(who, "name", who), "password": PASSWORD, "_xsrf": xsrf},
+        data={"username": name, "password": password_of(name), "_xsrf": xsrf},
         timeout=30,
         allow_redirects=False,
     )

@@ -60,12 +60,78 @@ def test_the_hub_spawns_each_learner_as_themselves_with_the_engine_hooks(
     assert os.environ[LEARNER_ENV] == "/opt/learner"
 
 
-def test_a_trial_password_uses_the_dummy_authenticator(
+def test_a_trial_gives_learners_and_instructors_each_a_password(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    c = _load(hub_config(None, RoomConfig(state=tmp_path), password="pw"), monkeypatch)
-    assert c.JupyterHub.authenticator_class == "dummy"
-    assert c.DummyAuthenticator.password == "pw"
+    teach = "t" * 32
+    text = hub_config(
+        None, RoomConfig(state=tmp_path), password="learners", instructor_password=teach
+    )
+    c = _load(text, monkeypatch)
+    assert c.JupyterHub.authenticator_class == "shared-password"
+    assert c.SharedPasswordAuthenticator.user_password == "learners"
+    assert c.SharedPasswordAuthenticator.admin_password == teach
+
+
+def test_the_trial_keeps_the_instructors_password_theirs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from jupyterhub.authenticators.shared import SharedPasswordAuthenticator
+
+    teach = "t" * 32
+    text = hub_config(
+        None,
+        RoomConfig(state=tmp_path),
+        admins=("teacher",),
+        password="learners",
+        instructor_password=teach,
+    )
+    auth = SharedPasswordAuthenticator(config=_load(text, monkeypatch))
+
+    def who(name: str, password: str) -> object:
+        got = asyncio.run(auth.authenticate(None, {"username": name, "password": password}))
+        return None if got is None else (got["name"], got["admin"])
+
+    assert who("teacher", "learners") is None  # a learner's password is no instructor's
+    assert who("teacher", teach) == ("teacher", True)
+    assert who("ada", teach) is None
+    assert who("ada", "learners") == ("ada", False)
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--password", "learners", "--admin", "teacher"], "have no password of their own"),
+        (
+            ["--password", "learners", "--instructor-password", "learners", "--admin", "teacher"],
+            "is the learners' password",
+        ),
+        (["--instructor-password", "teach"], "is for a trial hub"),
+        (["--password", "short"], "JupyterHub wants at least 8"),
+        (
+            ["--password", "learners", "--instructor-password", "teach", "--admin", "t"],
+            "needs at least 32",
+        ),
+    ],
+)
+def test_trial_passwords_that_would_let_a_learner_in_as_an_instructor_are_refused(
+    argv: list[str], said: str
+) -> None:
+    import argparse
+
+    from dockdojo.runner.cli.room_hub import _check_passwords
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--password")
+    parser.add_argument("--instructor-password")
+    parser.add_argument("--admin", action="append", default=[])
+    args = parser.parse_args(argv)
+    with pytest.raises(DockdojoError) as caught:
+        _check_passwords(args, tuple(args.admin))
+    assert said in caught.value.what
+    assert caught.value.hint
 
 
 def test_the_rooms_hub_settings_give_port_people_and_idle_culling(
