@@ -87,7 +87,7 @@ def hub_config(
         f"c.ConfigurableHTTPProxy.pid_file = '{hub_state}/proxy.pid'",
         "c.JupyterHub.spawner_class = 'localprocess'",
         f"c.Spawner.cmd = ['{learner_env}/bin/jupyterhub-singleuser']",
-        f"c.Spawner.default_url = '/lab/tree/{LESSONS}'",
+        f"c.Spawner.default_url = '{first_lesson_url()}'  # the lesson, not the Launcher",
         "c.Spawner.start_timeout = 120",
         "c.Spawner.pre_spawn_hook = hub.pre_spawn",
         "c.Spawner.post_stop_hook = hub.post_stop",
@@ -188,6 +188,13 @@ def server_environment(
         "PYTHONPATH": str(python.code),
         RECHECK_URL: f"http://127.0.0.1:{room.instructor.port}/services/{SERVICE}/api/recheck",
     }
+
+
+def first_lesson_url() -> str:
+    """Where a learner's JupyterLab opens: the room's first lesson (its folder when there
+    is none)."""
+    ids = room_lesson_ids()
+    return f"/lab/tree/{LESSONS}/{ids[0]}.ipynb" if ids else f"/lab/tree/{LESSONS}"
 
 
 def room_lesson_ids() -> list[str]:

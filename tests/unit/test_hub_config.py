@@ -52,6 +52,8 @@ def test_the_hub_spawns_each_learner_as_themselves_with_the_engine_hooks(
     assert c.Spawner.pre_spawn_hook is pre_spawn
     assert c.Spawner.post_stop_hook is post_stop
     assert c.JupyterHub.default_url is landing
+    # a learner's JupyterLab opens on the first lesson, not on the Launcher
+    assert c.Spawner.default_url == "/lab/tree/dockdojo-lessons/what-is-an-image.ipynb"
     assert c.Authenticator.allowed_users == {"ada", "bob"}
     assert c.Authenticator.admin_users == {"teacher"}
     assert str(room.state / "hub") in c.JupyterHub.db_url
