@@ -384,8 +384,15 @@ def active_learners() -> list[str]:
     ]
 
 
-def serve(room: RoomConfig, *, instructors: Sequence[str], port: int | None = None) -> int:
-    """Run the service until SIGTERM (the hub stops its services so)."""
+def serve(
+    room: RoomConfig,
+    *,
+    instructors: Sequence[str],
+    learners: Sequence[str] = (),
+    port: int | None = None,
+) -> int:
+    """Run the service until SIGTERM (the hub stops its services so). The room's learners
+    (``[hub] learners`` and ``learners``) are on the grid from the start, not started."""
     import tornado.httpserver
     import tornado.ioloop
 
@@ -404,6 +411,7 @@ def serve(room: RoomConfig, *, instructors: Sequence[str], port: int | None = No
         journal_of=lambda name: LearnerEngine(name, room).journal,
         salt=room_salt(room),
         images_of=lambda lesson: room_images(lesson, room.mirror_port),
+        roster=dict.fromkeys([*room.hub.learners, *learners]),
     )
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE}/")
     app = make_app(
@@ -451,9 +459,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dockdojo.runner.hub.instructor")
     parser.add_argument("--config", type=Path, default=None, help="the room's settings file")
     parser.add_argument("--instructor", action="append", default=[], metavar="NAME")
+    parser.add_argument("--learner", action="append", default=[], metavar="NAME")
     parser.add_argument("--port", type=int, default=None)
     args = parser.parse_args(argv)
-    return serve(load_config(args.config), instructors=args.instructor, port=args.port)
+    return serve(
+        load_config(args.config), instructors=args.instructor, learners=args.learner, port=args.port
+    )
 
 
 if __name__ == "__main__":

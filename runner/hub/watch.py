@@ -58,6 +58,10 @@ class CheckRequest:
     ``recheck`` (the service's own round)."""
 
 
+NOT_STARTED = "not started"
+"""The engine state of a room's learner never seen yet (no server, no check)."""
+
+
 class Watch:
     """The room as the instructor sees it: checked, remembered, streamed."""
 
@@ -74,6 +78,7 @@ class Watch:
         journal_of: Callable[[str], Path | bool] = lambda _name: True,
         salt: str | None = None,
         images_of: Callable[[Lesson], TrustedImages | None] = lambda _lesson: None,
+        roster: Iterable[str] = (),
     ) -> None:
         if not lessons:
             raise DockdojoError("There are no lessons to watch.", "Reinstall dockdojo.")
@@ -110,6 +115,8 @@ class Watch:
         self._stopping = False
         learners, steps = store.load()
         self.learners: dict[str, LearnerRow] = {row.name: row for row in learners}
+        for name in roster:  # the room's learners, shown from the start
+            self.learners.setdefault(name, LearnerRow(name, engine=NOT_STARTED))
         self.steps: dict[tuple[str, str, str], StepRow] = {
             (r.learner, r.lesson, r.step): r for r in steps
         }

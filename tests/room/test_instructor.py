@@ -78,6 +78,8 @@ def ask(url: str, token: str, body: object, raw: bytes | None = None) -> request
 
 
 HELPER = "helper"
+LATE = "latecomer"
+"""A learner of the room who never starts a server: on the grid from the start."""
 """A member of the room's instructor group, not a hub admin."""
 
 
@@ -93,7 +95,8 @@ def workshop(mirror_port: int) -> Iterator[tuple[Room, str, list[Learner], str]]
     with new_room(mirror_port, extra=extra) as room:
         people = [add_user(new_name()), add_user(new_name())]
         try:
-            with running_hub(room, people, free_port(), admins=(teacher,), more=helpers) as url:
+            listed: list[Learner | str] = [*people, LATE]
+            with running_hub(room, listed, free_port(), admins=(teacher,), more=helpers) as url:
                 yield room, url, people, teacher
         finally:
             for who in people:
@@ -134,6 +137,8 @@ def test_the_instructor_follows_two_learners_live_and_only_the_instructor_may(
         grid = helper.get(f"{url}{VIEW}api/grid?lesson={LESSON}", timeout=30)
         assert grid.status_code == 200, grid.status_code
         assert "learners" in grid.json()
+        rows = {r["name"]: r for r in grid.json()["learners"]}
+        assert rows[LATE]["engine"] == "not started", rows.get(LATE)  # listed from the start
         # a learner lands on their own server
         assert learner_session.get(f"{url}/hub/", timeout=30).url.startswith(f"{url}/user/")
         stream = Stream(instructor, f"{url}{VIEW}api/events?lesson={LESSON}")

@@ -116,3 +116,26 @@ def test_each_learner_is_checked_with_their_own_values(
     finally:
         watch.stop()
         watch.store.close()
+
+
+def test_the_rooms_learners_are_listed_from_the_start_as_not_started(tmp_path: Path) -> None:
+    store = ProgressStore(f"sqlite:///{tmp_path / 'p.sqlite'}")
+    watch = Watch(room_lessons(), store, lambda _n: None, roster=("ada", "bob"))
+    try:
+        grid = watch.grid(LESSON)
+        rows = {r["name"]: r for r in grid["learners"]}
+        assert sorted(rows) == ["ada", "bob"]
+        assert {r["engine"] for r in rows.values()} == {"not started"}
+        assert all(c["status"] == "not_tried" for r in rows.values() for c in r["steps"].values())
+        assert grid["summary"]["learners"] == 2
+        assert grid["summary"]["engines_down"] == []  # not started is not down
+        assert grid["summary"]["stuck"] == []
+        watch.request(CheckRequest("ada", LESSON, frozenset(), "recheck"))
+        settle(watch, 1)
+        assert {r["name"]: r["engine"] for r in watch.grid(LESSON)["learners"]} == {
+            "ada": "stopped",  # looked at now: no engine answers
+            "bob": "not started",
+        }
+    finally:
+        watch.stop()
+        store.close()
