@@ -84,6 +84,12 @@ def widgets_sync() -> bool:
     return os.environ.get(WIDGETS_SYNC) == "1"
 
 
+def graded_widgets() -> dict[str, str]:
+    """What a graded kernel's environment says of its widgets (isolated or trusted alike):
+    their work runs inline, and they send nothing to a frontend, which there is none of."""
+    return {WIDGETS_SYNC: "1", WIDGETS_HEADLESS: "1"}
+
+
 def widgets_headless() -> bool:
     """Whether widgets send nothing to a frontend (``DOCKDOJO_WIDGETS_HEADLESS=1``)."""
     return os.environ.get(WIDGETS_HEADLESS) == "1"
@@ -100,6 +106,7 @@ __all__ = [
     "WIDGETS_HEADLESS",
     "WIDGETS_SYNC",
     "given_tag",
+    "graded_widgets",
     "handed_tags",
     "host_ip",
     "learner",

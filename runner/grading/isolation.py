@@ -44,7 +44,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from ..context import learner_tag
 from ..environ import HOST_IP as HOST_IP_VARIABLE
-from ..environ import LEARNER, WIDGETS_HEADLESS, WIDGETS_SYNC, handed_tags
+from ..environ import LEARNER, graded_widgets, handed_tags
 from ..environ import LEARNER_TAG as TAG_VARIABLE
 from ..errors import DockdojoError, HostError
 from ..privileged import confine, firewall, leftovers
@@ -395,8 +395,7 @@ class Box:
             TAG_VARIABLE: handed_tags(  # its own tag, made with the room's salt
                 {self.lesson: learner_tag(self.lesson, self.learner, room_salt(self.room))}
             ),
-            WIDGETS_SYNC: "1",
-            WIDGETS_HEADLESS: "1",  # no frontend: widgets send nothing
+            **graded_widgets(),
             "JUPYTER_RUNTIME_DIR": str(self.work / "kernel" / "runtime"),
             "MPLBACKEND": "agg",
         }

@@ -22,7 +22,7 @@ from jupyter_client.manager import AsyncKernelManager
 from ..authoring.model import Lesson
 from ..context import LearnerContext, context_for
 from ..engine.facade import describe_host
-from ..environ import LEARNER, WIDGETS_HEADLESS, WIDGETS_SYNC
+from ..environ import LEARNER, graded_widgets
 from ..errors import DockdojoError
 from ..privileged.processes import signal_once
 from ..room.salt import room_salt
@@ -148,8 +148,7 @@ class Trusted:
             **os.environ,
             "DOCKER_HOST": self.docker_host,
             LEARNER: self.learner,
-            WIDGETS_SYNC: "1",
-            WIDGETS_HEADLESS: "1",  # no frontend: widgets send nothing
+            **graded_widgets(),
             "JUPYTER_RUNTIME_DIR": str(self.work / "runtime"),
         }
         for name in ("DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
