@@ -143,7 +143,13 @@ def test_concurrent_submissions_both_running_redis_as_asked(
         submission(tmp_path, "bob", answers("bob")),
     ]
     got = grade(paths, options, jobs=2)
-    assert got["ada"].points == got["bob"].points == FULL
+    failing = {
+        name: [
+            (c.step, c.kind, c.message) for s in r.report.steps for c in s.results if not c.passed
+        ]
+        for name, r in got.items()
+    }
+    assert got["ada"].points == got["bob"].points == FULL, (failing, got["ada"].execution_message)
 
 
 def test_grade_command_writes_every_format(
