@@ -24,14 +24,20 @@ TIMEOUT = 5.0
 log = logging.getLogger("dockdojo.recheck")
 
 
-def request_recheck(lesson: str, step: str | None = None) -> threading.Thread | None:
+def request_recheck(
+    lesson: str, step: str | None = None, *, start_over: bool = False
+) -> threading.Thread | None:
     """Ask the room's instructor view to check this learner now, in the background;
-    the thread doing it, or None when this is not a room's server."""
+    the thread doing it, or None when this is not a room's server. ``start_over``: the
+    learner just started the step (or, without one, the lesson) over."""
     url = os.environ.get(RECHECK_URL)
     token = os.environ.get("JUPYTERHUB_API_TOKEN")
     if not url or not token:
         return None
-    body = json.dumps({"lesson": lesson, "step": step}).encode()
+    asked: dict[str, object] = {"lesson": lesson, "step": step}
+    if start_over:
+        asked["start_over"] = True
+    body = json.dumps(asked).encode()
     request = urllib.request.Request(
         url,
         data=body,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import html
 import threading
+import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -208,3 +210,57 @@ class EnterField:
             self.field.value = text
         finally:
             self._setting = False
+
+
+BEAT = 4.0
+"""Seconds between two signs of life a kernel sends to its widgets' pages."""
+SILENT_AFTER = 15.0
+"""Seconds without a sign of life after which a widget's page says the kernel is gone."""
+_hearts: weakref.WeakSet[w.HTML] = weakref.WeakSet()
+_beating = threading.Lock()
+_beat = [0]
+
+
+def heartbeat() -> list[w.HTML]:
+    """A note that stays hidden while the kernel behind the widget answers.
+
+    The kernel sends it a sign of life every :data:`BEAT` seconds; each one draws it anew,
+    which starts its delay again. After a kernel restart (or stop) the page keeps the old
+    widgets on screen but nothing answers their buttons: then no sign comes, and after
+    :data:`SILENT_AFTER` seconds the note shows and says what to do. A list of it (for a
+    box's children), empty in graded and headless runs: they have no page to tell."""
+    if synchronous():
+        return []
+    heart = w.HTML(_heart_html(0))
+    heart.add_class("dojo-heartbeat")
+    _hearts.add(heart)
+    if _beating.acquire(blocking=False):  # one thread per kernel beats for all
+        threading.Thread(target=_keep_beating, name="dockdojo-heartbeat", daemon=True).start()
+    return [heart]
+
+
+def _heart_html(beat: int) -> str:
+    gone = note(
+        "error",
+        "This widget no longer answers: the notebook's kernel restarted or stopped, "
+        "so its buttons do nothing.",
+        "Run the lesson's cells again from the top (Run ▸ Run All Cells) "
+        "to bring the widgets back; your containers and images are still there.",
+    )
+    return (
+        "<style>@keyframes dojo-silent{to{visibility:visible;height:auto}}</style>"
+        f'<div data-beat="{beat}" style="visibility:hidden;height:0;overflow:hidden;'
+        f'animation:dojo-silent 0s linear {SILENT_AFTER:.0f}s forwards">{gone}</div>'
+    )
+
+
+def _keep_beating() -> None:
+    while True:
+        time.sleep(BEAT)
+        _beat[0] += 1
+        value = _heart_html(_beat[0])
+        for heart in list(_hearts):
+            try:
+                heart.value = value
+            except Exception:  # a widget closed meanwhile: it needs no more beats
+                _hearts.discard(heart)

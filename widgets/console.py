@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import ipywidgets as w
 
@@ -20,6 +20,8 @@ from .common import EnterField, Worker, button, error_note, esc, live, note
 
 _MAX_SHOWN = 20_000
 _LINES = 18
+ANSWER_WAIT = 2.0
+"""Seconds after which a line counts as answered even while output still flows."""
 
 
 class ExecConsole(w.VBox):
@@ -33,8 +35,14 @@ class ExecConsole(w.VBox):
         name: str | None = None,
         command: Sequence[str] = ("sh",),
         suggest: Sequence[str] = (),
+        on_answered: Callable[[], object] | None = None,
     ) -> None:
         self.engine = engine
+        self.on_answered = on_answered
+        """Called when a line's answer has been printed (what it changed inside the
+        container is for the checks to see)."""
+        self._sent_at: float | None = None
+        self._heard = False
         self.image = image
         self.command = list(command)
         self.session: ExecSession | None = None
@@ -90,35 +98,37 @@ class ExecConsole(w.VBox):
         return self.worker.start(lambda: self.follow(live(self.engine).refresh()))
 
     def follow(self, state: LiveState) -> None:
-        """The running containers, this step's image first, as the engine has them now.
-        The selection stays on the learner's pick while it runs; otherwise it goes to
-        the step's own container (the one named, else the first of its image)."""
+        """The running containers of the step's image (of any, without one), as the engine
+        has them now: the step's program is in no other. The selection stays on the
+        learner's pick while it runs; otherwise it goes to the step's own container (the
+        one named, else the first)."""
         if state.snapshot is None:
             return
         running: list[ContainerInfo] = [c for c in state.snapshot.containers if c.running]
-        wanted = state.snapshot.image(self.image) if self.image is not None else None
-        mine = [c for c in running if wanted is not None and uses_image(c, image_id=wanted.id)]
-        running = mine + [c for c in running if c not in mine]
+        if self.image is not None:  # the step's program is in its image's containers only
+            wanted = state.snapshot.image(self.image)
+            running = [c for c in running if wanted and uses_image(c, image_id=wanted.id)]
         options = [(f"{c.name} ({c.image})", c.name) for c in running]
         if options != list(self.container.options):
             names = [c.name for c in running]
             self._picking = True
             try:
                 self.container.options = options
-                for choice in (self._chosen, self.preferred, *[c.name for c in mine[:1]], *names):
+                for choice in (self._chosen, self.preferred, *names):
                     if choice in names:
                         self.container.value = choice
                         break
             finally:
                 self._picking = False
+        of = f"of {self.image} " if self.image else ""
         self.status.value = (
             ""
             if running
             else note(
                 "info",
-                "No container is running.",
-                f"Run one first{' from ' + self.image if self.image else ''}; it shows here "
-                "by itself.",
+                f"No container {of}is running, so there is nothing to connect to.",
+                f"Run one first{' from the ' + self.image + ' image' if self.image else ''} "
+                "(the Run step above, or docker run in a terminal); it shows here by itself.",
             )
         )
 
@@ -166,6 +176,7 @@ class ExecConsole(w.VBox):
         except DockdojoError as exc:
             self.status.value = error_note(exc)
             return False
+        self._sent_at, self._heard = time.monotonic(), False
         if line.strip():
             self.history.append(line)
             self.recent.options = ["", *dict.fromkeys(reversed(self.history[-20:]))]
@@ -181,11 +192,15 @@ class ExecConsole(w.VBox):
         last_draw = 0.0
         while True:
             try:
-                session.read(0.1)
+                new = session.read(0.1)
             except (OSError, DockdojoError) as exc:
                 self.status.value = error_note(exc)
                 break
             now = time.monotonic()
+            if self._sent_at is not None:  # answered: output came, then went quiet
+                self._heard = self._heard or bool(new)
+                if (self._heard and not new) or now - self._sent_at > ANSWER_WAIT:
+                    self._answered()
             if now - last_draw >= 0.1:
                 self._draw(session)
                 last_draw = now
@@ -196,6 +211,15 @@ class ExecConsole(w.VBox):
             self.status.value = note(
                 "info", "The session ended.", "Select Connect to start a new one."
             )
+
+    def _answered(self) -> None:
+        """A line was answered (its output came and went quiet, or it took too long)."""
+        self._sent_at = None
+        if self.on_answered is not None:
+            try:
+                self.on_answered()
+            except Exception as exc:  # the console goes on; the learner can Check
+                self.status.value = note("error", f"Checking after the command failed: {exc}")
 
     def _draw(self, session: ExecSession) -> None:
         """Show the newest lines, as a terminal does (a widget cannot keep a scroll position)."""

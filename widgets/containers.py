@@ -230,14 +230,26 @@ class RunWidget(w.VBox):
             [
                 w.HBox([self.image, self.run_button]),
                 self.settings,
-                self.confirm,
                 self.status,
+                self.confirm,  # below the note it asks about ("Started web…: run another?")
                 self.cards,
             ]
         )
         self._port_fields: dict[str, w.Text] = {}
+        self._noted: set[str] = set()
+        """Ids of the containers the status note speaks of (it goes when they all do)."""
         self.load_ports()
         self.reattach()
+        live(engine).subscribe(self._follow, now=False)
+
+    def _follow(self, state: LiveState) -> None:
+        """A note about containers that are all gone now says nothing true: it goes."""
+        if state.snapshot is None or not self._noted or self.worker.busy:
+            return
+        if not self._noted & {c.id for c in state.snapshot.containers}:
+            self._noted = set()
+            self.status.value = ""
+            self._ask(None)
 
     def load_ports(self) -> None:
         """One host-port field per port the image exposes (empty: not published, as in
@@ -279,6 +291,7 @@ class RunWidget(w.VBox):
         ]
         if found:
             self.cards.children = [ContainerCard(self.engine, c) for c in found]
+            self._noted = {c.id for c in found}
             self.status.value = note(
                 "info",
                 f"{len(found)} container(s) of {self.image.value} are already here; "
@@ -350,6 +363,7 @@ class RunWidget(w.VBox):
                 step=self.step,
             )
             self.cards.children = [ContainerCard(self.engine, info), *self.cards.children]
+            self._noted = {info.id}
             touch(self.engine)
             links = ", ".join(info.links)
             self.status.value = note(

@@ -44,7 +44,7 @@ from dockdojo.runner import (
     request_recheck,
 )
 
-from .common import STYLE, Worker, button, esc, live, note, synchronous, touch
+from .common import STYLE, Worker, button, esc, heartbeat, live, note, synchronous, touch
 from .console import ExecConsole
 from .containers import RunWidget
 from .images import DeleteWidget, ImagesWidget
@@ -259,6 +259,7 @@ class ProgressPanel(w.VBox):
                 self.confirm,
                 self.live_note,
                 self.status,
+                *heartbeat(),
             ]
         )
         self.add_class("dojo-progress")
@@ -429,6 +430,7 @@ class LessonView:
             self.attempted.discard(step_id)
         else:
             self.attempted.clear()
+        request_recheck(self.model.id, step_id, start_over=True)  # the room's view too
         touch(self.engine)
         self.evaluate(slow=True)
         return removed
@@ -451,7 +453,7 @@ class LessonView:
         self.panels[step_id] = panel
         header = w.HTML(f"{STYLE}<h4>{'✍️ ' if step.exercise else '▶ '}{esc(step.title)}</h4>")
         action = self.action_widget(step, panel)
-        children = [header] + ([action] if action is not None else []) + [panel]
+        children = [header] + ([action] if action is not None else []) + [panel, *heartbeat()]
         box = w.VBox(children, layout=w.Layout(border="1px solid #ddd", padding="6px"))
         box.add_class("dojo-step")
         box.add_class(f"dojo-step-{step.id}")
@@ -523,11 +525,12 @@ WIDGETS: dict[str, WidgetMaker] = {
         step=step.id,
         on_run=lambda _: done(),
     ),
-    "exec": lambda engine, _step, args, _done: ExecConsole(
+    "exec": lambda engine, _step, args, done: ExecConsole(
         engine,
         image=args.get("image"),
         name=args.get("name"),
         suggest=[" ".join(args["command"]), *args.get("suggest", [])],
+        on_answered=lambda: (request_recheck(engine.lesson), done()),
     ),
     "remove-image": lambda engine, _step, args, done: DeleteWidget(
         engine, str(args["image"]), on_deleted=lambda _: done()

@@ -15,8 +15,9 @@ Routes, under the service's prefix:
   ``learner`` (one learner's row) on every change, numbered without gaps;
 - ``api/grid?lesson=ID`` (JSON), ``api/grid.csv?lesson=ID`` (CSV),
   ``api/history?learner=NAME`` (JSON): instructors only;
-- ``api/recheck`` (POST ``{"lesson": ID, "step": ID}``, at most 1 kB): any user of the hub,
-  about themselves only: their checks run now against their own engine.
+- ``api/recheck`` (POST ``{"lesson": ID, "step": ID, "start_over": BOOL}``, at most 1 kB):
+  any user of the hub, about themselves only: their checks run now against their own
+  engine (after a Start over, the steps started over count as not tried again).
 
 Who is an instructor: the room's ``[hub] instructors``, the names given with
 ``--instructor``, the hub's admins, and the members of the room's ``[hub]
@@ -56,6 +57,7 @@ from ..room.engines import LearnerEngine, pinned_socket
 from ..room.learners import lookup
 from ..room.salt import room_salt
 from ..sandbox import engine_answers
+from .follow import Followers
 from .hub import SERVICE
 from .progress import ProgressStore, default_url, state_folder
 from .watch import CheckRequest, Watch
@@ -181,15 +183,23 @@ class Recheck(Base):
             raise web.HTTPError(413, f"A request is at most {MAX_BODY} bytes.")
         try:
             data = json.loads(self.request.body or b"{}")
-            if not isinstance(data, dict) or set(data) - {"lesson", "step"}:
-                raise ValueError("give only lesson and step")
+            if not isinstance(data, dict) or set(data) - {"lesson", "step", "start_over"}:
+                raise ValueError("give only lesson, step and start_over")
             lesson, step = self.watch.valid(data.get("lesson"), data.get("step"))
+            over = data.get("start_over", False)
+            if not isinstance(over, bool):
+                raise ValueError("start_over: true or false")
         except ValueError as exc:
             raise web.HTTPError(400, str(exc)) from None
         if not self.watch.accept_request(self.name):
             self.set_header("Retry-After", "1")
             raise web.HTTPError(429, "Too many requests; ask again in a few seconds.")
-        asked = CheckRequest(self.name, lesson, frozenset([step] if step else []), "look")
+        chosen = frozenset([step] if step else [])
+        if over:  # the steps started over count as not tried again (theirs only)
+            everything = frozenset(s.id for s in self.watch.lessons[lesson].steps)
+            asked = CheckRequest(self.name, lesson, cause="start over", reset=chosen or everything)
+        else:
+            asked = CheckRequest(self.name, lesson, chosen, "look")
         self.watch.request(asked)
         self.set_status(202)
         self.finish({"queued": True, "learner": self.name})
@@ -421,6 +431,12 @@ def serve(
         cookie_secret=cookie_secret(room.state),
         group=room.hub.instructor_group,
     )
+    followers = Followers(
+        learner_engine,
+        lambda name: watch.request(CheckRequest(name, cause="change")),
+        ours=watch.ours,
+    )
+    followers.follow(watch.learners)  # the roster, and everyone the record knows
     server = tornado.httpserver.HTTPServer(app, max_body_size=MAX_BODY * 4, xheaders=True)
     server.listen(port or room.instructor.port, "127.0.0.1")
     stop = threading.Event()
@@ -428,7 +444,9 @@ def serve(
     def rounds() -> None:
         while not stop.is_set():
             try:
-                watch.recheck(active_learners())
+                active = active_learners()
+                followers.follow(active)
+                watch.recheck(active)
             except Exception as exc:  # the hub away for a moment: the next round
                 log.warning("could not list the hub's users: %s", exc)
             stop.wait(room.instructor.recheck_seconds)
@@ -450,6 +468,7 @@ def serve(
     )
     loop.start()
     server.stop()
+    followers.stop()
     watch.stop()
     store.close()
     return 0

@@ -3,9 +3,11 @@
 :class:`Watch` checks learners' engines with the lessons' own checks, each learner's
 lesson as that learner sees it (their :class:`~dockdojo.runner.context.LearnerContext`,
 ``{learner_tag}`` filled in), in a few worker threads: at once when a learner asks
-(a :class:`CheckRequest`, from their Check button) and every ``recheck_seconds`` for
+(a :class:`CheckRequest`, from their Check button), when their engine changes (its
+events, followed by :class:`~.follow.Followers`), and every ``recheck_seconds`` for
 everyone whose server runs. Nothing a learner sends is taken as a result: a request
-names only a lesson and a step, and concerns only its sender.
+names only a lesson, a step and whether they started it over, and concerns only its
+sender.
 
 Every change is kept in memory (what the grid shows), handed to subscribers as a
 numbered event (the page's live stream), and written to the :class:`~.progress.ProgressStore`;
@@ -34,6 +36,10 @@ from .progress import Attempt, Batch, LearnerRow, ProgressStore, StepRow
 
 log = logging.getLogger("dockdojo.instructor")
 
+PASSIVE = ("change", "recheck")
+"""Causes of a check the learner did not ask for (a queued request of theirs says more)."""
+OWN_WINDOWS = 8
+"""How many of a learner's last checks :meth:`Watch.ours` remembers."""
 EngineOf = Callable[[str], "str | None"]
 """A learner's name -> their engine's ``DOCKER_HOST``, or None when it does not answer."""
 DOCTOR_EVERY = 600.0
@@ -54,8 +60,11 @@ class CheckRequest:
     steps: frozenset[str] = frozenset()
     """The steps whose Check the learner selected (they count as tried)."""
     cause: str = "look"
-    """``look`` (the learner's Check, under the name the record has always kept) or
-    ``recheck`` (the service's own round)."""
+    """``look`` (the learner's Check, under the name the record has always kept),
+    ``start over`` (their Start over), ``change`` (their engine changed: :mod:`.follow`)
+    or ``recheck`` (the service's own round)."""
+    reset: frozenset[str] = frozenset()
+    """The steps the learner started over (they count as not tried again)."""
 
 
 NOT_STARTED = "not started"
@@ -106,6 +115,9 @@ class Watch:
         self._busy: set[str] = set()
         self._requests: dict[str, collections.deque[float]] = {}
         self._doctor_at: dict[str, float] = {}
+        self._windows: dict[str, collections.deque[tuple[float, float]]] = {}
+        self._known_at: dict[str, float] = {}
+        """When each learner's engine last answered a check (the marks are as of then)."""
         self._subscribers: list[Callable[[dict[str, Any]], None]] = []
         self._unsaved: list[Batch] = []
         self._rows: dict[tuple[str, str], dict[str, Any]] = {}
@@ -160,10 +172,13 @@ class Watch:
         """Queue a check of ``request.learner`` (merged with one already queued)."""
         with self._lock:
             queued = self._queue.pop(request.learner, None)
-            if queued is not None and request.cause == "recheck":
-                request = queued  # a learner's own request says more than a round's
-            elif queued is not None:
-                request = replace(request, steps=request.steps | queued.steps)
+            if queued is not None:  # one check answers both, in the order they came
+                keep = queued if request.cause in PASSIVE else request
+                request = replace(
+                    keep,
+                    steps=(queued.steps - request.reset) | request.steps,
+                    reset=(queued.reset - request.steps) | request.reset,
+                )
             self._queue[request.learner] = request
             self._wake.notify()
 
@@ -176,6 +191,13 @@ class Watch:
             )
         for name in names:
             self.request(CheckRequest(name, cause="recheck"))
+
+    def ours(self, learner: str, at: float) -> bool:
+        """Whether epoch second ``at`` falls within one of the view's own last checks of
+        ``learner`` (their commands' events are not the learner's changes)."""
+        with self._lock:
+            windows = list(self._windows.get(learner, ()))
+        return any(start <= at <= end for start, end in windows)
 
     def idle(self) -> bool:
         """Whether nothing is queued or being checked, and everything is stored."""
@@ -253,8 +275,10 @@ class Watch:
         who = self.learners.get(name) or LearnerRow(name)
         cells: dict[str, dict[str, Any]] = {}
         current, on_since = None, who.seen_at
+        known = self._known_at.get(name, 0.0)
         for step in self.lessons[lesson].steps:
             found = self.steps.get((name, lesson, step.id))
+            known = max(known, found.checked_at if found else 0.0)
             status = found.status if found else "not_tried"
             cells[step.id] = {
                 "status": status,
@@ -273,6 +297,7 @@ class Watch:
             "doctor": who.doctor,
             "lesson": who.lesson,
             "checked_at": who.checked_at,
+            "known_at": known,
             "current": current,
             "on_step_since": on_since if current else 0.0,
             "done": sum(c["status"] in ("done", "undone") for c in cells.values()),
@@ -329,12 +354,15 @@ class Watch:
                 name = next(n for n in self._queue if n not in self._busy)
                 request = self._queue.pop(name)
                 self._busy.add(name)
+                windows = self._windows.setdefault(name, collections.deque(maxlen=OWN_WINDOWS))
+                windows.append((time.time(), float("inf")))
             try:
                 self._check(request)
             except Exception:  # one learner's failure must not end the watch
                 log.exception("checking %s failed", request.learner)
             finally:
                 with self._lock:
+                    windows[-1] = (windows[-1][0], time.time())
                     self._busy.discard(name)
                     self._wake.notify_all()
 
@@ -351,6 +379,8 @@ class Watch:
         batch = Batch(learners=[who])
         if host is None:
             who.engine, who.engine_message = "stopped", "No engine answers for this learner."
+            who.ready, who.doctor = None, ""  # asked again when the engine is back
+            self._doctor_at.pop(request.learner, None)
         else:
             try:
                 journal = self.journal_of(request.learner)
@@ -370,6 +400,7 @@ class Watch:
                         who.ready = not bad
                         who.doctor = "\n".join(f"{f.check}: {f.detail}" for f in bad)
                 who.engine, who.engine_message = "running", ""
+                self._known_at[who.name] = now
                 batch.extend(self._steps(request, lesson, report.steps, now))
             except DockdojoError as exc:
                 who.engine, who.engine_message = "unreachable", exc.what
@@ -392,7 +423,8 @@ class Watch:
             with self._lock:
                 old = self.steps.get((request.learner, lesson.id, report.step))
             asked = request.cause == "look" and report.step in request.steps
-            tried = bool(asked or (old and old.tried) or report.passed)
+            reset = report.step in request.reset
+            tried = bool(asked or (old and old.tried and not reset) or report.passed)
             if report.passed:
                 undone = any("undone_by" in r.evidence for r in report.results)
                 status = "undone" if undone else "done"
@@ -415,7 +447,7 @@ class Watch:
                         tried=tried,
                     )
                 )
-            if changed or asked:  # a learner's Check is history even when nothing changed
+            if changed or asked or reset:  # a learner's Check is history, changed or not
                 batch.attempts.append(
                     Attempt(
                         request.learner, lesson.id, report.step, status, message, request.cause, now

@@ -25,6 +25,7 @@ from dockdojo.widgets import (
     PullWidget,
     RunWidget,
 )
+from dockdojo.widgets.common import live
 
 Namer = Callable[[str], str]
 
@@ -133,9 +134,16 @@ def test_run_with_host_port_zero_shows_a_card_with_the_port_link(
     assert "nginx already runs as" in text(again.confirm.children[0].value)
     assert again.confirm.layout.display == ""
     assert len(again.cards.children) == 1
+    assert again.children.index(again.confirm) > again.children.index(again.status)
     again.another_button.click()
     assert len(again.cards.children) == 2
     cleanup.append(again.cards.children[0].info.id)
+    # both deleted (here as in a terminal): no note speaks of them any more
+    for made in again.cards.children:
+        lesson_engine.remove_container(made.info.id, force=True)
+    live(lesson_engine).refresh()
+    assert text(again.status.value) == "", again.status.value
+    assert text(widget.status.value) == "", widget.status.value
 
 
 @pytest.mark.usefixtures("images", "sync")
@@ -219,8 +227,16 @@ def test_exec_console_keeps_redis_cli_state_between_lines(
 ) -> None:
     info = images.run("redis", name=name("redis"))
     cleanup.append(info.id)
-    console = ExecConsole(images, image="redis", suggest=["redis-cli", "SET test 1", "GET test"])
-    assert info.name in [value for _, value in console.container.options]
+    other = images.run("nginx", name=name("nginx"))  # redis-cli is not in it: not offered
+    cleanup.append(other.id)
+    answered: list[float] = []
+    console = ExecConsole(
+        images,
+        image="redis",
+        suggest=["redis-cli", "SET test 1", "GET test"],
+        on_answered=lambda: answered.append(time.monotonic()),
+    )
+    assert [value for _, value in console.container.options] == [info.name]
     console.container.value = info.name
     console.connect_button.click()
     try:
@@ -238,8 +254,13 @@ def test_exec_console_keeps_redis_cli_state_between_lines(
         assert console.recent.options[1] == "GET test"
         time.sleep(0.3)
         assert "&quot;1&quot;" in console.screen.value
+        assert len(answered) == 3, answered  # each line's answer asked for the checks
     finally:
         console.close()
+    images.remove_container(info.id, force=True)
+    gone = ExecConsole(images, image="redis")  # the step's container is gone: it says so
+    assert gone.container.options == ()
+    assert "No container of redis is running" in text(gone.status.value)
 
 
 @pytest.mark.usefixtures("sync")

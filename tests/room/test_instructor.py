@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,6 +42,7 @@ class Stream:
 
     def __init__(self, session: requests.Session, url: str) -> None:
         self.events: list[tuple[str, dict[str, Any]]] = []
+        self.times: dict[int, float] = {}
         self.answer = session.get(url, stream=True, timeout=(10, 60))
         assert self.answer.status_code == 200, self.answer.text[:300]
         assert self.answer.headers["Content-Type"].startswith("text/event-stream")
@@ -49,6 +51,7 @@ class Stream:
 
     def _read(self) -> None:
         for event in events(self.answer):
+            self.times[id(event[1])] = time.time()
             self.events.append(event)
 
     def wait_for(self, what: Callable[[dict[str, Any]], bool], timeout: float = 60) -> dict:
@@ -60,8 +63,21 @@ class Stream:
             time.sleep(0.2)
         raise AssertionError(f"no such update within {timeout} s: {self.events[-3:]}")
 
+    def seen_at(self, data: dict[str, Any]) -> float:
+        return float(self.times[id(data)])
+
     def close(self) -> None:
         self.answer.close()
+
+
+def terminal(who: Learner, *argv: str) -> None:
+    """``docker ARGV`` as the learner types it in their terminal (as them, on their engine)."""
+    subprocess.run(
+        ["runuser", "-u", who.name, "--", "env", f"DOCKER_HOST={who.docker_host}", "docker", *argv],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def cell(row: dict[str, Any], step: str) -> str:
@@ -87,7 +103,8 @@ LATE = "latecomer"
 def workshop(mirror_port: int) -> Iterator[tuple[Room, str, list[Learner], str]]:
     teacher = f"t{new_name()}"
     extra = (
-        f"[instructor]\nport = {free_port()}\nrecheck_seconds = 2\nstuck_minutes = 1\n"
+        # no round in the test's time: every update comes from a request or an event
+        f"[instructor]\nport = {free_port()}\nrecheck_seconds = 600\nstuck_minutes = 1\n"
         '[hub]\ninstructor_group = "helpers"\n'
     )
     # the hub's admins fill the group (in its admin page); here, its settings do
@@ -221,13 +238,30 @@ def _learners_work(
     assert cell(rows[bob.name], "run-redis") == "failing"
     fresh = Stream(instructor, f"{url}{VIEW}api/events?lesson={LESSON}")
     try:
-        with Engine(bob.docker_host) as engine:  # bob catches up while nobody looks
-            engine.pull("redis")
-            engine.run("redis", name="cache")
-        fresh.wait_for(lambda r: r["name"] == bob.name and cell(r, "run-redis") == "done")
+        time.sleep(3)  # the restarted service's first look at everyone is over
+        # bob works in a terminal, without a Check: the grid follows his engine's events
+        terminal(bob, "pull", "redis")
+        made = time.time()
+        terminal(bob, "run", "-d", "--name", "cache", "redis")
+        data = fresh.wait_for(
+            lambda r: r["name"] == bob.name and cell(r, "run-redis") == "done", timeout=20
+        )
+        print(f"docker run in bob's terminal -> the grid: {fresh.seen_at(data) - made:.2f} s")
+        terminal(bob, "rm", "-f", "cache")
+        fresh.wait_for(lambda r: r["name"] == bob.name and cell(r, "run-redis") == "failing")
+        # his Start over sets the step back to not tried (his own steps only)
+        over = {"lesson": LESSON, "step": "run-redis", "start_over": True}
+        assert ask(url, tokens[bob.name], over).status_code == 202
+        fresh.wait_for(lambda r: r["name"] == bob.name and cell(r, "run-redis") == "not_tried")
+        assert ask(url, tokens[bob.name], {**over, "start_over": "yes"}).status_code == 400
 
-        # ada's engine stops: the grid says so
+        # ada's engine stops: the grid says so, and keeps her marks as last known
         LearnerEngine(ada.name, room.config).stop()
-        fresh.wait_for(lambda r: r["name"] == ada.name and r["engine"] == "stopped")
+        data = fresh.wait_for(
+            lambda r: r["name"] == ada.name and r["engine"] == "stopped", timeout=20
+        )
+        assert data["row"]["ready"] is None
+        assert 0 < data["row"]["known_at"] < data["row"]["checked_at"]
+        assert cell(data["row"], "pull-images") == "done"
     finally:
         fresh.close()

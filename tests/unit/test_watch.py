@@ -139,3 +139,66 @@ def test_the_rooms_learners_are_listed_from_the_start_as_not_started(tmp_path: P
     finally:
         watch.stop()
         store.close()
+
+
+def test_a_request_joins_the_one_queued_in_the_order_they_came(watch: Watch) -> None:
+    with watch._lock:  # nothing runs while the queue is filled
+        watch.request(CheckRequest("ada", LESSON, frozenset({"run-nginx"})))
+        watch.request(
+            CheckRequest("ada", LESSON, cause="start over", reset=frozenset({"run-nginx"}))
+        )
+        watch.request(CheckRequest("ada", None, cause="change"))  # a round says less
+        queued = watch._queue["ada"]
+        assert (queued.cause, queued.steps, queued.reset) == ("start over", set(), {"run-nginx"})
+        watch.request(CheckRequest("ada", LESSON, frozenset({"run-nginx"})))  # Check after it
+        queued = watch._queue["ada"]
+        assert (queued.cause, queued.steps, queued.reset) == ("look", {"run-nginx"}, set())
+
+
+def test_start_over_sets_the_steps_back_to_not_tried_and_a_stopped_engine_shows_last_known(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install(monkeypatch, FakeAPI())  # an engine with nothing on it
+    host = {"ada": "unix:///fake"}
+    watch = Watch(room_lessons(), ProgressStore(f"sqlite:///{tmp_path / 'p.sqlite'}"), host.get)
+    try:
+        watch.request(CheckRequest("ada", LESSON, frozenset({"run-nginx", "run-redis"})))
+        settle(watch, 1)
+        row = watch.row("ada", LESSON)
+        assert row["steps"]["run-nginx"]["status"] == "failing"  # tried, not done
+        checked = row["known_at"]
+        assert checked > 0
+        watch.request(
+            CheckRequest("ada", LESSON, cause="start over", reset=frozenset({"run-nginx"}))
+        )
+        settle(watch, 2)
+        row = watch.row("ada", LESSON)
+        assert row["steps"]["run-nginx"]["status"] == "not_tried"
+        assert row["steps"]["run-redis"]["status"] == "failing"  # not started over
+        history = watch.store.attempts("ada", LESSON)
+        assert any(a.cause == "start over" and a.step == "run-nginx" for a in history)
+        watch.learners["ada"].ready = True  # as the doctor found it
+        host.pop("ada")  # the engine stopped
+        watch.request(CheckRequest("ada", LESSON, cause="change"))
+        settle(watch, 3)
+        row = watch.row("ada", LESSON)
+        assert row["engine"] == "stopped"
+        assert row["ready"] is None  # not "ready" any more: unknown until it is back
+        assert row["known_at"] >= checked  # the marks are as of the last check that ran
+        assert row["known_at"] < row["checked_at"]
+        assert row["steps"]["run-redis"]["status"] == "failing"  # kept, shown as last known
+    finally:
+        watch.stop()
+        watch.store.close()
+
+
+def test_the_views_own_checks_are_known_by_their_time(watch: Watch) -> None:
+    before = time.time()
+    watch.request(CheckRequest("ada", LESSON, cause="recheck"))
+    settle(watch, 1)
+    after = time.time()
+    ((start, end),) = watch._windows["ada"]
+    assert before <= start <= end <= after
+    assert watch.ours("ada", (start + end) / 2)
+    assert not watch.ours("ada", after + 1)
+    assert not watch.ours("bob", (start + end) / 2)
