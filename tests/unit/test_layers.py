@@ -34,6 +34,7 @@ LAYERS: dict[str, set[str]] = {
     "hub": {
         "errors",
         "environ",
+        "engine",  # follows the learners' engines' events (hub.follow)
         "sandbox",
         "privileged",
         "authoring",
