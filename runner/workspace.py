@@ -27,6 +27,7 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from .authoring.sources import lesson_sources
 from .errors import DockdojoError
@@ -177,7 +178,30 @@ def _plan(content: Path) -> dict[str, str]:
     # folder that is the file name, so the text is the same wherever dockdojo lab runs.
     with contextlib.chdir(content.resolve()):
         planned = build_lessons(sources, Path())
-    return {target.name: text for target, (_, text) in planned.items()}
+    language = kernel_language()
+    return {target.name: _with_language(text, language) for target, (_, text) in planned.items()}
+
+
+def kernel_language() -> dict[str, Any] | None:
+    """What this Python's kernel says of its language (ipykernel's ``language_info``), or
+    None without ipykernel. JupyterLab writes it into a notebook when its kernel starts,
+    and a notebook whose copy differs shows as modified right after opening; the
+    workspace's notebooks are opened by a kernel of the Python that wrote them."""
+    try:
+        from ipykernel.ipkernel import IPythonKernel
+    except ImportError:
+        return None
+    return dict(IPythonKernel.language_info)
+
+
+def _with_language(text: str, language: dict[str, Any] | None) -> str:
+    if language is None:
+        return text
+    import nbformat
+
+    nb = nbformat.reads(text, as_version=4)
+    nb.metadata["language_info"] = language
+    return str(nbformat.writes(nb)) + "\n"
 
 
 def _prepare(folder: Path) -> None:

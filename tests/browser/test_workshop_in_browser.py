@@ -76,6 +76,18 @@ def open_lesson(page: Page, url: str, who: Learner) -> None:
     """The learner's server starts (with their engine); the lesson runs in it."""
     page.wait_for_url(re.compile(f"/user/{who.name}/lab"), timeout=180_000)
     page.goto(f"{url}/user/{who.name}/lab/tree/dockdojo-lessons/what-is-an-image.ipynb")
+    # opened and its kernel started, the notebook is not shown as modified
+    select_kernel = page.get_by_role("dialog").get_by_role("button", name="Select Kernel")
+    kernel_idle = page.get_by_text(re.compile(r"Python 3 \(ipykernel\) \| Idle"))
+    deadline = time.monotonic() + 90
+    while not kernel_idle.count() or select_kernel.count():
+        assert time.monotonic() < deadline, "the kernel did not start"
+        if select_kernel.count():
+            select_kernel.click()
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(1_000)
+    tab = page.locator(".lm-TabBar-tab.jp-mod-current", has_text="what-is-an-image")
+    expect(tab).not_to_have_class(re.compile("jp-mod-dirty"))
     run_all(page, timeout=90)
 
 

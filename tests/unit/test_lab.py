@@ -353,3 +353,15 @@ def test_the_packaged_lessons_are_the_default(
         f"{p.stem}.ipynb" for p in (REPO / "content").glob("*.md") if not p.name.startswith("_")
     )
     assert sorted(report.added) == expected
+
+
+def test_a_workspace_notebook_says_of_its_language_what_its_kernel_will(content: Path) -> None:
+    """JupyterLab writes the kernel's language_info into a notebook when the kernel
+    starts; a notebook that already says the same is not shown as modified on opening."""
+    from jupyter_client.manager import run_kernel
+
+    sync_workspace(Path("ws"), content)
+    written = json.loads(Path("ws/first.ipynb").read_text())["metadata"]["language_info"]
+    with run_kernel(kernel_name="python3") as client:
+        reply = client.kernel_info(reply=True, timeout=60)
+    assert written == reply["content"]["language_info"]
