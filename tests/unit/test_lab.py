@@ -364,6 +364,6 @@ def test_a_workspace_notebook_says_of_its_language_what_its_kernel_will(content:
     written = json.loads(Path("ws/first.ipynb").read_text())["metadata"]["language_info"]
     with run_kernel(kernel_name="python3") as client:
         asked = client.kernel_info()
-        reply = client.get_shell_msg(timeout=60)
+        reply = client.get_shell_msg(timeout=60)  # type: ignore[attr-defined]  # made blocking at run time
     assert reply["parent_header"]["msg_id"] == asked
     assert written == reply["content"]["language_info"]
