@@ -22,6 +22,7 @@ CLIENT_VARIABLES = (
     "DOCKER_TLS_VERIFY",
     "DOCKER_CERT_PATH",
     "DOCKER_CONFIG",
+    "DOCKDOJO_ROOM_CONFIG",  # a room's settings come from the file a test names
 )
 
 

@@ -39,13 +39,14 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--config",
         type=Path,
         default=None,
-        help="with --room: the room's settings (default /etc/dockdojo/room.toml)",
+        help="with --room: the room's settings (default: $DOCKDOJO_ROOM_CONFIG, else "
+        "/etc/dockdojo/room.toml if it exists)",
     )
     doctor.add_argument(
         "--no-rehearsal",
         action="store_true",
         help="with --room: skip solving the first lesson on a throwaway "
-        "learner's engine (about 30 s)",
+        "learner's engine (about 20 s)",
     )
     doctor.add_argument("--json", action="store_true", help="print JSON for scripts")
     doctor.set_defaults(func=_doctor)

@@ -22,7 +22,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--config",
         type=Path,
         default=None,
-        help="the room's settings (default: /etc/dockdojo/room.toml if it exists)",
+        help="the room's settings (default: $DOCKDOJO_ROOM_CONFIG, else "
+        "/etc/dockdojo/room.toml if it exists)",
     )
     groups = room.add_subparsers(dest="room_group", required=True, metavar="GROUP")
     room_engine.add_commands(groups)

@@ -35,14 +35,12 @@ from ..errors import RoomError
 from ..privileged import firewall
 from ..privileged.processes import As, run_as
 from ..privileged.run import PATH
-from ..room.config import RoomConfig, load_config
+from ..room.config import ROOM_CONFIG, RoomConfig, load_config
 from ..room.engines import LearnerEngine
 from ..room.learners import Learner, lookup
 from ..room.pyenv import DEFAULT_LEARNER_ENV, LEARNER_EXTRA, KernelEnv, prepare
 from ..room.salt import room_salt
 
-ROOM_CONFIG = "DOCKDOJO_ROOM_CONFIG"
-"""Environment variable naming the room's settings file, for the hooks in the hub."""
 SERVICE = "dockdojo"
 """The instructor's view's name in the hub (:mod:`.instructor`)."""
 LEARNER_ENV = "DOCKDOJO_LEARNER_ENV"
@@ -147,8 +145,7 @@ _PLACE = (
 
 
 def _room() -> RoomConfig:
-    given = os.environ.get(ROOM_CONFIG)
-    return load_config(Path(given) if given else None)
+    return load_config()  # the file ROOM_CONFIG names, set by the hub's configuration
 
 
 def pre_spawn(spawner: Any) -> None:

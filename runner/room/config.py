@@ -29,6 +29,7 @@ exists), every key optional::
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -41,6 +42,9 @@ from ..privileged.users import UserName
 GROUP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 """A hub group's name as a room may give it."""
 DEFAULT_CONFIG = Path("/etc/dockdojo/room.toml")
+ROOM_CONFIG = "DOCKDOJO_ROOM_CONFIG"
+"""Environment variable naming the room's settings file when no ``--config`` is given
+(the hub's hooks, a second room on one server, scripts)."""
 DEFAULT_STATE = Path("/var/lib/dockdojo/room")
 
 
@@ -120,8 +124,11 @@ class RoomConfig:
 
 
 def load_config(path: Path | None = None) -> RoomConfig:
-    """The room's settings from ``path`` (or the default file when it exists, else the
-    defaults). Raises :class:`DockdojoError` naming the file and the wrong key."""
+    """The room's settings from ``path``, else the file ``$DOCKDOJO_ROOM_CONFIG`` names,
+    else the default file when it exists, else the defaults. Raises
+    :class:`DockdojoError` naming the file and the wrong key."""
+    if path is None and os.environ.get(ROOM_CONFIG):
+        path = Path(os.environ[ROOM_CONFIG])
     if path is None:
         if not DEFAULT_CONFIG.is_file():
             return RoomConfig()

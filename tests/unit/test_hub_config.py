@@ -19,6 +19,7 @@ from dockdojo.runner.hub.hub import (
     pre_spawn,
 )
 from dockdojo.runner.room import RoomConfig
+from dockdojo.runner.room.config import load_config
 
 
 def _load(text: str, monkeypatch: pytest.MonkeyPatch) -> Config:
@@ -287,3 +288,19 @@ def test_hub_ports_that_collide_are_refused(tmp_path: Path) -> None:
         load_config(file)
     assert "hub.port and hub.api_port are both 8081" in caught.value.what
     assert "different port" in caught.value.hint
+
+
+def test_the_room_settings_variable_names_the_file_when_no_config_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file = tmp_path / "room.toml"
+    file.write_text(f'state = "{tmp_path / "state"}"\nmirror_port = 5999\n')
+    monkeypatch.setenv(ROOM_CONFIG, str(file))
+    assert load_config().mirror_port == 5999
+    assert load_config(None).state == tmp_path / "state"
+    other = tmp_path / "other.toml"
+    other.write_text("mirror_port = 5998\n")
+    assert load_config(other).mirror_port == 5998  # --config wins
+    monkeypatch.setenv(ROOM_CONFIG, str(tmp_path / "missing.toml"))
+    with pytest.raises(DockdojoError, match=r"missing\.toml cannot be read"):
+        load_config()
