@@ -107,7 +107,7 @@ def _check_passwords(args: argparse.Namespace, instructors: tuple[str, ...]) -> 
 
 def _hub_config(args: argparse.Namespace) -> int:
     from ..hub.hub import hub_config, learners_python, prepare_state
-    from ..room.config import load_config
+    from ..room.config import config_file, load_config
     from ..room.host import need_root
 
     need_root("Writing a room's JupyterHub configuration")
@@ -115,8 +115,9 @@ def _hub_config(args: argparse.Namespace) -> int:
     _check_passwords(args, (*room.hub.instructors, *args.admin))
     learners_python()
     prepare_state(room)
+    given = config_file(args.config)  # the hub's hooks read the same file
     text = hub_config(
-        args.config.resolve() if args.config else None,
+        given.resolve() if given else None,
         room,
         port=args.port,
         learners=tuple(args.learner),

@@ -123,16 +123,24 @@ class RoomConfig:
         return f"http://10.0.2.2:{self.mirror_port}"
 
 
+def config_file(given: Path | None = None) -> Path | None:
+    """The settings file a room's command reads: ``given`` (``--config``), else the one
+    ``$DOCKDOJO_ROOM_CONFIG`` names, else the default file when it exists; None: none
+    (the defaults)."""
+    if given is not None:
+        return given
+    if os.environ.get(ROOM_CONFIG):
+        return Path(os.environ[ROOM_CONFIG])
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+
+
 def load_config(path: Path | None = None) -> RoomConfig:
     """The room's settings from ``path``, else the file ``$DOCKDOJO_ROOM_CONFIG`` names,
     else the default file when it exists, else the defaults. Raises
     :class:`DockdojoError` naming the file and the wrong key."""
-    if path is None and os.environ.get(ROOM_CONFIG):
-        path = Path(os.environ[ROOM_CONFIG])
+    path = config_file(path)
     if path is None:
-        if not DEFAULT_CONFIG.is_file():
-            return RoomConfig()
-        path = DEFAULT_CONFIG
+        return RoomConfig()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -290,9 +298,11 @@ def _instructor(path: Path, raw: object) -> InstructorSettings:
 __all__ = [
     "DEFAULT_CONFIG",
     "DEFAULT_STATE",
+    "ROOM_CONFIG",
     "HubSettings",
     "InstructorSettings",
     "Limits",
     "RoomConfig",
+    "config_file",
     "load_config",
 ]
