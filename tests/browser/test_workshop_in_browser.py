@@ -186,7 +186,7 @@ def test_learners_work_on_their_own_engines_while_the_instructor_watches(
         f"\nwidget done -> instructor's grid, without Check: {grid_at - widget_at:.2f} s "
         "(goal under 2 s; the view's own round is 600 s away)"
     )
-    instructor.screenshot(path=str(SHOTS / "11-instructor-view.png"))
+    instructor.screenshot(path=str(SHOTS / "11-instructor-view.png"), full_page=True)
 
     # the service restarts: the page says so, reconnects by itself, and shows the same
     os.kill(service_pid(), signal.SIGKILL)
