@@ -166,18 +166,24 @@ def hub_running(command: str, walk: Walk, port: int) -> Iterator[str]:
         log.close()
 
 
-def learner_server_starts(url: str, name: str, password: str) -> None:
+def logged_in(url: str, name: str, password: str) -> tuple[requests.Session, int]:
     session = requests.Session()
     session.get(f"{url}/hub/login", timeout=10)
-    xsrf = session.cookies.get("_xsrf") or ""
     answer = session.post(
         f"{url}/hub/login",
-        data={"username": name, "password": password, "_xsrf": xsrf},
+        data={"username": name, "password": password, "_xsrf": session.cookies.get("_xsrf")},
         timeout=30,
         allow_redirects=False,
     )
-    assert answer.status_code == 302, answer.text[:500]
-    xsrf = session.cookies.get("_xsrf") or xsrf
+    return session, answer.status_code
+
+
+def learner_server_starts(url: str, name: str, password: str) -> None:
+    session, status = logged_in(url, name, password)
+    assert status == 302, status
+    admin = session.get(f"{url}/hub/admin", timeout=30)
+    assert admin.status_code == 403, admin.status_code  # a learner is no admin
+    xsrf = session.cookies.get("_xsrf") or ""
     headers = {"X-XSRFToken": xsrf}
     started = session.post(f"{url}/hub/api/users/{name}/server", headers=headers, timeout=180)
     assert started.status_code in (201, 202), started.text[:500]
@@ -238,6 +244,12 @@ def test_the_readme_workshop_section_line_by_line(tmp_path_factory: pytest.TempP
                         continue
                     if command.startswith("jupyterhub "):
                         with hub_running(command, walk, hub_port) as url:
+                            teacher = walk.names["teacher"]
+                            # a learner who knows the learners' password is no instructor
+                            _, status = logged_in(url, teacher, learners_password)
+                            assert status != 302, "the learners' password opened the hub's admin"
+                            _, status = logged_in(url, teacher, instructors_password)
+                            assert status == 302, status
                             learner_server_starts(url, ada.name, learners_password)
                         continue
                     check_output(line, run(command, walk), walk)
