@@ -11,12 +11,14 @@ from .console import ExecConsole
 from .containers import ContainerCard, RunWidget
 from .images import DeleteWidget, ImagesWidget
 from .lesson import WIDGETS, CheckPanel, LessonView, ProgressPanel
+from .panel import ContainersWidget
 from .pull import PullWidget
 
 __all__ = [
     "WIDGETS",
     "CheckPanel",
     "ContainerCard",
+    "ContainersWidget",
     "DeleteWidget",
     "ExecConsole",
     "ImagesWidget",

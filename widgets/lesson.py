@@ -48,6 +48,7 @@ from .common import STYLE, Worker, button, esc, heartbeat, live, note, synchrono
 from .console import ExecConsole
 from .containers import RunWidget
 from .images import DeleteWidget, ImagesWidget
+from .panel import ContainersWidget
 from .pull import PullWidget
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False})  # a lesson's Markdown, HTML escaped
@@ -536,5 +537,8 @@ WIDGETS: dict[str, WidgetMaker] = {
         engine, str(args["image"]), on_deleted=lambda _: done()
     ),
     "remove-container": _remove_container_note,
+    "containers": lambda engine, _step, _args, done: ContainersWidget(
+        engine, on_change=lambda: done()
+    ),
 }
 """The widget of each action kind, by the name its entry in ``ACTIONS`` gives."""

@@ -2,6 +2,8 @@
 
 - :mod:`.facade`: :class:`Engine`, the SDK behind one small API, its errors translated
   by one function (:mod:`.translate`);
+- :mod:`.explore`: one container as Docker Desktop's page shows it (files, inspect,
+  logs as they come);
 - :mod:`.session`: interactive programs in a container (the Exec tab);
 - :mod:`.snapshot`: images and containers read once, and which containers use an image;
 - :mod:`.live`: one live model of an engine, kept current by its event stream;
@@ -19,6 +21,7 @@
 Nothing here imports the lesson model, grading or the command line.
 """
 
+from .explore import ContainerExplorer, FileEntry, FileText, Folder, LogStream
 from .facade import Engine, connect, describe_host, port_bindings
 from .journal import History, Journal
 from .live import LiveModel, LiveState
@@ -48,18 +51,23 @@ __all__ = [
     "LABEL_LEARNER",
     "LABEL_LESSON",
     "LABEL_STEP",
+    "ContainerExplorer",
     "ContainerFiles",
     "ContainerInfo",
     "Engine",
     "EngineInfo",
     "ExecResult",
     "ExecSession",
+    "FileEntry",
+    "FileText",
+    "Folder",
     "History",
     "ImageInfo",
     "ImageRef",
     "Journal",
     "LiveModel",
     "LiveState",
+    "LogStream",
     "Ownership",
     "PortLink",
     "PullProgress",

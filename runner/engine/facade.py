@@ -33,6 +33,7 @@ from ..errors import (
 from . import mirror
 from .connection import DEFAULT_TIMEOUT, PING_TIMEOUT, Connection, Json, describe_host
 from .execs import run_once
+from .explore import ContainerExplorer
 from .history import find_journal, from_engine
 from .journal import History, Journal
 from .models import (
@@ -358,11 +359,11 @@ class Engine:
 
     def container(self, ref: str) -> ContainerInfo:
         """One container by name or id; :class:`ContainerNotFound` when it is gone."""
-        api = self._conn.api()
-        data = self._conn.json(
-            lambda: api.inspect_container(ref), Op("inspecting a container", "container", ref)
-        )
-        return container_from_inspect(data)
+        return container_from_inspect(self.explore(ref).inspect())
+
+    def explore(self, ref: str) -> ContainerExplorer:
+        """One container's inspect data, files, logs as they come, and start."""
+        return ContainerExplorer(self._conn, ref)
 
     def container_files(self, ref: str) -> ContainerFiles:
         """What a container changed of its image, mounts and was created with."""

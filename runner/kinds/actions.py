@@ -160,6 +160,26 @@ def _remove_image(engine: Engine, _lesson: Lesson, _step: Step, args: Mapping[st
     return f"Removed {normalize(image)}."
 
 
+def _containers(engine: Engine, _lesson: Lesson, _step: Step, _args: Mapping[str, Any]) -> str:
+    found = engine.containers()
+    running = sum(c.running for c in found)
+    names = ", ".join(c.name for c in found) or "none"
+    return f"{plural(len(found), 'container')}, {running} running: {names}."
+
+
+def _stop_container(engine: Engine, _lesson: Lesson, _step: Step, args: Mapping[str, Any]) -> str:
+    if args.get("name"):
+        targets = [engine.container(str(args["name"]))]
+    else:
+        targets = engine.containers(image=str(args["image"]), running_only=True)
+    running = [c for c in targets if c.running]
+    for container in running:
+        engine.stop_container(container.id)
+    if not running:
+        return "Nothing to stop: no such container runs."
+    return f"Stopped {', '.join(c.name for c in running)}."
+
+
 def _remove_container(engine: Engine, _lesson: Lesson, _step: Step, args: Mapping[str, Any]) -> str:
     name = str(args["name"])
     try:
@@ -221,6 +241,16 @@ def _describe_remove_image(args: Mapping[str, Any]) -> str:
     )
 
 
+def _describe_containers(_args: Mapping[str, Any]) -> str:
+    return "list the containers"
+
+
+def _describe_stop_container(args: Mapping[str, Any]) -> str:
+    if args.get("name"):
+        return f"stop the container {args['name']}"
+    return f"stop the running {args.get('image')} containers"
+
+
 def _describe_remove_container(args: Mapping[str, Any]) -> str:
     return f"remove the container {args.get('name')} (stopping it first if it runs)"
 
@@ -270,6 +300,27 @@ ACTIONS: dict[str, ActionKind] = table(
                 Param("command", "argv", True, "the interactive program, e.g. [redis-cli]"),
                 Param("prompt", "str", True, "regular expression of its prompt, e.g. '6379> $'"),
                 Param("suggest", "strings", doc="lines offered as one-click suggestions, in order"),
+            ),
+            one_of=(("image", "name"),),
+        ),
+        ActionKind(
+            "containers",
+            "Show the containers as the Containers view does: ports as links, Stop, "
+            "Start, Delete, and each one's Logs (as they come), Inspect and Files.",
+            _containers,
+            _describe_containers,
+            "containers",
+        ),
+        ActionKind(
+            "stop-container",
+            "Stop a container (by name), or the running containers of an image; the "
+            "widget is the Containers view.",
+            _stop_container,
+            _describe_stop_container,
+            "containers",
+            (
+                Param("name", "str", doc="the container to stop"),
+                Param("image", "str", doc="stop the running containers of this image"),
             ),
             one_of=(("image", "name"),),
         ),

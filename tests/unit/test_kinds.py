@@ -65,6 +65,8 @@ def test_every_action_describes_itself_for_the_plan() -> None:
         },
         "remove-image": {"image": "nginx"},
         "remove-container": {"name": "web"},
+        "containers": {},
+        "stop-container": {"name": "welcome"},
     }
     assert set(samples) == set(ACTIONS)
     described = {name: ACTIONS[name].describe(args) for name, args in samples.items()}
@@ -72,6 +74,7 @@ def test_every_action_describes_itself_for_the_plan() -> None:
     assert described["remove-container"] == (
         "remove the container web (stopping it first if it runs)"
     )
+    assert described["stop-container"] == "stop the container welcome"
     assert all(text and "{" not in text for text in described.values())
 
 
