@@ -22,6 +22,7 @@ written unless the whole lesson is sound.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -46,10 +47,12 @@ from .model import (
     Step,
     Translation,
 )
+from .site import fill_params, param_value, site_params
 from .sources import find_lesson, lesson_id, lesson_sources, shown_path
 from .steps import StepReader, yaml_reason
 
 _MOJIBAKE = re.compile("[ÃÂâð][\u0080-\u00bf\u0152-\u0178\u2018-\u203a\u20ac\u2122]")
+_FRONT_MATTER = re.compile(r"---[ \t]*\n(?:(.*?)\n)?---[ \t]*(?:\n|$)", re.S)
 _COMMENTS_ONLY = re.compile(r"(\s*<!--.*?-->)+\s*", re.S)
 
 
@@ -157,6 +160,7 @@ class _Parser:
         self._prose_line = 0
         self._tabs: _TabSet | None = None
         self._including: list[str] = []
+        self.param: Callable[[str], tuple[Any, str]] = lambda _name: (None, "")
         self.steps = StepReader(kinds, self.problem)
 
     # reporting ----------------------------------------------------------------------
@@ -172,6 +176,7 @@ class _Parser:
     # structure -----------------------------------------------------------------------
     def parse(self) -> Lesson:
         env: dict[str, Any] = {}
+        self.fill_params()
         tokens = markdown().parse(self.text, env)
         self.references = env.get("references", {})
         for number, line in enumerate(self.lines, 1):
@@ -221,6 +226,30 @@ class _Parser:
             translations=tuple(sorted(self.translations, key=lambda t: t.line)),
             front_matter=self.front,
         )
+
+    def fill_params(self) -> None:
+        """``{{% param NAME %}}`` replaced by its value everywhere after the front matter
+        (in commands and links too), before the Markdown is read."""
+        match = _FRONT_MATTER.match(self.text)
+        front: Any = None
+        if match:
+            try:
+                front = yaml.safe_load(match.group(1) or "")
+            except yaml.YAMLError:
+                front = None  # reported when the front matter is read
+        site, trouble = site_params(self.path)
+        if trouble:
+            self.warn(1, trouble)
+        page = front if isinstance(front, dict) else {}
+        self.param = lambda name: param_value(name, page, site)
+        if "param" not in self.text:
+            return
+        start = match.end() if match else 0
+        body = fill_params(
+            self.text[start:], self.text.count("\n", 0, start) + 1, self.param, self.warn, self.note
+        )
+        self.text = self.text[:start] + body
+        self.lines = self.text.split("\n")
 
     def first_heading(self) -> str:
         return next((s.title for s in self.sections if s.level == 1), "")
@@ -368,6 +397,13 @@ class _Parser:
             self.warn(line, f"included page {name!r} includes itself; left out the second time")
             return ""
         self._including.append(name)
+        text = fill_params(
+            text,
+            1,
+            self.param,
+            lambda at, message: self.warn(line, f"in {name} line {at}: {message}"),
+            lambda _at, construct, kept: self.note(line, construct, kept),
+        )
         env: dict[str, Any] = {}
         tokens = markdown().parse(text, env)
         ctx = replace(
