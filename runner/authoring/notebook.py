@@ -1,6 +1,7 @@
 """Lesson -> notebook (nbformat 4.5), deterministic so ``build --check`` can compare.
 
-The notebook has a title cell, a setup cell that creates the lesson's widgets, the
+The notebook has a title cell, a setup cell that creates the lesson's widgets (when it
+has steps: a page for reading has none), the
 guide's prose as Markdown cells (a new cell at each heading), and one short code cell
 per step. Every dockdojo cell carries ``metadata.dockdojo`` in the versioned schema
 ``dockdojo.lesson/v1`` (``schemas/lesson-notebook-v1.json``).
@@ -43,8 +44,10 @@ def step_metadata(lesson: Lesson, step: Step, role: str) -> dict[str, Any]:
     }
 
 
-def to_notebook(lesson: Lesson, source: str) -> NotebookNode:
-    """The lesson as a notebook; ``source`` is the lesson file as the metadata names it."""
+def to_notebook(lesson: Lesson, source: str, reference: str | None = None) -> NotebookNode:
+    """The lesson as a notebook; ``source`` is the lesson file as the metadata names it,
+    ``reference`` how the setup cell finds the lesson (its id by default). A page without
+    steps is for reading: it has no setup cell."""
     cells = []
     counter = 0
 
@@ -65,16 +68,17 @@ def to_notebook(lesson: Lesson, source: str) -> NotebookNode:
     )
     setup = (
         "from dockdojo.widgets import LessonView\n\n"
-        f"lesson = LessonView({lesson.id!r})\n"
+        f"lesson = LessonView({reference or lesson.id!r})\n"
         "lesson.progress()"
     )
-    cells.append(
-        new_code_cell(
-            setup,
-            id=cell_id("setup"),
-            metadata={"dockdojo": {"schema": SCHEMA, "lesson": lesson.id, "role": "setup"}},
+    if lesson.steps:
+        cells.append(
+            new_code_cell(
+                setup,
+                id=cell_id("setup"),
+                metadata={"dockdojo": {"schema": SCHEMA, "lesson": lesson.id, "role": "setup"}},
+            )
         )
-    )
     for block in lesson.blocks():
         if isinstance(block, Prose):
             cells.append(new_markdown_cell(block.markdown, id=cell_id("guide")))
@@ -127,7 +131,7 @@ def to_notebook(lesson: Lesson, source: str) -> NotebookNode:
     return node
 
 
-def render(lesson: Lesson, source: str) -> str:
+def render(lesson: Lesson, source: str, reference: str | None = None) -> str:
     """The notebook file's exact text."""
-    text: str = nbformat.writes(to_notebook(lesson, source))
+    text: str = nbformat.writes(to_notebook(lesson, source, reference))
     return text + "\n"

@@ -48,7 +48,7 @@ from .model import (
     Translation,
 )
 from .site import fill_params, param_value, site_params
-from .sources import find_lesson, lesson_id, lesson_sources, shown_path
+from .sources import find_lesson, lesson_sources, shown_path
 from .steps import StepReader, yaml_reason
 
 _MOJIBAKE = re.compile("[ÃÂâð][\u0080-\u00bf\u0152-\u0178\u2018-\u203a\u20ac\u2122]")
@@ -216,7 +216,7 @@ class _Parser:
         if isinstance(keywords, str):
             keywords = [k.strip() for k in keywords.split(",") if k.strip()]
         return Lesson(
-            id=lesson_id(self.path),
+            id=self.catalog.lesson_id(self.path),
             title=_one_line(self.front.get("title") or self.first_heading() or self.path.stem),
             description=_one_line(self.front.get("description") or ""),
             keywords=tuple(str(k) for k in keywords),
@@ -258,7 +258,7 @@ class _Parser:
         options = self.front.get("dockdojo") or {}
         docs_url = options.get("docs_url") if isinstance(options, dict) else None
         return Context(
-            lesson_id=lesson_id(self.path),
+            lesson_id=self.catalog.lesson_id(self.path),
             page=self.path,
             warn=self.warn,
             note=self.note,

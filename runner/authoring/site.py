@@ -40,6 +40,24 @@ def site_root(page: Path) -> Path | None:
     return None
 
 
+def site_pages(root: Path) -> list[Path]:
+    """Every page of the Hugo site at ``root``: the ``.md`` files under ``content/``,
+    without the shared parts (``content/includes/``, ``_includes/`` and other folders
+    starting with ``_`` or ``.``), READMEs, and files starting with ``_`` other than
+    ``_index.md``."""
+    content = root / "content"
+    pages = []
+    for path in sorted(content.rglob("*.md")):
+        folders = path.relative_to(content).parts[:-1]
+        if folders[:1] == ("includes",) or any(f.startswith(("_", ".")) for f in folders):
+            continue
+        if path.name.startswith((".", "_")) and path.name != "_index.md":
+            continue
+        if path.stem.lower() != "readme":
+            pages.append(path)
+    return pages
+
+
 @lru_cache(maxsize=32)
 def _params_of(config: Path) -> tuple[dict[str, Any], str]:
     """``params:`` of a configuration file, and what was wrong with it ("" when fine)."""
@@ -122,6 +140,7 @@ __all__ = [
     "fill_params",
     "param_value",
     "site_config",
+    "site_pages",
     "site_params",
     "site_root",
 ]

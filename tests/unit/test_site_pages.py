@@ -1,0 +1,118 @@
+"""The builder in a Hugo site laid out as Docker's docs are: params from the page and
+the site, pages built from the site's root, notebooks that need no setup to read, and a
+setup cell that finds its lesson wherever the page was."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dockdojo.runner.cli import main
+from dockdojo.runner.lessons import load_lesson
+
+STEP = """
+```{step} pull-nginx
+title: Pull nginx
+action: pull
+images: [nginx]
+checks:
+  - check: image_present
+    image: nginx
+    hint: Pull nginx.
+```
+"""
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+
+
+def cells(notebook: Path) -> list[dict[str, object]]:
+    data: list[dict[str, object]] = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    return data
+
+
+def text_of(notebook: Path) -> str:
+    return "\n\n".join("".join(c["source"]) for c in cells(notebook))  # type: ignore[arg-type]
+
+
+def test_params_come_from_the_page_then_the_site_and_unknown_ones_are_warned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        tmp_path,
+        {
+            "hugo.toml": '[params]\nexample_go_version = "1.23"\n[params.docker]\nce = "27.1"\n',
+            "content/go.md": (
+                "---\ntitle: Go\nparams:\n  arch: arm64\nchannel: stable\n---\n"
+                "Get [Go {{% param example_go_version %}}](https://go.dev/dl/"
+                'go{{% param "example_go_version" %}}.{{< param arch >}}.tar.gz).\n\n'
+                "```console\n$ apt-get install docker-ce={{% param docker.ce %}} "
+                '# {{% param "channel" %}}\nFROM golang:{{% param nope %}}\n```\n'
+            ),
+        },
+    )
+    out = tmp_path / "out"
+    assert main(["build", str(tmp_path), "--out", str(out)]) == 0
+    text = text_of(out / "go.ipynb")
+    assert "[Go 1.23](https://go.dev/dl/go1.23.arm64.tar.gz)" in text
+    assert "apt-get install docker-ce=27.1 # stable" in text
+    assert "FROM golang:⟨param nope⟩" in text
+    err = capsys.readouterr().err
+    assert (
+        f"{tmp_path / 'content/go.md'}:11: warning: param 'nope' is in neither the page's "
+        "front matter nor the site's params; shown as ⟨param nope⟩"
+    ) in err
+
+
+def test_a_plain_build_in_a_hugo_site_builds_every_page_under_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(
+        tmp_path,
+        {
+            "hugo.yaml": "title: site\n",
+            "content/_index.md": "# Home\n",
+            "content/guides/_index.md": "# Guides\n",
+            "content/guides/one.md": "# One\n",
+            "content/guides/_includes/shared.md": "Shared.\n",
+            "content/includes/also-shared.md": "Shared too.\n",
+            "content/guides/README.md": "# Not a page\n",
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["build"]) == 0
+    assert sorted(p.name for p in Path("lessons").iterdir()) == [
+        "content.ipynb",
+        "guides.ipynb",
+        "one.ipynb",
+    ]
+
+
+def test_a_reading_page_has_no_setup_cell(tmp_path: Path) -> None:
+    write(tmp_path, {"tmpfs.md": "# tmpfs mounts\n\nRead this.\n"})
+    out = tmp_path / "out"
+    assert main(["build", str(tmp_path / "tmpfs.md"), "--out", str(out)]) == 0
+    assert [c["cell_type"] for c in cells(out / "tmpfs.ipynb")] == ["markdown", "markdown"]
+    assert "LessonView" not in text_of(out / "tmpfs.ipynb")
+
+
+def test_a_page_built_outside_content_is_found_by_its_setup_cell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The setup cell names the page by its path from the notebook's folder, where the
+    kernel runs; a lesson in a content/ folder keeps being named by its id."""
+    write(tmp_path, {"site/hugo.yaml": "", "site/content/guides/pulling.md": f"# Pulling\n{STEP}"})
+    out = tmp_path / "notebooks"
+    assert main(["build", str(tmp_path / "site"), "--out", str(out)]) == 0
+    setup = "".join(cells(out / "pulling.ipynb")[1]["source"])  # type: ignore[arg-type]
+    assert "LessonView('../site/content/guides/pulling.md')" in setup
+    monkeypatch.chdir(out)
+    reference = setup.split("LessonView(")[1].split(")")[0].strip("'")
+    assert [s.id for s in load_lesson(reference).steps] == ["pull-nginx"]
+    seed = Path(__file__).resolve().parents[2] / "lessons" / "what-is-an-image.ipynb"
+    assert "LessonView('what-is-an-image')" in text_of(seed)
