@@ -13,6 +13,7 @@ from .declarations import KindTable
 from .links import Catalog
 from .model import Lesson
 from .notebook import render
+from .pages import add_navigation, fix_anchors
 from .parse import parse_lesson
 from .sources import shown_path
 
@@ -45,18 +46,26 @@ def build(
                 )
                 for p in paths
             ]
-    out: dict[Path, tuple[Lesson, str]] = {}
+    parsed: dict[str, Lesson] = {}
     for path in sources:
         try:
             lesson = parse_lesson(path, kinds, lessons=catalog)
         except LessonError as exc:
             found += exc.problems
             continue
-        text = render(lesson, _relative(path), setup_reference(lesson, path, out_dir))
-        out[out_dir / f"{lesson.id}.ipynb"] = (lesson, text)
+        parsed[f"{lesson.id}.ipynb"] = lesson
     if found:
         raise LessonError(found)
-    return out
+    finished = fix_anchors(add_navigation(parsed))
+    return {
+        out_dir / name: (
+            lesson,
+            render(
+                lesson, _relative(lesson.source), setup_reference(lesson, lesson.source, out_dir)
+            ),
+        )
+        for name, lesson in finished.items()
+    }
 
 
 def setup_reference(lesson: Lesson, path: Path, out_dir: Path) -> str:

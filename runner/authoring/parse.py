@@ -53,6 +53,7 @@ from .steps import StepReader, yaml_reason
 
 _MOJIBAKE = re.compile("[ÃÂâð][\u0080-\u00bf\u0152-\u0178\u2018-\u203a\u20ac\u2122]")
 _FRONT_MATTER = re.compile(r"---[ \t]*\n(?:(.*?)\n)?---[ \t]*(?:\n|$)", re.S)
+_HEADING_ID = re.compile(r"\{[^{}]*#([\w-]+)[^{}]*\}")
 _COMMENTS_ONLY = re.compile(r"(\s*<!--.*?-->)+\s*", re.S)
 
 
@@ -160,6 +161,7 @@ class _Parser:
         self._prose_line = 0
         self._tabs: _TabSet | None = None
         self._including: list[str] = []
+        self.heading_ids: dict[str, str] = {}
         self.param: Callable[[str], tuple[Any, str]] = lambda _name: (None, "")
         self.steps = StepReader(kinds, self.problem)
 
@@ -225,6 +227,7 @@ class _Parser:
             warnings=tuple(sorted(self.warnings, key=lambda w: w.line)),
             translations=tuple(sorted(self.translations, key=lambda t: t.line)),
             front_matter=self.front,
+            heading_ids=self.heading_ids,
         )
 
     def fill_params(self) -> None:
@@ -301,7 +304,11 @@ class _Parser:
                 level = min(6, level + self._tabs.shift)
                 title = text.split("\n")[0].strip().lstrip("#").strip()
                 text = f"{'#' * level} {title}"
-            self._title = strip_heading_attributes(group[1].content if len(group) > 1 else "")
+            raw = group[1].content if len(group) > 1 else ""
+            self._title = strip_heading_attributes(raw)
+            custom = _HEADING_ID.search(raw[len(self._title) :])
+            if custom:
+                self.heading_ids[custom.group(1)] = self._title
             self._level = level
             self.add_prose(text, line)
         elif token.type == "directive":

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
+from urllib.parse import unquote
 
 import nbformat
 import pytest
@@ -211,6 +212,45 @@ def test_every_relative_link_opens_a_notebook_built_with_it() -> None:
     assert found == []
 
 
+def jupyter_ids(text: str) -> set[str]:
+    """The ids JupyterLab gives the headings of a notebook: each heading's text (its
+    ``textContent``) with every space replaced by ``-``, case kept."""
+    ids = set()
+    for source in markdown_cells(text):
+        for inner in re.findall(r"<h[1-6]>(.*?)</h[1-6]>", COMMONMARK.render(source), re.S):
+            ids.add(unescape(re.sub(r"<[^>]+>", "", inner)).replace(" ", "-"))
+    return ids
+
+
+def broken_anchors(built: Built) -> list[str]:
+    """Links to a heading (``#id``, ``x.ipynb#id``) whose id no heading of the notebook
+    has in Jupyter's terms."""
+    ids = {target.name: jupyter_ids(text) for target, (_, text) in built.items()}
+    found = []
+    for target, (_, text) in built.items():
+        for source in markdown_cells(text):
+            for href in links(source):
+                page, hash_, fragment = href.partition("#")
+                if not hash_ or re.match(r"[a-z][a-z0-9+.-]*:", href):
+                    continue
+                if unquote(fragment) not in ids.get(page or target.name, set()):
+                    found.append(f"{target.name}: {href}")
+    return found
+
+
+def test_every_anchor_opens_a_heading_in_jupyter() -> None:
+    """In every notebook of the corpora and content/, a link to a heading (in the page or
+    in a notebook built with it) names an id JupyterLab gives a heading there."""
+    found = []
+    for name, built in notebooks_built():
+        if name == "ok":  # a fixture case keeps an anchor that names no heading, warned
+            lesson = built[Path("out/buttons.ipynb")][0]
+            assert any("#anchor names no heading" in w.message for w in lesson.warnings)
+            continue
+        found += [f"{name}/{problem}" for problem in broken_anchors(built)]
+    assert found == []
+
+
 def test_the_checks_see_what_they_look_for() -> None:
     bad = (
         "1. Pull the image.\nOnce pulled, run it.\n\n"
@@ -227,6 +267,8 @@ def test_the_checks_see_what_they_look_for() -> None:
     assert problems_in_cell(good) == []
     cell = "[a](x.ipynb#top) [b](https://x.org) [c](#here) [d](y.md)"
     assert broken_links(cell, {"x.ipynb"}) == ["y.md"]
+    cells = [nbformat.v4.new_markdown_cell("## Run `it` *now*")]
+    assert jupyter_ids(nbformat.writes(nbformat.v4.new_notebook(cells=cells))) == {"Run-it-now"}
 
 
 # each defect of issue 13, on its own case --------------------------------------------

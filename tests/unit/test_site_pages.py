@@ -116,3 +116,60 @@ def test_a_page_built_outside_content_is_found_by_its_setup_cell(
     assert [s.id for s in load_lesson(reference).steps] == ["pull-nginx"]
     seed = Path(__file__).resolve().parents[2] / "lessons" / "what-is-an-image.ipynb"
     assert "LessonView('what-is-an-image')" in text_of(seed)
+
+
+def test_a_section_lists_its_pages_and_each_page_links_the_previous_and_next(
+    tmp_path: Path,
+) -> None:
+    """Hugo's order: weighted pages first by weight, then the others by title."""
+    write(
+        tmp_path,
+        {
+            "hugo.yaml": "",
+            "content/guide/_index.md": "---\ntitle: Guide\n---\nThe guide.\n",
+            "content/guide/zeta.md": "---\ntitle: Zeta\nweight: 10\n---\nZ.\n",
+            "content/guide/alpha.md": "---\ntitle: Alpha\nweight: 20\n---\nA.\n",
+            "content/guide/beta.md": "---\ntitle: Beta\ndescription: The b.\n---\nB.\n",
+            "content/guide/more/_index.md": "---\ntitle: More\nweight: 30\n---\nM.\n",
+        },
+    )
+    out = tmp_path / "out"
+    assert main(["build", str(tmp_path), "--out", str(out)]) == 0
+    last = "".join(cells(out / "guide.ipynb")[-1]["source"])  # type: ignore[arg-type]
+    assert last == (
+        "---\n\n**In this section**\n\n"
+        "- [**Zeta**](zeta.ipynb)\n- [**Alpha**](alpha.ipynb)\n"
+        "- [**More**](more.ipynb)\n- [**Beta**](beta.ipynb): The b."
+    )
+    alpha = "".join(cells(out / "alpha.ipynb")[-1]["source"])  # type: ignore[arg-type]
+    assert alpha == "---\n\n← Previous: [Zeta](zeta.ipynb) · Next: [More](more.ipynb) →"
+    beta = "".join(cells(out / "beta.ipynb")[-1]["source"])  # type: ignore[arg-type]
+    assert beta == "---\n\n← Previous: [More](more.ipynb)"
+
+
+def test_links_to_headings_use_the_ids_jupyter_gives_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        tmp_path,
+        {
+            "hugo.yaml": "",
+            "content/a.md": (
+                "# Page A\n\n## Run the Container\n\n### Step 2: Build it {#build}\n\n"
+                "See [run](#run-the-container), [build](#build), [B's part](b.md#use-docker-ps)"
+                " and [nothing](#no-such-heading).\n"
+            ),
+            "content/b.md": "# Page B\n\n## Use `docker ps`\n\nBack to [A](a.md#page-a).\n",
+        },
+    )
+    out = tmp_path / "out"
+    assert main(["build", str(tmp_path), "--out", str(out), "--report"]) == 0
+    text = text_of(out / "a.ipynb")
+    assert "[run](#Run-the-Container)" in text
+    assert "[build](#Step-2:-Build-it)" in text
+    assert "[B's part](b.ipynb#Use-docker-ps)" in text
+    assert "[nothing](#no-such-heading)" in text
+    assert "[A](a.ipynb#Page-A)" in text_of(out / "b.ipynb")
+    report = capsys.readouterr().out
+    assert "link to a heading (Hugo's id -> Jupyter's): 3 (line 7)" in report
+    assert "content/a.md:7: link to #no-such-heading names no heading of this page; kept" in report
