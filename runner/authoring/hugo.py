@@ -13,11 +13,12 @@ import posixpath
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from html import escape, unescape
+from html import unescape
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from markdown_it import MarkdownIt
 from markdown_it.common.utils import normalizeReference
 
 from .links import Catalog, resolve, safe_url, slug
@@ -67,6 +68,7 @@ _LINK = re.compile(
     r"(?<!!)\[((?:[^\[\]]|\[[^\]]*\])+)\]\(\s*(<[^>\n]*>|[^)\s]+)(\s+\"[^\"]*\")?\s*\)"
 )
 _FULL_REFERENCE = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\]]*\])+)\]\[([^\]]*)\]")
+_INLINE = MarkdownIt("commonmark")
 _SHORTCUT_REFERENCE = re.compile(r"(?<![!\]])\[([^\[\]]+)\](?![\[(:])")
 
 
@@ -330,7 +332,8 @@ def accordion(p: Mapping[str, str], closing: bool, ctx: Context, line: int) -> s
         return "</details>"
     title = p.get("title") or p.get("0") or "Details"
     ctx.note(line, "accordion (a <details> block)", False)
-    return f"<details>\n<summary>{escape(title)}</summary>"
+    summary = _INLINE.renderInline(title).strip()  # HTML shows no Markdown: `code` -> <code>
+    return f"<details>\n<summary>{summary}</summary>"
 
 
 def grid(key: str, ctx: Context, line: int) -> str:

@@ -3,6 +3,9 @@
 - The corpus (``builder_cases/corpus/``, a small Hugo site of 25+ pages) is built in one
   call, with ``--docs-base https://docs.docker.com``; each notebook is compared with its
   golden in ``corpus/lessons/``, and the ``--report`` text with ``corpus/report.txt``.
+  The site corpus (``builder_cases/site/``, 30+ pages in Docker's site layout: params,
+  cards, accordions, anchors, sections, two pages of one name) is built and compared the
+  same way, with its goldens in ``site/lessons/`` and ``site/report.txt``.
   Regenerate them after a deliberate change with
   ``DOCKDOJO_UPDATE_SNAPSHOTS=1 pytest tests/unit/test_rendering.py`` and read the diff.
 - Every Markdown cell of every built notebook (the corpus, the fixture cases and
@@ -10,8 +13,9 @@
   must be free of Hugo syntax (``{{<``, ``{{%``), callout markers (``[!NOTE]``),
   attribute lists (``{ .information }``) and lines a list item swallowed (a paragraph
   line indented less than the item's text, joined to it lazily); every relative link
-  opens a notebook built in the same call (in the corpus and content/; the fixture cases
-  keep a few links that cannot be resolved, to test their warnings).
+  opens a notebook built in the same call, and every link to a heading names an id
+  JupyterLab gives a heading of its notebook (in the corpora and content/; the fixture
+  cases keep a few links that cannot be resolved, to test their warnings).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from markdown_it.token import Token
 from dockdojo.runner import build_lessons
 from dockdojo.runner.authoring import Lesson, lesson_sources
 from dockdojo.runner.authoring.build import report
+from dockdojo.runner.authoring.site import site_pages
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = Path(__file__).parent / "builder_cases"
@@ -40,6 +45,8 @@ PAGES = sorted(
     p.relative_to(ROOT) for p in (CORPUS / "content").rglob("*.md") if "_includes" not in p.parts
 )
 GOLDEN = CORPUS / "lessons"
+SITE = CASES / "site"
+SITE_PAGES = [p.relative_to(ROOT) for p in site_pages(SITE)]
 BASE = "https://docs.docker.com"
 UPDATE = os.environ.get("DOCKDOJO_UPDATE_SNAPSHOTS") == "1"
 COMMONMARK = MarkdownIt("commonmark").enable(["table", "strikethrough"])
@@ -62,9 +69,15 @@ def corpus() -> Built:
     return build_in_root(PAGES, BASE)
 
 
+@pytest.fixture(scope="module")
+def site() -> Built:
+    return build_in_root(SITE_PAGES, BASE)
+
+
 def notebooks_built() -> Iterator[tuple[str, Built]]:
     """Each set of notebooks built together: the corpus, the fixture cases, content/."""
     yield "corpus", build_in_root(PAGES, BASE)
+    yield "site", build_in_root(SITE_PAGES, BASE)
     ok = sorted((CASES / "ok").glob("*.md"))
     yield "ok", build_in_root(ok)
     yield "content", build_in_root(lesson_sources(ROOT / "content"))
@@ -183,6 +196,60 @@ def test_every_golden_has_its_page(corpus: Built) -> None:
 def test_corpus_report_matches_its_golden(corpus: Built) -> None:
     text = "\n".join(line for t, (lesson, _) in corpus.items() for line in report(lesson, t))
     golden = CORPUS / "report.txt"
+    if UPDATE:
+        golden.write_text(text + "\n", encoding="utf-8")
+    assert text + "\n" == golden.read_text(encoding="utf-8")
+
+
+# the site corpus ----------------------------------------------------------------------
+def test_the_site_corpus_uses_docker_sites_constructs_on_30_pages_or_more(site: Built) -> None:
+    assert len(SITE_PAGES) >= 30
+    assert len([p for p in SITE_PAGES if p.name == "_index.md"]) >= 8
+    constructs = {t.construct for lesson, _ in site.values() for t in lesson.translations}
+    for construct in (
+        "param (from the page)",
+        "param (from the site)",
+        "card (a titled link)",
+        "accordion (a <details> block)",
+        "callout label written twice (shown once)",
+        "code block option hl_lines (left out)",
+        "code block option linenos (left out)",
+        "code block option collapse (left out)",
+        "image (a link to the docs site)",
+        "figure (a link to the docs site)",
+        "link to a heading (Hugo's id -> Jupyter's)",
+        "list of the section's pages (from the pages built with it)",
+        "previous/next links (from the pages built with it)",
+    ):
+        assert construct in constructs
+    names = {t.name for t in site}
+    assert {"golang--publishing-ports.ipynb", "network--publishing-ports.ipynb"} <= names
+    warnings = [w.message for lesson, _ in site.values() for w in lesson.warnings]
+    assert any(m.startswith("param 'download_url' is in neither") for m in warnings)
+    assert not any("anchor" in m or "names no heading" in m for m in warnings)
+
+
+@pytest.mark.parametrize(
+    "page", SITE_PAGES, ids=[p.relative_to(SITE.relative_to(ROOT)).as_posix() for p in SITE_PAGES]
+)
+def test_site_notebooks_match_their_goldens(site: Built, page: Path) -> None:
+    (target, (_, text)) = next((t, v) for t, v in site.items() if v[0].source == page)
+    golden = SITE / "lessons" / target.name
+    if UPDATE:
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+
+
+def test_every_site_golden_has_its_page(site: Built) -> None:
+    assert sorted(p.name for p in (SITE / "lessons").glob("*.ipynb")) == sorted(
+        t.name for t in site
+    )
+
+
+def test_site_report_matches_its_golden(site: Built) -> None:
+    text = "\n".join(line for t, (lesson, _) in site.items() for line in report(lesson, t))
+    golden = SITE / "report.txt"
     if UPDATE:
         golden.write_text(text + "\n", encoding="utf-8")
     assert text + "\n" == golden.read_text(encoding="utf-8")
