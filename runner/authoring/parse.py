@@ -47,7 +47,7 @@ from .model import (
     Step,
     Translation,
 )
-from .site import fill_params, param_value, site_params
+from .site import fill_params, param_value, site_params, site_root
 from .sources import find_lesson, lesson_sources, shown_path
 from .steps import StepReader, yaml_reason
 
@@ -206,7 +206,9 @@ class _Parser:
         self.close_section()
         steps = [b for s in self.sections for b in s.blocks if isinstance(b, Step)]
         self.steps.check_references(steps)
-        if not steps:
+        if not steps and site_root(self.path) is not None:
+            self.note(1, "a page for reading (no steps, so no setup cell)", False)
+        elif not steps:
             self.warn(
                 1,
                 "the lesson declares no steps, so it has nothing to check: add "
