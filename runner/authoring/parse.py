@@ -204,16 +204,7 @@ class _Parser:
             self.warn(self._tabs.end, "{{< tabs >}} is not closed with {{< /tabs >}}")
         self.flush(final=True)
         self.close_section()
-        steps = [b for s in self.sections for b in s.blocks if isinstance(b, Step)]
-        self.steps.check_references(steps)
-        if not steps and site_root(self.path) is not None:
-            self.note(1, "a page for reading (no steps, so no setup cell)", False)
-        elif not steps:
-            self.warn(
-                1,
-                "the lesson declares no steps, so it has nothing to check: add "
-                "```{step} blocks where the learner acts",
-            )
+        self.check_steps()
         if self.problems:
             raise LessonError(sorted(self.problems, key=lambda p: p.line))
         keywords = self.front.get("keywords") or ()
@@ -231,6 +222,20 @@ class _Parser:
             front_matter=self.front,
             heading_ids=self.heading_ids,
         )
+
+    def check_steps(self) -> None:
+        """Step references are sound; a page without steps is noted as one for reading in
+        a Hugo site, and warned about elsewhere (a lesson should have steps)."""
+        steps = [b for s in self.sections for b in s.blocks if isinstance(b, Step)]
+        self.steps.check_references(steps)
+        if not steps and site_root(self.path) is not None:
+            self.note(1, "a page for reading (no steps, so no setup cell)", False)
+        elif not steps:
+            self.warn(
+                1,
+                "the lesson declares no steps, so it has nothing to check: add "
+                "```{step} blocks where the learner acts",
+            )
 
     def fill_params(self) -> None:
         """``{{% param NAME %}}`` replaced by its value everywhere after the front matter

@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from .sources import shown_path
+
 HUGO_CONFIGS = ("hugo.yaml", "hugo.yml", "hugo.toml", "config.yaml", "config.toml")
 PARAM = re.compile(r"\{\{([<%])\s*param\s+(\"[^\"\n]*\"|'[^'\n]*'|[^\s\"'%>}]+)\s*[%>]\}\}")
 """``{{% param "name" %}}``, ``{{< param name >}}``."""
@@ -61,13 +63,21 @@ def site_pages(root: Path) -> list[Path]:
 @lru_cache(maxsize=32)
 def _params_of(config: Path) -> tuple[dict[str, Any], str]:
     """``params:`` of a configuration file, and what was wrong with it ("" when fine)."""
+    shown = shown_path(config)
     try:
         text = config.read_text(encoding="utf-8")
         data = tomllib.loads(text) if config.suffix == ".toml" else yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
-        return {}, f"{config.name} cannot be read ({type(exc).__name__}); its params are not used"
+    except (OSError, UnicodeDecodeError) as exc:
+        return {}, f"{shown} cannot be read ({exc}); the site's params are not used"
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else getattr(exc, "lineno", 0)
+        reason = str(getattr(exc, "problem", None) or exc).split("\n")[0]
+        return {}, f"{shown}:{line}: {reason}; the site's params are not used"
     params = data.get("params") if isinstance(data, dict) else None
-    return (params if isinstance(params, dict) else {}), ""
+    if params is not None and not isinstance(params, dict):
+        return {}, f"{shown}: params is not a mapping; the site's params are not used"
+    return (params or {}), ""
 
 
 def site_params(page: Path) -> tuple[dict[str, Any], str]:

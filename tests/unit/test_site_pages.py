@@ -173,3 +173,20 @@ def test_links_to_headings_use_the_ids_jupyter_gives_them(
     report = capsys.readouterr().out
     assert "link to a heading (Hugo's id -> Jupyter's): 3 (line 7)" in report
     assert "content/a.md:7: link to #no-such-heading names no heading of this page; kept" in report
+
+
+def test_a_broken_site_configuration_is_named_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        tmp_path,
+        {
+            "hugo.yaml": "title: x\nparams:\n  a: [unclosed\n",
+            "content/page.md": "# Page\n\nVersion {{% param a %}}.\n",
+        },
+    )
+    assert main(["build", str(tmp_path), "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'hugo.yaml'}:4: " in err
+    assert "the site's params are not used" in err
+    assert "content/page.md:3: warning: param 'a' is in neither" in err
