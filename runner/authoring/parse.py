@@ -47,7 +47,7 @@ from .model import (
     Step,
     Translation,
 )
-from .site import fill_params, param_value, site_params, site_root
+from .site import fill_params, param_value, site_pages, site_params, site_root
 from .sources import find_lesson, lesson_sources, shown_path
 from .steps import StepReader, yaml_reason
 
@@ -89,6 +89,9 @@ def parse_lesson(
 def load_lesson(ref: str | Path, kinds: KindTable) -> Lesson:
     """Find a lesson by name or path (:func:`~.sources.find_lesson`) and parse it."""
     path = find_lesson(ref)
+    root = site_root(path)
+    if root is not None:  # named as when the whole site is built (same-named pages apart)
+        return parse_lesson(path, kinds, lessons=Catalog.of(site_pages(root)))
     siblings = frozenset(p.stem for p in lesson_sources(path.parent))
     return parse_lesson(path, kinds, lessons=siblings)
 

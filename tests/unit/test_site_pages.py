@@ -114,6 +114,8 @@ def test_a_page_built_outside_content_is_found_by_its_setup_cell(
     monkeypatch.chdir(out)
     reference = setup.split("LessonView(")[1].split(")")[0].strip("'")
     assert [s.id for s in load_lesson(reference).steps] == ["pull-nginx"]
+    write(tmp_path, {"site/content/other/pulling.md": f"# Pulling again\n{STEP}"})
+    assert load_lesson("../site/content/guides/pulling.md").id == "guides--pulling"
     seed = Path(__file__).resolve().parents[2] / "lessons" / "what-is-an-image.ipynb"
     assert "LessonView('what-is-an-image')" in text_of(seed)
 
