@@ -5,20 +5,26 @@ has steps: a page for reading has none), the
 guide's prose as Markdown cells (a new cell at each heading), and one short code cell
 per step. Every dockdojo cell carries ``metadata.dockdojo`` in the versioned schema
 ``dockdojo.lesson/v1`` (``schemas/lesson-notebook-v1.json``).
+
+:func:`render` writes the file's text as nbformat does (sorted keys, one-space indent,
+sources split into lines) without importing nbformat, whose import alone (jsonschema
+and its format checkers) takes longer than building a site; :func:`to_notebook` gives
+the validated ``NotebookNode`` and the tests check that both agree.
 """
 
 from __future__ import annotations
 
 import json
 from importlib import resources
-from typing import Any
-
-import nbformat
-from nbformat import NotebookNode
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from typing import TYPE_CHECKING, Any
 
 from ..text import plural
 from .model import SCHEMA, Lesson, Prose, Step
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+Cell = dict[str, Any]
 
 KERNEL = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
@@ -44,11 +50,39 @@ def step_metadata(lesson: Lesson, step: Step, role: str) -> dict[str, Any]:
     }
 
 
+def new_markdown_cell(source: str, *, id: str, metadata: dict[str, Any] | None = None) -> Cell:
+    return {"cell_type": "markdown", "id": id, "metadata": metadata or {}, "source": source}
+
+
+def new_code_cell(source: str, *, id: str, metadata: dict[str, Any] | None = None) -> Cell:
+    return {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": id,
+        "metadata": metadata or {},
+        "outputs": [],
+        "source": source,
+    }
+
+
+def new_notebook(*, cells: list[Cell], metadata: dict[str, Any]) -> dict[str, Any]:
+    return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
+
+
 def to_notebook(lesson: Lesson, source: str, reference: str | None = None) -> NotebookNode:
-    """The lesson as a notebook; ``source`` is the lesson file as the metadata names it,
-    ``reference`` how the setup cell finds the lesson (its id by default). A page without
-    steps is for reading: it has no setup cell."""
-    cells = []
+    """The lesson as a validated notebook (see :func:`notebook_data`)."""
+    import nbformat
+
+    node: NotebookNode = nbformat.from_dict(notebook_data(lesson, source, reference))
+    nbformat.validate(node)
+    return node
+
+
+def notebook_data(lesson: Lesson, source: str, reference: str | None = None) -> dict[str, Any]:
+    """The lesson as a notebook's JSON data; ``source`` is the lesson file as the metadata
+    names it, ``reference`` how the setup cell finds the lesson (its id by default). A
+    page without steps is for reading: it has no setup cell."""
+    cells: list[Cell] = []
     counter = 0
 
     def cell_id(kind: str) -> str:
@@ -126,12 +160,13 @@ def to_notebook(lesson: Lesson, source: str, reference: str | None = None) -> No
             },
         },
     )
-    nbformat.validate(nb)
-    node: NotebookNode = nb
-    return node
+    return nb
 
 
 def render(lesson: Lesson, source: str, reference: str | None = None) -> str:
-    """The notebook file's exact text."""
-    text: str = nbformat.writes(to_notebook(lesson, source, reference))
+    """The notebook file's exact text, as ``nbformat.writes`` gives it."""
+    data = notebook_data(lesson, source, reference)
+    for cell in data["cells"]:
+        cell["source"] = cell["source"].splitlines(True)
+    text = json.dumps(data, indent=1, sort_keys=True, separators=(",", ": "), ensure_ascii=False)
     return text + "\n"

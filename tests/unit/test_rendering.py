@@ -36,6 +36,7 @@ from markdown_it.token import Token
 from dockdojo.runner import build_lessons
 from dockdojo.runner.authoring import Lesson, lesson_sources
 from dockdojo.runner.authoring.build import report
+from dockdojo.runner.authoring.notebook import to_notebook
 from dockdojo.runner.authoring.site import site_pages
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -256,6 +257,26 @@ def test_site_report_matches_its_golden(site: Built) -> None:
 
 
 # every notebook -----------------------------------------------------------------------
+def test_every_notebook_is_valid_and_written_as_nbformat_writes_it() -> None:
+    """The builder writes the JSON itself (nbformat is slow to import): each notebook
+    validates, and nbformat writes the same text from it."""
+    for name, built in notebooks_built():
+        for target, (lesson, text) in built.items():
+            node = nbformat.reads(text, as_version=4)
+            nbformat.validate(node)
+            assert nbformat.writes(node) + "\n" == text, f"{name}/{target.name}"
+            source = node.metadata["dockdojo"]["source"]
+            assert nbformat.writes(to_notebook(lesson, source, setup_of(node))) + "\n" == text
+
+
+def setup_of(node: nbformat.NotebookNode) -> str | None:
+    """How a notebook's setup cell names its lesson (None without a setup cell)."""
+    for cell in node.cells:
+        if cell.metadata.get("dockdojo", {}).get("role") == "setup":
+            return str(cell.source.split("LessonView(")[1].split(")")[0].strip("'"))
+    return None
+
+
 def test_every_markdown_cell_renders_without_leftover_syntax() -> None:
     found = []
     for name, built in notebooks_built():

@@ -5,6 +5,8 @@ setup cell that finds its lesson wherever the page was."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -192,3 +194,19 @@ def test_a_broken_site_configuration_is_named_with_its_line(
     assert f"{tmp_path / 'hugo.yaml'}:4: " in err
     assert "the site's params are not used" in err
     assert "content/page.md:3: warning: param 'a' is in neither" in err
+
+
+def test_building_imports_no_nbformat() -> None:
+    """nbformat's import (jsonschema and its format checkers) takes longer than a build."""
+    code = (
+        "import sys, tempfile\n"
+        "from dockdojo.runner.cli import main\n"
+        "page = 'tests/unit/builder_cases/ok/callouts.md'\n"
+        "assert main(['build', page, '--out', tempfile.mkdtemp()]) == 0\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('nbformat', 'jsonschema')))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
