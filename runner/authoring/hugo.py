@@ -103,6 +103,8 @@ class Context:
     """The page's front matter (``grid`` shortcodes read their cards there)."""
     include: Callable[[str, int], str] = _no_include
     """Renders ``{{< include NAME >}}`` found on a line."""
+    accordions: list[int] = field(default_factory=list)
+    """Lines of the ``{{< accordion >}}`` shortcodes opened and not yet closed."""
     references: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Link reference definitions (``[api]: /reference/api/``) as markdown-it read them
     (normalized label -> ``href``, ``title``): a notebook renders each cell alone, so
@@ -277,15 +279,18 @@ _SHORTCODES: dict[str, Callable[[Mapping[str, str], Context, int], str]] = {
     "grid": _grid,
     "card": lambda p, ctx, line: card(p, ctx, line),
     "accordion": lambda p, ctx, line: accordion(p, False, ctx, line),
+    "/accordion": lambda p, ctx, line: accordion(p, True, ctx, line),
     "figure": _figure,
 }
 """What each known shortcode (its opening, or its only tag) becomes."""
-_CLOSINGS = {"tabs": "", "tab": "", "grid": "", "card": "", "figure": "", "accordion": "</details>"}
+_CLOSINGS = {"tabs": "", "tab": "", "grid": "", "card": "", "figure": ""}
 """What each known closing tag becomes."""
 
 
 def translate_shortcode(code: Shortcode, ctx: Context, line: int) -> str:
     """One shortcode inside a block -> Markdown. Unknown ones stay readable, with a warning."""
+    if code.closing and f"/{code.name}" in _SHORTCODES:
+        return _SHORTCODES[f"/{code.name}"](code.params, ctx, line)
     if code.closing:
         if code.name in _CLOSINGS:
             return _CLOSINGS[code.name]
@@ -329,7 +334,12 @@ def accordion(p: Mapping[str, str], closing: bool, ctx: Context, line: int) -> s
     """``{{< accordion title=... >}}`` ... ``{{< /accordion >}}`` -> ``<details>`` whose
     summary is the title; the body between stays Markdown."""
     if closing:
+        if not ctx.accordions:
+            ctx.warn(line, "{{< /accordion >}} closes no accordion; left out")
+            return ""
+        ctx.accordions.pop()
         return "</details>"
+    ctx.accordions.append(line)
     title = p.get("title") or p.get("0") or "Details"
     ctx.note(line, "accordion (a <details> block)", False)
     summary = _INLINE.renderInline(title).strip()  # HTML shows no Markdown: `code` -> <code>

@@ -205,6 +205,8 @@ class _Parser:
                 index = end + 1
         if self._tabs is not None:
             self.warn(self._tabs.end, "{{< tabs >}} is not closed with {{< /tabs >}}")
+        for opened in self.ctx.accordions:
+            self.warn(opened, "{{< accordion >}} is not closed with {{< /accordion >}}")
         self.flush(final=True)
         self.close_section()
         self.check_steps()

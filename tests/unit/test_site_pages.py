@@ -210,3 +210,31 @@ def test_building_imports_no_nbformat() -> None:
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_cards_and_accordions_render_and_an_unclosed_accordion_is_warned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        tmp_path,
+        {
+            "page.md": (
+                '# Page\n\n{{< card title="Get Docker" description="Install it." '
+                'link="https://docs.docker.com/get-docker/" >}}\n\n'
+                '{{< accordion title="Why `docker`?" >}}\nBecause **it** runs.\n'
+                "{{< /accordion >}}\n\n{{< /accordion >}}\n\n"
+                '{{< accordion title="Left open" >}}\nText.\n'
+            ),
+        },
+    )
+    out = tmp_path / "out"
+    assert main(["build", str(tmp_path / "page.md"), "--out", str(out)]) == 0
+    text = text_of(out / "page.ipynb")
+    assert "- [**Get Docker**](https://docs.docker.com/get-docker/): Install it." in text
+    assert (
+        "<details>\n<summary>Why <code>docker</code>?</summary>\n\nBecause **it** runs.\n\n"
+        "</details>"
+    ) in text
+    err = capsys.readouterr().err
+    assert "page.md:9: warning: {{< /accordion >}} closes no accordion; left out" in err
+    assert "page.md:11: warning: {{< accordion >}} is not closed with {{< /accordion >}}" in err
