@@ -25,10 +25,10 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import yaml
 
+from .site import site_config
 from .sources import lesson_id
 
 INDEX_PAGES = ("_index", "index")
-_HUGO_CONFIGS = ("hugo.yaml", "hugo.yml", "hugo.toml", "config.yaml", "config.toml")
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,9 @@ def notebook_names(sources: Iterable[Path]) -> dict[Path, str]:
     """Each source's lesson id, by resolved path. Pages whose ids are the same (two
     ``publishing-ports.md`` in different sections) are named with their section's folder
     before it, ``running-containers--publishing-ports``, and more folders if needed;
-    pages whose names differ keep them."""
-    names = {p: lesson_id(p) for p in dict.fromkeys(s.resolve() for s in sources)}
+    pages whose names differ keep them. A Hugo site's home page (``content/_index.md``)
+    is ``home``."""
+    names = {p: _name(p) for p in dict.fromkeys(s.resolve() for s in sources)}
     for depth in range(1, 32):
         groups: dict[str, list[Path]] = {}
         for path, name in names.items():
@@ -89,6 +90,11 @@ def notebook_names(sources: Iterable[Path]) -> dict[Path, str]:
             for path in group:
                 names[path] = _prefixed(path, depth)
     return names
+
+
+def _name(page: Path) -> str:
+    home = page.stem in INDEX_PAGES and page.parent.name == "content"
+    return "home" if home and site_config(page.parent.parent) else lesson_id(page)
 
 
 def _prefixed(page: Path, depth: int) -> str:
@@ -117,7 +123,7 @@ def hugo_site_path(path: Path) -> str | None:
     content beside the site's hugo.yaml or config.toml), else None."""
     resolved = path.resolve()
     for parent in resolved.parents:
-        if parent.name == "content" and any((parent.parent / c).is_file() for c in _HUGO_CONFIGS):
+        if parent.name == "content" and site_config(parent.parent) is not None:
             return site_path(resolved.relative_to(parent).as_posix())
     return None
 

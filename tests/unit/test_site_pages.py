@@ -89,8 +89,8 @@ def test_a_plain_build_in_a_hugo_site_builds_every_page_under_content(
     monkeypatch.chdir(tmp_path)
     assert main(["build"]) == 0
     assert sorted(p.name for p in Path("lessons").iterdir()) == [
-        "content.ipynb",
         "guides.ipynb",
+        "home.ipynb",
         "one.ipynb",
     ]
 
