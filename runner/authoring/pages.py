@@ -150,9 +150,10 @@ class _Anchors:
 
 
 def _fragment(jupyter: str) -> str:
-    """A Jupyter id as a link's fragment: what a Markdown link target cannot hold is
-    percent-encoded (the browser decodes it when it looks the id up)."""
-    return quote(jupyter, safe="!$&'*+,;=:@/?-._~")
+    """A Jupyter id as a link's fragment: only what a Markdown link target cannot hold
+    (parentheses, angle brackets, backslashes, ``%``, white space) is percent-encoded;
+    the browser decodes it when it looks the id up."""
+    return re.sub(r"[()<>\\%\s]", lambda m: quote(m.group(0), safe=""), jupyter)
 
 
 # sections -----------------------------------------------------------------------------

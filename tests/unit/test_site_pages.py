@@ -161,7 +161,8 @@ def test_links_to_headings_use_the_ids_jupyter_gives_them(
             "content/a.md": (
                 "# Page A\n\n## Run the Container\n\n### Step 2: Build it {#build}\n\n"
                 "See [run](#run-the-container), [build](#build), [B's part](b.md#use-docker-ps)"
-                " and [nothing](#no-such-heading).\n"
+                " and [nothing](#no-such-heading).\n\n## On Mac (Apple silicon)\n\n"
+                "See [Mac](#on-mac-apple-silicon).\n"
             ),
             "content/b.md": "# Page B\n\n## Use `docker ps`\n\nBack to [A](a.md#page-a).\n",
         },
@@ -173,9 +174,10 @@ def test_links_to_headings_use_the_ids_jupyter_gives_them(
     assert "[build](#Step-2:-Build-it)" in text
     assert "[B's part](b.ipynb#Use-docker-ps)" in text
     assert "[nothing](#no-such-heading)" in text
+    assert "[Mac](#On-Mac-%28Apple-silicon%29)" in text
     assert "[A](a.ipynb#Page-A)" in text_of(out / "b.ipynb")
     report = capsys.readouterr().out
-    assert "link to a heading (Hugo's id -> Jupyter's): 3 (line 7)" in report
+    assert "link to a heading (Hugo's id -> Jupyter's): 4 (line 7, 11)" in report
     assert "content/a.md:7: link to #no-such-heading names no heading of this page; kept" in report
 
 
