@@ -109,7 +109,7 @@ def param_value(name: str, front: Mapping[str, Any], site: Mapping[str, Any]) ->
         ("site", site),
     ):
         value = _lookup(data, name)
-        if value is not None and not isinstance(value, (Mapping, list)):
+        if value is not None:
             return value, where
     return None, ""
 
@@ -134,6 +134,13 @@ def fill_params(
                 line,
                 f"param {name!r} is in neither the page's front matter nor the site's params; "
                 f"shown as ⟨param {name}⟩",
+            )
+            return f"⟨param {name}⟩"
+        if isinstance(value, (Mapping, list)):
+            kind = "a list" if isinstance(value, list) else "a map"
+            warn(
+                line,
+                f"param {name!r} in the {where} is {kind}, not a value; shown as ⟨param {name}⟩",
             )
             return f"⟨param {name}⟩"
         note(line, f"param (from the {where})", False)

@@ -54,7 +54,8 @@ def test_params_come_from_the_page_then_the_site_and_unknown_ones_are_warned(
                 "Get [Go {{% param example_go_version %}}](https://go.dev/dl/"
                 'go{{% param "example_go_version" %}}.{{< param arch >}}.tar.gz).\n\n'
                 "```console\n$ apt-get install docker-ce={{% param docker.ce %}} "
-                '# {{% param "channel" %}}\nFROM golang:{{% param nope %}}\n```\n'
+                '# {{% param "channel" %}}\nFROM golang:{{% param nope %}}\n```\n\n'
+                "Map: {{% param docker %}}.\n"
             ),
         },
     )
@@ -69,6 +70,7 @@ def test_params_come_from_the_page_then_the_site_and_unknown_ones_are_warned(
         f"{tmp_path / 'content/go.md'}:11: warning: param 'nope' is in neither the page's "
         "front matter nor the site's params; shown as ⟨param nope⟩"
     ) in err
+    assert "go.md:14: warning: param 'docker' in the site is a map, not a value" in err
 
 
 def test_a_plain_build_in_a_hugo_site_builds_every_page_under_content(
