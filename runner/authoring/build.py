@@ -74,7 +74,10 @@ def setup_reference(lesson: Lesson, path: Path, out_dir: Path) -> str:
     otherwise by its path from the notebook's folder, where Jupyter runs the kernel."""
     if path.parent.name == "content" and path.stem == lesson.id:
         return lesson.id
-    return Path(os.path.relpath(path.resolve(), out_dir.resolve())).as_posix()
+    try:
+        return Path(os.path.relpath(path.resolve(), out_dir.resolve())).as_posix()
+    except ValueError:  # another drive: only the absolute path reaches it
+        return path.resolve().as_posix()
 
 
 def stale(planned: dict[Path, tuple[Lesson, str]], out_dir: Path) -> list[str]:
