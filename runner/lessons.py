@@ -36,7 +36,7 @@ def build_lessons(
     """Every lesson's notebook text by target path; raises before anything is written.
     ``docs_base`` (``https://docs.docker.com``) is where site paths in the guides go
     when a lesson's front matter names no ``docs_url``."""
-    from .authoring.build import build  # nbformat: only for the commands that write
+    from .authoring.build import build  # only for the commands that write
 
     return build(sources, out_dir, KINDS, docs_base=docs_base)
 

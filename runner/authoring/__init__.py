@@ -12,8 +12,9 @@
   :mod:`dockdojo.runner.context`).
 
 Nothing here imports the engine: a lesson is parsed and built without Docker. The
-package exports what reading a lesson needs; :mod:`.notebook` and :mod:`.build` (which
-bring in nbformat, slow to import) are imported by the commands that write notebooks.
+package exports what reading a lesson needs; :mod:`.notebook` and :mod:`.build` are
+imported by the commands that write notebooks (they write the notebook's JSON without
+nbformat, whose import alone takes longer than building a site).
 """
 
 from .declarations import CHECK_FIELDS, KindTable, Param, Schema, problems

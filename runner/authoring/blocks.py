@@ -89,7 +89,7 @@ class BlockText:
         if fixed is None:
             self.ctx.note(self.line_of(a), "code block", True)
             return
-        line, caption = fixed
+        line, caption, dropped = fixed
         prefix = _QUOTE_PREFIX.match(line)
         blank = prefix.group(0).rstrip() if prefix else ""
         indent = re.match(r"^[ \t]*", line)
@@ -97,7 +97,11 @@ class BlockText:
         before = [blank] if a > 0 and self.lines[a - 1].strip() not in ("", ">") else []
         self.edits[a] = [*before, lead + caption, blank, line] if caption else [line]
         self.kind[a] = "code"
-        self.ctx.note(self.line_of(a), "code block attributes (title as a caption)", False)
+        if caption:
+            self.ctx.note(self.line_of(a), "code block attributes (title as a caption)", False)
+        for option in dropped:
+            name = option.split("=", 1)[0]
+            self.ctx.note(self.line_of(a), f"code block option {name} (left out)", False)
 
     def html(self, token: Token, a: int, b: int) -> None:
         self.kind.update(dict.fromkeys(range(a, b), "html"))
@@ -131,7 +135,8 @@ class BlockText:
                 self.kind.pop(i, None)  # Markdown, once separated from the HTML
 
     def callout(self, group: list[Token], index: int) -> None:
-        """``> [!TIP]`` (at any depth) -> ``> 💡 **Tip**`` as a paragraph of its own."""
+        """``> [!TIP]`` (at any depth) -> ``> 💡 **Tip**`` as a paragraph of its own; a
+        first line that only repeats the label (``> **Tip**``) is left out."""
         if index + 2 >= len(group) or group[index + 1].type != "paragraph_open":
             return
         inline = group[index + 2]
@@ -144,16 +149,32 @@ class BlockText:
         if found is None:
             return
         prefix = text[: found.start()]
-        rest = text[found.end() :].strip()
         label = callout_label(match.group(1), self.line_of(row), self.ctx)
+        rest = self.without_label(text[found.end() :].strip(), label, row)
         blank = prefix.rstrip()
-        more = rest or "\n" in inline.content.strip()
+        more = bool(rest) or "\n" in inline.content.strip()
+        if not rest and row + 1 < inline.map[1]:
+            following = _QUOTE_PREFIX.sub("", self.lines[row + 1]).strip()
+            kept = self.without_label(following, label, row + 1)
+            if kept != following:
+                lead = _QUOTE_PREFIX.match(self.lines[row + 1])
+                self.edits[row + 1] = [(lead.group(0) if lead else prefix) + kept] if kept else []
+                more = bool(kept) or row + 2 < inline.map[1]
         replacement = [prefix + label]
         if rest:
             replacement += [blank, prefix + rest]
         elif more:
             replacement.append(blank)
         self.edits[row] = replacement
+
+    def without_label(self, text: str, label: str, row: int) -> str:
+        """``**Warning**: text`` under a ⚠️ **Warning** label -> ``text`` (noted)."""
+        word = label.rsplit("**", 2)[-2] if label.count("**") >= 2 else ""
+        match = re.match(rf"\*\*{re.escape(word)}(?::\*\*|\*\*:?)[ \t]*", text, re.I)
+        if not word or match is None:
+            return text
+        self.ctx.note(self.line_of(row), "callout label written twice (shown once)", False)
+        return text[match.end() :]
 
     def heading(self, row: int) -> None:
         stripped = strip_heading_attributes(self.lines[row])
@@ -183,7 +204,10 @@ class BlockText:
                 prefix = _QUOTE_PREFIX.match(first)
                 lead = prefix.group(0) if prefix else "> "
                 label = CALLOUTS[kinds[0]]
-                self.edits[top] = [lead + label, lead.rstrip(), *self.edits.get(top, [first])]
+                content = _QUOTE_PREFIX.sub("", first).strip()
+                kept = self.without_label(content, label, top)
+                shown = self.edits.get(top, [first]) if kept == content else [lead + kept]
+                self.edits[top] = [lead + label, *([lead.rstrip(), *shown] if kept else [])]
                 self.ctx.note(line, f"attribute list {bare} (a callout)", False)
             else:
                 self.ctx.warn(line, f"attribute list {bare} has no meaning in a notebook; left out")

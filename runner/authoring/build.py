@@ -4,6 +4,7 @@ constructs became (:func:`report`)."""
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -12,8 +13,9 @@ from .declarations import KindTable
 from .links import Catalog
 from .model import Lesson
 from .notebook import render
+from .pages import add_navigation, fix_anchors
 from .parse import parse_lesson
-from .sources import lesson_id, shown_path
+from .sources import shown_path
 
 
 def build(
@@ -28,10 +30,11 @@ def build(
     """
     sources = list(dict.fromkeys(sources))  # a file named twice is built once
     found: list[Problem] = []
+    catalog = Catalog.of([p for p in sources if p.is_file()], docs_base)
     targets: dict[str, list[Path]] = defaultdict(list)
     for path in sources:
         if path.is_file() or not path.exists():
-            targets[lesson_id(path)].append(path)
+            targets[catalog.lesson_id(path)].append(path)
     for name, paths in targets.items():
         if len({p.resolve() for p in paths}) > 1:
             shown = " and ".join(shown_path(p) for p in paths)
@@ -43,18 +46,38 @@ def build(
                 )
                 for p in paths
             ]
-    catalog = Catalog.of([p for p in sources if p.is_file()], docs_base)
-    out: dict[Path, tuple[Lesson, str]] = {}
+    parsed: dict[str, Lesson] = {}
     for path in sources:
         try:
             lesson = parse_lesson(path, kinds, lessons=catalog)
         except LessonError as exc:
             found += exc.problems
             continue
-        out[out_dir / f"{lesson.id}.ipynb"] = (lesson, render(lesson, _relative(path)))
+        parsed[f"{lesson.id}.ipynb"] = lesson
     if found:
         raise LessonError(found)
-    return out
+    finished = fix_anchors(add_navigation(parsed))
+    return {
+        out_dir / name: (
+            lesson,
+            render(
+                lesson, _relative(lesson.source), setup_reference(lesson, lesson.source, out_dir)
+            ),
+        )
+        for name, lesson in finished.items()
+    }
+
+
+def setup_reference(lesson: Lesson, path: Path, out_dir: Path) -> str:
+    """How the notebook's setup cell names its lesson: by name when the page is a lesson
+    of a ``content/`` folder (found by name from the notebook, as packaged lessons are);
+    otherwise by its path from the notebook's folder, where Jupyter runs the kernel."""
+    if path.parent.name == "content" and path.stem == lesson.id:
+        return lesson.id
+    try:
+        return Path(os.path.relpath(path.resolve(), out_dir.resolve())).as_posix()
+    except ValueError:  # another drive: only the absolute path reaches it
+        return path.resolve().as_posix()
 
 
 def stale(planned: dict[Path, tuple[Lesson, str]], out_dir: Path) -> list[str]:

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from markdown_it import MarkdownIt
 from markdown_it.common.utils import normalizeReference
 
-from .links import Catalog, resolve, slug
+from .links import Catalog, resolve, safe_url, slug
 from .markdown import Shortcode, find_shortcodes
 
 Warn = Callable[[int, str], None]
@@ -67,6 +68,7 @@ _LINK = re.compile(
     r"(?<!!)\[((?:[^\[\]]|\[[^\]]*\])+)\]\(\s*(<[^>\n]*>|[^)\s]+)(\s+\"[^\"]*\")?\s*\)"
 )
 _FULL_REFERENCE = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\]]*\])+)\]\[([^\]]*)\]")
+_INLINE = MarkdownIt("commonmark")
 _SHORTCUT_REFERENCE = re.compile(r"(?<![!\]])\[([^\[\]]+)\](?![\[(:])")
 
 
@@ -101,6 +103,8 @@ class Context:
     """The page's front matter (``grid`` shortcodes read their cards there)."""
     include: Callable[[str, int], str] = _no_include
     """Renders ``{{< include NAME >}}`` found on a line."""
+    accordions: list[int] = field(default_factory=list)
+    """Lines of the ``{{< accordion >}}`` shortcodes opened and not yet closed."""
     references: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Link reference definitions (``[api]: /reference/api/``) as markdown-it read them
     (normalized label -> ``href``, ``title``): a notebook renders each cell alone, so
@@ -161,27 +165,49 @@ def translate_iframes(text: str, line: int, ctx: Context) -> str:
 
 
 def translate_images(text: str, line: int, ctx: Context) -> str:
-    """Drop Hugo's query strings (``x.webp?w=500&border=true``); keep size as an attribute.
-
-    Guide screenshots are not shipped with a lesson, so a relative image becomes its alt
-    text in a note (with a warning); an absolute URL stays an image.
-    """
+    """Images: an absolute URL stays an image; one on the docs site becomes a link to it."""
 
     def one(match: re.Match[str]) -> str:
-        alt, url = match.group(1), match.group(2)
-        parsed = urlparse(url)
-        if parsed.scheme in ("http", "https"):
+        at = line + text.count("\n", 0, match.start())
+        if urlparse(match.group(2)).scheme in ("http", "https"):
             return match.group(0)
-        width = parse_qs(parsed.query).get("w", [""])[0]
-        path = parsed.path
-        ctx.warn(
-            line + text.count("\n", 0, match.start()),
-            f"image {path} is not shipped with the lesson; shown as its description",
-        )
-        size = f", {width} px wide" if width.isdigit() else ""
-        return f"*🖼️ Screenshot in the original guide: {alt or posixpath.basename(path)}{size}.*"
+        return image(match.group(1), match.group(2), ctx, at)
 
     return _IMAGE.sub(one, text)
+
+
+def image(alt: str, url: str, ctx: Context, line: int, what: str = "image") -> str:
+    """A guide's image (``/images/x.png``, ``x.webp?w=500``, a figure's src) as a notebook
+    shows it: screenshots are not shipped with a lesson, so it becomes a link to the image
+    on the docs site (when the page's place there is known), else its description, with
+    a warning. Hugo's query strings are dropped; the width is told."""
+    parsed = urlparse(url)
+    path = parsed.path
+    width = parse_qs(parsed.query).get("w", [""])[0]
+    size = f", {width} px wide" if width.isdigit() else ""
+    shown = (alt or posixpath.basename(path)).replace("[", "(").replace("]", ")")
+    if parsed.scheme in ("http", "https"):
+        ctx.note(line, f"{what} (a link)", False)
+        return f"*🖼️ [{shown}]({url}){size}*"
+    target = _image_url(path, ctx)
+    if target:
+        ctx.note(line, f"{what} (a link to the docs site)", False)
+        return f"*🖼️ [Screenshot in the original guide: {shown}]({target}){size}*"
+    ctx.warn(line, f"{what} {path} is not shipped with the lesson; shown as its description")
+    return f"*🖼️ Screenshot in the original guide: {shown}{size}.*"
+
+
+def _image_url(path: str, ctx: Context) -> str | None:
+    """Where an image of the guide is on the docs site, if the page's place is known."""
+    if not path:
+        return None
+    if path.startswith("/"):
+        origin = urlparse(ctx.docs_url or "")
+        base = f"{origin.scheme}://{origin.netloc}" if origin.netloc else ctx.catalog.base
+        return safe_url(base.rstrip("/") + path) if base else None
+    source = ctx.source or ctx.page
+    found = resolve(path, source=source, page=ctx.page, catalog=ctx.catalog, docs_url=ctx.docs_url)
+    return found.url if found.kind == "docs site" else None
 
 
 def callout_label(kind: str, line: int, ctx: Context) -> str:
@@ -198,40 +224,82 @@ def callout_label(kind: str, line: int, ctx: Context) -> str:
     return label
 
 
-def fence_caption(line_text: str) -> tuple[str, str] | None:
-    """A fence line with attributes -> (the fence line without them, a caption or "")."""
+def fence_caption(line_text: str) -> tuple[str, str, list[str]] | None:
+    """A fence line with attributes -> (the fence line without them, a caption or "",
+    the options a notebook cannot show: ``hl_lines``, ``linenos``, ``collapse``...)."""
     match = FENCE_ATTRIBUTES.match(line_text)
     if not match:
         return None
     prefix, fence, language, attrs = match.groups()
     pairs = {k: v.strip("\"'") for k, v in _PAIR.findall(attrs)}
-    title = pairs.get("title", "")
-    return f"{prefix}{fence}{language}", (f"📄 *{title}*" if title else "")
+    title = pairs.pop("title", "")
+    dropped = [f"{k}={v}" if v else k for k, v in pairs.items()]
+    return f"{prefix}{fence}{language}", (f"📄 *{title}*" if title else ""), dropped
+
+
+def _tab(p: Mapping[str, str], _ctx: Context, _line: int) -> str:
+    return f"**▸ {p.get('name') or p.get('0') or 'Tab'}**"
+
+
+def _tabs(_p: Mapping[str, str], ctx: Context, line: int) -> str:
+    ctx.note(line, "tab set", False)
+    return ""
+
+
+def _button(p: Mapping[str, str], ctx: Context, line: int) -> str:
+    return button(p.get("text") or p.get("0") or "Next", p.get("url") or p.get("1"), ctx, line)
+
+
+def _video(p: Mapping[str, str], ctx: Context, line: int) -> str:
+    video = p.get("id") or p.get("0") or ""
+    ctx.note(line, "embedded video (a link)", False)
+    return video_link(f"https://www.youtube.com/watch?v={video}", p.get("title") or "Video")
+
+
+def _include(p: Mapping[str, str], ctx: Context, line: int) -> str:
+    return ctx.include(p.get("0") or p.get("file") or "", line)
+
+
+def _grid(p: Mapping[str, str], ctx: Context, line: int) -> str:
+    return grid(p.get("items") or p.get("0") or "grid", ctx, line)
+
+
+def _figure(p: Mapping[str, str], ctx: Context, line: int) -> str:
+    alt = p.get("alt") or p.get("caption") or p.get("title") or ""
+    return image(alt, p.get("src") or p.get("0") or "", ctx, line, "figure")
+
+
+_SHORTCODES: dict[str, Callable[[Mapping[str, str], Context, int], str]] = {
+    "tab": _tab,
+    "tabs": _tabs,
+    "button": _button,
+    "youtube-embed": _video,
+    "youtube": _video,
+    "include": _include,
+    "grid": _grid,
+    "card": lambda p, ctx, line: card(p, ctx, line),
+    "accordion": lambda p, ctx, line: accordion(p, False, ctx, line),
+    "/accordion": lambda p, ctx, line: accordion(p, True, ctx, line),
+    "figure": _figure,
+}
+"""What each known shortcode (its opening, or its only tag) becomes."""
+_CLOSINGS = {"tabs": "", "tab": "", "grid": "", "card": "", "figure": ""}
+"""What each known closing tag becomes."""
 
 
 def translate_shortcode(code: Shortcode, ctx: Context, line: int) -> str:
     """One shortcode inside a block -> Markdown. Unknown ones stay readable, with a warning."""
-    p = code.params
-    if code.name in ("tabs", "tab") and code.closing:
-        return ""
-    if code.name == "tabs":
-        ctx.note(line, "tab set", False)
-        return ""
-    if code.name == "tab":
-        return f"**▸ {p.get('name') or p.get('0') or 'Tab'}**"
-    if code.name == "button":
-        return button(p.get("text") or p.get("0") or "Next", p.get("url") or p.get("1"), ctx, line)
-    if code.name in ("youtube-embed", "youtube"):
-        video = p.get("id") or p.get("0") or ""
-        ctx.note(line, "embedded video (a link)", False)
-        return video_link(f"https://www.youtube.com/watch?v={video}", p.get("title") or "Video")
-    if code.name == "include":
-        return ctx.include(p.get("0") or p.get("file") or "", line)
-    if code.name == "grid" and not code.closing:
-        return grid(p.get("items") or p.get("0") or "grid", ctx, line)
+    if code.closing and f"/{code.name}" in _SHORTCODES:
+        return _SHORTCODES[f"/{code.name}"](code.params, ctx, line)
     if code.closing:
+        if code.name in _CLOSINGS:
+            return _CLOSINGS[code.name]
         ctx.warn(line, f"unknown shortcode {{{{< /{code.name} >}}}} left out")
         return ""
+    known = _SHORTCODES.get(code.name)
+    if known is not None:
+        return known(code.params, ctx, line)
+    p = code.params
     shown = " ".join(f"{k}={v}" if not k.isdigit() else v for k, v in p.items())
     ctx.warn(line, f"unknown shortcode '{code.name}' kept as text")
     return f"*[{code.name}{': ' + shown if shown else ''}]*"
@@ -246,6 +314,36 @@ def button(text: str, url: str | None, ctx: Context, line: int) -> str:
         ctx.warn(line, f"button url {url!r} is not a page path; read as {slug(url)!r}")
         url = slug(url)
     return f"**[{text} →]({ctx.link(url, line, 'button')})**"
+
+
+def card(p: Mapping[str, str], ctx: Context, line: int) -> str:
+    """``{{< card title=... description=... link=... >}}`` -> a titled link and its
+    description (an item of a list, as a grid's cards are)."""
+    title = p.get("title") or p.get("0") or ""
+    if not title:
+        ctx.warn(line, "card without a title; left out")
+        return ""
+    link = p.get("link") or p.get("url") or ""
+    description = " ".join((p.get("description") or "").split())
+    entry = f"[**{title}**]({ctx.link(link, line, 'card')})" if link else f"**{title}**"
+    ctx.note(line, "card (a titled link)", False)
+    return f"- {entry}" + (f": {description}" if description else "")
+
+
+def accordion(p: Mapping[str, str], closing: bool, ctx: Context, line: int) -> str:
+    """``{{< accordion title=... >}}`` ... ``{{< /accordion >}}`` -> ``<details>`` whose
+    summary is the title; the body between stays Markdown."""
+    if closing:
+        if not ctx.accordions:
+            ctx.warn(line, "{{< /accordion >}} closes no accordion; left out")
+            return ""
+        ctx.accordions.pop()
+        return "</details>"
+    ctx.accordions.append(line)
+    title = p.get("title") or p.get("0") or "Details"
+    ctx.note(line, "accordion (a <details> block)", False)
+    summary = _INLINE.renderInline(title).strip()  # HTML shows no Markdown: `code` -> <code>
+    return f"<details>\n<summary>{summary}</summary>"
 
 
 def grid(key: str, ctx: Context, line: int) -> str:

@@ -25,10 +25,10 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import yaml
 
+from .site import site_config
 from .sources import lesson_id
 
 INDEX_PAGES = ("_index", "index")
-_HUGO_CONFIGS = ("hugo.yaml", "hugo.yml", "hugo.toml", "config.yaml", "config.toml")
 
 
 @dataclass(frozen=True)
@@ -49,13 +49,19 @@ class Catalog:
         """The catalog of ``sources`` (their front matter is read for ``docs_url``)."""
         notebooks: dict[Path, str] = {}
         sites: dict[str, str] = {}
+        names = notebook_names(sources)
         for path in sources:
-            name = f"{lesson_id(path)}.ipynb"
+            name = f"{names[path.resolve()]}.ipynb"
             notebooks[path.resolve()] = name
             for site in (hugo_site_path(path), _front_site_path(path)):
                 if site:
                     sites.setdefault(site, name)
         return cls(notebooks, sites, base)
+
+    def lesson_id(self, page: Path) -> str:
+        """The id (notebook name without ``.ipynb``) of ``page`` in this build."""
+        name = self.notebooks.get(page.resolve())
+        return name.removesuffix(".ipynb") if name else lesson_id(page)
 
     def notebook(self, target: Path) -> str | None:
         """The notebook built from ``target`` (a page file, or a folder with _index.md)."""
@@ -64,6 +70,39 @@ class Catalog:
             if name:
                 return name
         return None
+
+
+def notebook_names(sources: Iterable[Path]) -> dict[Path, str]:
+    """Each source's lesson id, by resolved path. Pages whose ids are the same (two
+    ``publishing-ports.md`` in different sections) are named with their section's folder
+    before it, ``running-containers--publishing-ports``, and more folders if needed;
+    pages whose names differ keep them. A Hugo site's home page (``content/_index.md``)
+    is ``home``."""
+    names = {p: _name(p) for p in dict.fromkeys(s.resolve() for s in sources)}
+    for depth in range(1, 32):
+        groups: dict[str, list[Path]] = {}
+        for path, name in names.items():
+            groups.setdefault(name, []).append(path)
+        clashes = [g for g in groups.values() if len(g) > 1]
+        if not clashes:
+            break
+        for group in clashes:
+            for path in group:
+                names[path] = _prefixed(path, depth)
+    return names
+
+
+def _name(page: Path) -> str:
+    home = page.stem in INDEX_PAGES and page.parent.name == "content"
+    return "home" if home and site_config(page.parent.parent) else lesson_id(page)
+
+
+def _prefixed(page: Path, depth: int) -> str:
+    """``.../running-containers/publishing-ports.md`` at depth 1 ->
+    ``running-containers--publishing-ports`` (an index page's own folder is its name)."""
+    folder = page.parent.parent if page.stem in INDEX_PAGES else page.parent
+    above = [f.name for f in [folder, *folder.parents][:depth] if f.name]
+    return "--".join([*reversed(above), lesson_id(page)])
 
 
 def site_path(path: str) -> str:
@@ -84,7 +123,7 @@ def hugo_site_path(path: Path) -> str | None:
     content beside the site's hugo.yaml or config.toml), else None."""
     resolved = path.resolve()
     for parent in resolved.parents:
-        if parent.name == "content" and any((parent.parent / c).is_file() for c in _HUGO_CONFIGS):
+        if parent.name == "content" and site_config(parent.parent) is not None:
             return site_path(resolved.relative_to(parent).as_posix())
     return None
 
@@ -200,4 +239,4 @@ def _origin(url: str | None) -> str | None:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 
-__all__ = ["Catalog", "Resolved", "resolve", "safe_url", "site_path", "slug"]
+__all__ = ["Catalog", "Resolved", "notebook_names", "resolve", "safe_url", "site_path", "slug"]

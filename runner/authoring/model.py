@@ -152,6 +152,8 @@ class Lesson:
     """What the builder translated or kept, with lines (for ``build --report``)."""
     front_matter: Mapping[str, Any] = field(default_factory=dict)
     """The whole front matter, for anything else a tool wants from it."""
+    heading_ids: Mapping[str, str] = field(default_factory=dict)
+    """Ids the source gave headings (``## Run it {#run}``): id -> the heading's text."""
 
     @property
     def steps(self) -> tuple[Step, ...]:

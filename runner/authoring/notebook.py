@@ -1,23 +1,30 @@
 """Lesson -> notebook (nbformat 4.5), deterministic so ``build --check`` can compare.
 
-The notebook has a title cell, a setup cell that creates the lesson's widgets, the
+The notebook has a title cell, a setup cell that creates the lesson's widgets (when it
+has steps: a page for reading has none), the
 guide's prose as Markdown cells (a new cell at each heading), and one short code cell
 per step. Every dockdojo cell carries ``metadata.dockdojo`` in the versioned schema
 ``dockdojo.lesson/v1`` (``schemas/lesson-notebook-v1.json``).
+
+:func:`render` writes the file's text as nbformat does (sorted keys, one-space indent,
+sources split into lines) without importing nbformat, whose import alone (jsonschema
+and its format checkers) takes longer than building a site; :func:`to_notebook` gives
+the validated ``NotebookNode`` and the tests check that both agree.
 """
 
 from __future__ import annotations
 
 import json
 from importlib import resources
-from typing import Any
-
-import nbformat
-from nbformat import NotebookNode
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from typing import TYPE_CHECKING, Any
 
 from ..text import plural
 from .model import SCHEMA, Lesson, Prose, Step
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+Cell = dict[str, Any]
 
 KERNEL = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
@@ -43,9 +50,39 @@ def step_metadata(lesson: Lesson, step: Step, role: str) -> dict[str, Any]:
     }
 
 
-def to_notebook(lesson: Lesson, source: str) -> NotebookNode:
-    """The lesson as a notebook; ``source`` is the lesson file as the metadata names it."""
-    cells = []
+def new_markdown_cell(source: str, *, id: str, metadata: dict[str, Any] | None = None) -> Cell:
+    return {"cell_type": "markdown", "id": id, "metadata": metadata or {}, "source": source}
+
+
+def new_code_cell(source: str, *, id: str, metadata: dict[str, Any] | None = None) -> Cell:
+    return {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": id,
+        "metadata": metadata or {},
+        "outputs": [],
+        "source": source,
+    }
+
+
+def new_notebook(*, cells: list[Cell], metadata: dict[str, Any]) -> dict[str, Any]:
+    return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
+
+
+def to_notebook(lesson: Lesson, source: str, reference: str | None = None) -> NotebookNode:
+    """The lesson as a validated notebook (see :func:`notebook_data`)."""
+    import nbformat
+
+    node: NotebookNode = nbformat.from_dict(notebook_data(lesson, source, reference))
+    nbformat.validate(node)
+    return node
+
+
+def notebook_data(lesson: Lesson, source: str, reference: str | None = None) -> dict[str, Any]:
+    """The lesson as a notebook's JSON data; ``source`` is the lesson file as the metadata
+    names it, ``reference`` how the setup cell finds the lesson (its id by default). A
+    page without steps is for reading: it has no setup cell."""
+    cells: list[Cell] = []
     counter = 0
 
     def cell_id(kind: str) -> str:
@@ -65,16 +102,17 @@ def to_notebook(lesson: Lesson, source: str) -> NotebookNode:
     )
     setup = (
         "from dockdojo.widgets import LessonView\n\n"
-        f"lesson = LessonView({lesson.id!r})\n"
+        f"lesson = LessonView({reference or lesson.id!r})\n"
         "lesson.progress()"
     )
-    cells.append(
-        new_code_cell(
-            setup,
-            id=cell_id("setup"),
-            metadata={"dockdojo": {"schema": SCHEMA, "lesson": lesson.id, "role": "setup"}},
+    if lesson.steps:
+        cells.append(
+            new_code_cell(
+                setup,
+                id=cell_id("setup"),
+                metadata={"dockdojo": {"schema": SCHEMA, "lesson": lesson.id, "role": "setup"}},
+            )
         )
-    )
     for block in lesson.blocks():
         if isinstance(block, Prose):
             cells.append(new_markdown_cell(block.markdown, id=cell_id("guide")))
@@ -122,12 +160,13 @@ def to_notebook(lesson: Lesson, source: str) -> NotebookNode:
             },
         },
     )
-    nbformat.validate(nb)
-    node: NotebookNode = nb
-    return node
+    return nb
 
 
-def render(lesson: Lesson, source: str) -> str:
-    """The notebook file's exact text."""
-    text: str = nbformat.writes(to_notebook(lesson, source))
+def render(lesson: Lesson, source: str, reference: str | None = None) -> str:
+    """The notebook file's exact text, as ``nbformat.writes`` gives it."""
+    data = notebook_data(lesson, source, reference)
+    for cell in data["cells"]:
+        cell["source"] = cell["source"].splitlines(True)
+    text = json.dumps(data, indent=1, sort_keys=True, separators=(",", ": "), ensure_ascii=False)
     return text + "\n"

@@ -22,6 +22,7 @@ written unless the whole lesson is sound.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -46,10 +47,13 @@ from .model import (
     Step,
     Translation,
 )
-from .sources import find_lesson, lesson_id, lesson_sources, shown_path
+from .site import fill_params, param_value, site_pages, site_params, site_root
+from .sources import find_lesson, lesson_sources, shown_path
 from .steps import StepReader, yaml_reason
 
 _MOJIBAKE = re.compile("[ÃÂâð][\u0080-\u00bf\u0152-\u0178\u2018-\u203a\u20ac\u2122]")
+_FRONT_MATTER = re.compile(r"---[ \t]*\n(?:(.*?)\n)?---[ \t]*(?:\n|$)", re.S)
+_HEADING_ID = re.compile(r"\{[^{}]*#([\w-]+)[^{}]*\}")
 _COMMENTS_ONLY = re.compile(r"(\s*<!--.*?-->)+\s*", re.S)
 
 
@@ -85,6 +89,9 @@ def parse_lesson(
 def load_lesson(ref: str | Path, kinds: KindTable) -> Lesson:
     """Find a lesson by name or path (:func:`~.sources.find_lesson`) and parse it."""
     path = find_lesson(ref)
+    root = site_root(path)
+    if root is not None:  # named as when the whole site is built (same-named pages apart)
+        return parse_lesson(path, kinds, lessons=Catalog.of(site_pages(root)))
     siblings = frozenset(p.stem for p in lesson_sources(path.parent))
     return parse_lesson(path, kinds, lessons=siblings)
 
@@ -157,6 +164,8 @@ class _Parser:
         self._prose_line = 0
         self._tabs: _TabSet | None = None
         self._including: list[str] = []
+        self.heading_ids: dict[str, str] = {}
+        self.param: Callable[[str], tuple[Any, str]] = lambda _name: (None, "")
         self.steps = StepReader(kinds, self.problem)
 
     # reporting ----------------------------------------------------------------------
@@ -172,6 +181,7 @@ class _Parser:
     # structure -----------------------------------------------------------------------
     def parse(self) -> Lesson:
         env: dict[str, Any] = {}
+        self.fill_params()
         tokens = markdown().parse(self.text, env)
         self.references = env.get("references", {})
         for number, line in enumerate(self.lines, 1):
@@ -195,23 +205,18 @@ class _Parser:
                 index = end + 1
         if self._tabs is not None:
             self.warn(self._tabs.end, "{{< tabs >}} is not closed with {{< /tabs >}}")
+        for opened in self.ctx.accordions:
+            self.warn(opened, "{{< accordion >}} is not closed with {{< /accordion >}}")
         self.flush(final=True)
         self.close_section()
-        steps = [b for s in self.sections for b in s.blocks if isinstance(b, Step)]
-        self.steps.check_references(steps)
-        if not steps:
-            self.warn(
-                1,
-                "the lesson declares no steps, so it has nothing to check: add "
-                "```{step} blocks where the learner acts",
-            )
+        self.check_steps()
         if self.problems:
             raise LessonError(sorted(self.problems, key=lambda p: p.line))
         keywords = self.front.get("keywords") or ()
         if isinstance(keywords, str):
             keywords = [k.strip() for k in keywords.split(",") if k.strip()]
         return Lesson(
-            id=lesson_id(self.path),
+            id=self.catalog.lesson_id(self.path),
             title=_one_line(self.front.get("title") or self.first_heading() or self.path.stem),
             description=_one_line(self.front.get("description") or ""),
             keywords=tuple(str(k) for k in keywords),
@@ -220,7 +225,46 @@ class _Parser:
             warnings=tuple(sorted(self.warnings, key=lambda w: w.line)),
             translations=tuple(sorted(self.translations, key=lambda t: t.line)),
             front_matter=self.front,
+            heading_ids=self.heading_ids,
         )
+
+    def check_steps(self) -> None:
+        """Step references are sound; a page without steps is noted as one for reading in
+        a Hugo site, and warned about elsewhere (a lesson should have steps)."""
+        steps = [b for s in self.sections for b in s.blocks if isinstance(b, Step)]
+        self.steps.check_references(steps)
+        if not steps and site_root(self.path) is not None:
+            self.note(1, "a page for reading (no steps, so no setup cell)", False)
+        elif not steps:
+            self.warn(
+                1,
+                "the lesson declares no steps, so it has nothing to check: add "
+                "```{step} blocks where the learner acts",
+            )
+
+    def fill_params(self) -> None:
+        """``{{% param NAME %}}`` replaced by its value everywhere after the front matter
+        (in commands and links too), before the Markdown is read."""
+        match = _FRONT_MATTER.match(self.text)
+        front: Any = None
+        if match:
+            try:
+                front = yaml.safe_load(match.group(1) or "")
+            except yaml.YAMLError:
+                front = None  # reported when the front matter is read
+        site, trouble = site_params(self.path)
+        if trouble:
+            self.warn(1, trouble)
+        page = front if isinstance(front, dict) else {}
+        self.param = lambda name: param_value(name, page, site)
+        if "param" not in self.text:
+            return
+        start = match.end() if match else 0
+        body = fill_params(
+            self.text[start:], self.text.count("\n", 0, start) + 1, self.param, self.warn, self.note
+        )
+        self.text = self.text[:start] + body
+        self.lines = self.text.split("\n")
 
     def first_heading(self) -> str:
         return next((s.title for s in self.sections if s.level == 1), "")
@@ -229,7 +273,7 @@ class _Parser:
         options = self.front.get("dockdojo") or {}
         docs_url = options.get("docs_url") if isinstance(options, dict) else None
         return Context(
-            lesson_id=lesson_id(self.path),
+            lesson_id=self.catalog.lesson_id(self.path),
             page=self.path,
             warn=self.warn,
             note=self.note,
@@ -272,7 +316,11 @@ class _Parser:
                 level = min(6, level + self._tabs.shift)
                 title = text.split("\n")[0].strip().lstrip("#").strip()
                 text = f"{'#' * level} {title}"
-            self._title = strip_heading_attributes(group[1].content if len(group) > 1 else "")
+            raw = group[1].content if len(group) > 1 else ""
+            self._title = strip_heading_attributes(raw)
+            custom = _HEADING_ID.search(raw[len(self._title) :])
+            if custom:
+                self.heading_ids[custom.group(1)] = self._title
             self._level = level
             self.add_prose(text, line)
         elif token.type == "directive":
@@ -368,6 +416,13 @@ class _Parser:
             self.warn(line, f"included page {name!r} includes itself; left out the second time")
             return ""
         self._including.append(name)
+        text = fill_params(
+            text,
+            1,
+            self.param,
+            lambda at, message: self.warn(line, f"in {name} line {at}: {message}"),
+            lambda _at, construct, kept: self.note(line, construct, kept),
+        )
         env: dict[str, Any] = {}
         tokens = markdown().parse(text, env)
         ctx = replace(

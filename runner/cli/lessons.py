@@ -1,8 +1,9 @@
 """``dockdojo build``, ``run`` and ``check``: lessons built, solved and checked.
 
 - ``dockdojo build [--check] [--report] [--docs-base URL] [PATH...]`` writes (or
-  compares) ``lessons/*.ipynb`` from ``content/`` (or the files named); ``--report``
-  prints, per page, what was translated, kept as written, or warned about.
+  compares) ``lessons/*.ipynb`` from ``content/`` (or the files named; a Hugo site's
+  folder, or the current folder when it is one, gives every page under its content/);
+  ``--report`` prints, per page, what was translated, kept as written, or warned about.
 
 - ``dockdojo run LESSON`` lists the steps and what each would do; the engine is not
   touched.
@@ -37,7 +38,11 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     """Add ``build``, ``kinds``, ``run`` and ``check`` to the ``dockdojo`` command's subparsers."""
     build = subparsers.add_parser("build", help="build lesson notebooks (lessons/) from content/")
     build.add_argument(
-        "paths", nargs="*", metavar="PATH", help="lesson sources (default: every content/*.md)"
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="lesson sources, or a Hugo site's folder (content/ and hugo.yaml: every page "
+        "under content/); default: every content/*.md, or every page when here is a Hugo site",
     )
     build.add_argument("--out", default="lessons", help="output folder (default: lessons)")
     build.add_argument(
@@ -192,11 +197,16 @@ def _kinds_command(_args: argparse.Namespace) -> int:
 
 def _build_command(args: argparse.Namespace) -> int:
     from ..authoring import lesson_sources
+    from ..authoring.site import site_config, site_pages
     from ..errors import LessonError
     from ..lessons import build_lessons
 
-    content = Path("content")
-    sources = [Path(p) for p in args.paths] or lesson_sources(content)
+    sources: list[Path] = []
+    for named in map(Path, args.paths):
+        sources += site_pages(named) if named.is_dir() and site_config(named) else [named]
+    if not args.paths:
+        here = Path(".")
+        sources = site_pages(here) if site_config(here) else lesson_sources(Path("content"))
     if not sources:
         raise DockdojoError(
             "There are no lessons to build.",

@@ -203,24 +203,38 @@ def test_site_paths_become_links_to_the_docs_site(tmp_path: Path) -> None:
     assert "See [with url](with-url.ipynb) and [x](https://docs.docker.com/x/)." in plain
 
 
-def test_section_pages_are_named_after_their_folder_and_collisions_are_errors(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_section_pages_are_named_after_their_folder_and_same_names_get_their_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Defect 6: five _index.md become five notebooks; two sources for one notebook fail,
-    naming both, and nothing is written."""
+    """Five _index.md become five notebooks named after their folders; pages whose names
+    are the same get their section's folder before the name, the others keep theirs."""
     folders = ["get-started", "basics", "building", "running", "workshop"]
     pages = write(tmp_path, {f"{f}/_index.md": f"# {f}\n" for f in folders})
     out = tmp_path / "out"
     assert main(["build", *map(str, pages), "--out", str(out)]) == 0
     assert sorted(p.stem for p in out.iterdir()) == sorted(folders)
-    write(tmp_path, {"more/basics.md": "# Basics again\n"})
+    write(
+        tmp_path,
+        {
+            "content/basics/_index.md": "# Basics\n",
+            "content/more/basics.md": "# Basics again\n",
+            "content/running/publishing-ports.md": "# Ports\n",
+            "content/building/publishing-ports.md": "# Ports again\n",
+            "content/building/unique.md": "# Unique\n",
+        },
+    )
     monkeypatch.chdir(tmp_path)
-    assert main(["build", "basics/_index.md", "more/basics.md", "--out", "out2"]) == 1
-    err = capsys.readouterr().err
-    both = "basics/_index.md and more/basics.md would both become out2/basics.ipynb"
-    assert f"basics/_index.md: {both}; rename one of them" in err
-    assert f"more/basics.md: {both}; rename one of them" in err
-    assert not Path("out2").exists()
+    named = sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "content").rglob("*.md"))
+    assert main(["build", *named, "--out", "out2"]) == 0
+    assert sorted(p.name for p in Path("out2").iterdir()) == [
+        "building--publishing-ports.ipynb",
+        "content--basics.ipynb",
+        "more--basics.ipynb",
+        "running--publishing-ports.ipynb",
+        "unique.ipynb",
+    ]
+    meta = json.loads(Path("out2/more--basics.ipynb").read_text())["metadata"]["dockdojo"]
+    assert meta["lesson"] == "more--basics"
 
 
 def test_a_block_scalar_description_is_one_line(tmp_path: Path) -> None:

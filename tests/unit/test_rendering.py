@@ -3,6 +3,9 @@
 - The corpus (``builder_cases/corpus/``, a small Hugo site of 25+ pages) is built in one
   call, with ``--docs-base https://docs.docker.com``; each notebook is compared with its
   golden in ``corpus/lessons/``, and the ``--report`` text with ``corpus/report.txt``.
+  The site corpus (``builder_cases/site/``, 30+ pages in Docker's site layout: params,
+  cards, accordions, anchors, sections, two pages of one name) is built and compared the
+  same way, with its goldens in ``site/lessons/`` and ``site/report.txt``.
   Regenerate them after a deliberate change with
   ``DOCKDOJO_UPDATE_SNAPSHOTS=1 pytest tests/unit/test_rendering.py`` and read the diff.
 - Every Markdown cell of every built notebook (the corpus, the fixture cases and
@@ -10,8 +13,9 @@
   must be free of Hugo syntax (``{{<``, ``{{%``), callout markers (``[!NOTE]``),
   attribute lists (``{ .information }``) and lines a list item swallowed (a paragraph
   line indented less than the item's text, joined to it lazily); every relative link
-  opens a notebook built in the same call (in the corpus and content/; the fixture cases
-  keep a few links that cannot be resolved, to test their warnings).
+  opens a notebook built in the same call, and every link to a heading names an id
+  JupyterLab gives a heading of its notebook (in the corpora and content/; the fixture
+  cases keep a few links that cannot be resolved, to test their warnings).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import re
 from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
+from urllib.parse import unquote
 
 import nbformat
 import pytest
@@ -31,6 +36,8 @@ from markdown_it.token import Token
 from dockdojo.runner import build_lessons
 from dockdojo.runner.authoring import Lesson, lesson_sources
 from dockdojo.runner.authoring.build import report
+from dockdojo.runner.authoring.notebook import to_notebook
+from dockdojo.runner.authoring.site import site_pages
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = Path(__file__).parent / "builder_cases"
@@ -39,6 +46,8 @@ PAGES = sorted(
     p.relative_to(ROOT) for p in (CORPUS / "content").rglob("*.md") if "_includes" not in p.parts
 )
 GOLDEN = CORPUS / "lessons"
+SITE = CASES / "site"
+SITE_PAGES = [p.relative_to(ROOT) for p in site_pages(SITE)]
 BASE = "https://docs.docker.com"
 UPDATE = os.environ.get("DOCKDOJO_UPDATE_SNAPSHOTS") == "1"
 COMMONMARK = MarkdownIt("commonmark").enable(["table", "strikethrough"])
@@ -61,9 +70,15 @@ def corpus() -> Built:
     return build_in_root(PAGES, BASE)
 
 
+@pytest.fixture(scope="module")
+def site() -> Built:
+    return build_in_root(SITE_PAGES, BASE)
+
+
 def notebooks_built() -> Iterator[tuple[str, Built]]:
     """Each set of notebooks built together: the corpus, the fixture cases, content/."""
     yield "corpus", build_in_root(PAGES, BASE)
+    yield "site", build_in_root(SITE_PAGES, BASE)
     ok = sorted((CASES / "ok").glob("*.md"))
     yield "ok", build_in_root(ok)
     yield "content", build_in_root(lesson_sources(ROOT / "content"))
@@ -187,7 +202,81 @@ def test_corpus_report_matches_its_golden(corpus: Built) -> None:
     assert text + "\n" == golden.read_text(encoding="utf-8")
 
 
+# the site corpus ----------------------------------------------------------------------
+def test_the_site_corpus_uses_docker_sites_constructs_on_30_pages_or_more(site: Built) -> None:
+    assert len(SITE_PAGES) >= 30
+    assert len([p for p in SITE_PAGES if p.name == "_index.md"]) >= 8
+    constructs = {t.construct for lesson, _ in site.values() for t in lesson.translations}
+    for construct in (
+        "param (from the page)",
+        "param (from the site)",
+        "card (a titled link)",
+        "accordion (a <details> block)",
+        "callout label written twice (shown once)",
+        "code block option hl_lines (left out)",
+        "code block option linenos (left out)",
+        "code block option collapse (left out)",
+        "image (a link to the docs site)",
+        "figure (a link to the docs site)",
+        "link to a heading (Hugo's id -> Jupyter's)",
+        "list of the section's pages (from the pages built with it)",
+        "previous/next links (from the pages built with it)",
+    ):
+        assert construct in constructs
+    names = {t.name for t in site}
+    assert {"golang--publishing-ports.ipynb", "network--publishing-ports.ipynb"} <= names
+    warnings = [w.message for lesson, _ in site.values() for w in lesson.warnings]
+    assert any(m.startswith("param 'download_url' is in neither") for m in warnings)
+    assert not any("anchor" in m or "names no heading" in m for m in warnings)
+
+
+@pytest.mark.parametrize(
+    "page", SITE_PAGES, ids=[p.relative_to(SITE.relative_to(ROOT)).as_posix() for p in SITE_PAGES]
+)
+def test_site_notebooks_match_their_goldens(site: Built, page: Path) -> None:
+    (target, (_, text)) = next((t, v) for t, v in site.items() if v[0].source == page)
+    golden = SITE / "lessons" / target.name
+    if UPDATE:
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+
+
+def test_every_site_golden_has_its_page(site: Built) -> None:
+    assert sorted(p.name for p in (SITE / "lessons").glob("*.ipynb")) == sorted(
+        t.name for t in site
+    )
+
+
+def test_site_report_matches_its_golden(site: Built) -> None:
+    text = "\n".join(line for t, (lesson, _) in site.items() for line in report(lesson, t))
+    golden = SITE / "report.txt"
+    if UPDATE:
+        golden.write_text(text + "\n", encoding="utf-8")
+    assert text + "\n" == golden.read_text(encoding="utf-8")
+
+
 # every notebook -----------------------------------------------------------------------
+def test_every_notebook_is_valid_and_written_as_nbformat_writes_it() -> None:
+    """The builder writes the JSON itself (nbformat is slow to import): each notebook
+    validates, and nbformat writes the same text from it."""
+    for name, built in notebooks_built():
+        for target, (lesson, text) in built.items():
+            node = nbformat.reads(text, as_version=4)
+            nbformat.validate(node)
+            assert nbformat.writes(node) + "\n" == text, f"{name}/{target.name}"
+            source = node.metadata["dockdojo"]["source"]
+            assert nbformat.writes(to_notebook(lesson, source, setup_of(node))) + "\n" == text
+
+
+def setup_of(node: nbformat.NotebookNode) -> str | None:
+    """How a notebook's setup cell names its lesson (None without a setup cell)."""
+    for cell in node.cells:
+        if cell.metadata.get("dockdojo", {}).get("role") == "setup":
+            return str(cell.source.split("LessonView(")[1].split(")")[0].strip("'"))
+    return None
+
+
 def test_every_markdown_cell_renders_without_leftover_syntax() -> None:
     found = []
     for name, built in notebooks_built():
@@ -211,6 +300,45 @@ def test_every_relative_link_opens_a_notebook_built_with_it() -> None:
     assert found == []
 
 
+def jupyter_ids(text: str) -> set[str]:
+    """The ids JupyterLab gives the headings of a notebook: each heading's text (its
+    ``textContent``) with every space replaced by ``-``, case kept."""
+    ids = set()
+    for source in markdown_cells(text):
+        for inner in re.findall(r"<h[1-6]>(.*?)</h[1-6]>", COMMONMARK.render(source), re.S):
+            ids.add(unescape(re.sub(r"<[^>]+>", "", inner)).replace(" ", "-"))
+    return ids
+
+
+def broken_anchors(built: Built) -> list[str]:
+    """Links to a heading (``#id``, ``x.ipynb#id``) whose id no heading of the notebook
+    has in Jupyter's terms."""
+    ids = {target.name: jupyter_ids(text) for target, (_, text) in built.items()}
+    found = []
+    for target, (_, text) in built.items():
+        for source in markdown_cells(text):
+            for href in links(source):
+                page, hash_, fragment = href.partition("#")
+                if not hash_ or re.match(r"[a-z][a-z0-9+.-]*:", href):
+                    continue
+                if unquote(fragment) not in ids.get(page or target.name, set()):
+                    found.append(f"{target.name}: {href}")
+    return found
+
+
+def test_every_anchor_opens_a_heading_in_jupyter() -> None:
+    """In every notebook of the corpora and content/, a link to a heading (in the page or
+    in a notebook built with it) names an id JupyterLab gives a heading there."""
+    found = []
+    for name, built in notebooks_built():
+        if name == "ok":  # a fixture case keeps an anchor that names no heading, warned
+            lesson = built[Path("out/buttons.ipynb")][0]
+            assert any("#anchor names no heading" in w.message for w in lesson.warnings)
+            continue
+        found += [f"{name}/{problem}" for problem in broken_anchors(built)]
+    assert found == []
+
+
 def test_the_checks_see_what_they_look_for() -> None:
     bad = (
         "1. Pull the image.\nOnce pulled, run it.\n\n"
@@ -227,6 +355,8 @@ def test_the_checks_see_what_they_look_for() -> None:
     assert problems_in_cell(good) == []
     cell = "[a](x.ipynb#top) [b](https://x.org) [c](#here) [d](y.md)"
     assert broken_links(cell, {"x.ipynb"}) == ["y.md"]
+    cells = [nbformat.v4.new_markdown_cell("## Run `it` *now*")]
+    assert jupyter_ids(nbformat.writes(nbformat.v4.new_notebook(cells=cells))) == {"Run-it-now"}
 
 
 # each defect of issue 13, on its own case --------------------------------------------
