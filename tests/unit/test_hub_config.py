@@ -54,7 +54,8 @@ def test_the_hub_spawns_each_learner_as_themselves_with_the_engine_hooks(
     assert c.Spawner.post_stop_hook is post_stop
     assert c.JupyterHub.default_url is landing
     # a learner's JupyterLab opens on the first lesson, not on the Launcher
-    assert c.Spawner.default_url == "/lab/tree/dockdojo-lessons/what-is-an-image.ipynb"
+    # the course's first lesson
+    assert c.Spawner.default_url == "/lab/tree/dockdojo-lessons/what-is-a-container.ipynb"
     assert c.Authenticator.allowed_users == {"ada", "bob"}
     assert c.Authenticator.admin_users == {"teacher"}
     assert str(room.state / "hub") in c.JupyterHub.db_url

@@ -118,11 +118,11 @@ def test_allow_root_is_added_once_for_root(started: Exec, monkeypatch: pytest.Mo
 def test_what_was_done_is_said_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lab"]) == 0
     err = capsys.readouterr().err.splitlines()
-    assert err[0].startswith(f"built 1 lesson into ./{WORKSPACE}")  # the packaged lesson
+    assert err[0].startswith(f"built 2 lessons into ./{WORKSPACE}")  # the packaged lessons
     assert err[1] == "Using a stand-in engine."
     assert (Path.cwd() / WORKSPACE / "what-is-an-image.ipynb").is_file()
     assert main(["lab"]) == 0
-    assert capsys.readouterr().err.splitlines()[0] == f"./{WORKSPACE}: 1 lesson, up to date"
+    assert capsys.readouterr().err.splitlines()[0] == f"./{WORKSPACE}: 2 lessons, up to date"
 
 
 def test_inside_a_workspace_that_workspace_is_opened(started: Exec) -> None:

@@ -122,7 +122,8 @@ def test_status_of_a_mirror_never_started(
     data = json.loads(capsys.readouterr().out)
     assert data["schema"] == "dockdojo.room-mirror/v1"
     assert (data["running"], data["read_only"], data["images"]) == (False, True, [])
-    assert [i["present"] for i in data["lessons"][0]["images"]] == [False] * 4
+    lessons = {lesson["lesson"]: lesson for lesson in data["lessons"]}
+    assert [i["present"] for i in lessons["what-is-an-image"]["images"]] == [False] * 4
 
 
 @pytest.mark.parametrize(

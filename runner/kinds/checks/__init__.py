@@ -25,6 +25,7 @@ from ..base import CheckKind, table
 from .commands import _command_output, _mongo_document, mongo_script, parse_mongo_output
 from .containers import (
     _container_absent,
+    _container_exited,
     _container_removed,
     _container_running,
     _container_stopped,
@@ -127,6 +128,13 @@ CHECKS: dict[str, CheckKind] = table(
             "container_stopped",
             "No matching container is running (stopped or removed).",
             _container_stopped,
+            _TARGET,
+            one_of=(("image", "name"),),
+        ),
+        CheckKind(
+            "container_exited",
+            "A matching container exists and is stopped (not running, not removed).",
+            _container_exited,
             _TARGET,
             one_of=(("image", "name"),),
         ),

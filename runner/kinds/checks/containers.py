@@ -48,6 +48,18 @@ def _container_stopped(call: Call) -> Seen:
     return Seen(True, f"No {_what(call)} is running ({_states(found)}).", evidence)
 
 
+def _container_exited(call: Call) -> Seen:
+    found = _targets(call)
+    running = [c for c in found if c.running]
+    evidence = {"containers": _records(found)}
+    if not found:
+        return Seen(False, _not_running(call, found) + ": run one, then stop it.", evidence)
+    if running:
+        verb = "is" if len(running) == 1 else "are"
+        return Seen(False, f"{_states(running, state=False)} {verb} still running.", evidence)
+    return Seen(True, f"{_states(found)}: stopped, and still there.", evidence)
+
+
 def _container_absent(call: Call) -> Seen:
     name = str(call.args["name"])
     container = call.ctx.snapshot.named(name)
