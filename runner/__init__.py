@@ -87,7 +87,7 @@ if TYPE_CHECKING:
         run_step_checks,
         solve_lesson,
     )
-    from .lessons import build_lessons, load_lesson, parse_lesson
+    from .lessons import build_lessons, course, load_lesson, parse_lesson
     from .recheck import request_recheck
     from .sandbox import Sandbox, SandboxStatus
     from .text import human_bytes, plain_text, plural
@@ -151,7 +151,7 @@ _WHERE = {
         "run_step_checks",
         "solve_lesson",
     ),
-    "lessons": ("build_lessons", "load_lesson", "parse_lesson"),
+    "lessons": ("build_lessons", "course", "load_lesson", "parse_lesson"),
     "recheck": ("request_recheck",),
     "sandbox": ("Sandbox", "SandboxStatus"),
     "text": ("human_bytes", "plain_text", "plural"),
@@ -208,6 +208,7 @@ __all__ = [
     "build_lessons",
     "check_lesson",
     "connect",
+    "course",
     "describe_host",
     "human_bytes",
     "learner_context",

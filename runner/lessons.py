@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .authoring import Lesson
+from .authoring import Lesson, content_dirs, lesson_sources
 from .authoring import parse_lesson as _parse
 from .authoring.parse import load_lesson as _load
 from .kinds import KINDS
@@ -21,6 +21,12 @@ def load_lesson(ref: str | Path) -> Lesson:
     problem, or :class:`~dockdojo.runner.errors.DockdojoError` when there is no such lesson.
     """
     return _load(ref, KINDS)
+
+
+def course() -> tuple[str, ...]:
+    """The course's lessons, in order: every lesson of the content folders by name (the
+    room's first lesson, where the hub opens JupyterLab, is the first of these)."""
+    return tuple(sorted({p.stem for d in content_dirs() for p in lesson_sources(d)}))
 
 
 def parse_lesson(
@@ -41,4 +47,4 @@ def build_lessons(
     return build(sources, out_dir, KINDS, docs_base=docs_base)
 
 
-__all__ = ["build_lessons", "load_lesson", "parse_lesson"]
+__all__ = ["build_lessons", "course", "load_lesson", "parse_lesson"]

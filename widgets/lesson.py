@@ -47,6 +47,7 @@ from dockdojo.runner import (
 from .common import STYLE, Worker, button, esc, heartbeat, live, note, synchronous, touch
 from .console import ExecConsole
 from .containers import RunWidget
+from .course import CourseStrip
 from .images import DeleteWidget, ImagesWidget
 from .panel import ContainersWidget
 from .pull import PullWidget
@@ -254,8 +255,10 @@ class ProgressPanel(w.VBox):
         self.over_button.on_click(lambda _: self.ask_start_over())
         self.sure_button.on_click(lambda _: self.start_over())
         self.keep_button.on_click(lambda _: self._close())
+        self.course = CourseStrip(lesson)
         super().__init__(
             [
+                self.course,
                 w.HBox([self.bar, self.label, self.refresh_button, self.over_button]),
                 self.confirm,
                 self.live_note,
@@ -314,6 +317,7 @@ class ProgressPanel(w.VBox):
         done = report.steps_passed if report is not None else 0
         self.bar.value = done
         self.label.value = esc(f"{done} of {self.bar.max} steps done")
+        self.course.render()
 
     def refresh(self) -> bool:
         return self.worker.start(

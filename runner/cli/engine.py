@@ -61,12 +61,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from ..authoring import content_dirs, lesson_sources
     from ..context import environment_engine
-    from ..lessons import load_lesson
+    from ..lessons import course, load_lesson
     from ..readiness import engine_findings, render, room_findings, to_json
 
-    names = args.lessons or sorted({p.stem for d in content_dirs() for p in lesson_sources(d)})
+    names = args.lessons or course()
     lessons = [load_lesson(name) for name in names]
     findings = []
     if not args.room:  # a room server needs no engine of its own: each learner has theirs

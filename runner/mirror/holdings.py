@@ -209,11 +209,10 @@ def lesson_images(lesson: Lesson) -> list[ImageRef]:
 
 
 def lessons_named(names: Sequence[str] | None) -> list[Lesson]:
-    from ..authoring import content_dirs, lesson_sources
-    from ..lessons import load_lesson
+    from ..lessons import course, load_lesson
 
     if names is None:
-        names = sorted({p.stem for d in content_dirs() for p in lesson_sources(d)})
+        names = course()
     return [load_lesson(name) for name in names]
 
 

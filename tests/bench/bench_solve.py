@@ -1,8 +1,9 @@
-"""`dockdojo run what-is-an-image --solve` against a shell script of docker CLI commands.
+"""`dockdojo run LESSON --solve` against a shell script of docker CLI commands, for each
+lesson of the course.
 
-Both do every step of the seed lesson (exercises included) from the same starting
-state (no containers; nginx, redis and mongo pulled), interleaved, as separate
-processes. The ratio is dockdojo's wall time over the script's (goal: at most 1.2).
+Both do every step of the lesson (exercises included) from the same starting state (no
+containers; the lesson's images pulled), interleaved, as separate processes. The ratio
+is dockdojo's wall time over the script's (goal: at most 1.2).
 Run by `make bench` against the test sandbox.
 """
 
@@ -22,10 +23,17 @@ HERE = Path(__file__).resolve().parent
 DOCKDOJO = Path(sys.executable).parent / "dockdojo"
 
 
-def reset(engine: Engine) -> None:
+LESSONS = {
+    "what-is-a-container": ("solve_what_is_a_container.sh", ("docker/welcome-to-docker",)),
+    "what-is-an-image": ("solve_what_is_an_image.sh", ("nginx", "redis", "mongo")),
+}
+"""Each lesson: its shell script, and the images both start with."""
+
+
+def reset(engine: Engine, images: tuple[str, ...]) -> None:
     for container in engine.containers():
         engine.remove_container(container.id, force=True)
-    for image in ("nginx", "redis", "mongo"):
+    for image in images:
         if engine.image(image) is None:
             engine.pull(image)
 
@@ -44,19 +52,21 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
 def main() -> int:
     host = os.environ["DOCKDOJO_TEST_DOCKER_HOST"]
     env = {**os.environ, "DOCKER_HOST": host}
-    ours, theirs = [], []
-    with Engine(host) as engine:
-        for _ in range(ROUNDS):
-            reset(engine)
-            ours.append(timed([str(DOCKDOJO), "run", "what-is-an-image", "--solve"], env))
-            reset(engine)
-            theirs.append(timed(["bash", str(HERE / "solve_what_is_an_image.sh")], env))
-        reset(engine)
-    a, b = statistics.median(ours), statistics.median(theirs)
     print(f"run --solve vs docker CLI script, median of {ROUNDS} interleaved rounds")
-    print(
-        f"dockdojo run --solve: {a:.2f} s  shell script: {b:.2f} s  ratio {a / b:.2f} (goal <= 1.2)"
-    )
+    with Engine(host) as engine:
+        for lesson, (script, images) in LESSONS.items():
+            ours, theirs = [], []
+            for _ in range(ROUNDS):
+                reset(engine, images)
+                ours.append(timed([str(DOCKDOJO), "run", lesson, "--solve"], env))
+                reset(engine, images)
+                theirs.append(timed(["bash", str(HERE / script)], env))
+            reset(engine, images)
+            a, b = statistics.median(ours), statistics.median(theirs)
+            print(
+                f"{lesson}: dockdojo run --solve {a:.2f} s, shell script {b:.2f} s, "
+                f"ratio {a / b:.2f} (goal <= 1.2)"
+            )
     return 0
 
 

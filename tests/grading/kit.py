@@ -66,9 +66,10 @@ def submission(
     learner: str,
     filled: dict[str, str],
     tweak: Callable[[nbformat.NotebookNode], None] | None = None,
+    lesson: str = LESSON,
 ) -> Path:
     """The lesson notebook with ``filled`` answer cells, as ``folder/LEARNER.ipynb``."""
-    nb = nbformat.read(PROJECT / "lessons" / f"{LESSON}.ipynb", as_version=4)
+    nb = nbformat.read(PROJECT / "lessons" / f"{lesson}.ipynb", as_version=4)
     for cell in nb.cells:
         meta = cell.metadata.get("dockdojo", {})
         if meta.get("role") == "answer" and meta.get("step") in filled:
