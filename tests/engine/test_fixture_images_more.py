@@ -1,10 +1,12 @@
 """The fixture images of the later lessons, pulled through the sandbox's mirror as a
 learner's ``docker pull`` is, and shown to be the real programs:
 
-- postgres: Debian's PostgreSQL 15 server. With POSTGRES_PASSWORD and POSTGRES_DB it
-  makes the database, ``psql`` inside creates a table and a row, a password opens it
-  over TCP (a wrong one does not), and a new container on the same named volume still
-  has the row; without a password it stops with the official image's error.
+- postgres (latest and 18): Debian's PostgreSQL 15 server. With POSTGRES_PASSWORD and
+  POSTGRES_DB it makes the database, ``psql`` inside creates a table and a row, a
+  password opens it over TCP (a wrong one does not), and a new container on the same
+  named volume still has the row, the volume mounted where the guides mount it
+  (``/var/lib/postgresql``) or at PGDATA; without a password it stops with the official
+  image's error.
 - httpd (2.4 and latest): Debian's Apache serving ``/usr/local/apache2/htdocs/``: "It
   works!", then a bind-mounted folder, whose changes show on the next request; mounted
   read-only (``:ro``), a write from inside is refused.
@@ -38,6 +40,7 @@ pytestmark = [
 
 Namer = Callable[[str], str]
 PGDATA = "/var/lib/postgresql/data"
+VOLUME = "/var/lib/postgresql"  # the image's volume, where the guides mount theirs
 HTDOCS = "/usr/local/apache2/htdocs/"
 READY = "database system is ready to accept connections"
 NO_PASSWORD = "Error: Database is uninitialized and superuser password is not specified."
@@ -61,7 +64,7 @@ def client(docker_host: str) -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def pulled(engine: Engine) -> dict[str, ImageInfo]:
     """Each image pulled by the name a learner types."""
-    names = ("postgres", "httpd:2.4", "httpd", "docker/welcome-to-docker")
+    names = ("postgres", "postgres:18", "httpd:2.4", "httpd", "docker/welcome-to-docker")
     return {name: engine.pull(name) for name in names}
 
 
@@ -132,6 +135,7 @@ def test_the_images_come_from_the_mirror_under_docker_hubs_names(
     client: Any, pulled: dict[str, ImageInfo]
 ) -> None:
     assert pulled["postgres"].name == "postgres:latest"
+    assert pulled["postgres:18"].id == pulled["postgres"].id
     assert pulled["httpd:2.4"].name == "httpd:2.4"
     assert pulled["httpd:2.4"].id == pulled["httpd"].id
     assert pulled["docker/welcome-to-docker"].name == "docker/welcome-to-docker:latest"
@@ -141,23 +145,28 @@ def test_the_images_come_from_the_mirror_under_docker_hubs_names(
         assert labels.get("dockdojo.fixture.recipe"), info.name
     config = client.images.get("postgres").attrs["Config"]
     assert config["Entrypoint"] == ["docker-entrypoint.sh"]
-    assert PGDATA in config["Volumes"]
+    assert list(config["Volumes"]) == [VOLUME]
+    assert f"PGDATA={PGDATA}" in config["Env"]
     assert "5432/tcp" in config["ExposedPorts"]
+    welcome = client.images.get("docker/welcome-to-docker").attrs["Config"]
+    assert welcome["Entrypoint"] == ["/docker-entrypoint.sh"]
+    assert welcome["ExposedPorts"] == {"80/tcp": {}}
 
 
+@pytest.mark.parametrize(("image", "target"), [("postgres:18", VOLUME), ("postgres", PGDATA)])
 def test_postgres_keeps_a_row_in_a_named_volume_across_containers(
-    client: Any, made: Made, name: Namer
+    client: Any, made: Made, name: Namer, image: str, target: str
 ) -> None:
     volume = name("wc-pgdata")
     made.volumes.append(volume)
     client.volumes.create(volume)
-    mount = {volume: {"bind": PGDATA, "mode": "rw"}}
+    mount = {volume: {"bind": target, "mode": "rw"}}
     env = {"POSTGRES_PASSWORD": "moby-secret", "POSTGRES_DB": "example"}
     first = _run(
         client,
         made,
         name("wc-db"),
-        "postgres",
+        image,
         environment=env,
         volumes=mount,
         ports={"5432/tcp": None},
@@ -178,8 +187,8 @@ def test_postgres_keeps_a_row_in_a_named_volume_across_containers(
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(f"{dsn} password=wrong").close()
 
-    first.remove(force=True)
-    second = _run(client, made, name("wc-db"), "postgres", volumes=mount)
+    first.remove(force=True, v=True)  # its anonymous volume too; the named one stays
+    second = _run(client, made, name("wc-db"), image, volumes=mount)
     log = _wait_for_log(second, "Skipping initialization", READY)
     assert "init process complete" not in log
     assert _psql(second, "SELECT name FROM pets") == "moby"

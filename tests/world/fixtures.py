@@ -74,7 +74,7 @@ FIXTURES = {
     "redis": Fixture("library/redis"),
     "mongo": Fixture("library/mongo"),
     "busybox": Fixture("library/busybox"),
-    "postgres": Fixture("library/postgres"),
+    "postgres": Fixture("library/postgres", ("latest", "18")),
     "httpd": Fixture("library/httpd", ("2.4", "latest")),
     "welcome-to-docker": Fixture("docker/welcome-to-docker", uses=("nginx",)),
 }
@@ -478,10 +478,14 @@ def stage_httpd(root: Path, into: Path) -> None:
 def stage_welcome_to_docker(root: Path, into: Path) -> None:
     """The nginx fixture's files serving the welcome page instead of nginx's own."""
     stage_nginx(root, into)
-    page = (IMAGES / "welcome-to-docker/index.html").read_text()
-    target = into / "root/usr/share/nginx/html/index.html"
-    target.unlink()
-    target.write_text(page)
+    for name, target, mode in (
+        ("index.html", "usr/share/nginx/html/index.html", 0o644),
+        ("docker-entrypoint.sh", "docker-entrypoint.sh", 0o755),
+    ):
+        path = into / "root" / target
+        path.unlink(missing_ok=True)
+        path.write_text((IMAGES / "welcome-to-docker" / name).read_text())
+        path.chmod(mode)
 
 
 BUSYBOX_APPLETS = ("sh", "echo", "ls", "cat", "env", "ps", "sleep", "true", "false", "wget")

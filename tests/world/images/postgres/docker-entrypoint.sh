@@ -21,6 +21,7 @@ fi
 PGDATA=${PGDATA:-/var/lib/postgresql/data}
 if [ "$(id -u)" = 0 ]; then
 	mkdir -p "$PGDATA" /var/run/postgresql
+	chown postgres:postgres /var/lib/postgresql
 	chown -R postgres:postgres "$PGDATA" /var/run/postgresql
 	chmod 700 "$PGDATA"
 	chmod 3777 /var/run/postgresql
