@@ -205,6 +205,26 @@ def test_postgres_without_a_password_stops_with_the_official_error(
     assert READY not in log
 
 
+def test_postgres_runs_a_command_or_the_server_with_its_own_options(
+    client: Any, made: Made, name: Namer
+) -> None:
+    env = _run(client, made, name("wc-db"), "postgres", command=["env"], environment={"foo": "bar"})
+    assert env.wait(timeout=30)["StatusCode"] == 0
+    assert "foo=bar" in env.logs().decode().splitlines()
+    command = ["docker-entrypoint.sh", "-h", "localhost", "-p", "5432"]
+    server = _run(
+        client,
+        made,
+        name("wc-db"),
+        "postgres",
+        command=command,
+        environment={"POSTGRES_PASSWORD": "s"},
+    )
+    log = _wait_for_log(server, "init process complete", READY)
+    assert 'listening on IPv4 address "127.0.0.1", port 5432' in log
+    assert _psql(server, "SELECT current_user", database="postgres") == "postgres"
+
+
 def test_httpd_says_it_works_and_serves_a_bind_mounted_folder_as_it_changes(
     client: Any, made: Made, name: Namer, short_dir: Path
 ) -> None:

@@ -449,6 +449,7 @@ def stage_postgres(root: Path, into: Path) -> None:
     stage.add_tree("/lib/terminfo")
     entrypoint = (IMAGES / "postgres/docker-entrypoint.sh").read_text()
     stage.write("/usr/local/bin/docker-entrypoint.sh", entrypoint, 0o755)
+    stage.write("/usr/bin/pager", '#!/bin/sh\nexec more "$@"\n', 0o755)  # psql's pager
     stage.mkdir("/docker-entrypoint-initdb.d")
     stage.mkdir("/var/lib/postgresql/data", 0o700)
 
@@ -492,7 +493,7 @@ BUSYBOX_APPLETS = ("sh", "echo", "ls", "cat", "env", "ps", "sleep", "true", "fal
 SHELL_APPLETS = (
     *BUSYBOX_APPLETS,
     *("id", "chown", "chmod", "su", "mkdir", "rm", "cp", "mv", "mktemp", "touch"),
-    *("grep", "sed", "head", "tail", "find", "du", "df", "kill", "hostname", "vi"),
+    *("grep", "sed", "head", "tail", "find", "du", "df", "kill", "hostname", "vi", "more"),
 )
 STAGERS = {
     "nginx": stage_nginx,

@@ -25,7 +25,8 @@ if [ "$(id -u)" = 0 ]; then
 	chown -R postgres:postgres "$PGDATA" /var/run/postgresql
 	chmod 700 "$PGDATA"
 	chmod 3777 /var/run/postgresql
-	exec su -m -s /bin/sh postgres -c 'exec "$0" "$@"' "$0" "$@"
+	# "--": the server's own options (-h, -p, -c) must not be read as su's
+	exec su -m -s /bin/sh -c 'exec "$0" "$@"' postgres -- "$0" "$@"
 fi
 
 POSTGRES_USER=${POSTGRES_USER:-postgres}
