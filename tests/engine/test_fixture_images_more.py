@@ -6,7 +6,8 @@ learner's ``docker pull`` is, and shown to be the real programs:
   password opens it over TCP (a wrong one does not), and a new container on the same
   named volume still has the row, the volume mounted where the guides mount it
   (``/var/lib/postgresql``) or at PGDATA; without a password it stops with the official
-  image's error.
+  image's error; a command (``env``) runs instead of the server, and options after the
+  image name reach the server.
 - httpd (2.4 and latest): Debian's Apache serving ``/usr/local/apache2/htdocs/``: "It
   works!", then a bind-mounted folder, whose changes show on the next request; mounted
   read-only (``:ro``), a write from inside is refused.
@@ -33,10 +34,8 @@ import pytest
 
 from dockdojo.runner import Engine, ImageInfo
 
-pytestmark = [
-    pytest.mark.engine,
-    pytest.mark.usefixtures("pulled"),
-]  # pulled first, as a learner does
+# every image is pulled first, as a learner does
+pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("pulled")]
 
 Namer = Callable[[str], str]
 PGDATA = "/var/lib/postgresql/data"
