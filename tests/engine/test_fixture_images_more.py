@@ -193,6 +193,50 @@ def test_postgres_keeps_a_row_in_a_named_volume_across_containers(
     assert _psql(second, "SELECT name FROM pets") == "moby"
 
 
+def test_psql_in_a_terminal_runs_the_guides_session(client: Any, made: Made, name: Namer) -> None:
+    """``docker exec -ti db psql -U postgres``: the prompt, a table, its rows through
+    psql's pager (the terminal is 5 lines high), ``\\q``."""
+    db = _run(client, made, name("wc-db"), "postgres:18", environment={"POSTGRES_PASSWORD": "s"})
+    _wait_for_log(db, "init process complete", READY)
+    api = client.api
+    exec_id = api.exec_create(
+        db.id, ["psql", "-U", "postgres"], stdin=True, tty=True, environment={"LINES": "5"}
+    )["Id"]
+    sock = api.exec_start(exec_id, socket=True, tty=True)
+    raw = sock._sock
+    raw.settimeout(20)
+    screen = bytearray()
+
+    def until(text: bytes) -> None:
+        start = len(screen)
+        while text not in screen[start:]:
+            chunk = raw.recv(4096)
+            assert chunk, f"no {text!r} in {screen.decode(errors='replace')}"
+            screen.extend(chunk)
+
+    try:
+        until(b"postgres=# ")
+        raw.sendall(
+            b"CREATE TABLE tasks (id SERIAL PRIMARY KEY, description VARCHAR(100));\r"
+            b"INSERT INTO tasks (description) VALUES ('Finish work'), ('Have fun');\r"
+            b"SELECT * FROM tasks;\r"
+        )
+        until(b"--More--")
+        raw.sendall(b"q")
+        until(b"postgres=# ")
+        raw.sendall(b"\\q\r")
+        while chunk := raw.recv(4096):
+            screen.extend(chunk)
+    finally:
+        raw.close()
+        sock.close()
+    text = screen.decode(errors="replace")
+    assert "INSERT 0 2" in text
+    assert "1 | Finish work" in text
+    assert "2 | Have fun" in text
+    assert api.exec_inspect(exec_id)["ExitCode"] == 0
+
+
 def test_postgres_without_a_password_stops_with_the_official_error(
     client: Any, made: Made, name: Namer
 ) -> None:
