@@ -7,7 +7,8 @@ learner's ``docker pull`` is, and shown to be the real programs:
   named volume still has the row, the volume mounted where the guides mount it
   (``/var/lib/postgresql``) or at PGDATA; without a password it stops with the official
   image's error; a command (``env``) runs instead of the server, and options after the
-  image name reach the server.
+  image name reach the server; ``docker exec -ti ... psql`` runs the guide's session in
+  a terminal, its pager included.
 - httpd (2.4 and latest): Debian's Apache serving ``/usr/local/apache2/htdocs/``: "It
   works!", then a bind-mounted folder, whose changes show on the next request; mounted
   read-only (``:ro``), a write from inside is refused.
