@@ -1,15 +1,18 @@
-"""Build the test stand-ins for nginx, redis and mongo and push them to the sandbox registry.
+"""Build the test stand-ins for Docker Hub's images and push them to the sandbox registry.
 
 No official image can be pulled on an offline machine, so the tests use small images
-built from Debian packages and pushed to the sandbox's registry mirror as
-``library/nginx``, ``library/redis`` and ``library/mongo`` (tag ``latest``). The engine
-then pulls them as it would pull from Docker Hub.
+built from Debian packages and pushed to the sandbox's registry mirror under the names
+Docker Hub gives them: ``library/NAME`` for an official image (nginx, redis, mongo,
+busybox, postgres, httpd), ``OWNER/NAME`` for any other (``docker/welcome-to-docker``),
+with the tags the guides use. The engine then pulls them as it would pull from Docker Hub
+(``docker pull docker/welcome-to-docker`` asks the mirror for that same path).
 
-- One Debian root (``debootstrap --variant=minbase`` plus nginx, redis and python3) is
-  made once and cached under ``~/.cache/dockdojo/fixtures``; Node.js, the real mongosh
-  (npm) and mongomock/pymongo (PyPI) are added to it.
+- One Debian root (``debootstrap --variant=minbase`` plus nginx, redis, python3,
+  PostgreSQL 15 and Apache) is made once and cached under ``~/.cache/dockdojo/fixtures``;
+  Node.js, the real mongosh (npm) and mongomock/pymongo (PyPI) are added to it.
 - Each image is ``FROM scratch`` holding just the binaries a lesson uses and the shared
-  libraries they link (found with the root's own dynamic loader).
+  libraries they link (found with the root's own dynamic loader); postgres takes the
+  whole file lists of Debian's server and client packages (its share/ and lib/ trees).
 - Each image carries the hash of its recipe in the label ``dockdojo.fixture.recipe``;
   an image whose recipe is unchanged is not rebuilt. After a push, the local tag is
   removed so that the tests really pull through the mirror.
@@ -33,6 +36,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import docker
@@ -41,11 +45,40 @@ HERE = Path(__file__).resolve().parent
 IMAGES = HERE / "images"
 CACHE = Path(os.environ.get("DOCKDOJO_FIXTURE_CACHE", Path.home() / ".cache/dockdojo/fixtures"))
 SUITE = "bookworm"
-PACKAGES = ["nginx-light", "redis-server", "redis-tools", "python3", "busybox-static"]
+PACKAGES = [
+    "nginx-light",
+    "redis-server",
+    "redis-tools",
+    "python3",
+    "busybox-static",
+    "postgresql-15",
+    "apache2-bin",
+    "media-types",
+]
 MONGOSH_VERSION = "2.12.0"
 PY_REQUIREMENTS = ["mongomock==4.3.0", "pymongo==4.20.1"]
 RECIPE_LABEL = "dockdojo.fixture.recipe"
-NAMES = ("nginx", "redis", "mongo", "busybox")
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """Where an image goes in the registry, and what else its recipe reads."""
+
+    repository: str  # its path in the registry: library/nginx, docker/welcome-to-docker
+    tags: tuple[str, ...] = ("latest",)
+    uses: tuple[str, ...] = ()  # other folders of images/ it takes files from
+
+
+FIXTURES = {
+    "nginx": Fixture("library/nginx"),
+    "redis": Fixture("library/redis"),
+    "mongo": Fixture("library/mongo"),
+    "busybox": Fixture("library/busybox"),
+    "postgres": Fixture("library/postgres", ("latest", "18")),
+    "httpd": Fixture("library/httpd", ("2.4", "latest")),
+    "welcome-to-docker": Fixture("docker/welcome-to-docker", uses=("nginx",)),
+}
+NAMES = tuple(FIXTURES)
 PASSWD = {
     "nginx": (
         "root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/bin/false\n"
@@ -64,7 +97,17 @@ PASSWD = {
         "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n",
         "root:x:0:\nnogroup:x:65534:\n",
     ),
+    "postgres": (
+        "root:x:0:0:root:/root:/bin/sh\n"
+        "postgres:x:999:999:PostgreSQL administrator:/var/lib/postgresql:/bin/sh\n",
+        "root:x:0:\npostgres:x:999:\n",
+    ),
+    "httpd": (
+        "root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/bin/false\n",
+        "root:x:0:\nwww-data:x:33:\n",
+    ),
 }
+PASSWD["welcome-to-docker"] = PASSWD["nginx"]
 
 
 def log(msg: str) -> None:
@@ -90,7 +133,8 @@ def root_recipe() -> str:
 
 
 def image_recipe(name: str) -> str:
-    return _hash(root_recipe(), IMAGES / name, Path(__file__), PASSWD[name])
+    folders = [IMAGES / n for n in (name, *FIXTURES[name].uses)]
+    return _hash(root_recipe(), *folders, Path(__file__), PASSWD[name])
 
 
 # the Debian root -------------------------------------------------------------------
@@ -133,6 +177,10 @@ def ensure_root() -> Path:
     policy = work / "usr/sbin/policy-rc.d"
     policy.write_text("#!/bin/sh\nexit 101\n")
     policy.chmod(0o755)
+    # PostgreSQL's packages would make a "main" cluster; the postgres image makes its own.
+    createcluster = work / "etc/postgresql-common/createcluster.d"
+    createcluster.mkdir(parents=True)
+    (createcluster / "dockdojo.conf").write_text("create_main_cluster = false\n")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     run(
         ["chroot", str(work), "apt-get", "install", "-y", "--no-install-recommends", *PACKAGES],
@@ -232,9 +280,25 @@ class Stage:
                 for lib in self.libraries("/" + str(Path(rel) / f.relative_to(dst))):
                     self.add(lib, with_libs=False)
 
+    def add_package(self, package: str, exclude: tuple[str, ...] = ()) -> None:
+        """Copy the files of a Debian package (its dpkg file list) but those under the
+        folders in ``exclude``, with the libraries its ELF files link."""
+        info = self.root / "var/lib/dpkg/info"
+        listing = info / f"{package}.list"
+        if not listing.exists():
+            listing = info / f"{package}:amd64.list"
+        for path in listing.read_text().splitlines():
+            if any(path == e or path.startswith(e.rstrip("/") + "/") for e in exclude):
+                continue
+            source = self.root / path.lstrip("/")
+            if source.is_symlink() or source.is_file():
+                self.add(path)
+
     def write(self, path: str, text: str, mode: int = 0o644) -> None:
+        """Write a file, replacing what was staged there (never writing through a link)."""
         target = self.dest / path.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink(missing_ok=True)
         target.write_text(text)
         target.chmod(mode)
 
@@ -341,34 +405,114 @@ def stage_mongo(root: Path, into: Path) -> None:
     )
 
 
-def stage_busybox(root: Path, into: Path) -> None:
-    stage = Stage(root, into / "root")
-    passwd, group = PASSWD["busybox"]
+def _busybox_base(stage: Stage, name: str, applets: tuple[str, ...]) -> None:
+    """Users, /tmp, /root and Debian's static busybox with a link in /bin per applet."""
+    passwd, group = PASSWD[name]
     stage.write("/etc/passwd", passwd)
     stage.write("/etc/group", group)
     stage.add("/bin/busybox", with_libs=False)  # static
-    for applet in BUSYBOX_APPLETS:
+    for applet in applets:
         (stage.dest / "bin" / applet).symlink_to("busybox")
     stage.mkdir("/tmp", 0o1777)
     stage.mkdir("/root", 0o700)
 
 
+def stage_busybox(root: Path, into: Path) -> None:
+    _busybox_base(Stage(root, into / "root"), "busybox", BUSYBOX_APPLETS)
+
+
+def stage_postgres(root: Path, into: Path) -> None:
+    """PostgreSQL 15's server and client packages whole (but documentation, translations
+    and the LLVM JIT, which would bring a 100 MB library), time zones, the C.UTF-8 locale,
+    terminal descriptions for psql, and the entrypoint."""
+    stage = Stage(root, into / "root")
+    _busybox_base(stage, "postgres", SHELL_APPLETS)
+    skip = (
+        "/usr/share/doc",
+        "/usr/share/man",
+        "/usr/share/locale",
+        "/usr/share/lintian",
+        "/usr/share/postgresql/15/man",
+        "/usr/lib/postgresql/15/lib/bitcode",
+        "/usr/lib/postgresql/15/lib/llvmjit.so",
+        "/usr/lib/postgresql/15/lib/llvmjit_types.bc",
+    )
+    for package in ("postgresql-15", "postgresql-client-15"):
+        stage.add_package(package, exclude=skip)
+    sample = "/usr/share/postgresql/15/postgresql.conf.sample"
+    text = (root / sample.lstrip("/")).read_text()
+    stage.write(sample, text.replace("#listen_addresses = 'localhost'", "listen_addresses = '*'"))
+    stage.add_tree("/usr/share/zoneinfo", exclude=("right",))
+    stage.add("/etc/localtime", with_libs=False)
+    stage.add_tree("/usr/lib/locale/C.utf8")
+    stage.add("/usr/bin/locale")  # initdb lists the locales with it
+    stage.add_tree("/lib/terminfo")
+    entrypoint = (IMAGES / "postgres/docker-entrypoint.sh").read_text()
+    stage.write("/usr/local/bin/docker-entrypoint.sh", entrypoint, 0o755)
+    stage.write("/usr/bin/pager", '#!/bin/sh\nexec more "$@"\n', 0o755)  # psql's pager
+    stage.mkdir("/docker-entrypoint-initdb.d")
+    stage.mkdir("/var/lib/postgresql/data", 0o700)
+
+
+def stage_httpd(root: Path, into: Path) -> None:
+    """apache2 and the modules httpd.conf loads, under the official image's folders."""
+    stage = Stage(root, into / "root")
+    # dash is the shell: busybox's would run its own httpd applet for `httpd`
+    _busybox_base(stage, "httpd", tuple(a for a in SHELL_APPLETS if a != "sh"))
+    stage.add("/bin/sh")
+    stage.add("/usr/sbin/apache2")
+    stage.add("/usr/lib/x86_64-linux-gnu/libgcc_s.so.1")  # glibc loads it for pthread_exit
+    conf = (IMAGES / "httpd/httpd.conf").read_text()
+    for module in re.findall(r"modules/(mod_\w+\.so)", conf):
+        stage.add(f"/usr/lib/apache2/modules/{module}")
+    prefix = "/usr/local/apache2"
+    stage.write(f"{prefix}/conf/httpd.conf", conf)
+    stage.write(f"{prefix}/conf/mime.types", (root / "etc/mime.types").read_text())
+    stage.write(f"{prefix}/htdocs/index.html", (IMAGES / "httpd/index.html").read_text())
+    stage.write(f"{prefix}/bin/httpd", (IMAGES / "httpd/httpd").read_text(), 0o755)
+    foreground = (IMAGES / "httpd/httpd-foreground").read_text()
+    stage.write("/usr/local/bin/httpd-foreground", foreground, 0o755)
+    stage.mkdir(f"{prefix}/logs")
+    (stage.dest / prefix.lstrip("/") / "modules").symlink_to("/usr/lib/apache2/modules")
+
+
+def stage_welcome_to_docker(root: Path, into: Path) -> None:
+    """The nginx fixture's files serving the welcome page instead of nginx's own."""
+    stage_nginx(root, into)
+    for name, target, mode in (
+        ("index.html", "usr/share/nginx/html/index.html", 0o644),
+        ("docker-entrypoint.sh", "docker-entrypoint.sh", 0o755),
+    ):
+        path = into / "root" / target
+        path.unlink(missing_ok=True)
+        path.write_text((IMAGES / "welcome-to-docker" / name).read_text())
+        path.chmod(mode)
+
+
 BUSYBOX_APPLETS = ("sh", "echo", "ls", "cat", "env", "ps", "sleep", "true", "false", "wget")
+SHELL_APPLETS = (
+    *BUSYBOX_APPLETS,
+    *("id", "chown", "chmod", "su", "mkdir", "rm", "cp", "mv", "mktemp", "touch"),
+    *("grep", "sed", "head", "tail", "find", "du", "df", "kill", "hostname", "vi", "more"),
+)
 STAGERS = {
     "nginx": stage_nginx,
     "redis": stage_redis,
     "mongo": stage_mongo,
     "busybox": stage_busybox,
+    "postgres": stage_postgres,
+    "httpd": stage_httpd,
+    "welcome-to-docker": stage_welcome_to_docker,
 }
 
 
 # registry and engine ---------------------------------------------------------------
-def pushed_recipe(registry: str, name: str) -> str | None:
-    """The recipe label of ``library/NAME:latest`` in the registry, if it is there."""
-    base = f"http://{registry}/v2/library/{name}"
+def pushed_recipe(registry: str, repository: str, tag: str = "latest") -> str | None:
+    """The recipe label of ``REPOSITORY:TAG`` in the registry, if it is there."""
+    base = f"http://{registry}/v2/{repository}"
     accept = "application/vnd.docker.distribution.manifest.v2+json"
     try:
-        req = urllib.request.Request(f"{base}/manifests/latest", headers={"Accept": accept})
+        req = urllib.request.Request(f"{base}/manifests/{tag}", headers={"Accept": accept})
         with urllib.request.urlopen(req, timeout=10) as resp:
             manifest = json.load(resp)
         with urllib.request.urlopen(
@@ -381,9 +525,15 @@ def pushed_recipe(registry: str, name: str) -> str | None:
     return labels.get(RECIPE_LABEL)
 
 
+def up_to_date(registry: str, name: str) -> bool:
+    """Every tag of the image is in the registry with the current recipe."""
+    fixture, recipe = FIXTURES[name], image_recipe(name)
+    return all(pushed_recipe(registry, fixture.repository, t) == recipe for t in fixture.tags)
+
+
 def build_and_push(client: docker.DockerClient, registry: str, name: str, root: Path) -> None:
     recipe = image_recipe(name)
-    if pushed_recipe(registry, name) == recipe:
+    if up_to_date(registry, name):
         log(f"{name}: up to date in {registry} (recipe {recipe})")
         return
     started = time.monotonic()
@@ -391,10 +541,10 @@ def build_and_push(client: docker.DockerClient, registry: str, name: str, root: 
     shutil.rmtree(context, ignore_errors=True)
     STAGERS[name](root, context)
     shutil.copy2(IMAGES / name / "Dockerfile", context / "Dockerfile")
-    tag = f"{registry}/library/{name}:latest"
+    repository = f"{registry}/{FIXTURES[name].repository}"
     image, _ = client.images.build(
         path=str(context),
-        tag=tag,
+        tag=f"{repository}:{FIXTURES[name].tags[0]}",
         rm=True,
         forcerm=True,
         labels={
@@ -402,22 +552,24 @@ def build_and_push(client: docker.DockerClient, registry: str, name: str, root: 
             "org.opencontainers.image.description": f"dockdojo test fixture standing in for {name}",
         },
     )
-    for event in client.api.push(
-        f"{registry}/library/{name}", tag="latest", stream=True, decode=True
-    ):
-        if "error" in event:
-            raise SystemExit(f"push of {tag} failed: {event['error']}")
-    client.images.remove(tag, force=True)
+    for tag in FIXTURES[name].tags:
+        image.tag(repository, tag)
+        for event in client.api.push(repository, tag=tag, stream=True, decode=True):
+            if "error" in event:
+                raise SystemExit(f"push of {repository}:{tag} failed: {event['error']}")
+    for tag in FIXTURES[name].tags:
+        client.images.remove(f"{repository}:{tag}", force=True)
     shutil.rmtree(context, ignore_errors=True)
     size = image.attrs.get("Size", 0) / 1e6
-    log(f"{name}: built and pushed {tag} ({size:.0f} MB) in {time.monotonic() - started:.0f} s")
+    took = time.monotonic() - started
+    log(f"{name}: built and pushed {repository} ({size:.0f} MB) in {took:.0f} s")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docker-host", required=True, help="DOCKER_HOST of the sandbox")
     parser.add_argument("--registry", required=True, help="registry address, host:port")
-    parser.add_argument("names", nargs="*", metavar="NAME", help="nginx, redis, mongo (all)")
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"{', '.join(NAMES)} (all)")
     args = parser.parse_args()
     names = args.names or list(NAMES)
     unknown = set(names) - set(NAMES)
@@ -427,7 +579,7 @@ def main() -> int:
     with (CACHE / ".lock").open("w") as lock:
         # One build at a time: two runs staging the same image would mix their files.
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if all(pushed_recipe(args.registry, n) == image_recipe(n) for n in names):
+        if all(up_to_date(args.registry, n) for n in names):
             log("all fixture images are up to date: " + ", ".join(names))
             return 0
         root = ensure_root()
