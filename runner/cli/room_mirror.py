@@ -85,6 +85,11 @@ def add_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="NAME",
         help="every image the lesson declares (repeatable)",
     )
+    pack.add_argument(
+        "--all-lessons",
+        action="store_true",
+        help="every image of every lesson of the course (with --lesson: all the same)",
+    )
     pack.add_argument("-o", "--output", type=Path, required=True, help="the archive to write")
     pack.add_argument(
         "--from",
@@ -141,10 +146,12 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _pack(args: argparse.Namespace) -> int:
+    from ..lessons import course
     from ..text import human_bytes, plural
 
+    lessons = list(dict.fromkeys([*args.lessons, *(course() if args.all_lessons else ())]))
     result = _mirror(args).pack(
-        args.images, args.lessons, args.output, source=args.source, platform=args.platform
+        args.images, lessons, args.output, source=args.source, platform=args.platform
     )
     print(
         f"packed {plural(len(result.images), 'image')} ({', '.join(result.images)}), "
