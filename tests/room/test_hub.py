@@ -24,7 +24,7 @@ from room.seats import (
     remove_user,
 )
 
-from dockdojo.runner import port_url
+from dockdojo.runner import course, port_url
 from dockdojo.runner.context import learner_tag
 from dockdojo.runner.privileged import firewall
 from dockdojo.runner.room.engines import LearnerEngine
@@ -56,10 +56,10 @@ def _walk_through(url: str, room: Room, people: list[Learner]) -> None:
         lab = session.get(f"{url}/user/{who.name}/lab", timeout=30)  # through the hub's OAuth
         assert lab.status_code == 200, lab.status_code
         assert lab.url.endswith(f"/user/{who.name}/lab")
-        landing = session.get(f"{url}/user/{who.name}/", timeout=30)  # the lesson, not the Launcher
-        assert landing.url.endswith("/lab/tree/dockdojo-lessons/what-is-an-image.ipynb"), (
-            landing.url
-        )
+        # the course's first lesson, not the Launcher
+        landing = session.get(f"{url}/user/{who.name}/", timeout=30)
+        first = course()[0]
+        assert landing.url.endswith(f"/lab/tree/dockdojo-lessons/{first}.ipynb"), landing.url
         placed = who.home / "dockdojo-lessons" / "what-is-an-image.ipynb"
         assert placed.is_file(), "the lessons are not in the learner's home"
         assert placed.stat().st_uid == who.uid, "the lessons were not written as the learner"
