@@ -4,6 +4,7 @@ constructs became (:func:`report`)."""
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def build(
         if path.is_file() or not path.exists():
             targets[lesson_id(path)].append(path)
     for name, paths in targets.items():
-        if len({p.resolve() for p in paths}) > 1:
+        if len({os.path.realpath(p) for p in paths}) > 1:
             shown = " and ".join(shown_path(p) for p in paths)
             found += [
                 Problem(
@@ -93,6 +94,6 @@ def report(lesson: Lesson, target: Path) -> list[str]:
 
 def _relative(path: Path) -> str:
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return Path(os.path.realpath(path)).relative_to(os.path.realpath(Path.cwd())).as_posix()
     except ValueError:
         return path.name

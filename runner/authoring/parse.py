@@ -21,6 +21,8 @@ written unless the whole lesson is sound.
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,6 +34,7 @@ from markdown_it.token import Token
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from ..errors import LessonError, Problem
+from . import includes, yamltext
 from .blocks import BlockText, strip_heading_attributes
 from .declarations import KindTable
 from .hugo import Context
@@ -90,33 +93,35 @@ def load_lesson(ref: str | Path, kinds: KindTable) -> Lesson:
 
 
 def read_source(path: Path) -> str:
-    """A lesson file's text; :class:`LessonError` (``PATH: what is wrong``) when it is
-    missing, a folder, unreadable or not UTF-8."""
+    """A lesson file's text, without a leading byte-order mark; :class:`LessonError`
+    (``PATH: what is wrong``) when it is missing, a folder, a loop of links, a link out of
+    its site, a device or pipe, larger than :data:`.includes.MAX_PAGE`, unreadable or not
+    UTF-8."""
     shown = shown_path(path)
-    if not path.exists():
-        raise LessonError([Problem(shown, 0, "there is no such file")])
-    if path.is_dir():
+    try:
+        real = Path(os.path.realpath(path, strict=True))
+    except FileNotFoundError:
+        raise LessonError([Problem(shown, 0, "there is no such file")]) from None
+    except OSError as exc:
+        reason = f"cannot be read ({exc.strerror or exc}); name a lesson file"
+        if exc.errno == errno.ELOOP:
+            reason = "is a symbolic link that leads back to itself; point it at a lesson file"
+        raise LessonError([Problem(shown, 0, reason)]) from None
+    if real.is_dir():
         raise LessonError(
             [Problem(shown, 0, "is a folder, not a lesson file (name the .md files in it)")]
         )
+    root = Path(os.path.realpath(includes.site_root(path)))
+    if root not in real.parents:
+        message = (
+            f"is a link to {real}, outside the site's folder {root}; copy the page into "
+            "the site instead of linking to it"
+        )
+        raise LessonError([Problem(shown, 0, message)])
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise LessonError([Problem(shown, 0, f"cannot be read: {exc.strerror or exc}")]) from exc
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise LessonError(
-            [
-                Problem(
-                    shown,
-                    0,
-                    f"is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
-                    "save it as UTF-8",
-                )
-            ]
-        ) from exc
+        return includes.read_text(path, includes.MAX_PAGE)
+    except includes.Unreadable as exc:
+        raise LessonError([Problem(shown, 0, str(exc))]) from None
 
 
 @dataclass
@@ -143,7 +148,10 @@ class _Parser:
     def __init__(self, path: Path, kinds: KindTable, catalog: Catalog, text: str | None) -> None:
         self.path = path
         self.shown = shown_path(path)
-        self.text = read_source(path) if text is None else text
+        self.text = read_source(path) if text is None else text.removeprefix("\ufeff")
+        found = includes.control_characters(self.text)
+        if found:  # the builder marks lines with control characters of its own
+            raise LessonError([Problem(self.shown, line, message) for line, message in found])
         self.lines = self.text.split("\n")
         self.problems: list[Problem] = []
         self.warnings: list[BuildWarning] = []
@@ -156,7 +164,7 @@ class _Parser:
         self._prose: list[str] = []
         self._prose_line = 0
         self._tabs: _TabSet | None = None
-        self._including: list[str] = []
+        self.includes = includes.Includes(path)
         self.steps = StepReader(kinds, self.problem)
 
     # reporting ----------------------------------------------------------------------
@@ -242,11 +250,12 @@ class _Parser:
 
     def read_front_matter(self, token: Token) -> None:
         try:
-            data = yaml.safe_load(token.content)
+            data, _ = yamltext.load(token.content)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = 2 + (mark.line if mark else 0)
-            self.problem(line, f"malformed YAML in the front matter: {yaml_reason(exc, 2)}")
+            what = "in" if isinstance(exc, yamltext.Refused) else "malformed YAML in"
+            self.problem(line, f"{what} the front matter: {yaml_reason(exc, 2)}")
             return
         if data is not None and not isinstance(data, dict):
             self.problem(1, "the front matter must be a mapping (key: value lines)")
@@ -343,49 +352,56 @@ class _Parser:
         return "\n".join(self.lines[first.map[1] : last.map[0]]).strip()
 
     # includes --------------------------------------------------------------------------
-    def include(self, name: str, line: int) -> str:
-        """``{{< include "NAME" >}}``: the file from ``_includes/`` beside the lesson,
-        translated as the lesson is (its relative links resolved from its own folder)."""
-        folder = self.path.parent / "_includes"
-        path = folder / name
+    def include(self, name: str, line: int, trail: tuple[Path, ...] = (), where: str = "") -> str:
+        """``{{< include "NAME" >}}`` on the page's ``line`` (``where`` names the includes it
+        is in): the file from the include folders (:class:`.includes.Includes`), translated
+        as the lesson is, its relative links resolved from its own folder."""
         stand_in = (
             f"*This part of the guide is shared with other pages ({name}) and is not "
             "included in this lesson.*"
         )
-        if not name or not path.is_file():
-            shown = Path(self.shown).parent / "_includes"
-            self.warn(line, f"included page {name!r} is not in {shown}; a note stands in for it")
-            return stand_in
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = "cannot be read"
-            if isinstance(exc, UnicodeDecodeError):
-                reason = "is not UTF-8 text"
-            self.warn(line, f"included page {name!r} {reason}; a note stands in for it")
+            found = self.includes.find(name, list(trail))
+        except includes.Refused as exc:
+            self.problem(line, f"{where}included page {name!r} {exc}")
             return stand_in
-        if name in self._including:
-            self.warn(line, f"included page {name!r} includes itself; left out the second time")
+        except includes.Unreadable as exc:
+            self.warn(line, f"{where}included page {name!r} {exc}; a note stands in for it")
+            return stand_in
+        if found is None:
+            self.warn(
+                line,
+                f"{where}included page {name!r} is not in {self.includes.searched()}; "
+                "a note stands in for it",
+            )
+            return stand_in
+        path, text = found
+        if path in trail:
+            self.warn(line, f"{where}included page {name!r} includes itself; left out here")
             return ""
-        self._including.append(name)
+        for at, message in includes.control_characters(text):
+            self.problem(line, f"{where}in {name} line {at}: {message}")
+        if self.problems:
+            return stand_in
+        inner = f"{where}in {name} line "
         env: dict[str, Any] = {}
         tokens = markdown().parse(text, env)
         ctx = replace(
             self.ctx,
             source=path,
             references=env.get("references", {}),
-            warn=lambda at, message: self.warn(line, f"in {name} line {at}: {message}"),
+            warn=lambda at, message: self.warn(line, f"{inner}{at}: {message}"),
             note=lambda _at, construct, kept: self.note(line, construct, kept),
+            include=lambda again, at: self.include(again, line, (*trail, path), f"{inner}{at}: "),
         )
-        inner = BlockText(text.split("\n"), ctx, lambda row: row + 1)
+        block_text = BlockText(text.split("\n"), ctx, lambda row: row + 1)
         parts = []
         index = 0
         while index < len(tokens):
             end = _close_index(tokens, index)
             if tokens[index].map is not None and tokens[index].type != "front_matter":
-                parts.append(inner.render(tokens[index : end + 1]).rstrip())
+                parts.append(block_text.render(tokens[index : end + 1]).rstrip())
             index = end + 1
-        self._including.pop()
         self.note(line, f"include {name}", False)
         return "\n\n".join(p for p in parts if p.strip())
 

@@ -40,8 +40,8 @@ def find_lesson(ref: str | Path) -> Path:
 
 def shown_path(path: Path) -> str:
     """``path`` as messages show it: relative to the current folder when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    try:  # realpath, unlike Path.resolve, gives up quietly on a loop of links
+        return str(Path(os.path.realpath(path)).relative_to(os.path.realpath(Path.cwd())))
     except ValueError:
         return str(path)
 
@@ -50,7 +50,7 @@ def lesson_id(path: Path) -> str:
     """The lesson id (and notebook name) of a source: its file name without ``.md``, or
     for a section page (``_index.md``, ``index.md``) the name of its folder."""
     if path.stem in ("_index", "index"):
-        return path.resolve().parent.name
+        return Path(os.path.realpath(path)).parent.name
     return path.stem
 
 
