@@ -21,8 +21,6 @@ import re
 import stat
 from pathlib import Path
 
-from .sources import shown_path
-
 MAX_PAGE = 4 << 20
 """The largest lesson file, in bytes (Docker's longest guide pages are under 200 KiB)."""
 MAX_DEPTH = 8
@@ -45,6 +43,10 @@ class TooLarge(Unreadable):
     """A file larger than the bytes it may have."""
 
 
+class NotAFile(Unreadable):
+    """A folder, a device or a pipe where a Markdown file was expected."""
+
+
 def read_text(path: Path, limit: int) -> str:
     """The text of the regular file ``path`` (links followed), at most ``limit`` bytes,
     with a leading byte-order mark removed. Raises :class:`Unreadable`."""
@@ -52,10 +54,12 @@ def read_text(path: Path, limit: int) -> str:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a pipe must not block the open
     except OSError as exc:
         raise Unreadable(f"cannot be read ({exc.strerror or exc})") from exc
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(mode) else "a device or a pipe"
+        raise NotAFile(f"is {kind}, not a Markdown file")
     with os.fdopen(fd, "rb") as file:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            kind = "a folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "a device or a pipe"
-            raise Unreadable(f"is {kind}, not a Markdown file")
         data = file.read(limit + 1)
     if len(data) > limit:
         raise TooLarge(f"is larger than {_size(limit)}; a lesson's text is smaller")
@@ -122,7 +126,7 @@ class Includes:
 
     def searched(self) -> str:
         """The folders searched, as messages name them."""
-        return " or ".join(f"{shown_path(f)}/" for f in self.folders)
+        return " or ".join(f"{_shown(f)}/" for f in self.folders)
 
     def find(self, name: str, trail: list[Path]) -> tuple[Path, str] | None:
         """The real path and text of the include ``name``, made inside ``trail`` (the real
@@ -157,13 +161,13 @@ class Includes:
         real_folder = Path(os.path.realpath(folder))
         if not _within(real_folder, self.root):
             raise Refused(
-                f"is in {shown_path(folder)}/, which is a link to {real_folder}, outside the "
-                f"site ({shown_path(self.root)}); make the include folder a real folder"
+                f"is in {_shown(folder)}/, which is a link to {real_folder}, outside the "
+                f"site's folder {self.root}; make the include folder a real folder"
             )
         path = Path(os.path.realpath(folder / name))
         if not _within(path, real_folder):
             raise Refused(
-                f"leads outside {shown_path(folder)}/ (to {path}); include only files inside it"
+                f"leads outside {_shown(folder)}/ (to {path}); include only files inside it"
             )
         return path
 
@@ -189,8 +193,17 @@ class Includes:
                 f"would make this page's includes larger than {_size(MAX_INCLUDED)} "
                 "together; include less, or split the page"
             ) from None
+        except NotAFile as exc:
+            raise Refused(f"{exc}; include a Markdown file") from None
         self.size += len(text.encode("utf-8"))
         return text
+
+
+def _shown(folder: Path) -> str:
+    """A folder as messages name it: relative to the current folder when inside it, its
+    links not followed (so a linked folder is named as the page sees it)."""
+    relative = os.path.relpath(folder, Path.cwd())
+    return str(folder) if relative.startswith("..") else relative
 
 
 def _within(path: Path, folder: Path) -> bool:
@@ -207,6 +220,7 @@ __all__ = [
     "MAX_INCLUDES",
     "MAX_PAGE",
     "Includes",
+    "NotAFile",
     "Refused",
     "TooLarge",
     "Unreadable",

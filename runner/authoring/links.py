@@ -25,6 +25,8 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import yaml
 
+from . import yamltext
+from .includes import MAX_PAGE, Unreadable, read_text
 from .sources import lesson_id
 
 INDEX_PAGES = ("_index", "index")
@@ -97,14 +99,14 @@ def _front_site_path(path: Path) -> str | None:
 def docs_url_of(path: Path) -> str | None:
     """``dockdojo: {docs_url: ...}`` from a source's front matter, if it can be read."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_text(path, MAX_PAGE)
+    except Unreadable:  # the page's own problem, reported when it is parsed
         return None
     match = re.match(r"---[ \t]*\n(.*?)\n---[ \t]*(\n|$)", text, re.S)
     if not match:
         return None
     try:
-        front = yaml.safe_load(match.group(1))
+        front, _ = yamltext.load(match.group(1))
     except yaml.YAMLError:
         return None
     options = front.get("dockdojo") if isinstance(front, dict) else None

@@ -53,7 +53,6 @@ from .sources import find_lesson, lesson_id, lesson_sources, shown_path
 from .steps import StepReader, yaml_reason
 
 _MOJIBAKE = re.compile("[ÃÂâð][\u0080-\u00bf\u0152-\u0178\u2018-\u203a\u20ac\u2122]")
-_COMMENTS_ONLY = re.compile(r"(\s*<!--.*?-->)+\s*", re.S)
 
 
 def markdown() -> MarkdownIt:
@@ -421,7 +420,7 @@ class _Parser:
     def flush(self, final: bool = False) -> None:
         """The prose so far as one cell; HTML comments alone wait for the next prose."""
         text = "\n".join(self._prose).strip("\n")
-        if not final and _COMMENTS_ONLY.fullmatch(text):
+        if not final and _comments_only(text):
             return
         if text.strip():
             self._blocks.append(Prose(text, self._prose_line))
@@ -473,3 +472,16 @@ def _close_index(tokens: list[Token], index: int) -> int:
 def _one_line(value: Any) -> str:
     """A front matter value as one line (``description: |`` blocks end with a newline)."""
     return " ".join(str(value).split())
+
+
+def _comments_only(text: str) -> bool:
+    """Whether ``text`` is HTML comments (one or more) and nothing else."""
+    rest = text.strip()
+    if not rest.startswith("<!--"):
+        return False
+    while rest.startswith("<!--"):
+        end = rest.find("-->", 4)
+        if end < 0:
+            return False
+        rest = rest[end + 3 :].lstrip()
+    return not rest
