@@ -21,12 +21,14 @@ import re
 import stat
 from pathlib import Path
 
-MAX_PAGE = 4 << 20
-"""The largest lesson file, in bytes (Docker's longest guide pages are under 200 KiB)."""
+MAX_PAGE = 512 << 10
+"""The largest lesson file, in bytes: guide pages are a few dozen KiB, and markdown-it
+takes about 25 seconds for 512 KiB of the worst text (a line of ``![``)."""
 MAX_DEPTH = 8
 """How deeply includes may nest (an include inside an include... of a page)."""
-MAX_INCLUDED = 1 << 20
-"""How many bytes the includes of one page may add, all together."""
+MAX_INCLUDED = 512 << 10
+"""How many bytes the includes of one page may add, all together (so a page and its
+includes hold at most 1 MiB)."""
 MAX_INCLUDES = 200
 """How many includes one page may make, all together (nested ones count)."""
 SITE_CONFIGS = ("hugo.yaml", "hugo.yml", "hugo.toml", "hugo.json", "config.yaml", "config.toml")
@@ -211,7 +213,9 @@ def _within(path: Path, folder: Path) -> bool:
 
 
 def _size(limit: int) -> str:
-    return f"{limit >> 20} MiB" if limit >= 1 << 20 and not limit % (1 << 20) else f"{limit} bytes"
+    if limit % 1024:
+        return f"{limit} bytes"
+    return f"{limit >> 20} MiB" if not limit % (1 << 20) else f"{limit >> 10} KiB"
 
 
 __all__ = [

@@ -172,7 +172,7 @@ def test_includes_larger_than_the_bound_together_are_refused(
     assert code == 1
     assert (
         f"{source}:5: included page 'big.md' would make this page's includes larger than "
-        "1 MiB together; include less, or split the page"
+        "512 KiB together; include less, or split the page"
     ) in err
 
 
@@ -264,10 +264,10 @@ def test_a_page_that_links_out_of_its_site_is_refused(
 def test_a_page_larger_than_the_bound_is_refused(
     site: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    source = page(site, "x" * (4 << 20))
+    source = page(site, "x" * (512 << 10))
     code, err = build(capsys, source)
     assert code == 1
-    assert f"{source}: is larger than 4 MiB; a lesson's text is smaller" in err
+    assert f"{source}: is larger than 512 KiB; a lesson's text is smaller" in err
 
 
 @pytest.mark.parametrize("check", [False, True], ids=["build", "check"])
