@@ -105,6 +105,16 @@ def site_root(page: Path) -> Path:
     return folder
 
 
+def page_home(page: Path) -> Path:
+    """The folder a page must really be in: the ``content/`` folder it is in, else its
+    site's root (:func:`site_root`)."""
+    folder = Path(os.path.abspath(page)).parent
+    for above in (folder, *folder.parents):
+        if above.name == "content":
+            return above
+    return site_root(page)
+
+
 def include_folders(page: Path) -> list[Path]:
     """Where ``{{< include NAME >}}`` is looked up for ``page``, in order."""
     beside = Path(os.path.abspath(page)).parent / "_includes"
@@ -161,10 +171,10 @@ class Includes:
         if not os.path.lexists(folder / name):
             return None
         real_folder = Path(os.path.realpath(folder))
-        if not _within(real_folder, self.root):
-            raise Refused(
-                f"is in {_shown(folder)}/, which is a link to {real_folder}, outside the "
-                f"site's folder {self.root}; make the include folder a real folder"
+        if os.path.islink(folder) or not _within(real_folder, self.root):
+            raise Refused(  # even inside the site: it could open the repository's .git/
+                f"is in {_shown(folder)}/, which is a link to {real_folder}; make the "
+                "include folder a real folder"
             )
         path = Path(os.path.realpath(folder / name))
         if not _within(path, real_folder):
@@ -230,6 +240,7 @@ __all__ = [
     "Unreadable",
     "control_characters",
     "include_folders",
+    "page_home",
     "read_text",
     "site_root",
 ]

@@ -110,11 +110,10 @@ def read_source(path: Path) -> str:
         raise LessonError(
             [Problem(shown, 0, "is a folder, not a lesson file (name the .md files in it)")]
         )
-    root = Path(os.path.realpath(includes.site_root(path)))
-    if root not in real.parents:
+    home = Path(os.path.realpath(includes.page_home(path)))
+    if home not in real.parents:
         message = (
-            f"is a link to {real}, outside the site's folder {root}; copy the page into "
-            "the site instead of linking to it"
+            f"is a link to {real}, outside {home}; copy the page there instead of linking to it"
         )
         raise LessonError([Problem(shown, 0, message)])
     try:

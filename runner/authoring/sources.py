@@ -40,10 +40,13 @@ def find_lesson(ref: str | Path) -> Path:
 
 def shown_path(path: Path) -> str:
     """``path`` as messages show it: relative to the current folder when inside it."""
-    try:  # realpath, unlike Path.resolve, gives up quietly on a loop of links
-        return str(Path(os.path.realpath(path)).relative_to(os.path.realpath(Path.cwd())))
-    except ValueError:
-        return str(path)
+    cwd = os.path.realpath(Path.cwd())
+    for full in (os.path.abspath(path), os.path.realpath(path)):  # a link named as given
+        try:
+            return str(Path(full).relative_to(cwd))
+        except ValueError:
+            continue
+    return str(path)
 
 
 def lesson_id(path: Path) -> str:

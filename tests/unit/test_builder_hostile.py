@@ -113,9 +113,25 @@ def test_an_include_folder_that_links_outside_the_site_is_refused(
     assert code == 1
     assert (
         f"{source}:3: included page 'secret.md' is in content/guide/_includes/, which is a "
-        f"link to {site.parent / 'outside'}, outside the site"
+        f"link to {site.parent / 'outside'}; make the include folder a real folder"
     ) in err
-    assert "make the include folder a real folder" in err
+
+
+def test_an_include_folder_that_links_to_the_repository_is_refused(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Inside the site, but a way to the checkout's ``.git/config`` (and its token)."""
+    (site / ".git").mkdir()
+    (site / ".git" / "config").write_text(SECRET + "\n")
+    (site / "content" / "includes").symlink_to("..")
+    source = page(site, '{{< include ".git/config" >}}\n')
+    code, err = build(capsys, source)
+    assert code == 1
+    assert (
+        f"{source}:3: included page '.git/config' is in content/includes/, which is a link "
+        f"to {site}; make the include folder a real folder"
+    ) in err
+    assert SECRET not in err
 
 
 def test_an_include_that_is_a_folder_is_refused(
@@ -256,9 +272,21 @@ def test_a_page_that_links_out_of_its_site_is_refused(
     assert "Traceback" not in err
     assert (
         f"content/stolen.md: is a link to {site.parent / 'outside' / 'secret.md'}, outside "
-        f"the site's folder {site}; copy the page into the site instead of linking to it"
+        f"{site / 'content'}; copy the page there instead of linking to it"
     ) in err
     assert SECRET not in err
+
+
+def test_a_page_that_links_to_a_file_of_the_repository_is_refused(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (site / ".git").mkdir()
+    (site / ".git" / "config").write_text(SECRET + "\n")
+    (site / "content" / "config.md").symlink_to("../.git/config")
+    code, err = build(capsys, "content/config.md")
+    assert code == 1
+    assert f"content/config.md: is a link to {site / '.git' / 'config'}, outside" in err
+    assert not Path("out").exists()
 
 
 def test_a_page_larger_than_the_bound_is_refused(
