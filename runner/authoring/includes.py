@@ -16,6 +16,7 @@ make the builder read outside the site, wait forever or fill the memory:
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -23,7 +24,7 @@ from pathlib import Path
 
 MAX_PAGE = 512 << 10
 """The largest lesson file, in bytes: guide pages are a few dozen KiB, and markdown-it
-takes about 25 seconds for 512 KiB of the worst text (a line of ``![``)."""
+takes about 15 seconds here for 512 KiB of the slowest text known (a line of ``![``)."""
 MAX_DEPTH = 8
 """How deeply includes may nest (an include inside an include... of a page)."""
 MAX_INCLUDED = 512 << 10
@@ -125,6 +126,10 @@ class Refused(Exception):
     """An include the builder will not read: ``str()`` says why and what to do."""
 
 
+class Stopped(Refused):
+    """An include after a bound was reached: already said once, not said again."""
+
+
 class Includes:
     """The includes of one page: where each is found, and the bounds over all of them."""
 
@@ -149,7 +154,7 @@ class Includes:
         is not UTF-8 or cannot be read.
         """
         if self.stopped:
-            raise Refused("is not read: an earlier include of this page reached a bound")
+            raise Stopped("is not read: an earlier include of this page reached a bound")
         if not name.strip() or _CONTROL.search(name) or Path(name).is_absolute():
             raise Refused(
                 "is not a name inside the include folders: name a file relative to "
@@ -176,7 +181,14 @@ class Includes:
                 f"is in {_shown(folder)}/, which is a link to {real_folder}; make the "
                 "include folder a real folder"
             )
-        path = Path(os.path.realpath(folder / name))
+        try:
+            path = Path(os.path.realpath(folder / name, strict=True))
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise Refused(
+                    "is a symbolic link that leads back to itself; point it at a Markdown file"
+                ) from None
+            path = Path(os.path.realpath(folder / name))  # dangling: read_text says so
         if not _within(path, real_folder):
             raise Refused(
                 f"leads outside {_shown(folder)}/ (to {path}); include only files inside it"
@@ -236,6 +248,7 @@ __all__ = [
     "Includes",
     "NotAFile",
     "Refused",
+    "Stopped",
     "TooLarge",
     "Unreadable",
     "control_characters",

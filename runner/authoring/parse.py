@@ -360,6 +360,8 @@ class _Parser:
         )
         try:
             found = self.includes.find(name, list(trail))
+        except includes.Stopped:
+            return stand_in
         except includes.Refused as exc:
             self.problem(line, f"{where}included page {name!r} {exc}")
             return stand_in

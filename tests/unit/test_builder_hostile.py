@@ -134,6 +134,20 @@ def test_an_include_folder_that_links_to_the_repository_is_refused(
     assert SECRET not in err
 
 
+def test_an_include_that_is_a_loop_of_links_is_refused(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (site / "content" / "includes").mkdir()
+    (site / "content" / "includes" / "loop.md").symlink_to("loop.md")
+    source = page(site, '{{< include "loop.md" >}}\n')
+    code, err = build(capsys, source)
+    assert code == 1
+    assert (
+        f"{source}:3: included page 'loop.md' is a symbolic link that leads back to itself; "
+        "point it at a Markdown file"
+    ) in err
+
+
 def test_an_include_that_is_a_folder_is_refused(
     site: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
