@@ -379,9 +379,10 @@ class _Parser:
         if path in trail:
             self.warn(line, f"{where}included page {name!r} includes itself; left out here")
             return ""
-        for at, message in includes.control_characters(text):
+        refused = includes.control_characters(text)
+        for at, message in refused:
             self.problem(line, f"{where}in {name} line {at}: {message}")
-        if self.problems:
+        if refused:
             return stand_in
         inner = f"{where}in {name} line "
         env: dict[str, Any] = {}

@@ -7,7 +7,6 @@ missing are built in a subprocess with bounds: ``test_builder_bombs.py``.)"""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -372,8 +371,3 @@ def test_yaml_nested_too_deeply_is_refused_without_a_recursion_error(
         "content/guide/page.md:2: in the front matter: the YAML nests more than 32 levels "
         "deep; flatten it (a lesson needs a few levels)"
     ) in err
-
-
-def test_every_refusal_leaves_no_file_behind(site: Path) -> None:
-    assert not any(p.name.endswith(".tmp") for p in site.rglob("*"))
-    assert os.listdir(site / "content") == ["guide"]
