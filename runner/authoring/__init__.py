@@ -6,6 +6,9 @@
   (Docker-docs constructs), :mod:`.blocks` (one block's lines, guided by its tokens) and
   :mod:`.links` (links between lessons and to the docs site) feed :mod:`.parse`, which
   makes a :class:`Lesson`, its step directives read by :mod:`.steps`;
+- :mod:`.includes` reads a page and the files it includes within the site and within
+  bounds, and :mod:`.yamltext` reads its YAML without anchors or aliases, so a hostile
+  page is refused rather than read outside the site, left to hang or to fill the memory;
 - :mod:`.notebook` writes one lesson's notebook; :mod:`.build` builds a set of them and
   reports what each page's constructs became;
 - :mod:`.sources` finds lessons (per-learner values are filled in by

@@ -35,7 +35,7 @@ from .hugo import (
     translate_inline,
 )
 
-_HEADING_ATTRIBUTES = re.compile(r"[ \t]+" + ATTRIBUTE_LIST.pattern + r"[ \t]*#*[ \t]*$")
+_HEADING_ATTRIBUTES = re.compile(r"(?<![ \t])[ \t]+" + ATTRIBUTE_LIST.pattern + r"[ \t]*#*[ \t]*$")
 _QUOTE_PREFIX = re.compile(r"^[ \t]*(?:>[ \t]?)+")
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _ADDED, _REMOVED = "\x00", "\x01"

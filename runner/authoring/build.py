@@ -15,7 +15,7 @@ from .model import Lesson
 from .notebook import render
 from .pages import add_navigation, fix_anchors
 from .parse import parse_lesson
-from .sources import shown_path
+from .sources import real, shown_path
 
 
 def build(
@@ -36,7 +36,7 @@ def build(
         if path.is_file() or not path.exists():
             targets[catalog.lesson_id(path)].append(path)
     for name, paths in targets.items():
-        if len({p.resolve() for p in paths}) > 1:
+        if len({os.path.realpath(p) for p in paths}) > 1:
             shown = " and ".join(shown_path(p) for p in paths)
             found += [
                 Problem(
@@ -75,9 +75,9 @@ def setup_reference(lesson: Lesson, path: Path, out_dir: Path) -> str:
     if path.parent.name == "content" and path.stem == lesson.id:
         return lesson.id
     try:
-        return Path(os.path.relpath(path.resolve(), out_dir.resolve())).as_posix()
+        return Path(os.path.relpath(real(path), real(out_dir))).as_posix()
     except ValueError:  # another drive: only the absolute path reaches it
-        return path.resolve().as_posix()
+        return real(path).as_posix()
 
 
 def stale(planned: dict[Path, tuple[Lesson, str]], out_dir: Path) -> list[str]:
@@ -116,6 +116,6 @@ def report(lesson: Lesson, target: Path) -> list[str]:
 
 def _relative(path: Path) -> str:
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return Path(os.path.realpath(path)).relative_to(os.path.realpath(Path.cwd())).as_posix()
     except ValueError:
         return path.name

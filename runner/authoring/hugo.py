@@ -50,24 +50,27 @@ it a callout."""
 
 CALLOUT_MARKER = re.compile(r"\[!([A-Za-z]+)\]")
 ATTRIBUTE_LIST = re.compile(
-    r"\{:?[ \t]*((?:[.#][\w-]+|[\w-]+=(?:\"[^\"]*\"|'[^']*'|[^\s}]+))"
-    r"(?:[ \t]+(?:[.#][\w-]+|[\w-]+=(?:\"[^\"]*\"|'[^']*'|[^\s}]+)))*)[ \t]*\}"
+    r"\{:?[ \t]*((?:[.#][\w-]+|[\w-]+=(?:\"[^\"]*\"|'[^']*'|[^\s{}]+))"
+    r"(?:[ \t]+(?:[.#][\w-]+|[\w-]+=(?:\"[^\"]*\"|'[^']*'|[^\s{}]+)))*)[ \t]*\}"
 )
 """A Hugo/kramdown attribute list: ``{ .information }``, ``{#anchor}``, ``{: .class}``."""
 FENCE_ATTRIBUTES = re.compile(r"^(\s*(?:>\s*)*)(`{3,}|~{3,})[ \t]*([^\s{`]*)[ \t]*\{([^{}]*)\}\s*$")
 """A fence whose info string ends with attributes: ```` ```dockerfile {title="Dockerfile"} ````."""
-_PAIR = re.compile(r"([\w-]+)\s*=\s*(\"[^\"]*\"|'[^']*'|\[[^\]]*\]|[^\s,]+)")
-_IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*([^)\s]+)(\s+\"[^\"]*\")?\s*\)")
-_IFRAME = re.compile(r"<iframe\b[^>]*>.*?</iframe>|<iframe\b[^>]*/?>", re.S | re.I)
-_ATTR = re.compile(r'([a-zA-Z-]+)\s*=\s*"([^"]*)"')
+_PAIR = re.compile(r"(?<![\w-])([\w-]+)\s*=\s*(\"[^\"]*\"|'[^']*'|\[[^\[\]]*\]|[^\s,]+)")
+_IMAGE = re.compile(r"!\[([^\[\]]*)\]\(\s*([^()\s]+)(\s+\"[^\"]*\")?\s*\)")
+_IFRAME = re.compile(
+    r"<iframe\b[^<>]*>(?:[^<]|<(?!/?iframe\b))*?</iframe>|<iframe\b[^<>]*/?>", re.S | re.I
+)
+_ATTR = re.compile(r'(?<![a-zA-Z-])([a-zA-Z-]+)\s*=\s*"([^"]*)"')
 _YOUTUBE = re.compile(
     r"(?:youtube(?:-nocookie)?\.com/(?:embed/|watch\?v=)|youtu\.be/)"
     r"([\w-]{6,})"
 )
 _LINK = re.compile(
-    r"(?<!!)\[((?:[^\[\]]|\[[^\]]*\])+)\]\(\s*(<[^>\n]*>|[^)\s]+)(\s+\"[^\"]*\")?\s*\)"
+    r"(?<!!)\[((?:[^\[\]]|\[[^\[\]]*\])+)\]"
+    r"\(\s*(<[^<>\n]*>|(?:[^()\s]|\([^()\s]*\))+)(\s+\"[^\"]*\")?\s*\)"
 )
-_FULL_REFERENCE = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\]]*\])+)\]\[([^\]]*)\]")
+_FULL_REFERENCE = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\[\]]*\])+)\]\[([^\[\]]*)\]")
 _INLINE = MarkdownIt("commonmark")
 _SHORTCUT_REFERENCE = re.compile(r"(?<![!\]])\[([^\[\]]+)\](?![\[(:])")
 

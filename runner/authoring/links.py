@@ -25,8 +25,10 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import yaml
 
+from . import yamltext
+from .includes import MAX_PAGE, Unreadable, read_text
 from .site import site_config
-from .sources import lesson_id
+from .sources import lesson_id, real
 
 INDEX_PAGES = ("_index", "index")
 
@@ -51,8 +53,8 @@ class Catalog:
         sites: dict[str, str] = {}
         names = notebook_names(sources)
         for path in sources:
-            name = f"{names[path.resolve()]}.ipynb"
-            notebooks[path.resolve()] = name
+            name = f"{names[real(path)]}.ipynb"
+            notebooks[real(path)] = name
             for site in (hugo_site_path(path), _front_site_path(path)):
                 if site:
                     sites.setdefault(site, name)
@@ -60,7 +62,7 @@ class Catalog:
 
     def lesson_id(self, page: Path) -> str:
         """The id (notebook name without ``.ipynb``) of ``page`` in this build."""
-        name = self.notebooks.get(page.resolve())
+        name = self.notebooks.get(real(page))
         return name.removesuffix(".ipynb") if name else lesson_id(page)
 
     def notebook(self, target: Path) -> str | None:
@@ -78,7 +80,7 @@ def notebook_names(sources: Iterable[Path]) -> dict[Path, str]:
     before it, ``running-containers--publishing-ports``, and more folders if needed;
     pages whose names differ keep them. A Hugo site's home page (``content/_index.md``)
     is ``home``."""
-    names = {p: _name(p) for p in dict.fromkeys(s.resolve() for s in sources)}
+    names = {p: _name(p) for p in dict.fromkeys(real(s) for s in sources)}
     for depth in range(1, 32):
         groups: dict[str, list[Path]] = {}
         for path, name in names.items():
@@ -121,7 +123,7 @@ def site_path(path: str) -> str:
 def hugo_site_path(path: Path) -> str | None:
     """The site path of a page inside a Hugo site's ``content/`` folder (a folder named
     content beside the site's hugo.yaml or config.toml), else None."""
-    resolved = path.resolve()
+    resolved = real(path)
     for parent in resolved.parents:
         if parent.name == "content" and site_config(parent.parent) is not None:
             return site_path(resolved.relative_to(parent).as_posix())
@@ -136,14 +138,14 @@ def _front_site_path(path: Path) -> str | None:
 def docs_url_of(path: Path) -> str | None:
     """``dockdojo: {docs_url: ...}`` from a source's front matter, if it can be read."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_text(path, MAX_PAGE)
+    except Unreadable:  # the page's own problem, reported when it is parsed
         return None
     match = re.match(r"---[ \t]*\n(.*?)\n---[ \t]*(\n|$)", text, re.S)
     if not match:
         return None
     try:
-        front = yaml.safe_load(match.group(1))
+        front, _ = yamltext.load(match.group(1))
     except yaml.YAMLError:
         return None
     options = front.get("dockdojo") if isinstance(front, dict) else None
@@ -199,7 +201,7 @@ def resolve(
         if base:
             return Resolved(safe_url(base.rstrip("/") + site_path(path)) + fragment, "docs site")
         return Resolved(url, "unresolved")
-    target = Path(os.path.normpath(source.resolve().parent / path))
+    target = Path(os.path.normpath(real(source).parent / path))
     name = catalog.notebook(target)
     if name:
         return Resolved(name + fragment, "lesson")
@@ -210,7 +212,7 @@ def resolve(
         # a page is served as a folder (.../what-is-an-image/); an _index.md page is its
         # own folder's URL, any other page's folder is one level up
         folder = page_url if lesson_id(page) != page.stem else urljoin(page_url, "../")
-        relative = Path(os.path.relpath(target, page.resolve().parent)).as_posix()
+        relative = Path(os.path.relpath(target, real(page).parent)).as_posix()
         joined = urljoin(folder, _page_relative(relative))
         return Resolved(safe_url(joined) + fragment, "docs site")
     return Resolved(url, "unresolved")

@@ -22,7 +22,13 @@ from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
 
 _DIRECTIVE = re.compile(r"^\{([A-Za-z][\w-]*)\}\s*(.*)$")
-SHORTCODE = re.compile(r"\{\{([<%])\s*(/?)\s*([A-Za-z][\w./-]*)\s*(.*?)\s*/?\s*[>%]\}\}", re.S)
+SHORTCODE = re.compile(
+    r"\{\{([<%])\s*(/?)\s*([A-Za-z][\w./-]*)((?:(?!\{\{[<%]|[>%]\}\}).)*)[>%]\}\}", re.S
+)
+"""A shortcode; its parameters (group 4) end at its closing braces and never run into
+another shortcode, so a page full of unclosed ones is read in linear time."""
+MAX_SHORTCODE_LINES = 50
+"""How many lines one shortcode may span."""
 
 
 @dataclass(frozen=True)
@@ -59,11 +65,16 @@ def parse_params(raw: str) -> dict[str, str]:
     return params
 
 
+def _params(raw: str) -> str:
+    """A shortcode's parameters without the spaces and ``/`` before its closing braces."""
+    return raw.strip().removesuffix("/").strip()
+
+
 def find_shortcodes(text: str) -> Iterator[Shortcode]:
     for match in SHORTCODE.finditer(text):
         yield Shortcode(
             match.group(3),
-            parse_params(match.group(4)),
+            parse_params(_params(match.group(4))),
             bool(match.group(2)),
             match.start(),
             match.end(),
@@ -92,9 +103,12 @@ def shortcode_plugin(md: MarkdownIt) -> None:
         # a shortcode may span lines: take lines until its closing braces
         last = start
         text = line
-        while not re.search(r"[>%]\}\}\s*$", text) and last + 1 < end:
+        more = line
+        limit = min(end, start + MAX_SHORTCODE_LINES)
+        while not more.rstrip().endswith((">}}", "%}}")) and last + 1 < limit:
             last += 1
-            text += "\n" + state.src[state.bMarks[last] + state.tShift[last] : state.eMarks[last]]
+            more = state.src[state.bMarks[last] + state.tShift[last] : state.eMarks[last]]
+            text += "\n" + more
         match = SHORTCODE.fullmatch(text.strip())
         if not match:
             return False
@@ -105,7 +119,7 @@ def shortcode_plugin(md: MarkdownIt) -> None:
         token.content = text.strip()
         token.meta = {
             "name": match.group(3),
-            "params": parse_params(match.group(4)),
+            "params": parse_params(_params(match.group(4))),
             "closing": bool(match.group(2)),
         }
         state.line = last + 1

@@ -32,6 +32,7 @@ from markdown_it.token import Token
 from .links import INDEX_PAGES
 from .model import Block, BuildWarning, Lesson, Prose, Section, Translation
 from .site import site_root
+from .sources import real
 
 _COMMONMARK = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 _LINK_TARGET = re.compile(r"(\]\()(<[^>\n]*>|[^)\s]*)")
@@ -174,12 +175,12 @@ def add_navigation(lessons: Mapping[str, Lesson]) -> dict[str, Lesson]:
     in_site = {n: le for n, le in lessons.items() if site_root(le.source) is not None}
     children: dict[Path, list[str]] = defaultdict(list)
     for name, lesson in in_site.items():
-        children[_section_of(lesson.source.resolve())].append(name)
+        children[_section_of(real(lesson.source))].append(name)
     for names in children.values():
         names.sort(key=lambda n: _order(in_site[n]))
     out = dict(lessons)
     for name, lesson in in_site.items():
-        page = lesson.source.resolve()
+        page = real(lesson.source)
         parts: dict[str, str] = {}
         if page.stem in INDEX_PAGES and children.get(page.parent):
             listed = [(n, in_site[n]) for n in children[page.parent]]

@@ -21,6 +21,8 @@ written unless the whole lesson is sound.
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -33,6 +35,7 @@ from markdown_it.token import Token
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from ..errors import LessonError, Problem
+from . import includes, yamltext
 from .blocks import BlockText, strip_heading_attributes
 from .declarations import KindTable
 from .hugo import Context
@@ -54,7 +57,6 @@ from .steps import StepReader, yaml_reason
 _MOJIBAKE = re.compile("[ÃÂâð][\u0080-\u00bf\u0152-\u0178\u2018-\u203a\u20ac\u2122]")
 _FRONT_MATTER = re.compile(r"---[ \t]*\n(?:(.*?)\n)?---[ \t]*(?:\n|$)", re.S)
 _HEADING_ID = re.compile(r"\{[^{}]*#([\w-]+)[^{}]*\}")
-_COMMENTS_ONLY = re.compile(r"(\s*<!--.*?-->)+\s*", re.S)
 
 
 def markdown() -> MarkdownIt:
@@ -97,33 +99,34 @@ def load_lesson(ref: str | Path, kinds: KindTable) -> Lesson:
 
 
 def read_source(path: Path) -> str:
-    """A lesson file's text; :class:`LessonError` (``PATH: what is wrong``) when it is
-    missing, a folder, unreadable or not UTF-8."""
+    """A lesson file's text, without a leading byte-order mark; :class:`LessonError`
+    (``PATH: what is wrong``) when it is missing, a folder, a loop of links, a link out of
+    its site, a device or pipe, larger than :data:`.includes.MAX_PAGE`, unreadable or not
+    UTF-8."""
     shown = shown_path(path)
-    if not path.exists():
-        raise LessonError([Problem(shown, 0, "there is no such file")])
-    if path.is_dir():
+    try:
+        real = Path(os.path.realpath(path, strict=True))
+    except FileNotFoundError:
+        raise LessonError([Problem(shown, 0, "there is no such file")]) from None
+    except OSError as exc:
+        reason = f"cannot be read ({exc.strerror or exc}); name a lesson file"
+        if exc.errno == errno.ELOOP:
+            reason = "is a symbolic link that leads back to itself; point it at a lesson file"
+        raise LessonError([Problem(shown, 0, reason)]) from None
+    if real.is_dir():
         raise LessonError(
             [Problem(shown, 0, "is a folder, not a lesson file (name the .md files in it)")]
         )
+    home = Path(os.path.realpath(includes.page_home(path)))
+    if home not in real.parents:
+        message = (
+            f"is a link to {real}, outside {home}; copy the page there instead of linking to it"
+        )
+        raise LessonError([Problem(shown, 0, message)])
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise LessonError([Problem(shown, 0, f"cannot be read: {exc.strerror or exc}")]) from exc
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise LessonError(
-            [
-                Problem(
-                    shown,
-                    0,
-                    f"is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
-                    "save it as UTF-8",
-                )
-            ]
-        ) from exc
+        return includes.read_text(path, includes.MAX_PAGE)
+    except includes.Unreadable as exc:
+        raise LessonError([Problem(shown, 0, str(exc))]) from None
 
 
 @dataclass
@@ -150,7 +153,10 @@ class _Parser:
     def __init__(self, path: Path, kinds: KindTable, catalog: Catalog, text: str | None) -> None:
         self.path = path
         self.shown = shown_path(path)
-        self.text = read_source(path) if text is None else text
+        self.text = read_source(path) if text is None else text.removeprefix("\ufeff")
+        found = includes.control_characters(self.text)
+        if found:  # the builder marks lines with control characters of its own
+            raise LessonError([Problem(self.shown, line, message) for line, message in found])
         self.lines = self.text.split("\n")
         self.problems: list[Problem] = []
         self.warnings: list[BuildWarning] = []
@@ -163,7 +169,7 @@ class _Parser:
         self._prose: list[str] = []
         self._prose_line = 0
         self._tabs: _TabSet | None = None
-        self._including: list[str] = []
+        self.includes = includes.Includes(path)
         self.heading_ids: dict[str, str] = {}
         self.param: Callable[[str], tuple[Any, str]] = lambda _name: (None, "")
         self.steps = StepReader(kinds, self.problem)
@@ -249,9 +255,9 @@ class _Parser:
         front: Any = None
         if match:
             try:
-                front = yaml.safe_load(match.group(1) or "")
+                front, _ = yamltext.load(match.group(1) or "")
             except yaml.YAMLError:
-                front = None  # reported when the front matter is read
+                front = None  # refused or reported when the front matter is read
         site, trouble = site_params(self.path)
         if trouble:
             self.warn(1, trouble)
@@ -286,11 +292,12 @@ class _Parser:
 
     def read_front_matter(self, token: Token) -> None:
         try:
-            data = yaml.safe_load(token.content)
+            data, _ = yamltext.load(token.content)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = 2 + (mark.line if mark else 0)
-            self.problem(line, f"malformed YAML in the front matter: {yaml_reason(exc, 2)}")
+            what = "in" if isinstance(exc, yamltext.Refused) else "malformed YAML in"
+            self.problem(line, f"{what} the front matter: {yaml_reason(exc, 2)}")
             return
         if data is not None and not isinstance(data, dict):
             self.problem(1, "the front matter must be a mapping (key: value lines)")
@@ -391,36 +398,46 @@ class _Parser:
         return "\n".join(self.lines[first.map[1] : last.map[0]]).strip()
 
     # includes --------------------------------------------------------------------------
-    def include(self, name: str, line: int) -> str:
-        """``{{< include "NAME" >}}``: the file from ``_includes/`` beside the lesson,
-        translated as the lesson is (its relative links resolved from its own folder)."""
-        folder = self.path.parent / "_includes"
-        path = folder / name
+    def include(self, name: str, line: int, trail: tuple[Path, ...] = (), where: str = "") -> str:
+        """``{{< include "NAME" >}}`` on the page's ``line`` (``where`` names the includes it
+        is in): the file from the include folders (:class:`.includes.Includes`), translated
+        as the lesson is, its relative links resolved from its own folder."""
         stand_in = (
             f"*This part of the guide is shared with other pages ({name}) and is not "
             "included in this lesson.*"
         )
-        if not name or not path.is_file():
-            shown = Path(self.shown).parent / "_includes"
-            self.warn(line, f"included page {name!r} is not in {shown}; a note stands in for it")
-            return stand_in
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = "cannot be read"
-            if isinstance(exc, UnicodeDecodeError):
-                reason = "is not UTF-8 text"
-            self.warn(line, f"included page {name!r} {reason}; a note stands in for it")
+            found = self.includes.find(name, list(trail))
+        except includes.Stopped:
             return stand_in
-        if name in self._including:
-            self.warn(line, f"included page {name!r} includes itself; left out the second time")
+        except includes.Refused as exc:
+            self.problem(line, f"{where}included page {name!r} {exc}")
+            return stand_in
+        except includes.Unreadable as exc:
+            self.warn(line, f"{where}included page {name!r} {exc}; a note stands in for it")
+            return stand_in
+        if found is None:
+            self.warn(
+                line,
+                f"{where}included page {name!r} is not in {self.includes.searched()}; "
+                "a note stands in for it",
+            )
+            return stand_in
+        path, text = found
+        if path in trail:
+            self.warn(line, f"{where}included page {name!r} includes itself; left out here")
             return ""
-        self._including.append(name)
+        refused = includes.control_characters(text)
+        for at, message in refused:
+            self.problem(line, f"{where}in {name} line {at}: {message}")
+        if refused:
+            return stand_in
+        inner = f"{where}in {name} line "
         text = fill_params(
             text,
             1,
             self.param,
-            lambda at, message: self.warn(line, f"in {name} line {at}: {message}"),
+            lambda at, message: self.warn(line, f"{inner}{at}: {message}"),
             lambda _at, construct, kept: self.note(line, construct, kept),
         )
         env: dict[str, Any] = {}
@@ -429,18 +446,18 @@ class _Parser:
             self.ctx,
             source=path,
             references=env.get("references", {}),
-            warn=lambda at, message: self.warn(line, f"in {name} line {at}: {message}"),
+            warn=lambda at, message: self.warn(line, f"{inner}{at}: {message}"),
             note=lambda _at, construct, kept: self.note(line, construct, kept),
+            include=lambda again, at: self.include(again, line, (*trail, path), f"{inner}{at}: "),
         )
-        inner = BlockText(text.split("\n"), ctx, lambda row: row + 1)
+        block_text = BlockText(text.split("\n"), ctx, lambda row: row + 1)
         parts = []
         index = 0
         while index < len(tokens):
             end = _close_index(tokens, index)
             if tokens[index].map is not None and tokens[index].type != "front_matter":
-                parts.append(inner.render(tokens[index : end + 1]).rstrip())
+                parts.append(block_text.render(tokens[index : end + 1]).rstrip())
             index = end + 1
-        self._including.pop()
         self.note(line, f"include {name}", False)
         return "\n\n".join(p for p in parts if p.strip())
 
@@ -460,7 +477,7 @@ class _Parser:
     def flush(self, final: bool = False) -> None:
         """The prose so far as one cell; HTML comments alone wait for the next prose."""
         text = "\n".join(self._prose).strip("\n")
-        if not final and _COMMENTS_ONLY.fullmatch(text):
+        if not final and _comments_only(text):
             return
         if text.strip():
             self._blocks.append(Prose(text, self._prose_line))
@@ -512,3 +529,16 @@ def _close_index(tokens: list[Token], index: int) -> int:
 def _one_line(value: Any) -> str:
     """A front matter value as one line (``description: |`` blocks end with a newline)."""
     return " ".join(str(value).split())
+
+
+def _comments_only(text: str) -> bool:
+    """Whether ``text`` is HTML comments (one or more) and nothing else."""
+    rest = text.strip()
+    if not rest.startswith("<!--"):
+        return False
+    while rest.startswith("<!--"):
+        end = rest.find("-->", 4)
+        if end < 0:
+            return False
+        rest = rest[end + 3 :].lstrip()
+    return not rest

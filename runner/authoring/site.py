@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from .sources import shown_path
+from . import yamltext
+from .sources import real, shown_path
 
 HUGO_CONFIGS = ("hugo.yaml", "hugo.yml", "hugo.toml", "config.yaml", "config.toml")
 PARAM = re.compile(r"\{\{([<%])\s*param\s+(\"[^\"\n]*\"|'[^'\n]*'|[^\s\"'%>}]+)\s*[%>]\}\}")
@@ -35,7 +36,7 @@ def site_config(root: Path) -> Path | None:
 
 def site_root(page: Path) -> Path | None:
     """The Hugo site a page is in: the folder above its ``content/`` with a configuration."""
-    resolved = page.resolve()
+    resolved = real(page)
     for parent in resolved.parents:
         if parent.name == "content" and site_config(parent.parent) is not None:
             return parent.parent
@@ -66,7 +67,7 @@ def _params_of(config: Path) -> tuple[dict[str, Any], str]:
     shown = shown_path(config)
     try:
         text = config.read_text(encoding="utf-8")
-        data = tomllib.loads(text) if config.suffix == ".toml" else yaml.safe_load(text)
+        data = tomllib.loads(text) if config.suffix == ".toml" else yamltext.load(text)[0]
     except (OSError, UnicodeDecodeError) as exc:
         return {}, f"{shown} cannot be read ({exc}); the site's params are not used"
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:

@@ -40,18 +40,27 @@ def find_lesson(ref: str | Path) -> Path:
 
 def shown_path(path: Path) -> str:
     """``path`` as messages show it: relative to the current folder when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+    cwd = os.path.realpath(Path.cwd())
+    for full in (os.path.abspath(path), os.path.realpath(path)):  # a link named as given
+        try:
+            return str(Path(full).relative_to(cwd))
+        except ValueError:
+            continue
+    return str(path)
 
 
 def lesson_id(path: Path) -> str:
     """The lesson id (and notebook name) of a source: its file name without ``.md``, or
     for a section page (``_index.md``, ``index.md``) the name of its folder."""
     if path.stem in ("_index", "index"):
-        return path.resolve().parent.name
+        return Path(os.path.realpath(path)).parent.name
     return path.stem
+
+
+def real(path: Path) -> Path:
+    """Where ``path`` really is, every link followed; a loop of links gives the path as
+    far as it resolves instead of an error (what reads the file says what is wrong)."""
+    return Path(os.path.realpath(path))
 
 
 def lesson_sources(folder: Path) -> list[Path]:
@@ -63,4 +72,4 @@ def lesson_sources(folder: Path) -> list[Path]:
     )
 
 
-__all__ = ["content_dirs", "find_lesson", "lesson_id", "lesson_sources", "shown_path"]
+__all__ = ["content_dirs", "find_lesson", "lesson_id", "lesson_sources", "real", "shown_path"]

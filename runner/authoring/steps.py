@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from markdown_it.token import Token
 
+from . import yamltext
 from .declarations import CHECK_FIELDS, KindTable, problems
 from .model import Action, CheckSpec, Step
 
@@ -92,13 +93,13 @@ class StepReader:
     ) -> tuple[dict[Any, Any], yaml.Node] | None:
         """The directive's body as a mapping and its YAML node; a problem if it is not one."""
         try:
-            node = yaml.compose(content)
-            data = yaml.safe_load(content)
+            data, node = yamltext.load(content)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
+            what = "" if isinstance(exc, yamltext.Refused) else "malformed YAML "
             self.problem(
                 body + (mark.line if mark else 0),
-                f"malformed YAML in step {step!r}: {yaml_reason(exc, body)}",
+                f"{what}in step {step!r}: {yaml_reason(exc, body)}",
             )
             return None
         if not isinstance(data, dict) or node is None:

@@ -213,6 +213,11 @@ def _build_command(args: argparse.Namespace) -> int:
             "Run this in a folder with content/NAME.md, or name the files.",
         )
     out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DockdojoError(
+            f"--out {out_dir} is a file, not a folder; nothing was written.",
+            "Name a folder for the notebooks (it is made when missing), e.g. --out lessons.",
+        )
     try:
         planned = build_lessons(sources, out_dir, docs_base=args.docs_base)
     except LessonError as exc:
@@ -223,12 +228,19 @@ def _build_command(args: argparse.Namespace) -> int:
     _print_fidelity(planned, report=args.report)
     if args.check:
         return _check_built(planned, out_dir, named=bool(args.paths))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for target, (_, text) in planned.items():
-        tmp = target.with_suffix(".ipynb.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
-        print(f"wrote {target}")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for target, (_, text) in planned.items():
+            tmp = target.with_suffix(".ipynb.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(target)
+            print(f"wrote {target}")
+    except OSError as exc:
+        raise DockdojoError(
+            f"Cannot write the notebooks to {out_dir}: {exc.strerror or exc} "
+            f"({exc.filename or out_dir}).",
+            "Name a folder you can write to with --out, or fix the one named.",
+        ) from exc
     return 0
 
 
