@@ -221,7 +221,11 @@ def _ports(lessons: Sequence[Lesson]) -> list[Finding]:
 
 
 def _port_free(port: int) -> bool:
+    """Whether a server could listen on ``port`` now. As servers do (docker's port proxy
+    among them), the probe may reuse a port whose last connection is still closing
+    (TIME_WAIT, up to a minute after a page was opened): only a listener takes it."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

@@ -20,4 +20,5 @@ class Lab:
     """The folder it serves (a copy of lessons/)."""
 
     def notebook_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/{name}?token={self.token}"
+        # reset: the workspace forgets the notebooks an earlier test left open
+        return f"{self.url}/lab/tree/{name}?reset&token={self.token}"

@@ -144,6 +144,9 @@ def test_learners_work_on_their_own_engines_while_the_instructor_watches(
     SHOTS.mkdir(parents=True, exist_ok=True)
     instructor = log_in(browser, url, teacher, size=(1140, 400))
     expect(instructor).to_have_url(re.compile(f"{VIEW}$"))  # an instructor lands on the view
+    expect(instructor.locator("#lesson")).to_have_value("what-is-a-container")  # the first
+    instructor.locator("#lesson").select_option("what-is-an-image")  # the lesson they work on
+    expect(instructor).to_have_url(re.compile(r"\?lesson=what-is-an-image$"))
     expect(instructor.locator("#live")).to_have_text("live")
     instructor.evaluate("window.stayed = true")  # gone if the page reloads
 

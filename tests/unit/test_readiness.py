@@ -151,3 +151,25 @@ def test_subordinate_ids_come_from_useradd_unless_login_defs_turns_them_off(
     off = subordinate_ids(defs, subuid)
     assert not off.ok
     assert "SUB_UID_COUNT" in off.fix
+
+
+def test_a_port_is_taken_by_a_listener_not_by_a_closing_connection() -> None:
+    """After a page was opened and its server closed the connection first, the server's
+    side waits (TIME_WAIT) for a minute; docker could publish the port, so it is free."""
+    import socket
+
+    from dockdojo.runner.readiness import _port_free
+
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    assert not _port_free(port)  # a listener holds it
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    accepted.close()  # the server's side closes first: it is the one left in TIME_WAIT
+    client.recv(1)
+    client.close()
+    server.close()
+    assert _port_free(port)
