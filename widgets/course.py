@@ -64,7 +64,8 @@ class CourseStrip(w.VBox):
             else:
                 state = self.problems.get(name) or progress_text(self.reports.get(name))
                 shown = (
-                    f'<a href="{esc(name)}.ipynb" target="_self" class="dojo-lesson-link">'
+                    f'<a href="{esc(name)}.ipynb" target="_self" class="dojo-lesson-link" '
+                    'style="color: #1a73e8; text-decoration: underline">'
                     f"{title}</a>: {esc(state)}"
                 )
             rows.append(f'<li data-lesson="{esc(name)}">{place}. {shown}</li>')
