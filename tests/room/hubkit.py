@@ -68,14 +68,7 @@ def running_hub(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{url}/hub/api", timeout=2).status_code == 200:
-                    break
-            assert hub.poll() is None, (room.config.state / "hub.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "the hub did not answer within 60 s"
-            time.sleep(0.3)
+        wait_for_hub(url, hub, room.config.state / "hub.log")
         yield url
     finally:
         hub.send_signal(signal.SIGTERM)
@@ -90,6 +83,18 @@ def running_hub(
         log.close()
         if not quiet:
             print((room.config.state / "hub.log").read_text()[-4000:], file=sys.stderr)
+
+
+def wait_for_hub(url: str, hub: subprocess.Popen[bytes], log: Path, seconds: float = 60) -> None:
+    """Until the hub at ``url`` answers its API; fails with its log if it ends first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(f"{url}/hub/api", timeout=2).status_code == 200:
+                return
+        assert hub.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"the hub did not answer within {seconds:.0f} s"
+        time.sleep(0.3)
 
 
 def log_in(url: str, who: Learner | str) -> tuple[requests.Session, str]:

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 import requests
 from common_kit import free_port
+from room.hubkit import wait_for_hub
 from room.seats import add_user, new_name, new_room, processes_of, remove_user
 
 pytestmark = pytest.mark.engine
@@ -147,14 +148,7 @@ def hub_running(command: str, walk: Walk, port: int) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{url}/hub/api", timeout=2).status_code == 200:
-                    break
-            assert hub.poll() is None, (walk.folder / "hub.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "the hub did not answer within 60 s"
-            time.sleep(0.3)
+        wait_for_hub(url, hub, walk.folder / "hub.log")
         yield url
     finally:
         hub.send_signal(signal.SIGTERM)
