@@ -33,6 +33,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 LESSON = "what-is-an-image"
+COURSE = len([p for p in (REPO / "content").glob("*.md") if not p.name.startswith("_")])
+"""How many lessons the wheel packages."""
 NOT_SOURCES = shutil.ignore_patterns(
     ".git",
     ".venv",
@@ -224,7 +226,7 @@ def test_lab_outside_a_clone_builds_the_lessons_and_keeps_the_learners_edit(
         env=env,
     )
     assert first.stderr.splitlines()[:2] == [
-        "built 1 lesson into ./dockdojo-lessons",
+        f"built {COURSE} lessons into ./dockdojo-lessons",
         f"Using the Docker Engine at {fake_engine} (Docker 99.0-fake).",
     ]
     assert json.loads(notebook.read_text())["metadata"]["dockdojo"]["lesson"] == LESSON
@@ -238,7 +240,7 @@ def test_lab_outside_a_clone_builds_the_lessons_and_keeps_the_learners_edit(
     notebook.write_text(mine)
     record.unlink()
     second = _run("dockdojo lab (second run)", [dockdojo, "lab"], cwd=home, env=env)
-    assert second.stderr.splitlines()[0] == "./dockdojo-lessons: 1 lesson, up to date"
+    assert second.stderr.splitlines()[0] == f"./dockdojo-lessons: {COURSE} lessons, up to date"
     assert notebook.read_text() == mine
     assert record.read_text().splitlines()[0] == f"--notebook-dir={workspace}"
 
