@@ -57,32 +57,44 @@ def running_hub(
     assert main(argv) == 0
     if more:
         config.write_text(config.read_text() + more)
-    log = (room.config.state / "hub.log").open("wb")
     bin_dir = Path(sys.executable).parent
-    hub = subprocess.Popen(
-        [str(bin_dir / "jupyterhub"), "-f", str(config)],
-        cwd=room.config.state / "hub",
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin"},
-    )
-    url = f"http://127.0.0.1:{port}"
+    log = room.config.state / "hub.log"
     try:
-        wait_for_hub(url, hub, room.config.state / "hub.log")
-        yield url
+        with hub_process(
+            [str(bin_dir / "jupyterhub"), "-f", str(config)],
+            cwd=room.config.state / "hub",
+            env={**os.environ, "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin"},
+            log=log,
+            port=port,
+            state=room.config.state,
+        ) as url:
+            yield url
     finally:
-        hub.send_signal(signal.SIGTERM)
-        try:
-            hub.wait(30)
-        except subprocess.TimeoutExpired:
-            hub.kill()
-            hub.wait()
-        proxy = room.config.state / "hub" / "proxy.pid"
-        with contextlib.suppress(OSError, ValueError):
-            os.kill(int(proxy.read_text()), signal.SIGTERM)
-        log.close()
         if not quiet:
-            print((room.config.state / "hub.log").read_text()[-4000:], file=sys.stderr)
+            print(log.read_text()[-4000:], file=sys.stderr)
+
+
+@contextlib.contextmanager
+def hub_process(
+    argv: list[str], *, cwd: Path, env: dict[str, str], log: Path, port: int, state: Path
+) -> Iterator[str]:
+    """The hub ``argv`` starts (for the room whose state is ``state``), its output in
+    ``log``; its URL once it answers. Afterwards it is ended, and its proxy with it."""
+    with log.open("wb") as out:
+        hub = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_hub(url, hub, log)
+            yield url
+        finally:
+            hub.send_signal(signal.SIGTERM)
+            try:
+                hub.wait(30)
+            except subprocess.TimeoutExpired:
+                hub.kill()
+                hub.wait()
+            with contextlib.suppress(OSError, ValueError):
+                os.kill(int((state / "hub" / "proxy.pid").read_text()), signal.SIGTERM)
 
 
 def wait_for_hub(url: str, hub: subprocess.Popen[bytes], log: Path, seconds: float = 60) -> None:

@@ -15,18 +15,16 @@ import re
 import secrets
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 from common_kit import free_port
-from room.hubkit import wait_for_hub
+from room.hubkit import hub_process
 from room.seats import add_user, new_name, new_room, processes_of, remove_user
 
 pytestmark = pytest.mark.engine
@@ -136,30 +134,6 @@ def run(command: str, walk: Walk, timeout: float = 300) -> str:
     return done.stdout + done.stderr
 
 
-@contextlib.contextmanager
-def hub_running(command: str, walk: Walk, port: int) -> Iterator[str]:
-    log = (walk.folder / "hub.log").open("wb")
-    hub = subprocess.Popen(
-        ["bash", "-c", f"exec {command}"],
-        cwd=walk.folder,
-        env=walk.env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_hub(url, hub, walk.folder / "hub.log")
-        yield url
-    finally:
-        hub.send_signal(signal.SIGTERM)
-        try:
-            hub.wait(30)
-        except subprocess.TimeoutExpired:
-            hub.kill()
-            hub.wait()
-        log.close()
-
-
 def logged_in(url: str, name: str, password: str) -> tuple[requests.Session, int]:
     session = requests.Session()
     session.get(f"{url}/hub/login", timeout=10)
@@ -237,7 +211,14 @@ def test_the_readme_workshop_section_line_by_line(tmp_path_factory: pytest.TempP
                         )
                         continue
                     if command.startswith("jupyterhub "):
-                        with hub_running(command, walk, hub_port) as url:
+                        with hub_process(
+                            ["bash", "-c", f"exec {command}"],
+                            cwd=walk.folder,
+                            env=walk.env,
+                            log=walk.folder / "hub.log",
+                            port=hub_port,
+                            state=room.config.state,
+                        ) as url:
                             teacher = walk.names["teacher"]
                             # a learner who knows the learners' password is no instructor
                             _, status = logged_in(url, teacher, learners_password)
