@@ -21,7 +21,8 @@ class Param:
     name: str
     """Key in the declaration."""
     type: str
-    """``str``, ``int``, ``bool``, ``port``, ``argv`` (list of strings), ``strings``, ``map``."""
+    """``str``, ``int``, ``number``, ``bool``, ``port``, ``argv`` (list of strings),
+    ``strings``, ``map``."""
     required: bool = False
     """Whether the declaration must give it."""
     doc: str = ""
@@ -82,6 +83,7 @@ _TYPE_WORDS = {
     "str": "a string",
     "int": "a whole number",
     "bool": "true or false",
+    "number": "a number such as 0.5",
     "port": "a port number such as 80 or 80/tcp",
     "argv": "a list of strings",
     "strings": "a list of strings",
@@ -96,6 +98,8 @@ def _fits(kind: str, value: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "bool":
         return isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
     if kind == "port":
         return (isinstance(value, int) and not isinstance(value, bool)) or (
             isinstance(value, str) and value.split("/")[0].isdigit()

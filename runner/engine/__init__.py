@@ -44,6 +44,14 @@ from .ownership import Ownership
 from .progress import PullProgress, PullTracker, Throttle
 from .provenance import ContainerFiles, TrustedImages
 from .refs import ImageRef, normalize, parse_ref, same_image
+from .running import (
+    ContainerSettings,
+    Mount,
+    RunSettings,
+    parse_env_lines,
+    parse_mount,
+    read_env_file,
+)
 from .session import ExecSession
 from .snapshot import Snapshot, prefer_lesson
 
@@ -54,6 +62,7 @@ __all__ = [
     "ContainerExplorer",
     "ContainerFiles",
     "ContainerInfo",
+    "ContainerSettings",
     "Engine",
     "EngineInfo",
     "ExecResult",
@@ -68,11 +77,13 @@ __all__ = [
     "LiveModel",
     "LiveState",
     "LogStream",
+    "Mount",
     "Ownership",
     "PortLink",
     "PullProgress",
     "PullTracker",
     "Removed",
+    "RunSettings",
     "SearchResult",
     "Snapshot",
     "StoredImage",
@@ -81,10 +92,13 @@ __all__ = [
     "connect",
     "describe_host",
     "normalize",
+    "parse_env_lines",
+    "parse_mount",
     "parse_ref",
     "port_bindings",
     "port_url",
     "prefer_lesson",
+    "read_env_file",
     "same_image",
     "uses_image",
 ]

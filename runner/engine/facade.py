@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,7 @@ from .rows import (
     port_bindings,
     repo_digests,
 )
+from .running import ContainerSettings, RunSettings, run_container, settings_from_inspect
 from .session import ExecSession
 from .translate import Op, removal_in_progress, translate
 
@@ -384,51 +386,30 @@ class Engine:
         step: str | None = None,
         labels: Mapping[str, str] | None = None,
         port_timeout: float = 10.0,
+        settings: RunSettings | None = None,
     ) -> ContainerInfo:
-        """Run a container from a local image, like Desktop's Run with optional settings.
+        """Run a container from a local image, like Desktop's Run with optional settings
+        (every other ``docker run`` setting in ``settings``: :class:`.running.RunSettings`).
 
         ``ports`` maps a container port (``80`` or ``"80/tcp"``) to a host port; 0, None
-        or an empty string picks a random free port. Ports bind to ``self.host_ip``.
+        or an empty string picks a random free port. Ports bind to ``self.host_ip``
+        unless written ``ADDRESS:PORT``.
         """
-        ref = parse_ref(image)
-        api = self._conn.api()
-        op = Op(f"running {ref.familiar}", "run", ref.familiar, name=name)
-        self._inspect_image(ref.familiar, op)
-        bindings = {key: (self.host_ip, port) for key, port in port_bindings(ports).items()}
-        all_labels = {**self.labels_for(step), **dict(labels or {})}
-        env_list = [f"{k}={v}" for k, v in (env or {}).items()]
-        created = self._conn.json(
-            lambda: api.create_container(
-                ref.familiar,
-                command=list(command) if command is not None else None,
-                name=name or None,
-                environment=env_list or None,
-                labels=all_labels,
-                ports=[(int(p.split("/")[0]), p.split("/")[1]) for p in bindings],
-                host_config=api.create_host_config(port_bindings=bindings),
-                detach=True,
-            ),
-            op,
+        base = settings or RunSettings()
+        merged = replace(
+            base,
+            name=name or base.name,
+            ports=ports if ports is not None else base.ports,
+            env={**base.env, **dict(env or {})},
+            command=command if command is not None else base.command,
         )
-        cid = str(created["Id"])
-        try:
-            self._conn.call(lambda: api.start(cid), op)
-        except DockdojoError:
-            # A container that never started is removed so that nothing is left behind.
-            self._conn.call(
-                lambda: api.remove_container(cid, force=True),
-                Op("cleaning up a container that did not start", "container", cid),
-            )
-            raise
-        return self._wait_for_ports(cid, len(bindings), port_timeout)
+        all_labels = {**self.labels_for(step), **dict(labels or {})}
+        return run_container(self, self._conn, image, merged, all_labels, port_timeout)
 
-    def _wait_for_ports(self, cid: str, expected: int, timeout: float) -> ContainerInfo:
-        deadline = time.monotonic() + timeout
-        while True:
-            info = self.container(cid)
-            if len(info.ports) >= expected or not info.running or time.monotonic() > deadline:
-                return info
-            time.sleep(0.05)
+    def settings(self, ref: str) -> ContainerSettings:
+        """What the engine says a container was made with: environment, limits, command,
+        mounts, networks and aliases, bound addresses."""
+        return settings_from_inspect(self.explore(ref).inspect())
 
     def stop_container(self, ref: str, *, timeout: int = 10) -> None:
         """Stop a running container (a stopped one stays as it is)."""

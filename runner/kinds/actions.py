@@ -24,11 +24,20 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ..authoring.declarations import Param
 from ..authoring.model import Lesson, Step
-from ..engine import Engine, Snapshot, normalize, prefer_lesson
+from ..engine import (
+    Engine,
+    RunSettings,
+    Snapshot,
+    normalize,
+    parse_mount,
+    prefer_lesson,
+    read_env_file,
+)
 from ..errors import (
     ContainerNotFound,
     ContainerNotRunning,
@@ -77,19 +86,38 @@ def _run(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) ->
         earlier = engine.containers(labels=ownership.labels(step.id, lesson=lesson.id))
         for container in earlier:
             _remove_quietly(engine, container.id)
-    ports = args.get("ports")
-    env = args.get("env")
     info = engine.run(
         image,
-        name=name,
         step=step.id,
         labels=ownership.labels(step.id, lesson=lesson.id),
-        ports=dict(ports) if ports else None,
-        env={str(k): str(v) for k, v in env.items()} if env else None,
-        command=[str(a) for a in args["command"]] if args.get("command") else None,
+        settings=run_settings(args),
     )
     links = f" ({', '.join(info.links)})" if info.links else ""
     return f"Started {info.name} from {normalize(image)}{links}."
+
+
+def run_settings(args: Mapping[str, Any], *, base: Path | None = None) -> RunSettings:
+    """A ``run`` declaration's settings; relative paths (a bind mount's folder, the env
+    file) are read from ``base``, the notebook's folder (default: the current one)."""
+    folder = base or Path.cwd()
+    env: dict[str, str] = {}
+    if args.get("env_file"):
+        env.update(read_env_file(folder / str(args["env_file"])))
+    env.update({str(k): str(v) for k, v in (args.get("env") or {}).items()})
+    return RunSettings(
+        name=str(args["name"]) if args.get("name") else None,
+        ports=dict(args["ports"]) if args.get("ports") else None,
+        publish_all=bool(args.get("publish_all")),
+        env=env,
+        command=[str(a) for a in args["command"]] if args.get("command") else None,
+        entrypoint=[str(a) for a in args["entrypoint"]] if args.get("entrypoint") else None,
+        memory=args.get("memory"),
+        cpus=args.get("cpus"),
+        network=args.get("network"),
+        aliases=tuple(str(a) for a in args.get("aliases") or ()),
+        hostname=args.get("hostname"),
+        mounts=tuple(parse_mount(str(m), base=folder) for m in args.get("mounts") or ()),
+    )
 
 
 def _exec(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) -> str:
@@ -220,7 +248,32 @@ def _describe_run(args: Mapping[str, Any]) -> str:
         )
     if args.get("env"):
         text += f", with {', '.join(str(k) for k in args['env'])} set"
-    return text
+    return text + _describe_settings(args)
+
+
+_SETTING_WORDS = {
+    "publish_all": "every exposed port published (-P)",
+    "env_file": "variables from {}",
+    "memory": "at most {} of memory",
+    "cpus": "at most {} CPUs",
+    "entrypoint": "entrypoint {}",
+    "command": "command {}",
+    "network": "on network {}",
+    "aliases": "known there as {}",
+    "hostname": "hostname {}",
+    "mounts": "mounting {}",
+}
+
+
+def _describe_settings(args: Mapping[str, Any]) -> str:
+    words = []
+    for key, text in _SETTING_WORDS.items():
+        value = args.get(key)
+        if value in (None, "", False, []):
+            continue
+        shown = " ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        words.append(text.format(shown))
+    return "".join(f", {w}" for w in words)
 
 
 def _describe_exec(args: Mapping[str, Any]) -> str:
@@ -276,16 +329,31 @@ ACTIONS: dict[str, ActionKind] = table(
         ActionKind(
             "run",
             "Run a container from an image with the optional settings (name, host "
-            "ports, environment), then show its card and port links.",
+            "ports, environment, limits, command, network, volumes and bind mounts), then "
+            "show its card and port links.",
             _run,
             _describe_run,
             "run",
             (
                 Param("image", "str", True, "image to run"),
                 Param("name", "str", doc="default container name (empty: Docker picks one)"),
-                Param("ports", "map", doc="container port -> host port; 0 or empty for random"),
+                Param(
+                    "ports",
+                    "map",
+                    doc="container port -> host port (0 or empty: random; ADDRESS:PORT binds "
+                    "to that address)",
+                ),
                 Param("env", "map", doc="environment variables"),
                 Param("command", "argv", doc="command to run instead of the image's default"),
+                Param("publish_all", "bool", doc="-P: every exposed port on a random host port"),
+                Param("env_file", "str", doc="--env-file: KEY=value lines, beside the notebook"),
+                Param("memory", "str", doc="--memory, e.g. 512m"),
+                Param("cpus", "number", doc="--cpus, e.g. 0.5"),
+                Param("entrypoint", "argv", doc="--entrypoint, instead of the image's"),
+                Param("network", "str", doc="--network to join (it must exist)"),
+                Param("aliases", "strings", doc="--network-alias names on that network"),
+                Param("hostname", "str", doc="-h: the container's hostname"),
+                Param("mounts", "strings", doc="-v: NAME:/path (volume), ./dir:/path[:ro] (bind)"),
             ),
         ),
         ActionKind(
