@@ -34,6 +34,13 @@ from .containers import (
 from .images import _image_absent, _image_present, _image_removed, _no_container_uses
 from .lesson import _step_done
 from .ports import EPHEMERAL_PORT_MIN, _http_ok, _port_published, port_link_host
+from .settings import (
+    _container_command,
+    _container_env,
+    _container_limits,
+    _mounted,
+    _port_bound,
+)
 
 # the table ----------------------------------------------------------------------------
 _TARGET = (
@@ -129,6 +136,63 @@ CHECKS: dict[str, CheckKind] = table(
             "No matching container is running (stopped or removed).",
             _container_stopped,
             _TARGET,
+            one_of=(("image", "name"),),
+        ),
+        CheckKind(
+            "port_bound",
+            "A running container publishes the port on the given host address (and host "
+            "port, when given), as docker run -p ADDRESS:PORT:PORT does.",
+            _port_bound,
+            (
+                *_TARGET,
+                _PORT,
+                Param("address", "str", True, "host address, e.g. 127.0.0.1 or 0.0.0.0"),
+                Param("host_port", "int", doc="the host port, when the number matters"),
+            ),
+            one_of=(("image", "name"),),
+        ),
+        CheckKind(
+            "container_env",
+            "A container has the environment variable (with the value, when given).",
+            _container_env,
+            (
+                *_TARGET,
+                Param("key", "str", True, "variable name, e.g. POSTGRES_PASSWORD"),
+                Param("value", "str", doc="its value, when it matters"),
+            ),
+            one_of=(("image", "name"),),
+        ),
+        CheckKind(
+            "container_limits",
+            "A container was given these memory and/or CPU limits (--memory, --cpus).",
+            _container_limits,
+            (
+                *_TARGET,
+                Param("memory", "str", doc="memory limit, e.g. 512m"),
+                Param("cpus", "number", doc="CPU limit, e.g. 0.5"),
+            ),
+            one_of=(("image", "name"), ("memory", "cpus")),
+        ),
+        CheckKind(
+            "container_command",
+            "A container's command (entrypoint and arguments) contains these words in "
+            "order, however they were given.",
+            _container_command,
+            (*_TARGET, Param("command", "argv", True, "words, e.g. [postgres, -p, '5432']")),
+            one_of=(("image", "name"),),
+        ),
+        CheckKind(
+            "mounted",
+            "A container has a volume (or, with bind, a folder of the host) mounted at "
+            "the path, read-only or not when that is given.",
+            _mounted,
+            (
+                *_TARGET,
+                Param("path", "str", True, "the path in the container"),
+                Param("volume", "str", doc="the volume's name"),
+                Param("bind", "bool", doc="a bind mount of a host folder"),
+                Param("read_only", "bool", doc="whether it must be read-only (or not)"),
+            ),
             one_of=(("image", "name"),),
         ),
         CheckKind(

@@ -1,0 +1,153 @@
+"""Checks of what a container was made with, as the engine reports it (``docker
+inspect``): a port bound to an address, an environment variable, memory and CPU limits,
+the command, a volume or a bind mount.
+
+Each reads the settings of the containers :func:`.targets._targets` finds (a running one
+unless said otherwise) and passes when one of them has the setting; otherwise it says
+what the closest one has instead and which ``docker run`` flag gives it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ...engine import ContainerInfo, ContainerSettings
+from ...engine.running import parse_cpus, parse_memory
+from ...errors import ContainerNotFound
+from ...text import human_bytes
+from ..base import Call, Seen
+from .targets import MAX_TARGETS, _not_running, _records, _targets
+
+Test = Callable[[ContainerSettings], str | None]
+"""None when the settings pass, else what they have instead (a sentence fragment)."""
+
+
+def _judge(call: Call, test: Test, passed: str, *, running: bool = True) -> Seen:
+    """Pass with ``passed`` (formatted with the container's name) when a target's
+    settings pass ``test``; else fail with what the first target has instead."""
+    found = _targets(call)
+    pool = [c for c in found if c.running] if running else found
+    if not pool:
+        return Seen(False, f"{_not_running(call, found)}.", {"containers": _records(found)})
+    misses: list[tuple[ContainerInfo, str]] = []
+    for container in pool[:MAX_TARGETS]:
+        try:
+            settings = call.ctx.engine.settings(container.id)
+        except ContainerNotFound:
+            continue
+        miss = test(settings)
+        if miss is None:
+            return Seen(True, passed.format(name=container.name), {"container": container.name})
+        misses.append((container, miss))
+    if not misses:
+        return Seen(False, "The matching containers were removed meanwhile.", {})
+    container, miss = misses[0]
+    more = f" (and {len(misses) - 1} more like it)" if len(misses) > 1 else ""
+    return Seen(
+        False,
+        f"{container.name} {miss}{more}.",
+        {"containers": _records([c for c, _ in misses]), "seen": [m for _, m in misses]},
+    )
+
+
+def _port(call: Call) -> str:
+    text = str(call.args.get("port", 80)).strip()
+    return text if "/" in text else f"{text}/tcp"
+
+
+def _port_bound(call: Call) -> Seen:
+    port, address = _port(call), str(call.args["address"])
+    host_port = call.args.get("host_port")
+
+    def test(settings: ContainerSettings) -> str | None:
+        binds = [(a, p) for c, a, p in settings.bound if c == port]
+        if any(a == address and (host_port is None or p == int(host_port)) for a, p in binds):
+            return None
+        if not binds:
+            return f"does not publish {port}"
+        shown = ", ".join(f"{a or '0.0.0.0'}:{p}" for a, p in binds)
+        want = f"{address}:{host_port}" if host_port is not None else f"{address}:PORT"
+        return (
+            f"publishes {port} on {shown}, not on {want} "
+            f"(docker run -p {want.replace('PORT', '8080')}:{port.split('/')[0]})"
+        )
+
+    where = f"{address}:{host_port}" if host_port is not None else address
+    return _judge(call, test, f"{{name}} publishes {port} on {where} only.")
+
+
+def _container_env(call: Call) -> Seen:
+    key = str(call.args["key"])
+    value = call.args.get("value")
+
+    def test(settings: ContainerSettings) -> str | None:
+        if key not in settings.env:
+            return f"has no environment variable {key} (docker run -e {key}=...)"
+        if value is not None and settings.env[key] != str(value):
+            return f"has {key}={settings.env[key]!r}, not {str(value)!r}"
+        return None
+
+    shown = f"{key}={value}" if value is not None else key
+    return _judge(call, test, f"{{name}} has {shown} in its environment.", running=False)
+
+
+def _container_limits(call: Call) -> Seen:
+    memory = parse_memory(call.args["memory"]) if call.args.get("memory") else None
+    cpus = parse_cpus(call.args["cpus"]) if call.args.get("cpus") is not None else None
+
+    def test(settings: ContainerSettings) -> str | None:
+        wrong = []
+        if memory is not None and settings.memory != memory:
+            has = human_bytes(settings.memory) if settings.memory else "no memory limit"
+            wrong.append(f"has {has}, not {human_bytes(memory)} (--memory)")
+        if cpus is not None and settings.nano_cpus != cpus:
+            has = f"{settings.nano_cpus / 1e9:g} CPUs" if settings.nano_cpus else "no CPU limit"
+            wrong.append(f"has {has}, not {cpus / 1e9:g} (--cpus)")
+        return " and ".join(wrong) or None
+
+    parts = [f"{human_bytes(memory)} of memory"] if memory is not None else []
+    parts += [f"{cpus / 1e9:g} CPUs"] if cpus is not None else []
+    return _judge(call, test, f"{{name}} is limited to {' and '.join(parts)}.", running=False)
+
+
+def _container_command(call: Call) -> Seen:
+    words = [str(a) for a in call.args["command"]]
+
+    def test(settings: ContainerSettings) -> str | None:
+        argv = [*settings.entrypoint, *settings.command]
+        n = len(words)
+        if any(argv[i : i + n] == words for i in range(len(argv) - n + 1)):
+            return None
+        return f"runs {' '.join(argv) or 'nothing'!r}, without {' '.join(words)!r}"
+
+    return _judge(call, test, f"{{name}} runs a command with {' '.join(words)!r}.", running=False)
+
+
+def _mounted(call: Call) -> Seen:
+    path = str(call.args["path"]).rstrip("/") or "/"
+    volume, bind = call.args.get("volume"), bool(call.args.get("bind"))
+    read_only = call.args.get("read_only")
+
+    def test(settings: ContainerSettings) -> str | None:
+        here = [m for m in settings.mounts if m.target.rstrip("/") == path]
+        if not here:
+            flag = f"-v {volume or './folder'}:{path}"
+            return f"has nothing mounted at {path} (docker run {flag})"
+        mount = here[0]
+        if volume is not None and (mount.kind != "volume" or mount.source != str(volume)):
+            return f"mounts {_mount_words(mount.kind, mount.source)} at {path}, not volume {volume}"
+        if bind and mount.kind != "bind":
+            return f"mounts volume {mount.source} at {path}, not a folder of the host"
+        if read_only is not None and mount.read_only != bool(read_only):
+            return f"mounts {path} {'read-only' if mount.read_only else 'read-write'}" + (
+                " (add :ro)" if read_only else " (drop :ro)"
+            )
+        return None
+
+    what = f"volume {volume}" if volume else "a folder of the host" if bind else "something"
+    mode = "" if read_only is None else " read-only" if read_only else " read-write"
+    return _judge(call, test, f"{{name}} mounts {what} at {path}{mode}.", running=False)
+
+
+def _mount_words(kind: str, source: str) -> str:
+    return f"volume {source}" if kind == "volume" else f"host folder {source}"
