@@ -60,6 +60,7 @@ if TYPE_CHECKING:
         port_url,
         read_env_file,
         same_image,
+        settings_from_args,
         uses_image,
     )
     from .environ import widgets_headless, widgets_sync
@@ -125,6 +126,7 @@ _WHERE = {
         "normalize",
         "parse_ref",
         "read_env_file",
+        "settings_from_args",
         "parse_mount",
         "parse_env_lines",
         "port_url",
@@ -235,6 +237,7 @@ __all__ = [
     "request_recheck",
     "run_step_checks",
     "same_image",
+    "settings_from_args",
     "solve_lesson",
     "uses_image",
     "widgets_headless",

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import ipywidgets as w
 
@@ -16,6 +17,9 @@ from dockdojo.runner import (
     Engine,
     LiveState,
     PortLink,
+    RunSettings,
+    parse_env_lines,
+    settings_from_args,
     uses_image,
 )
 
@@ -174,6 +178,60 @@ class ContainerCard(w.VBox):
         return self.worker.start(job)
 
 
+class MoreSettings:
+    """The rest of ``docker run``'s settings the guides use, as fields: volumes and bind
+    mounts (one ``SOURCE:TARGET[:ro]`` a line), and, folded, -P, --env-file, --memory,
+    --cpus, --entrypoint, --network with its aliases, and -h."""
+
+    def __init__(self, declared: Mapping[str, Any]) -> None:
+        def text(key: str, label: str, hint: str) -> w.Text:
+            value = declared.get(key)
+            shown = " ".join(str(v) for v in value) if isinstance(value, list) else value
+            return w.Text(
+                value="" if shown is None else str(shown),
+                description=label,
+                placeholder=hint,
+                style={"description_width": "initial"},
+            )
+
+        self.volumes = w.Textarea(
+            value="\n".join(str(m) for m in declared.get("mounts") or ()),
+            description="Volumes",
+            placeholder="NAME:/path (a volume) or ./folder:/path[:ro], one per line",
+        )
+        self.publish_all = w.Checkbox(
+            value=bool(declared.get("publish_all")),
+            description="Publish every exposed port on a random host port (-P)",
+            indent=False,
+        )
+        self.fields = {
+            "env_file": text("env_file", "Env file", "e.g. .env, beside the notebook"),
+            "memory": text("memory", "Memory limit", "e.g. 512m"),
+            "cpus": text("cpus", "CPUs", "e.g. 0.5"),
+            "entrypoint": text("entrypoint", "Entrypoint", "empty: the image's"),
+            "network": text("network", "Network", "empty: the default bridge"),
+            "aliases": text("aliases", "Network aliases", "names, separated by spaces"),
+            "hostname": text("hostname", "Hostname", "empty: the container's id"),
+        }
+        inner = w.VBox([self.publish_all, *self.fields.values()])
+        self.declared = any(declared.get(k) for k in ("publish_all", "mounts", *self.fields))
+        folded = not any(declared.get(k) for k in ("publish_all", *self.fields))
+        self.box = w.Accordion(children=[inner], selected_index=None if folded else 0)
+        self.box.set_title(0, "More settings (docker run flags)")
+
+    def values(self) -> dict[str, Any]:
+        """The fields as a ``run`` step's parameters."""
+        out: dict[str, Any] = {
+            key: field.value.strip() for key, field in self.fields.items() if field.value.strip()
+        }
+        for key in ("entrypoint", "aliases"):
+            if key in out:
+                out[key] = shlex.split(out[key])
+        out["publish_all"] = self.publish_all.value
+        out["mounts"] = [line.strip() for line in self.volumes.value.splitlines() if line.strip()]
+        return out
+
+
 class RunWidget(w.VBox):
     """Run a container from an image with the guide's optional settings."""
 
@@ -188,6 +246,7 @@ class RunWidget(w.VBox):
         command: Sequence[str] | None = None,
         step: str | None = None,
         on_run: Callable[[ContainerInfo], object] | None = None,
+        more: Mapping[str, Any] | None = None,
     ) -> None:
         self.engine = engine
         self.step = step
@@ -208,8 +267,10 @@ class RunWidget(w.VBox):
             description="Env",
             placeholder="KEY=value, one per line",
         )
-        settings = w.VBox([self.name, self.ports_box, self.env, self.command])
-        self.settings = w.Accordion(children=[settings], selected_index=0 if ports else None)
+        self.more = MoreSettings(more or {})
+        settings = w.VBox([self.name, self.ports_box, self.more.volumes, self.env, self.more.box])
+        declared = bool(ports or env or command or self.more.declared)
+        self.settings = w.Accordion(children=[settings], selected_index=0 if declared else None)
         self.settings.set_title(0, "Optional settings")
         self.run_button = button("Run", "primary", "play")
         self.run_button.add_class("dojo-run")
@@ -326,17 +387,20 @@ class RunWidget(w.VBox):
             for port, field in self._port_fields.items()
             if field.value.strip()
         }
-        env: dict[str, str] = {}
-        for line in self.env.value.splitlines():
-            if line.strip():
-                key, eq, value = line.partition("=")
-                if not eq or not key.strip():
-                    raise DockdojoError(
-                        f"Environment line {line!r} is not KEY=value.",
-                        "Write one variable per line, e.g. GREETING=hello.",
-                    )
-                env[key.strip()] = value
+        env = parse_env_lines(self.env.value)
         return ports, env
+
+    def run_settings(self) -> RunSettings:
+        """The fields as ``docker run``'s settings (a bad field raises, saying how)."""
+        ports, env = self.settings_values()
+        args: dict[str, Any] = {
+            "name": self.name.value.strip(),
+            "ports": ports,
+            "env": env,
+            "command": shlex.split(self.command.value) if self.command.value.strip() else None,
+            **self.more.values(),
+        }
+        return settings_from_args(args)
 
     def run(self, *, again: bool = False) -> bool:
         """Start a container; in a lesson's step, when one of the image runs already, ask
@@ -352,16 +416,7 @@ class RunWidget(w.VBox):
         def job() -> None:
             if not self._port_fields:
                 self.load_ports()
-            ports, env = self.settings_values()
-            command = shlex.split(self.command.value) if self.command.value.strip() else None
-            info = self.engine.run(
-                image,
-                name=self.name.value.strip() or None,
-                ports=ports,
-                env=env,
-                command=command,
-                step=self.step,
-            )
+            info = self.engine.run(image, step=self.step, settings=self.run_settings())
             self.cards.children = [ContainerCard(self.engine, info), *self.cards.children]
             self._noted = {info.id}
             touch(self.engine)

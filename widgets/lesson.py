@@ -529,6 +529,7 @@ WIDGETS: dict[str, WidgetMaker] = {
         command=args.get("command"),
         step=step.id,
         on_run=lambda _: done(),
+        more=args,
     ),
     "exec": lambda engine, _step, args, done: ExecConsole(
         engine,

@@ -51,6 +51,7 @@ from .running import (
     parse_env_lines,
     parse_mount,
     read_env_file,
+    settings_from_args,
 )
 from .session import ExecSession
 from .snapshot import Snapshot, prefer_lesson
@@ -100,5 +101,6 @@ __all__ = [
     "prefer_lesson",
     "read_env_file",
     "same_image",
+    "settings_from_args",
     "uses_image",
 ]

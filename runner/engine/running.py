@@ -172,6 +172,32 @@ class RunSettings:
     mounts: Sequence[Mount] = ()
 
 
+def settings_from_args(args: Mapping[str, Any], *, base: Path | None = None) -> RunSettings:
+    """The settings a ``run`` step declares (the action's parameters: ``name``,
+    ``ports``, ``env``, ``env_file``, ``memory``...), as the Run widget's fields give
+    them too; relative paths (a bind mount's folder, the env file) are read from
+    ``base``, the notebook's folder (default: the current one)."""
+    folder = base or Path.cwd()
+    env: dict[str, str] = {}
+    if args.get("env_file"):
+        env.update(read_env_file(folder / str(args["env_file"])))
+    env.update({str(k): str(v) for k, v in (args.get("env") or {}).items()})
+    return RunSettings(
+        name=str(args["name"]) if args.get("name") else None,
+        ports=dict(args["ports"]) if args.get("ports") else None,
+        publish_all=bool(args.get("publish_all")),
+        env=env,
+        command=[str(a) for a in args["command"]] if args.get("command") else None,
+        entrypoint=[str(a) for a in args["entrypoint"]] if args.get("entrypoint") else None,
+        memory=args.get("memory"),
+        cpus=args.get("cpus"),
+        network=args.get("network") or None,
+        aliases=tuple(str(a) for a in args.get("aliases") or ()),
+        hostname=args.get("hostname") or None,
+        mounts=tuple(parse_mount(str(m), base=folder) for m in args.get("mounts") or ()),
+    )
+
+
 def bindings(ports: PortSpec | None, host_ip: str) -> dict[str, tuple[str, int | None]]:
     """Ports as the engine binds them: ``{"80/tcp": ("127.0.0.1", 8080)}``. A host port
     written ``ADDRESS:PORT`` (``127.0.0.1:8080``, ``0.0.0.0:``) binds to that address."""
@@ -349,5 +375,6 @@ __all__ = [
     "parse_mount",
     "read_env_file",
     "run_container",
+    "settings_from_args",
     "settings_from_inspect",
 ]

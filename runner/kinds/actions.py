@@ -24,19 +24,16 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from ..authoring.declarations import Param
 from ..authoring.model import Lesson, Step
 from ..engine import (
     Engine,
-    RunSettings,
     Snapshot,
     normalize,
-    parse_mount,
     prefer_lesson,
-    read_env_file,
+    settings_from_args,
 )
 from ..errors import (
     ContainerNotFound,
@@ -90,34 +87,10 @@ def _run(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) ->
         image,
         step=step.id,
         labels=ownership.labels(step.id, lesson=lesson.id),
-        settings=run_settings(args),
+        settings=settings_from_args(args),
     )
     links = f" ({', '.join(info.links)})" if info.links else ""
     return f"Started {info.name} from {normalize(image)}{links}."
-
-
-def run_settings(args: Mapping[str, Any], *, base: Path | None = None) -> RunSettings:
-    """A ``run`` declaration's settings; relative paths (a bind mount's folder, the env
-    file) are read from ``base``, the notebook's folder (default: the current one)."""
-    folder = base or Path.cwd()
-    env: dict[str, str] = {}
-    if args.get("env_file"):
-        env.update(read_env_file(folder / str(args["env_file"])))
-    env.update({str(k): str(v) for k, v in (args.get("env") or {}).items()})
-    return RunSettings(
-        name=str(args["name"]) if args.get("name") else None,
-        ports=dict(args["ports"]) if args.get("ports") else None,
-        publish_all=bool(args.get("publish_all")),
-        env=env,
-        command=[str(a) for a in args["command"]] if args.get("command") else None,
-        entrypoint=[str(a) for a in args["entrypoint"]] if args.get("entrypoint") else None,
-        memory=args.get("memory"),
-        cpus=args.get("cpus"),
-        network=args.get("network"),
-        aliases=tuple(str(a) for a in args.get("aliases") or ()),
-        hostname=args.get("hostname"),
-        mounts=tuple(parse_mount(str(m), base=folder) for m in args.get("mounts") or ()),
-    )
 
 
 def _exec(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) -> str:
