@@ -6,6 +6,7 @@ two meet, so widgets, commands and the grader load a lesson in one call.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from .authoring import Lesson, content_dirs, lesson_sources
@@ -24,9 +25,18 @@ def load_lesson(ref: str | Path) -> Lesson:
 
 
 def course() -> tuple[str, ...]:
-    """The course's lessons, in order: every lesson of the content folders by name (the
-    room's first lesson, where the hub opens JupyterLab, is the first of these)."""
-    return tuple(sorted({p.stem for d in content_dirs() for p in lesson_sources(d)}))
+    """The course's lessons, in order: those of the content folders in the order
+    ``dockdojo.content.COURSE`` gives, then any other by name (the room's first lesson,
+    where the hub opens JupyterLab, is the first of these)."""
+    return in_course_order(p.stem for d in content_dirs() for p in lesson_sources(d))
+
+
+def in_course_order(names: Iterable[str]) -> tuple[str, ...]:
+    """Lesson names in the order ``dockdojo.content.COURSE`` gives, others after by name."""
+    from dockdojo.content import COURSE
+
+    found = set(names)
+    return (*(n for n in COURSE if n in found), *sorted(found - set(COURSE)))
 
 
 def parse_lesson(
@@ -47,4 +57,4 @@ def build_lessons(
     return build(sources, out_dir, KINDS, docs_base=docs_base)
 
 
-__all__ = ["build_lessons", "course", "load_lesson", "parse_lesson"]
+__all__ = ["build_lessons", "course", "in_course_order", "load_lesson", "parse_lesson"]

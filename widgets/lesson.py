@@ -49,6 +49,7 @@ from .console import ExecConsole
 from .containers import RunWidget
 from .course import CourseStrip
 from .images import DeleteWidget, ImagesWidget
+from .needs import NeedsBox
 from .panel import ContainersWidget
 from .pull import PullWidget
 
@@ -458,7 +459,8 @@ class LessonView:
         self.panels[step_id] = panel
         header = w.HTML(f"{STYLE}<h4>{'✍️ ' if step.exercise else '▶ '}{esc(step.title)}</h4>")
         action = self.action_widget(step, panel)
-        children = [header] + ([action] if action is not None else []) + [panel, *heartbeat()]
+        needs = [NeedsBox(self.engine, step)] if step.needs else []
+        children = [header, *needs, *([action] if action is not None else []), panel, *heartbeat()]
         box = w.VBox(children, layout=w.Layout(border="1px solid #ddd", padding="6px"))
         box.add_class("dojo-step")
         box.add_class(f"dojo-step-{step.id}")

@@ -69,6 +69,12 @@ class Step:
     undone_by: str = ""
     """A later step that, as the guide asks, undoes what this one made (removing the image
     this step pulled). Once that step passes, this one counts as done."""
+    needs: tuple[str, ...] = ()
+    """Images the step's action needs on the engine that an earlier lesson pulls
+    (``needs: {images: [...], lesson: NAME}``): when one is missing, the widget says so
+    and offers to pull it, and ``run --solve`` pulls it first."""
+    needs_lesson: str = ""
+    """The earlier lesson that pulls them, when the lesson names it."""
 
     @property
     def points(self) -> int:
@@ -173,10 +179,11 @@ class Lesson:
     @property
     def images(self) -> tuple[str, ...]:
         """Every image the lesson declares (``image`` and ``images`` of its actions,
-        solutions and checks) as written, in the order they first appear; per-learner
-        values (``{learner_tag}``) are left out."""
+        solutions and checks, and what steps need from earlier lessons) as written, in
+        the order they first appear; per-learner values (``{learner_tag}``) are left out."""
         seen: dict[str, None] = {}
         for step in self.steps:
+            seen.update(dict.fromkeys(step.needs))
             actions = [a for a in (step.action, *step.solve) if a is not None]
             for args in [*(a.args for a in actions), *(c.args for c in step.checks)]:
                 for name in [args.get("image"), *(args.get("images") or ())]:

@@ -19,7 +19,7 @@ from .declarations import CHECK_FIELDS, KindTable, problems
 from .model import Action, CheckSpec, Step
 
 _STEP_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,47}\Z")
-_STEP_KEYS = {"title", "action", "checks", "solve", "undone_by"}
+_STEP_KEYS = {"title", "action", "checks", "solve", "undone_by", "needs"}
 _EXERCISE_KEYS = {"title", "task", "checks", "solve", "undone_by"}
 
 
@@ -62,6 +62,7 @@ class StepReader:
         if exercise:
             self.exercise_complete(arg, solve, task, line)
         undone_by = self.undone_by(arg, data, lines, line)
+        needs, needs_lesson = self.needs(arg, data.get("needs"), lines.get("needs", line))
         return Step(
             id=arg,
             title=str(data.get("title") or arg),
@@ -72,6 +73,8 @@ class StepReader:
             task=task.strip(),
             line=line,
             undone_by=undone_by,
+            needs=needs,
+            needs_lesson=needs_lesson,
         )
 
     def directive_named(self, line: int, name: str, arg: str) -> bool:
@@ -147,6 +150,26 @@ class StepReader:
             )
             return ""
         return undone_by
+
+    def needs(self, step: str, value: object, line: int) -> tuple[tuple[str, ...], str]:
+        """``needs: {images: [nginx], lesson: what-is-an-image}`` as (images, lesson)."""
+        if value is None:
+            return (), ""
+        how = "write needs: {images: [IMAGE, ...], lesson: LESSON-NAME}"
+        if not isinstance(value, dict) or set(value) - {"images", "lesson"}:
+            self.problem(line, f"step {step!r}: {how}")
+            return (), ""
+        images, lesson = value.get("images"), value.get("lesson", "")
+        if (
+            not isinstance(images, list)
+            or not images
+            or not all(isinstance(i, str) and i for i in images)
+            or not isinstance(lesson, str)
+            or (lesson and not _STEP_ID.match(lesson))
+        ):
+            self.problem(line, f"step {step!r}: {how}")
+            return (), ""
+        return tuple(images), lesson
 
     def action(self, kind: str, args: Mapping[str, Any], line: int, step: str) -> Action | None:
         spec = self.actions.get(kind)

@@ -197,8 +197,10 @@ def first_lesson_url() -> str:
 
 def room_lesson_ids() -> list[str]:
     """The ids of the lessons installed with dockdojo: the room's lessons."""
+    from ..lessons import in_course_order
+
     folder = Path(str(resources.files("dockdojo.content")))
-    return [lesson_id(path) for path in lesson_sources(folder)]
+    return list(in_course_order(lesson_id(path) for path in lesson_sources(folder)))
 
 
 def place_lessons(who: Learner | None, python: KernelEnv) -> None:

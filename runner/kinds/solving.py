@@ -78,7 +78,15 @@ def solve_step(
     """Perform ``step.solution``, then run the step's checks (retried for ``settle`` s)."""
     started = time.monotonic()
     errors: list[str] = []
-    for action in step.solution:
+    try:
+        for image in step.needs:  # what an earlier lesson pulled, as its widget offers
+            if engine.image(image) is None:
+                engine.pull(image)
+    except _FAILURES as exc:
+        errors.append(
+            _describe_failure(Action("pull", {"images": list(step.needs)}, step.line), exc)
+        )
+    for action in () if errors else step.solution:
         try:
             perform(engine, lesson, step, action)
         except _FAILURES as exc:
