@@ -16,6 +16,7 @@ says the container was made with, however it was made.
 
 from __future__ import annotations
 
+import ipaddress
 import posixpath
 import re
 import time
@@ -200,7 +201,8 @@ def settings_from_args(args: Mapping[str, Any], *, base: Path | None = None) -> 
 
 def bindings(ports: PortSpec | None, host_ip: str) -> dict[str, tuple[str, int | None]]:
     """Ports as the engine binds them: ``{"80/tcp": ("127.0.0.1", 8080)}``. A host port
-    written ``ADDRESS:PORT`` (``127.0.0.1:8080``, ``0.0.0.0:``) binds to that address."""
+    written ``ADDRESS:PORT`` (``127.0.0.1:8080``, ``0.0.0.0:``) binds to that address
+    (``127.0.0.1`` to the engine's own loopback address, in a room)."""
     addresses: dict[str, str] = {}
     numbers: dict[str | int, int | str | None] = {}
     for key, value in (ports or {}).items():
@@ -212,12 +214,21 @@ def bindings(ports: PortSpec | None, host_ip: str) -> dict[str, tuple[str, int |
                     f"{address!r} is not an IPv4 address to bind port {key} to.",
                     "Write ADDRESS:PORT, e.g. 127.0.0.1:8080 (or only the port).",
                 )
-            addresses[_port_key(key)] = address
+            addresses[_port_key(key)] = _loopback(address, host_ip)
         numbers[key] = text
     return {
         port: (addresses.get(port, host_ip), number)
         for port, number in port_bindings(numbers).items()
     }
+
+
+def _loopback(address: str, host_ip: str) -> str:
+    """``127.0.0.1`` (this machine only) as this engine binds it: in a room, the learner's
+    own loopback address (:attr:`Engine.host_ip <.facade.Engine.host_ip>`), the one
+    only they can reach; any other address as written."""
+    if address == "127.0.0.1" and ipaddress.ip_address(host_ip).is_loopback:
+        return host_ip
+    return address
 
 
 def _port_key(key: str | int) -> str:

@@ -42,6 +42,7 @@ from ..errors import (
     ImageInUse,
     ImageNotFound,
     NameInUse,
+    PortInUse,
 )
 from ..text import plural
 from .base import ActionKind, table
@@ -83,14 +84,26 @@ def _run(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) ->
         earlier = engine.containers(labels=ownership.labels(step.id, lesson=lesson.id))
         for container in earlier:
             _remove_quietly(engine, container.id)
-    info = engine.run(
-        image,
-        step=step.id,
-        labels=ownership.labels(step.id, lesson=lesson.id),
-        settings=settings_from_args(args),
-    )
+    labels = ownership.labels(step.id, lesson=lesson.id)
+    instead = ""
+    try:
+        info = engine.run(image, step=step.id, labels=labels, settings=settings_from_args(args))
+    except PortInUse as exc:
+        # the guides' fixed host ports (8080, 5432) are shared by the course's lessons;
+        # the steps' hints accept any free one, as a learner would choose
+        if not args.get("ports"):
+            raise
+        free = {**args, "ports": {k: _any_port(v) for k, v in dict(args["ports"]).items()}}
+        info = engine.run(image, step=step.id, labels=labels, settings=settings_from_args(free))
+        instead = f" ({exc.what.split(',')[0]}: Docker picked the host port instead)"
     links = f" ({', '.join(info.links)})" if info.links else ""
-    return f"Started {info.name} from {normalize(image)}{links}."
+    return f"Started {info.name} from {normalize(image)}{links}{instead}."
+
+
+def _any_port(value: object) -> str:
+    """A declared host port as "any free one", on the same address when one is given."""
+    text = "" if value is None else str(value)
+    return text.rpartition(":")[0] + ":" if ":" in text else ""
 
 
 def _exec(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) -> str:

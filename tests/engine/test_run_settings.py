@@ -9,7 +9,7 @@ import docker
 import pytest
 
 from dockdojo.runner import DockdojoError, Engine, RunSettings, parse_mount
-from dockdojo.runner.engine.running import parse_cpus, parse_env_lines, parse_memory
+from dockdojo.runner.engine.running import bindings, parse_cpus, parse_env_lines, parse_memory
 
 Namer = Callable[[str], str]
 
@@ -170,3 +170,7 @@ def test_good_settings_parse_as_docker_reads_them(tmp_path: Path) -> None:
         "/usr/local/apache2/htdocs",
     )
     assert parse_mount("postgres_data:/var/lib/postgresql:ro").read_only
+    # in a room, "this machine only" is the learner's own loopback address
+    room = bindings({80: "127.0.0.1:8080", 443: "0.0.0.0:"}, "127.77.0.5")
+    assert room == {"80/tcp": ("127.77.0.5", 8080), "443/tcp": ("0.0.0.0", None)}
+    assert bindings({80: "127.0.0.1:"}, "127.0.0.1") == {"80/tcp": ("127.0.0.1", None)}

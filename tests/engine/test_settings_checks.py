@@ -61,6 +61,8 @@ def test_port_bound_tells_loopback_from_every_address(
         host_config={"port_bindings": {80: ("0.0.0.0", None)}},
     )
     assert _check(images, "port_bound", name=local, address="127.0.0.1").passed
+    assert _check(images, "port_bound", name=local, address="loopback").passed
+    assert not _check(images, "port_bound", name=every, address="loopback").passed
     wrong = _check(images, "port_bound", name=every, address="127.0.0.1")
     assert not wrong.passed
     assert "0.0.0.0" in wrong.message

@@ -199,3 +199,26 @@ def test_actions_that_cannot_work_are_reported_per_step(
     assert "exec needs 'command'" in bad
     assert "exec needs 'prompt'" in bad
     assert report.steps_passed == 0
+
+
+def test_a_fixed_host_port_taken_by_another_lesson_is_replaced_by_a_free_one(
+    images: Engine, name: Callable[[str], str], cleanup: list[str]
+) -> None:
+    """The guides share host ports (8080, 5432) across lessons; a solve takes a free one
+    when the step's checks accept any, as its hint tells a learner to."""
+    holder = images.run("nginx", name=name("holder"), ports={80: 0})
+    cleanup.append(holder.id)
+    assert holder.ports, (holder, images.logs(holder.id, tail=5))
+    taken = holder.ports[0].host_port
+    lesson_id = f"port-taken-{uuid.uuid4().hex[:6]}"
+    web = name("web")
+    taker = step(
+        "run-web",
+        check("port_published", name=web, port=80),
+        act=action("run", image="nginx", name=web, ports={80: taken}),
+    )
+    with Engine(images.base_url, lesson=lesson_id) as engine:
+        report = solve_lesson(engine, lesson(lesson_id, taker), fresh=True)
+        cleanup.append(web)
+    assert report.passed, report
+    assert images.container(web).ports[0].host_port != taken

@@ -146,7 +146,13 @@ CHECKS: dict[str, CheckKind] = table(
             (
                 *_TARGET,
                 _PORT,
-                Param("address", "str", True, "host address, e.g. 127.0.0.1 or 0.0.0.0"),
+                Param(
+                    "address",
+                    "str",
+                    True,
+                    "host address, e.g. 0.0.0.0; loopback: any loopback address (127.0.0.1, "
+                    "or the learner's own in a room)",
+                ),
                 Param("host_port", "int", doc="the host port, when the number matters"),
             ),
             one_of=(("image", "name"),),

@@ -9,12 +9,12 @@ what the closest one has instead and which ``docker run`` flag gives it.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 
 from ...engine import ContainerInfo, ContainerSettings
 from ...engine.running import parse_cpus, parse_memory
 from ...errors import ContainerNotFound
-from ...text import human_bytes
 from ..base import Call, Seen
 from .targets import MAX_TARGETS, _not_running, _records, _targets
 
@@ -61,19 +61,38 @@ def _port_bound(call: Call) -> Seen:
 
     def test(settings: ContainerSettings) -> str | None:
         binds = [(a, p) for c, a, p in settings.bound if c == port]
-        if any(a == address and (host_port is None or p == int(host_port)) for a, p in binds):
+        if any(
+            _same_address(a, address) and (host_port is None or p == int(host_port))
+            for a, p in binds
+        ):
             return None
         if not binds:
             return f"does not publish {port}"
         shown = ", ".join(f"{a or '0.0.0.0'}:{p}" for a, p in binds)
-        want = f"{address}:{host_port}" if host_port is not None else f"{address}:PORT"
+        named = "127.0.0.1" if address == LOOPBACK else address
+        want = f"{named}:{host_port}" if host_port is not None else f"{named}:PORT"
         return (
             f"publishes {port} on {shown}, not on {want} "
             f"(docker run -p {want.replace('PORT', '8080')}:{port.split('/')[0]})"
         )
 
-    where = f"{address}:{host_port}" if host_port is not None else address
+    shown = "a loopback address (this machine only)" if address == LOOPBACK else address
+    where = f"{shown}, host port {host_port}," if host_port is not None else shown
     return _judge(call, test, f"{{name}} publishes {port} on {where} only.")
+
+
+LOOPBACK = "loopback"
+"""``address: loopback``: any loopback address (``127.0.0.1``, or in a room the learner's
+own ``127.x.y.z``, which only they can reach)."""
+
+
+def _same_address(bound: str, wanted: str) -> bool:
+    if wanted != LOOPBACK:
+        return bound == wanted
+    try:
+        return ipaddress.ip_address(bound).is_loopback
+    except ValueError:
+        return False
 
 
 def _container_env(call: Call) -> Seen:
@@ -98,16 +117,24 @@ def _container_limits(call: Call) -> Seen:
     def test(settings: ContainerSettings) -> str | None:
         wrong = []
         if memory is not None and settings.memory != memory:
-            has = human_bytes(settings.memory) if settings.memory else "no memory limit"
-            wrong.append(f"has {has}, not {human_bytes(memory)} (--memory)")
+            has = _size(settings.memory) if settings.memory else "no memory limit"
+            wrong.append(f"has {has}, not {_size(memory)} (--memory)")
         if cpus is not None and settings.nano_cpus != cpus:
             has = f"{settings.nano_cpus / 1e9:g} CPUs" if settings.nano_cpus else "no CPU limit"
             wrong.append(f"has {has}, not {cpus / 1e9:g} (--cpus)")
         return " and ".join(wrong) or None
 
-    parts = [f"{human_bytes(memory)} of memory"] if memory is not None else []
+    parts = [f"{_size(memory)} of memory"] if memory is not None else []
     parts += [f"{cpus / 1e9:g} CPUs"] if cpus is not None else []
     return _judge(call, test, f"{{name}} is limited to {' and '.join(parts)}.", running=False)
+
+
+def _size(size: int) -> str:
+    """Bytes as docker run's --memory writes them: ``512m``, ``1g``."""
+    for unit, factor in (("g", 1024**3), ("m", 1024**2), ("k", 1024)):
+        if size % factor == 0:
+            return f"{size // factor}{unit}"
+    return f"{size} bytes"
 
 
 def _container_command(call: Call) -> Seen:
