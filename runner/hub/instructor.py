@@ -49,7 +49,7 @@ from tornado.iostream import StreamClosedError
 
 from ..authoring import Lesson
 from ..authoring.sources import lesson_sources
-from ..lessons import load_lesson
+from ..lessons import in_course_order, load_lesson
 from ..mirror import room_images
 from ..privileged.mounts import mounted
 from ..room.config import RoomConfig, load_config
@@ -80,8 +80,8 @@ CSP = (
 def room_lessons() -> dict[str, Lesson]:
     """The lessons installed with dockdojo, by id, in their order."""
     folder = Path(str(resources.files("dockdojo.content")))
-    lessons = [load_lesson(path) for path in lesson_sources(folder)]
-    return {lesson.id: lesson for lesson in lessons}
+    lessons = {lesson.id: lesson for lesson in map(load_lesson, lesson_sources(folder))}
+    return {name: lessons[name] for name in in_course_order(lessons)}
 
 
 def learner_engine(name: str) -> str | None:
@@ -238,6 +238,7 @@ class Events(Base):
                     "seq": event["seq"],
                     "row": self.watch.row(event["learner"], lesson),
                     "summary": self.watch.summary(lesson),
+                    "room": self.watch.room(),
                 }
                 self.write(_event("learner", event["seq"], data))
                 await self.flush()

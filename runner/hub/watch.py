@@ -253,7 +253,31 @@ class Watch:
                 "now": self.clock(),
                 "learners": [self.row(name, lesson) for name in names],
                 "summary": self.summary(lesson),
+                "room": self.room(),
                 "unsaved": sum(len(b.steps) + len(b.learners) for b in self._unsaved),
+            }
+
+    def room(self) -> dict[str, Any]:
+        """Room-wide, for every lesson: who works on it now (the lesson their last
+        request named), and how many of its steps each learner has done."""
+        with self._lock:
+            done: dict[tuple[str, str], int] = {}
+            for (learner, lesson, _step), row in self.steps.items():
+                if row.status in ("done", "undone"):
+                    done[(learner, lesson)] = done.get((learner, lesson), 0) + 1
+            return {
+                "lessons": [
+                    {"id": k, "title": v.title, "steps": len(v.steps)}
+                    for k, v in self.lessons.items()
+                ],
+                "learners": [
+                    {
+                        "name": name,
+                        "lesson": who.lesson,
+                        "done": {k: done.get((name, k), 0) for k in self.lessons},
+                    }
+                    for name, who in sorted(self.learners.items())
+                ],
             }
 
     def row(self, name: str, lesson: str) -> dict[str, Any]:

@@ -202,3 +202,28 @@ def test_the_views_own_checks_are_known_by_their_time(watch: Watch) -> None:
     assert watch.ours("ada", (start + end) / 2)
     assert not watch.ours("ada", after + 1)
     assert not watch.ours("bob", (start + end) / 2)
+
+
+def test_the_room_view_says_who_is_in_which_lesson_and_how_far_each_got(watch: Watch) -> None:
+    from dockdojo.runner.hub.progress import LearnerRow, StepRow
+
+    now = time.time()
+    with watch._lock:
+        watch.learners["ada"] = LearnerRow("ada", lesson="publishing-ports")
+        watch.learners["bob"] = LearnerRow("bob", lesson=LESSON)
+        for step in ("run-nginx", "run-redis"):
+            watch.steps[("bob", LESSON, step)] = StepRow("bob", LESSON, step, "done", "", now, now)
+        watch.steps[("bob", LESSON, "redis-cli")] = StepRow(
+            "bob", LESSON, "redis-cli", "failing", "no", now, now
+        )
+    room = watch.grid(LESSON)["room"]
+    assert [lesson["id"] for lesson in room["lessons"]][:3] == [
+        "what-is-a-container",
+        "what-is-an-image",
+        "publishing-ports",
+    ]
+    people = {p["name"]: p for p in room["learners"]}
+    assert people["ada"]["lesson"] == "publishing-ports"
+    assert people["bob"]["lesson"] == LESSON
+    assert people["bob"]["done"][LESSON] == 2  # failing does not count
+    assert people["ada"]["done"] == dict.fromkeys(people["ada"]["done"], 0)
