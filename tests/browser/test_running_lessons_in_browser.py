@@ -1,0 +1,97 @@
+"""A learner clicks through each "Running containers" lesson in JupyterLab, in Chromium,
+step by step as the lesson declares them: a step that needs an image an earlier lesson
+pulled is offered its Pull first, then the step's own widget does the step (Pull, Run
+with the settings the step fills in, the Containers view, the console's suggestions,
+Stop...), and the step's check mark shows. A screenshot per step is saved in
+build/screenshots/ (or $DOCKDOJO_SCREENSHOTS) as r-LESSON-NN-STEP.png.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser.labserver import Lab
+from browser.test_lesson_in_browser import (  # fresh_world: a fixture
+    SHOTS,
+    button,
+    done,
+    fresh_world,  # noqa: F401
+    run_all,
+)
+from playwright.sync_api import Locator, Page, expect
+
+from dockdojo.content import COURSE
+from dockdojo.runner import course, load_lesson
+from dockdojo.runner.authoring import Step
+
+RUNNING = [n for n in course() if n in COURSE[COURSE.index("publishing-ports") :]]
+
+
+def offer_needs(step: Locator, needs: tuple[str, ...]) -> None:
+    """The step's note on what an earlier lesson pulled, and its Pull, until it goes."""
+    note = step.get_by_text("This step needs")
+    expect(note).to_be_visible()
+    for image in needs:
+        button(step, f"Pull {image}").click()
+    expect(note).to_have_count(0, timeout=120_000)
+
+
+def console(step: Locator, lines: list[str]) -> None:
+    """Connect the step's exec console and send each suggested line."""
+    button(step, "↻").click()
+    expect(step.locator("select").first).not_to_have_value("", timeout=30_000)
+    button(step, "Connect").click()
+    expect(step.get_by_text(re.compile("Connected to"))).to_be_visible(timeout=60_000)
+    for line in lines:
+        button(step, line).click()
+        expect(step.locator(".dojo-input input")).to_have_value(line)
+        button(step, "Send").click()
+        expect(step.locator("pre.dojo-term")).to_contain_text(line, timeout=30_000)
+
+
+def act(page: Page, step: Locator, declared: Step) -> None:
+    """Do the step with its widget, as a learner does."""
+    assert declared.action is not None
+    kind, args = declared.action.kind, declared.action.args
+    if kind == "pull":
+        for image in args["images"]:
+            button(step, f"Pull {image}").click()
+    elif kind == "run":
+        button(step, "Run").click()
+        another = button(step, "Run another")
+        page.wait_for_timeout(1500)
+        if another.is_visible():  # the image runs already (an earlier step's): another
+            another.click()
+    elif kind == "exec":
+        console(step, [str(line) for line in args.get("suggest") or ()])
+        button(step, "Check").click()
+    elif kind == "stop-container":
+        button(step, "Stop").first.click()
+    else:  # a view (containers, volumes, networks): look, then Check
+        button(step, "Check").click()
+
+
+@pytest.mark.usefixtures("fresh_world")
+@pytest.mark.parametrize("name", RUNNING)
+def test_a_learner_clicks_through_a_running_containers_lesson(
+    name: str, lab: Lab, page: Page
+) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    lesson = load_lesson(name)
+    page.goto(lab.notebook_url(f"{name}.ipynb"))
+    run_all(page, timeout=120)
+    guided = [s for s in lesson.steps if not s.exercise]
+    progress = page.locator(".dojo-progress")
+    expect(progress.get_by_text(f"0 of {len(lesson.steps)} steps done")).to_be_visible()
+    for number, declared in enumerate(guided, 1):
+        step = page.locator(f".dojo-step-{declared.id}")
+        step.scroll_into_view_if_needed()
+        if declared.needs:
+            offer_needs(step, declared.needs)
+        act(page, step, declared)
+        done(step)
+        step.screenshot(path=str(SHOTS / f"r-{name}-{number:02d}-{declared.id}.png"))
+    expect(progress.get_by_text(f"{len(guided)} of {len(lesson.steps)} steps done")).to_be_visible(
+        timeout=60_000
+    )
