@@ -26,6 +26,14 @@ DOCKDOJO = Path(sys.executable).parent / "dockdojo"
 LESSONS = {
     "what-is-a-container": ("solve_what_is_a_container.sh", ("docker/welcome-to-docker",)),
     "what-is-an-image": ("solve_what_is_an_image.sh", ("nginx", "redis", "mongo")),
+    "publishing-ports": (
+        "solve_publishing_ports.sh",
+        ("nginx", "redis", "docker/welcome-to-docker"),
+    ),
+    "overriding-container-defaults": (
+        "solve_overriding_container_defaults.sh",
+        ("postgres", "redis"),
+    ),
 }
 """Each lesson: its shell script, and the images both start with."""
 
