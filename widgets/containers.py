@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 import ipywidgets as w
 
@@ -16,6 +17,8 @@ from dockdojo.runner import (
     Engine,
     LiveState,
     PortLink,
+    RunSettings,
+    parse_mount,
     uses_image,
 )
 
@@ -186,6 +189,7 @@ class RunWidget(w.VBox):
         ports: Mapping[str | int, int | str | None] | None = None,
         env: Mapping[str, str] | None = None,
         command: Sequence[str] | None = None,
+        mounts: Sequence[str] | None = None,
         step: str | None = None,
         on_run: Callable[[ContainerInfo], object] | None = None,
     ) -> None:
@@ -208,8 +212,15 @@ class RunWidget(w.VBox):
             description="Env",
             placeholder="KEY=value, one per line",
         )
-        settings = w.VBox([self.name, self.ports_box, self.env, self.command])
-        self.settings = w.Accordion(children=[settings], selected_index=0 if ports else None)
+        self.volumes = w.Textarea(
+            value="\n".join(str(m) for m in mounts or ()),
+            description="Volumes",
+            placeholder="./folder:/path/in/container[:ro] or NAME:/path, one per line",
+        )
+        settings = w.VBox([self.name, self.ports_box, self.env, self.command, self.volumes])
+        self.settings = w.Accordion(
+            children=[settings], selected_index=0 if ports or mounts else None
+        )
         self.settings.set_title(0, "Optional settings")
         self.run_button = button("Run", "primary", "play")
         self.run_button.add_class("dojo-run")
@@ -354,6 +365,12 @@ class RunWidget(w.VBox):
                 self.load_ports()
             ports, env = self.settings_values()
             command = shlex.split(self.command.value) if self.command.value.strip() else None
+            # a shared folder is found beside the notebook, where the kernel runs
+            mounts = tuple(
+                parse_mount(line, base=Path.cwd())
+                for line in self.volumes.value.splitlines()
+                if line.strip()
+            )
             info = self.engine.run(
                 image,
                 name=self.name.value.strip() or None,
@@ -361,6 +378,7 @@ class RunWidget(w.VBox):
                 env=env,
                 command=command,
                 step=self.step,
+                settings=RunSettings(mounts=mounts),
             )
             self.cards.children = [ContainerCard(self.engine, info), *self.cards.children]
             self._noted = {info.id}
