@@ -38,7 +38,7 @@ class FileWidget(w.VBox):
             "(JupyterLab's file browser shows it; editing it there is editing it here)</div>"
         )
         self.text = w.Textarea(
-            value=content, layout=w.Layout(width="100%", height="260px", font_family="monospace")
+            value=content, layout=w.Layout(width="100%", height="260px")
         )
         self.save_button = button("Save", "primary", "save")
         self.save_button.add_class("dojo-save-file")

@@ -148,3 +148,40 @@ def test_bind_file_says_what_the_container_has_instead(site: Engine, tmp_path: P
     (tmp_path / "web" / "index.html").write_text("<h1>changed</h1>\n")
     passed, message = seen(name="shr-shared", path=htdocs, port=80, contains="changed")
     assert passed, message
+
+
+def test_the_lessons_widgets_save_the_file_and_run_with_the_folder(
+    site: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a learner in JupyterLab: Save writes public_html beside the notebook (the
+    kernel's folder), the step's check sees it; Run (its Volumes filled in from the
+    lesson, the host port made random here) serves it."""
+    from dockdojo.widgets import LessonView, RunWidget
+    from dockdojo.widgets.files import FileWidget
+
+    monkeypatch.setenv("DOCKDOJO_WIDGETS_SYNC", "1")
+    view = LessonView(LESSON, engine=site)
+    box = view.step("make-site")
+    file_widget = box.children[1]
+    assert isinstance(file_widget, FileWidget)
+    assert "Whalecome!!" in file_widget.text.value  # the guide's text, nothing on disk yet
+    assert view.panels["make-site"].passed is False
+    file_widget.save_button.click()
+    assert "Whalecome!!" in (tmp_path / "public_html" / "index.html").read_text()
+    assert view.panels["make-site"].passed is True
+
+    box = view.step("run-with-bind")
+    run = box.children[1]
+    assert isinstance(run, RunWidget)
+    assert run.volumes.value == "./public_html:/usr/local/apache2/htdocs/"
+    for field in run._port_fields.values():
+        field.value = "0"
+    run.run_button.click()
+    assert "Started my_site" in run.status.value, run.status.value
+    view.panels["run-with-bind"].check_button.click()
+    assert view.panels["run-with-bind"].passed is True, view.panels["run-with-bind"].results.value
+
+    run.volumes.value = "./missing:/usr/local/apache2/htdocs"  # a folder that is not there
+    run.run(again=True)
+    assert "does not exist" in run.status.value
+    assert "mkdir ./missing" in run.status.value
