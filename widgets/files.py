@@ -37,9 +37,7 @@ class FileWidget(w.VBox):
             f'<div class="dojo-hint">📄 <code>{esc(path)}</code>, beside this notebook '
             "(JupyterLab's file browser shows it; editing it there is editing it here)</div>"
         )
-        self.text = w.Textarea(
-            value=content, layout=w.Layout(width="100%", height="260px")
-        )
+        self.text = w.Textarea(value=content, layout=w.Layout(width="100%", height="260px"))
         self.save_button = button("Save", "primary", "save")
         self.save_button.add_class("dojo-save-file")
         self.reload_button = button("Reload from disk", icon="refresh")

@@ -8,12 +8,13 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lesson_kit import check, lesson, step
 
 from dockdojo.runner import ContainerNotFound, Engine, load_lesson
-from dockdojo.runner.authoring import Lesson, Section, Step
+from dockdojo.runner.authoring import Action, Lesson, Section, Step
 from dockdojo.runner.context import learner_tag, personalize
 from dockdojo.runner.kinds import check_lesson, run_check, solve_lesson
 
@@ -26,7 +27,7 @@ def on_random_ports(model: Lesson) -> Lesson:
     engine is shared, and the checks accept any host port."""
 
     def free(s: Step) -> Step:
-        def port(a):  # type: ignore[no-untyped-def]
+        def port(a: Action) -> Action:
             ports = a.args.get("ports")
             if not ports:
                 return a
@@ -116,7 +117,7 @@ def test_bind_file_says_what_the_container_has_instead(site: Engine, tmp_path: P
     shared = RunSettings(mounts=(parse_mount("./web:/usr/local/apache2/htdocs:ro"),))
     engine.run("httpd:2.4", name="shr-shared", ports={80: 0}, settings=shared)
 
-    def seen(**args: object) -> tuple[bool, str]:
+    def seen(**args: Any) -> tuple[bool, str]:
         spec = check("bind_file", **args)
         result = run_check(engine, own, the_step, spec, folder=tmp_path)
         return result.passed, result.message

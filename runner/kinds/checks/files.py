@@ -20,6 +20,7 @@ from typing import Any
 
 from ...beside import read_beside
 from ...engine import ContainerInfo, Mount
+from ...engine.explore import ReadOnlyMountUnreadable
 from ...errors import ContainerNotFound, DockdojoError
 from ...text import human_bytes, snippet
 from ..base import Call, Seen
@@ -102,22 +103,11 @@ def _one_bind_file(
             f"(docker run -v ./folder:{folder} ...).",
             {},
         )
-    try:
-        seen = engine.explore(container.id).read_file(path)
-    except ContainerNotFound:
-        raise
-    except DockdojoError:
-        inner = posixpath.relpath(path, mount.target.rstrip("/") or "/")
-        return (
-            False,
-            f"{container.name} sees no {path}: there is no {inner} in the host folder "
-            f"{mount.source} it shares.",
-            {"host_folder": mount.source},
-        )
-    facts: dict[str, Any] = {"host_folder": mount.source, "bytes": seen.size}
-    if seen.text is None:
-        return False, f"{path} in {container.name} is not text.", facts
-    text = seen.text
+    read = _read_in(call, container, mount, path)
+    if isinstance(read, str):
+        return False, read, {"host_folder": mount.source}
+    text, how = read
+    facts: dict[str, Any] = {"host_folder": mount.source, "bytes": len(text.encode()), "read": how}
     facts["snippet"] = snippet(text)
     contains = call.args.get("contains")
     miss = _text_miss(call, text)
@@ -128,18 +118,62 @@ def _one_bind_file(
         facts["host"] = host[1]
         if not host[0]:
             return False, host[1], facts
-    if call.args.get("port") is not None:
+    if call.args.get("port") is not None and how != "served":
         served = _served(call, container, text)
         facts["served"] = served[1]
         if not served[0]:
             return False, served[1], facts
     said = f" and contains {str(contains)!r}" if contains is not None else ""
     also = " and serves it" if call.args.get("port") is not None else ""
+    if how == "served":
+        said += " (read through its server: this engine cannot read a read-only mount)"
     return (
         True,
         f"{container.name} sees {path} from the host folder {mount.source}{said}{also}.",
         facts,
     )
+
+
+def _read_in(
+    call: Call, container: ContainerInfo, mount: Mount, path: str
+) -> tuple[str, str] | str:
+    """The file's text as the container sees it, and how it was read (``archive``, as
+    the Files tab reads; ``cat``, in the container, where a rootless engine cannot read a
+    read-only bind mount's files that way); else why not, as a sentence."""
+    name = container.name
+    try:
+        seen = call.ctx.engine.explore(container.id).read_file(path)
+    except ContainerNotFound:
+        raise
+    except ReadOnlyMountUnreadable:
+        return _through_server(call, container, mount, path)
+    except DockdojoError:
+        inner = posixpath.relpath(path, mount.target.rstrip("/") or "/")
+        return (
+            f"{name} sees no {path}: there is no {inner} in the host folder {mount.source} "
+            "it shares."
+        )
+    if seen.text is None:
+        return f"{path} in {name} is not text."
+    return seen.text, "archive"
+
+
+def _through_server(
+    call: Call, container: ContainerInfo, mount: Mount, path: str
+) -> tuple[str, str] | str:
+    """The file as the container's server serves it: a rootless engine (a room's, the
+    grader's) cannot read a read-only bind mount's files through the archive API, and a
+    program run in the container would not be believed there (the mount covers /usr)."""
+    if call.args.get("port") is None or not container.running:
+        return (
+            f"{container.name} shares {mount.source} read-only, and this engine (a rootless "
+            f"one) cannot read {path} in it; its server can, when it runs and the check "
+            "names its port."
+        )
+    got = _fetch(call, container)
+    if isinstance(got, str):
+        return got
+    return got[0], "served"
 
 
 def _text_miss(call: Call, text: str) -> str | None:
@@ -176,21 +210,35 @@ def _host_side(call: Call, mount: Mount, path: str, text: str) -> tuple[bool, st
     return True, f"{relative} beside the notebook is the same file."
 
 
-def _served(call: Call, container: ContainerInfo, text: str) -> tuple[bool, str]:
+def _fetch(call: Call, container: ContainerInfo) -> str | tuple[str]:
+    """The page at the check's port and url: its text (a 1-tuple), or why not."""
     raw = str(call.args.get("port")).strip()
     port = raw if "/" in raw else f"{raw}/tcp"
     page = "/" + str(call.args.get("url", "/")).lstrip("/")
     links = [p for p in container.ports if p.container_port == port]
     if not links:
-        return False, f"{container.name} does not publish {port} on the host (docker run -p)."
+        return f"{container.name} does not publish {port} on the host (docker run -p)."
     link = links[0]
     url = f"http://{port_link_host(call.ctx.snapshot.host, link)}:{link.host_port}{page}"
     try:
         status, body = _get(url, min(HTTP_TIMEOUT, call.left()))
     except (OSError, http.client.HTTPException) as exc:
-        return False, f"{url} ({container.name}) could not be reached ({exc})."
+        return f"{url} ({container.name}) could not be reached ({exc})."
+    if status == 403:
+        return (
+            f"{url} ({container.name}) answered 403 Forbidden: the server in the container "
+            "may not read the file. It reads as a user of its own, not as you: make the "
+            "shared folder readable by others (chmod -R o+rX FOLDER)."
+        )
     if status != 200:
-        return False, f"{url} ({container.name}) answered {status}, not the file."
-    if body.strip() != text.strip():
-        return False, f"{url} ({container.name}) serves {snippet(body)!r}, not the file."
-    return True, f"{url} serves the file."
+        return f"{url} ({container.name}) answered {status}, not the file."
+    return (body,)
+
+
+def _served(call: Call, container: ContainerInfo, text: str) -> tuple[bool, str]:
+    got = _fetch(call, container)
+    if isinstance(got, str):
+        return False, got
+    if got[0].strip() != text.strip():
+        return False, f"{container.name} serves {snippet(got[0])!r} on its port, not the file."
+    return True, "its server serves the file."
