@@ -41,7 +41,7 @@ class FileWidget(w.VBox):
         self.save_button = button("Save", "primary", "save")
         self.save_button.add_class("dojo-save-file")
         self.reload_button = button("Reload from disk", icon="refresh")
-        self.guide_button = button("The guide's text", icon="undo")
+        self.guide_button = button("The lesson's text", icon="undo")
         self.status = w.HTML()
         self.worker = Worker(self.status, [self.save_button, self.reload_button])
         self.save_button.on_click(lambda _: self.save())
