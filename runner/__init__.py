@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .authoring import Action, CheckSpec, Lesson, Step
+    from .beside import read_beside, write_beside
     from .context import LearnerContext, learner_context, learner_tag
     from .engine import (
         LABEL_LEARNER,
@@ -99,6 +100,7 @@ if TYPE_CHECKING:
 
 _WHERE = {
     "authoring": ("Action", "CheckSpec", "Lesson", "Step"),
+    "beside": ("read_beside", "write_beside"),
     "context": ("LearnerContext", "learner_context", "learner_tag"),
     "environ": ("widgets_headless", "widgets_sync"),
     "engine": (
@@ -233,6 +235,7 @@ __all__ = [
     "plain_text",
     "plural",
     "port_url",
+    "read_beside",
     "read_env_file",
     "request_recheck",
     "run_step_checks",
@@ -242,6 +245,7 @@ __all__ = [
     "uses_image",
     "widgets_headless",
     "widgets_sync",
+    "write_beside",
 ]
 """The public API; :func:`__getattr__` loads each name from the module ``_WHERE`` says."""
 

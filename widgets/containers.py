@@ -244,6 +244,7 @@ class RunWidget(w.VBox):
         ports: Mapping[str | int, int | str | None] | None = None,
         env: Mapping[str, str] | None = None,
         command: Sequence[str] | None = None,
+        mounts: Sequence[str] | None = None,
         step: str | None = None,
         on_run: Callable[[ContainerInfo], object] | None = None,
         more: Mapping[str, Any] | None = None,
@@ -267,7 +268,9 @@ class RunWidget(w.VBox):
             description="Env",
             placeholder="KEY=value, one per line",
         )
-        self.more = MoreSettings(more or {})
+        declared_more = {**(more or {}), **({"mounts": list(mounts)} if mounts else {})}
+        self.more = MoreSettings(declared_more)
+        self.volumes = self.more.volumes
         settings = w.VBox([self.name, self.ports_box, self.more.volumes, self.env, self.more.box])
         declared = bool(ports or env or command or self.more.declared)
         self.settings = w.Accordion(children=[settings], selected_index=0 if declared else None)

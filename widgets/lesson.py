@@ -21,6 +21,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
@@ -48,6 +49,7 @@ from .common import STYLE, Worker, button, esc, heartbeat, live, note, synchrono
 from .console import ExecConsole
 from .containers import RunWidget
 from .course import CourseStrip
+from .files import FileWidget
 from .images import DeleteWidget, ImagesWidget
 from .needs import NeedsBox
 from .panel import ContainersWidget
@@ -380,7 +382,12 @@ class LessonView:
             seen = state.snapshot if not slow and state is not None and state.connected else None
             checked = (
                 check_lesson(
-                    self.engine, self.model, quick, snapshot=seen, images=self.context.images
+                    self.engine,
+                    self.model,
+                    quick,
+                    snapshot=seen,
+                    images=self.context.images,
+                    folder=Path.cwd(),  # the kernel runs in the notebook's folder
                 ).steps
                 if quick
                 else ()
@@ -532,6 +539,9 @@ WIDGETS: dict[str, WidgetMaker] = {
         step=step.id,
         on_run=lambda _: done(),
         more=args,
+    ),
+    "file": lambda _engine, _step, args, done: FileWidget(
+        str(args["path"]), str(args["content"]), on_saved=lambda _: done()
     ),
     "exec": lambda engine, _step, args, done: ExecConsole(
         engine,

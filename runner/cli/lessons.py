@@ -175,7 +175,13 @@ def _check_command(args: argparse.Namespace) -> int:
     from .tables import render_report
 
     with _context(args.lesson, args.learner) as context:
-        report = check_lesson(context.engine, context.lesson, args.steps, images=context.images)
+        report = check_lesson(
+            context.engine,
+            context.lesson,
+            args.steps,
+            images=context.images,
+            folder=Path.cwd(),  # files beside the notebook are read from here, as run --solve
+        )
     if args.json:
         _print_json(report.to_json())
     else:

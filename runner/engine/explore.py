@@ -73,6 +73,11 @@ class FileText:
     """Whether ``text`` is the whole file."""
 
 
+class ReadOnlyMountUnreadable(DockdojoError):
+    """The engine cannot read a container's files because of a read-only bind mount
+    (a rootless engine may not remount it read-only to read it)."""
+
+
 class _Counted:
     """A file-like reader over the archive's chunks that stops at a byte budget."""
 
@@ -150,6 +155,18 @@ class ContainerExplorer:
             raise DockdojoError(
                 f"There is no {path} in the container {self.ref}.",
                 "Open a folder of the listing, or go up to /.",
+            ) from None
+        except DockdojoError as error:
+            if "remount-ro" not in str(error):
+                raise
+            # a rootless engine (a room's) mounts the container's volumes again to read
+            # them, and may not make a read-only bind mount read-only again there
+            raise ReadOnlyMountUnreadable(
+                f"The engine cannot read the files of {self.ref}: it has a folder shared "
+                "read-only (:ro), and this engine, a rootless one, cannot mount it again to "
+                "read it (a limit of Docker's rootless mode).",
+                f"Look from inside it instead (docker exec {self.ref} ls -la /), or share the "
+                "folder without :ro while you look.",
             ) from None
         assert isinstance(answer, tuple)
         chunks, info = answer
@@ -232,4 +249,11 @@ class LogStream:
             close()
 
 
-__all__ = ["ContainerExplorer", "FileEntry", "FileText", "Folder", "LogStream"]
+__all__ = [
+    "ContainerExplorer",
+    "FileEntry",
+    "FileText",
+    "Folder",
+    "LogStream",
+    "ReadOnlyMountUnreadable",
+]

@@ -17,8 +17,10 @@ says the container was made with, however it was made.
 from __future__ import annotations
 
 import ipaddress
+import os
 import posixpath
 import re
+import stat
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -142,15 +144,35 @@ def parse_mount(text: str, *, base: Path | None = None) -> Mount:
         if not path.is_absolute():
             path = (base or Path.cwd()) / path
         path = path.resolve()
-        if not path.is_dir() and not path.is_file():
-            raise DockdojoError(
-                f"The folder {str(path)!r} to share does not exist.",
-                f"Create it first (mkdir {source}), then run again.",
-            )
+        _readable(path, source)
         return Mount(str(path), target, mode == "ro", "bind")
     if not _VOLUME_NAME.match(source):
         raise DockdojoError(f"{source!r} is not a volume name.", how)
     return Mount(source, target, mode == "ro", "volume")
+
+
+def _readable(path: Path, source: str) -> None:
+    """A folder (or file) to share exists and this user may read it: a rootless engine
+    runs as this user, so what they may not read, a container may not either."""
+    private = DockdojoError(
+        f"You may not read {str(path)!r}, so it cannot be shared with a container: the "
+        "engine runs as you, and a container sees only what you may read.",
+        "Share a folder of your own, such as one beside the notebook (./public_html).",
+    )
+    try:
+        found = path.stat()
+    except PermissionError:
+        raise private from None
+    except OSError:
+        found = None
+    if found is None or not (stat.S_ISDIR(found.st_mode) or stat.S_ISREG(found.st_mode)):
+        raise DockdojoError(
+            f"The folder {str(path)!r} to share does not exist.",
+            f"Create it first (mkdir {source}), then run again.",
+        )
+    wanted = os.R_OK | (os.X_OK if stat.S_ISDIR(found.st_mode) else 0)
+    if not os.access(path, wanted):
+        raise private
 
 
 @dataclass(frozen=True)

@@ -192,6 +192,15 @@ def _run_refused(text: str, status: int | None, op: Op) -> DockdojoError:
             f"The name {op.name!r} is already used by another container.",
             "Choose another name, or remove the old container first.",
         )
+    if "mount source path" in lowered and "permission denied" in lowered:
+        found = re.search(r"mount source path '([^']+)'", text)
+        folder = found.group(1) if found else "the folder"
+        return DockdojoError(
+            f"The folder {folder} cannot be shared with the container: the engine runs as "
+            "you, and you may not open it (permission denied).",
+            "Share a folder of your own, such as one beside the notebook (./public_html); "
+            "another user's private folder stays theirs.",
+        )
     if "invalid container name" in lowered:
         return DockdojoError(
             f"{op.name!r} is not a valid container name.",

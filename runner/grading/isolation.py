@@ -420,6 +420,10 @@ class Box:
             },
             "proc": "invisible",  # its own processes and its engine's, nothing else
             "nofile": 1024,
+            # files as a learner's session makes them: its containers' other users (httpd's
+            # www-data, a subordinate uid of the rootless engine) read a folder it shares;
+            # the work folder's own root (0700) keeps them from other pool users
+            "umask": 0o022,
             "log": str(self.work / "kernel" / "kernel.log"),
         }
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from ..authoring.declarations import Param
 from ..authoring.model import Lesson, Step
+from ..beside import write_beside
 from ..engine import (
     Engine,
     Snapshot,
@@ -44,7 +45,7 @@ from ..errors import (
     NameInUse,
     PortInUse,
 )
-from ..text import plural
+from ..text import human_bytes, plural
 from .base import ActionKind, table
 
 SESSION_TIMEOUT = 60.0
@@ -203,6 +204,13 @@ def _remove_container(engine: Engine, _lesson: Lesson, _step: Step, args: Mappin
     return f"Removed the container {name}."
 
 
+def _write_file(_engine: Engine, _lesson: Lesson, _step: Step, args: Mapping[str, Any]) -> str:
+    text = str(args["content"])
+    write_beside(str(args["path"]), text)
+    size = human_bytes(len(text.encode("utf-8")))
+    return f"Wrote {args['path']} ({size}) beside the notebook."
+
+
 # helpers ----------------------------------------------------------------------------
 def _remove_quietly(engine: Engine, ref: str) -> None:
     with contextlib.suppress(ContainerNotFound):  # gone meanwhile: the goal is reached
@@ -294,6 +302,10 @@ def _describe_remove_container(args: Mapping[str, Any]) -> str:
     return f"remove the container {args.get('name')} (stopping it first if it runs)"
 
 
+def _describe_write_file(args: Mapping[str, Any]) -> str:
+    return f"write {args.get('path')} beside the notebook (its folders made as needed)"
+
+
 # the table ----------------------------------------------------------------------------
 ACTIONS: dict[str, ActionKind] = table(
     [
@@ -340,6 +352,18 @@ ACTIONS: dict[str, ActionKind] = table(
                 Param("aliases", "strings", doc="--network-alias names on that network"),
                 Param("hostname", "str", doc="-h: the container's hostname"),
                 Param("mounts", "strings", doc="-v: NAME:/path (volume), ./dir:/path[:ro] (bind)"),
+            ),
+        ),
+        ActionKind(
+            "write-file",
+            "Write a text file beside the notebook (e.g. a folder to share with a "
+            "container), editable before it is saved; only inside the notebook's folder.",
+            _write_file,
+            _describe_write_file,
+            "file",
+            (
+                Param("path", "str", True, "relative to the notebook, e.g. public_html/index.html"),
+                Param("content", "str", True, "the file's text, as the guide gives it"),
             ),
         ),
         ActionKind(

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 import requests
@@ -73,6 +74,9 @@ class Context:
     images: TrustedImages = field(default_factory=TrustedImages)
     """Which manifests count as the lesson's images (the ``images`` of the learner's
     :class:`~dockdojo.runner.context.LearnerContext`)."""
+    folder: Path | None = None
+    """The notebook's folder, where files beside it are read; None where the checks run
+    away from it (the grader, the instructor's view): see :mod:`.checks.files`."""
 
 
 @dataclass

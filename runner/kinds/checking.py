@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from ..authoring.declarations import problems
@@ -47,10 +48,17 @@ def run_check(
     timeout: float = DEFAULT_TIMEOUT,
     snapshot: Snapshot | None = None,
     images: TrustedImages | None = None,
+    folder: Path | None = None,
 ) -> CheckResult:
     """Run one check of ``step`` against the live engine."""
     return run_checks(
-        engine, lesson, [(step, spec)], timeout=timeout, snapshot=snapshot, images=images
+        engine,
+        lesson,
+        [(step, spec)],
+        timeout=timeout,
+        snapshot=snapshot,
+        images=images,
+        folder=folder,
     )[0]
 
 
@@ -62,10 +70,13 @@ def run_step_checks(
     timeout: float = DEFAULT_TIMEOUT,
     snapshot: Snapshot | None = None,
     images: TrustedImages | None = None,
+    folder: Path | None = None,
 ) -> list[CheckResult]:
     """Run every check of ``step``, in declaration order."""
     items = [(step, c) for c in step.checks]
-    return run_checks(engine, lesson, items, timeout=timeout, snapshot=snapshot, images=images)
+    return run_checks(
+        engine, lesson, items, timeout=timeout, snapshot=snapshot, images=images, folder=folder
+    )
 
 
 def check_lesson(
@@ -76,11 +87,13 @@ def check_lesson(
     timeout: float = DEFAULT_TIMEOUT,
     snapshot: Snapshot | None = None,
     images: TrustedImages | None = None,
+    folder: Path | None = None,
 ) -> LessonReport:
     """Check the steps ``step_ids`` (default: all) of ``lesson`` against the engine, over
     ``snapshot`` when the caller has read the engine already (the notebook's live model),
     else over one read now; ``images`` are the manifests that count as the lesson's
-    images (the learner context's; by default, any pulled as the declared repository).
+    images (the learner context's; by default, any pulled as the declared repository);
+    ``folder`` is the notebook's, where checks read files beside it (None: not here).
 
     Raises :class:`DockdojoError` only for a step id the lesson does not have.
     """
@@ -93,7 +106,9 @@ def check_lesson(
         if i not in chosen
     ]
     items = [(s, c) for s in [*steps, *extra] for c in s.checks]
-    results = run_checks(engine, lesson, items, timeout=timeout, snapshot=snapshot, images=images)
+    results = run_checks(
+        engine, lesson, items, timeout=timeout, snapshot=snapshot, images=images, folder=folder
+    )
     by_step: dict[str, list[CheckResult]] = {}
     for (step, _), result in zip(items, results, strict=True):
         by_step.setdefault(step.id, []).append(result)
@@ -141,6 +156,7 @@ def run_checks(
     timeout: float = DEFAULT_TIMEOUT,
     snapshot: Snapshot | None = None,
     images: TrustedImages | None = None,
+    folder: Path | None = None,
 ) -> list[CheckResult]:
     """Run checks concurrently over one shared snapshot; results in the order of ``items``.
 
@@ -160,7 +176,15 @@ def run_checks(
                 for step, spec in items
             ]
         snapshot = taken
-    ctx = Context(engine, lesson, snapshot, timeout, _evaluate, images=images or TrustedImages())
+    ctx = Context(
+        engine,
+        lesson,
+        snapshot,
+        timeout,
+        _evaluate,
+        images=images or TrustedImages(),
+        folder=folder,
+    )
     plain = _with_dependencies(lesson, items)
     _run_plain(ctx, plain)
     out = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import requests
 from docker.errors import DockerException
@@ -92,11 +93,12 @@ def solve_step(
         except _FAILURES as exc:
             errors.append(_describe_failure(action, exc))
             break
-    results = run_step_checks(engine, lesson, step, timeout=timeout)
+    here = Path.cwd()  # where the actions wrote files beside the notebook
+    results = run_step_checks(engine, lesson, step, timeout=timeout, folder=here)
     deadline = time.monotonic() + settle
     while not errors and not all(r.passed for r in results) and time.monotonic() < deadline:
         time.sleep(0.25)
-        results = run_step_checks(engine, lesson, step, timeout=timeout)
+        results = run_step_checks(engine, lesson, step, timeout=timeout, folder=here)
     return StepReport(
         step.id, step.title, tuple(results), tuple(errors), seconds=time.monotonic() - started
     )

@@ -25,9 +25,10 @@ def test_lesson_solves_end_to_end_then_checks_clean(
     docker_host: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     monkeypatch.setenv("DOCKER_HOST", docker_host)
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(tmp_path)  # a notebook's folder: files a lesson writes beside it go here
     assert main(["run", lesson, "--solve", "--fresh"]) == 0, capsys.readouterr()
     assert "every check passed" in capsys.readouterr().out
     assert main(["check", lesson, "--json"]) == 0

@@ -309,7 +309,7 @@ def test_checks_declared_wrongly_fail_with_what_is_wrong(nowhere: Engine) -> Non
     )
     assert "'port' must be a port number such as 80 or 80/tcp" in results[1].message
     assert results[2].message.startswith(
-        "dockdojo has no check named 'image_presnet' (it knows command_output, container_absent, "
+        "dockdojo has no check named 'image_presnet' (it knows bind_file, command_output, "
     )
 
 

@@ -67,6 +67,7 @@ def test_every_action_describes_itself_for_the_plan() -> None:
         "remove-container": {"name": "web"},
         "containers": {},
         "stop-container": {"name": "welcome"},
+        "write-file": {"path": "public_html/index.html", "content": "<h1>hi</h1>"},
     }
     assert set(samples) == set(ACTIONS)
     described = {name: ACTIONS[name].describe(args) for name, args in samples.items()}
@@ -75,6 +76,9 @@ def test_every_action_describes_itself_for_the_plan() -> None:
         "remove the container web (stopping it first if it runs)"
     )
     assert described["stop-container"] == "stop the container welcome"
+    assert described["write-file"] == (
+        "write public_html/index.html beside the notebook (its folders made as needed)"
+    )
     assert all(text and "{" not in text for text in described.values())
 
 

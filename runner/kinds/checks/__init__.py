@@ -31,6 +31,7 @@ from .containers import (
     _container_stopped,
     _logs_contain,
 )
+from .files import _bind_file, _file_beside
 from .images import _image_absent, _image_present, _image_removed, _no_container_uses
 from .lesson import _step_done
 from .ports import EPHEMERAL_PORT_MIN, _http_ok, _port_published, port_link_host
@@ -198,6 +199,33 @@ CHECKS: dict[str, CheckKind] = table(
                 Param("volume", "str", doc="the volume's name"),
                 Param("bind", "bool", doc="a bind mount of a host folder"),
                 Param("read_only", "bool", doc="whether it must be read-only (or not)"),
+            ),
+            one_of=(("image", "name"),),
+        ),
+        CheckKind(
+            "file_beside",
+            "A file beside the notebook (in its folder) exists, with the text when given; "
+            "where the check runs away from the notebook (the grader, the instructor's "
+            "view) it says it cannot be told and passes.",
+            _file_beside,
+            (
+                Param("path", "str", True, "relative to the notebook, e.g. public_html/index.html"),
+                Param("contains", "str", doc="text the file must contain"),
+            ),
+        ),
+        CheckKind(
+            "bind_file",
+            "A file the container sees through a bind mount of a host folder (read through "
+            "the engine, as the Files tab does) is the file beside the notebook, when the "
+            "check runs there; with port, the container's server serves that same file.",
+            _bind_file,
+            (
+                *_TARGET,
+                Param("path", "str", True, "the file in the container"),
+                Param("contains", "str", doc="text the file must contain"),
+                Param("lacks", "str", doc="text the file must no longer contain"),
+                Param("port", "port", doc="container port whose page must be the file"),
+                Param("url", "str", doc="the page's path on that port, default /"),
             ),
             one_of=(("image", "name"),),
         ),
