@@ -36,9 +36,12 @@ def test_official_images_go_under_library_and_others_under_their_owner(
         "postgres": "library/postgres",
         "httpd": "library/httpd",
         "welcome-to-docker": "docker/welcome-to-docker",
+        "node": "library/node",
     }
     assert fixtures.FIXTURES["httpd"].tags == ("2.4", "latest")
     assert fixtures.FIXTURES["postgres"].tags == ("latest", "18")
+    assert fixtures.FIXTURES["node"].tags[0] == "21"  # the sample app builds FROM node:21
+    assert "1.25" in fixtures.FIXTURES["nginx"].tags  # and FROM nginx:1.25
     assert set(fixtures.STAGERS) == set(fixtures.NAMES) == set(fixtures.PASSWD)
     for name, fixture in fixtures.FIXTURES.items():
         for folder in (name, *fixture.uses):

@@ -67,6 +67,9 @@ def test_every_action_describes_itself_for_the_plan() -> None:
         "remove-container": {"name": "web"},
         "containers": {},
         "stop-container": {"name": "welcome"},
+        "build": {"folder": "app/web", "tag": "web"},
+        "compose-up": {"folder": "app"},
+        "compose-down": {},
     }
     assert set(samples) == set(ACTIONS)
     described = {name: ACTIONS[name].describe(args) for name, args in samples.items()}
@@ -75,6 +78,9 @@ def test_every_action_describes_itself_for_the_plan() -> None:
         "remove the container web (stopping it first if it runs)"
     )
     assert described["stop-container"] == "stop the container welcome"
+    assert described["build"] == "build the folder app/web as the image web"
+    assert described["compose-up"] == "docker compose up -d --build in app"
+    assert described["compose-down"] == "docker compose down in the lesson folder"
     assert all(text and "{" not in text for text in described.values())
 
 
