@@ -205,12 +205,13 @@ class Builder:
         *,
         labels: Mapping[str, str] | None = None,
         network_mode: str | None = None,
+        no_cache: bool = False,
         max_updates_per_second: float = 10.0,
     ) -> ImageInfo:
         """Build ``folder`` (which holds a Dockerfile) as ``tag``; the built image.
 
         ``network_mode`` is the ``RUN`` steps' network (``none`` cuts it off);
-        ``labels`` go on the image.
+        ``labels`` go on the image; ``no_cache`` runs every step again.
         """
         where = check_folder(Path(folder).resolve())
         ref = parse_ref(tag)
@@ -228,16 +229,22 @@ class Builder:
                 decode=True,
                 labels=dict(labels or {}) or None,
                 network_mode=network_mode,
+                nocache=no_cache,
             )
-            for event in stream:
+            failure = None
+            for event in stream:  # read to its end (an error is the last event): the
+                # engine's answer is then whole, and its connection goes back to the pool
                 if "error" in event or "errorDetail" in event:
                     detail = event.get("errorDetail") or {}
-                    raise tracker.failed(str(event.get("error") or detail.get("message")), base)
-                snapshot = tracker.feed(event)
-                if on_progress is not None and throttle.ready():
-                    on_progress(snapshot)
+                    failure = str(event.get("error") or detail.get("message"))
+                elif failure is None:
+                    snapshot = tracker.feed(event)
+                    if on_progress is not None and throttle.ready():
+                        on_progress(snapshot)
         except (DockerException, RequestException, OSError) as exc:
             raise translate(exc, op, self.engine.host) from exc
+        if failure is not None:
+            raise tracker.failed(failure, base)
         info = self.engine.image(ref.familiar)
         if info is None:
             raise BuildFailed(
