@@ -91,3 +91,14 @@ def test_writing_over_a_staged_link_replaces_the_link_not_its_target(
     stage.write("/index.html", "page")
     assert outside.read_text() == "keep"
     assert (stage.dest / "index.html").read_text() == "page"
+
+
+def test_the_node_images_npm_cache_is_filled_from_the_lessons_own_lock_file(
+    fixtures: ModuleType,
+) -> None:
+    """The node:21 fixture carries the packages of exactly the sample the lesson builds:
+    a lock file changed in one place only would send npm ci to a registry a room lacks."""
+    sample = Path(__file__).resolve().parents[2] / "content/multi-container-applications"
+    for name in ("package.json", "package-lock.json"):
+        lesson = (sample / "nginx-node-redis/web" / name).read_bytes()
+        assert (fixtures.IMAGES / "node" / name).read_bytes() == lesson, name
