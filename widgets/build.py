@@ -83,7 +83,12 @@ class ProjectWidget(w.VBox):
             else:
                 up = self.kind == "compose-up"
                 said = compose_step(
-                    self.engine, self.engine.lesson, self.args, up=up, on_line=self._line
+                    self.engine,
+                    self.engine.lesson,
+                    self.step.id,
+                    self.args,
+                    up=up,
+                    on_line=self._line,
                 )
             self.status.value = note("ok", said)
             touch(self.engine)

@@ -7,6 +7,10 @@ has 1.29.2), always against the engine dockdojo uses (``DOCKER_HOST`` set to it,
 environment of its own: a learner's ``DOCKER_HOST``, ``DOCKER_CONTEXT`` or
 ``COMPOSE_*`` variables never redirect it).
 
+Containers that dockdojo's Compose up starts also carry dockdojo's labels (lesson, step,
+learner), added by a small override file of labels only, so that Start over, a fresh
+solve and a shared engine's ownership treat them as any container dockdojo made.
+
 What Compose made is read back from the labels both versions put on every container
 (``com.docker.compose.project``, ``com.docker.compose.service``), so a project counts
 whichever Compose the learner used, in a terminal or here (:func:`compose_projects`).
@@ -14,11 +18,13 @@ whichever Compose the learner used, in a terminal or here (:func:`compose_projec
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,22 +110,45 @@ def run_compose(
     args: Sequence[str],
     *,
     project: str | None = None,
+    labels: Mapping[str, str] | None = None,
     on_line: Callable[[str], None] | None = None,
     timeout: float = COMPOSE_TIMEOUT,
 ) -> str:
     """Run Compose with ``args`` (``up -d --build``, ``down``) on the engine at ``host``
-    for the Compose file in ``folder``; its output. ``on_line`` sees each line as it
-    comes. :class:`ComposeError` when Compose fails, with its last lines."""
+    for the Compose file in ``folder``; its output. ``labels`` go on every service's
+    containers. ``on_line`` sees each line as it comes. :class:`ComposeError` when
+    Compose fails, with its last lines."""
     where = Path(folder).resolve()
     file = compose_file(where)
     argv = [*find_compose(), "--file", str(file), "--project-directory", str(where)]
     if project:
         argv += ["--project-name", project]
+    if not labels:
+        return _run(host, where, [*argv, *args], args, on_line, timeout)
+    listing = ["config", "--services"]
+    services = _run(host, where, [*argv, *listing], listing, None, timeout).split()
+    with tempfile.TemporaryDirectory(prefix="dockdojo-compose-") as scratch:
+        override = Path(scratch) / "labels.yaml"  # JSON is YAML: labels only
+        wanted = {s: {"labels": dict(labels)} for s in services}
+        override.write_text(json.dumps({"services": wanted}))
+        argv += ["--file", str(override)]
+        return _run(host, where, [*argv, *args], args, on_line, timeout)
+
+
+def _run(
+    host: str,
+    where: Path,
+    argv: Sequence[str],
+    args: Sequence[str],
+    on_line: Callable[[str], None] | None,
+    timeout: float,
+) -> str:
+    """Run Compose's ``argv`` (whose own arguments, for messages, are ``args``)."""
     env = {**_base_env(), "DOCKER_HOST": host, "COMPOSE_ANSI": "never", "NO_COLOR": "1"}
     lines: list[str] = []
     try:
         with subprocess.Popen(
-            [*argv, *args],
+            list(argv),
             cwd=where,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -210,12 +210,12 @@ def _build(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) 
     return build_step(engine, lesson.id, step.id, args)
 
 
-def _compose_up(engine: Engine, lesson: Lesson, _step: Step, args: Mapping[str, Any]) -> str:
-    return compose_step(engine, lesson.id, args, up=True)
+def _compose_up(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) -> str:
+    return compose_step(engine, lesson.id, step.id, args, up=True)
 
 
-def _compose_down(engine: Engine, lesson: Lesson, _step: Step, args: Mapping[str, Any]) -> str:
-    return compose_step(engine, lesson.id, args, up=False)
+def _compose_down(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) -> str:
+    return compose_step(engine, lesson.id, step.id, args, up=False)
 
 
 # helpers ----------------------------------------------------------------------------

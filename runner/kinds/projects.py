@@ -54,16 +54,19 @@ def build_step(
 def compose_step(
     engine: Engine,
     lesson: str,
+    step: str,
     args: Mapping[str, Any],
     *,
     up: bool,
     on_line: Callable[[str], None] | None = None,
 ) -> str:
-    """``compose up -d --build`` (or ``down``) in the step's folder, on this engine."""
+    """``compose up -d --build`` (or ``down``) in the step's folder, on this engine; the
+    containers carry this step's labels, as every container dockdojo starts."""
     folder = lesson_path(lesson, str(args.get("folder") or "."))
     project = str(args["project"]) if args.get("project") else None
     command = ["up", "--detach", "--build"] if up else ["down"]
-    run_compose(engine.host, folder, command, project=project, on_line=on_line)
+    labels = engine.ownership.labels(step, lesson=lesson) if up else None
+    run_compose(engine.host, folder, command, project=project, labels=labels, on_line=on_line)
     name = project or _default_project(folder)
     if not up:
         return f"Compose stopped and removed the project {name} (its containers and network)."

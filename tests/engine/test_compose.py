@@ -70,6 +70,13 @@ def _running(engine: Engine, **args: Any) -> tuple[bool, str]:
     return result.passed, result.message
 
 
+def _removed(engine: Engine, project: str) -> tuple[bool, str]:
+    spec = check("compose_removed", project=project)
+    the_step = step("down", spec)
+    result = run_check(engine, lesson(LESSON, the_step), the_step, spec)
+    return result.passed, result.message
+
+
 def test_the_installed_compose_is_found() -> None:
     argv = find_compose()
     assert argv[-1] in ("compose", "docker-compose") or argv[-1].endswith("docker-compose")
@@ -83,6 +90,10 @@ def test_compose_up_runs_the_project_and_down_removes_it(engine: Engine, project
     found = {p.name: p for p in compose_projects(Snapshot.take(engine).containers)}
     assert found[project].running() == {"redis", "web1"}
     assert found[project].folder.endswith(f"{LESSON}/app")
+    for containers in found[project].services.values():  # dockdojo's labels, as on any
+        assert all(c.labels["dockdojo.lesson"] == LESSON for c in containers)
+        assert all(c.labels["dockdojo.step"] == "compose-up" for c in containers)
+    assert not _removed(engine, project)[0]
 
     passed, message = _running(engine, services=["redis", "web1"], project=project)
     assert passed, message
@@ -108,6 +119,9 @@ def test_compose_up_runs_the_project_and_down_removes_it(engine: Engine, project
     assert not passed
     assert f"The Compose project {project} does not run web1 (" in message
     assert "exited" in message
+    passed, message = _removed(engine, project)
+    assert not passed
+    assert f"The Compose project {project} still has 2 containers: " in message
 
     said = _act(engine, "compose-down", folder="app", project=project)
     assert said.startswith(f"Compose stopped and removed the project {project}")
@@ -117,6 +131,9 @@ def test_compose_up_runs_the_project_and_down_removes_it(engine: Engine, project
     assert message.startswith(f"No Compose project named {project} is up")
     assert "compose down removes them, or up was never run" in message
     assert "docker compose up -d --build" in message
+    passed, message = _removed(engine, project)
+    assert passed, message
+    assert message == f"No container of the Compose project {project} remains."
 
 
 def test_a_failing_compose_says_what_compose_said(engine: Engine, project: str) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from ...authoring.declarations import Param
 from ..base import CheckKind, table
-from .built import _compose_running, _image_built
+from .built import _compose_removed, _compose_running, _image_built
 from .commands import _command_output, _mongo_document, mongo_script, parse_mongo_output
 from .containers import (
     _container_absent,
@@ -254,6 +254,12 @@ CHECKS: dict[str, CheckKind] = table(
                 Param("services", "strings", True, "e.g. [redis, web1, web2, nginx]"),
                 Param("project", "str", doc="the project's name (default: any project)"),
             ),
+        ),
+        CheckKind(
+            "compose_removed",
+            "No container of the Compose project remains (compose down removed them).",
+            _compose_removed,
+            (Param("project", "str", True, "the project's name, e.g. nginx-node-redis"),),
         ),
         CheckKind(
             "step_done",

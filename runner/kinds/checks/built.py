@@ -155,6 +155,23 @@ def _compose_running(call: Call) -> Seen:
     )
 
 
+def _compose_removed(call: Call) -> Seen:
+    name = str(call.args["project"])
+    project = next(
+        (p for p in compose_projects(call.ctx.snapshot.containers) if p.name == name), None
+    )
+    if project is None:
+        return Seen(True, f"No container of the Compose project {name} remains.", {"project": name})
+    left = [c for found in project.services.values() for c in found]
+    return Seen(
+        False,
+        f"The Compose project {name} still has {plural(len(left), 'container')}: "
+        f"{_states(left)}. Take it down with docker compose down in the folder with "
+        "compose.yaml (stopping them is not enough: down removes them, and its network).",
+        {"project": name, "containers": [c.name for c in left]},
+    )
+
+
 def _stopped(services: dict[str, tuple[ContainerInfo, ...]], names: list[str]) -> str:
     found = [c for n in names for c in services.get(n, ())]
     return f" ({_states(found)})" if found else " (no container of it exists)"
