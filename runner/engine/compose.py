@@ -27,6 +27,9 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from ..errors import ComposeError
 from .models import ContainerInfo
@@ -125,14 +128,29 @@ def run_compose(
         argv += ["--project-name", project]
     if not labels:
         return _run(host, where, [*argv, *args], args, on_line, timeout)
-    listing = ["config", "--services"]
-    services = _run(host, where, [*argv, *listing], listing, None, timeout).split()
     with tempfile.TemporaryDirectory(prefix="dockdojo-compose-") as scratch:
         override = Path(scratch) / "labels.yaml"  # JSON is YAML: labels only
-        wanted = {s: {"labels": dict(labels)} for s in services}
-        override.write_text(json.dumps({"services": wanted}))
+        override.write_text(json.dumps(_labelled(host, where, argv, labels, timeout)))
         argv += ["--file", str(override)]
         return _run(host, where, [*argv, *args], args, on_line, timeout)
+
+
+def _labelled(
+    host: str, where: Path, argv: Sequence[str], labels: Mapping[str, str], timeout: float
+) -> dict[str, Any]:
+    """A Compose file of ``labels`` only, for every service's containers and for the
+    images of those that are built (as Compose itself resolves the project's files)."""
+    config = _run(host, where, [*argv, "config"], ["config"], None, timeout)
+    try:
+        services = (yaml.safe_load(config) or {}).get("services") or {}
+    except yaml.YAMLError as exc:
+        raise ComposeError(f"Compose's view of {where} could not be read ({exc}).") from exc
+    out: dict[str, Any] = {}
+    for name, service in services.items():
+        out[name] = {"labels": dict(labels)}
+        if isinstance(service, dict) and service.get("build"):
+            out[name]["build"] = {"labels": dict(labels)}
+    return {"services": out}
 
 
 def _run(

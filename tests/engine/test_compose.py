@@ -70,6 +70,11 @@ def _running(engine: Engine, **args: Any) -> tuple[bool, str]:
     return result.passed, result.message
 
 
+def web1_image(engine: Engine, project: str) -> str:
+    """The image Compose built for web1: ``PROJECT_web1`` (v1) or ``PROJECT-web1`` (v2)."""
+    return next(i for i in (f"{project}_web1", f"{project}-web1") if engine.image(i))
+
+
 def _removed(engine: Engine, project: str) -> tuple[bool, str]:
     spec = check("compose_removed", project=project)
     the_step = step("down", spec)
@@ -94,6 +99,8 @@ def test_compose_up_runs_the_project_and_down_removes_it(engine: Engine, project
         assert all(c.labels["dockdojo.lesson"] == LESSON for c in containers)
         assert all(c.labels["dockdojo.step"] == "compose-up" for c in containers)
     assert not _removed(engine, project)[0]
+    built = engine.api_client().inspect_image(web1_image(engine, project))
+    assert built["Config"]["Labels"]["dockdojo.lesson"] == LESSON  # images Compose built too
 
     passed, message = _running(engine, services=["redis", "web1"], project=project)
     assert passed, message
