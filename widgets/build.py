@@ -45,29 +45,29 @@ class ProjectWidget(w.VBox):
             value=0.0, min=0.0, max=1.0, layout=w.Layout(width="280px", visibility="hidden")
         )
         self.detail = w.HTML()
-        self.log = w.HTML()
+        self.output = w.HTML()
         self.status = w.HTML()
         self.worker = Worker(self.status, [self.button])
         self.button.on_click(lambda _: self.go())
-        super().__init__([self.button, w.HBox([self.bar, self.detail]), self.log, self.status])
+        super().__init__([self.button, w.HBox([self.bar, self.detail]), self.output, self.status])
 
     def _line(self, text: str) -> None:
         self.lines.append(text)
         shown = "\n".join(self.lines[-LOG_LINES:])
-        self.log.value = f'<pre class="dojo-log">{esc(shown)}</pre>'
+        self.output.value = f'<pre class="dojo-log">{esc(shown)}</pre>'
 
     def _progress(self, progress: BuildProgress) -> None:
         self.bar.value = progress.fraction
         self.detail.value = esc(progress.describe())
-        if progress.line and (not self.lines or self.lines[-1] != progress.line):
-            self._line(progress.line)
+        for line in progress.lines:
+            self._line(line)
 
     def go(self) -> bool:
         """Do the step's action in the background; True when it started."""
 
         def job() -> None:
             self.lines.clear()
-            self.log.value = ""
+            self.output.value = ""
             if self.kind == "build":
                 self.bar.layout.visibility = "visible"
                 self.bar.bar_style = ""

@@ -66,6 +66,9 @@ class BuildProgress:
     """True on the last snapshot of a successful build."""
     image_id: str = ""
     """The built image's id, on the last snapshot."""
+    lines: tuple[str, ...] = ()
+    """The lines the builder printed since the previous snapshot (a log shows them all,
+    however few snapshots a throttled caller sees)."""
 
     def describe(self) -> str:
         """One line for a terminal or a widget label."""
@@ -81,19 +84,25 @@ class BuildTracker:
     """Folds build events into :class:`BuildProgress` snapshots."""
 
     tag: str
+    label_steps: int = 0
+    """Steps the engine adds at the end for the labels it was given (one ``LABEL`` step
+    each): not the Dockerfile's, so neither counted nor shown."""
     _step: int = 0
     _steps: int = 0
     _instruction: str = ""
     _line: str = ""
     _fraction: float = 0.0
     _image_id: str = ""
+    _hiding: bool = False
+    _sent: int = 0
     step_output: deque[str] = field(default_factory=lambda: deque(maxlen=OUTPUT_LINES))
     """The last lines the step under way printed."""
     lines: list[str] = field(default_factory=list)
     """Every line of the build's output, in order (a log to show)."""
 
-    def feed(self, event: Mapping[str, Any]) -> BuildProgress:
-        """Take one decoded event from the engine and return the new snapshot."""
+    def feed(self, event: Mapping[str, Any]) -> None:
+        """Take one decoded event from the engine (:meth:`snapshot` then says where the
+        build is, with the lines printed since the snapshot before)."""
         aux = event.get("aux")
         if isinstance(aux, Mapping) and aux.get("ID"):
             self._image_id = str(aux["ID"])
@@ -102,16 +111,24 @@ class BuildTracker:
             text = " ".join(str(event[k]) for k in ("status", "id") if event.get(k)) + "\n"
         for raw in plain_text(str(text or "")).splitlines():
             self._take(raw.rstrip())
-        return self.snapshot()
 
     def _take(self, line: str) -> None:
         if not line.strip():
             return
-        self.lines.append(line)
-        self._line = line.strip()
         match = _STEP.match(line)
         if match:
-            self._step, self._steps = int(match.group(1)), int(match.group(2))
+            total = max(1, int(match.group(2)) - self.label_steps)
+            self._hiding = int(match.group(1)) > total
+        elif line.startswith("Successfully"):
+            self._hiding = False
+        if self._hiding:
+            return
+        self.lines.append(line)
+        self._line = line.strip()
+        if match:
+            self._step, self._steps = int(match.group(1)), total
+            line = f"Step {self._step}/{total} : {match.group(3).strip()}"
+            self.lines[-1] = self._line = line
             self._instruction = match.group(3).strip()
             self._fraction = max(self._fraction, (self._step - 1) / self._steps)
             self.step_output.clear()
@@ -122,6 +139,7 @@ class BuildTracker:
             self.step_output.append(line)
 
     def snapshot(self, finished: bool = False) -> BuildProgress:
+        new, self._sent = tuple(self.lines[self._sent :]), len(self.lines)
         return BuildProgress(
             tag=self.tag,
             step=self._step,
@@ -131,6 +149,7 @@ class BuildTracker:
             fraction=1.0 if finished else min(self._fraction, 0.99),
             finished=finished,
             image_id=self._image_id,
+            lines=new,
         )
 
     def failed(self, reason: str, base: str | None) -> BuildFailed | ImageNotFound:
@@ -215,7 +234,7 @@ class Builder:
         """
         where = check_folder(Path(folder).resolve())
         ref = parse_ref(tag)
-        tracker = BuildTracker(ref.familiar)
+        tracker = BuildTracker(ref.familiar, label_steps=len(labels or {}))
         throttle = Throttle(max_updates_per_second)
         base = dockerfile_base(where)
         op = Op(f"building {ref.familiar} from {where}", "build", ref.familiar)
@@ -238,9 +257,9 @@ class Builder:
                     detail = event.get("errorDetail") or {}
                     failure = str(event.get("error") or detail.get("message"))
                 elif failure is None:
-                    snapshot = tracker.feed(event)
+                    tracker.feed(event)
                     if on_progress is not None and throttle.ready():
-                        on_progress(snapshot)
+                        on_progress(tracker.snapshot())
         except (DockerException, RequestException, OSError) as exc:
             raise translate(exc, op, self.engine.host) from exc
         if failure is not None:

@@ -61,7 +61,7 @@ def test_the_sample_web_app_builds_without_a_network_and_counts_visits(
     steps = [p for p in seen if p.steps]
     assert {p.step for p in steps} == {1, 2, 3, 4, 5, 6}
     assert any(p.instruction == "RUN npm ci" for p in steps)
-    assert any("added 55 packages" in p.line for p in seen)  # npm ci's own output
+    assert any("added 55 packages" in line for p in seen for line in p.lines)  # npm ci's
     fractions = [p.fraction for p in seen]
     assert fractions == sorted(fractions)
     assert seen[-1].finished
@@ -213,3 +213,36 @@ def test_the_build_action_builds_the_lessons_folder(
         ACTIONS["build"].perform(
             node, lesson(lesson_id, the_step), the_step, {"folder": "../x", "tag": tag}
         )
+
+
+def test_the_build_widget_shows_the_steps_then_what_was_built(
+    node: Engine, tag: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dockdojo.widgets import ProjectWidget
+
+    monkeypatch.setenv("DOCKDOJO_WIDGETS_SYNC", "1")  # the click's work runs inline
+    done: list[bool] = []
+    shutil.copytree(SAMPLE / "web", tmp_path / "cmp-widget-lesson" / "web")
+    monkeypatch.chdir(tmp_path)
+    with Engine(node.base_url, lesson="cmp-widget-lesson", learner="pytest") as engine:
+        widget = ProjectWidget(
+            engine,
+            step("build-web"),
+            "build",
+            {"folder": "web", "tag": tag},
+            on_done=lambda: done.append(True),
+        )
+        assert widget.button.description == f"Build {tag}"
+        widget.button.click()
+    assert done == [True]
+    assert widget.bar.value == 1.0
+    assert widget.bar.bar_style == "success"
+    assert "Step 4/6 : RUN npm ci" in widget.output.value  # the Dockerfile's 6 steps
+    assert "LABEL dockdojo" not in widget.output.value  # not the engine's label steps
+    assert "Successfully tagged" in widget.output.value
+    assert f"Built {tag}:latest (image " in widget.status.value
+
+    widget = ProjectWidget(node, step("build-web"), "build", {"folder": "nowhere", "tag": tag})
+    widget.button.click()
+    assert "There is no folder" in widget.status.value
+    assert widget.bar.bar_style == "danger"
