@@ -71,12 +71,17 @@ def _image_built(call: Call) -> Seen:
             {**evidence, "history": list(layers.history[-8:])},
         )
     on = f" on {call.args['base']}" if call.args.get("base") else ""
+    # its Dockerfile's steps: not its base's, nor the LABEL steps dockdojo's labels add
+    mine = [h for h in layers.history[evidence.get("base_steps", 0) :] if _LABELS not in h]
     return Seen(
         True,
         f"{ref} was built here (image {image.short_id}){on}, "
-        f"{plural(len(layers.history) - evidence.get('base_steps', 0), 'step')} of its own.",
+        f"{plural(len(mine), 'step')} of its own.",
         evidence,
     )
+
+
+_LABELS = "LABEL dockdojo."
 
 
 def _repository(digest: str) -> str | None:
