@@ -309,7 +309,8 @@ def test_checks_declared_wrongly_fail_with_what_is_wrong(nowhere: Engine) -> Non
     )
     assert "'port' must be a port number such as 80 or 80/tcp" in results[1].message
     assert results[2].message.startswith(
-        "dockdojo has no check named 'image_presnet' (it knows command_output, container_absent, "
+        "dockdojo has no check named 'image_presnet' (it knows command_output, compose_removed, "
+        "compose_running, container_absent, "
     )
 
 
