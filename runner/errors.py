@@ -40,6 +40,14 @@ class PullFailed(DockdojoError):
     """A pull started but the engine reported an error part-way through."""
 
 
+class BuildFailed(DockdojoError):
+    """An image build stopped: no Dockerfile, a failing instruction, a missing base image."""
+
+
+class ComposeError(DockdojoError):
+    """Compose is not installed, or ``compose up`` / ``down`` failed."""
+
+
 class ContainerNotFound(DockdojoError):
     """No container has that name or id (it may have been deleted meanwhile)."""
 

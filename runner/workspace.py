@@ -9,7 +9,9 @@ sources (``dockdojo.content``), and ``dockdojo lab`` opens a *workspace* instead
 - a notebook that is missing is written (delete one to get a fresh copy);
 - a notebook the learner has not changed is updated when its lesson changed;
 - a notebook the learner changed is never overwritten; when a newer version of its
-  lesson is packaged, the report says so.
+  lesson is packaged, the report says so;
+- a lesson's own files (a sample app, :mod:`.authoring.files`) are written when missing,
+  never over the learner's.
 
 What dockdojo last wrote is recorded in the workspace, in ``.dockdojo/built.json``: the
 sha256 of each notebook's text. A notebook whose text has another hash was changed by
@@ -29,6 +31,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .authoring.files import lesson_files, place_files
 from .authoring.sources import lesson_sources
 from .errors import DockdojoError
 from .text import few, plural
@@ -146,6 +149,8 @@ def sync_workspace(folder: Path, content: Path | None = None) -> WorkspaceReport
             recorded[name] = digest
         if recorded != before or first:
             _write_manifest(folder / MANIFEST, recorded)
+        # the lessons' own files: the missing ones only (the learner's are theirs)
+        place_files(lesson_files(lesson_sources(content.resolve())), folder, replace=False)
     except OSError as exc:
         raise DockdojoError(
             f"Cannot write the lessons into {shown(folder)}: {exc.strerror or exc}.", _WRITE_HINT

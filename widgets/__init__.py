@@ -7,6 +7,7 @@ from .common import silence_comms
 if widgets_headless():  # a graded kernel: nobody sees the widgets
     silence_comms()
 
+from .build import ProjectWidget
 from .console import ExecConsole
 from .containers import ContainerCard, RunWidget
 from .images import DeleteWidget, ImagesWidget
@@ -24,6 +25,7 @@ __all__ = [
     "ImagesWidget",
     "LessonView",
     "ProgressPanel",
+    "ProjectWidget",
     "PullWidget",
     "RunWidget",
 ]

@@ -45,6 +45,7 @@ from dockdojo.runner import (
     request_recheck,
 )
 
+from .build import ProjectWidget
 from .common import STYLE, Worker, button, esc, heartbeat, live, note, synchronous, touch
 from .console import ExecConsole
 from .containers import RunWidget
@@ -556,6 +557,12 @@ WIDGETS: dict[str, WidgetMaker] = {
     "remove-container": _remove_container_note,
     "containers": lambda engine, _step, _args, done: ContainersWidget(
         engine, on_change=lambda: done()
+    ),
+    "build": lambda engine, step, args, done: ProjectWidget(
+        engine, step, "build", args, on_done=done
+    ),
+    "compose": lambda engine, step, args, done: ProjectWidget(
+        engine, step, step.action.kind if step.action else "compose-up", args, on_done=done
     ),
 }
 """The widget of each action kind, by the name its entry in ``ACTIONS`` gives."""

@@ -203,6 +203,7 @@ def _kinds_command(_args: argparse.Namespace) -> int:
 
 def _build_command(args: argparse.Namespace) -> int:
     from ..authoring import lesson_sources
+    from ..authoring.files import lesson_files
     from ..authoring.site import site_config, site_pages
     from ..errors import LessonError
     from ..lessons import build_lessons
@@ -232,8 +233,20 @@ def _build_command(args: argparse.Namespace) -> int:
         print(f"{len(exc.problems)} problem(s); nothing was written.", file=sys.stderr)
         return 1
     _print_fidelity(planned, report=args.report)
+    # a lesson's own files (content/LESSON/) go beside its notebook; not a site's folders
+    files = lesson_files(sources) if not args.paths and not site_config(Path(".")) else {}
     if args.check:
-        return _check_built(planned, out_dir, named=bool(args.paths))
+        return _check_built(planned, out_dir, named=bool(args.paths), files=files)
+    _write_built(planned, files, out_dir)
+    return 0
+
+
+def _write_built(
+    planned: Mapping[Path, tuple[Lesson, str]], files: dict[str, Path], out_dir: Path
+) -> None:
+    """Write the notebooks, and the lessons' own files beside them."""
+    from ..authoring.files import place_files
+
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         for target, (_, text) in planned.items():
@@ -241,13 +254,14 @@ def _build_command(args: argparse.Namespace) -> int:
             tmp.write_text(text, encoding="utf-8")
             tmp.replace(target)
             print(f"wrote {target}")
+        for name in place_files(files, out_dir, replace=True):
+            print(f"wrote {out_dir / name}")
     except OSError as exc:
         raise DockdojoError(
             f"Cannot write the notebooks to {out_dir}: {exc.strerror or exc} "
             f"({exc.filename or out_dir}).",
             "Name a folder you can write to with --out, or fix the one named.",
         ) from exc
-    return 0
 
 
 def _print_fidelity(planned: Mapping[Path, tuple[Lesson, str]], *, report: bool) -> None:
@@ -262,11 +276,19 @@ def _print_fidelity(planned: Mapping[Path, tuple[Lesson, str]], *, report: bool)
             print(f"{lesson.source}:{warning.line}: warning: {warning.message}", file=sys.stderr)
 
 
-def _check_built(planned: Mapping[Path, tuple[Lesson, str]], out_dir: Path, *, named: bool) -> int:
-    """``build --check``: 0 when every planned notebook is on disk as planned."""
+def _check_built(
+    planned: Mapping[Path, tuple[Lesson, str]],
+    out_dir: Path,
+    *,
+    named: bool,
+    files: dict[str, Path],
+) -> int:
+    """``build --check``: 0 when every planned notebook, and every lesson's own file, is
+    on disk as planned."""
     from ..authoring.build import stale
+    from ..authoring.files import stale_files
 
-    problems = stale(dict(planned), out_dir)
+    problems = stale(dict(planned), out_dir) + stale_files(files, out_dir)
     if named:  # only the files named are checked; others in out_dir are not orphans
         problems = [p for p in problems if "has no lesson source" not in p]
     for problem in problems:

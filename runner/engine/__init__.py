@@ -12,6 +12,10 @@
 - :mod:`.ownership`: which containers are a learner's (the shared-engine rule) and the
   ``dockdojo.*`` labels that say so;
 - :mod:`.progress`: pull progress from the engine's event stream;
+- :mod:`.building`: images built from a folder, with progress (:class:`Builder`), and
+  what an image was built from;
+- :mod:`.compose`: Compose (the ``docker compose`` plugin or ``docker-compose``) run
+  against this engine, and the projects it left running;
 - :mod:`.refs`: image references as Docker parses them;
 - :mod:`.provenance`: where an image came from (the digests that count,
   :class:`TrustedImages`) and what a container changed of the programs it runs;
@@ -21,6 +25,8 @@
 Nothing here imports the lesson model, grading or the command line.
 """
 
+from .building import Builder, BuildProgress, ImageLayers, image_layers
+from .compose import ComposeProject, compose_projects, find_compose, run_compose
 from .explore import ContainerExplorer, FileEntry, FileText, Folder, LogStream
 from .facade import Engine, connect, describe_host, port_bindings
 from .journal import History, Journal
@@ -60,6 +66,9 @@ __all__ = [
     "LABEL_LEARNER",
     "LABEL_LESSON",
     "LABEL_STEP",
+    "BuildProgress",
+    "Builder",
+    "ComposeProject",
     "ContainerExplorer",
     "ContainerFiles",
     "ContainerInfo",
@@ -73,6 +82,7 @@ __all__ = [
     "Folder",
     "History",
     "ImageInfo",
+    "ImageLayers",
     "ImageRef",
     "Journal",
     "LiveModel",
@@ -90,8 +100,11 @@ __all__ = [
     "StoredImage",
     "Throttle",
     "TrustedImages",
+    "compose_projects",
     "connect",
     "describe_host",
+    "find_compose",
+    "image_layers",
     "normalize",
     "parse_env_lines",
     "parse_mount",
@@ -100,6 +113,7 @@ __all__ = [
     "port_url",
     "prefer_lesson",
     "read_env_file",
+    "run_compose",
     "same_image",
     "settings_from_args",
     "uses_image",

@@ -9,6 +9,8 @@ labelled, except in a step that is the learner's own delete (``remove-image``,
   container this step made before (same name, or, without a name, the same lesson, step
   and learner labels); a container of the requested name that dockdojo did not make for
   this step is left alone and reported (:class:`~dockdojo.runner.errors.NameInUse`).
+- ``build``, ``compose-up`` and ``compose-down`` work on the lesson's own folders
+  (:mod:`.projects`); a built image carries the lesson and step labels.
 - ``remove-image`` tries the removal; when containers use the image it removes exactly
   the containers the engine's refusal lists, then the image.
 
@@ -47,6 +49,7 @@ from ..errors import (
 )
 from ..text import human_bytes, plural
 from .base import ActionKind, table
+from .projects import build_step, compose_step
 
 SESSION_TIMEOUT = 60.0
 """Seconds an exec action may spend waiting for its program to be ready."""
@@ -211,6 +214,18 @@ def _write_file(_engine: Engine, _lesson: Lesson, _step: Step, args: Mapping[str
     return f"Wrote {args['path']} ({size}) beside the notebook."
 
 
+def _build(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) -> str:
+    return build_step(engine, lesson.id, step.id, args)
+
+
+def _compose_up(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) -> str:
+    return compose_step(engine, lesson.id, step.id, args, up=True)
+
+
+def _compose_down(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) -> str:
+    return compose_step(engine, lesson.id, step.id, args, up=False)
+
+
 # helpers ----------------------------------------------------------------------------
 def _remove_quietly(engine: Engine, ref: str) -> None:
     with contextlib.suppress(ContainerNotFound):  # gone meanwhile: the goal is reached
@@ -304,6 +319,24 @@ def _describe_remove_container(args: Mapping[str, Any]) -> str:
 
 def _describe_write_file(args: Mapping[str, Any]) -> str:
     return f"write {args.get('path')} beside the notebook (its folders made as needed)"
+
+
+def _describe_build(args: Mapping[str, Any]) -> str:
+    return f"build the folder {args.get('folder')} as the image {args.get('tag')}"
+
+
+def _describe_compose_up(args: Mapping[str, Any]) -> str:
+    return f"docker compose up -d --build in {args.get('folder') or 'the lesson folder'}"
+
+
+def _describe_compose_down(args: Mapping[str, Any]) -> str:
+    return f"docker compose down in {args.get('folder') or 'the lesson folder'}"
+
+
+_COMPOSE_PARAMS = (
+    Param("folder", "str", doc="the folder of the compose.yaml, in the lesson's files"),
+    Param("project", "str", doc="project name (default: the folder's name, as Compose does)"),
+)
 
 
 # the table ----------------------------------------------------------------------------
@@ -417,6 +450,35 @@ ACTIONS: dict[str, ActionKind] = table(
             _describe_remove_container,
             "remove-container",
             (Param("name", "str", True, "container to remove"),),
+        ),
+        ActionKind(
+            "build",
+            "Build an image from a folder of the lesson's files (docker build -t TAG "
+            "FOLDER), showing each step's output as it comes.",
+            _build,
+            _describe_build,
+            "build",
+            (
+                Param("folder", "str", True, "the folder with the Dockerfile, e.g. app/web"),
+                Param("tag", "str", True, "the image's name, e.g. web"),
+            ),
+        ),
+        ActionKind(
+            "compose-up",
+            "Start a Compose project, building its images (docker compose up -d --build), "
+            "with the installed Compose on dockdojo's engine.",
+            _compose_up,
+            _describe_compose_up,
+            "compose",
+            _COMPOSE_PARAMS,
+        ),
+        ActionKind(
+            "compose-down",
+            "Stop and remove a Compose project's containers and network (docker compose down).",
+            _compose_down,
+            _describe_compose_down,
+            "compose",
+            _COMPOSE_PARAMS,
         ),
     ]
 )

@@ -29,13 +29,20 @@ def test_lesson_solves_end_to_end_then_checks_clean(
 ) -> None:
     monkeypatch.setenv("DOCKER_HOST", docker_host)
     monkeypatch.chdir(tmp_path)  # a notebook's folder: files a lesson writes beside it go here
-    assert main(["run", lesson, "--solve", "--fresh"]) == 0, capsys.readouterr()
-    assert "every check passed" in capsys.readouterr().out
-    assert main(["check", lesson, "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert report["passed"]
-    assert report["points"] == report["max_points"] > 0
-    assert report["steps_passed"] == report["steps_total"] == len(report["steps"])
+    try:
+        assert main(["run", lesson, "--solve", "--fresh"]) == 0, capsys.readouterr()
+        assert "every check passed" in capsys.readouterr().out
+        assert main(["check", lesson, "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["passed"]
+        assert report["points"] == report["max_points"] > 0
+        assert report["steps_passed"] == report["steps_total"] == len(report["steps"])
+    finally:
+        # What the lesson made goes, images it built too: a lesson that builds an image
+        # under an official name (the guide's docker build -t nginx) must not leave it
+        # standing in for the pulled one in the tests that follow.
+        with Engine(docker_host) as engine:
+            engine.remove_labelled(Ownership(lesson, "any").lesson_filter())
 
 
 def test_check_names_a_container_deleted_behind_the_lessons_back(

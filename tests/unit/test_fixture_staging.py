@@ -36,9 +36,12 @@ def test_official_images_go_under_library_and_others_under_their_owner(
         "postgres": "library/postgres",
         "httpd": "library/httpd",
         "welcome-to-docker": "docker/welcome-to-docker",
+        "node": "library/node",
     }
     assert fixtures.FIXTURES["httpd"].tags == ("2.4", "latest")
     assert fixtures.FIXTURES["postgres"].tags == ("latest", "18")
+    assert fixtures.FIXTURES["node"].tags[0] == "21"  # the sample app builds FROM node:21
+    assert "1.25" in fixtures.FIXTURES["nginx"].tags  # and FROM nginx:1.25
     assert set(fixtures.STAGERS) == set(fixtures.NAMES) == set(fixtures.PASSWD)
     for name, fixture in fixtures.FIXTURES.items():
         for folder in (name, *fixture.uses):
@@ -88,3 +91,14 @@ def test_writing_over_a_staged_link_replaces_the_link_not_its_target(
     stage.write("/index.html", "page")
     assert outside.read_text() == "keep"
     assert (stage.dest / "index.html").read_text() == "page"
+
+
+def test_the_node_images_npm_cache_is_filled_from_the_lessons_own_lock_file(
+    fixtures: ModuleType,
+) -> None:
+    """The node:21 fixture carries the packages of exactly the sample the lesson builds:
+    a lock file changed in one place only would send npm ci to a registry a room lacks."""
+    sample = Path(__file__).resolve().parents[2] / "content/multi-container-applications"
+    for name in ("package.json", "package-lock.json"):
+        lesson = (sample / "nginx-node-redis/web" / name).read_bytes()
+        assert (fixtures.IMAGES / "node" / name).read_bytes() == lesson, name

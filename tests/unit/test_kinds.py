@@ -68,6 +68,9 @@ def test_every_action_describes_itself_for_the_plan() -> None:
         "containers": {},
         "stop-container": {"name": "welcome"},
         "write-file": {"path": "public_html/index.html", "content": "<h1>hi</h1>"},
+        "build": {"folder": "app/web", "tag": "web"},
+        "compose-up": {"folder": "app"},
+        "compose-down": {},
     }
     assert set(samples) == set(ACTIONS)
     described = {name: ACTIONS[name].describe(args) for name, args in samples.items()}
@@ -79,6 +82,9 @@ def test_every_action_describes_itself_for_the_plan() -> None:
     assert described["write-file"] == (
         "write public_html/index.html beside the notebook (its folders made as needed)"
     )
+    assert described["build"] == "build the folder app/web as the image web"
+    assert described["compose-up"] == "docker compose up -d --build in app"
+    assert described["compose-down"] == "docker compose down in the lesson folder"
     assert all(text and "{" not in text for text in described.values())
 
 

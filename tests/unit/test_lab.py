@@ -117,6 +117,7 @@ def test_allow_root_is_added_once_for_root(started: Exec, monkeypatch: pytest.Mo
 
 @pytest.mark.usefixtures("started")
 def test_what_was_done_is_said_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    packaged = len(lesson_sources(packaged_content()))
     assert main(["lab"]) == 0
     err = capsys.readouterr().err.splitlines()
     packaged = len(lesson_sources(packaged_content()))

@@ -3,13 +3,15 @@
 No official image can be pulled on an offline machine, so the tests use small images
 built from Debian packages and pushed to the sandbox's registry mirror under the names
 Docker Hub gives them: ``library/NAME`` for an official image (nginx, redis, mongo,
-busybox, postgres, httpd), ``OWNER/NAME`` for any other (``docker/welcome-to-docker``),
-with the tags the guides use. The engine then pulls them as it would pull from Docker Hub
-(``docker pull docker/welcome-to-docker`` asks the mirror for that same path).
+busybox, postgres, httpd, node), ``OWNER/NAME`` for any other
+(``docker/welcome-to-docker``), with the tags the guides use. The engine then pulls them
+as it would pull from Docker Hub (``docker pull docker/welcome-to-docker`` asks the
+mirror for that same path).
 
 - One Debian root (``debootstrap --variant=minbase`` plus nginx, redis, python3,
   PostgreSQL 15 and Apache) is made once and cached under ``~/.cache/dockdojo/fixtures``;
-  Node.js, the real mongosh (npm) and mongomock/pymongo (PyPI) are added to it.
+  Node.js, the real mongosh (npm) and mongomock/pymongo (PyPI) are added to it; the node
+  image adds npm and the sample app's packages (``images/node/stage.py``).
 - Each image is ``FROM scratch`` holding just the binaries a lesson uses and the shared
   libraries they link (found with the root's own dynamic loader); postgres takes the
   whole file lists of Debian's server and client packages (its share/ and lib/ trees).
@@ -30,6 +32,7 @@ import json
 import os
 import posixpath
 import re
+import runpy
 import shutil
 import subprocess
 import sys
@@ -58,6 +61,7 @@ PACKAGES = [
 MONGOSH_VERSION = "2.12.0"
 PY_REQUIREMENTS = ["mongomock==4.3.0", "pymongo==4.20.1"]
 RECIPE_LABEL = "dockdojo.fixture.recipe"
+NODE = runpy.run_path(str(IMAGES / "node/stage.py"))  # the node image's own staging
 
 
 @dataclass(frozen=True)
@@ -70,13 +74,14 @@ class Fixture:
 
 
 FIXTURES = {
-    "nginx": Fixture("library/nginx"),
+    "nginx": Fixture("library/nginx", ("latest", "1.25")),
     "redis": Fixture("library/redis"),
     "mongo": Fixture("library/mongo"),
     "busybox": Fixture("library/busybox"),
     "postgres": Fixture("library/postgres", ("latest", "18")),
     "httpd": Fixture("library/httpd", ("2.4", "latest")),
     "welcome-to-docker": Fixture("docker/welcome-to-docker", uses=("nginx",)),
+    "node": Fixture("library/node", ("21", "latest")),
 }
 NAMES = tuple(FIXTURES)
 PASSWD = {
@@ -108,6 +113,7 @@ PASSWD = {
     ),
 }
 PASSWD["welcome-to-docker"] = PASSWD["nginx"]
+PASSWD["node"] = NODE["PASSWD"]
 
 
 def log(msg: str) -> None:
@@ -227,17 +233,8 @@ def ensure_mongosh() -> Path:
         return where
     where.mkdir(parents=True, exist_ok=True)
     log(f"npm install mongosh@{MONGOSH_VERSION} (about a minute, cached afterwards)")
-    run(
-        [
-            "npm",
-            "install",
-            "--no-audit",
-            "--no-fund",
-            "--prefix",
-            str(where),
-            f"mongosh@{MONGOSH_VERSION}",
-        ]
-    )
+    npm = ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(where)]
+    run([*npm, f"mongosh@{MONGOSH_VERSION}"])
     return where
 
 
@@ -368,9 +365,11 @@ def stage_nginx(root: Path, into: Path) -> None:
     stage = Stage(root, into / "root")
     _base(stage, "nginx")
     stage.add("/usr/sbin/nginx")
+    stage.add("/bin/rm")  # the guide's sample removes conf.d/default.conf in a RUN
     stage.add("/etc/nginx/mime.types", with_libs=False)
     stage.add("/usr/share/nginx/html/index.html", with_libs=False)
-    stage.write("/etc/nginx/nginx.conf", (IMAGES / "nginx/nginx.conf").read_text())
+    for conf in ("nginx.conf", "conf.d/default.conf"):
+        stage.write(f"/etc/nginx/{conf}", (IMAGES / "nginx" / conf).read_text())
     for folder in ("/var/log/nginx", "/var/lib/nginx", "/run"):
         stage.mkdir(folder)
 
@@ -489,6 +488,14 @@ def stage_welcome_to_docker(root: Path, into: Path) -> None:
         path.chmod(mode)
 
 
+def stage_node(root: Path, into: Path) -> None:
+    """Node.js, npm, and the sample's packages in npm's cache (images/node/stage.py)."""
+    stage = Stage(root, into / "root")
+    _busybox_base(stage, "node", SHELL_APPLETS)
+    stage.add("/usr/local/bin/node")
+    NODE["stage"](stage.dest, CACHE)
+
+
 BUSYBOX_APPLETS = ("sh", "echo", "ls", "cat", "env", "ps", "sleep", "true", "false", "wget")
 SHELL_APPLETS = (
     *BUSYBOX_APPLETS,
@@ -503,6 +510,7 @@ STAGERS = {
     "postgres": stage_postgres,
     "httpd": stage_httpd,
     "welcome-to-docker": stage_welcome_to_docker,
+    "node": stage_node,
 }
 
 
@@ -547,10 +555,7 @@ def build_and_push(client: docker.DockerClient, registry: str, name: str, root: 
         tag=f"{repository}:{FIXTURES[name].tags[0]}",
         rm=True,
         forcerm=True,
-        labels={
-            RECIPE_LABEL: recipe,
-            "org.opencontainers.image.description": f"dockdojo test fixture standing in for {name}",
-        },
+        labels={RECIPE_LABEL: recipe, "org.opencontainers.image.description": f"fixture: {name}"},
     )
     for tag in FIXTURES[name].tags:
         image.tag(repository, tag)

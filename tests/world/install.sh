@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(docker.io docker-registry iptables debootstrap nodejs npm chromium fonts-noto-color-emoji
-          rootlesskit slirp4netns uidmap postgresql python3-venv)
+          rootlesskit slirp4netns uidmap postgresql python3-venv docker-compose)
 missing=()
 for pkg in "${packages[@]}"; do
   if [ "$pkg" = npm ] && command -v npm >/dev/null; then continue; fi

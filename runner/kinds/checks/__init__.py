@@ -12,7 +12,8 @@ are found by image and/or name, never by dockdojo labels alone (see
 
 The functions live by what they read: :mod:`.images`, :mod:`.containers`, :mod:`.ports`
 (published ports and HTTP on a port link), :mod:`.commands` (commands run inside a
-container) and :mod:`.lesson` (other steps); :mod:`.targets` finds the containers a check
+container), :mod:`.built` (images built here, Compose projects) and :mod:`.lesson`
+(other steps); :mod:`.targets` finds the containers a check
 is about, and :mod:`.trust` says which of them, and which commands' output, a check may
 believe (an image by the manifest it was pulled as, never by its name alone). To add a
 check kind, write its function in one of them and add its entry to :data:`CHECKS` here.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from ...authoring.declarations import Param
 from ..base import CheckKind, table
+from .built import _compose_removed, _compose_running, _image_built
 from .commands import _command_output, _mongo_document, mongo_script, parse_mongo_output
 from .containers import (
     _container_absent,
@@ -259,6 +261,33 @@ CHECKS: dict[str, CheckKind] = table(
                 Param("tail", "int", doc="how many of the last lines to read, default 200"),
             ),
             one_of=(("image", "name"),),
+        ),
+        CheckKind(
+            "image_built",
+            "The image was built on this engine (not pulled, renamed or loaded as it is): "
+            "on the genuine base image, with the Dockerfile's commands in its history.",
+            _image_built,
+            (
+                Param("image", "str", True, "the built image's name, e.g. web"),
+                Param("base", "str", doc="the image its Dockerfile builds FROM, e.g. node:21"),
+                Param("runs", "strings", doc="commands its history must show, e.g. [npm ci]"),
+            ),
+        ),
+        CheckKind(
+            "compose_running",
+            "A Compose project runs the services (read from the labels every Compose "
+            "puts on its containers, whichever Compose started them).",
+            _compose_running,
+            (
+                Param("services", "strings", True, "e.g. [redis, web1, web2, nginx]"),
+                Param("project", "str", doc="the project's name (default: any project)"),
+            ),
+        ),
+        CheckKind(
+            "compose_removed",
+            "No container of the Compose project remains (compose down removed them).",
+            _compose_removed,
+            (Param("project", "str", True, "the project's name, e.g. nginx-node-redis"),),
         ),
         CheckKind(
             "step_done",
