@@ -8,7 +8,9 @@ build/screenshots/ (or $DOCKDOJO_SCREENSHOTS) as r-LESSON-NN-STEP.png.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 
 import pytest
 from browser.labserver import Lab
@@ -50,7 +52,16 @@ def console(step: Locator, lines: list[str]) -> None:
         expect(step.locator("pre.dojo-term")).to_contain_text(line, timeout=30_000)
 
 
-def act(page: Page, step: Locator, declared: Step) -> None:
+BUTTONS = {
+    "build": "Build {tag}",
+    "compose-up": "Compose up",
+    "compose-down": "Compose down",
+    "write-file": "Save",
+}
+"""The button that does a step of these kinds, in its widget."""
+
+
+def act(page: Page, step: Locator, declared: Step, docker_host: str) -> None:
     """Do the step with its widget, as a learner does."""
     assert declared.action is not None
     kind, args = declared.action.kind, declared.action.args
@@ -68,6 +79,16 @@ def act(page: Page, step: Locator, declared: Step) -> None:
         button(step, "Check").click()
     elif kind == "stop-container":
         button(step, "Stop").first.click()
+    elif kind in BUTTONS:
+        button(step, BUTTONS[kind].format(**args)).click()
+    elif kind == "remove-container":  # the step says: docker rm in a terminal, then Check
+        subprocess.run(
+            ["docker", "rm", "-f", str(args["name"])],
+            env={**os.environ, "DOCKER_HOST": docker_host},
+            check=True,
+            capture_output=True,
+        )
+        button(step, "Check").click()
     else:  # a view (containers, volumes, networks): look, then Check
         button(step, "Check").click()
 
@@ -75,7 +96,7 @@ def act(page: Page, step: Locator, declared: Step) -> None:
 @pytest.mark.usefixtures("fresh_world")
 @pytest.mark.parametrize("name", RUNNING)
 def test_a_learner_clicks_through_a_running_containers_lesson(
-    name: str, lab: Lab, page: Page
+    name: str, lab: Lab, page: Page, docker_host: str
 ) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     lesson = load_lesson(name)
@@ -89,7 +110,7 @@ def test_a_learner_clicks_through_a_running_containers_lesson(
         step.scroll_into_view_if_needed()
         if declared.needs:
             offer_needs(step, declared.needs)
-        act(page, step, declared)
+        act(page, step, declared, docker_host)
         done(step)
         step.screenshot(path=str(SHOTS / f"r-{name}-{number:02d}-{declared.id}.png"))
     expect(progress.get_by_text(f"{len(guided)} of {len(lesson.steps)} steps done")).to_be_visible(
