@@ -55,6 +55,7 @@ from .images import DeleteWidget, ImagesWidget
 from .needs import NeedsBox
 from .panel import ContainersWidget
 from .pull import PullWidget
+from .stores import NetworksWidget, VolumesWidget
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False})  # a lesson's Markdown, HTML escaped
 
@@ -563,6 +564,12 @@ WIDGETS: dict[str, WidgetMaker] = {
     ),
     "compose": lambda engine, step, args, done: ProjectWidget(
         engine, step, step.action.kind if step.action else "compose-up", args, on_done=done
+    ),
+    "volumes": lambda engine, _step, args, done: VolumesWidget(
+        engine, name=str(args.get("name") or ""), on_change=lambda: done()
+    ),
+    "networks": lambda engine, _step, args, done: NetworksWidget(
+        engine, name=str(args.get("name") or ""), on_change=lambda: done()
     ),
 }
 """The widget of each action kind, by the name its entry in ``ACTIONS`` gives."""

@@ -9,6 +9,7 @@ are listed but never removed.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,9 +21,12 @@ from .models import LABEL_LEARNER
 from .ownership import Ownership
 from .rows import name_of, parse_time
 from .translate import Op
+from .volumes import LABEL_HELPER
 
 BUILTIN = ("bridge", "host", "none")
 """The networks every engine has; they cannot be removed."""
+PROBE_SECONDS = 3
+"""Seconds a reachability probe waits for a connection."""
 _NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 
 
@@ -214,6 +218,45 @@ class Networks:
             lambda: api.disconnect_container_from_network(container, network, force=True),
             Op(f"disconnecting {container} from the network {network}", "network", network),
         )
+
+    def probe(
+        self, source: str, target: str, *, port: int | None = None, image: str = "busybox"
+    ) -> tuple[bool, str]:
+        """Whether ``target`` (a name or alias) is reachable from inside the running
+        container ``source``: its name resolves there and, with ``port``, a TCP connection
+        to it opens. A short-lived helper container from ``image`` (which must have a
+        ``busybox`` with ``nslookup`` and ``nc``) shares ``source``'s network (``docker
+        run --network container:SOURCE``): the probe sees what ``source`` sees, whatever
+        programs ``source``'s own image has. What it printed comes back too."""
+        argv = (
+            ["busybox", "nc", "-w", str(PROBE_SECONDS), target, str(port), "-e", "true"]
+            if port is not None
+            else ["busybox", "nslookup", target]
+        )
+        api = self.conn.api(self.conn.timeout + PROBE_SECONDS)
+        op = Op(f"probing {target} from {source}", "container", source)
+        created = self.conn.json(
+            lambda: api.create_container(
+                image,
+                command=argv,
+                labels={**self.ownership.labels(), LABEL_HELPER: "network-probe"},
+                host_config=api.create_host_config(network_mode=f"container:{source}"),
+            ),
+            op,
+        )
+        cid = str(created["Id"])
+        try:
+            self.conn.call(lambda: api.start(cid), op)
+            status = self.conn.json(lambda: api.wait(cid, timeout=PROBE_SECONDS * 3), op)
+            raw = self.conn.call(lambda: api.logs(cid), op)
+        finally:
+            with contextlib.suppress(DockdojoError):
+                self.conn.call(
+                    lambda: api.remove_container(cid, force=True),
+                    Op("removing a helper container", "remove-container", cid),
+                )
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        return int(status.get("StatusCode", 1)) == 0, text.strip()
 
     def remove(self, name: str) -> None:
         """Remove a network; :class:`NetworkInUse` names the containers attached."""
