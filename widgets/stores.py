@@ -56,6 +56,8 @@ class _View(w.VBox):
         raise NotImplementedError
 
     def done(self, what: str) -> None:
+        """After an action of this view: the list read again, every other panel told."""
+        self.read()
         touch(self.engine)
         self.status.value = note("ok", what)
 

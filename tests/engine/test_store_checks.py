@@ -184,8 +184,9 @@ def _perform(engine: Engine, the_lesson: Lesson, kind: str, **args: Any) -> str:
     return ACTIONS[kind].perform(engine, the_lesson, the_lesson.steps[0], args)
 
 
+@pytest.mark.usefixtures("pulled")
 def test_volume_actions_create_remove_in_use_and_prune(
-    pulled: Engine, docker_host: str, made: dict[str, list[str]], name: Namer
+    docker_host: str, made: dict[str, list[str]], name: Namer
 ) -> None:
     learner = f"vol-{uuid.uuid4().hex[:6]}"
     vol, spare, box = name("vol-logs"), name("vol-spare"), name("vol-writer")
