@@ -3,7 +3,7 @@ offers it; one entry of :data:`ACTIONS` each.
 
 What an action may touch follows the project's rule: dockdojo removes only what it
 labelled, except in a step that is the learner's own delete (``remove-image``,
-``remove-container``).
+``remove-container``, ``volume-remove``).
 
 - ``run`` labels its container with the lesson and step. Performing it again replaces the
   container this step made before (same name, or, without a name, the same lesson, step
@@ -19,11 +19,13 @@ labelled, except in a step that is the learner's own delete (``remove-image``,
 - ``volume-create`` and ``network-create`` label what they make with the lesson and step;
   one that exists already is kept as it is.
 
-On a shared engine, both see only this learner's containers (the engine layer's
-:class:`~dockdojo.runner.engine.Ownership`): another learner's container of the same name
-is never replaced, and an image another learner still uses is refused, not cleared.
+On a shared engine, ``run`` and ``remove-image`` see only this learner's containers (the
+engine layer's :class:`~dockdojo.runner.engine.Ownership`): another learner's container of
+the same name is never replaced, and an image another learner still uses is refused, not
+cleared.
 
-To add an action kind, write its functions here and add its entry to :data:`ACTIONS`.
+The volume and network kinds live in :mod:`.store_actions`. To add an action kind, write
+its functions here (or in a module of its own) and add its entry to :data:`ACTIONS`.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ from ..authoring.declarations import Param
 from ..authoring.model import Lesson, Step
 from ..beside import write_beside
 from ..engine import (
-    LABEL_LEARNER,
     Engine,
     Snapshot,
     normalize,
@@ -47,18 +48,16 @@ from ..engine import (
 from ..errors import (
     ContainerNotFound,
     ContainerNotRunning,
-    DockdojoError,
     ExecTimeout,
     ImageInUse,
     ImageNotFound,
     NameInUse,
     PortInUse,
-    VolumeInUse,
-    VolumeNotFound,
 )
 from ..text import human_bytes, plural
 from .base import ActionKind, table
 from .projects import build_step, compose_step
+from .store_actions import STORE_ACTIONS
 
 SESSION_TIMEOUT = 60.0
 """Seconds an exec action may spend waiting for its program to be ready."""
@@ -223,70 +222,6 @@ def _write_file(_engine: Engine, _lesson: Lesson, _step: Step, args: Mapping[str
     return f"Wrote {args['path']} ({size}) beside the notebook."
 
 
-def _volumes(engine: Engine, _lesson: Lesson, _step: Step, _args: Mapping[str, Any]) -> str:
-    found = engine.volume_manager().listing()
-    names = ", ".join(
-        f"{v.name} (used by {', '.join(m.name for m in v.mounts)})" if v.in_use else v.name
-        for v in found
-    )
-    return f"{plural(len(found), 'volume')}: {names or 'none'}."
-
-
-def _networks(engine: Engine, _lesson: Lesson, _step: Step, _args: Mapping[str, Any]) -> str:
-    found = [n for n in engine.network_manager().listing() if not n.builtin]
-    names = ", ".join(f"{n.name} ({plural(len(n.members), 'container')})" for n in found)
-    return f"{plural(len(found), 'network')} made on this engine: {names or 'none'}."
-
-
-def _volume_create(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) -> str:
-    name = str(args["name"])
-    volumes = engine.volume_manager()
-    if volumes.exists(name):
-        return f"The volume {name} exists already; it was kept as it is."
-    volumes.create(name, labels=engine.ownership.labels(step.id, lesson=lesson.id))
-    return f"Created the volume {name}."
-
-
-def _volume_remove(engine: Engine, _lesson: Lesson, _step: Step, args: Mapping[str, Any]) -> str:
-    name = str(args["name"])
-    volumes = engine.volume_manager()
-    try:
-        volumes.remove(name)
-    except VolumeNotFound:
-        return f"There was no volume {name}; nothing to remove."
-    except VolumeInUse as refusal:
-        mounts = volumes.get(name).mounts
-        others = [m for m in mounts if engine.ownership.shared and not _learners(engine, m.labels)]
-        if others:
-            raise DockdojoError(
-                f"The volume {name} is mounted by {', '.join(m.name for m in others)}, "
-                "which are not yours, so it was left alone.",
-                "Ask whoever runs them to remove them, or use a volume of another name.",
-            ) from None
-        for user in refusal.containers:
-            _remove_quietly(engine, user.id)
-        volumes.remove(name)
-        names = ", ".join(u.name for u in refusal.containers)
-        return f"The volume {name} was mounted by {names}; removed them, then the volume."
-    return f"Removed the volume {name}."
-
-
-def _volume_prune(engine: Engine, _lesson: Lesson, _step: Step, _args: Mapping[str, Any]) -> str:
-    removed = engine.volume_manager().prune()
-    if not removed:
-        return "No unused volume to remove."
-    return f"Removed {plural(len(removed), 'unused volume')}: {', '.join(removed)}."
-
-
-def _network_create(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) -> str:
-    name = str(args["name"])
-    networks = engine.network_manager()
-    if networks.exists(name):
-        return f"The network {name} exists already; it was kept as it is."
-    networks.create(name, labels=engine.ownership.labels(step.id, lesson=lesson.id))
-    return f"Created the network {name}."
-
-
 def _build(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) -> str:
     return build_step(engine, lesson.id, step.id, args)
 
@@ -300,11 +235,6 @@ def _compose_down(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str,
 
 
 # helpers ----------------------------------------------------------------------------
-def _learners(engine: Engine, labels: Mapping[str, str]) -> bool:
-    """Whether a resource with ``labels`` is this learner's (on a shared engine)."""
-    return labels.get(LABEL_LEARNER) == engine.learner
-
-
 def _remove_quietly(engine: Engine, ref: str) -> None:
     with contextlib.suppress(ContainerNotFound):  # gone meanwhile: the goal is reached
         engine.remove_container(ref, force=True)
@@ -397,32 +327,6 @@ def _describe_remove_container(args: Mapping[str, Any]) -> str:
 
 def _describe_write_file(args: Mapping[str, Any]) -> str:
     return f"write {args.get('path')} beside the notebook (its folders made as needed)"
-
-
-def _describe_volumes(_args: Mapping[str, Any]) -> str:
-    return "list the volumes, with the containers that mount each"
-
-
-def _describe_networks(_args: Mapping[str, Any]) -> str:
-    return "list the networks, with the containers attached and their aliases"
-
-
-def _describe_volume_create(args: Mapping[str, Any]) -> str:
-    return f"create the volume {args.get('name')}"
-
-
-def _describe_volume_remove(args: Mapping[str, Any]) -> str:
-    return (
-        f"remove the volume {args.get('name')} (when containers mount it, first those containers)"
-    )
-
-
-def _describe_volume_prune(_args: Mapping[str, Any]) -> str:
-    return "remove every unused volume"
-
-
-def _describe_network_create(args: Mapping[str, Any]) -> str:
-    return f"create the network {args.get('name')}"
 
 
 def _describe_build(args: Mapping[str, Any]) -> str:
@@ -584,55 +488,7 @@ ACTIONS: dict[str, ActionKind] = table(
             "compose",
             _COMPOSE_PARAMS,
         ),
-        ActionKind(
-            "volumes",
-            "Show the volumes as the Volumes view does: the containers that mount each, "
-            "the files inside, Delete, and Prune.",
-            _volumes,
-            _describe_volumes,
-            "volumes",
-        ),
-        ActionKind(
-            "volume-create",
-            "Create a volume (docker volume create); the widget is the Volumes view.",
-            _volume_create,
-            _describe_volume_create,
-            "volumes",
-            (Param("name", "str", True, "the volume's name, e.g. log-data"),),
-        ),
-        ActionKind(
-            "volume-remove",
-            "Delete a volume; when containers mount it, delete them first (docker rm -f, "
-            "then docker volume rm).",
-            _volume_remove,
-            _describe_volume_remove,
-            "volumes",
-            (Param("name", "str", True, "the volume to remove"),),
-        ),
-        ActionKind(
-            "volume-prune",
-            "Delete every volume no container mounts (docker volume prune --all), after "
-            "a confirmation.",
-            _volume_prune,
-            _describe_volume_prune,
-            "volumes",
-        ),
-        ActionKind(
-            "networks",
-            "Show the networks: the containers attached to each with their aliases, "
-            "Create and Delete.",
-            _networks,
-            _describe_networks,
-            "networks",
-        ),
-        ActionKind(
-            "network-create",
-            "Create a network (docker network create); the widget is the Networks view.",
-            _network_create,
-            _describe_network_create,
-            "networks",
-            (Param("name", "str", True, "the network's name, e.g. sample-app"),),
-        ),
+        *STORE_ACTIONS,
     ]
 )
 """Every action kind, in the order lesson authors see them listed."""
