@@ -209,15 +209,16 @@ class Volumes:
         op = Op(f"removing the volume {name}", "remove-volume", name, users=users)
         self.conn.call(lambda: api.remove_volume(name, force=force), op)
 
-    def prune(self) -> list[str]:
+    def prune(self, *, labelled_only: bool = False) -> list[str]:
         """Remove every volume of the learner's that no container mounts (``docker
-        volume prune --all``); on a shared engine only those labelled for them. The
-        names removed."""
+        volume prune --all``); on a shared engine, or with ``labelled_only``, only those
+        dockdojo labelled for them. The names removed."""
         removed = []
+        only_labelled = labelled_only or self.ownership.shared
         for volume in self.listing():
             if volume.in_use:
                 continue
-            if self.ownership.shared and volume.labels.get(LABEL_LEARNER) != self.ownership.learner:
+            if only_labelled and volume.labels.get(LABEL_LEARNER) != self.ownership.learner:
                 continue
             try:
                 self.remove(volume.name)

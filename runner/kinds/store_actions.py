@@ -5,7 +5,10 @@ plan lines and entries, which :data:`~.actions.ACTIONS` lists after the others.
 They follow :mod:`.actions`' rule: what they create is labelled with the lesson and step;
 ``volume-remove`` is the learner's own delete (the containers that mount the volume go
 first, as ``docker rm -f`` then ``docker volume rm``; on a shared engine, only when they
-are the learner's); ``volume-prune`` removes only the learner's unused volumes.
+are the learner's). ``volume-prune`` performed (by ``run --solve``, a grader) removes the
+unused volumes dockdojo labelled for the learner and names the other unused ones; its
+widget's Prune, which the learner confirms after reading the list, removes every unused
+volume of theirs, as ``docker volume prune --all`` does.
 """
 
 from __future__ import annotations
@@ -71,10 +74,20 @@ def _volume_remove(engine: Engine, _lesson: Lesson, _step: Step, args: Mapping[s
 
 
 def _volume_prune(engine: Engine, _lesson: Lesson, _step: Step, _args: Mapping[str, Any]) -> str:
-    removed = engine.volume_manager().prune()
-    if not removed:
-        return "No unused volume to remove."
-    return f"Removed {plural(len(removed), 'unused volume')}: {', '.join(removed)}."
+    volumes = engine.volume_manager()
+    removed = volumes.prune(labelled_only=True)
+    left = [v.name for v in volumes.listing() if not v.in_use]
+    said = (
+        f"Removed {plural(len(removed), 'unused volume')}: {', '.join(removed)}."
+        if removed
+        else "No unused volume of dockdojo's to remove."
+    )
+    if left:
+        said += (
+            f" Left {plural(len(left), 'unused volume')} dockdojo did not make: "
+            f"{', '.join(left)} (Prune in the Volumes view, or docker volume prune --all)."
+        )
+    return said
 
 
 def _network_create(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) -> str:
@@ -116,7 +129,7 @@ def _describe_volume_remove(args: Mapping[str, Any]) -> str:
 
 
 def _describe_volume_prune(_args: Mapping[str, Any]) -> str:
-    return "remove every unused volume"
+    return "remove the unused volumes dockdojo made"
 
 
 def _describe_network_create(args: Mapping[str, Any]) -> str:

@@ -115,9 +115,15 @@ def test_postgres_data_kept_in_a_volume_is_seen_and_checked(
     assert not nothing.passed
     assert nothing.message.startswith(f"The volume {vol} has no /data/nothing-here:")
 
+    (mounted,) = _results(engine, check("volume_absent", volume=vol))
+    assert not mounted.passed
+    assert mounted.message.startswith(f"The volume {vol} still exists, mounted by {db}: remove")
     engine.remove_container(db, force=True)
-    stopped, kept = _results(
-        engine, holds_rows, check("volume_holds", volume=vol, path="data/PG_VERSION")
+    stopped, kept, still = _results(
+        engine,
+        holds_rows,
+        check("volume_holds", volume=vol, path="data/PG_VERSION"),
+        check("volume_absent", volume=vol),
     )
     assert not stopped.passed
     assert stopped.message == (
@@ -125,6 +131,11 @@ def test_postgres_data_kept_in_a_volume_is_seen_and_checked(
         f"run: run one with -v {vol}:PATH, then check again."
     )
     assert kept.passed  # the data outlives the container
+    assert not still.passed
+    assert f"docker volume rm {vol}" in still.message
+    engine.volume_manager().remove(vol)
+    (gone_now,) = _results(engine, check("volume_absent", volume=vol))
+    assert gone_now.passed
 
 
 def test_containers_reach_each_other_by_alias_on_a_network(

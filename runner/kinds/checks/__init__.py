@@ -49,6 +49,7 @@ from .stores import (
     _containers_reach,
     _network_exists,
     _on_network,
+    _volume_absent,
     _volume_exists,
     _volume_holds,
 )
@@ -301,6 +302,12 @@ CHECKS: dict[str, CheckKind] = table(
             "volume_exists",
             "The volume exists.",
             _volume_exists,
+            (Param("volume", "str", True, "the volume's name"),),
+        ),
+        CheckKind(
+            "volume_absent",
+            "No volume with the name exists (it was removed, or never made).",
+            _volume_absent,
             (Param("volume", "str", True, "the volume's name"),),
         ),
         CheckKind(

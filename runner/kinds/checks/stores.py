@@ -65,6 +65,27 @@ def _volume_exists(call: Call) -> Seen:
     )
 
 
+def _volume_absent(call: Call) -> Seen:
+    volume, name = _volume(call)
+    if volume is None:
+        return Seen(True, f"There is no volume {name}.", {"volume": name})
+    if volume.mounts:
+        users = few([m.name for m in volume.mounts], 5)
+        return Seen(
+            False,
+            f"The volume {name} still exists, mounted by {users}: remove those containers "
+            f"(docker rm -f {' '.join(m.name for m in volume.mounts[:5])}), then the volume "
+            f"(docker volume rm {name}).",
+            {"volume": name, "mounts": _mount_records(volume)},
+        )
+    return Seen(
+        False,
+        f"The volume {name} still exists: remove it (docker volume rm {name}, or "
+        "docker volume prune --all when no container uses it).",
+        {"volume": name},
+    )
+
+
 def _volume_holds(call: Call) -> Seen:
     volume, name = _volume(call)
     evidence: dict[str, Any] = {"volume": name}
