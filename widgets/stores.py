@@ -2,8 +2,8 @@
 
 Volumes, as Docker Desktop's Volumes view: each volume with the containers that mount it
 and where (the "Container in-use" tab), its files (the "Stored Data" tab: read through
-the engine's archive API by a helper container that mounts the volume read-only and is
-never started, see :class:`dockdojo.runner.Volumes`), Create, Delete, and Prune after a
+the engine's archive API by a helper container that mounts the volume and is never
+started, see :class:`dockdojo.runner.Volumes`), Create, Delete, and Prune after a
 confirmation that lists what it removes. Networks: each with the containers attached and
 the aliases they answer to there, Create and Delete. Both follow the engine's changes.
 """

@@ -135,21 +135,27 @@ def _front_site_path(path: Path) -> str | None:
     return site_path(urlsplit(url).path) if url else None
 
 
-def docs_url_of(path: Path) -> str | None:
-    """``dockdojo: {docs_url: ...}`` from a source's front matter, if it can be read."""
+def dockdojo_options(path: Path) -> dict[str, object]:
+    """The ``dockdojo:`` mapping of a source's front matter; empty when it cannot be read
+    (the page's own problem, reported when it is parsed)."""
     try:
         text = read_text(path, MAX_PAGE)
-    except Unreadable:  # the page's own problem, reported when it is parsed
-        return None
+    except Unreadable:
+        return {}
     match = re.match(r"---[ \t]*\n(.*?)\n---[ \t]*(\n|$)", text, re.S)
     if not match:
-        return None
+        return {}
     try:
         front, _ = yamltext.load(match.group(1))
     except yaml.YAMLError:
-        return None
+        return {}
     options = front.get("dockdojo") if isinstance(front, dict) else None
-    url = options.get("docs_url") if isinstance(options, dict) else None
+    return dict(options) if isinstance(options, dict) else {}
+
+
+def docs_url_of(path: Path) -> str | None:
+    """``dockdojo: {docs_url: ...}`` from a source's front matter, if it can be read."""
+    url = dockdojo_options(path).get("docs_url")
     return url if isinstance(url, str) else None
 
 

@@ -7,10 +7,11 @@ containers mount. Whether a volume is in use is asked of every container on the 
 anyone's, so a prune never takes a volume another learner's container mounts.
 
 A volume's files are read through the engine's archive API (``docker cp``'s), the way
-:mod:`.explore` reads a container's: a short-lived helper container mounts the volume
-read-only at :data:`HELPER_MOUNT` and is never started, so any image already on the
-engine serves (preferably one of a container that mounts the volume); it is removed
-right after. It carries the :data:`LABEL_HELPER` label, and listings leave it out.
+:mod:`.explore` reads a container's: a short-lived helper container mounts the volume at
+:data:`HELPER_MOUNT` and is never started (nothing runs in it to change the files), so
+any image already on the engine serves (preferably one of a container that mounts the
+volume); it is removed right after. It carries the :data:`LABEL_HELPER` label, and
+listings leave it out.
 """
 
 from __future__ import annotations
@@ -248,11 +249,12 @@ class Volumes:
         parent, leaf = posixpath.split(inside)
         if not leaf:
             return True
-        with self._reader(name) as explorer:
-            try:
-                listing = explorer.folder(HELPER_MOUNT + parent.rstrip("/"))
-            except DockdojoError:
-                return False
+        try:
+            listing = self.folder(name, parent)
+        except DockdojoError as exc:
+            if type(exc) is DockdojoError and exc.what.startswith("There is no "):
+                return False  # a folder on the way is missing
+            raise
         return any(e.name == leaf for e in listing.entries)
 
     def _helper_image(self, volume: VolumeInfo) -> str:
@@ -274,7 +276,9 @@ class Volumes:
 
     @contextlib.contextmanager
     def _reader(self, name: str) -> Iterator[ContainerExplorer]:
-        """A helper container that mounts the volume read-only, never started."""
+        """A helper container that mounts the volume, never started (so nothing in it can
+        write; the mount is not read-only because a rootless engine cannot remount a
+        volume read-only for the archive API)."""
         volume = self.get(name)  # VolumeNotFound, rather than creating it by mounting it
         api = self.conn.api()
         op = Op(f"reading the volume {name}", "volume", name)
@@ -285,7 +289,7 @@ class Volumes:
                 labels={**self.ownership.labels(), LABEL_HELPER: "volume-files"},
                 network_disabled=True,
                 host_config=api.create_host_config(
-                    binds={name: {"bind": HELPER_MOUNT, "mode": "ro"}}
+                    binds={name: {"bind": HELPER_MOUNT, "mode": "rw"}}
                 ),
             ),
             op,
