@@ -20,6 +20,7 @@ import posixpath
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from math import inf
 from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -151,6 +152,19 @@ def dockdojo_options(path: Path) -> dict[str, object]:
         return {}
     options = front.get("dockdojo") if isinstance(front, dict) else None
     return dict(options) if isinstance(options, dict) else {}
+
+
+def in_course_order(paths: Iterable[Path]) -> list[Path]:
+    """Lesson sources in the course's order: by the place each one's front matter gives
+    it (``dockdojo: {course: 2}``; those without one come last), then by name."""
+
+    def place(path: Path) -> tuple[float, str]:
+        given = dockdojo_options(path).get("course")
+        if isinstance(given, int) and not isinstance(given, bool):
+            return (float(given), path.stem)
+        return (inf, path.stem)
+
+    return sorted(paths, key=place)
 
 
 def docs_url_of(path: Path) -> str | None:
