@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .beside import read_beside, write_beside
     from .context import LearnerContext, learner_context, learner_tag
     from .engine import (
+        LABEL_HELPER,
         LABEL_LEARNER,
         LABEL_LESSON,
         LABEL_STEP,
@@ -117,6 +118,7 @@ _WHERE = {
     "context": ("LearnerContext", "learner_context", "learner_tag"),
     "environ": ("widgets_headless", "widgets_sync"),
     "engine": (
+        "LABEL_HELPER",
         "LABEL_LEARNER",
         "LABEL_LESSON",
         "LABEL_STEP",
@@ -199,6 +201,7 @@ _MODULE = {name: module for module, names in _WHERE.items() for name in names}
 __all__ = [
     "ACTIONS",
     "CHECKS",
+    "LABEL_HELPER",
     "LABEL_LEARNER",
     "LABEL_LESSON",
     "LABEL_STEP",

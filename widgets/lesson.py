@@ -526,6 +526,12 @@ def _remove_container_note(
     )
 
 
+def _to_create(step: Step, kind: str, args: Mapping[str, Any]) -> str:
+    """The name a view's Create field offers: the step's, when the step creates it."""
+    made = step.action is not None and step.action.kind == kind
+    return str(args.get("name") or "") if made else ""
+
+
 WIDGETS: dict[str, WidgetMaker] = {
     "pull": lambda engine, _step, args, done: PullWidget(
         engine, list(args["images"]), on_pulled=lambda _: done()
@@ -565,11 +571,11 @@ WIDGETS: dict[str, WidgetMaker] = {
     "compose": lambda engine, step, args, done: ProjectWidget(
         engine, step, step.action.kind if step.action else "compose-up", args, on_done=done
     ),
-    "volumes": lambda engine, _step, args, done: VolumesWidget(
-        engine, name=str(args.get("name") or ""), on_change=lambda: done()
+    "volumes": lambda engine, step, args, done: VolumesWidget(
+        engine, name=_to_create(step, "volume-create", args), on_change=lambda: done()
     ),
-    "networks": lambda engine, _step, args, done: NetworksWidget(
-        engine, name=str(args.get("name") or ""), on_change=lambda: done()
+    "networks": lambda engine, step, args, done: NetworksWidget(
+        engine, name=_to_create(step, "network-create", args), on_change=lambda: done()
     ),
 }
 """The widget of each action kind, by the name its entry in ``ACTIONS`` gives."""

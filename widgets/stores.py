@@ -36,8 +36,12 @@ class _View(w.VBox):
         self.status = status
         """What the last action did (or why it failed)."""
         self.summary = w.HTML()
-        """How many there are."""
+        """How many there are (or why they cannot be read)."""
         self.worker = Worker(status)
+        """Runs the learner's actions; their outcome shows in :attr:`status`."""
+        self.reader = Worker(self.summary)
+        """Reads the list again; its trouble shows in :attr:`summary`, so an action's
+        outcome stays."""
         self._seen = -1
         super().__init__([*children, self.summary])
         live(engine).subscribe(self._changed)
@@ -50,7 +54,7 @@ class _View(w.VBox):
             self.refresh()
 
     def refresh(self) -> bool:
-        return self.worker.start(self.read, queue="Reading again as soon as this ends…")
+        return self.reader.start(self.read, queue="Reading again as soon as this ends…")
 
     def read(self) -> None:
         raise NotImplementedError
@@ -72,6 +76,10 @@ class VolumesWidget(_View):
         self.new_name = w.Text(value=name, placeholder="volume name, e.g. log-data")
         self.create_button = button("Create", icon="plus")
         self.create_button.on_click(lambda _: self.create(self.new_name.value))
+        self.sizes = w.Checkbox(
+            value=False, description="Show sizes (the engine measures them: slower)", indent=False
+        )
+        self.sizes.observe(lambda _: self.refresh(), "value")
         self.prune_button = button("Prune unused", icon="trash")
         self.prune_button.on_click(lambda _: self.ask_prune())
         self.question = w.HTML()
@@ -92,12 +100,12 @@ class VolumesWidget(_View):
         self.opened: VolumeFiles | None = None
         self.volumes: list[VolumeInfo] = []
         status = w.HTML()
-        top = w.HBox([self.new_name, self.create_button, self.prune_button])
+        top = w.HBox([self.new_name, self.create_button, self.prune_button, self.sizes])
         super().__init__(engine, [top, self.confirm, self.table, status, self.detail], status)
         self.add_class("dojo-volumes")
 
     def read(self) -> None:
-        self.volumes = self.engine.volume_manager().listing(sizes=True)
+        self.volumes = self.engine.volume_manager().listing(sizes=self.sizes.value)
         cells: list[w.Widget] = [
             w.HTML(f"<b>{h}</b>") for h in ("Name", "Size", "In use by (target)", "", "")
         ]

@@ -64,9 +64,10 @@ from .running import (
 )
 from .session import ExecSession
 from .snapshot import Snapshot, prefer_lesson
-from .volumes import VolumeInfo, VolumeMount, Volumes
+from .volumes import LABEL_HELPER, VolumeInfo, VolumeMount, Volumes
 
 __all__ = [
+    "LABEL_HELPER",
     "LABEL_LEARNER",
     "LABEL_LESSON",
     "LABEL_STEP",

@@ -67,9 +67,10 @@ def test_the_volumes_view_shows_users_and_files_and_prunes_after_asking(
         host_config=api.create_host_config(binds={vol: {"bind": "/logs", "mode": "rw"}}),
     )
     api.start(created["Id"])
-    view.refresh()
+    view.sizes.value = True  # read again, with each volume's size
     shown = cells(view)
-    assert f"{vol}" in shown
+    assert f"{spare} 0 B" in shown  # empty
+    assert vol in shown
     assert f"{box} (/logs)" in shown
     assert "2 volumes, 1 in use" in text(view.summary.value)
 
