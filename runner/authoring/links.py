@@ -20,7 +20,6 @@ import posixpath
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from math import inf
 from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -136,40 +135,21 @@ def _front_site_path(path: Path) -> str | None:
     return site_path(urlsplit(url).path) if url else None
 
 
-def dockdojo_options(path: Path) -> dict[str, object]:
-    """The ``dockdojo:`` mapping of a source's front matter; empty when it cannot be read
-    (the page's own problem, reported when it is parsed)."""
+def docs_url_of(path: Path) -> str | None:
+    """``dockdojo: {docs_url: ...}`` from a source's front matter, if it can be read."""
     try:
         text = read_text(path, MAX_PAGE)
-    except Unreadable:
-        return {}
+    except Unreadable:  # the page's own problem, reported when it is parsed
+        return None
     match = re.match(r"---[ \t]*\n(.*?)\n---[ \t]*(\n|$)", text, re.S)
     if not match:
-        return {}
+        return None
     try:
         front, _ = yamltext.load(match.group(1))
     except yaml.YAMLError:
-        return {}
+        return None
     options = front.get("dockdojo") if isinstance(front, dict) else None
-    return dict(options) if isinstance(options, dict) else {}
-
-
-def in_course_order(paths: Iterable[Path]) -> list[Path]:
-    """Lesson sources in the course's order: by the place each one's front matter gives
-    it (``dockdojo: {course: 2}``; those without one come last), then by name."""
-
-    def place(path: Path) -> tuple[float, str]:
-        given = dockdojo_options(path).get("course")
-        if isinstance(given, int) and not isinstance(given, bool):
-            return (float(given), path.stem)
-        return (inf, path.stem)
-
-    return sorted(paths, key=place)
-
-
-def docs_url_of(path: Path) -> str | None:
-    """``dockdojo: {docs_url: ...}`` from a source's front matter, if it can be read."""
-    url = dockdojo_options(path).get("docs_url")
+    url = options.get("docs_url") if isinstance(options, dict) else None
     return url if isinstance(url, str) else None
 
 
