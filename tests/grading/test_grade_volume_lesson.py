@@ -15,7 +15,7 @@ from dockdojo.runner.context import learner_tag
 from dockdojo.runner.grading import GradeOptions
 
 LESSON = "persisting-container-data"
-FULL = 7
+FULL = 8
 """The exercises' points."""
 
 
