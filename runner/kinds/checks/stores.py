@@ -50,6 +50,7 @@ def _mount_records(volume: VolumeInfo) -> list[dict[str, Any]]:
 
 
 def _volume_exists(call: Call) -> Seen:
+    """``volume_exists``: the volume is there (and which containers mount it, where)."""
     volume, name = _volume(call)
     if volume is None:
         return _no_volume(name, {"volume": name})
@@ -66,6 +67,7 @@ def _volume_exists(call: Call) -> Seen:
 
 
 def _volume_absent(call: Call) -> Seen:
+    """``volume_absent``: no volume has the name; when one has, who still mounts it."""
     volume, name = _volume(call)
     if volume is None:
         return Seen(True, f"There is no volume {name}.", {"volume": name})
@@ -87,6 +89,8 @@ def _volume_absent(call: Call) -> Seen:
 
 
 def _volume_holds(call: Call) -> Seen:
+    """``volume_holds``: a path exists in the volume (read through the engine), or a
+    command run in a running container that mounts it prints what is expected."""
     volume, name = _volume(call)
     evidence: dict[str, Any] = {"volume": name}
     if volume is None:
@@ -164,6 +168,7 @@ def _no_network(name: str, evidence: dict[str, Any]) -> Seen:
 
 
 def _network_exists(call: Call) -> Seen:
+    """``network_exists``: the network is there, with the containers attached."""
     network, name = _network(call)
     if network is None:
         return _no_network(name, {"network": name})
@@ -176,6 +181,8 @@ def _network_exists(call: Call) -> Seen:
 
 
 def _on_network(call: Call) -> Seen:
+    """``on_network``: the container is attached to the network, answering to the alias
+    there when one is given."""
     network, net = _network(call)
     container = str(call.args["name"])
     alias = call.args.get("alias")
@@ -235,6 +242,9 @@ def _probe_image(call: Call) -> str | None:
 
 
 def _containers_reach(call: Call) -> Seen:
+    """``containers_reach``: from inside the running container ``name``, ``target``
+    resolves (and with ``port``, a TCP connection to it opens); a busybox helper that
+    shares the container's network probes it (:meth:`Networks.probe`)."""
     target = str(call.args["target"])
     port = call.args.get("port")
     evidence: dict[str, Any] = {"from": str(call.args["name"]), "target": target}
