@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from lesson_kit import check, lesson, step
 
-from dockdojo.runner import Engine
+from dockdojo.runner import LABEL_HELPER, Engine
 from dockdojo.runner.engine import Snapshot
 from dockdojo.runner.kinds import CheckResult, run_step_checks
 
@@ -57,3 +57,15 @@ def test_store_checks_on_an_engine_that_is_not_there_fail_with_a_sentence(
     )
     assert [r.passed for r in results] == [False, False]
     assert all("No Docker Engine answered" in r.message for r in results)
+
+
+def test_a_helper_containers_events_do_not_count_as_changes() -> None:
+    from dockdojo.runner.engine.live import QUIET, _helper
+
+    helper = {"Type": "container", "Action": "create", "Actor": {"Attributes": {LABEL_HELPER: "x"}}}
+    learners = {"Type": "container", "Action": "create", "Actor": {"Attributes": {"name": "db"}}}
+    assert _helper(helper)
+    assert not _helper(learners)
+    assert not _helper({"Type": "volume", "Action": "create"})
+    assert "mount".startswith(QUIET)
+    assert not "destroy".startswith(QUIET)
