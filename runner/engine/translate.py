@@ -193,6 +193,12 @@ def _store_refused(text: str, status: int | None, op: Op) -> DockdojoError:
     """A volume or network call refused: missing, in use, or the engine's own reason."""
     kind = "volume" if op.target.endswith("volume") else "network"
     lowered = text.lower()
+    if status == 404 and "no such container" in lowered:
+        return ContainerNotFound(
+            f"The Docker Engine has no such container ({text.strip()}), so {op.doing} "
+            "did not happen.",
+            "List the containers to see which exist (docker ps -a).",
+        )
     if status == 404 or ("not found" in lowered and "container" not in lowered):
         missing = VolumeNotFound if kind == "volume" else NetworkNotFound
         return missing(

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from dockdojo.runner import (
+    ContainerNotFound,
     DockdojoError,
     Engine,
     NameInUse,
@@ -171,6 +172,8 @@ def test_a_network_shows_its_containers_with_their_aliases(
     assert {u.name for u in refused.value.containers} == {box, other}
     assert "docker network disconnect" in refused.value.hint
 
+    with pytest.raises(ContainerNotFound, match="no such container"):
+        networks.connect(net, name("vol-nobody"))
     networks.disconnect(net, other)
     engine.remove_container(box, force=True)
     networks.remove(net)
