@@ -165,8 +165,8 @@ STORE_ACTIONS: tuple[ActionKind, ...] = (
     ),
     ActionKind(
         "volume-prune",
-        "Delete every volume no container mounts (docker volume prune --all), after "
-        "a confirmation.",
+        "Delete the volumes no container mounts: the widget's Prune, once confirmed, "
+        "every one (docker volume prune --all); performed, those dockdojo made.",
         _volume_prune,
         _describe_volume_prune,
         "volumes",
