@@ -70,7 +70,7 @@ class ExecTimeout(DockdojoError):
 
 @dataclass(frozen=True)
 class ContainerUse:
-    """A container that keeps an image from being removed."""
+    """A container that keeps an image, a volume or a network from being removed."""
 
     id: str
     """Full container id."""
@@ -82,6 +82,30 @@ class ContainerUse:
 
 class ImageInUse(DockdojoError):
     """Removing the image failed because containers (running or stopped) use it."""
+
+    def __init__(self, what: str, hint: str, containers: Sequence[ContainerUse]) -> None:
+        super().__init__(what, hint)
+        self.containers = tuple(containers)
+
+
+class VolumeNotFound(DockdojoError):
+    """No volume has that name (it may have been removed meanwhile)."""
+
+
+class NetworkNotFound(DockdojoError):
+    """No network has that name or id."""
+
+
+class VolumeInUse(DockdojoError):
+    """Removing the volume failed because containers (running or stopped) mount it."""
+
+    def __init__(self, what: str, hint: str, containers: Sequence[ContainerUse]) -> None:
+        super().__init__(what, hint)
+        self.containers = tuple(containers)
+
+
+class NetworkInUse(DockdojoError):
+    """Removing the network failed because containers are still attached to it."""
 
     def __init__(self, what: str, hint: str, containers: Sequence[ContainerUse]) -> None:
         super().__init__(what, hint)

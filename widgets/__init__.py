@@ -14,6 +14,7 @@ from .images import DeleteWidget, ImagesWidget
 from .lesson import WIDGETS, CheckPanel, LessonView, ProgressPanel
 from .panel import ContainersWidget
 from .pull import PullWidget
+from .stores import NetworksWidget, VolumeFiles, VolumesWidget
 
 __all__ = [
     "WIDGETS",
@@ -24,8 +25,11 @@ __all__ = [
     "ExecConsole",
     "ImagesWidget",
     "LessonView",
+    "NetworksWidget",
     "ProgressPanel",
     "ProjectWidget",
     "PullWidget",
     "RunWidget",
+    "VolumeFiles",
+    "VolumesWidget",
 ]

@@ -55,6 +55,7 @@ from .images import DeleteWidget, ImagesWidget
 from .needs import NeedsBox
 from .panel import ContainersWidget
 from .pull import PullWidget
+from .stores import NetworksWidget, VolumesWidget
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False})  # a lesson's Markdown, HTML escaped
 
@@ -525,6 +526,12 @@ def _remove_container_note(
     )
 
 
+def _to_create(step: Step, kind: str, args: Mapping[str, Any]) -> str:
+    """The name a view's Create field offers: the step's, when the step creates it."""
+    made = step.action is not None and step.action.kind == kind
+    return str(args.get("name") or "") if made else ""
+
+
 WIDGETS: dict[str, WidgetMaker] = {
     "pull": lambda engine, _step, args, done: PullWidget(
         engine, list(args["images"]), on_pulled=lambda _: done()
@@ -563,6 +570,12 @@ WIDGETS: dict[str, WidgetMaker] = {
     ),
     "compose": lambda engine, step, args, done: ProjectWidget(
         engine, step, step.action.kind if step.action else "compose-up", args, on_done=done
+    ),
+    "volumes": lambda engine, step, args, done: VolumesWidget(
+        engine, name=_to_create(step, "volume-create", args), on_change=lambda: done()
+    ),
+    "networks": lambda engine, step, args, done: NetworksWidget(
+        engine, name=_to_create(step, "network-create", args), on_change=lambda: done()
     ),
 }
 """The widget of each action kind, by the name its entry in ``ACTIONS`` gives."""

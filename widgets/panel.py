@@ -12,7 +12,15 @@ from collections.abc import Callable
 
 import ipywidgets as w
 
-from dockdojo.runner import ContainerInfo, DockdojoError, Engine, FileEntry, LiveState, human_bytes
+from dockdojo.runner import (
+    LABEL_HELPER,
+    ContainerInfo,
+    DockdojoError,
+    Engine,
+    FileEntry,
+    LiveState,
+    human_bytes,
+)
 
 from .common import Worker, button, error_note, esc, live, note, synchronous, touch
 
@@ -73,7 +81,11 @@ class ContainersWidget(w.VBox):
     def mine(self, state: LiveState) -> list[ContainerInfo]:
         if state.snapshot is None:
             return []
-        found = [c for c in state.snapshot.containers if self.engine.ownership.mine(c)]
+        found = [
+            c
+            for c in state.snapshot.containers
+            if self.engine.ownership.mine(c) and LABEL_HELPER not in c.labels  # not a moment's
+        ]
         return [c for c in found if c.running or not self.only_running.value]
 
     def show(self, state: LiveState, *, force: bool = False) -> None:

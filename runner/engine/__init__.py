@@ -5,6 +5,8 @@
 - :mod:`.explore`: one container as Docker Desktop's page shows it (files, inspect,
   logs as they come);
 - :mod:`.session`: interactive programs in a container (the Exec tab);
+- :mod:`.volumes` and :mod:`.networks`: volumes with the containers that mount them
+  (and their files), networks with the containers attached and their aliases;
 - :mod:`.snapshot`: images and containers read once, and which containers use an image;
 - :mod:`.live`: one live model of an engine, kept current by its event stream;
 - :mod:`.journal`: dockdojo's own journal of an engine's past (pulled, removed,
@@ -46,6 +48,7 @@ from .models import (
     port_url,
     uses_image,
 )
+from .networks import NetworkInfo, NetworkMember, Networks
 from .ownership import Ownership
 from .progress import PullProgress, PullTracker, Throttle
 from .provenance import ContainerFiles, TrustedImages
@@ -61,8 +64,10 @@ from .running import (
 )
 from .session import ExecSession
 from .snapshot import Snapshot, prefer_lesson
+from .volumes import LABEL_HELPER, VolumeInfo, VolumeMount, Volumes
 
 __all__ = [
+    "LABEL_HELPER",
     "LABEL_LEARNER",
     "LABEL_LESSON",
     "LABEL_STEP",
@@ -89,6 +94,9 @@ __all__ = [
     "LiveState",
     "LogStream",
     "Mount",
+    "NetworkInfo",
+    "NetworkMember",
+    "Networks",
     "Ownership",
     "PortLink",
     "PullProgress",
@@ -100,6 +108,9 @@ __all__ = [
     "StoredImage",
     "Throttle",
     "TrustedImages",
+    "VolumeInfo",
+    "VolumeMount",
+    "Volumes",
     "compose_projects",
     "connect",
     "describe_host",

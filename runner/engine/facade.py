@@ -47,6 +47,7 @@ from .models import (
     StoredImage,
     uses_image,
 )
+from .networks import Networks
 from .ownership import Ownership
 from .progress import PullProgress, PullTracker, Throttle
 from .provenance import ContainerFiles, read_container_files, read_stored_images
@@ -64,6 +65,7 @@ from .rows import (
 from .running import ContainerSettings, RunSettings, run_container, settings_from_inspect
 from .session import ExecSession
 from .translate import Op, removal_in_progress, translate
+from .volumes import Volumes
 
 DEFAULT_EXEC_TIMEOUT = 30.0
 DEFAULT_HOST_IP = "127.0.0.1"
@@ -473,31 +475,15 @@ class Engine:
         return read_stored_images(self._conn)
 
     # networks and volumes ---------------------------------------------------------
-    def networks(self, *, labels: Mapping[str, str] | None = None) -> list[str]:
-        """Names of the networks made on this engine (never ``bridge``, ``host``, ``none``)."""
-        api = self._conn.api()
-        filters: dict[str, Any] = {"type": "custom"}
-        if labels:
-            filters["label"] = [f"{k}={v}" for k, v in labels.items()]
-        rows = self._conn.rows(lambda: api.networks(filters=filters), Op("listing networks"))
-        return sorted(str(r.get("Name") or r["Id"]) for r in rows)
+    def volume_manager(self) -> Volumes:
+        """This learner's volumes: listed with the containers that mount them, created,
+        removed, pruned, and the files inside."""
+        return Volumes(self._conn, self.ownership)
 
-    def remove_network(self, name: str) -> None:
-        api = self._conn.api()
-        self._conn.call(lambda: api.remove_network(name), Op(f"removing the network {name}"))
-
-    def volumes(self, *, labels: Mapping[str, str] | None = None) -> list[str]:
-        """Names of the volumes on this engine."""
-        api = self._conn.api()
-        filters = {"label": [f"{k}={v}" for k, v in labels.items()]} if labels else None
-        answer = self._conn.json(lambda: api.volumes(filters=filters), Op("listing volumes"))
-        return sorted(str(v["Name"]) for v in answer.get("Volumes") or ())
-
-    def remove_volume(self, name: str) -> None:
-        api = self._conn.api()
-        self._conn.call(
-            lambda: api.remove_volume(name, force=True), Op(f"removing the volume {name}")
-        )
+    def network_manager(self) -> Networks:
+        """This learner's networks: listed with the containers attached and their
+        aliases, created, connected, removed."""
+        return Networks(self._conn, self.ownership)
 
     # exec -------------------------------------------------------------------------
     def exec(

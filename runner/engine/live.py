@@ -19,19 +19,21 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ..errors import DockdojoError
 from .facade import Engine
 from .snapshot import Snapshot
+from .volumes import LABEL_HELPER
 
 log = logging.getLogger("dockdojo.live")
 
 WATCHED = ("container", "image", "volume", "network")
 """Event types that change what the model holds."""
-QUIET = ("exec_", "top")
-"""Event actions that change nothing the model holds (checks run execs themselves)."""
+QUIET = ("exec_", "top", "mount", "unmount")
+"""Event actions that change nothing the model holds (checks run execs themselves; a
+volume is mounted when a container starts or its files are read)."""
 RETRY = 1.0
 """Seconds between attempts to reach a stopped engine's event stream."""
 START_WAIT = 5.0
@@ -188,7 +190,7 @@ class LiveModel:
                     if self._stopped.is_set():
                         break
                     action = str(event.get("Action") or event.get("status") or "")
-                    if not action.startswith(QUIET):  # checks' own execs change nothing
+                    if not action.startswith(QUIET) and not _helper(event):
                         self._dirty.set()
                 if self._stopped.is_set():
                     break
@@ -231,6 +233,14 @@ class LiveModel:
                 close()
             except Exception:  # a stream that broke while closing is closed enough
                 log.debug("closing the event stream failed", exc_info=True)
+
+
+def _helper(event: Mapping[str, object]) -> bool:
+    """Whether an event is of a helper container dockdojo made for a moment (to read a
+    volume's files, to probe a network): it changes nothing a learner made."""
+    actor = event.get("Actor")
+    attributes = actor.get("Attributes") if isinstance(actor, dict) else None
+    return isinstance(attributes, dict) and LABEL_HELPER in attributes
 
 
 __all__ = ["WATCHED", "LiveModel", "LiveState"]

@@ -26,8 +26,12 @@ from ..errors import (
     ImageInUse,
     ImageNotFound,
     NameInUse,
+    NetworkInUse,
+    NetworkNotFound,
     PortInUse,
     PullFailed,
+    VolumeInUse,
+    VolumeNotFound,
 )
 from ..text import plural, shorten
 
@@ -64,7 +68,8 @@ class Op:
     """What was being done, as words after "while": ``removing nginx:latest``."""
     target: str = ""
     """What it was done to: ``image``, ``container``, ``run``, ``exec``, ``pull``,
-    ``remove-image``, ``remove-container``, or empty for anything else."""
+    ``remove-image``, ``remove-container``, ``volume``, ``remove-volume``, ``network``,
+    ``remove-network``, or empty for anything else."""
     subject: str = ""
     """The image or container as the learner wrote it (``nginx``, ``web``)."""
     name: str | None = None
@@ -74,7 +79,8 @@ class Op:
     registry: str = "Docker Hub"
     """``pull``: the registry the image comes from."""
     users: Callable[[], Sequence[ContainerUse]] = field(default=lambda: ())
-    """``remove-image``: the containers that use the image, asked only when it is in use."""
+    """``remove-image``, ``remove-volume``, ``remove-network``: the containers that use
+    it, asked only when it is in use."""
     mirrors: Callable[[], Sequence[str]] = field(default=lambda: ())
     """``pull``: the engine's registry mirrors, asked only when the registry is unreachable."""
 
@@ -102,6 +108,8 @@ def _refused(text: str, status: int | None, op: Op) -> DockdojoError:
     """The engine answered, with an error status."""
     if op.target == "pull":
         return _pull_failed(text, op)
+    if op.target in _STORES:
+        return _store_refused(text, status, op)
     if status == 404:
         return _missing(op)
     if op.target == "run":
@@ -173,6 +181,60 @@ def _in_use(op: Op) -> ImageInUse:
         f"{op.subject} is in use by {plural(len(users), 'container')}: {names}. "
         "An image cannot be removed while containers, running or stopped, use it.",
         "Delete those containers first (stop them if they run), then remove the image.",
+        users,
+    )
+
+
+_STORES = ("volume", "remove-volume", "network", "remove-network")
+"""Targets of volumes and networks (:mod:`.volumes`, :mod:`.networks`)."""
+
+
+def _store_refused(text: str, status: int | None, op: Op) -> DockdojoError:
+    """A volume or network call refused: missing, in use, or the engine's own reason."""
+    kind = "volume" if op.target.endswith("volume") else "network"
+    lowered = text.lower()
+    if status == 404 and "no such container" in lowered:
+        return ContainerNotFound(
+            f"The Docker Engine has no such container ({text.strip()}), so {op.doing} "
+            "did not happen.",
+            "List the containers to see which exist (docker ps -a).",
+        )
+    if status == 404 or ("not found" in lowered and "container" not in lowered):
+        missing = VolumeNotFound if kind == "volume" else NetworkNotFound
+        return missing(
+            f"There is no {kind} {op.subject!r} on this engine.",
+            f"List the {kind}s to see which exist (docker {kind} ls); it may have been "
+            "removed already.",
+        )
+    if op.target.startswith("remove-") and (
+        status == 409 or "in use" in lowered or "active endpoints" in lowered
+    ):
+        return _store_in_use(kind, op)
+    if status == 409 and "already exists" in lowered:
+        return NameInUse(
+            f"A {kind} named {op.subject!r} already exists.",
+            f"Use it as it is, or choose another name (or remove it: docker {kind} rm "
+            f"{op.subject}).",
+        )
+    return _refused_as_is(text, op)
+
+
+def _store_in_use(kind: str, op: Op) -> DockdojoError:
+    users = list(op.users())
+    names = ", ".join(f"{u.name} ({u.status})" for u in users) or "unknown containers"
+    if kind == "volume":
+        return VolumeInUse(
+            f"The volume {op.subject} is in use by {plural(len(users), 'container')}: "
+            f"{names}. A volume cannot be removed while a container, running or stopped, "
+            "mounts it.",
+            f"Remove those containers first (docker rm -f {' '.join(u.name for u in users)}"
+            "), then remove the volume; its data goes with it.",
+            users,
+        )
+    return NetworkInUse(
+        f"The network {op.subject} still has {plural(len(users), 'container')} attached: {names}.",
+        f"Disconnect them (docker network disconnect {op.subject} NAME) or remove them, "
+        "then remove the network.",
         users,
     )
 

@@ -3,7 +3,7 @@ offers it; one entry of :data:`ACTIONS` each.
 
 What an action may touch follows the project's rule: dockdojo removes only what it
 labelled, except in a step that is the learner's own delete (``remove-image``,
-``remove-container``).
+``remove-container``, ``volume-remove``).
 
 - ``run`` labels its container with the lesson and step. Performing it again replaces the
   container this step made before (same name, or, without a name, the same lesson, step
@@ -13,12 +13,19 @@ labelled, except in a step that is the learner's own delete (``remove-image``,
   (:mod:`.projects`); a built image carries the lesson and step labels.
 - ``remove-image`` tries the removal; when containers use the image it removes exactly
   the containers the engine's refusal lists, then the image.
+- ``volume-remove`` likewise removes the containers that mount the volume, then the
+  volume (the learner's own delete, as ``docker rm -f`` then ``docker volume rm``);
+  ``volume-prune`` removes only the learner's volumes that no container mounts.
+- ``volume-create`` and ``network-create`` label what they make with the lesson and step;
+  one that exists already is kept as it is.
 
-On a shared engine, both see only this learner's containers (the engine layer's
-:class:`~dockdojo.runner.engine.Ownership`): another learner's container of the same name
-is never replaced, and an image another learner still uses is refused, not cleared.
+On a shared engine, ``run`` and ``remove-image`` see only this learner's containers (the
+engine layer's :class:`~dockdojo.runner.engine.Ownership`): another learner's container of
+the same name is never replaced, and an image another learner still uses is refused, not
+cleared.
 
-To add an action kind, write its functions here and add its entry to :data:`ACTIONS`.
+The volume and network kinds live in :mod:`.store_actions`. To add an action kind, write
+its functions here (or in a module of its own) and add its entry to :data:`ACTIONS`.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ from ..errors import (
 from ..text import human_bytes, plural
 from .base import ActionKind, table
 from .projects import build_step, compose_step
+from .store_actions import STORE_ACTIONS
 
 SESSION_TIMEOUT = 60.0
 """Seconds an exec action may spend waiting for its program to be ready."""
@@ -480,6 +488,7 @@ ACTIONS: dict[str, ActionKind] = table(
             "compose",
             _COMPOSE_PARAMS,
         ),
+        *STORE_ACTIONS,
     ]
 )
 """Every action kind, in the order lesson authors see them listed."""

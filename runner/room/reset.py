@@ -87,12 +87,12 @@ def reset_engine(
         except ContainerNotFound:
             continue  # gone meanwhile: the goal is reached
         containers.append(container.name)
-    networks = engine.networks(labels=labels)
+    networks = engine.network_manager().names(labels=labels)
     for network in networks:
-        engine.remove_network(network)
-    volumes = engine.volumes(labels=labels)
+        engine.network_manager().remove(network)
+    volumes = engine.volume_manager().names(labels=labels)
     for volume in volumes:
-        engine.remove_volume(volume)
+        engine.volume_manager().remove(volume, force=True)
     report = ResetReport(learner, tuple(containers), tuple(networks), tuple(volumes))
     if images:
         report = _drop_foreign_images(engine, config, report)

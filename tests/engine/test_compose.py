@@ -51,9 +51,9 @@ def project(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     for container in engine.containers(labels={"com.docker.compose.project": name}):
         with contextlib.suppress(Exception):
             engine.remove_container(container.id, force=True)
-    for network in engine.networks():
+    for network in engine.network_manager().names():
         if network.startswith(name):
-            engine.remove_network(network)
+            engine.network_manager().remove(network)
     for image in (f"{name}_web1", f"{name}-web1"):
         drop_image(engine, image)
 

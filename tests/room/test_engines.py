@@ -231,14 +231,14 @@ def test_a_reset_empties_one_learner_and_leaves_the_others_untouched(
         names = {c.name for c in engine.containers()}
         assert "lesson-box" not in names
         assert "cache" in names  # another lesson's container stays
-        assert engine.networks() == ["own-net"]
-        assert engine.volumes() == ["own-data"]
+        assert engine.network_manager().names() == ["own-net"]
+        assert engine.volume_manager().names() == ["own-data"]
 
     assert room.cli("reset", ada.who.name) == 0
     with _engine(ada) as engine:
         assert engine.containers() == []
-        assert engine.networks() == []
-        assert engine.volumes() == []
+        assert engine.network_manager().names() == []
+        assert engine.volume_manager().names() == []
         assert {i.id for i in engine.images()} == before  # every image stays
     for seat in (bob, cyd):
         with _engine(seat) as engine:

@@ -71,6 +71,12 @@ def test_every_action_describes_itself_for_the_plan() -> None:
         "build": {"folder": "app/web", "tag": "web"},
         "compose-up": {"folder": "app"},
         "compose-down": {},
+        "volumes": {},
+        "volume-create": {"name": "log-data"},
+        "volume-remove": {"name": "log-data"},
+        "volume-prune": {},
+        "networks": {},
+        "network-create": {"name": "sample-app"},
     }
     assert set(samples) == set(ACTIONS)
     described = {name: ACTIONS[name].describe(args) for name, args in samples.items()}
@@ -85,6 +91,10 @@ def test_every_action_describes_itself_for_the_plan() -> None:
     assert described["build"] == "build the folder app/web as the image web"
     assert described["compose-up"] == "docker compose up -d --build in app"
     assert described["compose-down"] == "docker compose down in the lesson folder"
+    assert described["volume-remove"] == (
+        "remove the volume log-data (when containers mount it, first those containers)"
+    )
+    assert described["network-create"] == "create the network sample-app"
     assert all(text and "{" not in text for text in described.values())
 
 

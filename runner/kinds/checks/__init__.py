@@ -12,11 +12,12 @@ are found by image and/or name, never by dockdojo labels alone (see
 
 The functions live by what they read: :mod:`.images`, :mod:`.containers`, :mod:`.ports`
 (published ports and HTTP on a port link), :mod:`.commands` (commands run inside a
-container), :mod:`.built` (images built here, Compose projects) and :mod:`.lesson`
-(other steps); :mod:`.targets` finds the containers a check
-is about, and :mod:`.trust` says which of them, and which commands' output, a check may
-believe (an image by the manifest it was pulled as, never by its name alone). To add a
-check kind, write its function in one of them and add its entry to :data:`CHECKS` here.
+container), :mod:`.built` (images built here, Compose projects), :mod:`.stores`
+(volumes and networks) and :mod:`.lesson` (other steps); :mod:`.targets` finds the
+containers a check is about, and :mod:`.trust` says which of them, and which commands'
+output, a check may believe (an image by the manifest it was pulled as, never by its
+name alone). To add a check kind, write its function in one of them and add its entry
+to :data:`CHECKS` here.
 """
 
 from __future__ import annotations
@@ -43,6 +44,14 @@ from .settings import (
     _container_limits,
     _mounted,
     _port_bound,
+)
+from .stores import (
+    _containers_reach,
+    _network_exists,
+    _on_network,
+    _volume_absent,
+    _volume_exists,
+    _volume_holds,
 )
 
 # the table ----------------------------------------------------------------------------
@@ -288,6 +297,61 @@ CHECKS: dict[str, CheckKind] = table(
             "No container of the Compose project remains (compose down removed them).",
             _compose_removed,
             (Param("project", "str", True, "the project's name, e.g. nginx-node-redis"),),
+        ),
+        CheckKind(
+            "volume_exists",
+            "The volume exists.",
+            _volume_exists,
+            (Param("volume", "str", True, "the volume's name"),),
+        ),
+        CheckKind(
+            "volume_absent",
+            "No volume with the name exists (it was removed, or never made).",
+            _volume_absent,
+            (Param("volume", "str", True, "the volume's name"),),
+        ),
+        CheckKind(
+            "volume_holds",
+            "The volume holds data: a path inside it exists, or a command run in a "
+            "running container that mounts it prints what is expected.",
+            _volume_holds,
+            (
+                Param("volume", "str", True, "the volume's name"),
+                Param("path", "str", doc="a file or folder inside the volume, e.g. /PG_VERSION"),
+                Param("command", "argv", doc="e.g. [psql, -U, postgres, -c, SELECT 1]"),
+                Param("expect", "str", doc="the command's whole output, trimmed"),
+                Param("contains", "str", doc="text the command's output must contain"),
+            ),
+            one_of=(("path", "command"),),
+            costly=True,
+        ),
+        CheckKind(
+            "network_exists",
+            "The network exists.",
+            _network_exists,
+            (Param("network", "str", True, "the network's name"),),
+        ),
+        CheckKind(
+            "on_network",
+            "A container is attached to the network (under the alias, when given).",
+            _on_network,
+            (
+                Param("network", "str", True, "the network's name"),
+                Param("name", "str", True, "the container's name"),
+                Param("alias", "str", doc="a name it must answer to there (--network-alias)"),
+            ),
+        ),
+        CheckKind(
+            "containers_reach",
+            "From inside one running container, another is reachable by its name or "
+            "alias (it resolves; with a port, a TCP connection opens); probed with busybox.",
+            _containers_reach,
+            (
+                Param("name", "str", True, "the container the probe starts from"),
+                Param("target", "str", True, "the name or alias to reach, e.g. redis"),
+                Param("port", "port", doc="a TCP port that must accept a connection"),
+            ),
+            costly=True,
         ),
         CheckKind(
             "step_done",
