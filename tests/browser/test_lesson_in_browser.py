@@ -29,13 +29,18 @@ FIND = 'db.test.findOne({ email: "moby@docker.com" })'
 
 @pytest.fixture
 def fresh_world(docker_host: str) -> None:
-    """No images, no containers, and an engine with no memory of earlier ones (its journal
-    gone too): the learner starts from scratch (on the test sandbox, restarted)."""
+    """No images, containers, volumes or networks of a learner, and an engine with no
+    memory of earlier ones (its journal gone too): the learner starts from scratch (on
+    the test sandbox, restarted). Images go by the engine's prune, which removes a built
+    image before the image it was built on."""
     with Engine(docker_host) as engine:
         for container in engine.containers():
             engine.remove_container(container.id, force=True)
-        for image in {row.id for row in engine.images()}:
-            engine.remove_image(image, force=True)
+        api = engine.api_client(120)
+        api.prune_images(filters={"dangling": False})
+        api.prune_volumes()
+        api.prune_networks()
+        assert not engine.images(), "images are left on the engine"
     state = os.environ.get("DOCKDOJO_TEST_SANDBOX_STATE")
     if not state:
         pytest.fail("DOCKDOJO_TEST_SANDBOX_STATE is not set: run this through make test.")

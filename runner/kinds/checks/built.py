@@ -27,7 +27,7 @@ from ...engine.provenance import pulled_as
 from ...errors import InvalidReference
 from ...text import few, plural
 from ..base import Call, Seen
-from .targets import _familiar, _states
+from .targets import _familiar, _states, by_history
 from .trust import forged_image
 
 
@@ -166,7 +166,20 @@ def _compose_removed(call: Call) -> Seen:
         (p for p in compose_projects(call.ctx.snapshot.containers) if p.name == name), None
     )
     if project is None:
-        return Seen(True, f"No container of the Compose project {name} remains.", {"project": name})
+        history = call.ctx.engine.history()
+        # Compose names its containers PROJECT_SERVICE_N (v1) or PROJECT-SERVICE-N (v2)
+        gone = any(n.startswith((f"{name}_", f"{name}-")) for _, n in history.removals)
+        return by_history(
+            history,
+            gone,
+            {"project": name},
+            done=f"No container of the Compose project {name} remains.",
+            unknown=f"No container of the Compose project {name} is here. Whether it ran and "
+            "was taken down",
+            never=f"No container of the Compose project {name} is here, but none was ever "
+            f"removed: it was never up ({history.source} shows none removed). Start it with "
+            "docker compose up -d --build first.",
+        )
     left = [c for found in project.services.values() for c in found]
     return Seen(
         False,
