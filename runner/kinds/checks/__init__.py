@@ -294,7 +294,8 @@ CHECKS: dict[str, CheckKind] = table(
         ),
         CheckKind(
             "compose_removed",
-            "No container of the Compose project remains (compose down removed them).",
+            "No container of the Compose project remains, and the engine saw them removed "
+            "(so a project never started does not count).",
             _compose_removed,
             (Param("project", "str", True, "the project's name, e.g. nginx-node-redis"),),
         ),
