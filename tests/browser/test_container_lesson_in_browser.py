@@ -50,7 +50,7 @@ def test_a_learner_clicks_through_what_is_a_container(lab: Lab, page: Page) -> N
     # Run it, named welcome-to-docker, on host port 8080, and open its page
     step = page.locator(".dojo-step-run-welcome")
     step.scroll_into_view_if_needed()
-    expect(step.get_by_label("Name")).to_have_value("welcome-to-docker")
+    expect(step.get_by_label("Name", exact=True)).to_have_value("welcome-to-docker")
     expect(step.get_by_label("Host port for 80/tcp")).to_have_value("8080")
     button(step, "Run").click()
     link = step.locator("a.dojo-link")
