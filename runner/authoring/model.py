@@ -179,15 +179,25 @@ class Lesson:
     @property
     def images(self) -> tuple[str, ...]:
         """Every image the lesson declares (``image`` and ``images`` of its actions,
-        solutions and checks, and what steps need from earlier lessons) as written, in
-        the order they first appear; per-learner values (``{learner_tag}``) are left out."""
+        solutions and checks, what steps need from earlier lessons, and the images its
+        builds start from, a check's ``base``) as written, in the order they first
+        appear; images the lesson builds itself (a ``build`` action's ``tag``) and
+        per-learner values (``{learner_tag}``) are left out."""
         seen: dict[str, None] = {}
+        built = {
+            _untagged(str(a.args.get("tag")))
+            for s in self.steps
+            for a in (s.action, *s.solve)
+            if a is not None and a.kind == "build"
+        }
         for step in self.steps:
             seen.update(dict.fromkeys(step.needs))
             actions = [a for a in (step.action, *step.solve) if a is not None]
             for args in [*(a.args for a in actions), *(c.args for c in step.checks)]:
-                for name in [args.get("image"), *(args.get("images") or ())]:
+                for name in [args.get("image"), *(args.get("images") or ()), args.get("base")]:
                     if isinstance(name, str) and name and "{" not in name:
+                        if args.get("base") != name and _untagged(name) in built:
+                            continue
                         seen.setdefault(name, None)
         return tuple(seen)
 
@@ -199,3 +209,8 @@ class Lesson:
     def blocks(self) -> Iterator[Block]:
         for section in self.sections:
             yield from section.blocks
+
+
+def _untagged(name: str) -> str:
+    """``web`` for ``web`` and ``web:latest``: how a built tag is compared."""
+    return name.removesuffix(":latest")

@@ -225,8 +225,9 @@ class Networks:
         """Whether ``target`` (a name or alias) is reachable from inside the running
         container ``source``: its name resolves there and, with ``port``, a TCP connection
         to it opens. A short-lived helper container from ``image`` (which must have a
-        ``busybox`` with ``nslookup`` and ``nc``) shares ``source``'s network (``docker
-        run --network container:SOURCE``): the probe sees what ``source`` sees, whatever
+        ``busybox`` with ``nslookup`` and ``nc``) joins ``source``'s own network (``docker
+        run --network NETWORK``; a room's engine refuses sharing another container's
+        namespaces): on it, names and aliases resolve as they do for ``source``, whatever
         programs ``source``'s own image has. What it printed comes back too."""
         argv = (
             ["busybox", "nc", "-w", str(PROBE_SECONDS), target, str(port), "-e", "true"]
@@ -235,12 +236,23 @@ class Networks:
         )
         api = self.conn.api(self.conn.timeout + PROBE_SECONDS)
         op = Op(f"probing {target} from {source}", "container", source)
+        data = self.conn.json(lambda: api.inspect_container(source), op)
+        joined = [
+            n
+            for n in ((data.get("NetworkSettings") or {}).get("Networks") or {})
+            if n not in BUILTIN
+        ]
+        if not joined:  # names resolve only on a network of one's own
+            return False, (  # as busybox says it for a name that resolves nowhere
+                f"nslookup: can't find {target}: {source} is on no network of its own (only "
+                "Docker's default bridge, where containers do not find each other by name)"
+            )
         created = self.conn.json(
             lambda: api.create_container(
                 image,
                 command=argv,
                 labels={**self.ownership.labels(), LABEL_HELPER: "network-probe"},
-                host_config=api.create_host_config(network_mode=f"container:{source}"),
+                host_config=api.create_host_config(network_mode=joined[0]),
             ),
             op,
         )

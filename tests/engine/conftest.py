@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from dockdojo.runner import ContainerNotFound, Engine, ImageNotFound
+from dockdojo.runner import ContainerNotFound, DockdojoError, Engine, ImageNotFound
 
 pytestmark = pytest.mark.engine
 
@@ -32,6 +32,20 @@ def images(engine: Engine) -> Engine:
         if engine.image(name) is None:
             engine.pull(name)
     return engine
+
+
+@pytest.fixture(autouse=True)
+def _official_images_present(engine: Engine) -> None:
+    """nginx, redis and mongo as pulled, before every test: a lesson solved earlier may
+    have built an image under an official name (the guide's docker build -t nginx) and
+    its cleanup removed it, which leaves no nginx behind."""
+    for name in ("nginx", "redis", "mongo"):
+        if engine.image(name) is None:
+            engine.pull(name)
+    for row in engine.images():  # a base a build pulled: nginx:1.25 is nginx's image too
+        if row.repository in ("nginx", "node") and row.tag not in ("latest", "<none>"):
+            with contextlib.suppress(DockdojoError):
+                engine.remove_image(f"{row.repository}:{row.tag}")
 
 
 @pytest.fixture

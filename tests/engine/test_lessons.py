@@ -3,12 +3,13 @@ checked clean, the way `dockdojo run LESSON --solve` and `dockdojo check LESSON`
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
 import pytest
 
-from dockdojo.runner import Engine
+from dockdojo.runner import DockdojoError, Engine
 from dockdojo.runner.authoring import lesson_sources
 from dockdojo.runner.cli import main
 from dockdojo.runner.context import learner_tag
@@ -29,6 +30,8 @@ def test_lesson_solves_end_to_end_then_checks_clean(
 ) -> None:
     monkeypatch.setenv("DOCKER_HOST", docker_host)
     monkeypatch.chdir(tmp_path)  # a notebook's folder: files a lesson writes beside it go here
+    with Engine(docker_host) as engine:
+        before = {image.id for image in engine.images()}
     try:
         assert main(["run", lesson, "--solve", "--fresh"]) == 0, capsys.readouterr()
         assert "every check passed" in capsys.readouterr().out
@@ -43,6 +46,12 @@ def test_lesson_solves_end_to_end_then_checks_clean(
         # standing in for the pulled one in the tests that follow.
         with Engine(docker_host) as engine:
             engine.remove_labelled(Ownership(lesson, "any").lesson_filter())
+            # and the images its builds pulled (nginx:1.25, node:21), which no other
+            # test expects to find
+            for image in engine.images():
+                if image.id not in before:
+                    with contextlib.suppress(DockdojoError):
+                        engine.remove_image(image.id, force=True)
 
 
 def test_check_names_a_container_deleted_behind_the_lessons_back(
