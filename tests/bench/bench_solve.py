@@ -13,6 +13,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,6 +35,12 @@ LESSONS = {
         "solve_overriding_container_defaults.sh",
         ("postgres", "redis"),
     ),
+    "persisting-container-data": ("solve_persisting_container_data.sh", ("postgres:18",)),
+    "sharing-local-files": ("solve_sharing_local_files.sh", ("httpd:2.4", "busybox")),
+    "multi-container-applications": (
+        "solve_multi_container_applications.sh",
+        ("nginx:1.25", "node:21", "redis", "busybox"),
+    ),
 }
 """Each lesson: its shell script, and the images both start with."""
 
@@ -41,14 +48,20 @@ LESSONS = {
 def reset(engine: Engine, images: tuple[str, ...]) -> None:
     for container in engine.containers():
         engine.remove_container(container.id, force=True)
+    api = engine.api_client(120)
+    api.prune_volumes()
+    api.prune_networks()
     for image in images:
         if engine.image(image) is None:
             engine.pull(image)
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:
+    """Wall time of ``argv``, run in a new folder (the notebook's: what a lesson writes
+    beside it goes there)."""
     started = time.perf_counter()
-    result = subprocess.run(argv, env=env, capture_output=True, text=True)
+    with tempfile.TemporaryDirectory() as folder:
+        result = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=folder)
     took = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(

@@ -71,8 +71,7 @@ def test_stop_leaves_no_process_and_no_mount_then_engine_down_is_clear(
 ) -> None:
     running = sandbox.status()
     with Engine(sandbox.docker_host) as engine:
-        if engine.image("nginx") is None:
-            engine.pull("nginx")
+        engine.pull("nginx")  # as pulled: a lesson walked before may have built one as nginx
         web = engine.run("nginx", name="lifecycle-web", ports={80: 0})  # a shim must go too
         assert web.running
         BEFORE_STOP.update(i.name for i in engine.images())
