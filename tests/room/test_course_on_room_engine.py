@@ -5,6 +5,7 @@ are still there when the next begins."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from room.seats import Room, Seat, new_room, seats
 
-from dockdojo.runner import Lesson, course, load_lesson, solve_lesson
+from dockdojo.runner import DockdojoError, Lesson, course, load_lesson, solve_lesson
 from dockdojo.runner.context import context_for
 from dockdojo.runner.privileged import firewall
 from dockdojo.runner.room.config import Limits
@@ -47,6 +48,9 @@ def test_each_lesson_solves_on_a_room_engine_in_course_order(
         seat.docker_host,
         host_ip=firewall.address(seat.who.uid),
     ) as learner:
+        for name in _named(learner.lesson):  # no container of a name the lesson gives is
+            with contextlib.suppress(DockdojoError):  # left from elsewhere before it starts
+                learner.engine.remove_container(name)
         for shared in _shared_folders(learner.lesson):  # the learner's, as they make them
             path = folder / shared
             path.mkdir(parents=True, exist_ok=True)
@@ -72,4 +76,14 @@ def _shared_folders(lesson: Lesson) -> list[str]:
         if action is not None and action.kind == "run"
         for mount in action.args.get("mounts") or ()
         if str(mount).startswith("./")
+    ]
+
+
+def _named(lesson: Lesson) -> list[str]:
+    """The container names the lesson's steps run (``db``, ``my_site``...)."""
+    return [
+        str(action.args["name"])
+        for step in lesson.steps
+        for action in (step.action, *step.solve)
+        if action is not None and action.kind == "run" and action.args.get("name")
     ]
