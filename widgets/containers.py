@@ -19,6 +19,7 @@ from dockdojo.runner import (
     PortLink,
     RunSettings,
     parse_env_lines,
+    port_key,
     settings_from_args,
     uses_image,
 )
@@ -252,9 +253,7 @@ class RunWidget(w.VBox):
         self.engine = engine
         self.step = step
         self.on_run = on_run
-        self.declared_ports = {
-            str(k) if "/" in str(k) else f"{k}/tcp": v for k, v in (ports or {}).items()
-        }
+        self.declared_ports = {port_key(k): v for k, v in (ports or {}).items()}
         self.image = w.Text(value=image, description="Image", layout=w.Layout(width="320px"))
         self.name = w.Text(value=name, description="Name", placeholder="empty: Docker picks a name")
         self.ports_box = w.VBox()

@@ -30,7 +30,7 @@ Nothing here imports the lesson model, grading or the command line.
 from .building import Builder, BuildProgress, ImageLayers, image_layers
 from .compose import ComposeProject, compose_projects, find_compose, run_compose
 from .explore import ContainerExplorer, FileEntry, FileText, Folder, LogStream
-from .facade import Engine, connect, describe_host, port_bindings
+from .facade import Engine, connect, describe_host, port_bindings, port_key
 from .journal import History, Journal
 from .live import LiveModel, LiveState
 from .models import (
@@ -121,6 +121,7 @@ __all__ = [
     "parse_mount",
     "parse_ref",
     "port_bindings",
+    "port_key",
     "port_url",
     "prefer_lesson",
     "read_env_file",

@@ -60,6 +60,7 @@ from .rows import (
     image_key,
     parse_time,
     port_bindings,
+    port_key,
     repo_digests,
 )
 from .running import ContainerSettings, RunSettings, run_container, settings_from_inspect
@@ -562,4 +563,4 @@ def connect(
     return engine
 
 
-__all__ = ["Engine", "connect", "describe_host", "port_bindings"]
+__all__ = ["Engine", "connect", "describe_host", "port_bindings", "port_key"]

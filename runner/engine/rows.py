@@ -33,6 +33,12 @@ def name_of(row: Mapping[str, Any]) -> str:
     return str(names[0]).lstrip("/")
 
 
+def port_key(port: str | int) -> str:
+    """A container port as the engine keys it: ``80`` -> ``"80/tcp"``; ``"53/udp"`` as is."""
+    text = str(port).strip()
+    return text if "/" in text else f"{text}/tcp"
+
+
 def port_bindings(ports: PortSpec | None) -> dict[str, int | None]:
     """``{80: 0}`` as the engine takes it: ``{"80/tcp": None}`` (None: a random host port).
 
@@ -40,9 +46,7 @@ def port_bindings(ports: PortSpec | None) -> dict[str, int | None]:
     """
     out: dict[str, int | None] = {}
     for key, value in (ports or {}).items():
-        container_port = str(key).strip()
-        if "/" not in container_port:
-            container_port += "/tcp"
+        container_port = port_key(key)
         number, _, proto = container_port.partition("/")
         if (
             not number.isdigit()

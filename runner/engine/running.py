@@ -31,7 +31,7 @@ from ..errors import DockdojoError
 from .connection import Connection
 from .models import ContainerInfo
 from .refs import parse_ref
-from .rows import PortSpec, container_from_inspect, port_bindings
+from .rows import PortSpec, container_from_inspect, port_bindings, port_key
 from .translate import Op
 
 if TYPE_CHECKING:
@@ -236,7 +236,7 @@ def bindings(ports: PortSpec | None, host_ip: str) -> dict[str, tuple[str, int |
                     f"{address!r} is not an IPv4 address to bind port {key} to.",
                     "Write ADDRESS:PORT, e.g. 127.0.0.1:8080 (or only the port).",
                 )
-            addresses[_port_key(key)] = _loopback(address, host_ip)
+            addresses[port_key(key)] = _loopback(address, host_ip)
         numbers[key] = text
     return {
         port: (addresses.get(port, host_ip), number)
@@ -251,11 +251,6 @@ def _loopback(address: str, host_ip: str) -> str:
     if address == "127.0.0.1" and ipaddress.ip_address(host_ip).is_loopback:
         return host_ip
     return address
-
-
-def _port_key(key: str | int) -> str:
-    text = str(key).strip()
-    return text if "/" in text else f"{text}/tcp"
 
 
 def create_args(settings: RunSettings, host_ip: str, exposed: Sequence[str]) -> dict[str, Any]:

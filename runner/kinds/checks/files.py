@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ...beside import read_beside
-from ...engine import ContainerInfo, Mount
+from ...engine import ContainerInfo, Mount, port_key
 from ...engine.explore import ReadOnlyMountUnreadable
 from ...errors import ContainerNotFound, DockdojoError
 from ...text import human_bytes, snippet
@@ -212,8 +212,7 @@ def _host_side(call: Call, mount: Mount, path: str, text: str) -> tuple[bool, st
 
 def _fetch(call: Call, container: ContainerInfo) -> str | tuple[str]:
     """The page at the check's port and url: its text (a 1-tuple), or why not."""
-    raw = str(call.args.get("port")).strip()
-    port = raw if "/" in raw else f"{raw}/tcp"
+    port = port_key(call.args.get("port", 80))
     page = "/" + str(call.args.get("url", "/")).lstrip("/")
     links = [p for p in container.ports if p.container_port == port]
     if not links:

@@ -6,7 +6,7 @@ import http.client
 from typing import Any
 from urllib.parse import urlsplit
 
-from ...engine import ContainerInfo, PortLink
+from ...engine import ContainerInfo, PortLink, port_key
 from ...text import shorten, snippet
 from ..base import Call, Seen
 from .targets import MAX_TARGETS, _not_running, _records, _targets
@@ -20,7 +20,7 @@ EPHEMERAL_PORT_MIN = 32768
 
 
 def _port_published(call: Call) -> Seen:
-    port = _port(call.args.get("port", 80))
+    port = port_key(call.args.get("port", 80))
     links, seen = _links(call, port)
     if not links:
         return seen
@@ -45,7 +45,7 @@ STILL_STARTING = " The server in the container may still be starting: check agai
 
 
 def _http_ok(call: Call) -> Seen:
-    port = _port(call.args.get("port", 80))
+    port = port_key(call.args.get("port", 80))
     status = int(call.args.get("status", 200))
     contains = call.args.get("contains")
     links, seen = _links(call, port)
@@ -108,11 +108,6 @@ def _links(call: Call, port: str) -> tuple[list[tuple[ContainerInfo, PortLink]],
         f"{c.name} runs but does not publish {port} on the host{also}{more}.",
         {"port": port, "containers": _records(running)},
     )
-
-
-def _port(value: Any) -> str:
-    text = str(value).strip()
-    return text if "/" in text else f"{text}/tcp"
 
 
 def port_link_host(engine_host: str, link: PortLink) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 
-from ...engine import ContainerInfo, ContainerSettings
+from ...engine import ContainerInfo, ContainerSettings, port_key
 from ...engine.running import parse_cpus, parse_memory
 from ...errors import ContainerNotFound
 from ..base import Call, Seen
@@ -50,13 +50,8 @@ def _judge(call: Call, test: Test, passed: str, *, running: bool = True) -> Seen
     )
 
 
-def _port(call: Call) -> str:
-    text = str(call.args.get("port", 80)).strip()
-    return text if "/" in text else f"{text}/tcp"
-
-
 def _port_bound(call: Call) -> Seen:
-    port, address = _port(call), str(call.args["address"])
+    port, address = port_key(call.args.get("port", 80)), str(call.args["address"])
     host_port = call.args.get("host_port")
 
     def test(settings: ContainerSettings) -> str | None:
