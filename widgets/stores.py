@@ -10,7 +10,8 @@ the aliases they answer to there, Create and Delete. Both follow the engine's ch
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import ipywidgets as w
 
@@ -28,22 +29,55 @@ from .common import Worker, button, esc, live, note, touch
 from .panel import entry_label
 
 
-class _View(w.VBox):
-    """A list that is read again (in the background) whenever the engine changes."""
+class _Manager(Protocol):
+    def create(self, name: str) -> object: ...
+    def remove(self, name: str) -> None: ...
 
-    def __init__(self, engine: Engine, children: list[w.Widget], status: w.HTML) -> None:
+
+class _Store(w.VBox):
+    """A list of what the engine keeps of one kind (volumes, networks), read again in the
+    background whenever the engine changes, with Create (a name field) and Delete."""
+
+    noun = ""
+    """What one row is, for the sentences: "volume", "network"."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        name: str,
+        placeholder: str,
+        columns: int,
+        on_change: Callable[[], object] | None,
+        tools: Sequence[w.Widget] = (),
+        above: Sequence[w.Widget] = (),
+        below: Sequence[w.Widget] = (),
+    ) -> None:
         self.engine = engine
-        self.status = status
+        self.on_change = on_change
+        """Called after an action of this view changed the engine (e.g. to check steps)."""
+        self.new_name = w.Text(value=name, placeholder=placeholder)
+        self.create_button = button("Create", icon="plus")
+        self.create_button.on_click(lambda _: self.create(self.new_name.value))
+        self.table = w.GridBox(
+            layout=w.Layout(
+                grid_template_columns=f"repeat({columns}, auto)",
+                grid_gap="2px 12px",
+                align_items="center",
+            )
+        )
+        self.status = w.HTML()
         """What the last action did (or why it failed)."""
         self.summary = w.HTML()
         """How many there are (or why they cannot be read)."""
-        self.worker = Worker(status)
+        self.worker = Worker(self.status)
         """Runs the learner's actions; their outcome shows in :attr:`status`."""
         self.reader = Worker(self.summary)
         """Reads the list again; its trouble shows in :attr:`summary`, so an action's
         outcome stays."""
         self._seen = -1
-        super().__init__([*children, self.summary])
+        top = w.HBox([self.new_name, self.create_button, *tools])
+        super().__init__([top, *above, self.table, self.status, *below, self.summary])
         live(engine).subscribe(self._changed)
         if live(engine).state.snapshot is None:
             self.refresh()
@@ -59,23 +93,45 @@ class _View(w.VBox):
     def read(self) -> None:
         raise NotImplementedError
 
+    def manager(self) -> _Manager:
+        raise NotImplementedError
+
+    def removed(self, name: str) -> None:
+        """After ``name`` was deleted here: what the view shows of it goes."""
+
     def done(self, what: str) -> None:
-        """After an action of this view: the list read again, every other panel told."""
+        """After an action of this view: the list read again, every other panel told,
+        the owner's :attr:`on_change` called."""
         self.read()
         touch(self.engine)
         self.status.value = note("ok", what)
+        if self.on_change is not None:
+            self.on_change()
+
+    def create(self, name: str) -> bool:
+        def job() -> None:
+            self.manager().create(name)
+            self.done(f"Created the {self.noun} {name.strip()}.")
+
+        return self.worker.start(job, f"Creating {name}…")
+
+    def delete(self, name: str) -> bool:
+        def job() -> None:
+            self.manager().remove(name)  # in use: the error says by whom
+            self.removed(name)
+            self.done(f"Deleted the {self.noun} {name}.")
+
+        return self.worker.start(job, f"Deleting {name}…")
 
 
-class VolumesWidget(_View):
+class VolumesWidget(_Store):
     """The learner's volumes: who mounts each, their files, Create, Delete, Prune."""
+
+    noun = "volume"
 
     def __init__(
         self, engine: Engine, *, name: str = "", on_change: Callable[[], object] | None = None
     ) -> None:
-        self.on_change = on_change
-        self.new_name = w.Text(value=name, placeholder="volume name, e.g. log-data")
-        self.create_button = button("Create", icon="plus")
-        self.create_button.on_click(lambda _: self.create(self.new_name.value))
         self.sizes = w.Checkbox(
             value=False, description="Show sizes (the engine measures them: slower)", indent=False
         )
@@ -91,18 +147,23 @@ class VolumesWidget(_View):
             [self.question, w.HBox([self.sure_button, self.keep_button])],
             layout=w.Layout(display="none"),
         )
-        self.table = w.GridBox(
-            layout=w.Layout(
-                grid_template_columns="repeat(5, auto)", grid_gap="2px 12px", align_items="center"
-            )
-        )
         self.detail = w.VBox()
         self.opened: VolumeFiles | None = None
         self.volumes: list[VolumeInfo] = []
-        status = w.HTML()
-        top = w.HBox([self.new_name, self.create_button, self.prune_button, self.sizes])
-        super().__init__(engine, [top, self.confirm, self.table, status, self.detail], status)
+        super().__init__(
+            engine,
+            name=name,
+            placeholder="volume name, e.g. log-data",
+            columns=5,
+            on_change=on_change,
+            tools=[self.prune_button, self.sizes],
+            above=[self.confirm],
+            below=[self.detail],
+        )
         self.add_class("dojo-volumes")
+
+    def manager(self) -> _Manager:
+        return self.engine.volume_manager()
 
     def read(self) -> None:
         self.volumes = self.engine.volume_manager().listing(sizes=self.sizes.value)
@@ -134,27 +195,10 @@ class VolumesWidget(_View):
             delete,
         ]
 
-    def _did(self, what: str) -> None:
-        self.done(what)
-        if self.on_change is not None:
-            self.on_change()
-
-    def create(self, name: str) -> bool:
-        def job() -> None:
-            self.engine.volume_manager().create(name)
-            self._did(f"Created the volume {name.strip()}.")
-
-        return self.worker.start(job, f"Creating {name}…")
-
-    def delete(self, name: str) -> bool:
-        def job() -> None:
-            self.engine.volume_manager().remove(name)  # in use: the error says by whom
-            if self.opened is not None and self.opened.volume == name:
-                self.detail.children = []
-                self.opened = None
-            self._did(f"Deleted the volume {name}.")
-
-        return self.worker.start(job, f"Deleting {name}…")
+    def removed(self, name: str) -> None:
+        if self.opened is not None and self.opened.volume == name:
+            self.detail.children = []
+            self.opened = None
 
     def ask_prune(self) -> bool:
         def job() -> None:
@@ -177,7 +221,7 @@ class VolumesWidget(_View):
             self._close()
             removed = self.engine.volume_manager().prune()
             listed = ", ".join(removed) or "none"
-            self._did(f"Removed {plural(len(removed), 'volume')}: {listed}.")
+            self.done(f"Removed {plural(len(removed), 'volume')}: {listed}.")
 
         return self.worker.start(job, "Removing the unused volumes…")
 
@@ -255,26 +299,26 @@ class VolumeFiles(w.VBox):
         return self.worker.start(job, f"Reading {path}…")
 
 
-class NetworksWidget(_View):
+class NetworksWidget(_Store):
     """The learner's networks: the containers attached with their aliases, Create, Delete."""
+
+    noun = "network"
 
     def __init__(
         self, engine: Engine, *, name: str = "", on_change: Callable[[], object] | None = None
     ) -> None:
-        self.on_change = on_change
-        self.new_name = w.Text(value=name, placeholder="network name, e.g. sample-app")
-        self.create_button = button("Create", icon="plus")
-        self.create_button.on_click(lambda _: self.create(self.new_name.value))
-        self.table = w.GridBox(
-            layout=w.Layout(
-                grid_template_columns="repeat(4, auto)", grid_gap="2px 12px", align_items="center"
-            )
-        )
         self.networks: list[NetworkInfo] = []
-        status = w.HTML()
-        top = w.HBox([self.new_name, self.create_button])
-        super().__init__(engine, [top, self.table, status], status)
+        super().__init__(
+            engine,
+            name=name,
+            placeholder="network name, e.g. sample-app",
+            columns=4,
+            on_change=on_change,
+        )
         self.add_class("dojo-networks")
+
+    def manager(self) -> _Manager:
+        return self.engine.network_manager()
 
     def read(self) -> None:
         self.networks = self.engine.network_manager().listing()
@@ -303,22 +347,3 @@ class NetworksWidget(_View):
             w.HTML(members or "<i>none</i>"),
             delete,
         ]
-
-    def _did(self, what: str) -> None:
-        self.done(what)
-        if self.on_change is not None:
-            self.on_change()
-
-    def create(self, name: str) -> bool:
-        def job() -> None:
-            self.engine.network_manager().create(name)
-            self._did(f"Created the network {name.strip()}.")
-
-        return self.worker.start(job, f"Creating {name}…")
-
-    def delete(self, name: str) -> bool:
-        def job() -> None:
-            self.engine.network_manager().remove(name)  # in use: the error says by whom
-            self._did(f"Deleted the network {name}.")
-
-        return self.worker.start(job, f"Deleting {name}…")

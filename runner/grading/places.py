@@ -19,12 +19,14 @@ from typing import Protocol
 
 from jupyter_client.manager import AsyncKernelManager
 
+from ..authoring.files import place_files
 from ..authoring.model import Lesson
 from ..context import LearnerContext, context_for
 from ..engine.facade import describe_host
 from ..environ import LEARNER, graded_widgets
 from ..errors import DockdojoError
 from ..privileged.processes import signal_once
+from ..privileged.users import hand_over
 from ..room.salt import room_salt
 from .isolation import Box, Pool
 from .options import GradeOptions
@@ -44,6 +46,10 @@ class Place(Protocol):
     None: the environment's, as :func:`~dockdojo.runner.context.learner_tag` finds it."""
 
     def kernel_manager(self, kernel: str) -> AsyncKernelManager: ...
+
+    def give(self, files: dict[str, Path]) -> None:
+        """Put the lesson's own files (``{"LESSON/app/Dockerfile": source}``) in
+        :attr:`cwd`, as a learner has them beside the notebook, before the run."""
 
     def environment(self) -> dict[str, str]: ...
 
@@ -87,6 +93,17 @@ class Isolated:
 
     def kernel_manager(self, kernel: str) -> AsyncKernelManager:  # noqa: ARG002
         return self.box.kernel_manager((*self.options.hide, self.options.room.state))
+
+    def give(self, files: dict[str, Path]) -> None:
+        # written by the grader before anything of the submission's runs, then given to
+        # the pool user, as a learner's workspace is theirs
+        written = place_files(files, self.cwd, replace=True)
+        who = self.box.who
+        for name in written:
+            for path in (self.cwd / name, *(self.cwd / name).parents):
+                if path == self.cwd:
+                    break
+                hand_over(path, who.uid, who.gid)
 
     def environment(self) -> dict[str, str]:
         return self.box.environment()
@@ -136,6 +153,9 @@ class Trusted:
             place.clean_up()
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def give(self, files: dict[str, Path]) -> None:
+        place_files(files, self.cwd, replace=True)
 
     def kernel_manager(self, kernel: str) -> AsyncKernelManager:
         self._km = AsyncKernelManager(

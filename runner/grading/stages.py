@@ -19,6 +19,7 @@ from typing import TypeVar
 
 import nbformat
 
+from ..authoring.files import lesson_files
 from ..context import LearnerContext, context_for
 from ..kinds.checking import check_lesson
 from ..kinds.report import LessonReport
@@ -91,6 +92,9 @@ def prepare(sub: Submission) -> None:
     sub.place = sub.exits.enter_context(
         open_place(sub.options, sub.pool, sub.options.lesson, sub.learner)
     )
+    files = lesson_files([sub.options.lesson.source])  # the sample app a lesson builds
+    if files:
+        sub.place.give(files)
 
 
 def run(sub: Submission) -> None:

@@ -39,6 +39,7 @@ from ..authoring.declarations import Param
 from ..authoring.model import Lesson, Step
 from ..beside import write_beside
 from ..engine import (
+    ContainerInfo,
     Engine,
     Snapshot,
     normalize,
@@ -48,6 +49,7 @@ from ..engine import (
 from ..errors import (
     ContainerNotFound,
     ContainerNotRunning,
+    DockdojoError,
     ExecTimeout,
     ImageInUse,
     ImageNotFound,
@@ -63,6 +65,9 @@ SESSION_TIMEOUT = 60.0
 """Seconds an exec action may spend waiting for its program to be ready."""
 PROMPT_TIMEOUT = 20.0
 """Seconds to wait for the prompt after typing one line."""
+RUN_WAIT_TIMEOUT = 120.0
+"""Seconds a run with ``wait`` waits for its container to end (as ``docker run`` does
+without ``-d``)."""
 
 
 def _pull(engine: Engine, _lesson: Lesson, _step: Step, args: Mapping[str, Any]) -> str:
@@ -108,8 +113,28 @@ def _run(engine: Engine, lesson: Lesson, step: Step, args: Mapping[str, Any]) ->
         free = {**args, "ports": {k: _any_port(v) for k, v in dict(args["ports"]).items()}}
         info = engine.run(image, step=step.id, labels=labels, settings=settings_from_args(free))
         instead = f" ({exc.what.split(',')[0]}: Docker picked the host port instead)"
+    if args.get("wait"):
+        ended = _wait_end(engine, info.id, info.name)
+        return (
+            f"Ran {ended.name} from {normalize(image)} to its end: {ended.status or ended.state}."
+        )
     links = f" ({', '.join(info.links)})" if info.links else ""
     return f"Started {info.name} from {normalize(image)}{links}{instead}."
+
+
+def _wait_end(engine: Engine, cid: str, name: str) -> ContainerInfo:
+    """The container once it no longer runs (``docker run`` without ``-d``)."""
+    deadline = time.monotonic() + RUN_WAIT_TIMEOUT
+    while True:
+        info = engine.container(cid)
+        if not info.running:
+            return info
+        if time.monotonic() > deadline:
+            raise DockdojoError(
+                f"{name} still runs after {RUN_WAIT_TIMEOUT:.0f} s; this step waits for it to end.",
+                f"Look at what it does (docker logs {name}); stop it with docker stop {name}.",
+            )
+        time.sleep(0.05)
 
 
 def _any_port(value: object) -> str:
@@ -279,6 +304,7 @@ _SETTING_WORDS = {
     "aliases": "known there as {}",
     "hostname": "hostname {}",
     "mounts": "mounting {}",
+    "wait": "until it ends",
 }
 
 
@@ -393,6 +419,7 @@ ACTIONS: dict[str, ActionKind] = table(
                 Param("aliases", "strings", doc="--network-alias names on that network"),
                 Param("hostname", "str", doc="-h: the container's hostname"),
                 Param("mounts", "strings", doc="-v: NAME:/path (volume), ./dir:/path[:ro] (bind)"),
+                Param("wait", "bool", doc="wait until the container ends (docker run without -d)"),
             ),
         ),
         ActionKind(

@@ -41,6 +41,9 @@ class LocalPlace:
         )
         return self.km
 
+    def give(self, files: dict[str, Path]) -> None:
+        """No lesson's files here."""
+
     def environment(self) -> dict[str, str]:
         return {**os.environ, "JUPYTER_RUNTIME_DIR": str(self.cwd / "runtime")}
 
