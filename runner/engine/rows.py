@@ -116,6 +116,15 @@ def container_from_summary(row: Mapping[str, Any]) -> ContainerInfo:
     )
 
 
+def _status(state: Mapping[str, Any]) -> str:
+    """The engine's state in words as ``docker ps`` says them: ``Exited (3)`` with the
+    exit code, else the state itself (``running``)."""
+    status = str(state.get("Status", ""))
+    if status == "exited" and isinstance(state.get("ExitCode"), int):
+        return f"Exited ({state['ExitCode']})"
+    return status
+
+
 def container_from_inspect(data: Mapping[str, Any]) -> ContainerInfo:
     published = (data.get("NetworkSettings") or {}).get("Ports") or {}
     ports = tuple(
@@ -132,7 +141,7 @@ def container_from_inspect(data: Mapping[str, Any]) -> ContainerInfo:
         image=str(config.get("Image", "")),
         image_id=str(data.get("Image", "")),
         state=str(state.get("Status", "")),
-        status=str(state.get("Status", "")),
+        status=_status(state),
         ports=ports,
         labels=dict(config.get("Labels") or {}),
     )

@@ -35,7 +35,7 @@ LESSONS = {
         "solve_overriding_container_defaults.sh",
         ("postgres", "redis"),
     ),
-    "persisting-container-data": ("solve_persisting_container_data.sh", ("postgres:18",)),
+    "persisting-container-data": ("solve_persisting_container_data.sh", ("postgres:18", "busybox")),
     "sharing-local-files": ("solve_sharing_local_files.sh", ("httpd:2.4", "busybox")),
     "multi-container-applications": (
         "solve_multi_container_applications.sh",
@@ -88,6 +88,7 @@ def main() -> int:
                 f"{lesson}: dockdojo run --solve {a:.2f} s, shell script {b:.2f} s, "
                 f"ratio {a / b:.2f} (goal <= 1.2)"
             )
+        engine.pull("nginx")  # the multi-container lesson builds an image of that name
     return 0
 
 

@@ -17,7 +17,9 @@ sql new-db "SELECT * FROM tasks" | grep -q "Have fun"
 docker volume ls >/dev/null
 docker rm -f new-db >/dev/null
 docker volume rm postgres_data >/dev/null
-docker volume create shared-bench >/dev/null
+docker pull -q busybox >/dev/null
+docker run --name writer-bench -v share-bench:/data busybox sh -c "echo hello bench > /data/hello.txt"
+docker run --name reader-bench -v share-bench:/data:ro busybox cat /data/hello.txt | grep -q "hello bench"
 docker run -d --name pg-bench -e POSTGRES_PASSWORD=secret -v data-bench:/var/lib/postgresql postgres:18 >/dev/null
 ready pg-bench
 sql pg-bench "CREATE TABLE kept (note text); INSERT INTO kept VALUES ('kept bench');" >/dev/null
@@ -26,4 +28,4 @@ docker run -d --name pg2-bench -v data-bench:/var/lib/postgresql postgres:18 >/d
 ready pg2-bench
 sql pg2-bench "SELECT note FROM kept" | grep -q "kept bench"
 docker rm -f pg2-bench >/dev/null
-docker volume rm -f data-bench shared-bench >/dev/null
+docker volume rm -f data-bench >/dev/null

@@ -11,9 +11,11 @@ import contextlib
 import uuid
 from collections.abc import Callable, Iterator
 
+import docker
 import pytest
 
 from dockdojo.runner import ContainerNotFound, DockdojoError, Engine, ImageNotFound
+from dockdojo.runner.engine.rows import repo_digests
 
 pytestmark = pytest.mark.engine
 
@@ -28,8 +30,13 @@ def engine(docker_host: str) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def images(engine: Engine) -> Engine:
     """The engine with nginx, redis and mongo pulled (through the mirror) once."""
+    api = engine.api_client(60)
     for name in ("nginx", "redis", "mongo"):
-        if engine.image(name) is None:
+        try:  # an image is the pulled one when it has a digest; a build has none
+            pulled = bool(repo_digests(api.inspect_image(name)))
+        except docker.errors.ImageNotFound:
+            pulled = False
+        if not pulled:
             engine.pull(name)
     return engine
 
@@ -37,10 +44,15 @@ def images(engine: Engine) -> Engine:
 @pytest.fixture(autouse=True)
 def _official_images_present(engine: Engine) -> None:
     """nginx, redis and mongo as pulled, before every test: a lesson solved earlier may
-    have built an image under an official name (the guide's docker build -t nginx) and
-    its cleanup removed it, which leaves no nginx behind."""
+    have built an image under an official name (the guide's docker build -t nginx), and
+    its cleanup removed it, which leaves no nginx behind, or kept it."""
+    api = engine.api_client(60)
     for name in ("nginx", "redis", "mongo"):
-        if engine.image(name) is None:
+        try:  # an image is the pulled one when it has a digest; a build has none
+            pulled = bool(repo_digests(api.inspect_image(name)))
+        except docker.errors.ImageNotFound:
+            pulled = False
+        if not pulled:
             engine.pull(name)
     for row in engine.images():  # a base a build pulled: nginx:1.25 is nginx's image too
         if row.repository in ("nginx", "node") and row.tag not in ("latest", "<none>"):

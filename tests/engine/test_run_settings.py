@@ -7,9 +7,11 @@ from pathlib import Path
 
 import docker
 import pytest
+from lesson_kit import lesson, step
 
-from dockdojo.runner import DockdojoError, Engine, RunSettings, parse_mount
+from dockdojo.runner import ACTIONS, DockdojoError, Engine, RunSettings, parse_mount
 from dockdojo.runner.engine.running import bindings, parse_cpus, parse_env_lines, parse_memory
+from dockdojo.runner.kinds import actions
 
 Namer = Callable[[str], str]
 
@@ -174,3 +176,26 @@ def test_good_settings_parse_as_docker_reads_them(tmp_path: Path) -> None:
     room = bindings({80: "127.0.0.1:8080", 443: "0.0.0.0:"}, "127.77.0.5")
     assert room == {"80/tcp": ("127.77.0.5", 8080), "443/tcp": ("0.0.0.0", None)}
     assert bindings({80: "127.0.0.1:"}, "127.0.0.1") == {"80/tcp": ("127.0.0.1", None)}
+
+
+def test_a_run_that_waits_returns_once_its_container_ended_or_says_it_still_runs(
+    engine: Engine, name: Namer, cleanup: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    the_lesson = lesson("waiting", step("run-it"))
+
+    def run(container: str, command: list[str]) -> str:
+        cleanup.append(container)
+        args = {"image": "busybox", "name": container, "command": command, "wait": True}
+        return ACTIONS["run"].perform(engine, the_lesson, the_lesson.steps[0], args)
+
+    short = name("short")
+    said = run(short, ["sh", "-c", "sleep 1; exit 3"])
+    assert said.startswith(f"Ran {short} from busybox:latest to its end: Exited (3)"), said
+    assert engine.container(short).state == "exited"  # no poll of the caller's needed
+
+    monkeypatch.setattr(actions, "RUN_WAIT_TIMEOUT", 1.0)
+    endless = name("endless")
+    with pytest.raises(DockdojoError) as err:
+        run(endless, ["sleep", "60"])
+    assert f"{endless} still runs after 1 s" in str(err.value)
+    assert f"docker stop {endless}" in str(err.value)
