@@ -12,7 +12,7 @@ root, outside the learner's cgroup; it allows every request but ``POST
 (running or stopped). The learner then sees::
 
     docker: Error response from daemon: authorization denied by plugin
-    dockdojo-limits-ada: This room allows 30 containers per learner ...
+    dockdojo-limits-ada: This room allows 60 containers per learner ...
 
 It also keeps the learner's published ports theirs: the engine publishes on the learner's
 own address (``ip`` in its settings; :mod:`.firewall` lets only them reach it), and a

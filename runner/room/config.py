@@ -7,9 +7,9 @@ exists), every key optional::
     mirror_port = 5100                 # the mirror on the host's 127.0.0.1
 
     [limits]                           # each learner's engine
-    containers = 30                    # containers at once, running or not
+    containers = 60                    # containers at once, running or not
     memory_mb = 2048                   # memory of the engine and its containers
-    pids = 2048                        # processes and threads of the engine and its containers
+    pids = 4096                        # processes and threads of the engine and its containers
 
     [hub]                              # the room on JupyterHub (dockdojo room hub-config)
     port = 8000                        # the hub on 127.0.0.1
@@ -52,15 +52,17 @@ DEFAULT_STATE = Path("/var/lib/dockdojo/room")
 class Limits:
     """What one learner's engine may use."""
 
-    containers: int = 30
-    """Containers at once, running or stopped; one more is refused with a message."""
+    containers: int = 60
+    """Containers at once, running or stopped; one more is refused with a message. The
+    whole course, nothing deleted between lessons, leaves 36."""
     memory_mb: int = 2048
     """Memory of the engine and everything it runs, in MB."""
-    pids: int = 2048
+    pids: int = 4096
     """Processes of the engine and everything it runs; the kernel counts each thread. An
     idle engine has about 35; each container adds its shim (about 12) and its own, and
     each published port about 14 more (measured on 2 cores; Go programs start more
-    threads on more cores), so 30 containers with ports need about 1500."""
+    threads on more cores), so 30 containers with ports need about 1500 and 60 about
+    3000: the container limit is met first, with its sentence."""
 
 
 @dataclass(frozen=True)

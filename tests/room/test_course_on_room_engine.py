@@ -13,20 +13,18 @@ from pathlib import Path
 import pytest
 from room.seats import Room, Seat, new_room, seats
 
-from dockdojo.runner import DockdojoError, Lesson, course, load_lesson, solve_lesson
+from dockdojo.runner import DockdojoError, Engine, Lesson, course, load_lesson, solve_lesson
 from dockdojo.runner.context import context_for
 from dockdojo.runner.privileged import firewall
+from dockdojo.runner.privileged.cgroups import GROUP, Cgroup
 from dockdojo.runner.room.config import Limits
 
 
 @pytest.fixture(scope="module")
 def seat(mirror_port: int) -> Iterator[Seat]:
     room: Room
-    # the whole course leaves about 35 containers (each lesson's, exercises included) when
-    # nothing is deleted between lessons: more than a room's default 30, which refuses
-    # the next one with a sentence saying to delete some; this room allows them all
-    course_room = Limits(containers=80, memory_mb=4096, pids=4096)
-    with new_room(mirror_port, course_room) as room, seats(room, 1) as (one,):
+    # a room's default limits: the whole course, nothing deleted between lessons
+    with new_room(mirror_port, Limits()) as room, seats(room, 1) as (one,):
         yield one
 
 
@@ -65,6 +63,35 @@ def test_each_lesson_solves_on_a_room_engine_in_course_order(
         if not s.passed
     ]
     assert report.passed, failed
+
+
+def test_the_whole_course_fits_a_rooms_default_limits(seat: Seat) -> None:
+    """After every lesson, nothing deleted between them (each lesson's containers,
+    exercises included, some still running): the containers, the memory the engine and
+    its containers hold, and their processes, against the room's defaults."""
+    defaults = Limits()
+    with Engine(seat.docker_host) as engine:
+        containers = len(engine.containers())
+    memory_mb, pids = _usage(Cgroup(seat.who.name))
+    print(
+        f"after the course: {containers} containers (limit {defaults.containers}), "
+        f"{memory_mb:.0f} MB resident (limit {defaults.memory_mb}), "
+        f"{pids} processes (limit {defaults.pids})"
+    )
+    assert containers > 20  # the course really ran here
+    assert containers <= defaults.containers * 0.75
+    assert memory_mb <= defaults.memory_mb * 0.75
+    assert pids <= defaults.pids * 0.75
+
+
+def _usage(group: Cgroup) -> tuple[float, int]:
+    """Resident memory (MB, page cache left out: the kernel reclaims it before it
+    refuses) and processes (threads counted) of an engine's cgroup, v1 or v2."""
+    memory = group.root / ("" if group.v2 else "memory") / GROUP / group.name
+    pids = group.root / ("" if group.v2 else "pids") / GROUP / group.name
+    stat = dict(line.split() for line in (memory / "memory.stat").read_text().splitlines())
+    resident = int(stat["anon"]) if group.v2 else int(stat["total_rss"])
+    return resident / 2**20, int((pids / "pids.current").read_text())
 
 
 def _shared_folders(lesson: Lesson) -> list[str]:
