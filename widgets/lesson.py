@@ -295,8 +295,8 @@ class ProgressPanel(w.VBox):
             listed = ", ".join(made) if made else "no container"
             self.question.value = note(
                 "info",
-                f"Start over removes what this lesson made for you: {listed}; "
-                "and sets every step back to not checked.",
+                f"Start over removes what this lesson made for you: {listed}, with the "
+                "volumes and networks it made; and sets every step back to not checked.",
                 "Images stay (pull them again or not, as you like).",
             )
             self.confirm.layout.display = ""
@@ -308,10 +308,10 @@ class ProgressPanel(w.VBox):
         def job() -> None:
             self._close()
             removed = self.lesson.start_over()
-            self.status.value = note(
-                "ok",
-                f"Started over: removed {plural(len(removed.containers), 'container')}.",
-            )
+            gone = [plural(len(removed.containers), "container")]
+            gone += [plural(len(removed.volumes), "volume")] if removed.volumes else []
+            gone += [plural(len(removed.networks), "network")] if removed.networks else []
+            self.status.value = note("ok", f"Started over: removed {', '.join(gone)}.")
 
         return self.worker.start(job, "Starting over…")
 

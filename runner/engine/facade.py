@@ -11,6 +11,7 @@ thread-safe).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -445,8 +446,10 @@ class Engine:
             time.sleep(0.1)
 
     def remove_labelled(self, labels: Mapping[str, str]) -> Removed:
-        """Remove the containers and images carrying all ``labels`` (``dockdojo.*`` only);
-        on a shared engine only this learner's (:meth:`.Ownership.scoped`)."""
+        """Remove the containers, images, volumes and networks carrying all ``labels``
+        (``dockdojo.*`` only); on a shared engine only this learner's
+        (:meth:`.Ownership.scoped`). A volume or network that a container without those
+        labels still uses stays."""
         if not labels or not all(k.startswith("dockdojo.") for k in labels):
             raise DockdojoError(
                 "Cleanup needs at least one label, and only dockdojo.* labels.",
@@ -469,7 +472,15 @@ class Engine:
         ):
             self.remove_image(str(summary["Id"]), force=True)
             images.append(str(summary["Id"]))
-        return Removed(containers=tuple(removed), images=tuple(images))
+        stores: list[tuple[str, ...]] = []
+        for manager in (self.volume_manager(), self.network_manager()):
+            gone = []
+            for store in manager.names(labels=labels):
+                with contextlib.suppress(DockdojoError):  # in use by another: it stays
+                    manager.remove(store)
+                    gone.append(store)
+            stores.append(tuple(gone))
+        return Removed(tuple(removed), tuple(images), volumes=stores[0], networks=stores[1])
 
     def stored_images(self) -> list[StoredImage]:
         """Every local image once, with all its tags and repository digests."""

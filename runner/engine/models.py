@@ -197,6 +197,10 @@ class Removed:
     """Names of removed containers."""
     images: tuple[str, ...] = ()
     """Ids of removed images."""
+    volumes: tuple[str, ...] = ()
+    """Names of removed volumes."""
+    networks: tuple[str, ...] = ()
+    """Names of removed networks."""
 
 
 def uses_image(

@@ -296,6 +296,10 @@ def run_container(
     data = conn.json(lambda: api.inspect_image(ref.familiar), op)
     exposed = sorted((data.get("Config") or {}).get("ExposedPorts") or {})
     made = create_args(settings, engine.host_ip, exposed)
+    volumes = engine.volume_manager()
+    for mount in settings.mounts:  # docker run makes a missing volume; this one is
+        if mount.kind == "volume" and not volumes.exists(mount.source):  # labelled too,
+            volumes.create(mount.source, labels=labels)  # so Start over removes it
     networking = None
     if settings.network and settings.aliases:
         networking = api.create_networking_config(

@@ -75,6 +75,7 @@ def main() -> int:
     env = {**os.environ, "DOCKER_HOST": host}
     print(f"run --solve vs docker CLI script, median of {ROUNDS} interleaved rounds")
     with Engine(host) as engine:
+        found = {row.name for row in engine.images()}
         for lesson, (script, images) in LESSONS.items():
             ours, theirs = [], []
             for _ in range(ROUNDS):
@@ -88,7 +89,11 @@ def main() -> int:
                 f"{lesson}: dockdojo run --solve {a:.2f} s, shell script {b:.2f} s, "
                 f"ratio {a / b:.2f} (goal <= 1.2)"
             )
+        for row in engine.images():  # what the builds made (web, counter-bench_web1...)
+            if row.name not in found and row.tag != "<none>":
+                engine.remove_image(row.name, force=True)
         engine.pull("nginx")  # the multi-container lesson builds an image of that name
+        engine.api_client(120).prune_images(filters={"dangling": True})
     return 0
 
 

@@ -76,3 +76,33 @@ def test_a_check_on_an_engine_without_a_journal_says_its_history_may_be_incomple
     assert result.evidence["history"] == "incomplete"
     assert "may be incomplete" in result.message
     assert "256" in result.message
+
+
+def test_a_removal_asked_twice_needs_the_second_container_of_the_name_gone(
+    images: Engine, name: Namer
+) -> None:
+    """As "Sharing local files" deletes my_site twice: the second Delete is not done by
+    the first."""
+    journal = images.journal()
+    assert journal is not None
+    started = time.time()
+    site = name("site")
+    checks = lesson("journal-test", step("again", check("container_removed", name=site, times=2)))
+    the_step = checks.steps[0]
+
+    def removed(count: int) -> None:
+        images.run("redis", name=site)
+        images.remove_container(site)
+        until(
+            lambda: sum(n == site for _, n in journal.history(started).removals) == count,
+            f"removal {count}",
+        )
+
+    removed(1)
+    once = run_check(images, checks, the_step, the_step.checks[0])
+    assert not once.passed
+    assert f"shows {site} removed once, and this step asks for twice" in once.message
+    removed(2)
+    twice = run_check(images, checks, the_step, the_step.checks[0])
+    assert twice.passed, twice.message
+    assert twice.message == f"The container {site} was removed (twice)."

@@ -4,7 +4,15 @@ from collections.abc import Callable
 
 import pytest
 
-from dockdojo.runner import ContainerNotFound, DockdojoError, Engine, ImageInUse, ImageNotFound
+from dockdojo.runner import (
+    ContainerNotFound,
+    DockdojoError,
+    Engine,
+    ImageInUse,
+    ImageNotFound,
+    RunSettings,
+    parse_mount,
+)
 
 Namer = Callable[[str], str]
 
@@ -68,3 +76,34 @@ def test_remove_labelled_refuses_to_run_without_dockdojo_labels(engine: Engine) 
         engine.remove_labelled({})
     with pytest.raises(DockdojoError, match="only dockdojo"):
         engine.remove_labelled({"com.example": "x"})
+
+
+def test_remove_labelled_takes_the_volumes_and_networks_it_made_and_leaves_one_in_use(
+    images: Engine, cleanup: list[str], name: Namer
+) -> None:
+    lesson = {"dockdojo.lesson": "cleanup-stores"}
+    made, kept, net = name("made"), name("kept"), name("net")
+    # a run with -v NAME: makes the missing volume labelled like its container
+    images.run(
+        "redis",
+        name=name("db"),
+        labels=lesson,
+        settings=RunSettings(mounts=(parse_mount(f"{made}:/data"),)),
+    )
+    assert images.volume_manager().get(made).labels["dockdojo.lesson"] == "cleanup-stores"
+    images.network_manager().create(net, labels=lesson)
+    # a volume of the lesson's that a container of the learner's own still mounts stays
+    images.volume_manager().create(kept, labels=lesson)
+    api = images.api_client()
+    own = api.create_container(
+        "redis", name=name("own"), host_config=api.create_host_config(binds=[f"{kept}:/data"])
+    )
+    cleanup.append(own["Id"])
+    removed = images.remove_labelled(lesson)
+    assert removed.volumes == (made,)
+    assert removed.networks == (net,)
+    assert not images.volume_manager().exists(made)
+    assert not images.network_manager().exists(net)
+    assert images.volume_manager().exists(kept)
+    images.remove_container(own["Id"])
+    images.volume_manager().remove(kept)

@@ -258,7 +258,15 @@ CHECKS: dict[str, CheckKind] = table(
             "A container with the name existed and was removed (the "
             "engine saw it go; never creating it does not count).",
             _container_removed,
-            (Param("name", "str", True),),
+            (
+                Param("name", "str", True),
+                Param(
+                    "times",
+                    "int",
+                    doc="how many containers of that name the engine must have seen go, "
+                    "default 1 (2: the one made after the first was removed)",
+                ),
+            ),
         ),
         CheckKind(
             "logs_contain",

@@ -15,15 +15,30 @@ def _container_removed(call: Call) -> Seen:
     if call.ctx.snapshot.named(name) is not None:
         return Seen(False, f"The container {name} still exists.", {"name": name})
     history = call.ctx.engine.history()
+    times = int(call.args.get("times", 1))
+    count = sum(n == name for _, n in history.removals)
+    never = (
+        f"There is no container {name}, but none was ever removed here: it was never "
+        f"created ({history.source} shows none removed)."
+    )
+    if count:
+        never = (
+            f"There is no container {name}; {history.source} shows {name} removed "
+            f"{_times(count)}, and this step asks for {_times(times)}: it removes the "
+            f"{name} made after the one removed before. Make it first."
+        )
     return by_history(
         history,
-        any(n == name for _, n in history.removals),
-        {"name": name},
-        done=f"The container {name} was removed.",
+        count >= times,
+        {"name": name, "removals": count},
+        done=f"The container {name} was removed" + (f" ({_times(count)})." if times > 1 else "."),
         unknown=f"There is no container {name}. Whether there was one and it was removed",
-        never=f"There is no container {name}, but none was ever removed here: it was never "
-        f"created ({history.source} shows none removed).",
+        never=never,
     )
+
+
+def _times(count: int) -> str:
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")
 
 
 def _container_running(call: Call) -> Seen:
