@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
@@ -445,6 +446,9 @@ class LessonView:
             self.attempted.discard(step_id)
         else:
             self.attempted.clear()
+            # the lesson begins again: a removal seen before (Start over's own among
+            # them) is not one of this try's steps
+            self.engine.history_since = time.time()
         request_recheck(self.model.id, step_id, start_over=True)  # the room's view too
         touch(self.engine)
         self.evaluate(slow=True)

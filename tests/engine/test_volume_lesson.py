@@ -76,3 +76,13 @@ def test_the_volumes_view_of_the_lesson_shows_deletes_and_is_checked(engine: Eng
     assert done["remove-new-db"]
     assert done["remove-volume"]
     assert done["create-table"]  # undone by removing the volume, as the guide asks
+
+    # Start over: the removals the engine saw (its own too) are not this new try's
+    again = solve_lesson(engine, load_lesson(LESSON), step_ids=UNTIL_NEW_DB)
+    assert all(s.passed for s in again.steps)
+    removed = view.start_over()
+    assert set(removed.containers) == {"new-db"}
+    assert removed.volumes == ("postgres_data",)  # made by docker run -v, labelled
+    done = {s.step: s.passed for s in view.evaluate().steps}
+    assert not done["remove-new-db"], "Start over's own removal counted as the step"
+    assert not done["remove-volume"]

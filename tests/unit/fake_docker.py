@@ -1,10 +1,10 @@
 """A fake of the docker SDK's low-level client, for unit tests of the engine layer.
 
 It is not Docker: it keeps a list of containers and images in memory and answers only the
-calls the tests here make (listing with label filters, removing, version), the way the
-Engine API documents them. What it answers is checked against a real engine by the
-tests in tests/engine. Install it with :func:`install`, which makes every
-:class:`~dockdojo.runner.engine.Engine` of the test talk to one fake.
+calls the tests here make (listing with label filters, removing, version; it has no
+volumes or networks), the way the Engine API documents them. What it answers is checked
+against a real engine by the tests in tests/engine. Install it with :func:`install`,
+which makes every :class:`~dockdojo.runner.engine.Engine` of the test talk to one fake.
 """
 
 from __future__ import annotations
@@ -68,6 +68,14 @@ class FakeAPI:
 
     def images(self, filters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         return [i for i in self.images_ if _labelled(i, (filters or {}).get("label") or ())]
+
+    def volumes(self, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:  # noqa: ARG002
+        """No volumes: the tests here make none (``{"Volumes": None}``, as the API says)."""
+        return {"Volumes": None, "Warnings": None}
+
+    def networks(self, filters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:  # noqa: ARG002
+        """No networks of the learner's: the tests here make none."""
+        return []
 
     def inspect_image(self, ref: str) -> dict[str, Any]:
         for row in self.images_:
