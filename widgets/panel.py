@@ -17,12 +17,13 @@ from dockdojo.runner import (
     ContainerInfo,
     DockdojoError,
     Engine,
-    FileEntry,
+    FileText,
+    Folder,
     LiveState,
-    human_bytes,
 )
 
 from .common import Worker, button, error_note, esc, live, note, synchronous, touch
+from .folders import FolderWalk
 
 LOG_LINES = 200
 """Log lines a container's Logs tab keeps (the newest)."""
@@ -40,15 +41,6 @@ def port_links(info: ContainerInfo) -> str:
         for p in info.ports
     ]
     return " ".join(links) or "<i>none</i>"
-
-
-def entry_label(entry: FileEntry) -> str:
-    """One entry of the Files tab's list."""
-    if entry.kind == "folder":
-        return f"📁 {entry.name}/"
-    if entry.kind == "link":
-        return f"🔗 {entry.name} → {entry.target}"
-    return f"📄 {entry.name}  ({human_bytes(entry.size)})"
 
 
 class ContainersWidget(w.VBox):
@@ -163,7 +155,7 @@ class ContainersWidget(w.VBox):
         return self.opened
 
 
-class ContainerDetail(w.VBox):
+class ContainerDetail(FolderWalk, w.VBox):
     """One container's Logs (following), Inspect and Files tabs."""
 
     def __init__(self, engine: Engine, info: ContainerInfo) -> None:
@@ -173,24 +165,16 @@ class ContainerDetail(w.VBox):
         self.title = w.HTML()
         self.logs = w.HTML()
         self.inspect_view = w.HTML()
-        self.path = w.Text(value="/", description="Folder", layout=w.Layout(width="420px"))
-        self.up = button("Up", icon="arrow-up")
-        self.go = button("Open", icon="folder-open")
-        self.entries = w.Select(options=[], rows=12, layout=w.Layout(width="420px"))
-        self.file_view = w.HTML()
+        bar = self.walk_widgets()
         self.status = w.HTML()
         self.worker = Worker(self.status, [self.up, self.go])
-        self.up.on_click(lambda _: self.list_folder(self.path.value.rstrip("/") + "/.."))
-        self.go.on_click(lambda _: self.list_folder(self.path.value))
-        self.entries.observe(self._picked, "value")
-        files = w.VBox([w.HBox([self.path, self.go, self.up]), self.entries, self.file_view])
+        files = w.VBox([bar, self.entries, self.file_view])
         self.tabs = w.Tab(children=[self.logs, self.inspect_view, files])
         for index, name in enumerate(("Logs", "Inspect", "Files")):
             self.tabs.set_title(index, name)
         super().__init__([self.title, self.tabs, self.status])
         self.add_class("dojo-container-detail")
         self.lines: collections.deque[str] = collections.deque(maxlen=LOG_LINES)
-        self._listing: dict[str, FileEntry] = {}
         self._stream: object = None
         self._drawn = 0.0
         self.gone = False
@@ -283,43 +267,8 @@ class ContainerDetail(w.VBox):
         self.inspect_view.value = f'<pre class="dojo-term dojo-inspect">{esc(text)}</pre>'
 
     # Files --------------------------------------------------------------------------
-    def list_folder(self, path: str) -> bool:
-        def job() -> None:
-            folder = self.explorer.folder(path)
-            self.path.value = folder.path
-            options = [(entry_label(e), e.name) for e in folder.entries]
-            self._listing = {e.name: e for e in folder.entries}
-            self.entries.unobserve(self._picked, "value")
-            self.entries.options = options
-            self.entries.value = None
-            self.entries.observe(self._picked, "value")
-            self.file_view.value = (
-                ""
-                if folder.complete
-                else note("info", f"Only the first {len(folder.entries)} entries are shown.")
-            )
+    def read_folder(self, path: str) -> Folder:
+        return self.explorer.folder(path)
 
-        return self.worker.start(job, f"Reading {path}…")
-
-    def _picked(self, change: dict[str, object]) -> None:
-        name = change.get("new")
-        entry = self._listing.get(str(name))
-        if entry is None:
-            return
-        full = self.path.value.rstrip("/") + "/" + entry.name
-        if entry.kind == "folder":
-            self.list_folder(full)
-        elif entry.kind == "file":
-            self.show_file(full)
-
-    def show_file(self, path: str) -> bool:
-        def job() -> None:
-            shown = self.explorer.read_file(path)
-            if shown.text is None:
-                body = note("info", f"{path}: {shown.size} bytes, not text.")
-            else:
-                more = "" if shown.complete else f"\n… ({shown.size} bytes in all)"
-                body = f'<pre class="dojo-term">{esc(shown.text + more)}</pre>'
-            self.file_view.value = f"<b>{esc(path)}</b>{body}"
-
-        return self.worker.start(job, f"Reading {path}…")
+    def read_file(self, path: str) -> FileText:
+        return self.explorer.read_file(path)

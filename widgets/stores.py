@@ -17,7 +17,8 @@ import ipywidgets as w
 
 from dockdojo.runner import (
     Engine,
-    FileEntry,
+    FileText,
+    Folder,
     LiveState,
     NetworkInfo,
     VolumeInfo,
@@ -26,7 +27,7 @@ from dockdojo.runner import (
 )
 
 from .common import Worker, button, esc, live, note, touch
-from .panel import entry_label
+from .folders import FolderWalk
 
 
 class _Manager(Protocol):
@@ -234,69 +235,25 @@ class VolumesWidget(_Store):
         return self.opened
 
 
-class VolumeFiles(w.VBox):
+class VolumeFiles(FolderWalk, w.VBox):
     """The files stored in one volume (Desktop's Stored Data tab)."""
 
     def __init__(self, engine: Engine, volume: str) -> None:
         self.engine = engine
         self.volume = volume
-        self.path = w.Text(value="/", description="Folder", layout=w.Layout(width="420px"))
-        self.up = button("Up", icon="arrow-up")
-        self.go = button("Open", icon="folder-open")
-        self.entries = w.Select(options=[], rows=12, layout=w.Layout(width="420px"))
-        self.file_view = w.HTML()
+        bar = self.walk_widgets()
         self.status = w.HTML()
         self.worker = Worker(self.status, [self.up, self.go])
-        self.up.on_click(lambda _: self.list_folder(self.path.value.rstrip("/") + "/.."))
-        self.go.on_click(lambda _: self.list_folder(self.path.value))
-        self.entries.observe(self._picked, "value")
-        self._listing: dict[str, FileEntry] = {}
         title = w.HTML(f"<h4>Stored data of <code>{esc(volume)}</code></h4>")
-        bar = w.HBox([self.path, self.go, self.up])
         super().__init__([title, bar, self.entries, self.file_view, self.status])
         self.add_class("dojo-volume-files")
         self.list_folder("/")
 
-    def list_folder(self, path: str) -> bool:
-        def job() -> None:
-            folder = self.engine.volume_manager().folder(self.volume, path)
-            self.path.value = folder.path
-            self._listing = {e.name: e for e in folder.entries}
-            self.entries.unobserve(self._picked, "value")
-            self.entries.options = [(entry_label(e), e.name) for e in folder.entries]
-            self.entries.value = None
-            self.entries.observe(self._picked, "value")
-            self.file_view.value = (
-                ""
-                if folder.complete
-                else note("info", f"Only the first {len(folder.entries)} entries are shown.")
-            )
-            if not folder.entries:
-                self.file_view.value = note("info", f"{folder.path} is empty.")
+    def read_folder(self, path: str) -> Folder:
+        return self.engine.volume_manager().folder(self.volume, path)
 
-        return self.worker.start(job, f"Reading {path}…")
-
-    def _picked(self, change: dict[str, object]) -> None:
-        entry = self._listing.get(str(change.get("new")))
-        if entry is None:
-            return
-        full = self.path.value.rstrip("/") + "/" + entry.name
-        if entry.kind == "folder":
-            self.list_folder(full)
-        elif entry.kind == "file":
-            self.show_file(full)
-
-    def show_file(self, path: str) -> bool:
-        def job() -> None:
-            shown = self.engine.volume_manager().read_file(self.volume, path)
-            if shown.text is None:
-                body = note("info", f"{path}: {shown.size} bytes, not text.")
-            else:
-                more = "" if shown.complete else f"\n… ({shown.size} bytes in all)"
-                body = f'<pre class="dojo-term">{esc(shown.text + more)}</pre>'
-            self.file_view.value = f"<b>{esc(path)}</b>{body}"
-
-        return self.worker.start(job, f"Reading {path}…")
+    def read_file(self, path: str) -> FileText:
+        return self.engine.volume_manager().read_file(self.volume, path)
 
 
 class NetworksWidget(_Store):
