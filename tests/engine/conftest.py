@@ -67,6 +67,22 @@ def name() -> Callable[[str], str]:
 
 
 @pytest.fixture
+def made(engine: Engine) -> Iterator[dict[str, list[str]]]:
+    """Containers, volumes and networks a test made; removed when it ends."""
+    things: dict[str, list[str]] = {"containers": [], "volumes": [], "networks": []}
+    yield things
+    for ref in things["containers"]:
+        with contextlib.suppress(DockdojoError):
+            engine.remove_container(ref, force=True)
+    for net in things["networks"]:
+        with contextlib.suppress(DockdojoError):
+            engine.network_manager().remove(net)
+    for vol in things["volumes"]:
+        with contextlib.suppress(DockdojoError):
+            engine.volume_manager().remove(vol, force=True)
+
+
+@pytest.fixture
 def cleanup(engine: Engine) -> Iterator[list[str]]:
     """Container names or ids a test created; removed when the test ends."""
     created: list[str] = []

@@ -4,16 +4,15 @@ tells the learner to do."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from lesson_kit import action, check, lesson, step
 
-from dockdojo.runner import ACTIONS, CheckResult, DockdojoError, Engine
+from dockdojo.runner import ACTIONS, CheckResult, Engine
 from dockdojo.runner.authoring import Lesson
 from dockdojo.runner.kinds import run_step_checks
 
@@ -31,21 +30,6 @@ def pulled(engine: Engine) -> Engine:
         if engine.image(image) is None:
             engine.pull(image)
     return engine
-
-
-@pytest.fixture
-def made(engine: Engine) -> Iterator[dict[str, list[str]]]:
-    things: dict[str, list[str]] = {"containers": [], "volumes": [], "networks": []}
-    yield things
-    for ref in things["containers"]:
-        with contextlib.suppress(DockdojoError):
-            engine.remove_container(ref, force=True)
-    for net in things["networks"]:
-        with contextlib.suppress(DockdojoError):
-            engine.network_manager().remove(net)
-    for vol in things["volumes"]:
-        with contextlib.suppress(DockdojoError):
-            engine.volume_manager().remove(vol, force=True)
 
 
 def _start(engine: Engine, image: str, name: str, **options: Any) -> str:

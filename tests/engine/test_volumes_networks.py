@@ -3,9 +3,8 @@ them, read, removed (with the refusal that names who uses them), pruned, connect
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -27,22 +26,6 @@ def busybox(engine: Engine) -> Engine:
     if engine.image("busybox") is None:
         engine.pull("busybox")
     return engine
-
-
-@pytest.fixture
-def made(engine: Engine) -> Iterator[dict[str, list[str]]]:
-    """Containers, volumes and networks a test made; removed when it ends."""
-    things: dict[str, list[str]] = {"containers": [], "volumes": [], "networks": []}
-    yield things
-    for ref in things["containers"]:
-        with contextlib.suppress(DockdojoError):
-            engine.remove_container(ref, force=True)
-    for net in things["networks"]:
-        with contextlib.suppress(DockdojoError):
-            engine.network_manager().remove(net)
-    for vol in things["volumes"]:
-        with contextlib.suppress(DockdojoError):
-            engine.volume_manager().remove(vol, force=True)
 
 
 def _container(
