@@ -17,7 +17,6 @@ from datetime import datetime
 
 from ..errors import ContainerUse, DockdojoError
 from .connection import Connection, Json
-from .models import LABEL_LEARNER
 from .ownership import Ownership
 from .rows import name_of, parse_time
 from .translate import Op
@@ -139,12 +138,7 @@ class Networks:
     def mine(self, network: NetworkInfo) -> bool:
         """Whether ``network`` is this learner's: any on their own engine; on a shared
         engine, one labelled for them or with one of their containers attached."""
-        learner = self.ownership.learner
-        return (
-            not self.ownership.shared
-            or network.labels.get(LABEL_LEARNER) == learner
-            or any(m.labels.get(LABEL_LEARNER) == learner for m in network.members)
-        )
+        return self.ownership.holds(network.labels, (m.labels for m in network.members))
 
     def listing(self) -> list[NetworkInfo]:
         """The learner's networks, made ones first, each with its containers."""

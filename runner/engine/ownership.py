@@ -1,4 +1,5 @@
-"""Which containers and images on an engine are a learner's: the one place that says.
+"""Which containers, images, volumes and networks on an engine are a learner's: the one
+place that says.
 
 Ownership is by engine first: on a learner's own engine, everything is theirs (work done
 in a terminal counts), and the lesson's own containers are preferred as targets
@@ -11,7 +12,7 @@ made what; every label dict dockdojo puts on a resource or filters by is made he
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .models import LABEL_LEARNER, LABEL_LESSON, LABEL_STEP, ContainerInfo
@@ -59,6 +60,16 @@ class Ownership:
         """Whether ``container`` is this learner's: any on their own engine; on a shared
         engine, one labelled for them."""
         return not self.shared or container.labels.get(LABEL_LEARNER) == self.learner
+
+    def holds(self, labels: Mapping[str, str], users: Iterable[Mapping[str, str]] = ()) -> bool:
+        """Whether a volume or network with ``labels`` is this learner's: any on their own
+        engine; on a shared engine, one labelled for them or used by one of their
+        containers (``users``: the labels of the containers that mount or join it)."""
+        return (
+            not self.shared
+            or labels.get(LABEL_LEARNER) == self.learner
+            or any(u.get(LABEL_LEARNER) == self.learner for u in users)
+        )
 
     def made_for(
         self, container: ContainerInfo, step: str | None = None, *, lesson: str | None = None

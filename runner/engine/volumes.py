@@ -144,12 +144,7 @@ class Volumes:
     def mine(self, volume: VolumeInfo) -> bool:
         """Whether ``volume`` is this learner's: any on their own engine; on a shared
         engine, one labelled for them or mounted by one of their containers."""
-        learner = self.ownership.learner
-        return (
-            not self.ownership.shared
-            or volume.labels.get(LABEL_LEARNER) == learner
-            or any(m.labels.get(LABEL_LEARNER) == learner for m in volume.mounts)
-        )
+        return self.ownership.holds(volume.labels, (m.labels for m in volume.mounts))
 
     def listing(self, *, sizes: bool = False) -> list[VolumeInfo]:
         """The learner's volumes by name, each with the containers that mount it; with

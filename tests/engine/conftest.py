@@ -27,17 +27,23 @@ def engine(docker_host: str) -> Iterator[Engine]:
         yield engine
 
 
-@pytest.fixture(scope="session")
-def images(engine: Engine) -> Engine:
-    """The engine with nginx, redis and mongo pulled (through the mirror) once."""
+def _pull_official(engine: Engine) -> None:
+    """nginx, redis and mongo as the registry has them: pulled when missing, or when the
+    name is on an image built here (a pulled image has a digest; a build has none)."""
     api = engine.api_client(60)
     for name in ("nginx", "redis", "mongo"):
-        try:  # an image is the pulled one when it has a digest; a build has none
+        try:
             pulled = bool(repo_digests(api.inspect_image(name)))
         except docker.errors.ImageNotFound:
             pulled = False
         if not pulled:
             engine.pull(name)
+
+
+@pytest.fixture(scope="session")
+def images(engine: Engine) -> Engine:
+    """The engine with nginx, redis and mongo pulled (through the mirror) once."""
+    _pull_official(engine)
     return engine
 
 
@@ -46,14 +52,7 @@ def _official_images_present(engine: Engine) -> None:
     """nginx, redis and mongo as pulled, before every test: a lesson solved earlier may
     have built an image under an official name (the guide's docker build -t nginx), and
     its cleanup removed it, which leaves no nginx behind, or kept it."""
-    api = engine.api_client(60)
-    for name in ("nginx", "redis", "mongo"):
-        try:  # an image is the pulled one when it has a digest; a build has none
-            pulled = bool(repo_digests(api.inspect_image(name)))
-        except docker.errors.ImageNotFound:
-            pulled = False
-        if not pulled:
-            engine.pull(name)
+    _pull_official(engine)
     for row in engine.images():  # a base a build pulled: nginx:1.25 is nginx's image too
         if row.repository in ("nginx", "node") and row.tag not in ("latest", "<none>"):
             with contextlib.suppress(DockdojoError):

@@ -125,3 +125,14 @@ def test_the_environment_is_read_once_into_the_context(monkeypatch: pytest.Monke
     assert context.shared
     assert context.tag == learner_tag(LESSON, "grace")
     assert learner_context(load_lesson(LESSON), learner="hopper").learner == "hopper"
+
+
+def test_a_volume_or_network_is_a_learners_when_labelled_for_them_or_used_by_theirs() -> None:
+    own = Ownership("l", "ada")
+    shared = Ownership("l", "ada", shared=True)
+    ada, bob = {LABEL_LEARNER: "ada"}, {LABEL_LEARNER: "bob"}
+    assert own.holds({}) and own.holds(bob)  # on their own engine, everything
+    assert shared.holds(ada)
+    assert shared.holds({}, [bob, ada])  # mounted or joined by one of theirs
+    assert not shared.holds(bob, [bob])
+    assert not shared.holds({})
