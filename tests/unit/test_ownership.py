@@ -131,7 +131,8 @@ def test_a_volume_or_network_is_a_learners_when_labelled_for_them_or_used_by_the
     own = Ownership("l", "ada")
     shared = Ownership("l", "ada", shared=True)
     ada, bob = {LABEL_LEARNER: "ada"}, {LABEL_LEARNER: "bob"}
-    assert own.holds({}) and own.holds(bob)  # on their own engine, everything
+    assert own.holds({})  # on their own engine, everything
+    assert own.holds(bob)
     assert shared.holds(ada)
     assert shared.holds({}, [bob, ada])  # mounted or joined by one of theirs
     assert not shared.holds(bob, [bob])
